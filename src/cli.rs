@@ -1,0 +1,348 @@
+//! The command line (SPEC §6): argument parsing and the subcommands.
+//!
+//! stdout carries data only; every message goes to stderr. Exit statuses:
+//! 0 success, 1 verification differences, 2 invalid request or usage,
+//! 3 unreadable input.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use callfunnel::definitions;
+use callfunnel::ingest::{self, IngestOptions};
+use callfunnel::{compute_with, ApiError, Request, Rounding};
+use chrono_tz::Tz;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{json, Map, Value};
+
+/// Exit status for an invalid request or a usage error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status for unreadable input.
+pub const EXIT_INPUT: u8 = 3;
+
+/// Recompute Allo's outbound-call analytics offline, from exported call logs.
+#[derive(Debug, Parser)]
+#[command(name = "callfunnel", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compute the outbound metrics response (`POST /v2/api/analytics/outbound`) from call logs.
+    ///
+    /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
+    Metrics(MetricsArgs),
+    /// Print the metric definitions (SPEC §3–§4) and their version.
+    Definitions(DefinitionsArgs),
+}
+
+/// Where the calls come from and how to read them.
+#[derive(Debug, Args)]
+struct InputArgs {
+    /// Call log files (CSV, JSON, NDJSON, saved API pages, Parquet), folders or globs; repeatable.
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    input: Vec<PathBuf>,
+    /// Time zone of timestamps that carry no offset.
+    #[arg(long, default_value = "UTC", value_name = "ZONE", value_parser = parse_zone)]
+    input_tz: Tz,
+    /// Read a field from a differently named column, e.g. `--map date=started_at`; repeatable.
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_mapping)]
+    map: Vec<(String, String)>,
+    /// Skip unreadable rows (counted by reason on stderr) instead of stopping.
+    #[arg(long)]
+    skip_invalid: bool,
+}
+
+/// The request: a JSON file, `-` for stdin, or flags.
+#[derive(Debug, Args)]
+struct RequestArgs {
+    /// Request body as JSON (`-` reads standard input); conflicts with the request flags.
+    #[arg(long, value_name = "REQUEST.json", conflicts_with_all = [
+        "from", "to", "compare_from", "compare_to", "tags", "granularity", "user_ids",
+        "allo_numbers", "extend", "stage", "page", "size", "timezone",
+        "conversation_threshold_seconds",
+    ])]
+    request: Option<String>,
+    /// First day of the period (YYYY-MM-DD, inclusive).
+    #[arg(long, value_name = "DATE")]
+    from: Option<String>,
+    /// Last day of the period (YYYY-MM-DD, inclusive).
+    #[arg(long, value_name = "DATE")]
+    to: Option<String>,
+    /// First day of the comparison period.
+    #[arg(long, value_name = "DATE")]
+    compare_from: Option<String>,
+    /// Last day of the comparison period.
+    #[arg(long, value_name = "DATE")]
+    compare_to: Option<String>,
+    /// Tags that define a conversion, comma separated.
+    #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
+    tags: Vec<String>,
+    /// Time-series buckets: DAY, WEEK or MONTH.
+    #[arg(long, value_name = "DAY|WEEK|MONTH")]
+    granularity: Option<String>,
+    /// Keep only these users' calls, comma separated.
+    #[arg(long, value_delimiter = ',', value_name = "ID,…")]
+    user_ids: Vec<String>,
+    /// Keep only calls from these Allo numbers, comma separated.
+    #[arg(long, value_delimiter = ',', value_name = "NUMBER,…")]
+    allo_numbers: Vec<String>,
+    /// `items` adds the drilldown list (needs --stage).
+    #[arg(long, value_name = "items")]
+    extend: Option<String>,
+    /// Drilldown stage: DIAL, CONNECTED, CONVERSATION or CONVERSION.
+    #[arg(long, value_name = "STAGE")]
+    stage: Option<String>,
+    /// Drilldown page (from 1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    page: Option<i64>,
+    /// Drilldown page size (1 to 100).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    size: Option<i64>,
+    /// IANA zone in which days, buckets, weekdays and hours are read (default UTC).
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
+    /// A connected call longer than this many seconds is a conversation (default 60).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    conversation_threshold_seconds: Option<i64>,
+}
+
+/// Output options of `metrics`.
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Print the exact values, without the API's rounding.
+    #[arg(long)]
+    exact: bool,
+    /// Print the JSON on one line.
+    #[arg(long)]
+    compact: bool,
+}
+
+#[derive(Debug, Args)]
+struct MetricsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    request: RequestArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DefinitionsFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct DefinitionsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: DefinitionsFormat,
+}
+
+fn parse_zone(name: &str) -> Result<Tz, String> {
+    name.parse::<Tz>()
+        .map_err(|_| format!("unknown time zone `{name}` (an IANA name such as Europe/Paris)"))
+}
+
+fn parse_mapping(text: &str) -> Result<(String, String), String> {
+    let (field, column) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not FIELD=COLUMN"))?;
+    let field = field.trim();
+    if !callfunnel::model::column::ALL.contains(&field) {
+        return Err(format!(
+            "unknown field `{field}` (one of {})",
+            callfunnel::model::column::ALL.join(", ")
+        ));
+    }
+    Ok((field.to_string(), column.trim().to_string()))
+}
+
+/// Runs the parsed command line and returns the process exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    let outcome = match cli.command {
+        Command::Metrics(args) => metrics(args),
+        Command::Definitions(args) => print_definitions(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("callfunnel: {:#}", failure.error);
+            ExitCode::from(failure.status)
+        }
+    }
+}
+
+/// An error with the exit status it maps to.
+struct Failure {
+    status: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    fn input(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            status: EXIT_INPUT,
+            error: error.into(),
+        }
+    }
+
+    fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            status: EXIT_USAGE,
+            error: error.into(),
+        }
+    }
+}
+
+fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
+    let request = match read_request(&args.request)? {
+        Ok(request) => request,
+        Err(api_error) => return Ok(reject_request(&api_error)),
+    };
+    let options = IngestOptions {
+        input_tz: args.input.input_tz,
+        column_map: args.input.map,
+        skip_invalid: args.input.skip_invalid,
+        request_tags: request.tags.clone(),
+    };
+    let loaded = ingest::load(&args.input.input, &options).map_err(Failure::input)?;
+    for line in loaded.report.summary_lines() {
+        eprintln!("callfunnel: {line}");
+    }
+    let rounding = if args.output.exact {
+        Rounding::Exact
+    } else {
+        Rounding::Api
+    };
+    let response = compute_with(loaded.frame, &request, rounding).map_err(Failure::input)?;
+    let text = if args.output.compact {
+        serde_json::to_string(&response).map(|line| line + "\n")
+    } else {
+        Ok(response.to_json_pretty())
+    }
+    .context("serializing the response")
+    .map_err(Failure::input)?;
+    write_stdout(&text)
+}
+
+/// Reads the request body (file, stdin or flags) and validates it; an I/O
+/// failure is a usage error, an invalid body is the API's error.
+fn read_request(args: &RequestArgs) -> Result<Result<Request, ApiError>, Failure> {
+    let text = match args.request.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the request from standard input")
+                .map_err(Failure::usage)?;
+            text
+        }
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the request {path}"))
+            .map_err(Failure::usage)?,
+        None => return Ok(Request::from_json(&request_from_flags(args))),
+    };
+    Ok(Request::from_json_str(&text))
+}
+
+/// The request body the flags describe.
+fn request_from_flags(args: &RequestArgs) -> Value {
+    let mut body = Map::new();
+    let range = |from: &Option<String>, to: &Option<String>| {
+        let mut range = Map::new();
+        if let Some(from) = from {
+            range.insert("from".into(), json!(from));
+        }
+        if let Some(to) = to {
+            range.insert("to".into(), json!(to));
+        }
+        Value::Object(range)
+    };
+    if args.from.is_some() || args.to.is_some() {
+        body.insert("date".into(), range(&args.from, &args.to));
+    }
+    if args.compare_from.is_some() || args.compare_to.is_some() {
+        body.insert("compare_date".into(), range(&args.compare_from, &args.compare_to));
+    }
+    let lists = [
+        ("tags", &args.tags),
+        ("user_ids", &args.user_ids),
+        ("allo_numbers", &args.allo_numbers),
+    ];
+    for (name, values) in lists {
+        if !values.is_empty() {
+            body.insert(name.into(), json!(values));
+        }
+    }
+    let texts = [
+        ("granularity", &args.granularity),
+        ("extend", &args.extend),
+        ("stage", &args.stage),
+        ("timezone", &args.timezone),
+    ];
+    for (name, value) in texts {
+        if let Some(value) = value {
+            body.insert(name.into(), json!(value));
+        }
+    }
+    let numbers = [
+        ("page", args.page),
+        ("size", args.size),
+        (
+            "conversation_threshold_seconds",
+            args.conversation_threshold_seconds,
+        ),
+    ];
+    for (name, value) in numbers {
+        if let Some(value) = value {
+            body.insert(name.into(), json!(value));
+        }
+    }
+    Value::Object(body)
+}
+
+/// Prints the API's error envelope on stdout and a human line on stderr.
+fn reject_request(error: &ApiError) -> ExitCode {
+    eprintln!(
+        "callfunnel: invalid request: {} ({}{})",
+        error.message,
+        error.code,
+        error
+            .param
+            .as_deref()
+            .map(|param| format!(", param `{param}`"))
+            .unwrap_or_default()
+    );
+    match write_stdout(&format!("{}\n", error.envelope())) {
+        Ok(_) => ExitCode::from(EXIT_USAGE),
+        Err(failure) => ExitCode::from(failure.status),
+    }
+}
+
+fn print_definitions(args: DefinitionsArgs) -> Result<ExitCode, Failure> {
+    let text = match args.format {
+        DefinitionsFormat::Text => definitions::render_text(),
+        DefinitionsFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&definitions::render_json())
+                .expect("definitions serialize")
+        ),
+    };
+    write_stdout(&text)
+}
+
+/// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.
+fn write_stdout(text: &str) -> Result<ExitCode, Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(err) => Err(Failure::input(anyhow::Error::new(err).context("writing to stdout"))),
+    }
+}

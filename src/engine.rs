@@ -1,0 +1,746 @@
+//! The computation core (SPEC §3–§4) on Polars lazy frames.
+//!
+//! Pure: it takes a lazy frame of canonical calls (see [`crate::model`]) and a
+//! validated [`Request`], and returns a [`Response`]; it opens no file and
+//! prints nothing.
+//!
+//! One scan: the calls of both periods are selected once (a coarse UTC window
+//! first, so a Parquet scan can push it down, then the exact local-day test),
+//! their derived columns are added, the result is cached, and every section's
+//! aggregation reads that cache. All sections are collected together.
+
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
+use polars::prelude::*;
+
+use crate::model::{column, date_dtype};
+use crate::request::{DateRange, Granularity, ItemsRequest, Request, Stage};
+use crate::response::{
+    DrilldownItem, Funnel, FunnelStage, Heatmap, HeatmapCell, Items, LeaderboardEntry,
+    MetricValue, Pagination, Response, ResponseData, TimeSeries, TimeSeriesPoint, TimeSpent,
+    UserRef,
+};
+use crate::rounding::{Rounding, AVERAGE_DECIMALS, CHANGE_DECIMALS, RATE_DECIMALS};
+
+/// Failure inside the engine (the query itself failed).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Polars could not run the query (e.g. the frame lacks a canonical column).
+    #[error("computation failed: {0}")]
+    Polars(#[from] PolarsError),
+}
+
+/// Weekday names in heatmap order.
+pub const WEEKDAYS: [&str; 7] = [
+    "MONDAY",
+    "TUESDAY",
+    "WEDNESDAY",
+    "THURSDAY",
+    "FRIDAY",
+    "SATURDAY",
+    "SUNDAY",
+];
+
+/// Names of the derived columns added to the scoped calls.
+mod derived {
+    pub const LOCAL: &str = "local_date_time";
+    pub const DAY: &str = "local_day";
+    pub const IN_CURRENT: &str = "in_current";
+    pub const IN_PREVIOUS: &str = "in_previous";
+    pub const CONNECTED: &str = "is_connected";
+    pub const CONVERSATION: &str = "is_conversation";
+    pub const CONVERSION: &str = "is_conversion";
+    pub const BUCKET: &str = "bucket";
+    pub const WEEKDAY: &str = "weekday";
+    pub const HOUR: &str = "hour";
+    pub const DIALS: &str = "dials";
+    pub const DATE_MICROS: &str = "date_micros";
+}
+
+/// Computes the response for `request` from a canonical call frame, rounded as the API rounds.
+pub fn compute(calls: LazyFrame, request: &Request) -> Result<Response, EngineError> {
+    compute_with(calls, request, Rounding::Api)
+}
+
+/// Like [`compute`], with a choice of rounding (`Rounding::Exact` for `--exact`).
+pub fn compute_with(
+    calls: LazyFrame,
+    request: &Request,
+    rounding: Rounding,
+) -> Result<Response, EngineError> {
+    let scoped = scoped_calls(calls.clone(), request).cache();
+    let mut plans = vec![
+        totals_plan(scoped.clone()),
+        series_plan(scoped.clone(), request.granularity),
+        heatmap_plan(scoped.clone()),
+        leaderboard_plan(scoped.clone()),
+        last_updated_plan(calls),
+    ];
+    if let Some(items) = &request.items {
+        plans.push(drilldown_plan(scoped.clone(), items));
+    }
+    let opt_state = scoped.get_current_optimizations();
+    let frames = LazyFrame::collect_all_with_engine(
+        plans.into_iter().map(|plan| plan.logical_plan).collect(),
+        Engine::InMemory,
+        opt_state,
+    )?;
+    let [totals, series, heatmap, leaderboard, last_updated, drilldown @ ..] = frames.as_slice()
+    else {
+        unreachable!("one frame per plan");
+    };
+
+    let totals = Totals::read(totals)?;
+    let items = match (&request.items, drilldown.first()) {
+        (Some(items), Some(frame)) => Some(read_items(frame, items, totals.stage_count(items.stage))?),
+        _ => None,
+    };
+    Ok(Response {
+        data: ResponseData {
+            date: request.date,
+            compare_date: request.compare_date,
+            funnel: totals.funnel(rounding),
+            time_series: read_series(series, request, rounding)?,
+            heatmap: read_heatmap(heatmap, rounding)?,
+            leaderboard: read_leaderboard(leaderboard)?,
+            time_spent: totals.time_spent(rounding),
+            last_updated: read_last_updated(last_updated)?,
+            items,
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The scoped calls: both periods, filtered, with derived columns.
+// ---------------------------------------------------------------------------
+
+/// Outbound calls of either period that pass the filters, with the columns
+/// every section needs.
+fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
+    let zone = polars_zone(request);
+    calls
+        .filter(utc_window(request).and(counted_calls(request)))
+        .with_column(col(column::DATE).dt().convert_time_zone(zone).alias(derived::LOCAL))
+        .with_column(col(derived::LOCAL).dt().date().cast(DataType::Int32).alias(derived::DAY))
+        .with_columns([
+            day_in(&request.date).alias(derived::IN_CURRENT),
+            day_in(&request.compare_date).alias(derived::IN_PREVIOUS),
+        ])
+        .filter(col(derived::IN_CURRENT).or(col(derived::IN_PREVIOUS)))
+        .with_column(is_connected().alias(derived::CONNECTED))
+        .with_columns([
+            is_conversation(request.conversation_threshold_seconds).alias(derived::CONVERSATION),
+            is_conversion(&request.tags).alias(derived::CONVERSION),
+        ])
+}
+
+/// The request's zone as Polars names it (the name was validated by chrono-tz).
+fn polars_zone(request: &Request) -> TimeZone {
+    // SAFETY: the name comes from a parsed `chrono_tz::Tz`, the same database Polars uses.
+    unsafe { TimeZone::new_unchecked(request.timezone.name()) }
+}
+
+/// A UTC window that surely holds both periods in any zone (offsets stay
+/// within ±26 h), so the scan can skip what is far outside.
+fn utc_window(request: &Request) -> Expr {
+    let first = request.date.from.min(request.compare_date.from) - Days::new(2);
+    let last = request.date.to.max(request.compare_date.to) + Days::new(3);
+    let micros = |day: NaiveDate| {
+        lit(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_micros())
+            .cast(date_dtype())
+    };
+    col(column::DATE)
+        .gt_eq(micros(first))
+        .and(col(column::DATE).lt(micros(last)))
+}
+
+/// Outbound calls (type CALL) that pass the user or number filter.
+fn counted_calls(request: &Request) -> Expr {
+    let outbound = col(column::DIRECTION)
+        .eq(lit("OUTBOUND"))
+        .and(col(column::TYPE).eq(lit("CALL")));
+    let filter = if !request.user_ids.is_empty() {
+        Some(is_one_of(column::USER_ID, &request.user_ids))
+    } else if !request.allo_numbers.is_empty() {
+        Some(is_one_of(column::ALLO_NUMBER, &request.allo_numbers))
+    } else {
+        None
+    };
+    match filter {
+        Some(filter) => outbound.and(filter),
+        None => outbound,
+    }
+}
+
+fn is_one_of(name: &str, values: &[String]) -> Expr {
+    let values = Series::new("values".into(), values);
+    col(name).is_in(lit(values), false).fill_null(lit(false))
+}
+
+/// Days since the epoch, as the local-day column holds them.
+fn epoch_days(day: NaiveDate) -> i32 {
+    (day - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// Whether the call's local day lies in `range`.
+fn day_in(range: &DateRange) -> Expr {
+    col(derived::DAY)
+        .gt_eq(lit(epoch_days(range.from)))
+        .and(col(derived::DAY).lt_eq(lit(epoch_days(range.to))))
+}
+
+/// Picked up by the recipient: `ANSWERED` or `TRANSFERRED` (SPEC §3).
+fn is_connected() -> Expr {
+    let picked_up = Series::new("picked_up".into(), ["ANSWERED", "TRANSFERRED"]);
+    col(column::RESULT)
+        .is_in(lit(picked_up), false)
+        .fill_null(lit(false))
+}
+
+/// Connected and strictly longer than the threshold (SPEC §3).
+fn is_conversation(threshold_seconds: i64) -> Expr {
+    col(derived::CONNECTED).and(col(column::DURATION).gt(lit(threshold_seconds)))
+}
+
+/// Tagged with one of the request's tags (both lower case); never without tags.
+fn is_conversion(tags: &[String]) -> Expr {
+    tags.iter()
+        .map(|tag| col(column::TAGS).list().contains(lit(tag.as_str()), false))
+        .reduce(Expr::or)
+        .map(|any| any.fill_null(lit(false)))
+        .unwrap_or_else(|| lit(false))
+}
+
+/// Counts the rows where `condition` holds, as Int64.
+fn count_where(condition: Expr) -> Expr {
+    condition.cast(DataType::Int64).sum()
+}
+
+/// Sums `value` over the rows where `condition` holds.
+fn sum_where(condition: Expr, value: Expr) -> Expr {
+    when(condition).then(value).otherwise(lit(NULL)).sum()
+}
+
+// ---------------------------------------------------------------------------
+// Funnel and time spent.
+// ---------------------------------------------------------------------------
+
+/// Per-period totals, in the order of [`Totals::read`].
+fn totals_plan(scoped: LazyFrame) -> LazyFrame {
+    let mut aggregations = Vec::new();
+    for (prefix, in_period) in [("current", derived::IN_CURRENT), ("previous", derived::IN_PREVIOUS)] {
+        let in_period = col(in_period);
+        let connected = in_period.clone().and(col(derived::CONNECTED));
+        aggregations.extend([
+            count_where(in_period.clone()).alias(format!("{prefix}_dials")),
+            count_where(connected.clone()).alias(format!("{prefix}_connected")),
+            count_where(in_period.clone().and(col(derived::CONVERSATION)))
+                .alias(format!("{prefix}_conversations")),
+            count_where(in_period.clone().and(col(derived::CONVERSION)))
+                .alias(format!("{prefix}_conversions")),
+            count_where(in_period.clone().and(col(column::RINGING_SECONDS).is_not_null()))
+                .alias(format!("{prefix}_ringing_known")),
+            sum_where(in_period, col(column::RINGING_SECONDS))
+                .alias(format!("{prefix}_ringing_sum")),
+            sum_where(connected, col(column::DURATION).cast(DataType::Int64))
+                .alias(format!("{prefix}_talk_sum")),
+        ]);
+    }
+    scoped.select(aggregations)
+}
+
+/// The totals of one period.
+#[derive(Debug, Clone, Copy, Default)]
+struct PeriodTotals {
+    dials: i64,
+    connected: i64,
+    conversations: i64,
+    conversions: i64,
+    ringing_known: i64,
+    ringing_sum: f64,
+    talk_sum: i64,
+}
+
+/// Totals of the current and the comparison period.
+#[derive(Debug, Clone, Copy)]
+struct Totals {
+    current: PeriodTotals,
+    previous: PeriodTotals,
+}
+
+impl Totals {
+    fn read(frame: &DataFrame) -> PolarsResult<Totals> {
+        let period = |prefix: &str| -> PolarsResult<PeriodTotals> {
+            let int = |name: &str| -> PolarsResult<i64> {
+                Ok(frame
+                    .column(&format!("{prefix}_{name}"))?
+                    .cast(&DataType::Int64)?
+                    .i64()?
+                    .get(0)
+                    .unwrap_or(0))
+            };
+            Ok(PeriodTotals {
+                dials: int("dials")?,
+                connected: int("connected")?,
+                conversations: int("conversations")?,
+                conversions: int("conversions")?,
+                ringing_known: int("ringing_known")?,
+                ringing_sum: frame
+                    .column(&format!("{prefix}_ringing_sum"))?
+                    .cast(&DataType::Float64)?
+                    .f64()?
+                    .get(0)
+                    .unwrap_or(0.0),
+                talk_sum: int("talk_sum")?,
+            })
+        };
+        Ok(Totals {
+            current: period("current")?,
+            previous: period("previous")?,
+        })
+    }
+
+    fn stage_count(&self, stage: Stage) -> i64 {
+        match stage {
+            Stage::Dial => self.current.dials,
+            Stage::Connected => self.current.connected,
+            Stage::Conversation => self.current.conversations,
+            Stage::Conversion => self.current.conversions,
+        }
+    }
+
+    fn funnel(&self, rounding: Rounding) -> Funnel {
+        let stage = |count: fn(&PeriodTotals) -> i64| {
+            let (value, previous) = (count(&self.current), count(&self.previous));
+            FunnelStage {
+                count: count_metric(value, previous, rounding),
+                rate: rounding.ratio(value.into(), self.current.dials.into(), RATE_DECIMALS),
+            }
+        };
+        Funnel {
+            dials: stage(|t| t.dials),
+            connected: stage(|t| t.connected),
+            conversations: stage(|t| t.conversations),
+            conversions: stage(|t| t.conversions),
+        }
+    }
+
+    fn time_spent(&self, rounding: Rounding) -> TimeSpent {
+        let (current, previous) = (&self.current, &self.previous);
+        TimeSpent {
+            avg_ringing_time_seconds: average_ringing(current, previous, rounding),
+            avg_conversation_time_seconds: average_talk(current, previous, rounding),
+            total_conversation_time_seconds: count_metric(
+                current.talk_sum,
+                previous.talk_sum,
+                rounding,
+            ),
+        }
+    }
+}
+
+/// A count with its previous value and the exact change.
+fn count_metric(value: i64, previous: i64, rounding: Rounding) -> MetricValue<u64> {
+    MetricValue {
+        value: value as u64,
+        previous: previous as u64,
+        change: rounding.ratio(
+            i128::from(value) - i128::from(previous),
+            previous.into(),
+            CHANGE_DECIMALS,
+        ),
+    }
+}
+
+/// Mean talk time of connected calls; the change is computed on the exact
+/// fractions `sum ÷ count` of both periods.
+fn average_talk(
+    current: &PeriodTotals,
+    previous: &PeriodTotals,
+    rounding: Rounding,
+) -> MetricValue<Option<f64>> {
+    let mean = |t: &PeriodTotals| rounding.ratio(t.talk_sum.into(), t.connected.into(), AVERAGE_DECIMALS);
+    let change = if current.connected > 0 && previous.connected > 0 && previous.talk_sum > 0 {
+        // (s1/c1 − s0/c0) ÷ (s0/c0) = (s1·c0 − s0·c1) ÷ (s0·c1)
+        let (s1, c1) = (i128::from(current.talk_sum), i128::from(current.connected));
+        let (s0, c0) = (i128::from(previous.talk_sum), i128::from(previous.connected));
+        rounding.ratio(s1 * c0 - s0 * c1, s0 * c1, CHANGE_DECIMALS)
+    } else {
+        None
+    };
+    MetricValue {
+        value: mean(current),
+        previous: mean(previous),
+        change,
+    }
+}
+
+/// Mean ringing time over dials whose ringing time is known.
+fn average_ringing(
+    current: &PeriodTotals,
+    previous: &PeriodTotals,
+    rounding: Rounding,
+) -> MetricValue<Option<f64>> {
+    let exact = |t: &PeriodTotals| (t.ringing_known > 0).then(|| t.ringing_sum / t.ringing_known as f64);
+    let (value, prior) = (exact(current), exact(previous));
+    let change = match (value, prior) {
+        (Some(value), Some(prior)) if prior != 0.0 => {
+            Some(rounding.float((value - prior) / prior, CHANGE_DECIMALS))
+        }
+        _ => None,
+    };
+    MetricValue {
+        value: value.map(|v| rounding.float(v, AVERAGE_DECIMALS)),
+        previous: prior.map(|v| rounding.float(v, AVERAGE_DECIMALS)),
+        change,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Time series.
+// ---------------------------------------------------------------------------
+
+/// Dials, connected calls and conversions per bucket of the current period.
+fn series_plan(scoped: LazyFrame, granularity: Granularity) -> LazyFrame {
+    scoped
+        .filter(col(derived::IN_CURRENT))
+        .group_by([bucket_key(granularity).alias(derived::BUCKET)])
+        .agg([
+            len().cast(DataType::Int64).alias(derived::DIALS),
+            count_where(col(derived::CONNECTED)).alias(derived::CONNECTED),
+            count_where(col(derived::CONVERSION)).alias(derived::CONVERSION),
+        ])
+}
+
+/// The bucket of a call as an integer: epoch day of the bucket's first day
+/// for DAY and WEEK, `year × 12 + month − 1` for MONTH.
+fn bucket_key(granularity: Granularity) -> Expr {
+    let day = col(derived::DAY).cast(DataType::Int64);
+    let local = || col(derived::LOCAL).dt();
+    match granularity {
+        Granularity::Day => day,
+        Granularity::Week => day - (local().weekday().cast(DataType::Int64) - lit(1i64)),
+        Granularity::Month => {
+            local().year().cast(DataType::Int64) * lit(12i64) + local().month().cast(DataType::Int64)
+                - lit(1i64)
+        }
+    }
+}
+
+/// The first day of each bucket of `range`, ascending, with its key.
+fn buckets(range: &DateRange, granularity: Granularity) -> Vec<(i64, NaiveDate)> {
+    let first = match granularity {
+        Granularity::Day => range.from,
+        Granularity::Week => {
+            range.from - Days::new(u64::from(range.from.weekday().num_days_from_monday()))
+        }
+        Granularity::Month => range.from.with_day(1).expect("day 1 exists"),
+    };
+    let mut days = Vec::new();
+    let mut start = first;
+    while start <= range.to {
+        let key = match granularity {
+            Granularity::Month => i64::from(start.year()) * 12 + i64::from(start.month0()),
+            _ => i64::from(epoch_days(start)),
+        };
+        days.push((key, start));
+        start = match granularity {
+            Granularity::Day => start + Days::new(1),
+            Granularity::Week => start + Days::new(7),
+            Granularity::Month => start + Months::new(1),
+        };
+    }
+    days
+}
+
+/// Reads `key → (a, b, …)` integer columns of an aggregated frame.
+fn keyed_counts<const N: usize>(
+    frame: &DataFrame,
+    keys: &[&str],
+    values: [&str; N],
+) -> PolarsResult<std::collections::HashMap<Vec<i64>, [i64; N]>> {
+    let key_columns = keys
+        .iter()
+        .map(|name| frame.column(name)?.cast(&DataType::Int64))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let value_columns = values
+        .iter()
+        .map(|name| frame.column(name)?.cast(&DataType::Int64))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let mut map = std::collections::HashMap::with_capacity(frame.height());
+    for row in 0..frame.height() {
+        let key = key_columns
+            .iter()
+            .map(|c| Ok(c.i64()?.get(row).unwrap_or(0)))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let mut counts = [0i64; N];
+        for (slot, c) in counts.iter_mut().zip(&value_columns) {
+            *slot = c.i64()?.get(row).unwrap_or(0);
+        }
+        map.insert(key, counts);
+    }
+    Ok(map)
+}
+
+fn read_series(frame: &DataFrame, request: &Request, rounding: Rounding) -> PolarsResult<TimeSeries> {
+    let counts = keyed_counts(
+        frame,
+        &[derived::BUCKET],
+        [derived::DIALS, derived::CONNECTED, derived::CONVERSION],
+    )?;
+    let mut series = TimeSeries {
+        dials: Vec::new(),
+        connected: Vec::new(),
+        connection_rate: Vec::new(),
+        conversions: Vec::new(),
+    };
+    for (key, first_day) in buckets(&request.date, request.granularity) {
+        let [dials, connected, conversions] = counts.get(&vec![key]).copied().unwrap_or_default();
+        let date = first_day.format("%Y-%m-%d").to_string();
+        let point = |value| TimeSeriesPoint {
+            date: date.clone(),
+            value,
+        };
+        series.dials.push(point(dials as u64));
+        series.connected.push(point(connected as u64));
+        series.conversions.push(point(conversions as u64));
+        series.connection_rate.push(TimeSeriesPoint {
+            date: date.clone(),
+            value: rounding
+                .ratio(connected.into(), dials.into(), RATE_DECIMALS)
+                .unwrap_or(0.0),
+        });
+    }
+    Ok(series)
+}
+
+// ---------------------------------------------------------------------------
+// Heatmap.
+// ---------------------------------------------------------------------------
+
+/// Dials and connected calls per local weekday and hour of the current period.
+fn heatmap_plan(scoped: LazyFrame) -> LazyFrame {
+    scoped
+        .filter(col(derived::IN_CURRENT))
+        .group_by([
+            col(derived::LOCAL).dt().weekday().alias(derived::WEEKDAY),
+            col(derived::LOCAL).dt().hour().alias(derived::HOUR),
+        ])
+        .agg([
+            len().cast(DataType::Int64).alias(derived::DIALS),
+            count_where(col(derived::CONNECTED)).alias(derived::CONNECTED),
+        ])
+}
+
+fn read_heatmap(frame: &DataFrame, rounding: Rounding) -> PolarsResult<Heatmap> {
+    let counts = keyed_counts(
+        frame,
+        &[derived::WEEKDAY, derived::HOUR],
+        [derived::DIALS, derived::CONNECTED],
+    )?;
+    let mut heatmap = Heatmap {
+        dials: Vec::with_capacity(168),
+        connected: Vec::with_capacity(168),
+        connection_rate: Vec::with_capacity(168),
+    };
+    for (weekday, day) in (1i64..).zip(WEEKDAYS) {
+        for hour in 0..24u32 {
+            let [dials, connected] = counts
+                .get(&vec![weekday, i64::from(hour)])
+                .copied()
+                .unwrap_or_default();
+            let cell = |value| HeatmapCell { day, hour, value };
+            heatmap.dials.push(cell(dials as u64));
+            heatmap.connected.push(cell(connected as u64));
+            heatmap.connection_rate.push(HeatmapCell {
+                day,
+                hour,
+                value: rounding
+                    .ratio(connected.into(), dials.into(), RATE_DECIMALS)
+                    .unwrap_or(0.0),
+            });
+        }
+    }
+    Ok(heatmap)
+}
+
+// ---------------------------------------------------------------------------
+// Leaderboard.
+// ---------------------------------------------------------------------------
+
+/// Connected calls per user with a dial in the current period; name and email
+/// of the user's latest call (ties: greatest id).
+fn leaderboard_plan(scoped: LazyFrame) -> LazyFrame {
+    let latest = |name: &str| {
+        col(name)
+            .sort_by(
+                [col(column::DATE), col(column::ID)],
+                SortMultipleOptions::default(),
+            )
+            .last()
+    };
+    scoped
+        .filter(col(derived::IN_CURRENT).and(col(column::USER_ID).is_not_null()))
+        .group_by([col(column::USER_ID)])
+        .agg([
+            count_where(col(derived::CONNECTED)).alias(derived::CONNECTED),
+            latest(column::USER_NAME),
+            latest(column::USER_EMAIL),
+        ])
+        .sort_by_exprs(
+            [col(derived::CONNECTED), col(column::USER_ID)],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+}
+
+fn read_leaderboard(frame: &DataFrame) -> PolarsResult<Vec<LeaderboardEntry>> {
+    let ids = frame.column(column::USER_ID)?.str()?;
+    let names = frame.column(column::USER_NAME)?.str()?;
+    let emails = frame.column(column::USER_EMAIL)?.str()?;
+    let connected = frame.column(derived::CONNECTED)?.cast(&DataType::Int64)?;
+    let connected = connected.i64()?;
+    Ok((0..frame.height())
+        .map(|row| LeaderboardEntry {
+            user: UserRef {
+                id: ids.get(row).map(str::to_string),
+                name: names.get(row).map(str::to_string),
+                email: emails.get(row).map(str::to_string),
+            },
+            connected: connected.get(row).unwrap_or(0) as u64,
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------
+// Last updated.
+// ---------------------------------------------------------------------------
+
+/// The latest date among all loaded calls, before any filter.
+fn last_updated_plan(calls: LazyFrame) -> LazyFrame {
+    calls.select([col(column::DATE)
+        .max()
+        .cast(DataType::Int64)
+        .alias(derived::DATE_MICROS)])
+}
+
+fn read_last_updated(frame: &DataFrame) -> PolarsResult<Option<String>> {
+    let micros = frame.column(derived::DATE_MICROS)?.i64()?.get(0);
+    Ok(micros.map(format_utc))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a UTC instant in microseconds.
+fn format_utc(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .map(|instant| instant.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// Drilldown.
+// ---------------------------------------------------------------------------
+
+/// Whether a call is in `stage` (SPEC §3).
+fn in_stage(stage: Stage) -> Expr {
+    match stage {
+        Stage::Dial => lit(true),
+        Stage::Connected => col(derived::CONNECTED),
+        Stage::Conversation => col(derived::CONVERSATION),
+        Stage::Conversion => col(derived::CONVERSION),
+    }
+}
+
+/// One page of the stage's current-period calls, newest first (ties: id ascending).
+fn drilldown_plan(scoped: LazyFrame, items: &ItemsRequest) -> LazyFrame {
+    let offset = i64::from(items.page - 1) * i64::from(items.size);
+    scoped
+        .filter(col(derived::IN_CURRENT).and(in_stage(items.stage)))
+        .sort_by_exprs(
+            [col(column::DATE), col(column::ID)],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .slice(offset, items.size as IdxSize)
+        .select([
+            col(column::ID),
+            col(column::USER_ID),
+            col(column::USER_NAME),
+            col(column::USER_EMAIL),
+            col(column::ALLO_NUMBER),
+            col(column::ALLO_NUMBER_LABEL),
+            col(column::CONTACT_NUMBER),
+            col(column::RESULT),
+            col(column::DURATION).cast(DataType::Int64),
+            col(column::DATE).cast(DataType::Int64).alias(derived::DATE_MICROS),
+            col(derived::CONNECTED),
+            col(derived::CONVERSATION),
+            col(derived::CONVERSION),
+        ])
+}
+
+fn read_items(frame: &DataFrame, request: &ItemsRequest, total: i64) -> PolarsResult<Items> {
+    let text = |name: &str| frame.column(name).and_then(|c| c.str().cloned());
+    let flag = |name: &str| frame.column(name).and_then(|c| c.bool().cloned());
+    let (ids, user_ids, names, emails) = (
+        text(column::ID)?,
+        text(column::USER_ID)?,
+        text(column::USER_NAME)?,
+        text(column::USER_EMAIL)?,
+    );
+    let (numbers, labels, contacts, results) = (
+        text(column::ALLO_NUMBER)?,
+        text(column::ALLO_NUMBER_LABEL)?,
+        text(column::CONTACT_NUMBER)?,
+        text(column::RESULT)?,
+    );
+    let (connected, conversation, conversion) = (
+        flag(derived::CONNECTED)?,
+        flag(derived::CONVERSATION)?,
+        flag(derived::CONVERSION)?,
+    );
+    let durations = frame.column(column::DURATION)?.i64()?.clone();
+    let dates = frame.column(derived::DATE_MICROS)?.i64()?.clone();
+    let owned = |value: Option<&str>| value.map(str::to_string);
+
+    let data = (0..frame.height())
+        .map(|row| {
+            let user = UserRef {
+                id: owned(user_ids.get(row)),
+                name: owned(names.get(row)),
+                email: owned(emails.get(row)),
+            };
+            let has_user = user.id.is_some() || user.name.is_some() || user.email.is_some();
+            let reached = |flags: &BooleanChunked| flags.get(row).unwrap_or(false);
+            let stage = if reached(&conversion) {
+                Stage::Conversion
+            } else if reached(&conversation) {
+                Stage::Conversation
+            } else if reached(&connected) {
+                Stage::Connected
+            } else {
+                Stage::Dial
+            };
+            DrilldownItem {
+                id: ids.get(row).unwrap_or_default().to_string(),
+                user: has_user.then_some(user),
+                allo_number: owned(numbers.get(row)),
+                allo_number_label: owned(labels.get(row)),
+                contact_number: owned(contacts.get(row)),
+                stage,
+                voicemail: results.get(row) == Some("VOICEMAIL"),
+                duration: durations.get(row).unwrap_or(0),
+                date: dates.get(row).map(format_utc).unwrap_or_default(),
+            }
+        })
+        .collect();
+
+    let total_count = total.max(0) as u64;
+    let total_pages = total_count.div_ceil(u64::from(request.size));
+    Ok(Items {
+        data,
+        pagination: Pagination {
+            page: request.page,
+            size: request.size,
+            total_count,
+            total_pages,
+            has_more: u64::from(request.page) < total_pages,
+        },
+    })
+}

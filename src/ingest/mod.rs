@@ -1,0 +1,460 @@
+//! Reading call logs into the canonical call frame (SPEC §1).
+//!
+//! Inputs are CSV, JSON (an array, NDJSON, or a saved API page, told apart
+//! by shape) and Parquet, chosen by extension. Several inputs are read in
+//! order and concatenated; calls sharing an `id` collapse to the occurrence
+//! read last (SPEC §1.2). Bad rows stop the load with an error naming file,
+//! line, column and value, or are skipped and counted with
+//! [`IngestOptions::skip_invalid`].
+//!
+//! ```
+//! use callfunnel::ingest::{load_str, Format, IngestOptions};
+//!
+//! let csv = "id,date,result,duration\ncll-1,2024-03-04T09:30:00Z,answered,95\n";
+//! let ingested = load_str(csv, Format::Csv, "calls.csv", &IngestOptions::default()).unwrap();
+//! assert_eq!(ingested.report.calls, 1);
+//! ```
+
+mod error;
+mod fields;
+mod read_csv;
+mod read_json;
+mod read_parquet;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+pub use error::{IngestError, InvalidRow, Reason};
+
+use fields::{ColumnNames, Sink};
+use read_json::JsonContext;
+
+/// How inputs are read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestOptions {
+    /// Zone of timestamps written without offset (`--input-tz`).
+    pub input_tz: chrono_tz::Tz,
+    /// `--map FIELD=COLUMN` pairs: read the SPEC §1 field `FIELD` from the
+    /// CSV column (or flat JSON key, or Parquet column) `COLUMN`.
+    pub column_map: Vec<(String, String)>,
+    /// Skip and count bad rows instead of failing (`--skip-invalid`).
+    pub skip_invalid: bool,
+    /// Tags given to `CONVERSION` items of saved drilldown pages (SPEC §1.1):
+    /// the request's tags.
+    pub request_tags: Vec<String>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            input_tz: chrono_tz::Tz::UTC,
+            column_map: Vec::new(),
+            skip_invalid: false,
+            request_tags: Vec::new(),
+        }
+    }
+}
+
+/// What was read, for the lines printed to standard error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+    /// Data rows or records read, valid or skipped, before de-duplication.
+    pub rows_read: u64,
+    /// Rows skipped, by reason (only with `skip_invalid`).
+    pub skipped: BTreeMap<String, u64>,
+    /// Rows dropped because a later row had the same `id`.
+    pub duplicates: u64,
+    /// Calls kept after de-duplication.
+    pub calls: u64,
+}
+
+impl IngestReport {
+    /// Human-readable lines for standard error: what was read, then what was
+    /// skipped and collapsed (those only when something was).
+    pub fn summary_lines(&self) -> Vec<String> {
+        let plural = |count: u64, one: &str, many: &str| {
+            format!("{count} {}", if count == 1 { one } else { many })
+        };
+        let mut lines = vec![format!(
+            "read {} from {}",
+            plural(self.rows_read, "row", "rows"),
+            plural(self.files.len() as u64, "file", "files")
+        )];
+        let skipped: u64 = self.skipped.values().sum();
+        if skipped > 0 {
+            let reasons: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(reason, count)| format!("{reason}: {count}"))
+                .collect();
+            lines.push(format!(
+                "skipped {} ({})",
+                plural(skipped, "invalid row", "invalid rows"),
+                reasons.join(", ")
+            ));
+        }
+        if self.duplicates > 0 {
+            lines.push(format!(
+                "collapsed {} (last occurrence kept)",
+                plural(self.duplicates, "duplicate id", "duplicate ids")
+            ));
+        }
+        lines
+    }
+}
+
+/// Loaded calls: the canonical frame (see [`crate::model::canonical_schema`])
+/// and what loading them found.
+pub struct Ingested {
+    /// One row per call, de-duplicated by `id`.
+    pub frame: LazyFrame,
+    /// Counts for the standard-error summary.
+    pub report: IngestReport,
+}
+
+/// An input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// CSV with a header row (`.csv`).
+    Csv,
+    /// A JSON array, NDJSON or a saved API page (`.json`, `.ndjson`, `.jsonl`).
+    Json,
+    /// Parquet with the canonical columns (`.parquet`).
+    Parquet,
+}
+
+impl Format {
+    /// The format of a file with this extension (case-insensitive), if supported.
+    pub fn from_extension(extension: &str) -> Option<Format> {
+        match extension.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "json" | "ndjson" | "jsonl" => Some(Format::Json),
+            "parquet" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+
+    /// The format of `path`, chosen by its extension.
+    pub fn from_path(path: &Path) -> Result<Format, IngestError> {
+        path.extension()
+            .and_then(|extension| extension.to_str())
+            .and_then(Format::from_extension)
+            .ok_or_else(|| IngestError::UnknownFormat {
+                file: path.display().to_string(),
+            })
+    }
+}
+
+/// Whether `path` names a file of a supported format.
+fn is_supported(path: &Path) -> bool {
+    Format::from_path(path).is_ok()
+}
+
+/// The files named by `inputs`, in order: a file is itself; a folder gives
+/// every supported file in it, sorted by name (not recursive); a pattern
+/// holding `*`, `?` or `[` gives its matches, sorted (folders among them
+/// expand like folders). A missing path, an empty folder or a pattern that
+/// matches nothing is an error.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.exists() {
+            expand_path(input, &mut files)?;
+            continue;
+        }
+        let pattern = input.to_string_lossy();
+        if !pattern.contains(['*', '?', '[']) {
+            return Err(IngestError::NotFound {
+                path: input.clone(),
+            });
+        }
+        let bad_pattern = |message: String| IngestError::BadPattern {
+            pattern: pattern.to_string(),
+            message,
+        };
+        let mut matches = glob::glob(&pattern)
+            .map_err(|err| bad_pattern(err.to_string()))?
+            .collect::<Result<Vec<PathBuf>, _>>()
+            .map_err(|err| bad_pattern(err.to_string()))?;
+        if matches.is_empty() {
+            return Err(IngestError::NoMatch {
+                pattern: pattern.to_string(),
+            });
+        }
+        matches.sort();
+        for path in &matches {
+            expand_path(path, &mut files)?;
+        }
+    }
+    Ok(files)
+}
+
+/// Adds an existing file, or the supported files of a folder, to `files`.
+fn expand_path(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+    if !path.is_dir() {
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let unreadable = |source| IngestError::Unreadable {
+        file: path.display().to_string(),
+        source,
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(unreadable)? {
+        let entry_path = entry.map_err(unreadable)?.path();
+        if entry_path.is_file() && is_supported(&entry_path) {
+            found.push(entry_path);
+        }
+    }
+    if found.is_empty() {
+        return Err(IngestError::EmptyFolder {
+            path: path.to_path_buf(),
+        });
+    }
+    found.sort();
+    files.extend(found);
+    Ok(())
+}
+
+/// Reads `inputs` (see [`expand_inputs`]) in order into one canonical frame,
+/// de-duplicated by `id` (the occurrence read last wins, at its position).
+///
+/// Without [`IngestOptions::skip_invalid`], the first bad row stops the load
+/// with [`IngestError::InvalidRow`].
+pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, IngestError> {
+    let names = ColumnNames::new(&options.column_map)?;
+    let files = expand_inputs(inputs)?;
+    if files.is_empty() {
+        return Err(IngestError::NoInput);
+    }
+    // Every format first, so a bad extension fails before anything is read.
+    let formats = files
+        .iter()
+        .map(|file| Format::from_path(file))
+        .collect::<Result<Vec<_>, _>>()?;
+    let conversion_tags = lower_case(&options.request_tags);
+
+    let mut loader = Loader::new(options);
+    for (path, format) in files.iter().zip(formats) {
+        let file = path.display().to_string();
+        let unreadable = |source| IngestError::Unreadable {
+            file: file.clone(),
+            source,
+        };
+        match format {
+            Format::Csv => {
+                let input = File::open(path).map_err(unreadable)?;
+                read_csv::read_csv(input, &file, &names, options.input_tz, loader.sink())?;
+            }
+            Format::Json => {
+                let bytes = std::fs::read(path).map_err(unreadable)?;
+                let text = utf8_text(bytes, &file)?;
+                let context = JsonContext {
+                    file: &file,
+                    names: &names,
+                    tz: options.input_tz,
+                    conversion_tags: &conversion_tags,
+                };
+                read_json::read_json(&text, &context, loader.sink())?;
+            }
+            Format::Parquet => {
+                let part = read_parquet::scan_parquet(
+                    path,
+                    &file,
+                    &names,
+                    options.input_tz,
+                    options.skip_invalid,
+                )?;
+                loader.add_parquet(part)?;
+            }
+        }
+    }
+    loader.finish(files)
+}
+
+/// Reads calls held in memory, as [`load`] reads one file; `name` stands for
+/// the file in messages. Parquet text is not supported (Parquet is binary):
+/// it is an [`IngestError::UnknownFormat`].
+pub fn load_str(text: &str, format: Format, name: &str, options: &IngestOptions) -> Result<Ingested, IngestError> {
+    let names = ColumnNames::new(&options.column_map)?;
+    let mut loader = Loader::new(options);
+    match format {
+        Format::Csv => read_csv::read_csv(text.as_bytes(), name, &names, options.input_tz, loader.sink())?,
+        Format::Json => {
+            let conversion_tags = lower_case(&options.request_tags);
+            let context = JsonContext {
+                file: name,
+                names: &names,
+                tz: options.input_tz,
+                conversion_tags: &conversion_tags,
+            };
+            read_json::read_json(text, &context, loader.sink())?;
+        }
+        Format::Parquet => {
+            return Err(IngestError::UnknownFormat {
+                file: name.to_string(),
+            })
+        }
+    }
+    loader.finish(Vec::new())
+}
+
+/// Tags as the canonical frame holds them: trimmed, lower case, no empty ones.
+fn lower_case(tags: &[String]) -> Vec<String> {
+    tags.iter()
+        .map(|tag| tag.trim().to_lowercase())
+        .filter(|tag| !tag.is_empty())
+        .collect()
+}
+
+/// A file's bytes as text; invalid UTF-8 is malformed input at its line.
+fn utf8_text(bytes: Vec<u8>, file: &str) -> Result<String, IngestError> {
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = err.utf8_error().valid_up_to();
+        let line = err.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        IngestError::Malformed {
+            file: file.to_string(),
+            line,
+            message: "invalid UTF-8".into(),
+        }
+    })
+}
+
+/// Gathers the parts read from each file, in order.
+struct Loader {
+    /// Calls of the CSV and JSON files read since the last Parquet file.
+    sink: Option<Sink>,
+    /// Finished parts, in input order.
+    parts: Vec<Part>,
+    report: IngestReport,
+    skip_invalid: bool,
+}
+
+/// A finished part of the input.
+enum Part {
+    /// Calls read from CSV or JSON.
+    Memory(DataFrame),
+    /// A Parquet scan.
+    Scan(LazyFrame),
+}
+
+impl Loader {
+    fn new(options: &IngestOptions) -> Self {
+        Loader {
+            sink: None,
+            parts: Vec::new(),
+            report: IngestReport::default(),
+            skip_invalid: options.skip_invalid,
+        }
+    }
+
+    /// The sink for the next CSV or JSON file.
+    fn sink(&mut self) -> &mut Sink {
+        let skip_invalid = self.skip_invalid;
+        self.sink.get_or_insert_with(|| Sink::new(skip_invalid))
+    }
+
+    /// Turns the calls gathered so far into a part.
+    fn flush(&mut self) -> Result<(), IngestError> {
+        if let Some(sink) = self.sink.take() {
+            self.report.rows_read += sink.rows_read;
+            merge_counts(&mut self.report.skipped, sink.skipped);
+            let frame = sink.columns.into_frame().map_err(|source| IngestError::Polars {
+                context: "building the call frame".into(),
+                source,
+            })?;
+            self.parts.push(Part::Memory(frame));
+        }
+        Ok(())
+    }
+
+    /// Adds a scanned Parquet file after what was read before it.
+    fn add_parquet(&mut self, part: read_parquet::ParquetPart) -> Result<(), IngestError> {
+        self.flush()?;
+        self.report.rows_read += part.rows_read;
+        merge_counts(&mut self.report.skipped, part.skipped);
+        self.parts.push(Part::Scan(part.frame));
+        Ok(())
+    }
+
+    /// Concatenates the parts and collapses duplicate ids.
+    fn finish(mut self, files: Vec<PathBuf>) -> Result<Ingested, IngestError> {
+        self.flush()?;
+        let polars_error = |source| IngestError::Polars {
+            context: "de-duplicating calls".into(),
+            source,
+        };
+        let mut report = self.report;
+        report.files = files;
+        let id = crate::model::column::ID;
+        let frame = match self.parts.len() {
+            0 => crate::model::CallColumns::default().into_frame().map_err(polars_error)?.lazy(),
+            1 if matches!(self.parts[0], Part::Memory(_)) => {
+                let Some(Part::Memory(frame)) = self.parts.pop() else {
+                    unreachable!("checked above")
+                };
+                let rows = frame.height() as u64;
+                let unique = frame.column(id).and_then(|ids| ids.n_unique()).map_err(polars_error)? as u64;
+                report.duplicates = rows - unique;
+                report.calls = unique;
+                if unique < rows {
+                    frame
+                        .lazy()
+                        .unique_stable(Some(cols([id])), UniqueKeepStrategy::Last)
+                        .collect()
+                        .map_err(polars_error)?
+                        .lazy()
+                } else {
+                    frame.lazy()
+                }
+            }
+            _ => {
+                let frames: Vec<LazyFrame> = self
+                    .parts
+                    .into_iter()
+                    .map(|part| match part {
+                        Part::Memory(frame) => frame.lazy(),
+                        Part::Scan(frame) => frame,
+                    })
+                    .collect();
+                let frame = if frames.len() == 1 {
+                    frames.into_iter().next().unwrap_or_default()
+                } else {
+                    concat(frames, UnionArgs::default()).map_err(polars_error)?
+                };
+                let counts = frame
+                    .clone()
+                    .select([len().alias("rows"), col(id).n_unique().alias("unique")])
+                    .collect()
+                    .map_err(polars_error)?;
+                let count = |name: &str| -> Result<u64, IngestError> {
+                    let value = counts.column(name).and_then(|column| column.get(0)).map_err(polars_error)?;
+                    Ok(value.extract::<u64>().unwrap_or(0))
+                };
+                let (rows, unique) = (count("rows")?, count("unique")?);
+                report.duplicates = rows - unique;
+                report.calls = unique;
+                if unique < rows {
+                    frame.unique_stable(Some(cols([id])), UniqueKeepStrategy::Last)
+                } else {
+                    frame
+                }
+            }
+        };
+        Ok(Ingested { frame, report })
+    }
+}
+
+/// Adds the counts of `more` to `counts`.
+fn merge_counts(counts: &mut BTreeMap<String, u64>, more: BTreeMap<String, u64>) {
+    for (reason, count) in more {
+        *counts.entry(reason).or_insert(0) += count;
+    }
+}

@@ -1,0 +1,335 @@
+//! Parquet input: the canonical columns, scanned lazily.
+//!
+//! The file is checked with one aggregate query (row count and, per reason,
+//! how many rows are bad); the frame handed on stays a lazy scan, so the
+//! engine's filters and projections reach the file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use super::error::{truncate_value, IngestError, InvalidRow, Reason};
+use super::fields::{ColumnNames, Field};
+use crate::model::{date_dtype, CallResult, CallType, Direction};
+
+/// A scanned Parquet file and what checking it found.
+pub(crate) struct ParquetPart {
+    /// The canonical frame, without the skipped rows.
+    pub frame: LazyFrame,
+    /// Rows in the file.
+    pub rows_read: u64,
+    /// Rows skipped, by reason (only with `skip_invalid`).
+    pub skipped: BTreeMap<String, u64>,
+}
+
+/// How a field is read from the file.
+struct FieldPlan {
+    field: Field,
+    /// The column in the file, when present.
+    column: Option<String>,
+    /// The canonical value.
+    value: Expr,
+    /// Conditions that make a row bad, in the order they are reported.
+    checks: Vec<(Reason, Expr)>,
+    /// For enum columns: the API-case value and whether the raw value needs it.
+    normalized: Option<(Expr, Expr)>,
+}
+
+/// Scans `path` (named `file` in messages) and checks its rows.
+pub(crate) fn scan_parquet(
+    path: &Path,
+    file: &str,
+    names: &ColumnNames,
+    tz: Tz,
+    skip_invalid: bool,
+) -> Result<ParquetPart, IngestError> {
+    let polars_error = |source: PolarsError| IngestError::Polars {
+        context: file.to_string(),
+        source,
+    };
+    let source = PlRefPath::try_from_path(path).map_err(polars_error)?;
+    let args = ScanArgsParquet {
+        glob: false,
+        ..Default::default()
+    };
+    let mut scan = LazyFrame::scan_parquet(source, args).map_err(polars_error)?;
+    let schema = scan.collect_schema().map_err(polars_error)?;
+
+    let mut plans = Vec::with_capacity(Field::ALL.len());
+    for field in Field::ALL {
+        let column = names.get(field);
+        let plan = match schema.get(column) {
+            Some(dtype) => plan_field(field, column, dtype, tz).map_err(|expected| IngestError::BadColumnType {
+                file: file.to_string(),
+                column: column.to_string(),
+                dtype: dtype.to_string(),
+                expected,
+            })?,
+            None if field.is_required() || names.is_mapped(field) => {
+                return Err(IngestError::MissingColumn {
+                    file: file.to_string(),
+                    field: field.name().to_string(),
+                    column: column.to_string(),
+                });
+            }
+            None => absent_field(field),
+        };
+        plans.push(plan);
+    }
+
+    // One pass: the row count, per reason the rows that are bad for it and
+    // for no earlier reason, and per enum column whether it needs upper-casing.
+    let checks: Vec<(Reason, Expr)> = plans
+        .iter()
+        .flat_map(|plan| plan.checks.iter().cloned())
+        .map(|(reason, check)| (reason, check.fill_null(lit(false))))
+        .collect();
+    let mut summary = vec![len().alias("rows")];
+    let mut earlier: Option<Expr> = None;
+    for (index, (_, check)) in checks.iter().enumerate() {
+        let first = match &earlier {
+            None => check.clone(),
+            Some(earlier) => check.clone().and(earlier.clone().not()),
+        };
+        summary.push(first.sum().alias(format!("check{index}")));
+        earlier = Some(match earlier {
+            None => check.clone(),
+            Some(earlier) => earlier.or(check.clone()),
+        });
+    }
+    for (index, plan) in plans.iter().enumerate() {
+        if let Some((_, needed)) = &plan.normalized {
+            summary.push(needed.clone().fill_null(lit(false)).sum().alias(format!("upper{index}")));
+        }
+    }
+    let counts = scan.clone().select(summary).collect().map_err(polars_error)?;
+    let count = |name: &str| -> Result<u64, IngestError> {
+        let value = counts.column(name).and_then(|column| column.get(0)).map_err(polars_error)?;
+        Ok(value.extract::<u64>().unwrap_or(0))
+    };
+
+    let rows_read = count("rows")?;
+    let mut skipped = BTreeMap::new();
+    for (index, (reason, _)) in checks.iter().enumerate() {
+        let bad = count(&format!("check{index}"))?;
+        if bad > 0 {
+            *skipped.entry(reason.as_str().to_string()).or_insert(0) += bad;
+        }
+    }
+    if let (false, Some(any_bad)) = (skipped.is_empty(), earlier) {
+        if !skip_invalid {
+            return Err(first_bad_row(scan, file, &plans, &checks, any_bad).map_err(polars_error)?);
+        }
+        scan = scan.filter(any_bad.not());
+    }
+
+    let mut columns = Vec::with_capacity(plans.len());
+    for (index, plan) in plans.into_iter().enumerate() {
+        let value = match plan.normalized {
+            Some((upper, _)) if count(&format!("upper{index}"))? > 0 => default_enum(plan.field, upper),
+            _ => plan.value,
+        };
+        columns.push(value.alias(plan.field.name()));
+    }
+    Ok(ParquetPart {
+        frame: scan.select(columns),
+        rows_read,
+        skipped,
+    })
+}
+
+/// The error for the first bad row of the file.
+fn first_bad_row(
+    scan: LazyFrame,
+    file: &str,
+    plans: &[FieldPlan],
+    checks: &[(Reason, Expr)],
+    any_bad: Expr,
+) -> PolarsResult<IngestError> {
+    let mut select = vec![col("__row")];
+    for (index, (_, check)) in checks.iter().enumerate() {
+        select.push(check.clone().alias(format!("check{index}")));
+    }
+    for plan in plans {
+        if let Some(column) = &plan.column {
+            select.push(col(column.as_str()).cast(DataType::String).alias(format!("shown_{column}")));
+        }
+    }
+    let row = scan
+        .with_row_index("__row", None)
+        .filter(any_bad)
+        .select(select)
+        .limit(1)
+        .collect()?;
+    let number = row.column("__row")?.get(0)?.extract::<u64>().unwrap_or(0) + 1;
+    for (index, (reason, _)) in checks.iter().enumerate() {
+        if row.column(&format!("check{index}"))?.get(0)? != AnyValue::Boolean(true) {
+            continue;
+        }
+        let plan = plans.iter().find(|plan| plan.checks.iter().any(|(r, _)| r == reason));
+        let column = plan.and_then(|plan| plan.column.clone()).unwrap_or_default();
+        let shown = row.column(&format!("shown_{column}"))?.get(0)?;
+        let value = shown.get_str().unwrap_or_default();
+        return Ok(IngestError::InvalidParquetRow(Box::new(InvalidRow {
+            file: file.to_string(),
+            line: number,
+            column,
+            value: truncate_value(value),
+            reason: *reason,
+            detail: None,
+        })));
+    }
+    Err(PolarsError::ComputeError("no bad row found".into()))
+}
+
+/// The API spelling of every value of an enum field.
+fn allowed_values(field: Field) -> Vec<&'static str> {
+    match field {
+        Field::Direction => Direction::ALL.iter().map(|value| value.as_str()).collect(),
+        Field::Type => CallType::ALL.iter().map(|value| value.as_str()).collect(),
+        _ => CallResult::ALL.iter().map(|value| value.as_str()).collect(),
+    }
+}
+
+/// Whether `value` is one of `allowed`.
+fn is_one_of(value: Expr, allowed: &[&'static str]) -> Expr {
+    allowed
+        .iter()
+        .map(|text| value.clone().eq(lit(*text)))
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false))
+}
+
+/// An enum value with its default (`OUTBOUND`, `CALL`; none for `result`).
+fn default_enum(field: Field, value: Expr) -> Expr {
+    match field {
+        Field::Direction => value.fill_null(lit(Direction::Outbound.as_str())),
+        Field::Type => value.fill_null(lit(CallType::Call.as_str())),
+        _ => value,
+    }
+}
+
+/// The value of a field the file does not have.
+fn absent_field(field: Field) -> FieldPlan {
+    let value = match field {
+        Field::Direction | Field::Type => default_enum(field, lit(NULL).cast(DataType::String)),
+        Field::Duration => lit(0i64),
+        Field::RingingSeconds => lit(NULL).cast(DataType::Float64),
+        Field::Tags => empty_tags(),
+        _ => lit(NULL).cast(DataType::String),
+    };
+    FieldPlan {
+        field,
+        column: None,
+        value,
+        checks: Vec::new(),
+        normalized: None,
+    }
+}
+
+/// An empty tag list, as a literal.
+fn empty_tags() -> Expr {
+    let empty = Series::new_empty(PlSmallStr::EMPTY, &DataType::String);
+    lit(Scalar::new(DataType::List(Box::new(DataType::String)), AnyValue::List(empty)))
+}
+
+/// How to read `field` from `column` of type `dtype`; the error names the
+/// type expected.
+fn plan_field(field: Field, column: &str, dtype: &DataType, tz: Tz) -> Result<FieldPlan, &'static str> {
+    let raw = col(column);
+    let textual = dtype.is_string() || dtype.is_categorical() || dtype.is_enum() || dtype.is_null();
+    let mut checks = Vec::new();
+    let mut normalized = None;
+    let value = match field {
+        Field::Id => {
+            if !(textual || dtype.is_integer()) {
+                return Err("text");
+            }
+            let value = raw.cast(DataType::String);
+            checks.push((Reason::MissingId, value.clone().is_null().or(value.clone().eq(lit("")))));
+            value
+        }
+        Field::Date => {
+            let value = match dtype {
+                DataType::Datetime(_, Some(_)) => raw.clone().dt().convert_time_zone(TimeZone::UTC),
+                DataType::Datetime(_, None) => raw
+                    .clone()
+                    .dt()
+                    .replace_time_zone(Some(TimeZone::from_chrono(&tz)), lit("earliest"), NonExistent::Null)
+                    .dt()
+                    .convert_time_zone(TimeZone::UTC),
+                DataType::Null => raw.clone(),
+                _ => return Err("a datetime"),
+            }
+            .cast(date_dtype());
+            checks.push((Reason::MissingDate, raw.clone().is_null()));
+            checks.push((Reason::BadTimestamp, raw.is_not_null().and(value.clone().is_null())));
+            value
+        }
+        Field::Direction | Field::Type | Field::Result => {
+            if !textual {
+                return Err("text");
+            }
+            let text = raw.cast(DataType::String);
+            let upper = text.clone().str().strip_chars(lit(NULL)).str().to_uppercase();
+            let upper = when(upper.clone().eq(lit(""))).then(lit(NULL)).otherwise(upper);
+            let allowed = allowed_values(field);
+            let reason = match field {
+                Field::Direction => Reason::UnknownDirection,
+                Field::Type => Reason::UnknownType,
+                _ => Reason::UnknownResult,
+            };
+            checks.push((reason, upper.clone().is_not_null().and(is_one_of(upper.clone(), &allowed).not())));
+            let needed = text.clone().is_not_null().and(is_one_of(text.clone(), &allowed).not());
+            normalized = Some((upper, needed));
+            default_enum(field, text)
+        }
+        Field::Duration => {
+            let value = if dtype.is_integer() || dtype.is_null() {
+                raw.clone().cast(DataType::Int64)
+            } else if dtype.is_float() {
+                let whole = raw.clone().cast(DataType::Int64);
+                checks.push((
+                    Reason::NonIntegerDuration,
+                    raw.clone().gt_eq(lit(0.0)).and(raw.clone().neq(whole.clone().cast(DataType::Float64))),
+                ));
+                whole
+            } else {
+                return Err("an integer");
+            };
+            checks.push((Reason::NegativeDuration, raw.lt(lit(0))));
+            value.fill_null(lit(0i64))
+        }
+        Field::RingingSeconds => {
+            if !(dtype.is_primitive_numeric() || dtype.is_null()) {
+                return Err("a number");
+            }
+            let value = raw.cast(DataType::Float64);
+            checks.push((Reason::NonNumericRingingSeconds, value.clone().is_nan()));
+            checks.push((Reason::NegativeRingingSeconds, value.clone().lt(lit(0.0))));
+            value
+        }
+        Field::Tags => match dtype {
+            DataType::List(inner) if inner.is_string() || inner.is_null() => raw
+                .cast(DataType::List(Box::new(DataType::String)))
+                .fill_null(empty_tags()),
+            DataType::Null => empty_tags(),
+            _ => return Err("a list of strings"),
+        },
+        _ => {
+            if !(textual || dtype.is_primitive_numeric()) {
+                return Err("text");
+            }
+            raw.cast(DataType::String)
+        }
+    };
+    Ok(FieldPlan {
+        field,
+        column: Some(column.to_string()),
+        value,
+        checks,
+        normalized,
+    })
+}

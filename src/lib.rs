@@ -1,0 +1,42 @@
+//! # callfunnel
+//!
+//! Recomputes Allo's outbound-call analytics (`POST /v2/api/analytics/outbound`)
+//! offline, from exported call logs, following the contract in `SPEC.md`.
+//!
+//! The pieces, one module per concern:
+//! - [`model`]: the call record and its canonical Polars frame;
+//! - [`ingest`]: CSV, JSON, NDJSON, saved API pages and Parquet into that frame;
+//! - [`request`]: the API's request body and its validation;
+//! - [`engine`]: the pure computation, on Polars lazy frames;
+//! - [`response`]: the API-shaped response;
+//! - [`definitions`]: the rules, printable, with their version.
+//!
+//! ```
+//! use callfunnel::model::{calls_to_frame, Call, CallResult};
+//! use callfunnel::{compute, Request};
+//! use chrono::{TimeZone, Utc};
+//! use polars::prelude::IntoLazy;
+//!
+//! let mut call = Call::new("cll-1", Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap());
+//! call.result = Some(CallResult::Answered);
+//! call.duration = 95;
+//! let calls = calls_to_frame([call]).unwrap().lazy();
+//!
+//! let request = Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-10"}}"#).unwrap();
+//! let response = compute(calls, &request).unwrap();
+//! assert_eq!(response.data.funnel.conversations.count.value, 1);
+//! assert_eq!(response.data.funnel.connected.rate, Some(1.0));
+//! ```
+
+pub mod definitions;
+pub mod engine;
+pub mod ingest;
+pub mod model;
+pub mod request;
+pub mod response;
+pub mod rounding;
+
+pub use engine::{compute, compute_with, EngineError};
+pub use request::{ApiError, Request};
+pub use response::Response;
+pub use rounding::Rounding;

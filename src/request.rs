@@ -1,0 +1,460 @@
+//! The request body of SPEC §2 and its validation (SPEC §2.1).
+//!
+//! A request is always read from JSON (a file, standard input, or a body the
+//! CLI builds from its flags), so every path goes through the same checks and
+//! produces the same error envelope as the API.
+
+use std::fmt;
+
+use chrono::{Days, NaiveDate};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Default conversation threshold in seconds (SPEC §3).
+pub const DEFAULT_CONVERSATION_THRESHOLD_SECONDS: i64 = 60;
+/// Default drilldown page size (SPEC §2).
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Largest drilldown page size (SPEC §2).
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// An inclusive range of calendar days, `from` to `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct DateRange {
+    /// First day, inclusive.
+    #[serde(serialize_with = "serialize_day")]
+    pub from: NaiveDate,
+    /// Last day, inclusive.
+    #[serde(serialize_with = "serialize_day")]
+    pub to: NaiveDate,
+}
+
+fn serialize_day<S: serde::Serializer>(day: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&day.format("%Y-%m-%d"))
+}
+
+impl DateRange {
+    /// Number of days in the range (at least 1).
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+
+    /// Whether `day` lies in the range.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+
+    /// The equally long range that ends the day before this one starts
+    /// (the default `compare_date`, SPEC §2).
+    pub fn preceding(&self) -> DateRange {
+        let to = self.from - Days::new(1);
+        let from = to - Days::new(self.days() as u64 - 1);
+        DateRange { from, to }
+    }
+}
+
+/// Time-series bucket size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Granularity {
+    /// One bucket per calendar day.
+    Day,
+    /// One bucket per ISO week (Monday first).
+    Week,
+    /// One bucket per calendar month.
+    Month,
+}
+
+/// A funnel stage, in funnel order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Stage {
+    /// Every outbound dial.
+    Dial,
+    /// The recipient picked up.
+    Connected,
+    /// Connected and longer than the threshold.
+    Conversation,
+    /// Tagged with one of the request's tags.
+    Conversion,
+}
+
+impl Stage {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Dial => "DIAL",
+            Stage::Connected => "CONNECTED",
+            Stage::Conversation => "CONVERSATION",
+            Stage::Conversion => "CONVERSION",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Stage> {
+        [
+            Stage::Dial,
+            Stage::Connected,
+            Stage::Conversation,
+            Stage::Conversion,
+        ]
+        .into_iter()
+        .find(|stage| stage.as_str() == text)
+    }
+}
+
+/// The drilldown part of a request (`extend=items`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemsRequest {
+    /// Which stage's calls to list.
+    pub stage: Stage,
+    /// 1-based page number.
+    pub page: u32,
+    /// Page size, 1..=100.
+    pub size: u32,
+}
+
+/// A validated request (SPEC §2), with every default resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The current period.
+    pub date: DateRange,
+    /// The comparison period (given, or the default preceding period).
+    pub compare_date: DateRange,
+    /// Keep only calls of these users (empty: no filter).
+    pub user_ids: Vec<String>,
+    /// Keep only calls from these Allo numbers (empty: no filter).
+    pub allo_numbers: Vec<String>,
+    /// Tag keys that define a conversion, lower case.
+    pub tags: Vec<String>,
+    /// Time-series bucket size.
+    pub granularity: Granularity,
+    /// The drilldown, when `extend=items`.
+    pub items: Option<ItemsRequest>,
+    /// Zone in which days, buckets, weekdays and hours are read.
+    pub timezone: Tz,
+    /// A connected call is a conversation when its duration exceeds this.
+    pub conversation_threshold_seconds: i64,
+}
+
+/// The API's error codes (SPEC §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// Not JSON, a wrong type, an unknown enum value or an invalid combination.
+    InvalidRequestBody,
+    /// A required parameter is absent.
+    MissingParameter,
+    /// A date does not parse, or `from` is after `to`.
+    InvalidDateRange,
+    /// `granularity` is not DAY, WEEK or MONTH.
+    InvalidGranularity,
+    /// `extend` is not `items`.
+    UnsupportedExtendValue,
+    /// `stage=CONVERSION` drilldown without `tags`.
+    TagsRequired,
+    /// `size` outside 1..=100.
+    InvalidPageSize,
+}
+
+/// The API's error envelope content: `{"error": {...}}` when serialized via
+/// [`ApiError::envelope`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message} ({code:?}, param {param:?})")]
+pub struct ApiError {
+    /// Always `validation_error` for request validation.
+    #[serde(rename = "type")]
+    pub error_type: &'static str,
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable message.
+    pub message: String,
+    /// Whether retrying the same request could succeed (never, here).
+    pub retryable: bool,
+    /// The offending field, when there is one.
+    pub param: Option<String>,
+}
+
+impl ApiError {
+    fn new(code: ErrorCode, param: Option<&str>, message: impl Into<String>) -> Self {
+        ApiError {
+            error_type: "validation_error",
+            code,
+            message: message.into(),
+            retryable: false,
+            param: param.map(str::to_string),
+        }
+    }
+
+    /// The envelope `{"error": {...}}` as the API returns it.
+    pub fn envelope(&self) -> Value {
+        serde_json::json!({ "error": self })
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self).expect("error codes serialize");
+        f.write_str(text.as_str().unwrap_or_default())
+    }
+}
+
+fn body_error(param: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequestBody, Some(param), message)
+}
+
+impl Request {
+    /// Parses and validates a request body given as JSON text.
+    pub fn from_json_str(text: &str) -> Result<Request, ApiError> {
+        let body: Value = serde_json::from_str(text).map_err(|err| {
+            ApiError::new(
+                ErrorCode::InvalidRequestBody,
+                None,
+                format!("request body is not valid JSON: {err}"),
+            )
+        })?;
+        Request::from_json(&body)
+    }
+
+    /// Validates a request body already parsed as JSON (SPEC §2.1).
+    ///
+    /// `null` fields count as absent.
+    pub fn from_json(body: &Value) -> Result<Request, ApiError> {
+        let Value::Object(body) = body else {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequestBody,
+                None,
+                "request body must be a JSON object",
+            ));
+        };
+        let fields = Fields(body);
+
+        let user_ids = fields.string_list("user_ids")?;
+        let allo_numbers = fields.string_list("allo_numbers")?;
+        let tags: Vec<String> = fields
+            .string_list("tags")?
+            .into_iter()
+            .map(|tag| tag.to_lowercase())
+            .collect();
+        let granularity_text = fields.string("granularity")?;
+        let extend = fields.string("extend")?;
+        let stage_text = fields.string("stage")?;
+        let page = fields.integer("page")?;
+        let size = fields.integer("size")?;
+        let timezone_text = fields.string("timezone")?;
+        let threshold = fields.integer("conversation_threshold_seconds")?;
+
+        let date = match fields.get("date") {
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::MissingParameter,
+                    Some("date"),
+                    "date is required",
+                ))
+            }
+            Some(value) => parse_range(value, "date")?,
+        };
+        let compare_date = match fields.get("compare_date") {
+            None => date.preceding(),
+            Some(value) => parse_range(value, "compare_date")?,
+        };
+
+        let granularity = match granularity_text.as_deref() {
+            None | Some("DAY") => Granularity::Day,
+            Some("WEEK") => Granularity::Week,
+            Some("MONTH") => Granularity::Month,
+            Some(other) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidGranularity,
+                    Some("granularity"),
+                    format!("granularity must be DAY, WEEK or MONTH, not `{other}`"),
+                ))
+            }
+        };
+
+        let stage = match stage_text.as_deref() {
+            None => None,
+            Some(text) => Some(Stage::parse(text).ok_or_else(|| {
+                body_error(
+                    "stage",
+                    format!(
+                        "stage must be DIAL, CONNECTED, CONVERSATION or CONVERSION, not `{text}`"
+                    ),
+                )
+            })?),
+        };
+
+        let wants_items = match extend.as_deref() {
+            None => false,
+            Some("items") => true,
+            Some(other) => {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedExtendValue,
+                    Some("extend"),
+                    format!("extend must be `items`, not `{other}`"),
+                ))
+            }
+        };
+        if wants_items && stage.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::MissingParameter,
+                Some("stage"),
+                "extend=items requires stage",
+            ));
+        }
+        if wants_items && stage == Some(Stage::Conversion) && tags.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::TagsRequired,
+                Some("tags"),
+                "stage=CONVERSION requires tags",
+            ));
+        }
+
+        let size = match size {
+            None => DEFAULT_PAGE_SIZE,
+            Some(size) if (1..=i64::from(MAX_PAGE_SIZE)).contains(&size) => size as u32,
+            Some(size) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidPageSize,
+                    Some("size"),
+                    format!("size must be between 1 and {MAX_PAGE_SIZE}, not {size}"),
+                ))
+            }
+        };
+        let page = match page {
+            None => 1,
+            Some(page) if page >= 1 => page.min(i64::from(u32::MAX)) as u32,
+            Some(page) => {
+                return Err(body_error(
+                    "page",
+                    format!("page must be at least 1, not {page}"),
+                ))
+            }
+        };
+
+        if !user_ids.is_empty() && !allo_numbers.is_empty() {
+            return Err(body_error(
+                "allo_numbers",
+                "allo_numbers cannot be combined with user_ids",
+            ));
+        }
+
+        let timezone = match timezone_text.as_deref() {
+            None => Tz::UTC,
+            Some(name) => name.parse::<Tz>().map_err(|_| {
+                body_error("timezone", format!("unknown time zone `{name}`"))
+            })?,
+        };
+
+        let conversation_threshold_seconds = match threshold {
+            None => DEFAULT_CONVERSATION_THRESHOLD_SECONDS,
+            Some(seconds) if seconds >= 0 => seconds,
+            Some(seconds) => {
+                return Err(body_error(
+                    "conversation_threshold_seconds",
+                    format!("conversation_threshold_seconds must be at least 0, not {seconds}"),
+                ))
+            }
+        };
+
+        Ok(Request {
+            date,
+            compare_date,
+            user_ids,
+            allo_numbers,
+            tags,
+            granularity,
+            items: match (wants_items, stage) {
+                (true, Some(stage)) => Some(ItemsRequest { stage, page, size }),
+                _ => None,
+            },
+            timezone,
+            conversation_threshold_seconds,
+        })
+    }
+}
+
+/// Typed access to the body's fields; `null` reads as absent.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl Fields<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|value| !value.is_null())
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(other) => Err(body_error(
+                name,
+                format!("{name} must be a string, not {other}"),
+            )),
+        }
+    }
+
+    fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(number)) if number.as_i64().is_some() => Ok(number.as_i64()),
+            Some(Value::Number(number)) if number.as_u64().is_some() => Ok(Some(i64::MAX)),
+            Some(other) => Err(body_error(
+                name,
+                format!("{name} must be an integer, not {other}"),
+            )),
+        }
+    }
+
+    fn string_list(&self, name: &str) -> Result<Vec<String>, ApiError> {
+        let wrong = || body_error(name, format!("{name} must be an array of strings"));
+        match self.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(values)) => values
+                .iter()
+                .map(|value| value.as_str().map(str::to_string).ok_or_else(wrong))
+                .collect(),
+            Some(_) => Err(wrong()),
+        }
+    }
+}
+
+/// Parses `{from, to}`; anything malformed inside it is `INVALID_DATE_RANGE`.
+fn parse_range(value: &Value, param: &str) -> Result<DateRange, ApiError> {
+    let invalid = |message: String| ApiError::new(ErrorCode::InvalidDateRange, Some(param), message);
+    let Value::Object(range) = value else {
+        return Err(invalid(format!(
+            "{param} must be an object {{\"from\": \"YYYY-MM-DD\", \"to\": \"YYYY-MM-DD\"}}"
+        )));
+    };
+    let day = |end: &str| -> Result<NaiveDate, ApiError> {
+        match range.get(end) {
+            Some(Value::String(text)) => parse_day(text)
+                .ok_or_else(|| invalid(format!("{param}.{end} `{text}` is not a YYYY-MM-DD date"))),
+            Some(other) => Err(invalid(format!(
+                "{param}.{end} must be a YYYY-MM-DD date, not {other}"
+            ))),
+            None => Err(invalid(format!("{param}.{end} is required"))),
+        }
+    };
+    let (from, to) = (day("from")?, day("to")?);
+    if from > to {
+        return Err(invalid(format!(
+            "{param}.from ({from}) is after {param}.to ({to})"
+        )));
+    }
+    Ok(DateRange { from, to })
+}
+
+/// Parses a strict `YYYY-MM-DD` calendar date.
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    let shape_ok = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shape_ok {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}

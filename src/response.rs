@@ -1,0 +1,203 @@
+//! The response of SPEC §4: same keys, nesting and types as the API's.
+//!
+//! Fields are declared in the order the API prints them; `serde_json` keeps
+//! that order, so the same input always gives the same bytes.
+
+use serde::Serialize;
+
+use crate::request::{DateRange, Stage};
+
+/// `{"data": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Response {
+    /// The metrics.
+    pub data: ResponseData,
+}
+
+/// Every section of the response, in the API's order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResponseData {
+    /// The current period.
+    pub date: DateRange,
+    /// The comparison period.
+    pub compare_date: DateRange,
+    /// Dials → connected → conversations → conversions.
+    pub funnel: Funnel,
+    /// One point per bucket of the current period.
+    pub time_series: TimeSeries,
+    /// Weekday × hour cells of the current period.
+    pub heatmap: Heatmap,
+    /// Connected calls per rep, best first.
+    pub leaderboard: Vec<LeaderboardEntry>,
+    /// Ringing and talk time.
+    pub time_spent: TimeSpent,
+    /// Latest call date among all loaded calls, UTC.
+    pub last_updated: Option<String>,
+    /// The drilldown, only with `extend=items`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Items>,
+}
+
+/// A value for the current period, the comparison period, and the change.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MetricValue<T> {
+    /// Current period.
+    pub value: T,
+    /// Comparison period.
+    pub previous: T,
+    /// `(value − previous) ÷ previous`; `null` when `previous` is 0 or null.
+    pub change: Option<f64>,
+}
+
+/// One funnel stage: its count and its rate against dials.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FunnelStage {
+    /// How many calls reached the stage.
+    pub count: MetricValue<u64>,
+    /// Stage count ÷ current dials; `null` when there are no dials.
+    pub rate: Option<f64>,
+}
+
+/// The four stages.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Funnel {
+    /// All outbound dials.
+    pub dials: FunnelStage,
+    /// Picked up by the recipient.
+    pub connected: FunnelStage,
+    /// Connected and longer than the threshold.
+    pub conversations: FunnelStage,
+    /// Tagged with one of the request's tags.
+    pub conversions: FunnelStage,
+}
+
+/// One time-series point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeSeriesPoint<T> {
+    /// First day of the bucket, `YYYY-MM-DD`.
+    pub date: String,
+    /// The bucket's value.
+    pub value: T,
+}
+
+/// The four series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeSeries {
+    /// Dials per bucket.
+    pub dials: Vec<TimeSeriesPoint<u64>>,
+    /// Connected calls per bucket.
+    pub connected: Vec<TimeSeriesPoint<u64>>,
+    /// Connected ÷ dials per bucket, 0 when empty.
+    pub connection_rate: Vec<TimeSeriesPoint<f64>>,
+    /// Conversions per bucket.
+    pub conversions: Vec<TimeSeriesPoint<u64>>,
+}
+
+/// One heatmap cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeatmapCell<T> {
+    /// `MONDAY` … `SUNDAY`.
+    pub day: &'static str,
+    /// Wall-clock hour, 0..=23.
+    pub hour: u32,
+    /// The cell's value.
+    pub value: T,
+}
+
+/// The three heatmaps, 168 cells each.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heatmap {
+    /// Dials per cell.
+    pub dials: Vec<HeatmapCell<u64>>,
+    /// Connected calls per cell.
+    pub connected: Vec<HeatmapCell<u64>>,
+    /// Connected ÷ dials per cell, 0 when empty.
+    pub connection_rate: Vec<HeatmapCell<f64>>,
+}
+
+/// A rep (`UserRef`); missing fields are `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRef {
+    /// User id.
+    pub id: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+}
+
+/// One leaderboard row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaderboardEntry {
+    /// The rep.
+    pub user: UserRef,
+    /// Connected calls in the current period.
+    pub connected: u64,
+}
+
+/// Ringing and talk time, each over both periods.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TimeSpent {
+    /// Mean ringing time over dials whose ringing time is known.
+    pub avg_ringing_time_seconds: MetricValue<Option<f64>>,
+    /// Mean duration over connected calls.
+    pub avg_conversation_time_seconds: MetricValue<Option<f64>>,
+    /// Total duration of connected calls.
+    pub total_conversation_time_seconds: MetricValue<u64>,
+}
+
+/// One drilldown row (`OutboundDrilldownItem`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrilldownItem {
+    /// Call id.
+    pub id: String,
+    /// The rep, or `null` when the call has no user field at all.
+    pub user: Option<UserRef>,
+    /// Allo number used.
+    pub allo_number: Option<String>,
+    /// Its label.
+    pub allo_number_label: Option<String>,
+    /// Number dialled.
+    pub contact_number: Option<String>,
+    /// Furthest stage the call reached.
+    pub stage: Stage,
+    /// Whether the call went to voicemail.
+    pub voicemail: bool,
+    /// Talk time in seconds.
+    pub duration: i64,
+    /// Dial instant, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub date: String,
+}
+
+/// Drilldown pagination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pagination {
+    /// Requested page.
+    pub page: u32,
+    /// Requested size.
+    pub size: u32,
+    /// Calls in the stage.
+    pub total_count: u64,
+    /// `ceil(total_count ÷ size)`.
+    pub total_pages: u64,
+    /// `page < total_pages`.
+    pub has_more: bool,
+}
+
+/// The drilldown list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Items {
+    /// One page of calls, newest first.
+    pub data: Vec<DrilldownItem>,
+    /// Where the page sits.
+    pub pagination: Pagination,
+}
+
+impl Response {
+    /// The response as JSON text, with a trailing newline.
+    pub fn to_json_pretty(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("responses serialize");
+        text.push('\n');
+        text
+    }
+}

@@ -1,0 +1,6 @@
+//! The single integration-test binary (one binary keeps link times low).
+
+mod cli;
+mod properties;
+mod reference;
+mod sample;

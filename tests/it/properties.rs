@@ -1,0 +1,1391 @@
+//! Property tests of the engine (SPEC §3–§5) against the naive reference in
+//! `reference.rs`, plus hand-computed cases for the corners of the calendar,
+//! rounding and ordering.
+//!
+//! Case counts: 64 per property by default (set `PROPTEST_CASES` for more;
+//! `ProptestConfig::with_cases` would ignore that variable, so it is read
+//! here). Failures are not persisted to a regressions file: proptest prints
+//! the minimal input, which is what a report needs.
+
+use std::collections::BTreeSet;
+
+use callfunnel::model::{calls_to_frame, Call, CallResult, CallType, Direction};
+use callfunnel::request::{Granularity, ItemsRequest, Request, Stage};
+use callfunnel::{compute_with, Rounding};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+use polars::prelude::IntoLazy;
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+use serde_json::{json, Value};
+
+use crate::reference::{assert_json_matches, bucket_starts, json_differences, reference};
+
+// ---------------------------------------------------------------------------
+// Running the engine.
+// ---------------------------------------------------------------------------
+
+/// The engine's response as JSON.
+fn engine(calls: &[Call], request: &Request, rounding: Rounding) -> Value {
+    let frame = calls_to_frame(calls.to_vec()).expect("calls build a frame");
+    let response = compute_with(frame.lazy(), request, rounding).expect("the engine computes");
+    serde_json::to_value(&response).expect("responses serialize")
+}
+
+fn config(default_cases: u32) -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default_cases);
+    Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 2_000,
+        ..Config::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Generators.
+// ---------------------------------------------------------------------------
+
+const ZONES: [&str; 8] = [
+    "UTC",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "Pacific/Apia",
+    "Asia/Tokyo",
+];
+
+/// Tag keys of the calls (lower case, as ingest stores them).
+const TAGS: [&str; 5] = ["demo", "won", "lost", "follow-up", "démo"];
+
+/// The user pool: ids chosen so that byte order differs from "natural" order.
+const USERS: [(&str, &str, &str); 7] = [
+    ("u-1", "Zoë Ångström", "zoe@example.com"),
+    ("u-10", "李雷", "li.lei@example.cn"),
+    ("u-9", "José Ñúñez", "jose@example.es"),
+    ("U-2", "Ørjan 🚀", "orjan@example.no"),
+    ("ü-3", "Ελένη", "eleni@example.gr"),
+    ("u-a", "Mika", "mika@example.fi"),
+    ("usr-😀", "Zeynep Çelik", "zeynep@example.tr"),
+];
+
+/// Allo numbers and their labels.
+const NUMBERS: [(&str, Option<&str>); 3] = [
+    ("+33612345678", Some("Sales FR")),
+    ("+14155550100", Some("Sales US — West")),
+    ("+5511987654321", None),
+];
+
+/// Period starts chosen for their calendar corners, used with an offset.
+fn interesting_starts() -> Vec<NaiveDate> {
+    [
+        (2011, 12, 20), // Pacific/Apia skipped 2011-12-30
+        (2018, 10, 28), // America/Sao_Paulo DST began at midnight 2018-11-04
+        (2020, 12, 21), // year boundary inside an ISO week
+        (2024, 2, 20),  // leap day
+        (2024, 3, 24),  // EU DST start 2024-03-31, US 2024-03-10
+        (2024, 4, 1),   // Lord Howe (30 min) DST end 2024-04-07
+        (2024, 10, 20), // EU DST end 2024-10-27, US 2024-11-03
+        (2023, 12, 25), // year boundary
+        (2025, 6, 2),   // nothing special
+    ]
+    .into_iter()
+    .map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
+    .collect()
+}
+
+#[derive(Debug, Clone)]
+enum Filter {
+    None,
+    /// Bit mask over the user pool, plus an id that no call has.
+    Users(u8, bool),
+    /// Bit mask over the number pool.
+    Numbers(u8),
+}
+
+/// Everything a request is built from, plus the sizes of the pools the calls draw from.
+#[derive(Debug, Clone)]
+struct Scenario {
+    zone: Option<&'static str>,
+    from: NaiveDate,
+    to: NaiveDate,
+    compare: Option<(NaiveDate, NaiveDate)>,
+    granularity: Option<&'static str>,
+    users: usize,
+    numbers: usize,
+    /// As written in the body (mixed case; validation lower-cases them).
+    tags: Vec<String>,
+    threshold: Option<i64>,
+    filter: Filter,
+    items: Option<(&'static str, u32, u32)>,
+}
+
+impl Scenario {
+    fn body(&self) -> Value {
+        let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+        let mut body = json!({ "date": { "from": day(self.from), "to": day(self.to) } });
+        let fields = body.as_object_mut().unwrap();
+        if let Some((from, to)) = self.compare {
+            fields.insert(
+                "compare_date".into(),
+                json!({ "from": day(from), "to": day(to) }),
+            );
+        }
+        if let Some(zone) = self.zone {
+            fields.insert("timezone".into(), json!(zone));
+        }
+        if let Some(granularity) = self.granularity {
+            fields.insert("granularity".into(), json!(granularity));
+        }
+        if !self.tags.is_empty() {
+            fields.insert("tags".into(), json!(self.tags));
+        }
+        if let Some(threshold) = self.threshold {
+            fields.insert("conversation_threshold_seconds".into(), json!(threshold));
+        }
+        match self.filter {
+            Filter::None => {}
+            Filter::Users(mask, ghost) => {
+                let mut ids: Vec<&str> = (0..self.users)
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| USERS[i].0)
+                    .collect();
+                if ghost {
+                    ids.push("u-ghost");
+                }
+                fields.insert("user_ids".into(), json!(ids));
+            }
+            Filter::Numbers(mask) => {
+                let numbers: Vec<&str> = (0..self.numbers)
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| NUMBERS[i].0)
+                    .collect();
+                fields.insert("allo_numbers".into(), json!(numbers));
+            }
+        }
+        if let Some((stage, page, size)) = self.items {
+            fields.insert("extend".into(), json!("items"));
+            fields.insert("stage".into(), json!(stage));
+            fields.insert("page".into(), json!(page));
+            fields.insert("size".into(), json!(size));
+        }
+        body
+    }
+
+    fn request(&self) -> Request {
+        let body = self.body();
+        Request::from_json(&body).unwrap_or_else(|err| panic!("invalid generated {body}: {err}"))
+    }
+}
+
+fn scenario() -> impl Strategy<Value = Scenario> {
+    let starts = interesting_starts();
+    let period = prop_oneof![
+        // The pinned corners of the brief.
+        1 => Just((NaiveDate::from_ymd_opt(2020, 12, 28).unwrap(), 14u32)),
+        1 => Just((NaiveDate::from_ymd_opt(2020, 12, 31).unwrap(), 10u32)),
+        1 => Just((NaiveDate::from_ymd_opt(2024, 2, 26).unwrap(), 7u32)),
+        1 => Just((NaiveDate::from_ymd_opt(2024, 3, 31).unwrap(), 1u32)),
+        6 => (0..starts.len(), 0u64..21, 1u32..=60)
+            .prop_map(move |(i, offset, days)| (starts[i] + Days::new(offset), days)),
+    ];
+    let compare = prop_oneof![
+        2 => Just(None),
+        // From `offset` days relative to date.from: overlapping when > −len.
+        1 => (-70i64..=10, 1u32..=60).prop_map(Some),
+    ];
+    let zone =
+        prop_oneof![1 => Just(None), 6 => proptest::sample::select(ZONES.to_vec()).prop_map(Some)];
+    let granularity =
+        proptest::sample::select(vec![None, Some("DAY"), Some("WEEK"), Some("MONTH")]);
+    let tags = proptest::collection::vec(
+        proptest::sample::select(vec!["demo", "Won", "LOST", "démo", "unused"]),
+        0..3,
+    );
+    let threshold = proptest::sample::select(vec![None, None, Some(60), Some(0), Some(30)]);
+    let filter = prop_oneof![
+        3 => Just(Filter::None),
+        1 => (any::<u8>(), any::<bool>()).prop_map(|(m, g)| Filter::Users(m, g)),
+        1 => any::<u8>().prop_map(Filter::Numbers),
+    ];
+    let items = prop_oneof![
+        1 => Just(None),
+        2 => (
+            proptest::sample::select(vec!["DIAL", "CONNECTED", "CONVERSATION", "CONVERSION"]),
+            1u32..=5,
+            prop_oneof![Just(1u32), Just(2), Just(3), 1u32..=100],
+        )
+            .prop_map(Some),
+    ];
+    (
+        period,
+        compare,
+        zone,
+        granularity,
+        0usize..=6,
+        0usize..=3,
+        tags,
+        threshold,
+        filter,
+        items,
+    )
+        .prop_map(
+            |(
+                (from, days),
+                compare,
+                zone,
+                granularity,
+                users,
+                numbers,
+                tags,
+                threshold,
+                filter,
+                items,
+            )| {
+                let to = from + Days::new(u64::from(days) - 1);
+                let compare = compare.map(|(offset, len): (i64, u32)| {
+                    let start = if offset < 0 {
+                        from - Days::new(offset.unsigned_abs())
+                    } else {
+                        from + Days::new(offset as u64)
+                    };
+                    (start, start + Days::new(u64::from(len) - 1))
+                });
+                let tags: Vec<String> = tags.into_iter().map(str::to_string).collect();
+                // CONVERSION drilldowns require tags (SPEC §2.1).
+                let items = items.map(|(stage, page, size)| {
+                    if stage == "CONVERSION" && tags.is_empty() {
+                        ("CONNECTED", page, size)
+                    } else {
+                        (stage, page, size)
+                    }
+                });
+                Scenario {
+                    zone,
+                    from,
+                    to,
+                    compare,
+                    granularity,
+                    users,
+                    numbers,
+                    tags,
+                    threshold,
+                    filter,
+                    items,
+                }
+            },
+        )
+}
+
+/// Instants worth hitting in `[start, end)`: every local midnight (and one
+/// second either side) and every UTC-offset transition (and one second either side).
+fn special_instants(tz: Tz, start: i64, end: i64) -> Vec<i64> {
+    let offset = |t: i64| {
+        tz.offset_from_utc_datetime(&DateTime::from_timestamp(t, 0).unwrap().naive_utc())
+            .fix()
+            .local_minus_utc()
+    };
+    let mut instants = BTreeSet::new();
+    let mut t = start;
+    while t < end {
+        if offset(t) != offset(t + 3600) {
+            // First second with the new offset.
+            let (mut lo, mut hi) = (t, t + 3600);
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if offset(mid) == offset(t) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            instants.extend([hi - 1, hi, hi + 1]);
+        }
+        t += 3600;
+    }
+    let first = DateTime::from_timestamp(start, 0).unwrap().date_naive() - Days::new(1);
+    let last = DateTime::from_timestamp(end, 0).unwrap().date_naive() + Days::new(1);
+    let mut day = first;
+    while day <= last {
+        if let Some(midnight) = tz
+            .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
+            .earliest()
+        {
+            let m = midnight.timestamp();
+            instants.extend([m - 1, m, m + 1]);
+        }
+        day = day + Days::new(1);
+    }
+    instants
+        .into_iter()
+        .filter(|t| (start..end).contains(t))
+        .collect()
+}
+
+/// One generated call, before it gets its id.
+#[derive(Debug, Clone)]
+struct CallSpec {
+    /// Seconds since the epoch.
+    seconds: i64,
+    /// Sub-second part, microseconds.
+    micros: u32,
+    outbound: bool,
+    call: bool,
+    /// User pool index, field mode (see [`CallSpec::into_call`]), renamed or not.
+    user: (usize, u8, bool),
+    number: Option<usize>,
+    contact: Option<u16>,
+    result: Option<CallResult>,
+    duration: i64,
+    /// Ringing in quarter seconds (exact in binary, so sums do not depend on order).
+    ringing_quarters: Option<u32>,
+    tags: u8,
+}
+
+impl CallSpec {
+    fn into_call(self, id: String, users: usize, numbers: usize) -> Call {
+        let date = DateTime::from_timestamp(self.seconds, self.micros * 1000).unwrap();
+        let mut call = Call::new(id, date);
+        call.direction = if self.outbound {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        };
+        call.call_type = if self.call {
+            CallType::Call
+        } else {
+            CallType::Sms
+        };
+        if users > 0 {
+            let (index, mode, renamed) = self.user;
+            let (id, name, email) = USERS[index % users];
+            let name = if renamed {
+                format!("{name} (ancien)")
+            } else {
+                name.to_string()
+            };
+            // 0–5 full, 6 no user at all, 7 id only, 8 id and name, 9 name and email.
+            let (has_id, has_name, has_email) = match mode {
+                0..=5 => (true, true, true),
+                6 => (false, false, false),
+                7 => (true, false, false),
+                8 => (true, true, false),
+                _ => (false, true, true),
+            };
+            call.user_id = has_id.then(|| id.to_string());
+            call.user_name = has_name.then_some(name);
+            call.user_email = has_email.then(|| email.to_string());
+        }
+        if numbers > 0 {
+            if let Some(index) = self.number {
+                let (number, label) = NUMBERS[index % numbers];
+                call.allo_number = Some(number.to_string());
+                call.allo_number_label = label.map(str::to_string);
+            }
+        }
+        call.contact_number = self.contact.map(|n| format!("+4420794600{n:02}"));
+        call.result = self.result;
+        call.duration = self.duration;
+        call.ringing_seconds = self.ringing_quarters.map(|q| f64::from(q) / 4.0);
+        call.tags = TAGS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.tags & (1 << i) != 0)
+            .map(|(_, tag)| tag.to_string())
+            .collect();
+        call
+    }
+}
+
+fn call_spec(start: i64, end: i64, specials: Vec<i64>) -> impl Strategy<Value = CallSpec> {
+    let seconds = if specials.is_empty() {
+        (start..end).boxed()
+    } else {
+        let ties: Vec<i64> = (0..6)
+            .map(|k| start + 86_400 * 3 + k * 7_919 * 60)
+            .collect();
+        prop_oneof![
+            4 => start..end,
+            3 => proptest::sample::select(specials),
+            1 => proptest::sample::select(ties),
+        ]
+        .boxed()
+    };
+    let micros = prop_oneof![9 => Just(0u32), 1 => 0u32..1_000_000];
+    let result = prop_oneof![
+        2 => Just(None),
+        5 => Just(Some(CallResult::Answered)),
+        1 => Just(Some(CallResult::Transferred)),
+        2 => Just(Some(CallResult::Voicemail)),
+        2 => Just(Some(CallResult::NoAnswer)),
+        1 => Just(Some(CallResult::Busy)),
+        1 => Just(Some(CallResult::Failed)),
+        1 => Just(Some(CallResult::Canceled)),
+    ];
+    let duration = prop_oneof![
+        3 => Just(0i64),
+        2 => Just(59i64),
+        2 => Just(60i64),
+        2 => Just(61i64),
+        1 => Just(29i64),
+        1 => Just(30i64),
+        1 => Just(31i64),
+        1 => Just(1i64),
+        4 => 0i64..900,
+    ];
+    let ringing = prop_oneof![1 => Just(None), 2 => (0u32..240).prop_map(Some)];
+    let tags = prop_oneof![2 => Just(0u8), 1 => 0u8..32];
+    (
+        (seconds, micros),
+        proptest::bool::weighted(0.9),
+        proptest::bool::weighted(0.9),
+        (0usize..7, 0u8..10, proptest::bool::weighted(0.2)),
+        proptest::option::weighted(0.8, 0usize..3),
+        proptest::option::weighted(0.9, 0u16..40),
+        result,
+        duration,
+        ringing,
+        tags,
+    )
+        .prop_map(
+            |(
+                (seconds, micros),
+                outbound,
+                call,
+                user,
+                number,
+                contact,
+                result,
+                duration,
+                ringing_quarters,
+                tags,
+            )| CallSpec {
+                seconds,
+                micros,
+                outbound,
+                call,
+                user,
+                number,
+                contact,
+                result,
+                duration,
+                ringing_quarters,
+                tags,
+            },
+        )
+}
+
+/// A scenario and a call log spread over both of its periods (and a little around).
+fn case() -> impl Strategy<Value = (Scenario, Vec<Call>)> {
+    scenario().prop_flat_map(|scenario| {
+        let request = scenario.request();
+        let first = request.date.from.min(request.compare_date.from) - Days::new(2);
+        let last = request.date.to.max(request.compare_date.to) + Days::new(3);
+        let at = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+        let (start, end) = (at(first), at(last));
+        let specials = special_instants(request.timezone, start, end);
+        let (users, numbers) = (scenario.users, scenario.numbers);
+        let calls = proptest::collection::vec(call_spec(start, end, specials), 0..300).prop_map(
+            move |specs| {
+                specs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, spec)| spec.into_call(format!("cll-{n}"), users, numbers))
+                    .collect::<Vec<_>>()
+            },
+        );
+        (Just(scenario), calls)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Helpers on responses.
+// ---------------------------------------------------------------------------
+
+fn int(value: &Value) -> u64 {
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("expected a non-negative integer, got {value}"))
+}
+
+fn series_sum(data: &Value, name: &str, field: &str) -> u64 {
+    data[name][field]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|point| int(&point["value"]))
+        .sum()
+}
+
+/// The current-period calls that count (outbound CALLs passing the filters).
+fn current_calls<'a>(calls: &'a [Call], request: &Request) -> Vec<&'a Call> {
+    calls
+        .iter()
+        .filter(|c| c.direction == Direction::Outbound && c.call_type == CallType::Call)
+        .filter(|c| {
+            request.user_ids.is_empty()
+                || c.user_id
+                    .as_ref()
+                    .is_some_and(|id| request.user_ids.contains(id))
+        })
+        .filter(|c| {
+            request.allo_numbers.is_empty()
+                || c.allo_number
+                    .as_ref()
+                    .is_some_and(|n| request.allo_numbers.contains(n))
+        })
+        .filter(|c| {
+            request
+                .date
+                .contains(c.date.with_timezone(&request.timezone).date_naive())
+        })
+        .collect()
+}
+
+/// SPEC §5 invariants, on the engine's JSON.
+fn check_invariants(calls: &[Call], request: &Request, response: &Value) {
+    let data = &response["data"];
+    let funnel = &data["funnel"];
+    let count = |stage: &str| int(&funnel[stage]["count"]["value"]);
+    let previous = |stage: &str| int(&funnel[stage]["count"]["previous"]);
+    let (dials, connected, conversations, conversions) = (
+        count("dials"),
+        count("connected"),
+        count("conversations"),
+        count("conversions"),
+    );
+    assert!(dials >= connected && connected >= conversations && conversions <= dials);
+    assert!(
+        previous("dials") >= previous("connected")
+            && previous("connected") >= previous("conversations")
+            && previous("conversions") <= previous("dials")
+    );
+
+    assert_eq!(series_sum(data, "time_series", "dials"), dials);
+    assert_eq!(series_sum(data, "time_series", "connected"), connected);
+    assert_eq!(series_sum(data, "time_series", "conversions"), conversions);
+    assert_eq!(series_sum(data, "heatmap", "dials"), dials);
+    assert_eq!(series_sum(data, "heatmap", "connected"), connected);
+
+    let with_user = current_calls(calls, request)
+        .into_iter()
+        .filter(|c| c.user_id.is_some() && c.result.is_some_and(CallResult::is_connected))
+        .count() as u64;
+    let board: u64 = data["leaderboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| int(&entry["connected"]))
+        .sum();
+    assert_eq!(board, with_user, "Σ leaderboard connected");
+
+    if let Some(items) = &request.items {
+        let stage = match items.stage {
+            Stage::Dial => "dials",
+            Stage::Connected => "connected",
+            Stage::Conversation => "conversations",
+            Stage::Conversion => "conversions",
+        };
+        let pagination = &data["items"]["pagination"];
+        assert_eq!(int(&pagination["total_count"]), count(stage));
+        assert_eq!(
+            int(&pagination["total_pages"]),
+            count(stage).div_ceil(u64::from(items.size))
+        );
+        let shown = data["items"]["data"].as_array().unwrap().len() as u64;
+        let offset = u64::from(items.page - 1) * u64::from(items.size);
+        assert_eq!(
+            shown,
+            count(stage)
+                .saturating_sub(offset)
+                .min(u64::from(items.size))
+        );
+    } else {
+        assert!(data.get("items").is_none(), "items without extend");
+    }
+
+    // 168 cells, Monday→Sunday then hour 0→23.
+    const DAYS: [&str; 7] = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+        "SUNDAY",
+    ];
+    for map in ["dials", "connected", "connection_rate"] {
+        let cells = data["heatmap"][map].as_array().unwrap();
+        assert_eq!(cells.len(), 168);
+        for (i, cell) in cells.iter().enumerate() {
+            assert_eq!(cell["day"], DAYS[i / 24]);
+            assert_eq!(int(&cell["hour"]), (i % 24) as u64);
+        }
+    }
+
+    // Series: ascending, gap-free, first bucket holds date.from, last one date.to.
+    for name in ["dials", "connected", "connection_rate", "conversions"] {
+        let dates: Vec<NaiveDate> = data["time_series"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| NaiveDate::parse_from_str(p["date"].as_str().unwrap(), "%Y-%m-%d").unwrap())
+            .collect();
+        assert!(!dates.is_empty());
+        let next = |d: NaiveDate| match request.granularity {
+            Granularity::Day => d + Days::new(1),
+            Granularity::Week => d + Days::new(7),
+            Granularity::Month => d + Months::new(1),
+        };
+        for pair in dates.windows(2) {
+            assert_eq!(next(pair[0]), pair[1], "series {name} has a gap");
+        }
+        for d in &dates {
+            match request.granularity {
+                Granularity::Day => {}
+                Granularity::Week => assert_eq!(d.weekday(), chrono::Weekday::Mon),
+                Granularity::Month => assert_eq!(d.day(), 1),
+            }
+        }
+        assert!(dates[0] <= request.date.from && request.date.from < next(dates[0]));
+        let last = *dates.last().unwrap();
+        assert!(last <= request.date.to && request.date.to < next(last));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Round trip through the drilldown pages.
+// ---------------------------------------------------------------------------
+
+/// A drilldown item back into a call, per SPEC §1.1.
+fn item_to_call(item: &Value, request: &Request) -> Call {
+    let date = DateTime::parse_from_rfc3339(item["date"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut call = Call::new(item["id"].as_str().unwrap(), date);
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    if !item["user"].is_null() {
+        call.user_id = text(&item["user"]["id"]);
+        call.user_name = text(&item["user"]["name"]);
+        call.user_email = text(&item["user"]["email"]);
+    }
+    call.allo_number = text(&item["allo_number"]);
+    call.allo_number_label = text(&item["allo_number_label"]);
+    call.contact_number = text(&item["contact_number"]);
+    call.duration = item["duration"].as_i64().unwrap();
+    let stage = item["stage"].as_str().unwrap();
+    call.result = if item["voicemail"].as_bool().unwrap() {
+        Some(CallResult::Voicemail)
+    } else if stage == "CONNECTED"
+        || stage == "CONVERSATION"
+        || (stage == "CONVERSION" && call.duration > 0)
+    {
+        Some(CallResult::Answered)
+    } else {
+        None
+    };
+    if stage == "CONVERSION" {
+        call.tags = request.tags.clone();
+    }
+    call
+}
+
+/// Makes a call log one whose drilldown pages can describe it (see the round-trip property).
+fn describable(mut calls: Vec<Call>, request: &Request) -> Vec<Call> {
+    for call in &mut calls {
+        // Item dates have whole seconds; a finer instant could reorder a
+        // user's calls within one second and change the leaderboard's name.
+        call.date = DateTime::from_timestamp(call.date.timestamp(), 0).unwrap();
+        // SPEC gap: a CONVERSION item says neither whether the call connected
+        // nor its result; §1.1 guesses "connected iff duration > 0". Calls
+        // where that guess is wrong (a converted call that connected with 0 s,
+        // or that did not connect yet has talk time) cannot round-trip.
+        let converts = call.tags.iter().any(|tag| request.tags.contains(tag));
+        let connected = call.result.is_some_and(CallResult::is_connected);
+        if converts && connected && call.duration == 0 {
+            call.duration = 1;
+        }
+        if converts && !connected && call.result != Some(CallResult::Voicemail) {
+            call.duration = 0;
+        }
+    }
+    calls
+}
+
+/// The sections SPEC §5 says survive the round trip (current values only:
+/// the pages hold only current-period calls).
+fn round_trip_view(response: &Value) -> Value {
+    let data = &response["data"];
+    let stage = |name: &str| {
+        json!({
+            "value": data["funnel"][name]["count"]["value"],
+            "rate": data["funnel"][name]["rate"],
+        })
+    };
+    json!({
+        "funnel": {
+            "dials": stage("dials"),
+            "connected": stage("connected"),
+            "conversations": stage("conversations"),
+            "conversions": stage("conversions"),
+        },
+        "time_series": data["time_series"],
+        "heatmap": data["heatmap"],
+        "leaderboard": data["leaderboard"],
+        "avg_conversation_time_seconds": data["time_spent"]["avg_conversation_time_seconds"]["value"],
+        "total_conversation_time_seconds": data["time_spent"]["total_conversation_time_seconds"]["value"],
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Properties.
+// ---------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Property 1: the engine equals the reference, rounded and exact.
+    #[test]
+    fn engine_matches_reference((scenario, calls) in case()) {
+        let request = scenario.request();
+        let expected = reference(&calls, &request, false);
+        assert_json_matches(&engine(&calls, &request, Rounding::Api), &expected);
+        let exact = reference(&calls, &request, true);
+        assert_json_matches(&engine(&calls, &request, Rounding::Exact), &exact);
+    }
+
+    /// Property 2: SPEC §5 invariants on the engine's output.
+    #[test]
+    fn engine_holds_invariants((scenario, calls) in case()) {
+        let request = scenario.request();
+        check_invariants(&calls, &request, &engine(&calls, &request, Rounding::Api));
+        check_invariants(&calls, &request, &engine(&calls, &request, Rounding::Exact));
+    }
+
+    /// Property 2 bis: the reference holds them too (checks the checker).
+    #[test]
+    fn reference_holds_invariants((scenario, calls) in case()) {
+        let request = scenario.request();
+        check_invariants(&calls, &request, &reference(&calls, &request, false));
+    }
+
+    /// Property 3: same input and request → the same bytes.
+    #[test]
+    fn engine_is_deterministic((scenario, calls) in case()) {
+        let request = scenario.request();
+        let run = || {
+            let frame = calls_to_frame(calls.clone()).unwrap();
+            serde_json::to_string(&compute_with(frame.lazy(), &request, Rounding::Api).unwrap())
+                .unwrap()
+        };
+        prop_assert_eq!(run(), run());
+    }
+
+    /// Property 4 (SPEC §5): recomputing from every DIAL drilldown page gives
+    /// back the same funnel counts, series, heatmap and leaderboard.
+    #[test]
+    fn drilldown_pages_round_trip((scenario, calls) in case()) {
+        let mut request = scenario.request();
+        request.items = None;
+        let calls = describable(calls, &request);
+        let original = engine(&calls, &request, Rounding::Api);
+
+        let mut rebuilt = Vec::new();
+        let mut page = 1;
+        loop {
+            let mut paged = request.clone();
+            paged.items = Some(ItemsRequest { stage: Stage::Dial, page, size: 100 });
+            let response = engine(&calls, &paged, Rounding::Api);
+            let items = &response["data"]["items"];
+            rebuilt.extend(
+                items["data"].as_array().unwrap().iter().map(|item| item_to_call(item, &request)),
+            );
+            if page as u64 >= int(&items["pagination"]["total_pages"]) {
+                break;
+            }
+            page += 1;
+        }
+        prop_assert_eq!(
+            rebuilt.len() as u64,
+            int(&original["data"]["funnel"]["dials"]["count"]["value"])
+        );
+        let recomputed = engine(&rebuilt, &request, Rounding::Api);
+        assert_json_matches(&round_trip_view(&recomputed), &round_trip_view(&original));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hand-computed cases. Each checks the stated values on the reference AND on
+// the engine, then the engine against the reference in full.
+// ---------------------------------------------------------------------------
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn call(id: &str, date: &str) -> Call {
+    Call::new(id, at(date))
+}
+
+fn answered(id: &str, date: &str, duration: i64) -> Call {
+    let mut c = call(id, date);
+    c.result = Some(CallResult::Answered);
+    c.duration = duration;
+    c
+}
+
+fn with_user(mut c: Call, id: &str, name: Option<&str>, email: Option<&str>) -> Call {
+    c.user_id = Some(id.to_string());
+    c.user_name = name.map(str::to_string);
+    c.user_email = email.map(str::to_string);
+    c
+}
+
+/// Computes `[reference, engine]` (rounded, or exact) and checks the engine
+/// against the reference in full.
+fn outputs(calls: &[Call], body: Value, exact: bool) -> [Value; 2] {
+    let request = Request::from_json(&body).expect("valid request");
+    let expected = reference(calls, &request, exact);
+    let rounding = if exact {
+        Rounding::Exact
+    } else {
+        Rounding::Api
+    };
+    let actual = engine(calls, &request, rounding);
+    [expected, actual]
+}
+
+/// Asserts the value at a JSON pointer (under `/data`) on both outputs,
+/// then the engine against the reference in full.
+fn expect(outputs: &[Value; 2], checks: &[(&str, Value)]) {
+    for (which, output) in ["reference", "engine"].iter().zip(outputs) {
+        for (pointer, expected) in checks {
+            let pointer = format!("/data{pointer}");
+            let actual = output
+                .pointer(&pointer)
+                .unwrap_or_else(|| panic!("{which}: no {pointer}"));
+            let differences = json_differences(actual, expected);
+            assert!(
+                differences.is_empty(),
+                "{which} at {pointer}: {actual}\n  vs expected {expected}\n  {}",
+                differences.join("\n  ")
+            );
+        }
+    }
+    assert_json_matches(&outputs[1], &outputs[0]);
+}
+
+/// Index of a heatmap cell: Monday = 0, hour 0..23.
+fn cell(weekday: usize, hour: usize) -> usize {
+    weekday * 24 + hour
+}
+
+#[test]
+fn dst_day_in_paris_uses_wall_clock_hours() {
+    // 2024-03-31, Europe/Paris: 02:00 CET jumps to 03:00 CEST at 01:00 UTC.
+    let calls = vec![
+        call("a", "2024-03-30T23:30:00Z"), // 00:30 CET, Sunday 31st, hour 0
+        call("b", "2024-03-31T00:59:59Z"), // 01:59:59 CET, hour 1
+        call("c", "2024-03-31T01:00:00Z"), // 03:00:00 CEST, hour 3 (no hour 2)
+        answered("d", "2024-03-31T01:30:00Z", 90), // 03:30 CEST, hour 3
+        call("e", "2024-03-31T21:59:59Z"), // 23:59:59 CEST, hour 23
+        call("f", "2024-03-31T22:00:00Z"), // 2024-04-01 00:00 CEST: outside
+        call("g", "2024-03-30T22:59:59Z"), // 2024-03-30 23:59:59 CET: compare period
+    ];
+    let body =
+        json!({"date": {"from": "2024-03-31", "to": "2024-03-31"}, "timezone": "Europe/Paris"});
+    let out = outputs(&calls, body, false);
+    let sunday = |hour| format!("/heatmap/dials/{}/value", cell(6, hour));
+    expect(
+        &out,
+        &[
+            (
+                "/compare_date",
+                json!({"from": "2024-03-30", "to": "2024-03-30"}),
+            ),
+            (
+                "/funnel/dials/count",
+                json!({"value": 5, "previous": 1, "change": 4.0}),
+            ),
+            ("/funnel/connected/rate", json!(0.2)),
+            (&sunday(0), json!(1)),
+            (&sunday(1), json!(1)),
+            (&sunday(2), json!(0)),
+            (&sunday(3), json!(2)),
+            (&sunday(23), json!(1)),
+            (
+                &format!("/heatmap/connection_rate/{}/value", cell(6, 3)),
+                json!(0.5),
+            ),
+            (
+                "/time_series/dials",
+                json!([{"date": "2024-03-31", "value": 5}]),
+            ),
+            ("/last_updated", json!("2024-03-31T22:00:00Z")),
+        ],
+    );
+}
+
+#[test]
+fn iso_week_across_the_year_boundary() {
+    let calls = vec![
+        call("a", "2020-12-30T12:00:00Z"), // Wednesday, week of 2020-12-28
+        answered("b", "2021-01-01T10:00:00Z", 5), // Friday, week of 2020-12-28
+        call("c", "2021-01-03T23:59:59Z"), // Sunday, week of 2020-12-28
+        call("d", "2021-01-04T00:00:00Z"), // Monday, week of 2021-01-04
+        call("e", "2021-01-10T23:59:59Z"), // Sunday, week of 2021-01-04
+        call("f", "2021-01-11T00:00:00Z"), // outside
+    ];
+    // Period starting on the Friday: the first bucket starts before it, and
+    // the Wednesday call (outside the period) is not counted in it.
+    let body = json!({"date": {"from": "2021-01-01", "to": "2021-01-10"}, "granularity": "WEEK"});
+    expect(
+        &outputs(&calls, body, false),
+        &[
+            (
+                "/time_series/dials",
+                json!([{"date": "2020-12-28", "value": 2}, {"date": "2021-01-04", "value": 2}]),
+            ),
+            (
+                "/time_series/connection_rate",
+                json!([{"date": "2020-12-28", "value": 0.5}, {"date": "2021-01-04", "value": 0.0}]),
+            ),
+            // compare_date defaults to 2020-12-22..2020-12-31: call a.
+            (
+                "/funnel/dials/count",
+                json!({"value": 4, "previous": 1, "change": 3.0}),
+            ),
+        ],
+    );
+    let body = json!({"date": {"from": "2020-12-28", "to": "2021-01-10"}, "granularity": "WEEK"});
+    expect(
+        &outputs(&calls, body, false),
+        &[(
+            "/time_series/dials",
+            json!([{"date": "2020-12-28", "value": 3}, {"date": "2021-01-04", "value": 2}]),
+        )],
+    );
+}
+
+#[test]
+fn leap_day_buckets() {
+    let calls = vec![answered("a", "2024-02-29T23:30:00Z", 61)];
+    // UTC: Feb 29th, February bucket.
+    let body = json!({"date": {"from": "2024-02-01", "to": "2024-03-31"}, "granularity": "MONTH"});
+    expect(
+        &outputs(&calls, body, false),
+        &[(
+            "/time_series/dials",
+            json!([{"date": "2024-02-01", "value": 1}, {"date": "2024-03-01", "value": 0}]),
+        )],
+    );
+    // Tokyo (+09:00): 2024-03-01 08:30, March bucket, Friday hour 8.
+    let body = json!({"date": {"from": "2024-02-01", "to": "2024-03-31"}, "granularity": "MONTH", "timezone": "Asia/Tokyo"});
+    expect(
+        &outputs(&calls, body, false),
+        &[
+            (
+                "/time_series/dials",
+                json!([{"date": "2024-02-01", "value": 0}, {"date": "2024-03-01", "value": 1}]),
+            ),
+            (&format!("/heatmap/dials/{}/value", cell(4, 8)), json!(1)),
+        ],
+    );
+    // DAY buckets over the leap day: three points, the call on the 29th (Thursday 23h).
+    let body = json!({"date": {"from": "2024-02-28", "to": "2024-03-01"}});
+    expect(
+        &outputs(&calls, body, false),
+        &[
+            (
+                "/time_series/conversions",
+                json!([
+                    {"date": "2024-02-28", "value": 0},
+                    {"date": "2024-02-29", "value": 0},
+                    {"date": "2024-03-01", "value": 0},
+                ]),
+            ),
+            (
+                "/time_series/dials/1",
+                json!({"date": "2024-02-29", "value": 1}),
+            ),
+            (&format!("/heatmap/dials/{}/value", cell(3, 23)), json!(1)),
+            (
+                "/compare_date",
+                json!({"from": "2024-02-25", "to": "2024-02-27"}),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn change_is_null_when_previous_is_zero_or_null() {
+    let mut previous = call("p", "2024-05-05T12:00:00Z"); // compare period (2024-05-05)
+    previous.result = Some(CallResult::NoAnswer);
+    previous.ringing_seconds = Some(0.0);
+    let mut first = answered("c1", "2024-05-06T09:00:00Z", 30);
+    first.ringing_seconds = Some(10.5);
+    let second = answered("c2", "2024-05-06T10:00:00Z", 91);
+    let calls = vec![previous, first, second];
+    let body = json!({"date": {"from": "2024-05-06", "to": "2024-05-06"}});
+    expect(
+        &outputs(&calls, body, false),
+        &[
+            (
+                "/funnel/dials",
+                json!({"count": {"value": 2, "previous": 1, "change": 1.0}, "rate": 1.0}),
+            ),
+            (
+                "/funnel/connected",
+                json!({"count": {"value": 2, "previous": 0, "change": null}, "rate": 1.0}),
+            ),
+            (
+                "/funnel/conversations",
+                json!({"count": {"value": 1, "previous": 0, "change": null}, "rate": 0.5}),
+            ),
+            // No request tags: nothing converts, rate 0 (not null: there are dials).
+            (
+                "/funnel/conversions",
+                json!({"count": {"value": 0, "previous": 0, "change": null}, "rate": 0.0}),
+            ),
+            // Ringing known for one dial now (10.5), previous mean 0.0 → change null.
+            (
+                "/time_spent/avg_ringing_time_seconds",
+                json!({"value": 10.5, "previous": 0.0, "change": null}),
+            ),
+            // (30 + 91) / 2 = 60.5; no previous connected call → null.
+            (
+                "/time_spent/avg_conversation_time_seconds",
+                json!({"value": 60.5, "previous": null, "change": null}),
+            ),
+            (
+                "/time_spent/total_conversation_time_seconds",
+                json!({"value": 121, "previous": 0, "change": null}),
+            ),
+        ],
+    );
+    // No dial at all in the current period: every rate is null, averages null.
+    let body = json!({"date": {"from": "2024-05-07", "to": "2024-05-07"}});
+    expect(
+        &outputs(&calls, body, false),
+        &[
+            (
+                "/funnel/dials",
+                json!({"count": {"value": 0, "previous": 2, "change": -1.0}, "rate": null}),
+            ),
+            ("/funnel/connected/rate", Value::Null),
+            (
+                "/time_spent/avg_ringing_time_seconds",
+                json!({"value": null, "previous": 10.5, "change": null}),
+            ),
+            (
+                "/time_series/connection_rate",
+                json!([{"date": "2024-05-07", "value": 0.0}]),
+            ),
+        ],
+    );
+}
+
+/// `n` NO_ANSWER calls on `day` at noon, ids `{prefix}-{i}`.
+fn dials(prefix: &str, day: &str, n: usize) -> Vec<Call> {
+    (0..n)
+        .map(|i| {
+            let mut c = call(&format!("{prefix}-{i}"), &format!("{day}T12:00:00Z"));
+            c.result = Some(CallResult::NoAnswer);
+            c
+        })
+        .collect()
+}
+
+#[test]
+fn halves_round_away_from_zero() {
+    let body = || json!({"date": {"from": "2024-06-03", "to": "2024-06-03"}});
+    // Change (229 − 200) ÷ 200 = 0.145 exactly → 0.15 (in binary, 0.145 is
+    // 0.14499999…, which a naive float rounding sends to 0.14).
+    let mut calls = dials("p", "2024-06-02", 200);
+    calls.extend(dials("c", "2024-06-03", 229));
+    expect(
+        &outputs(&calls, body(), false),
+        &[("/funnel/dials/count/change", json!(0.15))],
+    );
+    expect(
+        &outputs(&calls, body(), true),
+        &[("/funnel/dials/count/change", json!(0.145))],
+    );
+    // (171 − 200) ÷ 200 = −0.145 → −0.15.
+    let mut calls = dials("p", "2024-06-02", 200);
+    calls.extend(dials("c", "2024-06-03", 171));
+    expect(
+        &outputs(&calls, body(), false),
+        &[("/funnel/dials/count/change", json!(-0.15))],
+    );
+
+    // Rate 1 ÷ 16 = 0.0625 → 0.063; change (9 − 8) ÷ 8 = 0.125 → 0.13.
+    let mut calls = dials("p", "2024-06-02", 8);
+    calls.extend(dials("c", "2024-06-03", 15));
+    calls.push(answered("x", "2024-06-03T13:00:00Z", 10));
+    let mut calls_9 = dials("p", "2024-06-02", 8);
+    calls_9.extend(dials("c", "2024-06-03", 9));
+    expect(
+        &outputs(&calls, body(), false),
+        &[("/funnel/connected/rate", json!(0.063))],
+    );
+    expect(
+        &outputs(&calls, body(), true),
+        &[("/funnel/connected/rate", json!(0.0625))],
+    );
+    expect(
+        &outputs(&calls_9, body(), false),
+        &[("/funnel/dials/count/change", json!(0.13))],
+    );
+
+    // Average conversation time 23 s ÷ 20 calls = 1.15 → 1.2 (1.15 in binary
+    // is 1.149999…).
+    let mut calls: Vec<Call> = (0..20)
+        .map(|i| answered(&format!("c-{i}"), "2024-06-03T12:00:00Z", 1))
+        .collect();
+    calls[0].duration = 4;
+    expect(
+        &outputs(&calls, body(), false),
+        &[
+            (
+                "/time_spent/avg_conversation_time_seconds/value",
+                json!(1.2),
+            ),
+            (
+                "/time_spent/total_conversation_time_seconds/value",
+                json!(23),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn leaderboard_ties_and_latest_names() {
+    let day = "2024-07-01";
+    let t = |time: &str| format!("{day}T{time}Z");
+    let calls = vec![
+        with_user(
+            answered("cll-1", &t("09:00:00"), 70),
+            "u-b",
+            Some("Bea"),
+            Some("b@x.io"),
+        ),
+        with_user(
+            answered("cll-2", &t("09:00:00"), 70),
+            "u-a",
+            Some("Ann"),
+            Some("a@x.io"),
+        ),
+        with_user(
+            answered("cll-3", &t("09:00:00"), 70),
+            "u-10",
+            Some("Ten"),
+            Some("t@x.io"),
+        ),
+        with_user(
+            answered("cll-4", &t("08:00:00"), 70),
+            "u-9",
+            Some("Nine older"),
+            Some("n@x.io"),
+        ),
+        with_user(
+            answered("cll-5", &t("08:30:00"), 0),
+            "u-9",
+            Some("Nine x"),
+            Some("n@x.io"),
+        ),
+        // Latest u-9 calls share an instant: the greatest id, "cll-9" > "cll-10", wins.
+        with_user(
+            call("cll-10", &t("10:00:00")),
+            "u-9",
+            Some("Nine old"),
+            Some("n@x.io"),
+        ),
+        with_user(call("cll-9", &t("10:00:00")), "u-9", Some("Nine new"), None),
+        // A user with dials but no connected call is listed with 0.
+        with_user(call("cll-6", &t("11:00:00")), "u-c", Some("Cy"), None),
+        // No user id: left out.
+        {
+            let mut c = answered("cll-7", &t("11:00:00"), 70);
+            c.user_name = Some("Ghost".into());
+            c
+        },
+        // Only in the compare period: left out.
+        with_user(
+            answered("cll-8", "2024-06-30T11:00:00Z", 70),
+            "u-d",
+            Some("Dee"),
+            None,
+        ),
+    ];
+    let body = json!({"date": {"from": day, "to": day}});
+    let entry = |id: &str, name: &str, email: Option<&str>, connected: u64| json!({"user": {"id": id, "name": name, "email": email}, "connected": connected});
+    expect(
+        &outputs(&calls, body, false),
+        &[(
+            "/leaderboard",
+            json!([
+                entry("u-9", "Nine new", None, 2),
+                entry("u-10", "Ten", Some("t@x.io"), 1),
+                entry("u-a", "Ann", Some("a@x.io"), 1),
+                entry("u-b", "Bea", Some("b@x.io"), 1),
+                entry("u-c", "Cy", None, 0),
+            ]),
+        )],
+    );
+}
+
+#[test]
+fn drilldown_orders_ties_by_id_and_pages() {
+    let mut partial = call("cll-10", "2024-08-05T10:00:00Z");
+    partial.user_name = Some("Ana".into()); // a user with only a name
+    partial.result = Some(CallResult::Voicemail);
+    partial.duration = 12;
+    let mut inbound = call("in-1", "2024-08-09T10:00:00Z"); // latest of all, not counted
+    inbound.direction = Direction::Inbound;
+    inbound.call_type = CallType::Sms;
+    let calls = vec![
+        call("cll-2", "2024-08-05T10:00:00Z"),
+        partial,
+        with_user(
+            answered("cll-1", "2024-08-05T10:00:00Z", 61),
+            "u-1",
+            None,
+            None,
+        ),
+        call("cll-0", "2024-08-05T11:00:00Z"),
+        call("cll-3", "2024-08-05T09:00:00Z"),
+        inbound,
+    ];
+    let body = |page: u32| json!({"date": {"from": "2024-08-05", "to": "2024-08-05"}, "extend": "items", "stage": "DIAL", "page": page, "size": 2});
+    let item = |id: &str, user: Value, stage: &str, voicemail: bool, duration: i64, date: &str| {
+        json!({
+            "id": id, "user": user, "allo_number": null, "allo_number_label": null,
+            "contact_number": null, "stage": stage, "voicemail": voicemail,
+            "duration": duration, "date": date,
+        })
+    };
+    let ten = "2024-08-05T10:00:00Z";
+    // Newest first: cll-0 (11:00), then the 10:00 tie by id: cll-1 < cll-10 < cll-2, then cll-3.
+    expect(
+        &outputs(&calls, body(1), false),
+        &[
+            (
+                "/items/data",
+                json!([
+                    item(
+                        "cll-0",
+                        Value::Null,
+                        "DIAL",
+                        false,
+                        0,
+                        "2024-08-05T11:00:00Z"
+                    ),
+                    item(
+                        "cll-1",
+                        json!({"id": "u-1", "name": null, "email": null}),
+                        "CONVERSATION",
+                        false,
+                        61,
+                        ten
+                    ),
+                ]),
+            ),
+            (
+                "/items/pagination",
+                json!({"page": 1, "size": 2, "total_count": 5, "total_pages": 3, "has_more": true}),
+            ),
+            ("/last_updated", json!("2024-08-09T10:00:00Z")),
+        ],
+    );
+    expect(
+        &outputs(&calls, body(2), false),
+        &[(
+            "/items/data",
+            json!([
+                item(
+                    "cll-10",
+                    json!({"id": null, "name": "Ana", "email": null}),
+                    "DIAL",
+                    true,
+                    12,
+                    ten
+                ),
+                item("cll-2", Value::Null, "DIAL", false, 0, ten),
+            ]),
+        )],
+    );
+    expect(
+        &outputs(&calls, body(3), false),
+        &[
+            ("/items/data/0/id", json!("cll-3")),
+            (
+                "/items/pagination",
+                json!({"page": 3, "size": 2, "total_count": 5, "total_pages": 3, "has_more": false}),
+            ),
+        ],
+    );
+    // Past the last page: empty data, same total.
+    expect(
+        &outputs(&calls, body(4), false),
+        &[
+            ("/items/data", json!([])),
+            ("/items/pagination/has_more", json!(false)),
+        ],
+    );
+}
+
+#[test]
+fn nothing_loaded() {
+    let body = json!({"date": {"from": "2024-01-01", "to": "2024-01-02"}, "granularity": "MONTH", "extend": "items", "stage": "DIAL"});
+    expect(
+        &outputs(&[], body, false),
+        &[
+            ("/last_updated", Value::Null),
+            ("/leaderboard", json!([])),
+            (
+                "/time_series/dials",
+                json!([{"date": "2024-01-01", "value": 0}]),
+            ),
+            (
+                "/items/pagination",
+                json!({"page": 1, "size": 20, "total_count": 0, "total_pages": 0, "has_more": false}),
+            ),
+        ],
+    );
+}
+
+/// The bucket helper of the reference, on its own.
+#[test]
+fn reference_buckets() {
+    let range = |from: &str, to: &str| callfunnel::request::DateRange {
+        from: NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap(),
+        to: NaiveDate::parse_from_str(to, "%Y-%m-%d").unwrap(),
+    };
+    let days = |v: Vec<NaiveDate>| v.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        days(bucket_starts(
+            &range("2021-01-01", "2021-01-10"),
+            Granularity::Week
+        )),
+        ["2020-12-28", "2021-01-04"]
+    );
+    assert_eq!(
+        days(bucket_starts(
+            &range("2024-01-31", "2024-03-01"),
+            Granularity::Month
+        )),
+        ["2024-01-01", "2024-02-01", "2024-03-01"]
+    );
+    assert_eq!(
+        bucket_starts(&range("2024-02-28", "2024-03-01"), Granularity::Day).len(),
+        3
+    );
+}
