@@ -321,10 +321,10 @@ def special_rows():
         date_text="2024-03-18T00:10:00+01:00")
     add(utc("2024-02-18T23:30:00+00:00"), priya, "SUP", "TRANSFERRED", "240", "9.5", "follow_up")
     # Two conversations dialled at the same instant (drilldown: id ascending).
-    add(utc("2024-03-15T16:05:00+00:00"), sam, "US", "ANSWERED", "187", "4.25", "DEMO_BOOKED",
+    add(utc("2024-03-15T17:30:00+00:00"), sam, "US", "ANSWERED", "187", "4.25", "DEMO_BOOKED",
         call_id="cll-zz7tiebrk2")
-    add(utc("2024-03-15T17:05:00+01:00"), lukasz, "FR", "TRANSFERRED", "75", "5",
-        "follow_up", date_text="2024-03-15T17:05:00+01:00", call_id="cll-aa3tiebrk1")
+    add(utc("2024-03-15T18:30:00+01:00"), lukasz, "FR", "TRANSFERRED", "75", "5",
+        "follow_up", date_text="2024-03-15T18:30:00+01:00", call_id="cll-aa3tiebrk1")
     # A conversation with no user at all (drilldown "user": null).
     add(utc("2024-03-15T16:40:00+00:00"), None, "SUP", "ANSWERED", "310", "11.5", "demo_booked")
     # Exactly at the threshold and one second above, inside the period.
@@ -370,6 +370,11 @@ def corrections(rows):
 def main():
     rows = generate() + special_rows()
     rows.sort(key=lambda r: (r["_instant"], r["id"]))
+    # The two calls dialled at the same instant: put the greater id first in the
+    # file, so that only the id tie-break (not the file order) lists them right.
+    first = next(i for i, r in enumerate(rows) if r["id"] == "cll-aa3tiebrk1")
+    second = next(i for i, r in enumerate(rows) if r["id"] == "cll-zz7tiebrk2")
+    rows[first], rows[second] = rows[second], rows[first]
     rows += corrections(rows)
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls.csv")
     with open(path, "w", newline="", encoding="utf-8") as out:

@@ -268,7 +268,10 @@ fn request_from_flags(args: &RequestArgs) -> Value {
         body.insert("date".into(), range(&args.from, &args.to));
     }
     if args.compare_from.is_some() || args.compare_to.is_some() {
-        body.insert("compare_date".into(), range(&args.compare_from, &args.compare_to));
+        body.insert(
+            "compare_date".into(),
+            range(&args.compare_from, &args.compare_to),
+        );
     }
     let lists = [
         ("tags", &args.tags),
@@ -340,9 +343,14 @@ fn print_definitions(args: DefinitionsArgs) -> Result<ExitCode, Failure> {
 /// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.
 fn write_stdout(text: &str) -> Result<ExitCode, Failure> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(err) => Err(Failure::input(anyhow::Error::new(err).context("writing to stdout"))),
+        Err(err) => Err(Failure::input(
+            anyhow::Error::new(err).context("writing to stdout"),
+        )),
     }
 }

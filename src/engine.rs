@@ -15,9 +15,8 @@ use polars::prelude::*;
 use crate::model::{column, date_dtype};
 use crate::request::{DateRange, Granularity, ItemsRequest, Request, Stage};
 use crate::response::{
-    DrilldownItem, Funnel, FunnelStage, Heatmap, HeatmapCell, Items, LeaderboardEntry,
-    MetricValue, Pagination, Response, ResponseData, TimeSeries, TimeSeriesPoint, TimeSpent,
-    UserRef,
+    DrilldownItem, Funnel, FunnelStage, Heatmap, HeatmapCell, Items, LeaderboardEntry, MetricValue,
+    Pagination, Response, ResponseData, TimeSeries, TimeSeriesPoint, TimeSpent, UserRef,
 };
 use crate::rounding::{Rounding, AVERAGE_DECIMALS, CHANGE_DECIMALS, RATE_DECIMALS};
 
@@ -91,7 +90,9 @@ pub fn compute_with(
 
     let totals = Totals::read(totals)?;
     let items = match (&request.items, drilldown.first()) {
-        (Some(items), Some(frame)) => Some(read_items(frame, items, totals.stage_count(items.stage))?),
+        (Some(items), Some(frame)) => {
+            Some(read_items(frame, items, totals.stage_count(items.stage))?)
+        }
         _ => None,
     };
     Ok(Response {
@@ -119,8 +120,19 @@ fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
     let zone = polars_zone(request);
     calls
         .filter(utc_window(request).and(counted_calls(request)))
-        .with_column(col(column::DATE).dt().convert_time_zone(zone).alias(derived::LOCAL))
-        .with_column(col(derived::LOCAL).dt().date().cast(DataType::Int32).alias(derived::DAY))
+        .with_column(
+            col(column::DATE)
+                .dt()
+                .convert_time_zone(zone)
+                .alias(derived::LOCAL),
+        )
+        .with_column(
+            col(derived::LOCAL)
+                .dt()
+                .date()
+                .cast(DataType::Int32)
+                .alias(derived::DAY),
+        )
         .with_columns([
             day_in(&request.date).alias(derived::IN_CURRENT),
             day_in(&request.compare_date).alias(derived::IN_PREVIOUS),
@@ -145,8 +157,12 @@ fn utc_window(request: &Request) -> Expr {
     let first = request.date.from.min(request.compare_date.from) - Days::new(2);
     let last = request.date.to.max(request.compare_date.to) + Days::new(3);
     let micros = |day: NaiveDate| {
-        lit(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_micros())
-            .cast(date_dtype())
+        lit(day
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .timestamp_micros())
+        .cast(date_dtype())
     };
     col(column::DATE)
         .gt_eq(micros(first))
@@ -173,7 +189,7 @@ fn counted_calls(request: &Request) -> Expr {
 
 fn is_one_of(name: &str, values: &[String]) -> Expr {
     let values = Series::new("values".into(), values);
-    col(name).is_in(lit(values), false).fill_null(lit(false))
+    col(name).is_in(lit(values).implode(false), false).fill_null(lit(false))
 }
 
 /// Days since the epoch, as the local-day column holds them.
@@ -192,7 +208,7 @@ fn day_in(range: &DateRange) -> Expr {
 fn is_connected() -> Expr {
     let picked_up = Series::new("picked_up".into(), ["ANSWERED", "TRANSFERRED"]);
     col(column::RESULT)
-        .is_in(lit(picked_up), false)
+        .is_in(lit(picked_up).implode(false), false)
         .fill_null(lit(false))
 }
 
@@ -227,7 +243,10 @@ fn sum_where(condition: Expr, value: Expr) -> Expr {
 /// Per-period totals, in the order of [`Totals::read`].
 fn totals_plan(scoped: LazyFrame) -> LazyFrame {
     let mut aggregations = Vec::new();
-    for (prefix, in_period) in [("current", derived::IN_CURRENT), ("previous", derived::IN_PREVIOUS)] {
+    for (prefix, in_period) in [
+        ("current", derived::IN_CURRENT),
+        ("previous", derived::IN_PREVIOUS),
+    ] {
         let in_period = col(in_period);
         let connected = in_period.clone().and(col(derived::CONNECTED));
         aggregations.extend([
@@ -237,8 +256,12 @@ fn totals_plan(scoped: LazyFrame) -> LazyFrame {
                 .alias(format!("{prefix}_conversations")),
             count_where(in_period.clone().and(col(derived::CONVERSION)))
                 .alias(format!("{prefix}_conversions")),
-            count_where(in_period.clone().and(col(column::RINGING_SECONDS).is_not_null()))
-                .alias(format!("{prefix}_ringing_known")),
+            count_where(
+                in_period
+                    .clone()
+                    .and(col(column::RINGING_SECONDS).is_not_null()),
+            )
+            .alias(format!("{prefix}_ringing_known")),
             sum_where(in_period, col(column::RINGING_SECONDS))
                 .alias(format!("{prefix}_ringing_sum")),
             sum_where(connected, col(column::DURATION).cast(DataType::Int64))
@@ -358,11 +381,15 @@ fn average_talk(
     previous: &PeriodTotals,
     rounding: Rounding,
 ) -> MetricValue<Option<f64>> {
-    let mean = |t: &PeriodTotals| rounding.ratio(t.talk_sum.into(), t.connected.into(), AVERAGE_DECIMALS);
+    let mean =
+        |t: &PeriodTotals| rounding.ratio(t.talk_sum.into(), t.connected.into(), AVERAGE_DECIMALS);
     let change = if current.connected > 0 && previous.connected > 0 && previous.talk_sum > 0 {
         // (s1/c1 − s0/c0) ÷ (s0/c0) = (s1·c0 − s0·c1) ÷ (s0·c1)
         let (s1, c1) = (i128::from(current.talk_sum), i128::from(current.connected));
-        let (s0, c0) = (i128::from(previous.talk_sum), i128::from(previous.connected));
+        let (s0, c0) = (
+            i128::from(previous.talk_sum),
+            i128::from(previous.connected),
+        );
         rounding.ratio(s1 * c0 - s0 * c1, s0 * c1, CHANGE_DECIMALS)
     } else {
         None
@@ -380,7 +407,8 @@ fn average_ringing(
     previous: &PeriodTotals,
     rounding: Rounding,
 ) -> MetricValue<Option<f64>> {
-    let exact = |t: &PeriodTotals| (t.ringing_known > 0).then(|| t.ringing_sum / t.ringing_known as f64);
+    let exact =
+        |t: &PeriodTotals| (t.ringing_known > 0).then(|| t.ringing_sum / t.ringing_known as f64);
     let (value, prior) = (exact(current), exact(previous));
     let change = match (value, prior) {
         (Some(value), Some(prior)) if prior != 0.0 => {
@@ -420,7 +448,8 @@ fn bucket_key(granularity: Granularity) -> Expr {
         Granularity::Day => day,
         Granularity::Week => day - (local().weekday().cast(DataType::Int64) - lit(1i64)),
         Granularity::Month => {
-            local().year().cast(DataType::Int64) * lit(12i64) + local().month().cast(DataType::Int64)
+            local().year().cast(DataType::Int64) * lit(12i64)
+                + local().month().cast(DataType::Int64)
                 - lit(1i64)
         }
     }
@@ -481,7 +510,11 @@ fn keyed_counts<const N: usize>(
     Ok(map)
 }
 
-fn read_series(frame: &DataFrame, request: &Request, rounding: Rounding) -> PolarsResult<TimeSeries> {
+fn read_series(
+    frame: &DataFrame,
+    request: &Request,
+    rounding: Rounding,
+) -> PolarsResult<TimeSeries> {
     let counts = keyed_counts(
         frame,
         &[derived::BUCKET],
@@ -668,7 +701,9 @@ fn drilldown_plan(scoped: LazyFrame, items: &ItemsRequest) -> LazyFrame {
             col(column::CONTACT_NUMBER),
             col(column::RESULT),
             col(column::DURATION).cast(DataType::Int64),
-            col(column::DATE).cast(DataType::Int64).alias(derived::DATE_MICROS),
+            col(column::DATE)
+                .cast(DataType::Int64)
+                .alias(derived::DATE_MICROS),
             col(derived::CONNECTED),
             col(derived::CONVERSATION),
             col(derived::CONVERSION),

@@ -35,6 +35,7 @@ pub mod model;
 pub mod request;
 pub mod response;
 pub mod rounding;
+pub mod verify;
 
 pub use engine::{compute, compute_with, EngineError};
 pub use request::{ApiError, Request};

@@ -339,9 +339,9 @@ impl Request {
 
         let timezone = match timezone_text.as_deref() {
             None => Tz::UTC,
-            Some(name) => name.parse::<Tz>().map_err(|_| {
-                body_error("timezone", format!("unknown time zone `{name}`"))
-            })?,
+            Some(name) => name
+                .parse::<Tz>()
+                .map_err(|_| body_error("timezone", format!("unknown time zone `{name}`")))?,
         };
 
         let conversation_threshold_seconds = match threshold {
@@ -418,7 +418,8 @@ impl Fields<'_> {
 
 /// Parses `{from, to}`; anything malformed inside it is `INVALID_DATE_RANGE`.
 fn parse_range(value: &Value, param: &str) -> Result<DateRange, ApiError> {
-    let invalid = |message: String| ApiError::new(ErrorCode::InvalidDateRange, Some(param), message);
+    let invalid =
+        |message: String| ApiError::new(ErrorCode::InvalidDateRange, Some(param), message);
     let Value::Object(range) = value else {
         return Err(invalid(format!(
             "{param} must be an object {{\"from\": \"YYYY-MM-DD\", \"to\": \"YYYY-MM-DD\"}}"

@@ -165,6 +165,12 @@ pub enum IngestError {
         /// The file.
         file: String,
     },
+    /// Parquet given as text to [`super::load_str`]; it is read from files only.
+    #[error("{file}: Parquet cannot be read from text, only from a file")]
+    ParquetText {
+        /// The name given for the text.
+        file: String,
+    },
     /// A `--map FIELD=COLUMN` whose field is not a call field.
     #[error("--map {field}={column}: unknown field `{field}` (expected one of {})", crate::model::column::ALL.join(", "))]
     UnknownField {
@@ -192,7 +198,10 @@ pub enum IngestError {
         message: String,
     },
     /// A CSV header or Parquet schema without a column that is needed.
-    #[error("{file}: missing column `{column}` ({})", missing_column_hint(field, column))]
+    #[error(
+        "{file}: missing column `{column}` ({})",
+        missing_column_hint(field, column)
+    )]
     MissingColumn {
         /// The file.
         file: String,

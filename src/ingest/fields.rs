@@ -8,7 +8,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use serde_json::Value;
 
@@ -148,7 +150,11 @@ impl<'a> Raw<'a> {
 }
 
 /// A rejected cell.
-pub(crate) fn reject((raw, column): (Raw<'_>, &str), reason: Reason, detail: Option<String>) -> RowError {
+pub(crate) fn reject(
+    (raw, column): (Raw<'_>, &str),
+    reason: Reason,
+    detail: Option<String>,
+) -> RowError {
     RowError {
         column: column.to_string(),
         value: raw.shown(),
@@ -190,22 +196,38 @@ pub(crate) fn read_date(cell: Cell<'_>, column: &str, tz: Tz) -> Result<DateTime
         Raw::Json(Value::Null) => None,
         Raw::Json(Value::String(text)) => Some(Cow::Borrowed(text.trim())),
         Raw::Json(_) => {
-            return Err(reject(cell, Reason::BadTimestamp, Some("expected a string".into())));
+            return Err(reject(
+                cell,
+                Reason::BadTimestamp,
+                Some("expected a string".into()),
+            ));
         }
-        Raw::Bytes(_) => cell.0.text().map_err(|(reason, detail)| reject(cell, reason, detail))?,
+        Raw::Bytes(_) => cell
+            .0
+            .text()
+            .map_err(|(reason, detail)| reject(cell, reason, detail))?,
     };
     match text.as_deref() {
         None | Some("") => Err(absent(cell.1, Reason::MissingDate)),
-        Some(text) => parse_timestamp(text, tz).map_err(|detail| reject(cell, Reason::BadTimestamp, Some(detail))),
+        Some(text) => parse_timestamp(text, tz)
+            .map_err(|detail| reject(cell, Reason::BadTimestamp, Some(detail))),
     }
 }
 
 /// An enum field (case-insensitive); `None` when absent or empty.
-pub(crate) fn read_enum<T: FromStr<Err = UnknownValue>>(cell: Cell<'_>, reason: Reason) -> Result<Option<T>, RowError> {
+pub(crate) fn read_enum<T: FromStr<Err = UnknownValue>>(
+    cell: Cell<'_>,
+    reason: Reason,
+) -> Result<Option<T>, RowError> {
     let Some(present) = cell else { return Ok(None) };
-    let Some(text) = read_text(cell)? else { return Ok(None) };
+    let Some(text) = read_text(cell)? else {
+        return Ok(None);
+    };
     text.parse::<T>().map(Some).map_err(|err| {
-        let detail = format!("expected one of {}", err.expected.trim_end().replace(' ', ", "));
+        let detail = format!(
+            "expected one of {}",
+            err.expected.trim_end().replace(' ', ", ")
+        );
         reject(present, reason, Some(detail))
     })
 }
@@ -218,8 +240,14 @@ pub(crate) fn read_duration(cell: Cell<'_>) -> Result<i64, RowError> {
             Some(whole) => Ok(whole),
             None => whole_seconds(number.as_f64().unwrap_or(f64::NAN)),
         },
-        Raw::Json(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => Err(Reason::NonNumericDuration),
-        _ => match cell.0.text().map_err(|(reason, detail)| reject(cell, reason, detail))? {
+        Raw::Json(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => {
+            Err(Reason::NonNumericDuration)
+        }
+        _ => match cell
+            .0
+            .text()
+            .map_err(|(reason, detail)| reject(cell, reason, detail))?
+        {
             None => return Ok(0),
             Some(text) => match text.parse::<i64>() {
                 Ok(whole) => Ok(whole),
@@ -256,13 +284,19 @@ pub(crate) fn read_ringing(cell: Cell<'_>) -> Result<Option<f64>, RowError> {
     let number = match cell.0 {
         Raw::Json(Value::Number(number)) => number.as_f64(),
         Raw::Json(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => None,
-        _ => match cell.0.text().map_err(|(reason, detail)| reject(cell, reason, detail))? {
+        _ => match cell
+            .0
+            .text()
+            .map_err(|(reason, detail)| reject(cell, reason, detail))?
+        {
             None => return Ok(None),
             Some(text) => text.parse::<f64>().ok(),
         },
     };
     match number {
-        Some(seconds) if !seconds.is_finite() => Err(reject(cell, Reason::NonNumericRingingSeconds, None)),
+        Some(seconds) if !seconds.is_finite() => {
+            Err(reject(cell, Reason::NonNumericRingingSeconds, None))
+        }
         Some(seconds) if seconds < 0.0 => Err(reject(cell, Reason::NegativeRingingSeconds, None)),
         // `abs` turns a -0.0 into 0.0.
         Some(seconds) => Ok(Some(seconds.abs())),
@@ -273,7 +307,9 @@ pub(crate) fn read_ringing(cell: Cell<'_>) -> Result<Option<f64>, RowError> {
 /// Tag keys: a `;`-separated string or a JSON array of strings; each trimmed,
 /// lower-cased, empty ones dropped.
 pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
-    let Some(cell) = cell else { return Ok(Vec::new()) };
+    let Some(cell) = cell else {
+        return Ok(Vec::new());
+    };
     match cell.0 {
         Raw::Json(Value::Array(items)) => {
             let mut tags = Vec::with_capacity(items.len());
@@ -281,7 +317,13 @@ pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
                 match item {
                     Value::String(tag) => push_tag(&mut tags, tag),
                     Value::Null => {}
-                    _ => return Err(reject(cell, Reason::InvalidTags, Some("expected strings".into()))),
+                    _ => {
+                        return Err(reject(
+                            cell,
+                            Reason::InvalidTags,
+                            Some("expected strings".into()),
+                        ))
+                    }
                 }
             }
             Ok(tags)
@@ -293,7 +335,10 @@ pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
             Some("expected a string or an array of strings".into()),
         )),
         _ => {
-            let text = cell.0.text().map_err(|(reason, detail)| reject(cell, reason, detail))?;
+            let text = cell
+                .0
+                .text()
+                .map_err(|(reason, detail)| reject(cell, reason, detail))?;
             let mut tags = Vec::new();
             for piece in text.as_deref().unwrap_or_default().split(';') {
                 push_tag(&mut tags, piece);
@@ -314,11 +359,17 @@ fn push_tag(tags: &mut Vec<String>, tag: &str) {
 /// Reads a whole call from a flat record (CSV names, after `--map`).
 ///
 /// `cell` gives the value of a field, already looked up in the record.
-pub(crate) fn build_call<'a>(cell: impl Fn(Field) -> Cell<'a>, names: &ColumnNames, tz: Tz) -> Result<Call, RowError> {
+pub(crate) fn build_call<'a>(
+    cell: impl Fn(Field) -> Cell<'a>,
+    names: &ColumnNames,
+    tz: Tz,
+) -> Result<Call, RowError> {
     let id = read_id(cell(Field::Id), names.get(Field::Id))?;
     let date = read_date(cell(Field::Date), names.get(Field::Date), tz)?;
     let mut call = Call::new(id, date);
-    if let Some(direction) = read_enum::<Direction>(cell(Field::Direction), Reason::UnknownDirection)? {
+    if let Some(direction) =
+        read_enum::<Direction>(cell(Field::Direction), Reason::UnknownDirection)?
+    {
         call.direction = direction;
     }
     if let Some(call_type) = read_enum::<CallType>(cell(Field::Type), Reason::UnknownType)? {
@@ -339,7 +390,8 @@ pub(crate) fn build_call<'a>(cell: impl Fn(Field) -> Cell<'a>, names: &ColumnNam
 
 /// Parses a timestamp: RFC 3339 (`T` or a space between date and time,
 /// optional fractional seconds, `Z` or a `±HH:MM` offset), or the same
-/// without offset, read in `tz`. Seconds may be left out (`09:30`).
+/// without offset, read in `tz`. Also accepted: no seconds (`09:30`), a
+/// `±HHMM` or `±HH` offset, a space before the offset, and `UTC` for `Z`.
 ///
 /// The error is a short explanation for the message.
 pub(crate) fn parse_timestamp(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
@@ -347,9 +399,9 @@ pub(crate) fn parse_timestamp(text: &str, tz: Tz) -> Result<DateTime<Utc>, Strin
     let bytes = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
         let slice = bytes.get(range)?;
-        slice
-            .iter()
-            .try_fold(0u32, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
+        slice.iter().try_fold(0u32, |acc, b| {
+            b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+        })
     };
     let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
         return Err(EXPECTED.into());
@@ -402,11 +454,12 @@ pub(crate) fn parse_timestamp(text: &str, tz: Tz) -> Result<DateTime<Utc>, Strin
         return Err("no such time of day".into());
     };
     let local = NaiveDateTime::new(date, time);
-    match &text[pos..] {
+    match text[pos..].trim_start() {
         "" => localize(local, tz),
-        "Z" | "z" => Ok(local.and_utc()),
+        "Z" | "z" | "UTC" => Ok(local.and_utc()),
         offset => {
-            let seconds = parse_offset(offset).ok_or_else(|| format!("unexpected `{offset}` after the time"))?;
+            let seconds = parse_offset(offset)
+                .ok_or_else(|| format!("unexpected `{offset}` after the time"))?;
             let offset = FixedOffset::east_opt(seconds).ok_or("offset out of range")?;
             match offset.from_local_datetime(&local) {
                 LocalResult::Single(instant) => Ok(instant.with_timezone(&Utc)),
@@ -426,7 +479,8 @@ fn parse_offset(text: &str) -> Option<i32> {
     };
     let two = |at: usize| -> Option<i32> {
         let (a, b) = (*bytes.get(at)?, *bytes.get(at + 1)?);
-        (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i32::from(a - b'0') * 10 + i32::from(b - b'0'))
+        (a.is_ascii_digit() && b.is_ascii_digit())
+            .then(|| i32::from(a - b'0') * 10 + i32::from(b - b'0'))
     };
     let hours = two(1)?;
     let minutes = match bytes.len() {
@@ -446,8 +500,12 @@ fn localize(local: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, String> {
     }
     match tz.from_local_datetime(&local) {
         LocalResult::Single(instant) => Ok(instant.with_timezone(&Utc)),
-        LocalResult::Ambiguous(first, second) => Ok(first.with_timezone(&Utc).min(second.with_timezone(&Utc))),
-        LocalResult::None => Err(format!("this local time does not exist in {tz}: clocks skip it for daylight saving time")),
+        LocalResult::Ambiguous(first, second) => {
+            Ok(first.with_timezone(&Utc).min(second.with_timezone(&Utc)))
+        }
+        LocalResult::None => Err(format!(
+            "this local time does not exist in {tz}: clocks skip it for daylight saving time"
+        )),
     }
 }
 
@@ -476,7 +534,12 @@ impl Sink {
 
     /// Takes one row read from `file` at `line`: keeps it, counts it as
     /// skipped, or stops with its error.
-    pub fn accept(&mut self, file: &str, line: u64, row: Result<Call, RowError>) -> Result<(), IngestError> {
+    pub fn accept(
+        &mut self,
+        file: &str,
+        line: u64,
+        row: Result<Call, RowError>,
+    ) -> Result<(), IngestError> {
         self.rows_read += 1;
         match row {
             Ok(call) => {
@@ -484,7 +547,10 @@ impl Sink {
                 Ok(())
             }
             Err(error) if self.skip_invalid => {
-                *self.skipped.entry(error.reason.as_str().to_string()).or_default() += 1;
+                *self
+                    .skipped
+                    .entry(error.reason.as_str().to_string())
+                    .or_default() += 1;
                 Ok(())
             }
             Err(error) => Err(IngestError::InvalidRow(Box::new(error.locate(file, line)))),

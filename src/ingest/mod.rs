@@ -280,13 +280,24 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
 }
 
 /// Reads calls held in memory, as [`load`] reads one file; `name` stands for
-/// the file in messages. Parquet text is not supported (Parquet is binary):
-/// it is an [`IngestError::UnknownFormat`].
-pub fn load_str(text: &str, format: Format, name: &str, options: &IngestOptions) -> Result<Ingested, IngestError> {
+/// the file in messages. Parquet, being binary, is refused with
+/// [`IngestError::ParquetText`].
+pub fn load_str(
+    text: &str,
+    format: Format,
+    name: &str,
+    options: &IngestOptions,
+) -> Result<Ingested, IngestError> {
     let names = ColumnNames::new(&options.column_map)?;
     let mut loader = Loader::new(options);
     match format {
-        Format::Csv => read_csv::read_csv(text.as_bytes(), name, &names, options.input_tz, loader.sink())?,
+        Format::Csv => read_csv::read_csv(
+            text.as_bytes(),
+            name,
+            &names,
+            options.input_tz,
+            loader.sink(),
+        )?,
         Format::Json => {
             let conversion_tags = lower_case(&options.request_tags);
             let context = JsonContext {
@@ -298,7 +309,7 @@ pub fn load_str(text: &str, format: Format, name: &str, options: &IngestOptions)
             read_json::read_json(text, &context, loader.sink())?;
         }
         Format::Parquet => {
-            return Err(IngestError::UnknownFormat {
+            return Err(IngestError::ParquetText {
                 file: name.to_string(),
             })
         }
@@ -318,7 +329,11 @@ fn lower_case(tags: &[String]) -> Vec<String> {
 fn utf8_text(bytes: Vec<u8>, file: &str) -> Result<String, IngestError> {
     String::from_utf8(bytes).map_err(|err| {
         let valid = err.utf8_error().valid_up_to();
-        let line = err.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let line = err.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1;
         IngestError::Malformed {
             file: file.to_string(),
             line,
@@ -342,7 +357,7 @@ enum Part {
     /// Calls read from CSV or JSON.
     Memory(DataFrame),
     /// A Parquet scan.
-    Scan(LazyFrame),
+    Scan(Box<LazyFrame>),
 }
 
 impl Loader {
@@ -366,10 +381,13 @@ impl Loader {
         if let Some(sink) = self.sink.take() {
             self.report.rows_read += sink.rows_read;
             merge_counts(&mut self.report.skipped, sink.skipped);
-            let frame = sink.columns.into_frame().map_err(|source| IngestError::Polars {
-                context: "building the call frame".into(),
-                source,
-            })?;
+            let frame = sink
+                .columns
+                .into_frame()
+                .map_err(|source| IngestError::Polars {
+                    context: "building the call frame".into(),
+                    source,
+                })?;
             self.parts.push(Part::Memory(frame));
         }
         Ok(())
@@ -380,7 +398,7 @@ impl Loader {
         self.flush()?;
         self.report.rows_read += part.rows_read;
         merge_counts(&mut self.report.skipped, part.skipped);
-        self.parts.push(Part::Scan(part.frame));
+        self.parts.push(Part::Scan(Box::new(part.frame)));
         Ok(())
     }
 
@@ -395,13 +413,19 @@ impl Loader {
         report.files = files;
         let id = crate::model::column::ID;
         let frame = match self.parts.len() {
-            0 => crate::model::CallColumns::default().into_frame().map_err(polars_error)?.lazy(),
+            0 => crate::model::CallColumns::default()
+                .into_frame()
+                .map_err(polars_error)?
+                .lazy(),
             1 if matches!(self.parts[0], Part::Memory(_)) => {
                 let Some(Part::Memory(frame)) = self.parts.pop() else {
                     unreachable!("checked above")
                 };
                 let rows = frame.height() as u64;
-                let unique = frame.column(id).and_then(|ids| ids.n_unique()).map_err(polars_error)? as u64;
+                let unique = frame
+                    .column(id)
+                    .and_then(|ids| ids.n_unique())
+                    .map_err(polars_error)? as u64;
                 report.duplicates = rows - unique;
                 report.calls = unique;
                 if unique < rows {
@@ -421,7 +445,7 @@ impl Loader {
                     .into_iter()
                     .map(|part| match part {
                         Part::Memory(frame) => frame.lazy(),
-                        Part::Scan(frame) => frame,
+                        Part::Scan(frame) => *frame,
                     })
                     .collect();
                 let frame = if frames.len() == 1 {
@@ -435,7 +459,10 @@ impl Loader {
                     .collect()
                     .map_err(polars_error)?;
                 let count = |name: &str| -> Result<u64, IngestError> {
-                    let value = counts.column(name).and_then(|column| column.get(0)).map_err(polars_error)?;
+                    let value = counts
+                        .column(name)
+                        .and_then(|column| column.get(0))
+                        .map_err(polars_error)?;
                     Ok(value.extract::<u64>().unwrap_or(0))
                 };
                 let (rows, unique) = (count("rows")?, count("unique")?);

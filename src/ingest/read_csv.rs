@@ -22,6 +22,7 @@ pub(crate) fn read_csv<R: Read>(
     let mut reader = ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
+        .buffer_capacity(1 << 20)
         .from_reader(input);
     let header: Vec<String> = reader
         .byte_headers()

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::error::{IngestError, Reason, RowError};
 use super::fields::{
-    build_call, read_date, read_duration, read_id, read_text, reject, Cell, ColumnNames, Field, Raw,
-    Sink,
+    build_call, read_date, read_duration, read_id, read_text, reject, Cell, ColumnNames, Field,
+    Raw, Sink,
 };
 use crate::model::{Call, CallResult};
 use crate::request::Stage;
@@ -41,7 +41,11 @@ pub(crate) struct JsonContext<'a> {
 }
 
 /// Reads every record of a JSON text into `sink`.
-pub(crate) fn read_json(text: &str, context: &JsonContext<'_>, sink: &mut Sink) -> Result<(), IngestError> {
+pub(crate) fn read_json(
+    text: &str,
+    context: &JsonContext<'_>,
+    sink: &mut Sink,
+) -> Result<(), IngestError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = JsonReader {
         text,
@@ -99,7 +103,10 @@ impl JsonReader<'_, '_, '_> {
     /// The offset of the first non-whitespace byte at or after `pos`.
     fn skip_ws(&self, mut pos: usize) -> usize {
         let bytes = self.text.as_bytes();
-        while bytes.get(pos).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+        while bytes
+            .get(pos)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        {
             pos += 1;
         }
         pos
@@ -122,7 +129,9 @@ impl JsonReader<'_, '_, '_> {
             Some(Err(err)) => {
                 let line = self.line_at(pos) + (err.line() as u64).saturating_sub(1);
                 let message = err.to_string();
-                let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(text, _)| text);
+                let message = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(text, _)| text);
                 Err(IngestError::Malformed {
                     file: self.context.file.to_string(),
                     line,
@@ -301,7 +310,10 @@ fn flat_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<C
 }
 
 /// An `OutboundDrilldownItem` as a call (SPEC §1.1).
-fn drilldown_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Call, RowError> {
+fn drilldown_call(
+    fields: &Map<String, Value>,
+    context: &JsonContext<'_>,
+) -> Result<Call, RowError> {
     let user = nested_user(fields)?;
     let id = read_id(present(fields, "id"), "id")?;
     let date = read_date(present(fields, "date"), "date", context.tz)?;
@@ -332,10 +344,22 @@ fn drilldown_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Res
 
 /// A drilldown `stage`, case-insensitive; `None` when absent.
 fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
-    let Some((raw, column)) = cell else { return Ok(None) };
-    let Some(text) = read_text(cell)? else { return Ok(None) };
-    let stages = [Stage::Dial, Stage::Connected, Stage::Conversation, Stage::Conversion];
-    match stages.into_iter().find(|stage| stage.as_str().eq_ignore_ascii_case(&text)) {
+    let Some((raw, column)) = cell else {
+        return Ok(None);
+    };
+    let Some(text) = read_text(cell)? else {
+        return Ok(None);
+    };
+    let stages = [
+        Stage::Dial,
+        Stage::Connected,
+        Stage::Conversation,
+        Stage::Conversion,
+    ];
+    match stages
+        .into_iter()
+        .find(|stage| stage.as_str().eq_ignore_ascii_case(&text))
+    {
         Some(stage) => Ok(Some(stage)),
         None => Err(reject(
             (raw, column),
@@ -347,7 +371,9 @@ fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
 
 /// A drilldown `voicemail` flag: a boolean (or `"true"`/`"false"`); absent is false.
 fn read_voicemail(cell: Cell<'_>) -> Result<bool, RowError> {
-    let Some((raw, column)) = cell else { return Ok(false) };
+    let Some((raw, column)) = cell else {
+        return Ok(false);
+    };
     match raw {
         Raw::Json(Value::Bool(flag)) => Ok(*flag),
         Raw::Json(Value::String(text)) if text.trim().eq_ignore_ascii_case("true") => Ok(true),

@@ -61,11 +61,13 @@ pub(crate) fn scan_parquet(
     for field in Field::ALL {
         let column = names.get(field);
         let plan = match schema.get(column) {
-            Some(dtype) => plan_field(field, column, dtype, tz).map_err(|expected| IngestError::BadColumnType {
-                file: file.to_string(),
-                column: column.to_string(),
-                dtype: dtype.to_string(),
-                expected,
+            Some(dtype) => plan_field(field, column, dtype, tz).map_err(|expected| {
+                IngestError::BadColumnType {
+                    file: file.to_string(),
+                    column: column.to_string(),
+                    dtype: dtype.to_string(),
+                    expected,
+                }
             })?,
             None if field.is_required() || names.is_mapped(field) => {
                 return Err(IngestError::MissingColumn {
@@ -101,12 +103,25 @@ pub(crate) fn scan_parquet(
     }
     for (index, plan) in plans.iter().enumerate() {
         if let Some((_, needed)) = &plan.normalized {
-            summary.push(needed.clone().fill_null(lit(false)).sum().alias(format!("upper{index}")));
+            summary.push(
+                needed
+                    .clone()
+                    .fill_null(lit(false))
+                    .sum()
+                    .alias(format!("upper{index}")),
+            );
         }
     }
-    let counts = scan.clone().select(summary).collect().map_err(polars_error)?;
+    let counts = scan
+        .clone()
+        .select(summary)
+        .collect()
+        .map_err(polars_error)?;
     let count = |name: &str| -> Result<u64, IngestError> {
-        let value = counts.column(name).and_then(|column| column.get(0)).map_err(polars_error)?;
+        let value = counts
+            .column(name)
+            .and_then(|column| column.get(0))
+            .map_err(polars_error)?;
         Ok(value.extract::<u64>().unwrap_or(0))
     };
 
@@ -128,7 +143,9 @@ pub(crate) fn scan_parquet(
     let mut columns = Vec::with_capacity(plans.len());
     for (index, plan) in plans.into_iter().enumerate() {
         let value = match plan.normalized {
-            Some((upper, _)) if count(&format!("upper{index}"))? > 0 => default_enum(plan.field, upper),
+            Some((upper, _)) if count(&format!("upper{index}"))? > 0 => {
+                default_enum(plan.field, upper)
+            }
             _ => plan.value,
         };
         columns.push(value.alias(plan.field.name()));
@@ -152,9 +169,13 @@ fn first_bad_row(
     for (index, (_, check)) in checks.iter().enumerate() {
         select.push(check.clone().alias(format!("check{index}")));
     }
-    for plan in plans {
+    for plan in plans.iter().filter(|plan| !plan.checks.is_empty()) {
         if let Some(column) = &plan.column {
-            select.push(col(column.as_str()).cast(DataType::String).alias(format!("shown_{column}")));
+            select.push(
+                col(column.as_str())
+                    .cast(DataType::String)
+                    .alias(format!("shown_{column}")),
+            );
         }
     }
     let row = scan
@@ -168,8 +189,12 @@ fn first_bad_row(
         if row.column(&format!("check{index}"))?.get(0)? != AnyValue::Boolean(true) {
             continue;
         }
-        let plan = plans.iter().find(|plan| plan.checks.iter().any(|(r, _)| r == reason));
-        let column = plan.and_then(|plan| plan.column.clone()).unwrap_or_default();
+        let plan = plans
+            .iter()
+            .find(|plan| plan.checks.iter().any(|(r, _)| r == reason));
+        let column = plan
+            .and_then(|plan| plan.column.clone())
+            .unwrap_or_default();
         let shown = row.column(&format!("shown_{column}"))?.get(0)?;
         let value = shown.get_str().unwrap_or_default();
         return Ok(IngestError::InvalidParquetRow(Box::new(InvalidRow {
@@ -232,12 +257,20 @@ fn absent_field(field: Field) -> FieldPlan {
 /// An empty tag list, as a literal.
 fn empty_tags() -> Expr {
     let empty = Series::new_empty(PlSmallStr::EMPTY, &DataType::String);
-    lit(Scalar::new(DataType::List(Box::new(DataType::String)), AnyValue::List(empty)))
+    lit(Scalar::new(
+        DataType::List(Box::new(DataType::String)),
+        AnyValue::List(empty),
+    ))
 }
 
 /// How to read `field` from `column` of type `dtype`; the error names the
 /// type expected.
-fn plan_field(field: Field, column: &str, dtype: &DataType, tz: Tz) -> Result<FieldPlan, &'static str> {
+fn plan_field(
+    field: Field,
+    column: &str,
+    dtype: &DataType,
+    tz: Tz,
+) -> Result<FieldPlan, &'static str> {
     let raw = col(column);
     let textual = dtype.is_string() || dtype.is_categorical() || dtype.is_enum() || dtype.is_null();
     let mut checks = Vec::new();
@@ -248,7 +281,10 @@ fn plan_field(field: Field, column: &str, dtype: &DataType, tz: Tz) -> Result<Fi
                 return Err("text");
             }
             let value = raw.cast(DataType::String);
-            checks.push((Reason::MissingId, value.clone().is_null().or(value.clone().eq(lit("")))));
+            checks.push((
+                Reason::MissingId,
+                value.clone().is_null().or(value.clone().eq(lit(""))),
+            ));
             value
         }
         Field::Date => {
@@ -257,7 +293,11 @@ fn plan_field(field: Field, column: &str, dtype: &DataType, tz: Tz) -> Result<Fi
                 DataType::Datetime(_, None) => raw
                     .clone()
                     .dt()
-                    .replace_time_zone(Some(TimeZone::from_chrono(&tz)), lit("earliest"), NonExistent::Null)
+                    .replace_time_zone(
+                        Some(TimeZone::from_chrono(&tz)),
+                        lit("earliest"),
+                        NonExistent::Null,
+                    )
                     .dt()
                     .convert_time_zone(TimeZone::UTC),
                 DataType::Null => raw.clone(),
@@ -265,7 +305,10 @@ fn plan_field(field: Field, column: &str, dtype: &DataType, tz: Tz) -> Result<Fi
             }
             .cast(date_dtype());
             checks.push((Reason::MissingDate, raw.clone().is_null()));
-            checks.push((Reason::BadTimestamp, raw.is_not_null().and(value.clone().is_null())));
+            checks.push((
+                Reason::BadTimestamp,
+                raw.is_not_null().and(value.clone().is_null()),
+            ));
             value
         }
         Field::Direction | Field::Type | Field::Result => {
@@ -273,16 +316,32 @@ fn plan_field(field: Field, column: &str, dtype: &DataType, tz: Tz) -> Result<Fi
                 return Err("text");
             }
             let text = raw.cast(DataType::String);
-            let upper = text.clone().str().strip_chars(lit(NULL)).str().to_uppercase();
-            let upper = when(upper.clone().eq(lit(""))).then(lit(NULL)).otherwise(upper);
+            let upper = text
+                .clone()
+                .str()
+                .strip_chars(lit(NULL))
+                .str()
+                .to_uppercase();
+            let upper = when(upper.clone().eq(lit("")))
+                .then(lit(NULL))
+                .otherwise(upper);
             let allowed = allowed_values(field);
             let reason = match field {
                 Field::Direction => Reason::UnknownDirection,
                 Field::Type => Reason::UnknownType,
                 _ => Reason::UnknownResult,
             };
-            checks.push((reason, upper.clone().is_not_null().and(is_one_of(upper.clone(), &allowed).not())));
-            let needed = text.clone().is_not_null().and(is_one_of(text.clone(), &allowed).not());
+            checks.push((
+                reason,
+                upper
+                    .clone()
+                    .is_not_null()
+                    .and(is_one_of(upper.clone(), &allowed).not()),
+            ));
+            let needed = text
+                .clone()
+                .is_not_null()
+                .and(is_one_of(text.clone(), &allowed).not());
             normalized = Some((upper, needed));
             default_enum(field, text)
         }
@@ -293,7 +352,9 @@ fn plan_field(field: Field, column: &str, dtype: &DataType, tz: Tz) -> Result<Fi
                 let whole = raw.clone().cast(DataType::Int64);
                 checks.push((
                     Reason::NonIntegerDuration,
-                    raw.clone().gt_eq(lit(0.0)).and(raw.clone().neq(whole.clone().cast(DataType::Float64))),
+                    raw.clone()
+                        .gt_eq(lit(0.0))
+                        .and(raw.clone().neq(whole.clone().cast(DataType::Float64))),
                 ));
                 whole
             } else {

@@ -1,1 +1,1074 @@
 //! Tests of the ingest module.
+
+use std::path::PathBuf;
+
+use chrono::{TimeZone, Utc};
+use polars::prelude::*;
+
+use super::*;
+use crate::model::{calls_to_frame, canonical_schema, Call, CallResult, CallType, Direction};
+
+/// Default options.
+fn defaults() -> IngestOptions {
+    IngestOptions::default()
+}
+
+/// Loads CSV text, expecting success, and collects the frame.
+fn csv_ok(text: &str, options: &IngestOptions) -> (DataFrame, IngestReport) {
+    collect(load_str(text, Format::Csv, "calls.csv", options).expect("CSV loads"))
+}
+
+/// Loads JSON text, expecting success, and collects the frame.
+fn json_ok(text: &str, options: &IngestOptions) -> (DataFrame, IngestReport) {
+    collect(load_str(text, Format::Json, "calls.json", options).expect("JSON loads"))
+}
+
+/// The error message of loading `text`.
+fn error(text: &str, format: Format, options: &IngestOptions) -> String {
+    let name = match format {
+        Format::Csv => "calls.csv",
+        _ => "calls.json",
+    };
+    match load_str(text, format, name, options) {
+        Ok(_) => panic!("expected an error for {text:?}"),
+        Err(err) => err.to_string(),
+    }
+}
+
+/// Collects an ingested frame, checking it has the canonical schema.
+fn collect(ingested: Ingested) -> (DataFrame, IngestReport) {
+    let frame = ingested.frame.collect().expect("frame collects");
+    assert_eq!(**frame.schema(), canonical_schema());
+    (frame, ingested.report)
+}
+
+/// A string column as options.
+fn strings(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
+    frame
+        .column(name)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|value| value.map(str::to_string))
+        .collect()
+}
+
+/// A string column without nulls.
+fn texts(frame: &DataFrame, name: &str) -> Vec<String> {
+    strings(frame, name)
+        .into_iter()
+        .map(Option::unwrap)
+        .collect()
+}
+
+/// The `date` column as RFC 3339 UTC text.
+fn dates(frame: &DataFrame) -> Vec<String> {
+    let micros = frame
+        .column("date")
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap();
+    micros
+        .i64()
+        .unwrap()
+        .iter()
+        .map(|value| {
+            Utc.timestamp_micros(value.unwrap())
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        })
+        .collect()
+}
+
+/// The `duration` column.
+fn durations(frame: &DataFrame) -> Vec<i64> {
+    frame
+        .column("duration")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .map(Option::unwrap)
+        .collect()
+}
+
+/// The `ringing_seconds` column.
+fn ringing(frame: &DataFrame) -> Vec<Option<f64>> {
+    frame
+        .column("ringing_seconds")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect()
+}
+
+/// The `tags` column.
+fn tags(frame: &DataFrame) -> Vec<Vec<String>> {
+    let lists = frame.column("tags").unwrap().list().unwrap().clone();
+    (0..lists.len())
+        .map(|index| {
+            let tags = lists.get_as_series(index).expect("tags are never null");
+            tags.str()
+                .unwrap()
+                .iter()
+                .map(|tag| tag.unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Options reading naive timestamps in Paris.
+fn paris() -> IngestOptions {
+    IngestOptions {
+        input_tz: chrono_tz::Europe::Paris,
+        ..defaults()
+    }
+}
+
+// ---------------------------------------------------------------- CSV
+
+#[test]
+fn csv_columns_in_any_order_with_extra_columns() {
+    let text = "note,result,date,id,duration,tags,user_id,ringing_seconds,allo_number,direction,type\n\
+                hello,ANSWERED,2024-03-04T09:30:00Z,cll-1,95,demo,usr-1,4.5,+15550001,INBOUND,CALL\n\
+                ,,2024-03-05T10:00:00Z,cll-2,,,,,,,\n";
+    let (frame, report) = csv_ok(text, &defaults());
+    assert_eq!(texts(&frame, "id"), ["cll-1", "cll-2"]);
+    assert_eq!(
+        dates(&frame),
+        ["2024-03-04T09:30:00Z", "2024-03-05T10:00:00Z"]
+    );
+    assert_eq!(strings(&frame, "result"), [Some("ANSWERED".into()), None]);
+    assert_eq!(texts(&frame, "direction"), ["INBOUND", "OUTBOUND"]);
+    assert_eq!(texts(&frame, "type"), ["CALL", "CALL"]);
+    assert_eq!(strings(&frame, "user_id"), [Some("usr-1".into()), None]);
+    assert_eq!(strings(&frame, "user_name"), [None, None]);
+    assert_eq!(
+        strings(&frame, "allo_number"),
+        [Some("+15550001".into()), None]
+    );
+    assert_eq!(durations(&frame), [95, 0]);
+    assert_eq!(ringing(&frame), [Some(4.5), None]);
+    assert_eq!(tags(&frame), [vec!["demo".to_string()], vec![]]);
+    assert_eq!(report.rows_read, 2);
+    assert_eq!(report.calls, 2);
+    assert_eq!(report.duplicates, 0);
+    assert!(report.skipped.is_empty());
+}
+
+#[test]
+fn csv_map_reads_fields_from_other_columns() {
+    let options = IngestOptions {
+        column_map: vec![
+            ("date".into(), "call_started_at".into()),
+            ("id".into(), "call_id".into()),
+            ("user_name".into(), "rep".into()),
+        ],
+        ..defaults()
+    };
+    let text = "call_id,call_started_at,rep,date\ncll-9,2024-03-04 09:30:00,Ada,not a date\n";
+    let (frame, _) = csv_ok(text, &options);
+    assert_eq!(texts(&frame, "id"), ["cll-9"]);
+    assert_eq!(dates(&frame), ["2024-03-04T09:30:00Z"]);
+    assert_eq!(texts(&frame, "user_name"), ["Ada"]);
+
+    // An error names the column as in the file.
+    let bad = "call_id,call_started_at,rep\ncll-9,yesterday,Ada\n";
+    assert_eq!(
+        error(bad, Format::Csv, &options),
+        "calls.csv:2: column `call_started_at`: invalid value `yesterday`: bad timestamp \
+         (expected an RFC 3339 timestamp like 2024-03-04T09:30:00Z)"
+    );
+}
+
+#[test]
+fn csv_missing_columns_are_reported() {
+    assert_eq!(
+        error("id,result\ncll-1,ANSWERED\n", Format::Csv, &defaults()),
+        "calls.csv: missing column `date` (map one with --map date=COLUMN)"
+    );
+    assert_eq!(
+        error("date\n2024-03-04T09:30:00Z\n", Format::Csv, &defaults()),
+        "calls.csv: missing column `id` (map one with --map id=COLUMN)"
+    );
+    let options = IngestOptions {
+        column_map: vec![("date".into(), "started".into())],
+        ..defaults()
+    };
+    assert_eq!(
+        error(
+            "id,date\ncll-1,2024-03-04T09:30:00Z\n",
+            Format::Csv,
+            &options
+        ),
+        "calls.csv: missing column `started` (mapped to field `date` with --map date=started)"
+    );
+}
+
+#[test]
+fn unknown_map_field_is_an_error() {
+    let options = IngestOptions {
+        column_map: vec![("when".into(), "started".into())],
+        ..defaults()
+    };
+    let message = error("id,date\n", Format::Csv, &options);
+    assert!(
+        message.starts_with(
+            "--map when=started: unknown field `when` (expected one of id, date, direction"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn csv_header_with_bom_and_spaces() {
+    let text = "\u{feff}id , date ,result\ncll-1,2024-03-04T09:30:00Z,VOICEMAIL\n";
+    let (frame, _) = csv_ok(text, &defaults());
+    assert_eq!(texts(&frame, "id"), ["cll-1"]);
+    assert_eq!(texts(&frame, "result"), ["VOICEMAIL"]);
+}
+
+#[test]
+fn csv_quoted_newlines_keep_line_numbers() {
+    let text = "id,date,user_name,duration\n\
+                cll-1,2024-03-04T09:30:00Z,\"Ada\nLovelace\",10\n\
+                cll-2,2024-03-04T09:31:00Z,Bob,20\n\
+                cll-3,2024-03-04T09:32:00Z,\"Multi\n\nline\",x\n";
+    assert_eq!(
+        error(text, Format::Csv, &defaults()),
+        "calls.csv:5: column `duration`: invalid value `x`: non-numeric duration"
+    );
+    let ok = "id,date,user_name\ncll-1,2024-03-04T09:30:00Z,\"Ada\nLovelace\"\n";
+    let (frame, _) = csv_ok(ok, &defaults());
+    assert_eq!(texts(&frame, "user_name"), ["Ada\nLovelace"]);
+}
+
+#[test]
+fn csv_tags_are_split_trimmed_and_lower_cased() {
+    let text = "id,date,tags\ncll-1,2024-03-04T09:30:00Z, Demo ; ;QUALIFIED;\ncll-2,2024-03-04T09:30:00Z,\"\"\n";
+    let (frame, _) = csv_ok(text, &defaults());
+    assert_eq!(
+        tags(&frame),
+        [vec!["demo".to_string(), "qualified".to_string()], vec![]]
+    );
+}
+
+#[test]
+fn enums_are_case_insensitive_and_normalised() {
+    let text = "id,date,direction,type,result\n\
+                cll-1,2024-03-04T09:30:00Z,outbound,call,answered\n\
+                cll-2,2024-03-04T09:30:00Z,Inbound,Sms, no_answer \n";
+    let (frame, _) = csv_ok(text, &defaults());
+    assert_eq!(texts(&frame, "direction"), ["OUTBOUND", "INBOUND"]);
+    assert_eq!(texts(&frame, "type"), ["CALL", "SMS"]);
+    assert_eq!(texts(&frame, "result"), ["ANSWERED", "NO_ANSWER"]);
+}
+
+// ---------------------------------------------------------------- timestamps
+
+#[test]
+fn timestamps_with_offsets_and_fractions() {
+    let text = "id,date\n\
+                a,2024-03-04T09:30:00Z\n\
+                b,2024-03-04T09:30:00.250+02:00\n\
+                c,2024-03-04 09:30:00-05:30\n\
+                d,2024-03-04t09:30:00.123456789z\n\
+                e,2024-03-04 09:30\n\
+                f,2024-03-04 09:30:00 +0100\n\
+                g,2024-03-04 09:30:00 UTC\n";
+    let (frame, _) = csv_ok(text, &defaults());
+    assert_eq!(
+        dates(&frame),
+        [
+            "2024-03-04T09:30:00Z",
+            "2024-03-04T07:30:00.250Z",
+            "2024-03-04T15:00:00Z",
+            "2024-03-04T09:30:00.123456Z",
+            "2024-03-04T09:30:00Z",
+            "2024-03-04T08:30:00Z",
+            "2024-03-04T09:30:00Z",
+        ]
+    );
+}
+
+#[test]
+fn naive_timestamps_are_read_in_the_input_zone() {
+    let text = "id,date\n\
+                winter,2024-03-04 09:30:00\n\
+                summer,2024-07-01T10:00:00\n\
+                ambiguous,2024-10-27 02:30:00\n\
+                offset,2024-07-01T10:00:00Z\n";
+    let (frame, _) = csv_ok(text, &paris());
+    assert_eq!(
+        dates(&frame),
+        [
+            "2024-03-04T08:30:00Z",
+            "2024-07-01T08:00:00Z",
+            // 02:30 happens twice; the earlier is still summer time (+02:00).
+            "2024-10-27T00:30:00Z",
+            "2024-07-01T10:00:00Z",
+        ]
+    );
+}
+
+#[test]
+fn nonexistent_local_time_is_an_error() {
+    let text = "id,date\ncll-1,2024-03-31 02:30:00\n";
+    assert_eq!(
+        error(text, Format::Csv, &paris()),
+        "calls.csv:2: column `date`: invalid value `2024-03-31 02:30:00`: bad timestamp \
+         (this local time does not exist in Europe/Paris: clocks skip it for daylight saving time)"
+    );
+    // The same text is fine in UTC.
+    let (frame, _) = csv_ok(text, &defaults());
+    assert_eq!(dates(&frame), ["2024-03-31T02:30:00Z"]);
+}
+
+#[test]
+fn date_only_and_malformed_timestamps_are_errors() {
+    let cases = [
+        ("2024-03-04", "a date without a time of day"),
+        ("2024-02-30T10:00:00Z", "no such calendar date"),
+        ("2024-03-04T25:00:00Z", "no such time of day"),
+        ("2024-03-04T10:00:00 CET", "unexpected `CET` after the time"),
+        (
+            "04/03/2024 10:00",
+            "expected an RFC 3339 timestamp like 2024-03-04T09:30:00Z",
+        ),
+    ];
+    for (value, detail) in cases {
+        let text = format!("id,date\ncll-1,{value}\n");
+        assert_eq!(
+            error(&text, Format::Csv, &defaults()),
+            format!(
+                "calls.csv:2: column `date`: invalid value `{value}`: bad timestamp ({detail})"
+            )
+        );
+    }
+}
+
+// ---------------------------------------------------------------- bad rows
+
+#[test]
+fn every_bad_row_reason_names_file_line_column_and_value() {
+    let header = "id,date,direction,type,result,duration,ringing_seconds";
+    let cases = [
+        (",2024-03-04T09:30:00Z,,,,,", "column `id`: invalid value ``: missing id"),
+        ("cll-1,,,,,,", "column `date`: invalid value ``: missing date"),
+        (
+            "cll-1,2024-13-01T00:00:00Z,,,,,",
+            "column `date`: invalid value `2024-13-01T00:00:00Z`: bad timestamp (no such calendar date)",
+        ),
+        ("cll-1,2024-03-04T09:30:00Z,,,,-5,", "column `duration`: invalid value `-5`: negative duration"),
+        ("cll-1,2024-03-04T09:30:00Z,,,,12s,", "column `duration`: invalid value `12s`: non-numeric duration"),
+        ("cll-1,2024-03-04T09:30:00Z,,,,12.5,", "column `duration`: invalid value `12.5`: non-integer duration"),
+        (
+            "cll-1,2024-03-04T09:30:00Z,,,,,-1.5",
+            "column `ringing_seconds`: invalid value `-1.5`: negative ringing_seconds",
+        ),
+        (
+            "cll-1,2024-03-04T09:30:00Z,,,,,NaN",
+            "column `ringing_seconds`: invalid value `NaN`: non-numeric ringing_seconds",
+        ),
+        (
+            "cll-1,2024-03-04T09:30:00Z,,,HUNG_UP,,",
+            "column `result`: invalid value `HUNG_UP`: unknown result \
+             (expected one of ANSWERED, VOICEMAIL, TRANSFERRED, NO_ANSWER, BUSY, FAILED, CANCELED)",
+        ),
+        (
+            "cll-1,2024-03-04T09:30:00Z,SIDEWAYS,,,,",
+            "column `direction`: invalid value `SIDEWAYS`: unknown direction (expected one of OUTBOUND, INBOUND)",
+        ),
+        (
+            "cll-1,2024-03-04T09:30:00Z,,FAX,,,",
+            "column `type`: invalid value `FAX`: unknown type (expected one of CALL, SMS)",
+        ),
+    ];
+    for (row, problem) in cases {
+        let text = format!("{header}\ncll-0,2024-03-04T09:30:00Z,,,,,\n{row}\n");
+        assert_eq!(
+            error(&text, Format::Csv, &defaults()),
+            format!("calls.csv:3: {problem}"),
+            "row {row}"
+        );
+    }
+}
+
+#[test]
+fn bad_row_error_carries_its_fields() {
+    let text = "id,date,duration\ncll-1,2024-03-04T09:30:00Z,-3\n";
+    let Err(IngestError::InvalidRow(row)) = load_str(text, Format::Csv, "x.csv", &defaults())
+    else {
+        panic!("expected an invalid row");
+    };
+    assert_eq!(row.file, "x.csv");
+    assert_eq!(row.line, 2);
+    assert_eq!(row.column, "duration");
+    assert_eq!(row.value, "-3");
+    assert_eq!(row.reason, Reason::NegativeDuration);
+}
+
+#[test]
+fn long_values_are_truncated_in_messages() {
+    let long = "x".repeat(200);
+    let text = format!("id,date\ncll-1,{long}\n");
+    let message = error(&text, Format::Csv, &defaults());
+    assert!(
+        message.contains(&format!("invalid value `{}…`", "x".repeat(80))),
+        "{message}"
+    );
+}
+
+#[test]
+fn skip_invalid_counts_rows_by_reason() {
+    let options = IngestOptions {
+        skip_invalid: true,
+        ..defaults()
+    };
+    let text = "id,date,result,duration\n\
+                cll-1,2024-03-04T09:30:00Z,ANSWERED,10\n\
+                cll-2,yesterday,ANSWERED,10\n\
+                cll-3,2024-03-04T09:30:00Z,HUNG_UP,10\n\
+                ,2024-03-04T09:30:00Z,,\n\
+                cll-5,2024-03-04T09:30:00Z,,-1\n\
+                cll-6,2024-03-04T09:30:00Z,,-2\n\
+                cll-7,2024-03-04T09:30:00Z,,\n";
+    let (frame, report) = csv_ok(text, &options);
+    assert_eq!(texts(&frame, "id"), ["cll-1", "cll-7"]);
+    assert_eq!(report.rows_read, 7);
+    assert_eq!(report.calls, 2);
+    let expected: BTreeMap<String, u64> = [
+        ("bad timestamp".to_string(), 1),
+        ("missing id".to_string(), 1),
+        ("negative duration".to_string(), 2),
+        ("unknown result".to_string(), 1),
+    ]
+    .into();
+    assert_eq!(report.skipped, expected);
+    assert_eq!(
+        report.summary_lines(),
+        [
+            "read 7 rows from 0 files",
+            "skipped 5 invalid rows (bad timestamp: 1, missing id: 1, negative duration: 2, unknown result: 1)",
+        ]
+    );
+}
+
+#[test]
+fn duplicate_ids_keep_the_last_occurrence() {
+    let text = "id,date,duration\n\
+                a,2024-03-04T09:30:00Z,1\n\
+                b,2024-03-04T09:30:00Z,2\n\
+                a,2024-03-04T09:30:00Z,3\n\
+                c,2024-03-04T09:30:00Z,4\n\
+                a,2024-03-04T09:30:00Z,5\n";
+    let (frame, report) = csv_ok(text, &defaults());
+    assert_eq!(texts(&frame, "id"), ["b", "c", "a"]);
+    assert_eq!(durations(&frame), [2, 4, 5]);
+    assert_eq!(report.rows_read, 5);
+    assert_eq!(report.duplicates, 2);
+    assert_eq!(report.calls, 3);
+    assert_eq!(
+        report.summary_lines(),
+        [
+            "read 5 rows from 0 files",
+            "collapsed 2 duplicate ids (last occurrence kept)",
+        ]
+    );
+}
+
+#[test]
+fn empty_inputs_give_an_empty_frame() {
+    let (frame, report) = csv_ok("", &defaults());
+    assert_eq!(frame.height(), 0);
+    assert_eq!(report.calls, 0);
+    let (frame, _) = csv_ok("id,date\n", &defaults());
+    assert_eq!(frame.height(), 0);
+    let (frame, _) = json_ok("[]", &defaults());
+    assert_eq!(frame.height(), 0);
+    let (frame, _) = json_ok("  \n", &defaults());
+    assert_eq!(frame.height(), 0);
+}
+
+// ---------------------------------------------------------------- JSON
+
+#[test]
+fn json_array_of_flat_and_nested_records() {
+    let text = r#"[
+  {"id": "cll-1", "date": "2024-03-04T09:30:00Z", "result": "answered", "duration": 95,
+   "ringing_seconds": "3.5", "tags": ["Demo", " qualified "], "user_id": "usr-1", "extra": {"x": 1}},
+  {"id": "cll-2", "date": "2024-03-04T10:00:00+01:00", "duration": "12", "tags": "A; b",
+   "user": {"id": "usr-2", "name": "Bob", "email": "bob@example.com"}, "direction": null},
+  {"id": "cll-3", "date": "2024-03-04T11:00:00Z", "duration": 12.0, "user": null, "type": "sms"}
+]"#;
+    let (frame, report) = json_ok(text, &defaults());
+    assert_eq!(texts(&frame, "id"), ["cll-1", "cll-2", "cll-3"]);
+    assert_eq!(
+        dates(&frame),
+        [
+            "2024-03-04T09:30:00Z",
+            "2024-03-04T09:00:00Z",
+            "2024-03-04T11:00:00Z"
+        ]
+    );
+    assert_eq!(
+        strings(&frame, "result"),
+        [Some("ANSWERED".into()), None, None]
+    );
+    assert_eq!(durations(&frame), [95, 12, 12]);
+    assert_eq!(ringing(&frame), [Some(3.5), None, None]);
+    assert_eq!(
+        tags(&frame),
+        [
+            vec!["demo".to_string(), "qualified".to_string()],
+            vec!["a".to_string(), "b".to_string()],
+            vec![]
+        ]
+    );
+    assert_eq!(
+        strings(&frame, "user_id"),
+        [Some("usr-1".into()), Some("usr-2".into()), None]
+    );
+    assert_eq!(
+        strings(&frame, "user_name"),
+        [None, Some("Bob".into()), None]
+    );
+    assert_eq!(
+        strings(&frame, "user_email"),
+        [None, Some("bob@example.com".into()), None]
+    );
+    assert_eq!(
+        texts(&frame, "direction"),
+        ["OUTBOUND", "OUTBOUND", "OUTBOUND"]
+    );
+    assert_eq!(texts(&frame, "type"), ["CALL", "CALL", "SMS"]);
+    assert_eq!(report.rows_read, 3);
+}
+
+#[test]
+fn json_array_errors_name_the_line_where_the_record_starts() {
+    let text = "[\n  {\"id\": \"a\", \"date\": \"2024-03-04T09:30:00Z\"},\n  {\n    \"id\": \"b\",\n    \"date\": \"2024-03-04T09:30:00Z\",\n    \"duration\": 12.5\n  }\n]";
+    assert_eq!(
+        error(text, Format::Json, &defaults()),
+        "calls.json:3: column `duration`: invalid value `12.5`: non-integer duration"
+    );
+    let user = r#"[{"id": "a", "date": "2024-03-04T09:30:00Z", "user": {"id": ["x"]}}]"#;
+    assert_eq!(
+        error(user, Format::Json, &defaults()),
+        "calls.json:1: column `user.id`: invalid value `[\"x\"]`: invalid text (expected a string)"
+    );
+    let not_object = r#"[{"id": "a", "date": "2024-03-04T09:30:00Z"}, 42]"#;
+    assert_eq!(
+        error(not_object, Format::Json, &defaults()),
+        "calls.json:1: column `record`: invalid value `42`: not an object"
+    );
+    let bad_user = r#"{"id": "a", "date": "2024-03-04T09:30:00Z", "user": "usr-1"}"#;
+    assert_eq!(
+        error(bad_user, Format::Json, &defaults()),
+        "calls.json:1: column `user`: invalid value `\"usr-1\"`: invalid user (expected an object or null)"
+    );
+}
+
+#[test]
+fn malformed_json_names_its_line() {
+    let text = "[\n  {\"id\": \"a\", \"date\": \"2024-03-04T09:30:00Z\"},\n  {\"id\": \"b\" \"date\": 1}\n]";
+    let message = error(text, Format::Json, &defaults());
+    assert!(
+        message.starts_with("calls.json:3: invalid JSON: expected `,` or `}`"),
+        "{message}"
+    );
+    let message = error(
+        "[{\"id\": \"a\", \"date\": \"2024-03-04T09:30:00Z\"}] x",
+        Format::Json,
+        &defaults(),
+    );
+    assert_eq!(
+        message,
+        "calls.json:1: invalid JSON: unexpected text after the array"
+    );
+    let message = error("not json", Format::Json, &defaults());
+    assert!(
+        message.starts_with("calls.json:1: invalid JSON: expected"),
+        "{message}"
+    );
+}
+
+#[test]
+fn ndjson_records_blank_lines_and_lines_in_errors() {
+    let text = "{\"id\": \"a\", \"date\": \"2024-03-04T09:30:00Z\", \"result\": \"BUSY\"}\n\n\
+                {\"id\": \"b\", \"date\": \"2024-03-04T09:31:00Z\", \"duration\": \"7\"}\n";
+    let (frame, report) = json_ok(text, &defaults());
+    assert_eq!(texts(&frame, "id"), ["a", "b"]);
+    assert_eq!(strings(&frame, "result"), [Some("BUSY".into()), None]);
+    assert_eq!(durations(&frame), [0, 7]);
+    assert_eq!(report.rows_read, 2);
+
+    let bad = "{\"id\": \"a\", \"date\": \"2024-03-04T09:30:00Z\"}\n\n{\"id\": \"b\", \"date\": \"2024-03-04T09:31:00Z\", \"ringing_seconds\": \"soon\"}\n";
+    assert_eq!(
+        error(bad, Format::Json, &defaults()),
+        "calls.json:3: column `ringing_seconds`: invalid value `soon`: non-numeric ringing_seconds"
+    );
+    let broken =
+        "{\"id\": \"a\", \"date\": \"2024-03-04T09:30:00Z\"}\n{\"id\": \"b\", \"date\": }\n";
+    let message = error(broken, Format::Json, &defaults());
+    assert!(
+        message.starts_with("calls.json:2: invalid JSON: expected value"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_single_object_is_one_record() {
+    let text = "{\n  \"id\": \"solo\",\n  \"date\": \"2024-03-04T09:30:00Z\"\n}\n";
+    let (frame, _) = json_ok(text, &defaults());
+    assert_eq!(texts(&frame, "id"), ["solo"]);
+}
+
+#[test]
+fn json_keys_follow_the_column_map() {
+    let options = IngestOptions {
+        column_map: vec![
+            ("date".into(), "started_at".into()),
+            ("duration".into(), "talk".into()),
+        ],
+        ..defaults()
+    };
+    let text =
+        r#"[{"id": "a", "started_at": "2024-03-04T09:30:00Z", "talk": 30, "date": "ignored"}]"#;
+    let (frame, _) = json_ok(text, &options);
+    assert_eq!(dates(&frame), ["2024-03-04T09:30:00Z"]);
+    assert_eq!(durations(&frame), [30]);
+    let bad = r#"[{"id": "a", "started_at": "2024-03-04T09:30:00Z", "talk": -30}]"#;
+    assert_eq!(
+        error(bad, Format::Json, &options),
+        "calls.json:1: column `talk`: invalid value `-30`: negative duration"
+    );
+}
+
+#[test]
+fn conversations_search_page() {
+    let text = r#"{
+  "pagination": {"page": 1, "size": 2, "total_count": 2, "total_pages": 1, "has_more": false},
+  "data": [
+    {"id": "cll-1", "date": "2024-03-04T09:30:00Z", "direction": "OUTBOUND", "type": "CALL",
+     "user": {"id": "usr-1", "name": "Ada", "email": "ada@example.com"},
+     "allo_number": "+15550001", "allo_number_label": "Sales US", "contact_number": "+15559999",
+     "result": "TRANSFERRED", "duration": 120, "tags": ["Won"]},
+    {"id": "cll-2", "date": "2024-03-04T09:45:00Z", "direction": "INBOUND", "type": "SMS", "user": null}
+  ]
+}"#;
+    let (frame, report) = json_ok(text, &defaults());
+    assert_eq!(texts(&frame, "id"), ["cll-1", "cll-2"]);
+    assert_eq!(texts(&frame, "direction"), ["OUTBOUND", "INBOUND"]);
+    assert_eq!(texts(&frame, "type"), ["CALL", "SMS"]);
+    assert_eq!(
+        strings(&frame, "user_email"),
+        [Some("ada@example.com".into()), None]
+    );
+    assert_eq!(
+        strings(&frame, "allo_number_label"),
+        [Some("Sales US".into()), None]
+    );
+    assert_eq!(
+        strings(&frame, "contact_number"),
+        [Some("+15559999".into()), None]
+    );
+    assert_eq!(
+        strings(&frame, "result"),
+        [Some("TRANSFERRED".into()), None]
+    );
+    assert_eq!(tags(&frame), [vec!["won".to_string()], vec![]]);
+    assert_eq!(report.rows_read, 2);
+
+    let bad =
+        "{\"data\": [\n{\"id\": \"a\", \"date\": \"2024-03-04T09:30:00Z\"},\n{\"id\": \"b\"}\n]}";
+    assert_eq!(
+        error(bad, Format::Json, &defaults()),
+        "calls.json:3: column `date`: invalid value ``: missing date"
+    );
+}
+
+#[test]
+fn outbound_drilldown_page() {
+    let text = r#"{"data": {
+  "date": {"from": "2024-03-04", "to": "2024-03-10"},
+  "funnel": {},
+  "items": {
+    "pagination": {"page": 1, "size": 20, "total_count": 6, "total_pages": 1, "has_more": false},
+    "data": [
+      {"id": "d-1", "user": {"id": "usr-1", "name": "Ada", "email": null}, "allo_number": "+1555",
+       "allo_number_label": "Sales", "contact_number": "+1666", "stage": "DIAL", "voicemail": true,
+       "duration": 0, "date": "2024-03-04T09:30:00Z"},
+      {"id": "d-2", "user": null, "stage": "CONNECTED", "voicemail": false, "duration": 30,
+       "date": "2024-03-04T09:31:00Z"},
+      {"id": "d-3", "stage": "conversation", "voicemail": false, "duration": 90, "date": "2024-03-04T09:32:00Z"},
+      {"id": "d-4", "stage": "CONVERSION", "voicemail": false, "duration": 45, "date": "2024-03-04T09:33:00Z"},
+      {"id": "d-5", "stage": "CONVERSION", "voicemail": false, "duration": 0, "date": "2024-03-04T09:34:00Z"},
+      {"id": "d-6", "stage": "DIAL", "voicemail": false, "duration": 0, "date": "2024-03-04T09:35:00Z"}
+    ]
+  }
+}}"#;
+    let options = IngestOptions {
+        request_tags: vec!["Demo".into(), "won".into()],
+        ..defaults()
+    };
+    let (frame, report) = json_ok(text, &options);
+    assert_eq!(
+        texts(&frame, "id"),
+        ["d-1", "d-2", "d-3", "d-4", "d-5", "d-6"]
+    );
+    assert_eq!(
+        strings(&frame, "result"),
+        [
+            Some("VOICEMAIL".into()),
+            Some("ANSWERED".into()),
+            Some("ANSWERED".into()),
+            Some("ANSWERED".into()),
+            None,
+            None
+        ]
+    );
+    let conversion = vec!["demo".to_string(), "won".to_string()];
+    assert_eq!(
+        tags(&frame),
+        [
+            vec![],
+            vec![],
+            vec![],
+            conversion.clone(),
+            conversion,
+            vec![]
+        ]
+    );
+    assert_eq!(durations(&frame), [0, 30, 90, 45, 0, 0]);
+    assert_eq!(ringing(&frame), [None; 6]);
+    assert_eq!(strings(&frame, "user_id")[0], Some("usr-1".into()));
+    assert_eq!(strings(&frame, "user_name")[0], Some("Ada".into()));
+    assert_eq!(strings(&frame, "user_email")[0], None);
+    assert_eq!(
+        strings(&frame, "allo_number_label")[0],
+        Some("Sales".into())
+    );
+    assert_eq!(strings(&frame, "contact_number")[0], Some("+1666".into()));
+    assert!(texts(&frame, "direction").iter().all(|d| d == "OUTBOUND"));
+    assert!(texts(&frame, "type").iter().all(|t| t == "CALL"));
+    assert_eq!(report.rows_read, 6);
+
+    let bad = "{\"data\": {\"items\": {\"data\": [\n  {\"id\": \"d-1\", \"stage\": \"RINGING\", \"date\": \"2024-03-04T09:30:00Z\"}\n]}}}";
+    assert_eq!(
+        error(bad, Format::Json, &defaults()),
+        "calls.json:2: column `stage`: invalid value `RINGING`: unknown stage \
+         (expected one of DIAL, CONNECTED, CONVERSATION, CONVERSION)"
+    );
+    let no_items = r#"{"data": {"funnel": {}}}"#;
+    assert_eq!(
+        error(no_items, Format::Json, &defaults()),
+        "calls.json:1: invalid JSON: `data` holds neither a list of calls nor drilldown `items` \
+         (an outbound response needs extend=items)"
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    let samples = [
+        "\u{feff}",
+        "[",
+        "]",
+        "{",
+        "}",
+        "[{]",
+        "{\"data\":",
+        "{\"data\": {\"items\": 3}}",
+        "[1,2,",
+        "\"x\"",
+        "{\"id\": 1, \"date\": 2}",
+        "\u{0}\u{1}",
+        "id,date\n\"unterminated",
+        "[{\"id\":\"a\",\"date\":\"2024-03-04T09:30:00+99:00\"}]",
+        "[{\"id\":\"a\",\"date\":\"2024-03-04T09:30:00.\"}]",
+        "[{\"id\":\"a\",\"date\":\"2024-03-04T09:30:60Z\",\"duration\":1e300}]",
+        "[{\"id\":\"a\",\"date\":\"2024-03-04T09:30:00Z\",\"duration\":18446744073709551615}]",
+    ];
+    for sample in samples {
+        for format in [Format::Csv, Format::Json] {
+            for skip_invalid in [false, true] {
+                let options = IngestOptions {
+                    skip_invalid,
+                    ..defaults()
+                };
+                if let Ok(ingested) = load_str(sample, format, "x", &options) {
+                    ingested.frame.collect().expect("a loaded frame collects");
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- files
+
+/// Writes `text` to `dir/name` and returns the path.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn folders_globs_and_missing_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let b = write(root, "b.csv", "id,date\nb,2024-03-04T09:30:00Z\n");
+    let a = write(root, "a.json", "[]");
+    write(root, "notes.txt", "ignored in a folder");
+    std::fs::create_dir(root.join("nested")).unwrap();
+    write(&root.join("nested"), "c.csv", "id,date\n");
+
+    assert_eq!(
+        expand_inputs(&[root.to_path_buf()]).unwrap(),
+        [a.clone(), b.clone()]
+    );
+    assert_eq!(
+        expand_inputs(&[root.join("*.csv")]).unwrap(),
+        std::slice::from_ref(&b)
+    );
+    assert_eq!(
+        expand_inputs(&[root.join("?.*"), b.clone()]).unwrap(),
+        [a.clone(), b.clone(), b.clone()]
+    );
+
+    let missing = root.join("missing.csv");
+    assert_eq!(
+        expand_inputs(std::slice::from_ref(&missing))
+            .unwrap_err()
+            .to_string(),
+        format!("{}: no such file or folder", missing.display())
+    );
+    let pattern = root.join("*.parquet");
+    assert_eq!(
+        expand_inputs(std::slice::from_ref(&pattern))
+            .unwrap_err()
+            .to_string(),
+        format!("{}: no file matches", pattern.display())
+    );
+    let empty = root.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(matches!(
+        expand_inputs(&[empty]).unwrap_err(),
+        IngestError::EmptyFolder { .. }
+    ));
+    let notes = root.join("notes.txt");
+    assert_eq!(
+        load(std::slice::from_ref(&notes), &defaults())
+            .err()
+            .unwrap()
+            .to_string(),
+        format!(
+            "{}: unknown format (expected .csv, .json, .ndjson, .jsonl or .parquet)",
+            notes.display()
+        )
+    );
+    assert!(matches!(load(&[], &defaults()), Err(IngestError::NoInput)));
+}
+
+#[test]
+fn several_files_are_concatenated_and_deduplicated_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "calls.csv",
+        "id,date,duration\na,2024-03-04T09:30:00Z,1\nb,2024-03-04T09:30:00Z,2\n",
+    );
+    let ndjson = write(
+        dir.path(),
+        "more.ndjson",
+        "{\"id\": \"a\", \"date\": \"2024-03-04T09:30:00Z\", \"duration\": 10}\n{\"id\": \"c\", \"date\": \"2024-03-04T09:30:00Z\"}\n",
+    );
+    let (frame, report) = collect(load(&[csv.clone(), ndjson.clone()], &defaults()).unwrap());
+    assert_eq!(texts(&frame, "id"), ["b", "a", "c"]);
+    assert_eq!(durations(&frame), [2, 10, 0]);
+    assert_eq!(report.files, [csv.clone(), ndjson.clone()]);
+    assert_eq!(report.rows_read, 4);
+    assert_eq!(report.duplicates, 1);
+    assert_eq!(report.calls, 3);
+    assert_eq!(
+        report.summary_lines(),
+        [
+            "read 4 rows from 2 files",
+            "collapsed 1 duplicate id (last occurrence kept)",
+        ]
+    );
+
+    let bad = write(
+        dir.path(),
+        "bad.jsonl",
+        "\n{\"id\": \"z\", \"date\": \"2024-03-04\"}\n",
+    );
+    let message = load(&[csv, bad.clone()], &defaults())
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        message,
+        format!(
+            "{}:2: column `date`: invalid value `2024-03-04`: bad timestamp (a date without a time of day)",
+            bad.display()
+        )
+    );
+}
+
+// ---------------------------------------------------------------- Parquet
+
+/// Writes `frame` as Parquet to `dir/name`.
+fn write_parquet(dir: &Path, name: &str, mut frame: DataFrame) -> PathBuf {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).unwrap();
+    ParquetWriter::new(file).finish(&mut frame).unwrap();
+    path
+}
+
+/// A few calls covering every field.
+fn sample_calls() -> Vec<Call> {
+    let at = |minute| Utc.with_ymd_and_hms(2024, 3, 4, 9, minute, 0).unwrap();
+    let mut first = Call::new("cll-1", at(0));
+    first.result = Some(CallResult::Answered);
+    first.duration = 95;
+    first.ringing_seconds = Some(4.25);
+    first.user_id = Some("usr-1".into());
+    first.user_name = Some("Ada".into());
+    first.user_email = Some("ada@example.com".into());
+    first.allo_number = Some("+15550001".into());
+    first.allo_number_label = Some("Sales US".into());
+    first.contact_number = Some("+15559999".into());
+    first.tags = vec!["demo".into(), "won".into()];
+    let mut second = Call::new("cll-2", at(1));
+    second.direction = Direction::Inbound;
+    second.call_type = CallType::Sms;
+    let third = Call::new("cll-3", at(2));
+    vec![first, second, third]
+}
+
+#[test]
+fn parquet_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = calls_to_frame(sample_calls()).unwrap();
+    let path = write_parquet(dir.path(), "calls.parquet", expected.clone());
+    let (frame, report) = collect(load(std::slice::from_ref(&path), &defaults()).unwrap());
+    assert!(frame.equals_missing(&expected), "{frame}\n{expected}");
+    assert_eq!(report.files, [path]);
+    assert_eq!(report.rows_read, 3);
+    assert_eq!(report.calls, 3);
+    assert_eq!(report.duplicates, 0);
+}
+
+#[test]
+fn parquet_duplicates_across_files_keep_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = write_parquet(
+        dir.path(),
+        "calls.parquet",
+        calls_to_frame(sample_calls()).unwrap(),
+    );
+    let csv = write(
+        dir.path(),
+        "update.csv",
+        "id,date,duration\ncll-1,2024-03-04T09:00:00Z,7\n",
+    );
+    let (frame, report) = collect(load(&[parquet.clone(), csv.clone()], &defaults()).unwrap());
+    assert_eq!(texts(&frame, "id"), ["cll-2", "cll-3", "cll-1"]);
+    assert_eq!(durations(&frame), [0, 0, 7]);
+    assert_eq!(report.rows_read, 4);
+    assert_eq!(report.duplicates, 1);
+    assert_eq!(report.calls, 3);
+
+    let (frame, report) = collect(load(&[csv, parquet.clone(), parquet], &defaults()).unwrap());
+    assert_eq!(texts(&frame, "id"), ["cll-1", "cll-2", "cll-3"]);
+    assert_eq!(durations(&frame), [95, 0, 0]);
+    assert_eq!(report.rows_read, 7);
+    assert_eq!(report.duplicates, 4);
+}
+
+#[test]
+fn parquet_with_few_columns_other_types_and_lower_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let started =
+        Int64Chunked::from_vec("started".into(), vec![1_709_544_600_000, 1_709_544_660_000])
+            .into_datetime(TimeUnit::Milliseconds, None)
+            .into_column();
+    let frame = DataFrame::new(
+        2,
+        vec![
+            Column::new("id".into(), ["p-1", "p-2"]),
+            started,
+            Column::new("result".into(), [Some("answered"), None]),
+            Column::new("duration".into(), [Some(12i32), None]),
+        ],
+    )
+    .unwrap();
+    let path = write_parquet(dir.path(), "few.parquet", frame);
+    let options = IngestOptions {
+        column_map: vec![("date".into(), "started".into())],
+        input_tz: chrono_tz::Europe::Paris,
+        ..defaults()
+    };
+    let (frame, _) = collect(load(std::slice::from_ref(&path), &options).unwrap());
+    assert_eq!(texts(&frame, "id"), ["p-1", "p-2"]);
+    // 2024-03-04 09:30 wall clock in Paris.
+    assert_eq!(
+        dates(&frame),
+        ["2024-03-04T08:30:00Z", "2024-03-04T08:31:00Z"]
+    );
+    assert_eq!(strings(&frame, "result"), [Some("ANSWERED".into()), None]);
+    assert_eq!(texts(&frame, "direction"), ["OUTBOUND", "OUTBOUND"]);
+    assert_eq!(durations(&frame), [12, 0]);
+    assert_eq!(tags(&frame), [Vec::<String>::new(), vec![]]);
+    assert_eq!(
+        load(std::slice::from_ref(&path), &defaults())
+            .err()
+            .unwrap()
+            .to_string(),
+        format!(
+            "{}: missing column `date` (map one with --map date=COLUMN)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn parquet_bad_rows_fail_or_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut calls = sample_calls();
+    calls[1].duration = -4;
+    let path = write_parquet(dir.path(), "bad.parquet", calls_to_frame(calls).unwrap());
+    assert_eq!(
+        load(std::slice::from_ref(&path), &defaults())
+            .err()
+            .unwrap()
+            .to_string(),
+        format!(
+            "{}: row 2: column `duration`: invalid value `-4`: negative duration",
+            path.display()
+        )
+    );
+    let options = IngestOptions {
+        skip_invalid: true,
+        ..defaults()
+    };
+    let (frame, report) = collect(load(&[path], &options).unwrap());
+    assert_eq!(texts(&frame, "id"), ["cll-1", "cll-3"]);
+    assert_eq!(report.rows_read, 3);
+    assert_eq!(report.calls, 2);
+    assert_eq!(
+        report.skipped,
+        [("negative duration".to_string(), 1)].into()
+    );
+}
+
+#[test]
+fn load_str_rejects_parquet() {
+    assert!(matches!(
+        load_str("", Format::Parquet, "x.parquet", &defaults()),
+        Err(IngestError::ParquetText { .. })
+    ));
+}

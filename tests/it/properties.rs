@@ -217,7 +217,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         1 => Just(None),
         2 => (
             proptest::sample::select(vec!["DIAL", "CONNECTED", "CONVERSATION", "CONVERSION"]),
-            1u32..=5,
+            prop_oneof![3 => Just(1u32), 1 => 1u32..=5],
             prop_oneof![Just(1u32), Just(2), Just(3), 1u32..=100],
         )
             .prop_map(Some),
@@ -503,6 +503,69 @@ fn case() -> impl Strategy<Value = (Scenario, Vec<Call>)> {
     })
 }
 
+/// One day's calls and its comparison day's, with counts chosen so that
+/// rates and changes often fall exactly on a half that binary floating point
+/// misplaces (3 ÷ 40 = 0.075 is 0.07499999… and 201 ÷ 400 = 0.5025 gives
+/// 502.49999… when scaled), and averages often on a half too.
+fn halves_case() -> impl Strategy<Value = Vec<Call>> {
+    let count = || {
+        prop_oneof![
+            Just(8usize),
+            Just(16),
+            Just(20),
+            Just(40),
+            Just(80),
+            Just(200),
+            Just(400),
+            // (229 − 200) ÷ 200 = 0.145 and (63 − 40) ÷ 40 = 0.575: binary misplaces both.
+            Just(229),
+            Just(63),
+            1usize..260
+        ]
+    };
+    let side = || {
+        (
+            count(),
+            any::<proptest::sample::Index>(),
+            proptest::collection::vec(0i64..5, 1..=41),
+            any::<proptest::sample::Index>(),
+        )
+    };
+    // The first `connected` calls are answered (durations cycled from the
+    // list), the first `conversions` calls carry the request's tag.
+    let day = |(dials, connected, durations, conversions): (
+        usize,
+        proptest::sample::Index,
+        Vec<i64>,
+        proptest::sample::Index,
+    ),
+               day: &str| {
+        let connected = connected.index(dials + 1);
+        let conversions = conversions.index(dials + 1);
+        (0..dials)
+            .map(|i| {
+                let mut c = Call::new(format!("{day}-{i}"), at(&format!("{day}T12:00:00Z")));
+                if i < connected {
+                    c.result = Some(CallResult::Answered);
+                    c.duration = durations[i % durations.len()];
+                } else {
+                    c.result = Some(CallResult::NoAnswer);
+                }
+                if i < conversions {
+                    c.tags = vec!["won".into()];
+                }
+                c.ringing_seconds = Some(f64::from(i as u32 % 7) / 4.0);
+                c
+            })
+            .collect::<Vec<_>>()
+    };
+    (side(), side()).prop_map(move |(current, previous)| {
+        let mut calls = day(current, "2024-06-03");
+        calls.extend(day(previous, "2024-06-02"));
+        calls
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Helpers on responses.
 // ---------------------------------------------------------------------------
@@ -757,6 +820,17 @@ proptest! {
         assert_json_matches(&engine(&calls, &request, Rounding::Api), &expected);
         let exact = reference(&calls, &request, true);
         assert_json_matches(&engine(&calls, &request, Rounding::Exact), &exact);
+    }
+
+    /// Property 1 bis: rounding on exact halves, engine against reference.
+    #[test]
+    fn engine_rounds_halves_like_reference(calls in halves_case()) {
+        let request = Request::from_json(
+            &json!({"date": {"from": "2024-06-03", "to": "2024-06-03"}, "tags": ["won"]}),
+        )
+        .unwrap();
+        assert_json_matches(&engine(&calls, &request, Rounding::Api), &reference(&calls, &request, false));
+        assert_json_matches(&engine(&calls, &request, Rounding::Exact), &reference(&calls, &request, true));
     }
 
     /// Property 2: SPEC §5 invariants on the engine's output.
@@ -1146,7 +1220,7 @@ fn halves_round_away_from_zero() {
     );
 
     // Average conversation time 23 s ÷ 20 calls = 1.15 → 1.2 (1.15 in binary
-    // is 1.149999…).
+    // is 1.149999…, which `format!("{:.1}")` would print as 1.1).
     let mut calls: Vec<Call> = (0..20)
         .map(|i| answered(&format!("c-{i}"), "2024-06-03T12:00:00Z", 1))
         .collect();
