@@ -160,7 +160,7 @@ fn range_json(range: &DateRange) -> Value {
 
 /// `{value, previous, change}` of two counts.
 fn count_metric(value: i128, previous: i128, exact: bool) -> Value {
-    let change = (previous != 0).then(|| round_ratio(value - previous, previous, CHANGE, exact));
+    let change = (previous != 0).then(|| round_float((value - previous) as f64 / previous as f64, CHANGE, exact));
     json!({ "value": value as u64, "previous": previous as u64, "change": change })
 }
 

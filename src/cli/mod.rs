@@ -41,19 +41,36 @@ enum Command {
 
 /// Where the calls come from and how to read them.
 #[derive(Debug, Args)]
-struct InputArgs {
+pub struct InputArgs {
     /// Call log files (CSV, JSON, NDJSON, saved API pages, Parquet), folders or globs; repeatable.
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
-    input: Vec<PathBuf>,
+    pub input: Vec<PathBuf>,
     /// Time zone of timestamps that carry no offset.
     #[arg(long, default_value = "UTC", value_name = "ZONE", value_parser = parse_zone)]
-    input_tz: Tz,
+    pub input_tz: Tz,
     /// Read a field from a differently named column, e.g. `--map date=started_at`; repeatable.
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_mapping)]
-    map: Vec<(String, String)>,
+    pub map: Vec<(String, String)>,
     /// Skip unreadable rows (counted by reason on stderr) instead of stopping.
     #[arg(long)]
-    skip_invalid: bool,
+    pub skip_invalid: bool,
+}
+
+impl InputArgs {
+    /// Reads every input (exit status 3 on failure) and prints the ingest summary on stderr.
+    pub fn load(&self, request_tags: &[String]) -> Result<ingest::Ingested, Failure> {
+        let options = IngestOptions {
+            input_tz: self.input_tz,
+            column_map: self.map.clone(),
+            skip_invalid: self.skip_invalid,
+            request_tags: request_tags.to_vec(),
+        };
+        let loaded = ingest::load(&self.input, &options).map_err(Failure::input)?;
+        for line in loaded.report.summary_lines() {
+            eprintln!("callfunnel: {line}");
+        }
+        Ok(loaded)
+    }
 }
 
 /// The request: a JSON file, `-` for stdin, or flags.
@@ -179,20 +196,20 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 /// An error with the exit status it maps to.
-struct Failure {
-    status: u8,
-    error: anyhow::Error,
+pub struct Failure {
+    pub status: u8,
+    pub error: anyhow::Error,
 }
 
 impl Failure {
-    fn input(error: impl Into<anyhow::Error>) -> Self {
+    pub fn input(error: impl Into<anyhow::Error>) -> Self {
         Failure {
             status: EXIT_INPUT,
             error: error.into(),
         }
     }
 
-    fn usage(error: impl Into<anyhow::Error>) -> Self {
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
         Failure {
             status: EXIT_USAGE,
             error: error.into(),
@@ -205,16 +222,7 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
-    let options = IngestOptions {
-        input_tz: args.input.input_tz,
-        column_map: args.input.map,
-        skip_invalid: args.input.skip_invalid,
-        request_tags: request.tags.clone(),
-    };
-    let loaded = ingest::load(&args.input.input, &options).map_err(Failure::input)?;
-    for line in loaded.report.summary_lines() {
-        eprintln!("callfunnel: {line}");
-    }
+    let loaded = args.input.load(&request.tags)?;
     let rounding = if args.output.exact {
         Rounding::Exact
     } else {
@@ -341,7 +349,7 @@ fn print_definitions(args: DefinitionsArgs) -> Result<ExitCode, Failure> {
 }
 
 /// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.
-fn write_stdout(text: &str) -> Result<ExitCode, Failure> {
+pub fn write_stdout(text: &str) -> Result<ExitCode, Failure> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
