@@ -95,10 +95,13 @@ impl Reading {
             Reading::ConversationAtThreshold => {
                 "conversation at duration >= threshold instead of > threshold"
             }
-            Reading::RatesAgainstPreviousStage => {
-                "funnel rates against the previous stage (conversations / connected, conversions / conversations) instead of dials"
+            Reading::RatesAgainstPreviousStage => concat!(
+                "funnel rates against the previous stage (conversations / connected, ",
+                "conversions / conversations) instead of dials"
+            ),
+            Reading::DaysInUtc => {
+                "days, buckets, weekdays and hours in UTC instead of the request's time zone"
             }
-            Reading::DaysInUtc => "days, buckets, weekdays and hours in UTC instead of the request's time zone",
         }
     }
 }
@@ -306,8 +309,8 @@ impl VerifyReport {
                     };
                     [
                         difference.path.clone(),
-                        api_text(difference),
-                        recomputed_text(difference),
+                        shortened(api_text(difference)),
+                        shortened(recomputed_text(difference)),
                         explained,
                     ]
                 })
@@ -423,6 +426,19 @@ impl VerifyReport {
             })),
         })
     }
+}
+
+/// Widest value shown in the table (longer ones, e.g. a drilldown `user`, are cut).
+const MAX_VALUE_WIDTH: usize = 40;
+
+/// `text`, cut to [`MAX_VALUE_WIDTH`] characters with a trailing `…`.
+fn shortened(text: String) -> String {
+    if text.chars().count() <= MAX_VALUE_WIDTH {
+        return text;
+    }
+    let mut cut: String = text.chars().take(MAX_VALUE_WIDTH - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// The API's figure as printed in the table.
@@ -1005,9 +1021,10 @@ fn involved(rows: &[ScopedCall], scope: &Scope) -> (Vec<String>, usize) {
 fn scoped_rows(calls: LazyFrame, request: &Request) -> PolarsResult<Vec<ScopedCall>> {
     let zone = TimeZone::opt_try_new(Some(request.timezone.name()))?.unwrap_or(TimeZone::UTC);
     let local = || col("local").dt();
-    let picked_up = Series::new("picked_up".into(), ["ANSWERED", "TRANSFERRED"]);
-    let connected = col(column::RESULT)
-        .is_in(lit(picked_up), false)
+    let result = || col(column::RESULT);
+    let connected = result()
+        .eq(lit("ANSWERED"))
+        .or(result().eq(lit("TRANSFERRED")))
         .fill_null(lit(false));
     let conversion = request
         .tags
@@ -1103,7 +1120,11 @@ fn counted_calls(request: &Request) -> Expr {
         return outbound;
     };
     let values = Series::new("values".into(), values);
-    outbound.and(col(name).is_in(lit(values), false).fill_null(lit(false)))
+    outbound.and(
+        col(name)
+            .is_in(lit(values).implode(false), false)
+            .fill_null(lit(false)),
+    )
 }
 
 /// Whether the call's local day (days since the epoch) lies in `range`.

@@ -4,3 +4,4 @@ mod cli;
 mod properties;
 mod reference;
 mod sample;
+mod verify;

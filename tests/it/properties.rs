@@ -369,13 +369,16 @@ impl CallSpec {
             } else {
                 name.to_string()
             };
-            // 0–5 full, 6 no user at all, 7 id only, 8 id and name, 9 name and email.
+            // 0–5 full, 6 no user at all, 7 id only, 8 id and name,
+            // 9 name and email, 10 name only, 11 email only.
             let (has_id, has_name, has_email) = match mode {
                 0..=5 => (true, true, true),
                 6 => (false, false, false),
                 7 => (true, false, false),
                 8 => (true, true, false),
-                _ => (false, true, true),
+                9 => (false, true, true),
+                10 => (false, true, false),
+                _ => (false, false, true),
             };
             call.user_id = has_id.then(|| id.to_string());
             call.user_name = has_name.then_some(name);
@@ -444,7 +447,7 @@ fn call_spec(start: i64, end: i64, specials: Vec<i64>) -> impl Strategy<Value = 
         (seconds, micros),
         proptest::bool::weighted(0.9),
         proptest::bool::weighted(0.9),
-        (0usize..7, 0u8..10, proptest::bool::weighted(0.2)),
+        (0usize..7, 0u8..12, proptest::bool::weighted(0.2)),
         proptest::option::weighted(0.8, 0usize..3),
         proptest::option::weighted(0.9, 0u16..40),
         result,

@@ -160,7 +160,7 @@ fn range_json(range: &DateRange) -> Value {
 
 /// `{value, previous, change}` of two counts.
 fn count_metric(value: i128, previous: i128, exact: bool) -> Value {
-    let change = (previous != 0).then(|| round_float((value - previous) as f64 / previous as f64, CHANGE, exact));
+    let change = (previous != 0).then(|| round_ratio(value - previous, previous, CHANGE, exact));
     json!({ "value": value as u64, "previous": previous as u64, "change": change })
 }
 
@@ -297,9 +297,8 @@ pub fn reference(calls: &[Call], request: &Request, exact: bool) -> Value {
     let mut heat_dials = Vec::new();
     let mut heat_connected = Vec::new();
     let mut heat_rate = Vec::new();
-    for (weekday, name) in WEEKDAYS.iter().enumerate() {
-        for hour in 0..24 {
-            let (dials, connected) = cells[weekday][hour];
+    for (name, hours) in WEEKDAYS.iter().zip(&cells) {
+        for (hour, &(dials, connected)) in hours.iter().enumerate() {
             let cell = |value: Value| json!({ "day": name, "hour": hour, "value": value });
             heat_dials.push(cell(json!(dials as u64)));
             heat_connected.push(cell(json!(connected as u64)));
