@@ -40,7 +40,7 @@ pub const WEEKDAYS: [&str; 7] = [
 ];
 
 /// Names of the derived columns added to the scoped calls.
-mod derived {
+pub(crate) mod derived {
     pub const LOCAL: &str = "local_date_time";
     pub const DAY: &str = "local_day";
     pub const IN_CURRENT: &str = "in_current";
@@ -116,7 +116,7 @@ pub fn compute_with(
 
 /// Outbound calls of either period that pass the filters, with the columns
 /// every section needs.
-fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
+pub(crate) fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
     let zone = polars_zone(request);
     calls
         .filter(utc_window(request).and(counted_calls(request)))
@@ -189,7 +189,9 @@ fn counted_calls(request: &Request) -> Expr {
 
 fn is_one_of(name: &str, values: &[String]) -> Expr {
     let values = Series::new("values".into(), values);
-    col(name).is_in(lit(values).implode(false), false).fill_null(lit(false))
+    col(name)
+        .is_in(lit(values).implode(false), false)
+        .fill_null(lit(false))
 }
 
 /// Days since the epoch, as the local-day column holds them.
@@ -455,17 +457,19 @@ fn bucket_key(granularity: Granularity) -> Expr {
     }
 }
 
+/// The first day of the bucket holding `day`.
+pub(crate) fn bucket_start(day: NaiveDate, granularity: Granularity) -> NaiveDate {
+    match granularity {
+        Granularity::Day => day,
+        Granularity::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
+        Granularity::Month => day.with_day(1).expect("day 1 exists"),
+    }
+}
+
 /// The first day of each bucket of `range`, ascending, with its key.
 fn buckets(range: &DateRange, granularity: Granularity) -> Vec<(i64, NaiveDate)> {
-    let first = match granularity {
-        Granularity::Day => range.from,
-        Granularity::Week => {
-            range.from - Days::new(u64::from(range.from.weekday().num_days_from_monday()))
-        }
-        Granularity::Month => range.from.with_day(1).expect("day 1 exists"),
-    };
     let mut days = Vec::new();
-    let mut start = first;
+    let mut start = bucket_start(range.from, granularity);
     while start <= range.to {
         let key = match granularity {
             Granularity::Month => i64::from(start.year()) * 12 + i64::from(start.month0()),

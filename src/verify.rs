@@ -19,9 +19,12 @@
 //! leaderboard names and emails are labels; neither is compared.
 //!
 //! **Tolerance.** A number agrees when it lies within half a unit of the last
-//! decimal the API printed: `0.15` allows ±0.005, `12` (or `12.0`) ±0.5. The
-//! decimals are those of the number's shortest decimal form, so trailing
-//! zeros the API may have printed (`0.150`) are not seen. `null` agrees only
+//! decimal the API printed: a change of `0.15` allows ±0.005, a count of `12`
+//! ±0.5. The decimals are those of the number's shortest decimal form, and
+//! never fewer than SPEC §4 rounds that kind of figure to (rates 3, changes 2,
+//! averages 1): a JSON writer drops trailing zeros, so a rate printed `0.15`
+//! or `1.0` stands for `0.150` or `1.000`, and a tampered `0.2` cannot pass
+//! for `0.155`. `null` agrees only
 //! with `null`; other values agree when equal (objects key by key, an absent
 //! key reading as `null`).
 //!
@@ -40,16 +43,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
 use serde_json::{json, Number, Value};
 
-use crate::engine::{compute_with, EngineError, WEEKDAYS};
+use crate::engine::{bucket_start, compute_with, derived, scoped_calls, EngineError, WEEKDAYS};
 use crate::model::column;
-use crate::request::{DateRange, Granularity, Request, Stage};
+use crate::request::{Request, Stage};
 use crate::response::Response;
-use crate::rounding::{Rounding, RATE_DECIMALS};
+use crate::rounding::{Rounding, AVERAGE_DECIMALS, CHANGE_DECIMALS, RATE_DECIMALS};
 
 /// How many call ids a difference lists (the rest are counted).
 pub const MAX_LISTED_CALLS: usize = 10;
@@ -190,6 +193,10 @@ pub enum VerifyError {
 
 /// Recomputes the response to `request` from `calls` (the canonical frame)
 /// and compares every figure of `api_response` (`{"data": {...}}`) with it.
+///
+/// When a figure differs, the response is also recomputed under each
+/// [`Reading`] (up to three more runs of the engine) and the calls of both
+/// periods are listed once, to name the calls behind each difference.
 pub fn verify(
     calls: LazyFrame,
     request: &Request,
@@ -243,18 +250,14 @@ pub fn verify(
             }
         })
         .collect();
-    let likely_reason = Reading::ALL
-        .into_iter()
-        .map(|reading| (reading, explained_count(&differences, reading)))
-        .filter(|&(_, count)| count > 0)
-        .fold(
-            None,
-            |best: Option<(Reading, usize)>, (reading, count)| match best {
-                Some((_, most)) if most >= count => best,
-                _ => Some((reading, count)),
-            },
-        )
-        .map(|(reading, _)| reading);
+    let mut likely_reason = None;
+    let mut most = 0;
+    for reading in Reading::ALL {
+        let count = explained_count(&differences, reading);
+        if count > most {
+            (likely_reason, most) = (Some(reading), count);
+        }
+    }
     Ok(VerifyReport {
         figures_checked: comparison.figures.len(),
         differences,
@@ -263,6 +266,7 @@ pub fn verify(
     })
 }
 
+/// How many differences `reading` explains.
 fn explained_count(differences: &[Difference], reading: Reading) -> usize {
     differences
         .iter()
@@ -678,6 +682,22 @@ fn compare(api: &Value, recomputed: &Response, ringing_checkable: bool) -> Compa
     comparison
 }
 
+/// The fields of `items.pagination`, in the API's order.
+const PAGINATION_FIELDS: [&str; 5] = ["page", "size", "total_count", "total_pages", "has_more"];
+
+/// The fields of a drilldown item (`OutboundDrilldownItem`), in the API's order.
+const ITEM_FIELDS: [&str; 9] = [
+    "id",
+    "user",
+    "allo_number",
+    "allo_number_label",
+    "contact_number",
+    "stage",
+    "voicemail",
+    "duration",
+    "date",
+];
+
 /// How the entries of a list are matched and compared.
 struct KeyedList<K, Key, Label, ScopeOf>
 where
@@ -703,7 +723,8 @@ impl Comparison {
         let (kind, api) = match api {
             None => (Some(DifferenceKind::Missing), Value::Null),
             Some(api) => (
-                (!values_agree(api, ours)).then_some(DifferenceKind::Value),
+                (!values_agree(api, ours, rounded_decimals(&path)))
+                    .then_some(DifferenceKind::Value),
                 api.clone(),
             ),
         };
@@ -772,7 +793,8 @@ impl Comparison {
                 Some(api_entry) => self.leaf(entry_path, api_entry.get(list.field), value, scope),
                 None if api_entries.is_some() && list.absent_is_zero => {
                     let zero = json!(0);
-                    let kind = (!values_agree(&zero, value)).then_some(DifferenceKind::AbsentCell);
+                    let kind = (!values_agree(&zero, value, rounded_decimals(&entry_path)))
+                        .then_some(DifferenceKind::AbsentCell);
                     self.push(entry_path, kind, zero, value.clone(), scope);
                 }
                 None => self.leaf(entry_path, None, value, scope),
@@ -796,11 +818,11 @@ impl Comparison {
             return;
         };
         let pagination = child(api, "pagination");
-        for (name, value) in ours["pagination"].as_object().into_iter().flatten() {
+        for name in PAGINATION_FIELDS {
             self.leaf(
                 format!("data.items.pagination.{name}"),
                 child(pagination, name),
-                value,
+                &ours["pagination"][name],
                 Scope::None,
             );
         }
@@ -811,11 +833,11 @@ impl Comparison {
             .unwrap_or_default();
         for (index, item) in our_items.iter().enumerate() {
             let api_item = api_items.and_then(|items| items.get(index));
-            for (name, value) in item.as_object().into_iter().flatten() {
+            for name in ITEM_FIELDS {
                 self.leaf(
                     format!("data.items.data[{index}].{name}"),
                     child(api_item, name),
-                    value,
+                    &item[name],
                     Scope::None,
                 );
             }
@@ -831,11 +853,27 @@ impl Comparison {
     }
 }
 
-/// Whether the API's value agrees with the recomputed one (see the module docs).
-fn values_agree(api: &Value, ours: &Value) -> bool {
+/// The decimals SPEC §4 rounds the figure at `path` to: rates 3, changes 2,
+/// averages 1, everything else (counts, totals, durations) 0.
+fn rounded_decimals(path: &str) -> i32 {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    if field == "rate" || path.contains("connection_rate") {
+        RATE_DECIMALS as i32
+    } else if field == "change" {
+        CHANGE_DECIMALS as i32
+    } else if path.contains(".avg_") {
+        AVERAGE_DECIMALS as i32
+    } else {
+        0
+    }
+}
+
+/// Whether the API's value agrees with the recomputed one (see the module
+/// docs); numbers are read with at least `min_decimals` decimals.
+fn values_agree(api: &Value, ours: &Value, min_decimals: i32) -> bool {
     match (api, ours) {
         (Value::Number(api), Value::Number(ours)) => {
-            number_agrees(api, ours.as_f64().unwrap_or(f64::NAN))
+            number_agrees(api, ours.as_f64().unwrap_or(f64::NAN), min_decimals)
         }
         (Value::Object(api), Value::Object(ours)) => {
             let null = Value::Null;
@@ -843,6 +881,7 @@ fn values_agree(api: &Value, ours: &Value) -> bool {
                 values_agree(
                     api.get(key).unwrap_or(&null),
                     ours.get(key).unwrap_or(&null),
+                    min_decimals,
                 )
             })
         }
@@ -850,12 +889,13 @@ fn values_agree(api: &Value, ours: &Value) -> bool {
     }
 }
 
-/// Whether `ours` lies within half a unit of the last decimal of `api`.
-fn number_agrees(api: &Number, ours: f64) -> bool {
+/// Whether `ours` lies within half a unit of the last decimal of `api`,
+/// reading `api` with at least `min_decimals` decimals.
+fn number_agrees(api: &Number, ours: f64, min_decimals: i32) -> bool {
     let Some(printed) = api.as_f64() else {
         return false;
     };
-    let half_unit = 0.5 * 10f64.powi(-printed_decimals(api));
+    let half_unit = 0.5 * 10f64.powi(-printed_decimals(api).max(min_decimals));
     let noise = 4.0 * f64::EPSILON * printed.abs().max(ours.abs());
     (printed - ours).abs() <= half_unit * (1.0 + 1e-9) + noise
 }
@@ -1019,45 +1059,8 @@ fn involved(rows: &[ScopedCall], scope: &Scope) -> (Vec<String>, usize) {
 
 /// The counted calls of both periods, newest first (ties: id ascending).
 fn scoped_rows(calls: LazyFrame, request: &Request) -> PolarsResult<Vec<ScopedCall>> {
-    let zone = TimeZone::opt_try_new(Some(request.timezone.name()))?.unwrap_or(TimeZone::UTC);
-    let local = || col("local").dt();
-    let result = || col(column::RESULT);
-    let connected = result()
-        .eq(lit("ANSWERED"))
-        .or(result().eq(lit("TRANSFERRED")))
-        .fill_null(lit(false));
-    let conversion = request
-        .tags
-        .iter()
-        .map(|tag| col(column::TAGS).list().contains(lit(tag.as_str()), false))
-        .reduce(Expr::or)
-        .map(|any| any.fill_null(lit(false)))
-        .unwrap_or_else(|| lit(false));
-    let frame = calls
-        .filter(counted_calls(request))
-        .with_column(
-            col(column::DATE)
-                .dt()
-                .convert_time_zone(zone)
-                .alias("local"),
-        )
-        .with_columns([
-            local().date().cast(DataType::Int32).alias("day"),
-            local().weekday().cast(DataType::Int32).alias("weekday"),
-            local().hour().cast(DataType::Int32).alias("hour"),
-        ])
-        .with_columns([
-            day_in(&request.date).alias("current"),
-            day_in(&request.compare_date).alias("previous"),
-        ])
-        .filter(col("current").or(col("previous")))
-        .with_columns([
-            connected.clone().alias("connected"),
-            connected
-                .and(col(column::DURATION).gt(lit(request.conversation_threshold_seconds)))
-                .alias("conversation"),
-            conversion.alias("conversion"),
-        ])
+    let local = || col(derived::LOCAL).dt();
+    let frame = scoped_calls(calls, request)
         .sort_by_exprs(
             [col(column::DATE), col(column::ID)],
             SortMultipleOptions::default().with_order_descending_multi([true, false]),
@@ -1065,14 +1068,17 @@ fn scoped_rows(calls: LazyFrame, request: &Request) -> PolarsResult<Vec<ScopedCa
         .select([
             col(column::ID),
             col(column::USER_ID),
-            col("day"),
-            col("weekday"),
-            col("hour"),
-            col("current"),
-            col("previous"),
-            col("connected"),
-            col("conversation"),
-            col("conversion"),
+            col(derived::DAY),
+            local()
+                .weekday()
+                .cast(DataType::Int32)
+                .alias(derived::WEEKDAY),
+            local().hour().cast(DataType::Int32).alias(derived::HOUR),
+            col(derived::IN_CURRENT),
+            col(derived::IN_PREVIOUS),
+            col(derived::CONNECTED),
+            col(derived::CONVERSATION),
+            col(derived::CONVERSION),
         ])
         .collect()?;
 
@@ -1080,12 +1086,16 @@ fn scoped_rows(calls: LazyFrame, request: &Request) -> PolarsResult<Vec<ScopedCa
     let flag = |name: &str| frame.column(name).and_then(|c| c.bool().cloned());
     let int = |name: &str| frame.column(name).and_then(|c| c.i32().cloned());
     let (ids, users) = (text(column::ID)?, text(column::USER_ID)?);
-    let (days, weekdays, hours) = (int("day")?, int("weekday")?, int("hour")?);
-    let (current, previous) = (flag("current")?, flag("previous")?);
+    let (days, weekdays, hours) = (
+        int(derived::DAY)?,
+        int(derived::WEEKDAY)?,
+        int(derived::HOUR)?,
+    );
+    let (current, previous) = (flag(derived::IN_CURRENT)?, flag(derived::IN_PREVIOUS)?);
     let (connected, conversation, conversion) = (
-        flag("connected")?,
-        flag("conversation")?,
-        flag("conversion")?,
+        flag(derived::CONNECTED)?,
+        flag(derived::CONVERSATION)?,
+        flag(derived::CONVERSION)?,
     );
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     Ok((0..frame.height())
@@ -1105,42 +1115,4 @@ fn scoped_rows(calls: LazyFrame, request: &Request) -> PolarsResult<Vec<ScopedCa
             }
         })
         .collect())
-}
-
-/// Outbound calls (type CALL) that pass the user or number filter.
-fn counted_calls(request: &Request) -> Expr {
-    let outbound = col(column::DIRECTION)
-        .eq(lit("OUTBOUND"))
-        .and(col(column::TYPE).eq(lit("CALL")));
-    let (name, values) = if !request.user_ids.is_empty() {
-        (column::USER_ID, &request.user_ids)
-    } else if !request.allo_numbers.is_empty() {
-        (column::ALLO_NUMBER, &request.allo_numbers)
-    } else {
-        return outbound;
-    };
-    let values = Series::new("values".into(), values);
-    outbound.and(
-        col(name)
-            .is_in(lit(values).implode(false), false)
-            .fill_null(lit(false)),
-    )
-}
-
-/// Whether the call's local day (days since the epoch) lies in `range`.
-fn day_in(range: &DateRange) -> Expr {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-    let days = |day: NaiveDate| (day - epoch).num_days() as i32;
-    col("day")
-        .gt_eq(lit(days(range.from)))
-        .and(col("day").lt_eq(lit(days(range.to))))
-}
-
-/// The first day of the time-series bucket holding `day`.
-fn bucket_start(day: NaiveDate, granularity: Granularity) -> NaiveDate {
-    match granularity {
-        Granularity::Day => day,
-        Granularity::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
-        Granularity::Month => day.with_day(1).expect("day 1 exists"),
-    }
 }

@@ -14,6 +14,8 @@ use callfunnel::ingest::{self, IngestOptions};
 use callfunnel::{compute_with, ApiError, Request, Rounding};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod verify;
 use serde_json::{json, Map, Value};
 
 /// Exit status for an invalid request or a usage error.
@@ -34,7 +36,13 @@ enum Command {
     /// Compute the outbound metrics response (`POST /v2/api/analytics/outbound`) from call logs.
     ///
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
-    Metrics(MetricsArgs),
+    Metrics(Box<MetricsArgs>),
+    /// Recompute an API answer from the calls behind it and list every difference.
+    ///
+    /// Exit 0 when every figure agrees, 1 otherwise.
+    ///
+    /// Example: callfunnel verify --input sample_data/calls.csv --request sample_data/request.json --response sample_data/api_response.json
+    Verify(Box<verify::VerifyArgs>),
     /// Print the metric definitions (SPEC §3–§4) and their version.
     Definitions(DefinitionsArgs),
 }
@@ -183,7 +191,8 @@ fn parse_mapping(text: &str) -> Result<(String, String), String> {
 /// Runs the parsed command line and returns the process exit status.
 pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
-        Command::Metrics(args) => metrics(args),
+        Command::Metrics(args) => metrics(*args),
+        Command::Verify(args) => verify::run(*args),
         Command::Definitions(args) => print_definitions(args),
     };
     match outcome {
@@ -242,21 +251,27 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
 /// Reads the request body (file, stdin or flags) and validates it; an I/O
 /// failure is a usage error, an invalid body is the API's error.
 fn read_request(args: &RequestArgs) -> Result<Result<Request, ApiError>, Failure> {
-    let text = match args.request.as_deref() {
-        Some("-") => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("reading the request from standard input")
-                .map_err(Failure::usage)?;
-            text
-        }
-        Some(path) => std::fs::read_to_string(path)
+    match args.request.as_deref() {
+        Some(path) => Ok(Request::from_json_str(&read_request_text(path)?)),
+        None => Ok(Request::from_json(&request_from_flags(args))),
+    }
+}
+
+/// The request body from a file, or from standard input for `-`; a failure
+/// to read it is a usage error.
+fn read_request_text(path: &str) -> Result<String, Failure> {
+    if path == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the request from standard input")
+            .map_err(Failure::usage)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path)
             .with_context(|| format!("reading the request {path}"))
-            .map_err(Failure::usage)?,
-        None => return Ok(Request::from_json(&request_from_flags(args))),
-    };
-    Ok(Request::from_json_str(&text))
+            .map_err(Failure::usage)
+    }
 }
 
 /// The request body the flags describe.

@@ -93,6 +93,7 @@ fn interesting_starts() -> Vec<NaiveDate> {
         (2024, 10, 20), // EU DST end 2024-10-27, US 2024-11-03
         (2023, 12, 25), // year boundary
         (2025, 6, 2),   // nothing special
+        (1969, 12, 20), // negative timestamps around the Unix epoch
     ]
     .into_iter()
     .map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
@@ -191,7 +192,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         1 => Just((NaiveDate::from_ymd_opt(2020, 12, 31).unwrap(), 10u32)),
         1 => Just((NaiveDate::from_ymd_opt(2024, 2, 26).unwrap(), 7u32)),
         1 => Just((NaiveDate::from_ymd_opt(2024, 3, 31).unwrap(), 1u32)),
-        6 => (0..starts.len(), 0u64..21, 1u32..=60)
+        6 => (0..starts.len(), 0u64..21, prop_oneof![9 => 1u32..=60, 1 => 61u32..=400])
             .prop_map(move |(i, offset, days)| (starts[i] + Days::new(offset), days)),
     ];
     let compare = prop_oneof![
@@ -394,7 +395,7 @@ impl CallSpec {
         call.contact_number = self.contact.map(|n| format!("+4420794600{n:02}"));
         call.result = self.result;
         call.duration = self.duration;
-        call.ringing_seconds = self.ringing_quarters.map(|q| f64::from(q) / 4.0);
+        call.ringing_seconds = self.ringing_quarters.map(|q| f64::from(q) / 10.0);
         call.tags = TAGS
             .iter()
             .enumerate()
@@ -412,10 +413,13 @@ fn call_spec(start: i64, end: i64, specials: Vec<i64>) -> impl Strategy<Value = 
         let ties: Vec<i64> = (0..6)
             .map(|k| start + 86_400 * 3 + k * 7_919 * 60)
             .collect();
+        // Far from the periods: only `last_updated` may see these.
+        let far = vec![start - 400 * 86_400, end + 3 * 365 * 86_400];
         prop_oneof![
-            4 => start..end,
-            3 => proptest::sample::select(specials),
-            1 => proptest::sample::select(ties),
+            40 => start..end,
+            30 => proptest::sample::select(specials),
+            10 => proptest::sample::select(ties),
+            1 => proptest::sample::select(far),
         ]
         .boxed()
     };
@@ -1469,5 +1473,38 @@ fn reference_buckets() {
     assert_eq!(
         bucket_starts(&range("2024-02-28", "2024-03-01"), Granularity::Day).len(),
         3
+    );
+}
+
+#[test]
+fn sub_second_before_the_epoch() {
+    // −0.5 s since the epoch: 1969-12-31 23:59:59.5 UTC, a Wednesday, hour 23
+    // (a truncating division of the microseconds would say 1970-01-01 00:00).
+    let calls = vec![answered("a", "1969-12-31T23:59:59.500Z", 61)];
+    let body = json!({"date": {"from": "1969-12-31", "to": "1970-01-01"}, "extend": "items", "stage": "CONVERSATION"});
+    expect(
+        &outputs(&calls, body, false),
+        &[
+            (
+                "/time_series/dials",
+                json!([{"date": "1969-12-31", "value": 1}, {"date": "1970-01-01", "value": 0}]),
+            ),
+            (&format!("/heatmap/dials/{}/value", cell(2, 23)), json!(1)),
+            ("/items/data/0/date", json!("1969-12-31T23:59:59Z")),
+            ("/last_updated", json!("1969-12-31T23:59:59Z")),
+        ],
+    );
+    // Tokyo (+09:00): 1970-01-01 08:59:59.5, a Thursday, hour 8.
+    let body =
+        json!({"date": {"from": "1969-12-31", "to": "1970-01-01"}, "timezone": "Asia/Tokyo"});
+    expect(
+        &outputs(&calls, body, false),
+        &[
+            (
+                "/time_series/dials/1",
+                json!({"date": "1970-01-01", "value": 1}),
+            ),
+            (&format!("/heatmap/dials/{}/value", cell(3, 8)), json!(1)),
+        ],
     );
 }

@@ -436,6 +436,33 @@ fn missing_keys_and_extra_entries_are_differences() {
 }
 
 #[test]
+fn a_drilldown_on_one_side_only_is_a_difference() {
+    let calls = week();
+    let with_items = api_answer(&calls, &request(&week_body()));
+    let mut no_items_body = week_body();
+    no_items_body
+        .as_object_mut()
+        .unwrap()
+        .retain(|key, _| !["extend", "stage", "size"].contains(&key.as_str()));
+
+    // The API listed items the request did not ask for.
+    let report = check(&calls, &no_items_body, &with_items);
+    assert_eq!(paths(&report), ["data.items"]);
+    assert_eq!(report.differences[0].kind, DifferenceKind::Extra);
+
+    // The request asked for items the API did not list.
+    let mut without = with_items.clone();
+    without["data"].as_object_mut().unwrap().remove("items");
+    let report = check(&calls, &week_body(), &without);
+    assert_eq!(report.differences.len(), 5 + 5 * 9);
+    assert!(report
+        .differences
+        .iter()
+        .all(|difference| difference.kind == DifferenceKind::Missing));
+    assert_eq!(report.differences[0].path, "data.items.pagination.page");
+}
+
+#[test]
 fn the_json_report_carries_every_difference() {
     let report = tampered(|data| data["heatmap"]["dials"][cell(0, 9)]["value"] = json!(3));
     let json = report.to_json();
@@ -628,7 +655,8 @@ fn tolerance_follows_the_printed_decimals() {
         api["data"]["funnel"]["connected"]["rate"] = rate;
         check(&calls, &body, &api)
     };
-    for agreeing in [json!(0.155), json!(0.15), json!(0.1549), json!(0.2)] {
+    // A rate is rounded to 3 decimals, so `0.15` stands for 0.150 and `0.2` for 0.200.
+    for agreeing in [json!(0.155), json!(0.1549), json!(0.15493)] {
         assert!(
             with_rate(agreeing.clone()).agrees(),
             "{agreeing} should agree"
@@ -637,6 +665,8 @@ fn tolerance_follows_the_printed_decimals() {
     for differing in [
         json!(0.156),
         json!(0.154),
+        json!(0.15),
+        json!(0.2),
         json!(0.16),
         json!(0.1548),
         json!(0.14),
