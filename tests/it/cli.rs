@@ -861,3 +861,132 @@ fn definitions_prints_the_rules_with_their_version() {
             predicate::str::contains("CONVERSATION").or(predicate::str::contains("conversation")),
         );
 }
+
+// ---------------------------------------------------------------------------
+// verify (the audit of a saved API answer).
+// ---------------------------------------------------------------------------
+
+fn verify_args<'a>(input: &'a str, response: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "verify",
+        "--input",
+        input,
+        "--request",
+        "sample_data/api/request.json",
+        "--response",
+        response,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn run_in_crate(args: &[&str]) -> Output {
+    let mut command = callfunnel();
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+    command.output().expect("running callfunnel")
+}
+
+#[test]
+fn verify_agrees_with_the_saved_answer_from_the_export_and_from_the_pages() {
+    let output = run_in_crate(&verify_args(
+        "sample_data/calls.csv",
+        "sample_data/api/response.json",
+        &[],
+    ));
+    assert_status(&output, 0);
+    assert_eq!(stdout_of(&output), "all 595 figures agree\n");
+
+    // From the saved drilldown pages of both periods, ringing time cannot be checked.
+    let output = run_in_crate(&verify_args(
+        "sample_data/api/pages/*.json",
+        "sample_data/api/response.json",
+        &[],
+    ));
+    assert_status(&output, 0);
+    let stdout = stdout_of(&output);
+    assert!(stdout.contains("not checkable"), "{stdout}");
+    assert!(stdout.ends_with("all 592 figures agree\n"), "{stdout}");
+    assert!(stderr_of(&output).contains("read 1788 rows from 19 files"));
+}
+
+#[test]
+fn verify_lists_differences_and_their_likely_reason() {
+    let output = run_in_crate(&verify_args(
+        "sample_data/calls.csv",
+        "sample_data/api/response_disputed.json",
+        &[],
+    ));
+    assert_status(&output, 1);
+    let stdout = stdout_of(&output);
+    assert!(
+        stdout.contains("data.funnel.connected.count.value                            495         350  voicemail_connected"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("most likely reason: voicemail_connected"));
+    assert!(stdout.ends_with("143 of 595 figures differ\n"), "{stdout}");
+
+    let output = run_in_crate(&verify_args(
+        "sample_data/calls.csv",
+        "sample_data/api/response_disputed.json",
+        &["--format", "json"],
+    ));
+    assert_status(&output, 1);
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let first = &report["differences"][0];
+    assert_eq!(first["path"], json!("data.funnel.connected.count.value"));
+    assert_eq!(first["api"], json!(495));
+    assert_eq!(first["recomputed"], json!(350));
+}
+
+#[test]
+fn verify_catches_a_tampered_answer() {
+    let mut answer: Value =
+        serde_json::from_str(&read_sample("api/response.json")).expect("the saved answer");
+    answer["data"]["heatmap"]["dials"][9]["value"] = json!(
+        answer["data"]["heatmap"]["dials"][9]["value"]
+            .as_u64()
+            .unwrap()
+            + 1
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tampered = dir.path().join("tampered.json");
+    std::fs::write(&tampered, answer.to_string()).unwrap();
+    let output = run_in_crate(&verify_args(
+        "sample_data/calls.csv",
+        path_arg(&tampered),
+        &[],
+    ));
+    assert_status(&output, 1);
+    let stdout = stdout_of(&output);
+    assert!(
+        stdout.contains("data.heatmap.dials[day=MONDAY,hour=9].value"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("1 of 595 figures differ\n"), "{stdout}");
+}
+
+#[test]
+fn verify_rejects_an_unreadable_answer_and_a_bad_request() {
+    let output = run_in_crate(&verify_args(
+        "sample_data/calls.csv",
+        "sample_data/calls.csv",
+        &[],
+    ));
+    assert_status(&output, 3);
+    assert!(stdout_of(&output).is_empty());
+    assert!(stderr_of(&output).contains("not JSON"));
+
+    let mut command = callfunnel();
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "verify",
+        "--input",
+        "sample_data/calls.csv",
+        "--request",
+        "-",
+        "--response",
+        "sample_data/api/response.json",
+    ]);
+    command.write_stdin(r#"{"date": {"from": "2024-03-17", "to": "2024-03-04"}}"#);
+    let output = command.output().unwrap();
+    assert_rejected(&output, "INVALID_DATE_RANGE", Some("date"), "verify");
+}
