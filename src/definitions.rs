@@ -69,7 +69,7 @@ pub const DEFINITIONS: &[Definition] = &[
     },
     Definition {
         name: "time_spent",
-        rule: "avg_ringing_time_seconds: mean ringing time over dials whose ringing time is known (null when none). avg_conversation_time_seconds: mean duration over connected calls (null when none). total_conversation_time_seconds: sum of duration over connected calls. Each for both periods, with change.",
+        rule: "avg_ringing_time_seconds: mean ringing time over dials whose ringing time is known (null when none); ringing times are read to the millisecond, so a mean of decimal inputs is exact. avg_conversation_time_seconds: mean duration over connected calls (null when none). total_conversation_time_seconds: sum of duration over connected calls. Each for both periods, with change.",
     },
     Definition {
         name: "last_updated",

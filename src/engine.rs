@@ -242,6 +242,12 @@ fn sum_where(condition: Expr, value: Expr) -> Expr {
 // Funnel and time spent.
 // ---------------------------------------------------------------------------
 
+/// Ringing time in whole milliseconds (half up), so that its mean is an exact
+/// fraction: decimal inputs such as `12.65` are not binary floats.
+fn ringing_millis() -> Expr {
+    (col(column::RINGING_SECONDS) * lit(1000.0) + lit(0.5)).cast(DataType::Int64)
+}
+
 /// Per-period totals, in the order of [`Totals::read`].
 fn totals_plan(scoped: LazyFrame) -> LazyFrame {
     let mut aggregations = Vec::new();
@@ -264,8 +270,7 @@ fn totals_plan(scoped: LazyFrame) -> LazyFrame {
                     .and(col(column::RINGING_SECONDS).is_not_null()),
             )
             .alias(format!("{prefix}_ringing_known")),
-            sum_where(in_period, col(column::RINGING_SECONDS))
-                .alias(format!("{prefix}_ringing_sum")),
+            sum_where(in_period, ringing_millis()).alias(format!("{prefix}_ringing_millis")),
             sum_where(connected, col(column::DURATION).cast(DataType::Int64))
                 .alias(format!("{prefix}_talk_sum")),
         ]);
@@ -281,7 +286,7 @@ struct PeriodTotals {
     conversations: i64,
     conversions: i64,
     ringing_known: i64,
-    ringing_sum: f64,
+    ringing_millis: i64,
     talk_sum: i64,
 }
 
@@ -309,12 +314,7 @@ impl Totals {
                 conversations: int("conversations")?,
                 conversions: int("conversions")?,
                 ringing_known: int("ringing_known")?,
-                ringing_sum: frame
-                    .column(&format!("{prefix}_ringing_sum"))?
-                    .cast(&DataType::Float64)?
-                    .f64()?
-                    .get(0)
-                    .unwrap_or(0.0),
+                ringing_millis: int("ringing_millis")?,
                 talk_sum: int("talk_sum")?,
             })
         };
@@ -352,8 +352,18 @@ impl Totals {
     fn time_spent(&self, rounding: Rounding) -> TimeSpent {
         let (current, previous) = (&self.current, &self.previous);
         TimeSpent {
-            avg_ringing_time_seconds: average_ringing(current, previous, rounding),
-            avg_conversation_time_seconds: average_talk(current, previous, rounding),
+            avg_ringing_time_seconds: mean_metric(
+                (current.ringing_millis, current.ringing_known),
+                (previous.ringing_millis, previous.ringing_known),
+                MILLIS_PER_SECOND,
+                rounding,
+            ),
+            avg_conversation_time_seconds: mean_metric(
+                (current.talk_sum, current.connected),
+                (previous.talk_sum, previous.connected),
+                1,
+                rounding,
+            ),
             total_conversation_time_seconds: count_metric(
                 current.talk_sum,
                 previous.talk_sum,
@@ -376,22 +386,25 @@ fn count_metric(value: i64, previous: i64, rounding: Rounding) -> MetricValue<u6
     }
 }
 
-/// Mean talk time of connected calls; the change is computed on the exact
-/// fractions `sum ÷ count` of both periods.
-fn average_talk(
-    current: &PeriodTotals,
-    previous: &PeriodTotals,
+/// Milliseconds in a second: the unit of the ringing sums.
+const MILLIS_PER_SECOND: i128 = 1000;
+
+/// A mean `sum ÷ (count × unit)` for both periods, with the change computed
+/// on the exact fractions: `(s1/c1 − s0/c0) ÷ (s0/c0) = (s1·c0 − s0·c1) ÷ (s0·c1)`.
+fn mean_metric(
+    current: (i64, i64),
+    previous: (i64, i64),
+    unit: i128,
     rounding: Rounding,
 ) -> MetricValue<Option<f64>> {
-    let mean =
-        |t: &PeriodTotals| rounding.ratio(t.talk_sum.into(), t.connected.into(), AVERAGE_DECIMALS);
-    let change = if current.connected > 0 && previous.connected > 0 && previous.talk_sum > 0 {
-        // (s1/c1 − s0/c0) ÷ (s0/c0) = (s1·c0 − s0·c1) ÷ (s0·c1)
-        let (s1, c1) = (i128::from(current.talk_sum), i128::from(current.connected));
-        let (s0, c0) = (
-            i128::from(previous.talk_sum),
-            i128::from(previous.connected),
-        );
+    let mean = |(sum, count): (i64, i64)| {
+        rounding.ratio(i128::from(sum), i128::from(count) * unit, AVERAGE_DECIMALS)
+    };
+    let ((s1, c1), (s0, c0)) = (
+        (i128::from(current.0), i128::from(current.1)),
+        (i128::from(previous.0), i128::from(previous.1)),
+    );
+    let change = if c1 > 0 && c0 > 0 {
         rounding.ratio(s1 * c0 - s0 * c1, s0 * c1, CHANGE_DECIMALS)
     } else {
         None
@@ -399,28 +412,6 @@ fn average_talk(
     MetricValue {
         value: mean(current),
         previous: mean(previous),
-        change,
-    }
-}
-
-/// Mean ringing time over dials whose ringing time is known.
-fn average_ringing(
-    current: &PeriodTotals,
-    previous: &PeriodTotals,
-    rounding: Rounding,
-) -> MetricValue<Option<f64>> {
-    let exact =
-        |t: &PeriodTotals| (t.ringing_known > 0).then(|| t.ringing_sum / t.ringing_known as f64);
-    let (value, prior) = (exact(current), exact(previous));
-    let change = match (value, prior) {
-        (Some(value), Some(prior)) if prior != 0.0 => {
-            Some(rounding.float((value - prior) / prior, CHANGE_DECIMALS))
-        }
-        _ => None,
-    };
-    MetricValue {
-        value: value.map(|v| rounding.float(v, AVERAGE_DECIMALS)),
-        previous: prior.map(|v| rounding.float(v, AVERAGE_DECIMALS)),
         change,
     }
 }

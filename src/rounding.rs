@@ -34,17 +34,6 @@ impl Rounding {
             Rounding::Api => round_ratio(numerator, denominator, decimals),
         })
     }
-
-    /// A floating-point value rounded to `decimals`.
-    pub fn float(self, value: f64, decimals: u32) -> f64 {
-        match self {
-            Rounding::Exact => value,
-            Rounding::Api => {
-                let scale = 10f64.powi(decimals as i32);
-                (value * scale).round() / scale
-            }
-        }
-    }
 }
 
 /// Rounds `numerator ÷ denominator` to `decimals`, half away from zero, exactly.
@@ -75,12 +64,5 @@ mod tests {
         assert_eq!(Rounding::Api.ratio(5, 0, 3), None);
         assert_eq!(Rounding::Api.ratio(0, -4, 2), Some(0.0));
         assert_eq!(Rounding::Exact.ratio(1, 8, 2), Some(0.125));
-    }
-
-    #[test]
-    fn floats_round_half_away_from_zero() {
-        assert_eq!(Rounding::Api.float(2.25, 1), 2.3);
-        assert_eq!(Rounding::Api.float(-2.25, 1), -2.3);
-        assert_eq!(Rounding::Exact.float(2.25, 1), 2.25);
     }
 }

@@ -343,8 +343,11 @@ struct CallSpec {
     contact: Option<u16>,
     result: Option<CallResult>,
     duration: i64,
-    /// Ringing in quarter seconds (exact in binary, so sums do not depend on order).
-    ringing_quarters: Option<u32>,
+    /// Ringing in tenths of a second: decimal values whose binary mean can
+    /// fall on the other side of a rounding half than their decimal mean
+    /// (36 values with decimal mean 12.65 have a binary mean of 12.65 − 1.9e-16);
+    /// SPEC §4's "exact value" is read to the millisecond by both sides.
+    ringing_tenths: Option<u32>,
     tags: u8,
 }
 
@@ -395,7 +398,7 @@ impl CallSpec {
         call.contact_number = self.contact.map(|n| format!("+4420794600{n:02}"));
         call.result = self.result;
         call.duration = self.duration;
-        call.ringing_seconds = self.ringing_quarters.map(|q| f64::from(q) / 10.0);
+        call.ringing_seconds = self.ringing_tenths.map(|tenths| f64::from(tenths) / 10.0);
         call.tags = TAGS
             .iter()
             .enumerate()
@@ -445,7 +448,7 @@ fn call_spec(start: i64, end: i64, specials: Vec<i64>) -> impl Strategy<Value = 
         1 => Just(1i64),
         4 => 0i64..900,
     ];
-    let ringing = prop_oneof![1 => Just(None), 2 => (0u32..240).prop_map(Some)];
+    let ringing = prop_oneof![1 => Just(None), 2 => (0u32..600).prop_map(Some)];
     let tags = prop_oneof![2 => Just(0u8), 1 => 0u8..32];
     (
         (seconds, micros),
@@ -469,7 +472,7 @@ fn call_spec(start: i64, end: i64, specials: Vec<i64>) -> impl Strategy<Value = 
                 contact,
                 result,
                 duration,
-                ringing_quarters,
+                ringing_tenths,
                 tags,
             )| CallSpec {
                 seconds,
@@ -481,7 +484,7 @@ fn call_spec(start: i64, end: i64, specials: Vec<i64>) -> impl Strategy<Value = 
                 contact,
                 result,
                 duration,
-                ringing_quarters,
+                ringing_tenths,
                 tags,
             },
         )

@@ -75,7 +75,9 @@ struct Totals {
     connected: i128,
     conversations: i128,
     conversions: i128,
-    ringing_sum: f64,
+    /// Known ringing times in whole milliseconds (SPEC §4 reads them to the
+    /// millisecond, so a mean of decimal inputs is an exact fraction).
+    ringing_millis: i128,
     ringing_known: i128,
     connected_duration: i128,
 }
@@ -96,7 +98,7 @@ impl Totals {
                 totals.conversions += 1;
             }
             if let Some(ringing) = row.call.ringing_seconds {
-                totals.ringing_sum += ringing;
+                totals.ringing_millis += (ringing * 1000.0).round() as i128;
                 totals.ringing_known += 1;
             }
         }
@@ -110,10 +112,6 @@ impl Totals {
             Stage::Conversation => self.conversations,
             Stage::Conversion => self.conversions,
         }
-    }
-
-    fn avg_ringing(&self) -> Option<f64> {
-        (self.ringing_known > 0).then(|| self.ringing_sum / self.ringing_known as f64)
     }
 }
 
@@ -135,15 +133,6 @@ pub fn round_ratio(n: i128, d: i128, decimals: u32, exact: bool) -> f64 {
     } else {
         magnitude
     }
-}
-
-/// A float rounded half away from zero to `decimals` (`exact`: unchanged).
-pub fn round_float(x: f64, decimals: u32, exact: bool) -> f64 {
-    if exact {
-        return x;
-    }
-    let scale = 10f64.powi(decimals as i32);
-    (x * scale).round() / scale
 }
 
 fn day_text(day: NaiveDate) -> String {
@@ -340,16 +329,14 @@ pub fn reference(calls: &[Call], request: &Request, exact: bool) -> Value {
 
     // Time spent.
     let avg_ringing = {
-        let (value, prior) = (now.avg_ringing(), before.avg_ringing());
-        let change = match (value, prior) {
-            (Some(v), Some(p)) if p != 0.0 => Some(round_float((v - p) / p, CHANGE, exact)),
-            _ => None,
-        };
-        json!({
-            "value": value.map(|v| round_float(v, AVERAGE, exact)),
-            "previous": prior.map(|p| round_float(p, AVERAGE, exact)),
-            "change": change,
-        })
+        // value = a / (b·1000), previous = c / (d·1000); change = (a·d − c·b) / (c·b).
+        let (a, b) = (now.ringing_millis, now.ringing_known);
+        let (c, d) = (before.ringing_millis, before.ringing_known);
+        let value = (b > 0).then(|| round_ratio(a, b * 1000, AVERAGE, exact));
+        let prior = (d > 0).then(|| round_ratio(c, d * 1000, AVERAGE, exact));
+        let change =
+            (b > 0 && d > 0 && c != 0).then(|| round_ratio(a * d - c * b, c * b, CHANGE, exact));
+        json!({ "value": value, "previous": prior, "change": change })
     };
     let avg_conversation = {
         // value = a / b, previous = c / d; change = (a·d − c·b) / (c·b).
