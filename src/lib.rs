@@ -28,8 +28,10 @@
 //! assert_eq!(response.data.funnel.connected.rate, Some(1.0));
 //! ```
 
+pub mod convert;
 pub mod definitions;
 pub mod engine;
+pub mod generate;
 pub mod ingest;
 pub mod model;
 pub mod request;

@@ -15,6 +15,8 @@ use callfunnel::{compute_with, ApiError, Request, Rounding};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod convert;
+mod generate;
 mod verify;
 use serde_json::{json, Map, Value};
 
@@ -45,6 +47,14 @@ enum Command {
     Verify(Box<verify::VerifyArgs>),
     /// Print the metric definitions (SPEC §3–§4) and their version.
     Definitions(DefinitionsArgs),
+    /// Write realistic synthetic calls (CSV, NDJSON or Parquet, by extension).
+    ///
+    /// Example: callfunnel generate --rows 1000000 --seed 1 --out calls.parquet
+    Generate(generate::GenerateArgs),
+    /// Read calls and write them as the canonical Parquet store, sorted by date.
+    ///
+    /// Example: callfunnel convert --input exports/*.csv --out calls.parquet
+    Convert(convert::ConvertArgs),
 }
 
 /// Where the calls come from and how to read them.
@@ -194,6 +204,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Metrics(args) => metrics(*args),
         Command::Verify(args) => verify::run(*args),
         Command::Definitions(args) => print_definitions(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Convert(args) => convert::run(args),
     };
     match outcome {
         Ok(code) => code,
