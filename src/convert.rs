@@ -26,10 +26,22 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::model::{canonical_schema, column};
+use crate::model::{canonical_schema, column, CallResult, CallType, Direction};
 
 /// Rows per row group of the store.
-pub const ROW_GROUP_ROWS: usize = 512 * 1024;
+pub const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+/// Key of the Parquet key-value metadata entry that marks a canonical store.
+///
+/// Only [`write_parquet`] writes it, after checking that every row is
+/// canonical (ids present and unique, dates present, enum values in API case,
+/// no negative durations or ringing times). Ingest trusts a file that carries
+/// it with the canonical schema: it skips the row checks and the duplicate
+/// count, so a query reads only the row groups and columns it needs.
+pub const STORE_MARKER_KEY: &str = "callfunnel.store";
+
+/// Value of [`STORE_MARKER_KEY`]: the version of the store's layout.
+pub const STORE_MARKER_VERSION: &str = "1";
 
 /// Why the store could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +49,9 @@ pub enum ConvertError {
     /// Reading or preparing the calls failed.
     #[error("preparing the calls")]
     Frame(#[source] PolarsError),
+    /// The calls are not canonical (what [`crate::ingest`] produces).
+    #[error("the calls are not canonical: {0}")]
+    NotCanonical(String),
     /// Encoding the Parquet file failed.
     #[error("writing {}", path.display())]
     Parquet {
@@ -60,8 +75,11 @@ pub enum ConvertError {
 /// Writes `frame` (canonical calls, e.g. [`crate::ingest::Ingested::frame`])
 /// to `path` as the canonical store: canonical schema and column order,
 /// sorted by `date` (ties keep their order), row groups of
-/// [`ROW_GROUP_ROWS`], zstd compression, min/max statistics. Returns the
-/// number of calls written.
+/// [`ROW_GROUP_ROWS`], zstd compression, min/max statistics, and the
+/// [`STORE_MARKER_KEY`] entry. Returns the number of calls written.
+///
+/// The calls are checked first (see [`STORE_MARKER_KEY`]); a frame that is
+/// not canonical is refused with [`ConvertError::NotCanonical`].
 ///
 /// The file is written under a temporary name and renamed once complete,
 /// so `path` may also be one of the inputs, and a failed write leaves any
@@ -86,9 +104,14 @@ pub fn write_parquet(frame: LazyFrame, path: &Path) -> Result<u64, ConvertError>
     // The temporary file first: a bad output path fails before the work.
     write_replacing(path, io_error, |out| {
         let mut calls = calls.collect().map_err(ConvertError::Frame)?;
+        check_canonical(&calls)?;
         ParquetWriter::new(out)
             .with_compression(ParquetCompression::Zstd(None))
             .with_row_group_size(Some(ROW_GROUP_ROWS))
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+                STORE_MARKER_KEY.to_string(),
+                STORE_MARKER_VERSION.to_string(),
+            )])))
             .finish(&mut calls)
             .map_err(|source| ConvertError::Parquet {
                 path: path.to_path_buf(),
@@ -96,6 +119,82 @@ pub fn write_parquet(frame: LazyFrame, path: &Path) -> Result<u64, ConvertError>
             })?;
         Ok(calls.height() as u64)
     })
+}
+
+/// Refuses calls that break a rule of the store (see [`STORE_MARKER_KEY`]).
+fn check_canonical(calls: &DataFrame) -> Result<(), ConvertError> {
+    let rules: [(&str, Expr); 8] = [
+        (
+            "an id is missing",
+            col(column::ID).is_null().or(col(column::ID).eq(lit(""))),
+        ),
+        ("a date is missing", col(column::DATE).is_null()),
+        (
+            "a direction is not in API case",
+            not_one_of(column::DIRECTION, Direction::ALL.iter().map(|v| v.as_str())),
+        ),
+        (
+            "a type is not in API case",
+            not_one_of(column::TYPE, CallType::ALL.iter().map(|v| v.as_str())),
+        ),
+        (
+            "a result is not in API case",
+            not_one_of(column::RESULT, CallResult::ALL.iter().map(|v| v.as_str())),
+        ),
+        ("a duration is missing", col(column::DURATION).is_null()),
+        ("a duration is negative", col(column::DURATION).lt(lit(0))),
+        (
+            "a ringing time is negative or not a number",
+            col(column::RINGING_SECONDS)
+                .lt(lit(0.0))
+                .or(col(column::RINGING_SECONDS).is_nan()),
+        ),
+    ];
+    let mut checks: Vec<Expr> = rules
+        .iter()
+        .enumerate()
+        .map(|(index, (_, broken))| {
+            broken
+                .clone()
+                .fill_null(lit(false))
+                .any(true)
+                .alias(format!("rule{index}"))
+        })
+        .collect();
+    checks.push(col(column::ID).n_unique().alias("unique"));
+    let found = calls
+        .clone()
+        .lazy()
+        .select(checks)
+        .collect()
+        .map_err(ConvertError::Frame)?;
+    let flag = |name: &str| -> Result<AnyValue<'_>, ConvertError> {
+        found
+            .column(name)
+            .and_then(|column| column.get(0))
+            .map_err(ConvertError::Frame)
+    };
+    for (index, (rule, _)) in rules.iter().enumerate() {
+        if flag(&format!("rule{index}"))? == AnyValue::Boolean(true) {
+            return Err(ConvertError::NotCanonical((*rule).to_string()));
+        }
+    }
+    let unique = flag("unique")?.extract::<usize>().unwrap_or(0);
+    if unique != calls.height() {
+        return Err(ConvertError::NotCanonical(format!(
+            "{} duplicate ids",
+            calls.height() - unique
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the (non-null) value of column `name` is none of `allowed`.
+fn not_one_of<'a>(name: &str, allowed: impl Iterator<Item = &'a str>) -> Expr {
+    allowed
+        .map(|value| col(name).neq(lit(value)))
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(true))
 }
 
 /// Writes `path` through `write`, under a temporary name in the same folder
@@ -233,6 +332,74 @@ mod tests {
         assert!(reload(&path).equals_missing(&expected));
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "temporary files were left behind");
+    }
+
+    #[test]
+    fn a_marked_store_reads_back_like_the_same_file_checked_row_by_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store.parquet");
+        let plain = dir.path().join("plain.parquet");
+        let expected = by_date(calls(3_000));
+        write_parquet(expected.clone().lazy(), &store).unwrap();
+        let mut unmarked = expected.clone();
+        ParquetWriter::new(File::create(&plain).unwrap())
+            .finish(&mut unmarked)
+            .unwrap();
+        let metadata = |path: &Path| {
+            let mut reader = ParquetReader::new(File::open(path).unwrap());
+            reader.get_metadata().unwrap().key_value_metadata().clone()
+        };
+        let marker = metadata(&store).unwrap_or_default();
+        assert!(marker.iter().any(|entry| entry.key == STORE_MARKER_KEY
+            && entry.value.as_deref() == Some(STORE_MARKER_VERSION)));
+        assert!(metadata(&plain)
+            .unwrap_or_default()
+            .iter()
+            .all(|entry| entry.key != STORE_MARKER_KEY));
+        let loaded = load(&[store, plain.clone()], &IngestOptions::default()).unwrap();
+        assert_eq!(loaded.report.rows_read, 6_000);
+        assert_eq!(loaded.report.duplicates, 3_000);
+        assert!(reload(&plain).equals_missing(&expected));
+        let store_only = load(
+            &[dir.path().join("store.parquet")],
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(store_only.report.calls, 3_000);
+        assert!(store_only
+            .frame
+            .collect()
+            .unwrap()
+            .equals_missing(&expected));
+    }
+
+    #[test]
+    fn calls_that_are_not_canonical_get_no_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.parquet");
+        let canonical = calls(50);
+        let twice = concat(
+            [canonical.clone().lazy(), canonical.clone().lazy()],
+            UnionArgs::default(),
+        )
+        .unwrap();
+        let lower_case = canonical
+            .clone()
+            .lazy()
+            .with_column(col(column::RESULT).str().to_lowercase());
+        let negative = canonical
+            .lazy()
+            .with_column(lit(-1i64).alias(column::DURATION));
+        for (frame, expected) in [
+            (twice, "50 duplicate ids"),
+            (lower_case, "a result is not in API case"),
+            (negative, "a duration is negative"),
+        ] {
+            let error = write_parquet(frame, &path).unwrap_err();
+            assert!(matches!(error, ConvertError::NotCanonical(_)), "{error}");
+            assert!(error.to_string().ends_with(expected), "{error}");
+            assert!(!path.exists());
+        }
     }
 
     #[test]

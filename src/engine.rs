@@ -66,13 +66,19 @@ pub fn compute_with(
     request: &Request,
     rounding: Rounding,
 ) -> Result<Response, EngineError> {
-    let scoped = scoped_calls(calls.clone(), request).cache();
+    // The latest date reads every call: it is collected on its own, or the
+    // common-subplan pass would merge its scan with the scoped one and read
+    // every row group of a Parquet input for the scoped sections too.
+    let last_updated = last_updated_plan(calls.clone()).collect()?;
+    // The scoped calls are collected once and shared by every section. (A
+    // `cache()` node would share them too, but it stops the period and filter
+    // predicates from reaching a Parquet scan.)
+    let scoped = scoped_calls(calls, request).collect()?.lazy();
     let mut plans = vec![
         totals_plan(scoped.clone()),
         series_plan(scoped.clone(), request.granularity),
         heatmap_plan(scoped.clone()),
         leaderboard_plan(scoped.clone()),
-        last_updated_plan(calls),
     ];
     if let Some(items) = &request.items {
         plans.push(drilldown_plan(scoped.clone(), items));
@@ -83,8 +89,7 @@ pub fn compute_with(
         Engine::InMemory,
         opt_state,
     )?;
-    let [totals, series, heatmap, leaderboard, last_updated, drilldown @ ..] = frames.as_slice()
-    else {
+    let [totals, series, heatmap, leaderboard, drilldown @ ..] = frames.as_slice() else {
         unreachable!("one frame per plan");
     };
 
@@ -104,7 +109,7 @@ pub fn compute_with(
             heatmap: read_heatmap(heatmap, rounding)?,
             leaderboard: read_leaderboard(leaderboard)?,
             time_spent: totals.time_spent(rounding),
-            last_updated: read_last_updated(last_updated)?,
+            last_updated: read_last_updated(&last_updated)?,
             items,
         },
     })

@@ -7,6 +7,7 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
 use callfunnel::definitions;
@@ -243,13 +244,16 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
+    let started = Instant::now();
     let loaded = args.input.load(&request.tags)?;
+    let loaded_at = started.elapsed();
     let rounding = if args.output.exact {
         Rounding::Exact
     } else {
         Rounding::Api
     };
     let response = compute_with(loaded.frame, &request, rounding).map_err(Failure::input)?;
+    let computed_at = started.elapsed();
     let text = if args.output.compact {
         serde_json::to_string(&response).map(|line| line + "\n")
     } else {
@@ -257,8 +261,20 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
     }
     .context("serializing the response")
     .map_err(Failure::input)?;
-    write_stdout(&text)
+    let code = write_stdout(&text);
+    if std::env::var_os(TIMINGS_VARIABLE).is_some() {
+        eprintln!(
+            "callfunnel: timings: ingest {:.3} s, engine {:.3} s, output {:.3} s",
+            loaded_at.as_secs_f64(),
+            (computed_at - loaded_at).as_secs_f64(),
+            (started.elapsed() - computed_at).as_secs_f64()
+        );
+    }
+    code
 }
+
+/// Set (to anything) to print how long each phase of `metrics` took.
+const TIMINGS_VARIABLE: &str = "CALLFUNNEL_TIMINGS";
 
 /// Reads the request body (file, stdin or flags) and validates it; an I/O
 /// failure is a usage error, an invalid body is the API's error.

@@ -101,6 +101,13 @@ impl ColumnNames {
     pub fn is_mapped(&self, field: Field) -> bool {
         self.mapped[field as usize]
     }
+
+    /// Whether some field is read from a column not of its own name.
+    pub fn is_any_mapped(&self) -> bool {
+        Field::ALL
+            .into_iter()
+            .any(|field| self.get(field) != field.name())
+    }
 }
 
 /// A raw value: a CSV cell or a JSON value.
@@ -349,7 +356,7 @@ pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
 }
 
 /// Appends one tag, trimmed and lower-cased, unless it is empty.
-fn push_tag(tags: &mut Vec<String>, tag: &str) {
+pub(crate) fn push_tag(tags: &mut Vec<String>, tag: &str) {
     let tag = tag.trim();
     if !tag.is_empty() {
         tags.push(tag.to_lowercase());

@@ -18,6 +18,7 @@
 mod error;
 mod fields;
 mod read_csv;
+mod read_csv_columnar;
 mod read_json;
 mod read_parquet;
 #[cfg(test)]
@@ -249,10 +250,13 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
             source,
         };
         match format {
-            Format::Csv => {
-                let input = File::open(path).map_err(unreadable)?;
-                read_csv::read_csv(input, &file, &names, options.input_tz, loader.sink())?;
-            }
+            Format::Csv => match read_csv_columnar::read_canonical_csv(path, &names) {
+                Some(frame) => loader.add_frame(frame)?,
+                None => {
+                    let input = File::open(path).map_err(unreadable)?;
+                    read_csv::read_csv(input, &file, &names, options.input_tz, loader.sink())?;
+                }
+            },
             Format::Json => {
                 let bytes = std::fs::read(path).map_err(unreadable)?;
                 let text = utf8_text(bytes, &file)?;
@@ -356,8 +360,8 @@ struct Loader {
 enum Part {
     /// Calls read from CSV or JSON.
     Memory(DataFrame),
-    /// A Parquet scan.
-    Scan(Box<LazyFrame>),
+    /// A Parquet scan, and whether its ids are known to be unique.
+    Scan(Box<LazyFrame>, bool),
 }
 
 impl Loader {
@@ -393,12 +397,21 @@ impl Loader {
         Ok(())
     }
 
+    /// Adds calls read whole (every row valid) after what was read before them.
+    fn add_frame(&mut self, frame: DataFrame) -> Result<(), IngestError> {
+        self.flush()?;
+        self.report.rows_read += frame.height() as u64;
+        self.parts.push(Part::Memory(frame));
+        Ok(())
+    }
+
     /// Adds a scanned Parquet file after what was read before it.
     fn add_parquet(&mut self, part: read_parquet::ParquetPart) -> Result<(), IngestError> {
         self.flush()?;
         self.report.rows_read += part.rows_read;
         merge_counts(&mut self.report.skipped, part.skipped);
-        self.parts.push(Part::Scan(Box::new(part.frame)));
+        self.parts
+            .push(Part::Scan(Box::new(part.frame), part.unique_ids));
         Ok(())
     }
 
@@ -417,6 +430,13 @@ impl Loader {
                 .into_frame()
                 .map_err(polars_error)?
                 .lazy(),
+            1 if matches!(self.parts[0], Part::Scan(_, true)) => {
+                let Some(Part::Scan(frame, _)) = self.parts.pop() else {
+                    unreachable!("checked above")
+                };
+                report.calls = report.rows_read;
+                *frame
+            }
             1 if matches!(self.parts[0], Part::Memory(_)) => {
                 let Some(Part::Memory(frame)) = self.parts.pop() else {
                     unreachable!("checked above")
@@ -445,7 +465,7 @@ impl Loader {
                     .into_iter()
                     .map(|part| match part {
                         Part::Memory(frame) => frame.lazy(),
-                        Part::Scan(frame) => *frame,
+                        Part::Scan(frame, _) => *frame,
                     })
                     .collect();
                 let frame = if frames.len() == 1 {

@@ -12,7 +12,8 @@ use polars::prelude::*;
 
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
 use super::fields::{ColumnNames, Field};
-use crate::model::{date_dtype, CallResult, CallType, Direction};
+use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION};
+use crate::model::{canonical_schema, date_dtype, CallResult, CallType, Direction};
 
 /// A scanned Parquet file and what checking it found.
 pub(crate) struct ParquetPart {
@@ -22,6 +23,9 @@ pub(crate) struct ParquetPart {
     pub rows_read: u64,
     /// Rows skipped, by reason (only with `skip_invalid`).
     pub skipped: BTreeMap<String, u64>,
+    /// Whether the file is a canonical store (see
+    /// [`crate::convert::STORE_MARKER_KEY`]): its ids are known to be unique.
+    pub unique_ids: bool,
 }
 
 /// How a field is read from the file.
@@ -56,8 +60,18 @@ pub(crate) fn scan_parquet(
     };
     let mut scan = LazyFrame::scan_parquet(source, args).map_err(polars_error)?;
     let schema = scan.collect_schema().map_err(polars_error)?;
+    if !names.is_any_mapped() && *schema == canonical_schema() {
+        if let Some(rows) = store_rows(path).map_err(polars_error)? {
+            return Ok(ParquetPart {
+                frame: scan,
+                rows_read: rows,
+                skipped: BTreeMap::new(),
+                unique_ids: true,
+            });
+        }
+    }
 
-    let mut plans = Vec::with_capacity(Field::ALL.len());
+    let mut plans: Vec<FieldPlan> = Vec::with_capacity(Field::ALL.len());
     for field in Field::ALL {
         let column = names.get(field);
         let plan = match schema.get(column) {
@@ -81,8 +95,18 @@ pub(crate) fn scan_parquet(
         plans.push(plan);
     }
 
-    // One pass: the row count, per reason the rows that are bad for it and
-    // for no earlier reason, and per enum column whether it needs upper-casing.
+    // Upper-casing text is slow: only the enum columns that hold a value not
+    // in API case are normalized and checked.
+    let needs_upper = enum_columns_needing_upper_case(&scan, &plans).map_err(polars_error)?;
+    for (plan, needs) in plans.iter_mut().zip(needs_upper) {
+        if !needs && plan.normalized.is_some() {
+            plan.normalized = None;
+            plan.checks.clear();
+        }
+    }
+
+    // One pass: the row count, and per reason the rows that are bad for it
+    // and for no earlier reason.
     let checks: Vec<(Reason, Expr)> = plans
         .iter()
         .flat_map(|plan| plan.checks.iter().cloned())
@@ -100,17 +124,6 @@ pub(crate) fn scan_parquet(
             None => check.clone(),
             Some(earlier) => earlier.or(check.clone()),
         });
-    }
-    for (index, plan) in plans.iter().enumerate() {
-        if let Some((_, needed)) = &plan.normalized {
-            summary.push(
-                needed
-                    .clone()
-                    .fill_null(lit(false))
-                    .sum()
-                    .alias(format!("upper{index}")),
-            );
-        }
     }
     let counts = scan
         .clone()
@@ -140,21 +153,66 @@ pub(crate) fn scan_parquet(
         scan = scan.filter(any_bad.not());
     }
 
-    let mut columns = Vec::with_capacity(plans.len());
-    for (index, plan) in plans.into_iter().enumerate() {
-        let value = match plan.normalized {
-            Some((upper, _)) if count(&format!("upper{index}"))? > 0 => {
-                default_enum(plan.field, upper)
-            }
-            _ => plan.value,
-        };
-        columns.push(value.alias(plan.field.name()));
-    }
+    let columns: Vec<Expr> = plans
+        .into_iter()
+        .map(|plan| {
+            let value = match plan.normalized {
+                Some((upper, _)) => default_enum(plan.field, upper),
+                None => plan.value,
+            };
+            value.alias(plan.field.name())
+        })
+        .collect();
     Ok(ParquetPart {
         frame: scan.select(columns),
         rows_read,
         skipped,
+        unique_ids: false,
     })
+}
+
+/// The number of rows of `path` when it is a canonical store (its metadata
+/// carries the store marker), `None` otherwise.
+fn store_rows(path: &Path) -> PolarsResult<Option<u64>> {
+    let file = std::fs::File::open(path)?;
+    let mut reader = ParquetReader::new(file);
+    let metadata = reader.get_metadata()?;
+    let marked = metadata.key_value_metadata().iter().flatten().any(|entry| {
+        entry.key == STORE_MARKER_KEY && entry.value.as_deref() == Some(STORE_MARKER_VERSION)
+    });
+    Ok(marked.then_some(metadata.num_rows as u64))
+}
+
+/// For each plan, whether it is an enum column with a value not in API case
+/// (one pass of plain comparisons).
+fn enum_columns_needing_upper_case(
+    scan: &LazyFrame,
+    plans: &[FieldPlan],
+) -> PolarsResult<Vec<bool>> {
+    let needed: Vec<Expr> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(index, plan)| {
+            let (_, needed) = plan.normalized.as_ref()?;
+            Some(
+                needed
+                    .clone()
+                    .fill_null(lit(false))
+                    .any(true)
+                    .alias(format!("upper{index}")),
+            )
+        })
+        .collect();
+    if needed.is_empty() {
+        return Ok(vec![false; plans.len()]);
+    }
+    let found = scan.clone().select(needed).collect()?;
+    (0..plans.len())
+        .map(|index| match found.column(&format!("upper{index}")) {
+            Ok(column) => Ok(column.get(0)? == AnyValue::Boolean(true)),
+            Err(_) => Ok(false),
+        })
+        .collect()
 }
 
 /// The error for the first bad row of the file.

@@ -1072,3 +1072,108 @@ fn load_str_rejects_parquet() {
         Err(IngestError::ParquetText { .. })
     ));
 }
+
+// ---------------------------------------------------------------------------
+// CSV read column-wise (canonical form) against the row-by-row reader.
+// ---------------------------------------------------------------------------
+
+/// Loads `text` from a file (the column-wise reader may take it) and from
+/// memory (always row by row); both must give the same calls and report.
+/// Returns whether the column-wise reader took the file.
+fn same_both_ways(text: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.csv");
+    std::fs::write(&path, text).unwrap();
+    let names = ColumnNames::new(&[]).unwrap();
+    let columnar = read_csv_columnar::read_canonical_csv(&path, &names).is_some();
+    let (from_file, file_report) = collect(load(&[path], &defaults()).expect("file loads"));
+    let (from_text, text_report) = csv_ok(text, &defaults());
+    assert!(
+        from_file.equals_missing(&from_text),
+        "{text}\n{from_file}\n{from_text}"
+    );
+    assert_eq!(file_report.rows_read, text_report.rows_read);
+    assert_eq!(file_report.duplicates, text_report.duplicates);
+    assert_eq!(file_report.calls, text_report.calls);
+    columnar
+}
+
+#[test]
+fn canonical_csv_is_read_column_wise_with_the_same_calls() {
+    let text = "id,date,direction,type,user_id,user_name,user_email,allo_number,allo_number_label,contact_number,result,duration,ringing_seconds,tags\n\
+        cll-1,2024-03-04T09:30:00Z,OUTBOUND,CALL,usr-1,Léa Østergaard,lea@acme.fr,+33100,\"Sales, FR\",+33600,ANSWERED,75,12.25,demo_booked;Qualified\n\
+        cll-2,2024-03-04T10:00:00Z,INBOUND,CALL,usr-2,\"Zoë \"\"Z\"\" Li\",,+33100,,+33601,NO_ANSWER,0,-0.0,\n\
+        cll-3,2024-03-05T23:59:59Z,,,,,,,,,,,,;;A;\n\
+        cll-1,2024-03-06T08:00:00Z,OUTBOUND,SMS,usr-1,Léa,lea@acme.fr,+33100,\"multi\nline\",+33600,VOICEMAIL,0,3,\n";
+    assert!(same_both_ways(text));
+}
+
+#[test]
+fn columns_in_any_order_extra_or_missing_are_read_column_wise() {
+    let text = "extra,result,date,id\n\
+        x,ANSWERED,2024-03-04T09:30:00Z,cll-1\n\
+        y,,2024-02-29T12:00:00Z,cll-2\n";
+    assert!(same_both_ways(text));
+    assert!(
+        !same_both_ways("id,date\n"),
+        "no rows: the row reader is as fast"
+    );
+}
+
+#[test]
+fn csv_off_canonical_form_is_read_row_by_row() {
+    let rows = [
+        "cll-1,2024-03-04T09:30:00+01:00,ANSWERED,10",
+        "cll-1,2024-03-04 09:30:00,ANSWERED,10",
+        "cll-1,2024-03-04T09:30:00.5Z,ANSWERED,10",
+        "cll-1,2024-03-04T09:30:00Z,answered,10",
+        "cll-1,2024-03-04T09:30:00Z,ANSWERED,10.0",
+    ];
+    let whitespace = [
+        "cll-1,2024-03-04T09:30:00Z,ANSWERED,10,Léa\t",
+        "cll-1,2024-03-04T09:30:00Z,ANSWERED,10,Léa\u{a0}",
+        "cll-1,2024-03-04T09:30:00Z,ANSWERED,10,\u{3000}Léa",
+        "cll-1,2024-03-04T09:30:00Z,ANSWERED,10, Léa",
+        "cll-1,2024-03-04T09:30:00Z,ANSWERED,10,\"\"",
+        "cll-1,2024-03-04T09:30:00Z,ANSWERED,10,Léa\r",
+    ];
+    for row in rows {
+        let text = format!("id,date,result,duration\n{row}\n");
+        assert!(!same_both_ways(&text), "{row}");
+    }
+    for row in whitespace {
+        let text = format!("id,date,result,duration,user_name\n{row}\n");
+        assert!(!same_both_ways(&text), "{row:?}");
+    }
+    // Inner spaces and other non-ASCII text stay column-wise.
+    let text = "id,date,user_name,allo_number_label\ncll-1,2024-03-04T09:30:00Z,Léa  Ø,営業 東京\n";
+    assert!(same_both_ways(text));
+    // Bad rows still get the row reader's message, with the line.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(
+        &path,
+        "id,date,result,duration\ncll-1,2024-03-04T09:30:00Z,ANSWERED,10\ncll-2,2024-03-04T09:30:00Z,ANSWERED,-4\n",
+    )
+    .unwrap();
+    let message = match load(&[path], &defaults()) {
+        Ok(_) => panic!("a negative duration loads"),
+        Err(error) => error.to_string(),
+    };
+    assert!(message.contains("bad.csv:3"), "{message}");
+    assert!(message.contains("-4"), "{message}");
+}
+
+#[test]
+fn generated_csv_is_read_column_wise_with_the_same_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generated.csv");
+    let options = crate::generate::GenerateOptions {
+        rows: 3_000,
+        seed: 11,
+        ..Default::default()
+    };
+    crate::generate::write_generated(&options, &path, &|_| {}).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(same_both_ways(&text));
+}

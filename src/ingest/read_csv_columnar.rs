@@ -1,0 +1,303 @@
+//! CSV in canonical form, read column-wise by Polars' parallel reader.
+//!
+//! Most CSV inputs are exports in canonical form (what `callfunnel generate`
+//! writes): upper-case enums, UTC timestamps ending in `Z`, whole-second
+//! durations. Such a file is read here by Polars (all columns as text, on
+//! every core) and converted with vectorized expressions that give, on
+//! canonical values, exactly what the row-by-row readers of [`super::fields`]
+//! give. As soon as one value is not in canonical form (a lower-case result,
+//! a timestamp with an offset, a missing id, a negative duration, a value
+//! with surrounding whitespace, a quoted empty value, a tab or carriage
+//! return anywhere in the file…) or Polars cannot read the file,
+//! [`read_canonical_csv`] returns `None` and the file is read row by row,
+//! which accepts every form SPEC §1 allows and reports a bad row by file,
+//! line, column and value. Nothing is dropped either way, and both readers
+//! give the same calls (tests in `ingest::tests`).
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::fields::{push_tag, ColumnNames, Field};
+use crate::model::{date_dtype, CallResult, CallType, Direction, DATE_UNIT};
+
+/// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
+const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";
+const CANONICAL_TIMESTAMP_BYTES: u32 = 20;
+
+/// The calls of the CSV file at `path` as a canonical frame, or `None` when
+/// the file must be read row by row (see the module docs).
+pub(crate) fn read_canonical_csv(path: &Path, names: &ColumnNames) -> Option<DataFrame> {
+    let header = plain_header(path)?;
+    let mut present = Vec::with_capacity(Field::ALL.len());
+    for field in Field::ALL {
+        let name = names.get(field);
+        match header.iter().position(|column| column == name) {
+            Some(index) => present.push((field, Some(index))),
+            None if field.is_required() || names.is_mapped(field) => return None,
+            None => present.push((field, None)),
+        }
+    }
+    if has_odd_whitespace(path).unwrap_or(true) {
+        return None;
+    }
+    let text = read_text_columns(path, &header, &present)?;
+
+    // Each column under its field's name; then the values, and one flag
+    // telling whether any row is off canonical form.
+    let is_present = |field: Field| {
+        present
+            .iter()
+            .any(|(candidate, index)| *candidate == field && index.is_some())
+    };
+    let renamed: Vec<Expr> = present
+        .iter()
+        .filter_map(|(field, index)| Some(col(header[(*index)?].as_str()).alias(field.name())))
+        .collect();
+    let untrimmed = Field::ALL
+        .into_iter()
+        .filter(|field| is_present(*field))
+        .map(needs_trimming)
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false))
+        .alias(UNTRIMMED);
+    let values: Vec<Expr> = Field::ALL
+        .into_iter()
+        .map(|field| value(field, is_present(field)).alias(field.name()))
+        .chain([col(Field::Date.name()).alias(DATE_TEXT), untrimmed])
+        .collect();
+    let any_off_form = Field::ALL
+        .into_iter()
+        .map(|field| off_form(field).fill_null(lit(false)))
+        .fold(col(UNTRIMMED), Expr::or)
+        .any(true)
+        .alias(OFF_FORM);
+    let converted = text
+        .lazy()
+        .select(renamed)
+        .select(values)
+        .with_column(any_off_form)
+        .collect()
+        .ok()?;
+    // `any` over the rows, broadcast: true when some value is off canonical form.
+    let off_form = converted.column(OFF_FORM).ok()?.bool().ok()?;
+    if off_form.is_empty() || off_form.get(0) != Some(false) {
+        return None;
+    }
+    let mut converted = converted.drop_many([OFF_FORM, DATE_TEXT, UNTRIMMED]);
+    let tags = tag_lists(converted.column(Field::Tags.name()).ok()?.str().ok()?);
+    converted.with_column(tags.into_column()).ok()?;
+    Some(converted)
+}
+
+/// Whether the file holds whitespace that a row-wise trim could remove but
+/// [`needs_trimming`] does not see: any ASCII whitespace but space and line
+/// feed (tabs, carriage returns…), and any non-ASCII whitespace character.
+/// Read in blocks, so memory stays flat.
+fn has_odd_whitespace(path: &Path) -> std::io::Result<bool> {
+    const BLOCK: usize = 1 << 22;
+    // Longest UTF-8 whitespace encoding minus one, carried to the next block.
+    const CARRY: usize = 2;
+    let mut file = std::fs::File::open(path)?;
+    let mut buffer = vec![0u8; BLOCK + CARRY];
+    let mut carried = 0;
+    loop {
+        let read = file.read(&mut buffer[carried..])?;
+        if read == 0 {
+            return Ok(false);
+        }
+        let filled = carried + read;
+        let block = &buffer[..filled];
+        if memchr::memchr3(b'\t', b'\r', 0x0b, block).is_some()
+            || memchr::memchr(0x0c, block).is_some()
+            || has_unicode_whitespace(block)
+        {
+            return Ok(true);
+        }
+        carried = CARRY.min(filled);
+        buffer.copy_within(filled - carried..filled, 0);
+    }
+}
+
+/// Whether `bytes` hold a non-ASCII `char::is_whitespace` character (U+0085,
+/// U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000).
+fn has_unicode_whitespace(bytes: &[u8]) -> bool {
+    let starts =
+        memchr::memchr3_iter(0xC2, 0xE1, 0xE2, bytes).chain(memchr::memchr_iter(0xE3, bytes));
+    starts.into_iter().any(|at| {
+        let next = |offset: usize| bytes.get(at + offset).copied();
+        match bytes[at] {
+            0xC2 => matches!(next(1), Some(0x85 | 0xA0)),
+            0xE1 => next(1) == Some(0x9A) && next(2) == Some(0x80),
+            0xE2 => match next(1) {
+                Some(0x80) => matches!(next(2), Some(0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)),
+                Some(0x81) => next(2) == Some(0x9F),
+                _ => false,
+            },
+            _ => next(1) == Some(0x80) && next(2) == Some(0x80),
+        }
+    })
+}
+
+/// True on the rows where a text field needs the row reader's trimming or
+/// emptiness rule: an empty value (a quoted `""`) or a space at either end.
+fn needs_trimming(field: Field) -> Expr {
+    if matches!(field, Field::Duration | Field::RingingSeconds) {
+        return lit(false);
+    }
+    let text = col(field.name());
+    text.clone()
+        .eq(lit(""))
+        .or(text.clone().str().starts_with(lit(" ")))
+        .or(text.str().ends_with(lit(" ")))
+        .fill_null(lit(false))
+}
+
+/// The file's columns that hold a field, read by Polars: numbers as numbers
+/// (a value that does not parse fails the read), the rest as text. `None`
+/// when Polars cannot read the file or it has no rows.
+fn read_text_columns(
+    path: &Path,
+    header: &[String],
+    present: &[(Field, Option<usize>)],
+) -> Option<DataFrame> {
+    let mut projection: Vec<usize> = present.iter().filter_map(|(_, index)| *index).collect();
+    projection.sort_unstable();
+    projection.dedup();
+    let numbers = present.iter().filter_map(|(field, index)| {
+        let dtype = match field {
+            Field::Duration => DataType::Int64,
+            Field::RingingSeconds => DataType::Float64,
+            _ => return None,
+        };
+        Some(polars::prelude::Field::new(
+            header[(*index)?].as_str().into(),
+            dtype,
+        ))
+    });
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_schema_overwrite(Some(Arc::new(Schema::from_iter(numbers))))
+        .with_projection(Some(Arc::new(projection)))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|reader| reader.finish())
+        .ok()
+        .filter(|text| text.height() > 0)
+}
+
+/// Name of the flag column that marks a file off canonical form.
+const OFF_FORM: &str = "__off_canonical_form";
+/// Name of the column that keeps the date's text, to check its form.
+const DATE_TEXT: &str = "__date_text";
+/// Name of the flag column of rows that need trimming.
+const UNTRIMMED: &str = "__untrimmed";
+
+/// The header's column names, or `None` when the file cannot be opened or a
+/// name has a byte-order mark or surrounding spaces (which the row reader
+/// trims).
+fn plain_header(path: &Path) -> Option<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .ok()?;
+    let header = reader.headers().ok()?;
+    let names: Vec<String> = header.iter().map(str::to_string).collect();
+    let plain = names
+        .iter()
+        .all(|name| !name.starts_with('\u{feff}') && name.trim() == name);
+    (plain && !names.is_empty()).then_some(names)
+}
+
+/// The canonical value of `field`, from its trimmed column (of the field's
+/// name) when `present`.
+fn value(field: Field, present: bool) -> Expr {
+    if !present {
+        return absent(field);
+    }
+    let text = col(field.name());
+    match field {
+        Field::Date => text
+            .str()
+            .to_datetime(
+                Some(DATE_UNIT),
+                Some(TimeZone::UTC),
+                StrptimeOptions {
+                    format: Some(CANONICAL_TIMESTAMP.into()),
+                    strict: false,
+                    exact: true,
+                    cache: false,
+                },
+                lit("raise"),
+            )
+            .cast(date_dtype()),
+        Field::Direction => text.fill_null(lit(Direction::Outbound.as_str())),
+        Field::Type => text.fill_null(lit(CallType::Call.as_str())),
+        Field::Duration => text.fill_null(lit(0i64)),
+        // Adding +0.0 turns a -0.0 into 0.0, as `abs` does in the row reader.
+        Field::RingingSeconds => text + lit(0.0),
+        _ => text,
+    }
+}
+
+/// True on the rows whose value of `field` (the column of the field's name,
+/// after [`value`]) is off canonical form: the row reader would refuse it
+/// or read it otherwise. Null where the value is absent and allowed to be.
+fn off_form(field: Field) -> Expr {
+    let value = col(field.name());
+    match field {
+        Field::Id => value.is_null(),
+        Field::Date => value.is_null().or(col(DATE_TEXT)
+            .str()
+            .len_bytes()
+            .neq(lit(CANONICAL_TIMESTAMP_BYTES))),
+        Field::Direction => not_one_of(value, Direction::ALL.iter().map(|v| v.as_str())),
+        Field::Type => not_one_of(value, CallType::ALL.iter().map(|v| v.as_str())),
+        Field::Result => not_one_of(value, CallResult::ALL.iter().map(|v| v.as_str())),
+        Field::Duration => value.lt(lit(0i64)),
+        Field::RingingSeconds => value
+            .clone()
+            .is_nan()
+            .or(value.clone().gt(lit(f64::MAX)))
+            .or(value.lt(lit(0.0))),
+        _ => lit(false),
+    }
+}
+
+/// Whether a (non-null) value is none of the API's spellings.
+fn not_one_of<'a>(value: Expr, allowed: impl Iterator<Item = &'a str>) -> Expr {
+    allowed
+        .map(|spelling| value.clone().neq(lit(spelling)))
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(true))
+        .fill_null(lit(false))
+}
+
+/// The value of a field the file does not have (as the row reader fills it).
+fn absent(field: Field) -> Expr {
+    match field {
+        Field::Direction => lit(Direction::Outbound.as_str()),
+        Field::Type => lit(CallType::Call.as_str()),
+        Field::Duration => lit(0i64).cast(DataType::Int64),
+        Field::RingingSeconds => lit(NULL).cast(DataType::Float64),
+        _ => lit(NULL).cast(DataType::String),
+    }
+}
+
+/// Tag lists from `;`-separated text, each tag trimmed and lower-cased, empty
+/// ones dropped (the same function as the row reader's).
+fn tag_lists(text: &StringChunked) -> ListChunked {
+    let mut builder =
+        ListStringChunkedBuilder::new(Field::Tags.name().into(), text.len(), text.len());
+    let mut tags = Vec::new();
+    for value in text.iter() {
+        tags.clear();
+        for piece in value.unwrap_or_default().split(';') {
+            push_tag(&mut tags, piece);
+        }
+        builder.append_values_iter(tags.iter().map(String::as_str));
+    }
+    builder.finish()
+}
