@@ -9,7 +9,8 @@
 //! - [`request`]: the API's request body and its validation;
 //! - [`engine`]: the pure computation, on Polars lazy frames;
 //! - [`response`]: the API-shaped response;
-//! - [`definitions`]: the rules, printable, with their version.
+//! - [`definitions`]: the rules, printable, with their version;
+//! - [`display`], [`table`]: the response as text tables, for people.
 //!
 //! ```
 //! use callfunnel::model::{calls_to_frame, Call, CallResult};
@@ -30,6 +31,7 @@
 
 pub mod convert;
 pub mod definitions;
+pub mod display;
 pub mod engine;
 pub mod generate;
 pub mod ingest;
@@ -37,6 +39,7 @@ pub mod model;
 pub mod request;
 pub mod response;
 pub mod rounding;
+pub mod table;
 pub mod verify;
 
 pub use engine::{compute, compute_with, EngineError};

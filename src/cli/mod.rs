@@ -4,7 +4,7 @@
 //! 0 success, 1 verification differences, 2 invalid request or usage,
 //! 3 unreadable input.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,6 +15,7 @@ use callfunnel::{compute_with, ApiError, Request, Rounding};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod completions;
 mod convert;
 mod generate;
 mod verify;
@@ -25,9 +26,18 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit status for unreadable input.
 pub const EXIT_INPUT: u8 = 3;
 
+/// Examples shown at the end of `callfunnel --help`.
+const EXAMPLES: &str = "Examples:
+  callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
+  callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
+  callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html
+  callfunnel completions bash > ~/.local/share/bash-completion/completions/callfunnel
+
+Run `callfunnel help COMMAND` for a command's options and its example.";
+
 /// Recompute Allo's outbound-call analytics offline, from exported call logs.
 #[derive(Debug, Parser)]
-#[command(name = "callfunnel", version, about, long_about = None)]
+#[command(name = "callfunnel", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,14 +48,18 @@ enum Command {
     /// Compute the outbound metrics response (`POST /v2/api/analytics/outbound`) from call logs.
     ///
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
+    ///
+    /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
     Metrics(Box<MetricsArgs>),
     /// Recompute an API answer from the calls behind it and list every difference.
     ///
     /// Exit 0 when every figure agrees, 1 otherwise.
     ///
-    /// Example: callfunnel verify --input sample_data/calls.csv --request sample_data/request.json --response sample_data/api_response.json
+    /// Example: callfunnel verify --input sample_data/calls.csv --request sample_data/api/request.json --response sample_data/api/response.json
     Verify(Box<verify::VerifyArgs>),
     /// Print the metric definitions (SPEC §3–§4) and their version.
+    ///
+    /// Example: callfunnel definitions --format json
     Definitions(DefinitionsArgs),
     /// Write realistic synthetic calls (CSV, NDJSON or Parquet, by extension).
     ///
@@ -55,6 +69,10 @@ enum Command {
     ///
     /// Example: callfunnel convert --input exports/*.csv --out calls.parquet
     Convert(convert::ConvertArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: callfunnel completions bash > /etc/bash_completion.d/callfunnel
+    Completions(completions::CompletionsArgs),
 }
 
 /// Where the calls come from and how to read them.
@@ -154,6 +172,18 @@ struct OutputArgs {
     /// Print the JSON on one line.
     #[arg(long)]
     compact: bool,
+    /// Output format, e.g. `--format table`.
+    #[arg(long, value_enum, default_value = "json")]
+    format: MetricsFormat,
+}
+
+/// What `metrics` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MetricsFormat {
+    /// The API's response, as JSON.
+    Json,
+    /// Text tables for people; arrows and colours when stdout is a terminal (unless NO_COLOR is set).
+    Table,
 }
 
 #[derive(Debug, Args)]
@@ -168,7 +198,9 @@ struct MetricsArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DefinitionsFormat {
+    /// The rules in words.
     Text,
+    /// `{"version", "definitions": [{"name", "rule"}…]}`.
     Json,
 }
 
@@ -206,6 +238,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Definitions(args) => print_definitions(args),
         Command::Generate(args) => generate::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     match outcome {
         Ok(code) => code,
@@ -250,6 +283,9 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
         Rounding::Api
     };
     let response = compute_with(loaded.frame, &request, rounding).map_err(Failure::input)?;
+    if let MetricsFormat::Table = args.output.format {
+        return write_stdout(&callfunnel::table::render(&response, stdout_wants_color()));
+    }
     let text = if args.output.compact {
         serde_json::to_string(&response).map(|line| line + "\n")
     } else {
@@ -373,6 +409,11 @@ fn print_definitions(args: DefinitionsArgs) -> Result<ExitCode, Failure> {
         ),
     };
     write_stdout(&text)
+}
+
+/// Whether to colour stdout: a terminal, and `NO_COLOR` unset.
+fn stdout_wants_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.
