@@ -10,7 +10,8 @@
 //! - [`engine`]: the pure computation, on Polars lazy frames;
 //! - [`response`]: the API-shaped response;
 //! - [`definitions`]: the rules, printable, with their version;
-//! - [`display`], [`table`]: the response as text tables, for people.
+//! - [`display`], [`table`], [`report`]: the response for people, as text
+//!   tables and as an HTML page with charts.
 //!
 //! ```
 //! use callfunnel::model::{calls_to_frame, Call, CallResult};
@@ -36,6 +37,7 @@ pub mod engine;
 pub mod generate;
 pub mod ingest;
 pub mod model;
+pub mod report;
 pub mod request;
 pub mod response;
 pub mod rounding;

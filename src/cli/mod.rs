@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod completions;
 mod convert;
 mod generate;
+mod report;
 mod verify;
 use serde_json::{json, Map, Value};
 
@@ -51,6 +52,10 @@ enum Command {
     ///
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
     Metrics(Box<MetricsArgs>),
+    /// Write the metrics as one self-contained HTML page: funnel, charts, heatmap, leaderboard, input summary.
+    ///
+    /// Example: callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html --png charts/
+    Report(Box<report::ReportArgs>),
     /// Recompute an API answer from the calls behind it and list every difference.
     ///
     /// Exit 0 when every figure agrees, 1 otherwise.
@@ -234,6 +239,7 @@ fn parse_mapping(text: &str) -> Result<(String, String), String> {
 pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Metrics(args) => metrics(*args),
+        Command::Report(args) => report::run(*args),
         Command::Verify(args) => verify::run(*args),
         Command::Definitions(args) => print_definitions(args),
         Command::Generate(args) => generate::run(args),

@@ -6,6 +6,7 @@ use assert_cmd::Command;
 /// Every subcommand of `callfunnel`.
 const SUBCOMMANDS: &[&str] = &[
     "metrics",
+    "report",
     "verify",
     "definitions",
     "generate",
@@ -77,7 +78,7 @@ fn every_subcommand_and_flag_is_documented_with_an_example() {
 #[test]
 fn completions_cover_subcommands_and_flags() {
     let bash = stdout_of(&["completions", "bash"]);
-    for word in ["metrics", "--request", "--format"] {
+    for word in ["metrics", "report", "--request", "--format", "--png"] {
         assert!(bash.contains(word), "`{word}` in the bash completions");
     }
     assert!(bash.contains("complete -F _callfunnel"), "a bash script");
