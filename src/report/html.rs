@@ -20,7 +20,8 @@ h2 { font-size: 18px; margin: 0 0 12px; }
 section { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 16px 20px; margin: 16px 0; }
 .row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .row > section { flex: 1 1 420px; margin: 0; }
-.charts { display: flex; flex-wrap: wrap; gap: 12px; }
+.pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 16px; align-items: start; }
+.pair svg { width: 100%; }
 svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 14px; }
 th, td { padding: 5px 12px; border-bottom: 1px solid #e2e8f0; text-align: left; white-space: nowrap; }
@@ -64,13 +65,13 @@ pub fn render_html(input: &ReportInput) -> String {
     page.push_str("<main>\n");
     let _ = write!(
         page,
-        "<section id=\"funnel\">\n<h2>Funnel</h2>\n<div class=\"row\">{}\n{}</div>\n</section>\n",
+        "<section id=\"funnel\">\n<h2>Funnel</h2>\n<div class=\"pair\">{}\n{}</div>\n</section>\n",
         funnel_table(input),
         chart("funnel")
     );
     let _ = write!(
         page,
-        "<section id=\"time-series\">\n<h2>Over time, by {}</h2>\n<p class=\"note\">Solid: the current period; dashed: the previous one, bucket by bucket. Hover a point for its figure.</p>\n<div class=\"charts\">\n{}\n{}\n{}\n{}\n</div>\n</section>\n",
+        "<section id=\"time-series\">\n<h2>Over time, by {}</h2>\n<p class=\"note\">Solid: the current period; dashed: the previous one, bucket by bucket. Hover a point for its figure.</p>\n<div class=\"pair\">\n{}\n{}\n{}\n{}\n</div>\n</section>\n",
         bucket_name(input.request.granularity),
         chart("dials"),
         chart("connected"),

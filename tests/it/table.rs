@@ -133,3 +133,13 @@ fn table_lists_the_drilldown_page() {
     );
     assert!(calls.contains("│ 2024-03-17T22:45:00Z ┆ cll-zl7tz2yf4w ┆ Alice Martin  ┆ +13125557093 ┆ CONVERSION   ┆   1m 35s │"));
 }
+
+#[test]
+fn the_readme_shows_the_current_table() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("reading the README");
+    assert!(
+        readme.contains(EXPECTED),
+        "README.md's table example differs from the command's output"
+    );
+}
