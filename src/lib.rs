@@ -9,7 +9,9 @@
 //! - [`request`]: the API's request body and its validation;
 //! - [`engine`]: the pure computation, on Polars lazy frames;
 //! - [`response`]: the API-shaped response;
-//! - [`definitions`]: the rules, printable, with their version.
+//! - [`definitions`]: the rules, printable, with their version;
+//! - [`display`], [`table`], [`report`]: the response for people, as text
+//!   tables and as an HTML page with charts.
 //!
 //! ```
 //! use callfunnel::model::{calls_to_frame, Call, CallResult};
@@ -30,13 +32,16 @@
 
 pub mod convert;
 pub mod definitions;
+pub mod display;
 pub mod engine;
 pub mod generate;
 pub mod ingest;
 pub mod model;
+pub mod report;
 pub mod request;
 pub mod response;
 pub mod rounding;
+pub mod table;
 pub mod verify;
 
 pub use engine::{compute, compute_with, EngineError};

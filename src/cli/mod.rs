@@ -4,7 +4,7 @@
 //! 0 success, 1 verification differences, 2 invalid request or usage,
 //! 3 unreadable input.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -16,8 +16,10 @@ use callfunnel::{compute_with, ApiError, Request, Rounding};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod completions;
 mod convert;
 mod generate;
+mod report;
 mod verify;
 use serde_json::{json, Map, Value};
 
@@ -26,9 +28,18 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit status for unreadable input.
 pub const EXIT_INPUT: u8 = 3;
 
+/// Examples shown at the end of `callfunnel --help`.
+const EXAMPLES: &str = "Examples:
+  callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
+  callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
+  callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html
+  callfunnel completions bash > ~/.local/share/bash-completion/completions/callfunnel
+
+Run `callfunnel help COMMAND` for a command's options and its example.";
+
 /// Recompute Allo's outbound-call analytics offline, from exported call logs.
 #[derive(Debug, Parser)]
-#[command(name = "callfunnel", version, about, long_about = None)]
+#[command(name = "callfunnel", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,14 +50,22 @@ enum Command {
     /// Compute the outbound metrics response (`POST /v2/api/analytics/outbound`) from call logs.
     ///
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
+    ///
+    /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
     Metrics(Box<MetricsArgs>),
+    /// Write the metrics as one self-contained HTML page: funnel, charts, heatmap, leaderboard, input summary.
+    ///
+    /// Example: callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html --png charts/
+    Report(Box<report::ReportArgs>),
     /// Recompute an API answer from the calls behind it and list every difference.
     ///
     /// Exit 0 when every figure agrees, 1 otherwise.
     ///
-    /// Example: callfunnel verify --input sample_data/calls.csv --request sample_data/request.json --response sample_data/api_response.json
+    /// Example: callfunnel verify --input sample_data/calls.csv --request sample_data/api/request.json --response sample_data/api/response.json
     Verify(Box<verify::VerifyArgs>),
     /// Print the metric definitions (SPEC §3–§4) and their version.
+    ///
+    /// Example: callfunnel definitions --format json
     Definitions(DefinitionsArgs),
     /// Write realistic synthetic calls (CSV, NDJSON or Parquet, by extension).
     ///
@@ -56,6 +75,10 @@ enum Command {
     ///
     /// Example: callfunnel convert --input exports/*.csv --out calls.parquet
     Convert(convert::ConvertArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: callfunnel completions bash > /etc/bash_completion.d/callfunnel
+    Completions(completions::CompletionsArgs),
 }
 
 /// Where the calls come from and how to read them.
@@ -155,6 +178,18 @@ struct OutputArgs {
     /// Print the JSON on one line.
     #[arg(long)]
     compact: bool,
+    /// Output format, e.g. `--format table`.
+    #[arg(long, value_enum, default_value = "json")]
+    format: MetricsFormat,
+}
+
+/// What `metrics` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MetricsFormat {
+    /// The API's response, as JSON.
+    Json,
+    /// Text tables for people; arrows and colours when stdout is a terminal (unless NO_COLOR is set).
+    Table,
 }
 
 #[derive(Debug, Args)]
@@ -169,7 +204,9 @@ struct MetricsArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DefinitionsFormat {
+    /// The rules in words.
     Text,
+    /// `{"version", "definitions": [{"name", "rule"}…]}`.
     Json,
 }
 
@@ -203,10 +240,12 @@ fn parse_mapping(text: &str) -> Result<(String, String), String> {
 pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Metrics(args) => metrics(*args),
+        Command::Report(args) => report::run(*args),
         Command::Verify(args) => verify::run(*args),
         Command::Definitions(args) => print_definitions(args),
         Command::Generate(args) => generate::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     match outcome {
         Ok(code) => code,
@@ -254,13 +293,14 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
     };
     let response = compute_with(loaded.frame, &request, rounding).map_err(Failure::input)?;
     let computed_at = started.elapsed();
-    let text = if args.output.compact {
-        serde_json::to_string(&response).map(|line| line + "\n")
-    } else {
-        Ok(response.to_json_pretty())
-    }
-    .context("serializing the response")
-    .map_err(Failure::input)?;
+    let text = match args.output.format {
+        MetricsFormat::Table => callfunnel::table::render(&response, stdout_wants_color()),
+        MetricsFormat::Json if args.output.compact => serde_json::to_string(&response)
+            .map(|line| line + "\n")
+            .context("serializing the response")
+            .map_err(Failure::input)?,
+        MetricsFormat::Json => response.to_json_pretty(),
+    };
     let code = write_stdout(&text);
     if std::env::var_os(TIMINGS_VARIABLE).is_some() {
         eprintln!(
@@ -389,6 +429,11 @@ fn print_definitions(args: DefinitionsArgs) -> Result<ExitCode, Failure> {
         ),
     };
     write_stdout(&text)
+}
+
+/// Whether to colour stdout: a terminal, and `NO_COLOR` unset.
+fn stdout_wants_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.

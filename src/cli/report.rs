@@ -1,0 +1,89 @@
+//! `callfunnel report`: the metrics as one self-contained HTML page, and
+//! optionally its charts as PNG files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use callfunnel::report::png::PngRenderer;
+use callfunnel::report::{charts, previous_period_request, render_html, Chart, ReportInput};
+use callfunnel::{compute_with, Rounding};
+use clap::Args;
+
+use super::{read_request, reject_request, Failure, InputArgs, RequestArgs};
+
+/// Arguments of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    request: RequestArgs,
+    /// The HTML file to write (self-contained: no network, no script).
+    #[arg(long, value_name = "FILE.html")]
+    out: PathBuf,
+    /// Also write each chart as a PNG file into this folder (created when missing).
+    #[arg(long, value_name = "DIR")]
+    png: Option<PathBuf>,
+}
+
+/// Computes the metrics of both periods and writes the page (and the PNGs).
+pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
+    let request = match read_request(&args.request)? {
+        Ok(request) => request,
+        Err(api_error) => return Ok(reject_request(&api_error)),
+    };
+    let loaded = args.input.load(&request.tags)?;
+    let response =
+        compute_with(loaded.frame.clone(), &request, Rounding::Api).map_err(Failure::input)?;
+    let previous = compute_with(
+        loaded.frame,
+        &previous_period_request(&request),
+        Rounding::Api,
+    )
+    .map_err(Failure::input)?;
+    let input = ReportInput {
+        request: &request,
+        response: &response,
+        previous: Some(&previous.data.time_series),
+        ingest: &loaded.report,
+    };
+    write(&args.out, render_html(&input).as_bytes())?;
+    eprintln!("callfunnel: wrote {}", args.out.display());
+    if let Some(folder) = &args.png {
+        write_pngs(folder, &charts(&input))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes every chart as `FOLDER/NAME.png`.
+fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("creating {}", folder.display()))
+        .map_err(Failure::input)?;
+    let renderer = PngRenderer::with_system_fonts();
+    if !renderer.has_fonts() {
+        eprintln!("callfunnel: warning: no font found; the PNG charts will have no text (install fonts-dejavu-core)");
+    }
+    for chart in charts {
+        let path = folder.join(format!("{}.png", chart.name));
+        let png = renderer
+            .render(&chart.svg)
+            .with_context(|| format!("rendering {}", path.display()))
+            .map_err(Failure::input)?;
+        write(&path, &png)?;
+    }
+    eprintln!(
+        "callfunnel: wrote {} charts as PNG to {}",
+        charts.len(),
+        folder.display()
+    );
+    Ok(())
+}
+
+/// Writes a file; a failure is an I/O error (exit status 3).
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    std::fs::write(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(Failure::input)
+}

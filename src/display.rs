@@ -1,0 +1,159 @@
+//! Numbers as people read them, shared by the text table ([`crate::table`])
+//! and the HTML report ([`crate::report`]).
+//!
+//! ```
+//! use callfunnel::display::{change, count, duration, percent, seconds};
+//!
+//! assert_eq!(count(71408), "71,408");
+//! assert_eq!(percent(Some(0.376)), "37.6%");
+//! assert_eq!(change(Some(-0.04)), "-4.0%");
+//! assert_eq!(seconds(Some(204.0)), "204.0 s");
+//! assert_eq!(duration(71408), "19h 50m 08s");
+//! ```
+
+/// What a missing figure (a rate without dials, a change against 0) prints as.
+pub const NOT_AVAILABLE: &str = "n/a";
+
+/// A whole number with `,` between groups of three digits.
+pub fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
+/// A fraction as a percentage with one decimal, e.g. `0.376` → `37.6%`.
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(
+        || NOT_AVAILABLE.into(),
+        |rate| format!("{:.1}%", rate * 100.0),
+    )
+}
+
+/// A relative change as a signed percentage, e.g. `0.08` → `+8.0%`; no sign for 0.
+pub fn change(change: Option<f64>) -> String {
+    match change {
+        None => NOT_AVAILABLE.into(),
+        Some(change) if (change * 1000.0).round() == 0.0 => "0.0%".into(),
+        Some(change) => format!("{:+.1}%", change * 100.0),
+    }
+}
+
+/// A mean number of seconds, e.g. `20.04` → `20.0 s`.
+pub fn seconds(value: Option<f64>) -> String {
+    value.map_or_else(|| NOT_AVAILABLE.into(), |value| format!("{value:.1} s"))
+}
+
+/// A total of seconds in hours, minutes and seconds, e.g. `71408` → `19h 50m 08s`.
+pub fn duration(total: u64) -> String {
+    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
+    if hours > 0 {
+        format!("{hours}h {minutes:02}m {seconds:02}s")
+    } else if minutes > 0 {
+        format!("{minutes}m {seconds:02}s")
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+/// `MONDAY` → `Monday`.
+pub fn weekday(day: &str) -> String {
+    let mut letters = day.chars();
+    letters.next().map_or_else(String::new, |first| {
+        first
+            .to_uppercase()
+            .chain(letters.flat_map(char::to_lowercase))
+            .collect()
+    })
+}
+
+/// A rep's display name: the name, else the email, else the id, else `unknown`.
+pub fn user_name(user: &crate::response::UserRef) -> &str {
+    [&user.name, &user.email, &user.id]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .find(|text| !text.trim().is_empty())
+        .unwrap_or("unknown")
+}
+
+/// Whether a change is better, worse or neither, given which way is good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trend {
+    /// Moved the good way.
+    Better,
+    /// Moved the bad way.
+    Worse,
+    /// No change, or no change to speak of.
+    Flat,
+}
+
+impl Trend {
+    /// The trend of `change` for a figure where a rise is good when
+    /// `higher_is_better` (counts, talk time), bad otherwise (ringing time).
+    pub fn of(change: Option<f64>, higher_is_better: bool) -> Trend {
+        match change {
+            Some(change) if (change * 1000.0).round() != 0.0 => {
+                if (change > 0.0) == higher_is_better {
+                    Trend::Better
+                } else {
+                    Trend::Worse
+                }
+            }
+            _ => Trend::Flat,
+        }
+    }
+}
+
+/// The arrow of a change: `▲` up, `▼` down, `=` none.
+pub fn arrow(change: Option<f64>) -> &'static str {
+    match change {
+        Some(change) if (change * 1000.0).round() > 0.0 => "▲",
+        Some(change) if (change * 1000.0).round() < 0.0 => "▼",
+        Some(_) => "=",
+        None => " ",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn changes_and_trends() {
+        assert_eq!(change(Some(0.0)), "0.0%");
+        assert_eq!(change(Some(0.16)), "+16.0%");
+        assert_eq!(change(None), "n/a");
+        assert_eq!(Trend::of(Some(0.1), true), Trend::Better);
+        assert_eq!(Trend::of(Some(0.1), false), Trend::Worse);
+        assert_eq!(Trend::of(Some(-0.01), false), Trend::Better);
+        assert_eq!(Trend::of(None, true), Trend::Flat);
+        assert_eq!(arrow(Some(-0.04)), "▼");
+    }
+
+    #[test]
+    fn durations_and_names() {
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(61), "1m 01s");
+        assert_eq!(weekday("WEDNESDAY"), "Wednesday");
+        let user = crate::response::UserRef {
+            id: Some("usr-1".into()),
+            name: None,
+            email: Some(" ".into()),
+        };
+        assert_eq!(user_name(&user), "usr-1");
+    }
+}

@@ -1,0 +1,244 @@
+//! A response as aligned text tables, for people (`metrics --format table`).
+//!
+//! The funnel with counts, rates and change, time spent, the top of the
+//! leaderboard, a compact weekday × hour heatmap of dials, and the drilldown
+//! page when the response has one. With `color`, changes carry arrows and
+//! colours (for a terminal); without, the text is plain.
+
+use comfy_table::modifiers::UTF8_ROUND_CORNERS;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
+
+use crate::definitions::DEFINITIONS_VERSION;
+use crate::display::{self, Trend};
+use crate::response::{FunnelStage, HeatmapCell, Items, MetricValue, Response};
+
+/// How many leaderboard rows the text shows.
+pub const LEADERBOARD_ROWS: usize = 10;
+
+/// Shades of the text heatmap, from the lowest non-zero count to the highest.
+const SHADES: [char; 4] = ['░', '▒', '▓', '█'];
+
+/// The response as text tables, ending with a newline.
+pub fn render(response: &Response, color: bool) -> String {
+    let data = &response.data;
+    let mut sections = vec![format!(
+        "Outbound calls {} to {}, compared with {} to {}\nLast call loaded: {} · definitions version {DEFINITIONS_VERSION}",
+        data.date.from,
+        data.date.to,
+        data.compare_date.from,
+        data.compare_date.to,
+        data.last_updated.as_deref().unwrap_or(display::NOT_AVAILABLE),
+    )];
+    sections.push(format!("Funnel\n{}", funnel_table(response, color)));
+    sections.push(format!("Time spent\n{}", time_spent_table(response, color)));
+    let shown = data.leaderboard.len().min(LEADERBOARD_ROWS);
+    sections.push(format!(
+        "Leaderboard: connected calls, top {shown} of {} reps\n{}",
+        data.leaderboard.len(),
+        leaderboard_table(response, color)
+    ));
+    sections.push(heatmap_text(&data.heatmap.dials));
+    if let Some(items) = &data.items {
+        sections.push(items_section(items, color));
+    }
+    sections.join("\n\n") + "\n"
+}
+
+/// A table with the house style; styled only when `color`.
+fn new_table(header: &[&str], color: bool) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .apply_modifier(UTF8_ROUND_CORNERS);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table.set_header(header.iter().map(|title| {
+        let cell = Cell::new(title);
+        if color {
+            cell.add_attribute(Attribute::Bold)
+        } else {
+            cell
+        }
+    }));
+    table
+}
+
+/// Aligns the given columns to the right (the numbers).
+fn align_right(table: &mut Table, columns: &[usize]) {
+    for &index in columns {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// A change cell: the percentage, with an arrow and a colour when `color`.
+fn change_cell(change: Option<f64>, higher_is_better: bool, color: bool) -> Cell {
+    let text = display::change(change);
+    if !color {
+        return Cell::new(text);
+    }
+    let cell = Cell::new(format!("{} {text}", display::arrow(change)));
+    match Trend::of(change, higher_is_better) {
+        Trend::Better => cell.fg(Color::Green),
+        Trend::Worse => cell.fg(Color::Red),
+        Trend::Flat => cell,
+    }
+}
+
+fn funnel_table(response: &Response, color: bool) -> Table {
+    let funnel = &response.data.funnel;
+    let mut table = new_table(&["Stage", "Current", "Previous", "Change", "Rate"], color);
+    let stages: [(&str, &FunnelStage); 4] = [
+        ("Dials", &funnel.dials),
+        ("Connected", &funnel.connected),
+        ("Conversations", &funnel.conversations),
+        ("Conversions", &funnel.conversions),
+    ];
+    for (name, stage) in stages {
+        table.add_row(vec![
+            Cell::new(name),
+            Cell::new(display::count(stage.count.value)),
+            Cell::new(display::count(stage.count.previous)),
+            change_cell(stage.count.change, true, color),
+            Cell::new(display::percent(stage.rate)),
+        ]);
+    }
+    align_right(&mut table, &[1, 2, 3, 4]);
+    table
+}
+
+fn time_spent_table(response: &Response, color: bool) -> Table {
+    let spent = &response.data.time_spent;
+    let mut table = new_table(&["Time", "Current", "Previous", "Change"], color);
+    let averages: [(&str, &MetricValue<Option<f64>>, bool); 2] = [
+        (
+            "Average ringing time",
+            &spent.avg_ringing_time_seconds,
+            false,
+        ),
+        (
+            "Average conversation time",
+            &spent.avg_conversation_time_seconds,
+            true,
+        ),
+    ];
+    for (name, metric, higher_is_better) in averages {
+        table.add_row(vec![
+            Cell::new(name),
+            Cell::new(display::seconds(metric.value)),
+            Cell::new(display::seconds(metric.previous)),
+            change_cell(metric.change, higher_is_better, color),
+        ]);
+    }
+    let total = &spent.total_conversation_time_seconds;
+    table.add_row(vec![
+        Cell::new("Total conversation time"),
+        Cell::new(display::duration(total.value)),
+        Cell::new(display::duration(total.previous)),
+        change_cell(total.change, true, color),
+    ]);
+    align_right(&mut table, &[1, 2, 3]);
+    table
+}
+
+fn leaderboard_table(response: &Response, color: bool) -> Table {
+    let mut table = new_table(&["#", "Rep", "User id", "Connected"], color);
+    for (rank, entry) in response
+        .data
+        .leaderboard
+        .iter()
+        .take(LEADERBOARD_ROWS)
+        .enumerate()
+    {
+        table.add_row(vec![
+            Cell::new(rank + 1),
+            Cell::new(display::user_name(&entry.user)),
+            Cell::new(entry.user.id.as_deref().unwrap_or_default()),
+            Cell::new(display::count(entry.connected)),
+        ]);
+    }
+    align_right(&mut table, &[0, 3]);
+    table
+}
+
+/// Dials by weekday (rows) and hour (columns), one character per cell: `·`
+/// for none, then four shades up to the busiest cell.
+fn heatmap_text(cells: &[HeatmapCell<u64>]) -> String {
+    let max = cells.iter().map(|cell| cell.value).max().unwrap_or(0);
+    let mut text = format!(
+        "Dials by weekday and hour: · none, {} up to {}\n    ",
+        SHADES.iter().collect::<String>(),
+        display::count(max)
+    );
+    let hours: String = (0..24)
+        .step_by(6)
+        .map(|hour| format!("{hour:<6}"))
+        .collect();
+    text.push_str(hours.trim_end());
+    for day in cells.chunks(24) {
+        let name: String = display::weekday(day[0].day).chars().take(3).collect();
+        text.push_str(&format!("\n{name} "));
+        text.extend(day.iter().map(|cell| shade(cell.value, max)));
+    }
+    text
+}
+
+/// The character of a count: `·` for 0, else one of [`SHADES`] by its share of `max`.
+fn shade(value: u64, max: u64) -> char {
+    if value == 0 || max == 0 {
+        return '·';
+    }
+    let level = (value * SHADES.len() as u64).div_ceil(max);
+    SHADES[(level as usize).clamp(1, SHADES.len()) - 1]
+}
+
+fn items_section(items: &Items, color: bool) -> String {
+    let pagination = &items.pagination;
+    let mut table = new_table(
+        &["Date (UTC)", "Call", "Rep", "Contact", "Stage", "Duration"],
+        color,
+    );
+    for item in &items.data {
+        table.add_row(vec![
+            Cell::new(&item.date),
+            Cell::new(&item.id),
+            Cell::new(item.user.as_ref().map_or("", display::user_name)),
+            Cell::new(item.contact_number.as_deref().unwrap_or_default()),
+            Cell::new(format!(
+                "{}{}",
+                item.stage.as_str(),
+                if item.voicemail { " (voicemail)" } else { "" }
+            )),
+            Cell::new(display::duration(item.duration.max(0) as u64)),
+        ]);
+    }
+    align_right(&mut table, &[5]);
+    format!(
+        "Calls: page {} of {}, {} per page, {} in all\n{table}",
+        pagination.page,
+        pagination.total_pages,
+        pagination.size,
+        display::count(pagination.total_count)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shade;
+
+    #[test]
+    fn shades_cover_the_range() {
+        assert_eq!(shade(0, 36), '·');
+        assert_eq!(shade(1, 36), '░');
+        assert_eq!(shade(9, 36), '░');
+        assert_eq!(shade(10, 36), '▒');
+        assert_eq!(shade(27, 36), '▓');
+        assert_eq!(shade(28, 36), '█');
+        assert_eq!(shade(36, 36), '█');
+    }
+}

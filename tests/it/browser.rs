@@ -1,0 +1,195 @@
+//! The report as a person sees it: headless Chromium opens the sample's page,
+//! the DOM it built shows the expected figures, a screenshot is taken, and the
+//! console stays silent (the page runs no script; a blocked load would log).
+//!
+//! Needs Debian's `chromium` (`.ci/run` installs it); without it the test
+//! says so on stderr and passes.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::report::sample_report;
+
+/// Where Debian installs Chromium.
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long one Chromium run may take, a slow first start included.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What one Chromium run left: its exit status, stdout and stderr.
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs headless Chromium with a fresh profile in `folder` and `args`, with
+/// its streams in files (a DOM dump overflows a pipe); killed after [`TIMEOUT`].
+fn chromium(folder: &Path, name: &str, args: &[String]) -> Run {
+    let profile = folder.join(format!("profile-{name}"));
+    let stdout_path = folder.join(format!("{name}.stdout"));
+    let stderr_path = folder.join(format!("{name}.stderr"));
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout_path).expect("a stdout file"))
+        .stderr(File::create(&stderr_path).expect("a stderr file"))
+        .spawn()
+        .expect("starting chromium");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for chromium") {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium {name} took over {TIMEOUT:?}; stderr:\n{}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let read = |path: &PathBuf| {
+        String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+    };
+    Run {
+        status,
+        stdout: read(&stdout_path),
+        stderr: read(&stderr_path),
+    }
+}
+
+/// The console messages of a run that are errors: Chromium logs console
+/// output as `CONSOLE` lines; a script error says `Uncaught`, a load the
+/// content security policy blocked says `Refused to`.
+fn console_errors(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| {
+            line.contains("CONSOLE") || line.contains("Uncaught") || line.contains("Refused to")
+        })
+        .collect()
+}
+
+/// The text a person reads in an HTML document: the style sheet and tags
+/// dropped, entities of the escaped characters decoded, spaces collapsed.
+fn visible_text(html: &str) -> String {
+    let html = match (html.find("<style"), html.find("</style>")) {
+        (Some(start), Some(end)) if start < end => format!("{}{}", &html[..start], &html[end..]),
+        _ => html.to_string(),
+    };
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for character in html.chars() {
+        match character {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => text.push(character),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn report_renders_in_chromium_with_the_expected_figures() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipping report_renders_in_chromium: {CHROMIUM} is not installed (apt-get install chromium)");
+        return;
+    }
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let (_, page) = sample_report(folder.path());
+    let url = format!("file://{}", page.display());
+
+    let dom = chromium(folder.path(), "dom", &["--dump-dom".into(), url.clone()]);
+    assert!(
+        dom.status.success(),
+        "chromium --dump-dom failed:\n{}",
+        dom.stderr
+    );
+    assert_eq!(
+        console_errors(&dom.stderr),
+        Vec::<&str>::new(),
+        "console errors"
+    );
+    let text = visible_text(&dom.stdout);
+    for figures in [
+        "Outbound calls 2024-03-04 – 2024-03-17",
+        "Dials 930 858 ▲ +8.0% 100.0%",
+        "Connected 350 350 = 0.0% 37.6%",
+        "Conversations 193 200 ▼ -4.0% 20.8%",
+        "Conversions 58 58 = 0.0% 6.2%",
+        "1 Zoë Müller zoe.mueller@example.com 75",
+        "Average conversation time 204.0 s 176.5 s ▲ +16.0%",
+        "Total conversation time 19h 50m 08s 17h 09m 39s",
+        "Duplicate ids collapsed 3",
+        "Definitions, version 1",
+        "Friday 16:00–16:59: 36 dials, 20 connected (55.6%)",
+        "Monday 07:00–07:59: 1 dial, 1 connected (100.0%)",
+    ] {
+        assert!(
+            text.contains(figures),
+            "the page shows `{figures}`:\n{text}"
+        );
+    }
+    // Every heatmap cell has its hover text in the rendered DOM.
+    assert_eq!(text.matches(" connected (").count(), 168);
+
+    let screenshot = folder.path().join("report.png");
+    let shot = chromium(
+        folder.path(),
+        "screenshot",
+        &[
+            format!("--screenshot={}", screenshot.display()),
+            "--window-size=1280,2000".into(),
+            "--hide-scrollbars".into(),
+            url,
+        ],
+    );
+    assert!(
+        shot.status.success(),
+        "chromium --screenshot failed:\n{}",
+        shot.stderr
+    );
+    assert_eq!(
+        console_errors(&shot.stderr),
+        Vec::<&str>::new(),
+        "console errors"
+    );
+    let png = std::fs::read(&screenshot).expect("the screenshot");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let width = u32::from_be_bytes(png[16..20].try_into().expect("4 bytes"));
+    let height = u32::from_be_bytes(png[20..24].try_into().expect("4 bytes"));
+    assert_eq!((width, height), (1280, 2000));
+    // A blank page compresses to a few kilobytes; charts and tables do not.
+    assert!(
+        png.len() > 60_000,
+        "a screenshot with content: {} bytes",
+        png.len()
+    );
+}
