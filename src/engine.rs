@@ -6,8 +6,10 @@
 //!
 //! One scan: the calls of both periods are selected once (a coarse UTC window
 //! first, so a Parquet scan can push it down, then the exact local-day test),
-//! their derived columns are added, the result is cached, and every section's
-//! aggregation reads that cache. All sections are collected together.
+//! their derived columns are added, and that frame is collected once (with
+//! the predicates pushed into a Parquet scan); every section's aggregation
+//! reads it, and all sections are collected together. [`compute_section`]
+//! runs one section alone, to measure what each costs.
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use polars::prelude::*;
@@ -113,6 +115,80 @@ pub fn compute_with(
             items,
         },
     })
+}
+
+/// A part of the computation, for [`compute_section`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The calls of both periods that pass the filters, with derived columns.
+    Scope,
+    /// Funnel counts and time spent, both periods.
+    Totals,
+    /// The time series.
+    TimeSeries,
+    /// The weekday × hour heatmap.
+    Heatmap,
+    /// The leaderboard.
+    Leaderboard,
+    /// The drilldown page (the request's, or the first ten dials).
+    Drilldown,
+    /// The latest call date.
+    LastUpdated,
+}
+
+impl Section {
+    /// Every section, in response order.
+    pub const ALL: [Section; 7] = [
+        Section::Scope,
+        Section::Totals,
+        Section::TimeSeries,
+        Section::Heatmap,
+        Section::Leaderboard,
+        Section::Drilldown,
+        Section::LastUpdated,
+    ];
+
+    /// A short name, e.g. for benchmark labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Scope => "scope",
+            Section::Totals => "totals",
+            Section::TimeSeries => "time_series",
+            Section::Heatmap => "heatmap",
+            Section::Leaderboard => "leaderboard",
+            Section::Drilldown => "drilldown",
+            Section::LastUpdated => "last_updated",
+        }
+    }
+}
+
+/// Runs one section of the computation alone, from the calls to its
+/// aggregated frame (the frame [`compute`] reads that section from).
+/// [`compute`] shares the scoped calls between sections, so the sum of the
+/// sections' times exceeds its time by about `Scope` per extra section.
+pub fn compute_section(
+    calls: LazyFrame,
+    request: &Request,
+    section: Section,
+) -> Result<DataFrame, EngineError> {
+    let first_dials = ItemsRequest {
+        stage: Stage::Dial,
+        page: 1,
+        size: 10,
+    };
+    let scoped = || scoped_calls(calls.clone(), request);
+    let plan = match section {
+        Section::Scope => scoped(),
+        Section::Totals => totals_plan(scoped()),
+        Section::TimeSeries => series_plan(scoped(), request.granularity),
+        Section::Heatmap => heatmap_plan(scoped()),
+        Section::Leaderboard => leaderboard_plan(scoped()),
+        Section::Drilldown => {
+            drilldown_plan(scoped(), request.items.as_ref().unwrap_or(&first_dials))
+        }
+        Section::LastUpdated => last_updated_plan(calls.clone()),
+    };
+    Ok(plan.collect()?)
 }
 
 // ---------------------------------------------------------------------------

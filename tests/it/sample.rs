@@ -798,3 +798,31 @@ fn sample_responses_hold_the_invariants() {
         }
     }
 }
+
+#[test]
+fn each_section_alone_matches_the_whole_response() {
+    use callfunnel::engine::{compute_section, Section};
+    let (calls, _) = load_sample();
+    let request = sample_request("request_drilldown.json");
+    let response = respond(&request, Rounding::Api);
+    let rows = |section| {
+        compute_section(calls.clone(), &request, section)
+            .expect("section computes")
+            .height()
+    };
+    let dials = at(&response, "/data/funnel/dials/count/value")
+        .as_u64()
+        .unwrap()
+        + at(&response, "/data/funnel/dials/count/previous")
+            .as_u64()
+            .unwrap();
+    assert_eq!(rows(Section::Scope) as u64, dials);
+    assert_eq!(rows(Section::Totals), 1);
+    assert_eq!(rows(Section::LastUpdated), 1);
+    let leaders = at(&response, "/data/leaderboard").as_array().unwrap().len();
+    assert_eq!(rows(Section::Leaderboard), leaders);
+    let items = at(&response, "/data/items/data").as_array().unwrap().len();
+    assert_eq!(rows(Section::Drilldown), items);
+    assert!(rows(Section::Heatmap) <= 168);
+    assert!(rows(Section::TimeSeries) <= 14);
+}
