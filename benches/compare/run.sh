@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Whole-process benchmark: callfunnel against the same metrics written as DuckDB SQL
+# (duckdb_metrics.py) and in Polars for Python (polars_metrics.py), on the same generated
+# files, in one run. Each engine runs as its own process (for the Python engines that
+# includes starting Python and importing the library), several times; the wall time and
+# peak RSS of every run are recorded, the three responses are checked number for number,
+# and a markdown table of min/median per engine x size x format x query is printed.
+#
+# Usage: benches/compare/run.sh            (from anywhere)
+#
+# Environment (all optional):
+#   CALLFUNNEL_BENCH_DIR  work folder: venv, data, results    [$HOME/.cache/callfunnel-bench]
+#   ROWS                  sizes, in calls                     ["1000000 10000000"]
+#   RUNS                  timed runs per engine and case      [5]
+#   RUNS_<N>              timed runs for size N, e.g. RUNS_10000000=1
+#   WARMUP                untimed runs per engine before timing (the first one's
+#                         response is the one checked)        [1]
+#   FORMATS               "csv parquet"                        [both]
+#   QUERIES               "full 4weeks"                        [both]
+#   ENGINES               "callfunnel duckdb polars"           [all three]
+#   CALLFUNNEL            callfunnel binary to measure         [built here with cargo]
+#   SKIP_BUILD=1          do not run cargo build (uses CALLFUNNEL or the existing binary)
+#   PYTHON                Python that makes the venv           [python3]
+#
+# Progress goes to standard error; the table goes to standard output and to
+# $CALLFUNNEL_BENCH_DIR/results/<UTC time>/table.md (raw measurements beside it).
+# Exit status 0, or 1 when some response differs from callfunnel's or a run failed.
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CRATE=$(cd "$HERE/../.." && pwd)
+BENCH_DIR=${CALLFUNNEL_BENCH_DIR:-$HOME/.cache/callfunnel-bench}
+ROWS=${ROWS:-"1000000 10000000"}
+RUNS=${RUNS:-5}
+WARMUP=${WARMUP:-1}
+FORMATS=${FORMATS:-"csv parquet"}
+QUERIES=${QUERIES:-"full 4weeks"}
+ENGINES=${ENGINES:-"callfunnel duckdb polars"}
+PYTHON=${PYTHON:-python3}
+SEED=7
+FROM=2023-01-01
+TO=2024-12-31
+# Pinned: what PyPI gave when the benchmark was written (see BENCHMARKS.md).
+DUCKDB_VERSION=2.0.1
+POLARS_VERSION=2.1.0
+
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 2; }
+
+[ "$WARMUP" -ge 1 ] || die "WARMUP must be at least 1 (its response is the one checked)"
+mkdir -p "$BENCH_DIR/data" "$BENCH_DIR/results"
+
+# --- the Python side: a virtualenv with pinned DuckDB and Polars -------------------------
+VENV=$BENCH_DIR/venv
+VPY=$VENV/bin/python
+if ! "$VPY" -c "import duckdb, polars, sys; sys.exit(0 if (duckdb.__version__, polars.__version__) == ('$DUCKDB_VERSION', '$POLARS_VERSION') else 1)" 2>/dev/null; then
+    log "making the virtualenv $VENV (duckdb==$DUCKDB_VERSION polars==$POLARS_VERSION)"
+    "$PYTHON" -m venv "$VENV"
+    "$VPY" -m pip install --quiet --disable-pip-version-check \
+        "duckdb==$DUCKDB_VERSION" "polars==$POLARS_VERSION" >&2
+fi
+
+# --- callfunnel ---------------------------------------------------------------------------
+if [ -z "${CALLFUNNEL:-}" ]; then
+    CALLFUNNEL=${CARGO_TARGET_DIR:-$CRATE/target}/release/callfunnel
+    if [ "${SKIP_BUILD:-0}" != 1 ]; then
+        log "cargo build --release (in $CRATE)"
+        (cd "$CRATE" && cargo build --release --quiet) >&2
+    fi
+fi
+[ -x "$CALLFUNNEL" ] || die "no callfunnel binary at $CALLFUNNEL"
+# measure a copy, so that a rebuild during the run cannot change what is measured
+mkdir -p "$BENCH_DIR/bin"
+BUILT="$CALLFUNNEL ($(date -u -r "$CALLFUNNEL" +%Y-%m-%dT%H:%M:%SZ))"
+cp "$CALLFUNNEL" "$BENCH_DIR/bin/callfunnel.new" && mv "$BENCH_DIR/bin/callfunnel.new" "$BENCH_DIR/bin/callfunnel"
+CALLFUNNEL=$BENCH_DIR/bin/callfunnel
+
+# --- results folder -----------------------------------------------------------------------
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=$BENCH_DIR/results/$STAMP
+mkdir -p "$OUT/responses" "$OUT/stderr"
+printf 'rows\tformat\tquery\tengine\trun\twall_s\trss_kb\tstatus\n' > "$OUT/runs.tsv"
+printf 'rows\tformat\tquery\tengine\tverdict\n' > "$OUT/checks.tsv"
+printf 'rows\tformat\tfile_bytes\tin_memory_bytes\n' > "$OUT/sizes.tsv"
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') x $(nproc)"
+    echo "memory: $(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+    echo "kernel: $(uname -srm)"
+    echo "callfunnel: $("$CALLFUNNEL" --version), binary $BUILT"
+    echo "python: $("$VPY" --version 2>&1), duckdb $DUCKDB_VERSION, polars $POLARS_VERSION"
+    echo "settings: ROWS='$ROWS' RUNS=$RUNS WARMUP=$WARMUP FORMATS='$FORMATS' QUERIES='$QUERIES' ENGINES='$ENGINES'"
+} > "$OUT/machine.txt"
+log "results in $OUT"
+
+# --- data -----------------------------------------------------------------------------------
+data_file() { echo "$BENCH_DIR/data/calls-$1-seed$SEED-$FROM-$TO.$2"; }
+for n in $ROWS; do
+    for fmt in $FORMATS; do
+        file=$(data_file "$n" "$fmt")
+        if [ ! -s "$file" ]; then
+            log "generating $n calls -> $file"
+            partial="${file%.*}.partial.$fmt"
+            "$CALLFUNNEL" generate --rows "$n" --seed "$SEED" --from "$FROM" --to "$TO" \
+                --out "$partial" --quiet
+            mv "$partial" "$file"
+        fi
+        bytes=$(stat -c %s "$file")
+        in_memory=""
+        if [ "$fmt" = parquet ]; then
+            in_memory=$("$VPY" -c "import polars as pl, sys; print(pl.read_parquet(sys.argv[1]).estimated_size())" "$file")
+        fi
+        printf '%s\t%s\t%s\t%s\n' "$n" "$fmt" "$bytes" "$in_memory" >> "$OUT/sizes.tsv"
+    done
+done
+
+# --- the runs -------------------------------------------------------------------------------
+# the command line of an engine, in the array CMD
+set_command() { # engine file request
+    case $1 in
+        callfunnel) CMD=("$CALLFUNNEL" metrics --input "$2" --request "$3") ;;
+        duckdb) CMD=("$VPY" "$HERE/duckdb_metrics.py" --input "$2" --request "$3") ;;
+        polars) CMD=("$VPY" "$HERE/polars_metrics.py" --input "$2" --request "$3") ;;
+        *) die "unknown engine $1" ;;
+    esac
+}
+
+failures=0
+run_once() { # engine n fmt query run-label -> appends to runs.tsv (when timed)
+    local engine=$1 n=$2 fmt=$3 query=$4 label=$5
+    local file request response errors measured
+    file=$(data_file "$n" "$fmt")
+    request=$HERE/request_$query.json
+    response=$OUT/responses/$n-$fmt-$query-$engine.json
+    errors=$OUT/stderr/$n-$fmt-$query-$engine-$label.txt
+    set_command "$engine" "$file" "$request"
+    measured=$("$VPY" "$HERE/measure.py" --stdout "$response" --stderr "$errors" -- "${CMD[@]}")
+    read -r wall rss status <<< "$measured"
+    if [ "$status" != 0 ]; then
+        failures=$((failures + 1))
+        log "  $engine failed (exit $status): $(tail -n 2 "$errors" | tr '\n' ' ')"
+    fi
+    case $label in
+        warmup*) ;;
+        *) printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+               "$n" "$fmt" "$query" "$engine" "$label" "$wall" "$rss" "$status" >> "$OUT/runs.tsv" ;;
+    esac
+    log "  $engine $label: ${wall} s, $((rss / 1024)) MB"
+}
+
+for n in $ROWS; do
+    var=RUNS_$n
+    runs=${!var:-$RUNS}
+    for fmt in $FORMATS; do
+        for query in $QUERIES; do
+            log "$n calls, $fmt, $query: $WARMUP warm-up + $runs timed runs per engine"
+            for ((w = 1; w <= WARMUP; w++)); do
+                for engine in $ENGINES; do
+                    run_once "$engine" "$n" "$fmt" "$query" "warmup$w"
+                    if [ "$w" = 1 ]; then # the first warm-up's response is the one checked
+                        cp "$OUT/responses/$n-$fmt-$query-$engine.json" \
+                           "$OUT/responses/$n-$fmt-$query-$engine.checked.json"
+                    fi
+                done
+            done
+            # the same numbers? (against callfunnel's response)
+            reference=$OUT/responses/$n-$fmt-$query-callfunnel.checked.json
+            for engine in $ENGINES; do
+                [ "$engine" = callfunnel ] && continue
+                [ -s "$reference" ] || break
+                candidate=$OUT/responses/$n-$fmt-$query-$engine.checked.json
+                report=$OUT/stderr/$n-$fmt-$query-$engine-compare.txt
+                if python3 "$HERE/compare.py" "$reference" "$candidate" 2> "$report"; then
+                    verdict=yes
+                else
+                    verdict="**no** ($(grep -c '^  ' "$report" || true) shown in $(basename "$report"))"
+                    failures=$((failures + 1))
+                    log "  $engine differs from callfunnel: $(sed -n 2,4p "$report" | tr '\n' ' ')"
+                fi
+                printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$fmt" "$query" "$engine" "$verdict" >> "$OUT/checks.tsv"
+            done
+            for ((r = 1; r <= runs; r++)); do
+                for engine in $ENGINES; do
+                    run_once "$engine" "$n" "$fmt" "$query" "$r"
+                done
+            done
+        done
+    done
+    # callfunnel must give the same response from CSV and from Parquet
+    for query in $QUERIES; do
+        a=$OUT/responses/$n-csv-$query-callfunnel.checked.json
+        b=$OUT/responses/$n-parquet-$query-callfunnel.checked.json
+        if [ -s "$a" ] && [ -s "$b" ]; then
+            if python3 "$HERE/compare.py" "$a" "$b" --quiet; then
+                log "$n calls, $query: callfunnel gives the same response from CSV and Parquet"
+            else
+                failures=$((failures + 1))
+                log "$n calls, $query: callfunnel's CSV and Parquet responses differ"
+            fi
+        fi
+    done
+done
+
+# --- the table ------------------------------------------------------------------------------
+{
+    echo "Machine:"
+    echo
+    sed 's/^/    /' "$OUT/machine.txt"
+    echo
+    echo "Data (seed $SEED, $FROM..$TO):"
+    echo
+    echo "| rows | format | file size (MB) | in memory (MB) |"
+    echo "|---:|---|---:|---:|"
+    tail -n +2 "$OUT/sizes.tsv" | awk -F'\t' '{
+        printf "| %s | %s | %.1f | %s |\n", $1, $2, $3 / 1e6, ($4 == "" ? "" : sprintf("%.1f", $4 / 1e6)) }'
+    echo
+    python3 "$HERE/summarize.py" "$OUT"
+} > "$OUT/table.md"
+cat "$OUT/table.md"
+log "table written to $OUT/table.md"
+if [ "$failures" -gt 0 ]; then
+    log "$failures failed runs or differing responses"
+    exit 1
+fi
