@@ -91,7 +91,12 @@ printf 'rows\tformat\tfile_bytes\tin_memory_bytes\n' > "$OUT/sizes.tsv"
     echo "callfunnel: $("$CALLFUNNEL" --version), binary $BUILT"
     echo "python: $("$VPY" --version 2>&1), duckdb $DUCKDB_VERSION, polars $POLARS_VERSION"
     echo "settings: ROWS='$ROWS' RUNS=$RUNS WARMUP=$WARMUP FORMATS='$FORMATS' QUERIES='$QUERIES' ENGINES='$ENGINES'"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    log "warning: load average $load on $(nproc) cores: other work is running, timings will be noisy"
+fi
 log "results in $OUT"
 
 # --- data -----------------------------------------------------------------------------------
@@ -112,6 +117,16 @@ for n in $ROWS; do
             in_memory=$("$VPY" -c "import polars as pl, sys; print(pl.read_parquet(sys.argv[1]).estimated_size())" "$file")
         fi
         printf '%s\t%s\t%s\t%s\n' "$n" "$fmt" "$bytes" "$in_memory" >> "$OUT/sizes.tsv"
+    done
+done
+
+# --- what starting Python and importing each library costs (part of every Python run) ------
+printf 'library\trun\twall_s\trss_kb\n' > "$OUT/startup.tsv"
+for library in duckdb polars; do
+    for ((r = 1; r <= RUNS; r++)); do
+        read -r wall rss _ <<< "$("$VPY" "$HERE/measure.py" --stdout /dev/null --stderr /dev/null -- \
+            "$VPY" -c "import $library")"
+        printf '%s\t%s\t%s\t%s\n' "$library" "$r" "$wall" "$rss" >> "$OUT/startup.tsv"
     done
 done
 
@@ -203,6 +218,7 @@ for n in $ROWS; do
 done
 
 # --- the table ------------------------------------------------------------------------------
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 {
     echo "Machine:"
     echo

@@ -139,6 +139,16 @@ def main():
                            % (in_memory / 1e6, fmt, QUERY_NAMES[query]),
                            "%.0f MB (×%.2f)" % (peak / 1e6, peak / in_memory),
                            peak < 2 * in_memory)
+    startup = read(os.path.join(folder, "startup.tsv"))
+    if startup:
+        out.append("")
+        parts = []
+        for library in ("duckdb", "polars"):
+            walls = [float(s["wall_s"]) for s in startup if s["library"] == library]
+            if walls:
+                parts.append("`import %s` %.2f s" % (library, statistics.median(walls)))
+        out.append("Python start-up included in every DuckDB / Polars-Python run (median of "
+                   "`python -c 'import …'`): " + ", ".join(parts) + ".")
     print("\n".join(out))
 
 
