@@ -75,6 +75,7 @@ mkdir -p "$BENCH_DIR/bin"
 BUILT="$CALLFUNNEL ($(date -u -r "$CALLFUNNEL" +%Y-%m-%dT%H:%M:%SZ))"
 cp "$CALLFUNNEL" "$BENCH_DIR/bin/callfunnel.new" && mv "$BENCH_DIR/bin/callfunnel.new" "$BENCH_DIR/bin/callfunnel"
 CALLFUNNEL=$BENCH_DIR/bin/callfunnel
+BINARY_SUM=$(sha256sum "$CALLFUNNEL" | cut -c1-16)
 
 # --- results folder -----------------------------------------------------------------------
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -88,7 +89,7 @@ printf 'rows\tformat\tfile_bytes\tin_memory_bytes\n' > "$OUT/sizes.tsv"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') x $(nproc)"
     echo "memory: $(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
     echo "kernel: $(uname -srm)"
-    echo "callfunnel: $("$CALLFUNNEL" --version), binary $BUILT"
+    echo "callfunnel: $("$CALLFUNNEL" --version), binary $BUILT, sha256 $BINARY_SUM..."
     echo "python: $("$VPY" --version 2>&1), duckdb $DUCKDB_VERSION, polars $POLARS_VERSION"
     echo "settings: ROWS='$ROWS' RUNS=$RUNS WARMUP=$WARMUP FORMATS='$FORMATS' QUERIES='$QUERIES' ENGINES='$ENGINES'"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -104,12 +105,14 @@ data_file() { echo "$BENCH_DIR/data/calls-$1-seed$SEED-$FROM-$TO.$2"; }
 for n in $ROWS; do
     for fmt in $FORMATS; do
         file=$(data_file "$n" "$fmt")
-        if [ ! -s "$file" ]; then
+        # regenerate when the file was written by another callfunnel binary (the writer may change)
+        if [ ! -s "$file" ] || [ "$(cat "$file.generator" 2>/dev/null)" != "$BINARY_SUM" ]; then
             log "generating $n calls -> $file"
             partial="${file%.*}.partial.$fmt"
             "$CALLFUNNEL" generate --rows "$n" --seed "$SEED" --from "$FROM" --to "$TO" \
                 --out "$partial" --quiet
             mv "$partial" "$file"
+            echo "$BINARY_SUM" > "$file.generator"
         fi
         bytes=$(stat -c %s "$file")
         in_memory=""
