@@ -21,10 +21,12 @@
 #   CALLFUNNEL            callfunnel binary to measure         [built here with cargo]
 #   SKIP_BUILD=1          do not run cargo build (uses CALLFUNNEL or the existing binary)
 #   PYTHON                Python that makes the venv           [python3]
+#   VALIDATE=0            skip the check on sample_data before timing
 #
 # Progress goes to standard error; the table goes to standard output and to
 # $CALLFUNNEL_BENCH_DIR/results/<UTC time>/table.md (raw measurements beside it).
-# Exit status 0, or 1 when some response differs from callfunnel's or a run failed.
+# Exit status 0; 1 when some response differs from callfunnel's or a run failed; 2 when the
+# check on sample_data fails (nothing is timed then) or the setup fails.
 
 set -euo pipefail
 
@@ -122,6 +124,37 @@ for n in $ROWS; do
         printf '%s\t%s\t%s\t%s\n' "$n" "$fmt" "$bytes" "$in_memory" >> "$OUT/sizes.tsv"
     done
 done
+
+# --- before timing anything: both Python versions against callfunnel on sample_data ---------
+# (the three shipped requests and three more: MONTH/WEEK/DAY, three zones across DST, filters,
+# explicit comparison period, every drilldown stage but DIAL page 1), from the CSV and from
+# its Parquet conversion
+if [ "${VALIDATE:-1}" = 1 ] && [ -s "$CRATE/sample_data/calls.csv" ]; then
+    check=$OUT/validation
+    mkdir -p "$check"
+    "$CALLFUNNEL" convert --input "$CRATE/sample_data/calls.csv" --out "$check/calls.parquet" 2>/dev/null
+    agreed=0
+    for input in "$CRATE/sample_data/calls.csv" "$check/calls.parquet"; do
+        for request in "$CRATE"/sample_data/request*.json "$HERE"/validation/request_*.json; do
+            name=$(basename "${input%.*}")-$(basename "$request" .json)
+            "$CALLFUNNEL" metrics --input "$input" --request "$request" > "$check/$name-callfunnel.json" 2>/dev/null
+            for engine in duckdb polars; do
+                "$VPY" "$HERE/${engine}_metrics.py" --input "$input" --request "$request" \
+                    > "$check/$name-$engine.json" 2>/dev/null
+                if python3 "$HERE/compare.py" "$check/$name-callfunnel.json" "$check/$name-$engine.json" \
+                    2> "$check/$name-$engine-compare.txt"; then
+                    agreed=$((agreed + 1))
+                else
+                    log "validation: $engine differs from callfunnel on $name:"
+                    sed -n 2,6p "$check/$name-$engine-compare.txt" >&2
+                    die "the Python versions must agree with callfunnel before anything is timed"
+                fi
+            done
+        done
+    done
+    log "validation on sample_data: $agreed responses agree with callfunnel exactly"
+    echo "validation on sample_data: $agreed responses (DuckDB and Polars-Python) agree with callfunnel" >> "$OUT/machine.txt"
+fi
 
 # --- what starting Python and importing each library costs (part of every Python run) ------
 printf 'library\trun\twall_s\trss_kb\n' > "$OUT/startup.tsv"
