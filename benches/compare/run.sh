@@ -60,7 +60,7 @@ if ! "$VPY" -c "import duckdb, polars, sys; sys.exit(0 if (duckdb.__version__, p
     log "making the virtualenv $VENV (duckdb==$DUCKDB_VERSION polars==$POLARS_VERSION)"
     "$PYTHON" -m venv "$VENV"
     "$VPY" -m pip install --quiet --disable-pip-version-check \
-        "duckdb==$DUCKDB_VERSION" "polars==$POLARS_VERSION" >&2
+        "duckdb==$DUCKDB_VERSION" "polars==$POLARS_VERSION" "polars-runtime-32==$POLARS_VERSION" >&2
 fi
 
 # --- callfunnel ---------------------------------------------------------------------------
