@@ -75,7 +75,10 @@ pub fn compute_with(
     // The scoped calls are collected once and shared by every section. (A
     // `cache()` node would share them too, but it stops the period and filter
     // predicates from reaching a Parquet scan.)
-    let scoped = scoped_calls(calls, request).collect()?.lazy();
+    let scoped = scoped_calls(calls, request)
+        .select(section_columns(request))
+        .collect()?
+        .lazy();
     let mut plans = vec![
         totals_plan(scoped.clone()),
         series_plan(scoped.clone(), request.granularity),
@@ -224,6 +227,36 @@ pub(crate) fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
             is_conversation(request.conversation_threshold_seconds).alias(derived::CONVERSATION),
             is_conversion(&request.tags).alias(derived::CONVERSION),
         ])
+}
+
+/// The columns of the scoped calls that some section reads: a Parquet scan
+/// then decodes only these (the drilldown's numbers only when asked for).
+fn section_columns(request: &Request) -> Vec<Expr> {
+    let mut names = vec![
+        column::ID,
+        column::DATE,
+        column::USER_ID,
+        column::USER_NAME,
+        column::USER_EMAIL,
+        column::RESULT,
+        column::DURATION,
+        column::RINGING_SECONDS,
+        derived::LOCAL,
+        derived::DAY,
+        derived::IN_CURRENT,
+        derived::IN_PREVIOUS,
+        derived::CONNECTED,
+        derived::CONVERSATION,
+        derived::CONVERSION,
+    ];
+    if request.items.is_some() {
+        names.extend([
+            column::ALLO_NUMBER,
+            column::ALLO_NUMBER_LABEL,
+            column::CONTACT_NUMBER,
+        ]);
+    }
+    names.into_iter().map(col).collect()
 }
 
 /// The request's zone as Polars names it (the name was validated by chrono-tz).

@@ -20,9 +20,6 @@ pub struct ConvertArgs {
     /// The Parquet file to write (replaced when complete, if it exists).
     #[arg(long, value_name = "FILE.parquet")]
     out: PathBuf,
-    /// No summary line on standard error (what ingest skipped or collapsed is still printed).
-    #[arg(long)]
-    quiet: bool,
 }
 
 /// Reads the inputs and writes the store; prints a summary on stderr.
@@ -35,8 +32,13 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
     }
     let started = Instant::now();
     let loaded = args.input.load(&[])?;
-    let rows = write_parquet(loaded.frame, &args.out).map_err(Failure::input)?;
-    if !args.quiet {
+    let spinner = args.input.spinner("writing the store");
+    let rows = write_parquet(loaded.frame, &args.out).map_err(Failure::input);
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let rows = rows?;
+    if !args.input.quiet {
         eprintln!(
             "callfunnel: wrote {rows} calls to {} in {:.2} s",
             args.out.display(),

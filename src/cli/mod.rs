@@ -15,6 +15,7 @@ use callfunnel::ingest::{self, IngestOptions};
 use callfunnel::{compute_with, ApiError, Request, Rounding};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
 mod completions;
 mod convert;
@@ -96,6 +97,9 @@ pub struct InputArgs {
     /// Skip unreadable rows (counted by reason on stderr) instead of stopping.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// No progress spinner on stderr (it shows only on a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl InputArgs {
@@ -107,11 +111,30 @@ impl InputArgs {
             skip_invalid: self.skip_invalid,
             request_tags: request_tags.to_vec(),
         };
-        let loaded = ingest::load(&self.input, &options).map_err(Failure::input)?;
+        let spinner = self.spinner("reading the calls");
+        let loaded = ingest::load(&self.input, &options).map_err(Failure::input);
+        if let Some(spinner) = spinner {
+            spinner.finish_and_clear();
+        }
+        let loaded = loaded?;
         for line in loaded.report.summary_lines() {
             eprintln!("callfunnel: {line}");
         }
         Ok(loaded)
+    }
+
+    /// A spinner with `message` and the time elapsed, on stderr when it is a
+    /// terminal and `--quiet` is off.
+    pub fn spinner(&self, message: &'static str) -> Option<ProgressBar> {
+        (!self.quiet && std::io::stderr().is_terminal()).then(|| {
+            let spinner = ProgressBar::new_spinner().with_message(message);
+            spinner.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+            spinner
+        })
     }
 }
 
