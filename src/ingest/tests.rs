@@ -1177,3 +1177,21 @@ fn generated_csv_is_read_column_wise_with_the_same_calls() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(same_both_ways(&text));
 }
+
+#[test]
+fn sorted_ids_skip_the_distinct_count_but_still_catch_a_repeat() {
+    let sorted = "id,date\ncll-1,2024-03-04T09:30:00Z\ncll-2,2024-03-04T09:31:00Z\ncll-3,2024-03-04T09:32:00Z\n";
+    let (frame, report) = csv_ok(sorted, &defaults());
+    assert_eq!((frame.height(), report.duplicates), (3, 0));
+    let repeated = "id,date\ncll-1,2024-03-04T09:30:00Z\ncll-2,2024-03-04T09:31:00Z\ncll-2,2024-03-04T09:35:00Z\ncll-3,2024-03-04T09:32:00Z\n";
+    let (frame, report) = csv_ok(repeated, &defaults());
+    assert_eq!((frame.height(), report.duplicates), (3, 1));
+    assert_eq!(
+        strings(&frame, "id"),
+        [
+            Some("cll-1".into()),
+            Some("cll-2".into()),
+            Some("cll-3".into())
+        ]
+    );
+}
