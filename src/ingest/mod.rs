@@ -506,7 +506,7 @@ impl Loader {
 /// Whether every id is greater than the one before (so all are distinct):
 /// one pass of comparisons, where counting distinct ids needs a hash table.
 /// Exports sorted by id, and `generate`'s files, pass it.
-fn ids_strictly_increasing(frame: &DataFrame) -> PolarsResult<bool> {
+pub(crate) fn ids_strictly_increasing(frame: &DataFrame) -> PolarsResult<bool> {
     let id = crate::model::column::ID;
     let ids = col(id);
     let checked = frame
