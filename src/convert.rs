@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use crate::ingest::is_one_of;
 use crate::model::{canonical_schema, column, CallResult, CallType, Direction};
 
 /// Rows per row group of the store.
@@ -136,15 +137,15 @@ fn check_canonical(calls: &DataFrame) -> Result<(), ConvertError> {
         ("a date is missing", col(column::DATE).is_null()),
         (
             "a direction is not in API case",
-            not_one_of(column::DIRECTION, Direction::ALL.iter().map(|v| v.as_str())),
+            is_one_of(col(column::DIRECTION), Direction::SPELLINGS).not(),
         ),
         (
             "a type is not in API case",
-            not_one_of(column::TYPE, CallType::ALL.iter().map(|v| v.as_str())),
+            is_one_of(col(column::TYPE), CallType::SPELLINGS).not(),
         ),
         (
             "a result is not in API case",
-            not_one_of(column::RESULT, CallResult::ALL.iter().map(|v| v.as_str())),
+            is_one_of(col(column::RESULT), CallResult::SPELLINGS).not(),
         ),
         ("a duration is missing", col(column::DURATION).is_null()),
         ("a duration is negative", col(column::DURATION).lt(lit(0))),
@@ -184,14 +185,7 @@ fn check_canonical(calls: &DataFrame) -> Result<(), ConvertError> {
             return Err(ConvertError::NotCanonical((*rule).to_string()));
         }
     }
-    let unique = if crate::ingest::ids_strictly_increasing(calls).map_err(ConvertError::Frame)? {
-        calls.height()
-    } else {
-        calls
-            .column(column::ID)
-            .and_then(|ids| ids.n_unique())
-            .map_err(ConvertError::Frame)?
-    };
+    let unique = crate::ingest::distinct_ids(calls).map_err(ConvertError::Frame)?;
     if unique != calls.height() {
         return Err(ConvertError::NotCanonical(format!(
             "{} duplicate ids",
@@ -199,14 +193,6 @@ fn check_canonical(calls: &DataFrame) -> Result<(), ConvertError> {
         )));
     }
     Ok(())
-}
-
-/// Whether the (non-null) value of column `name` is none of `allowed`.
-fn not_one_of<'a>(name: &str, allowed: impl Iterator<Item = &'a str>) -> Expr {
-    allowed
-        .map(|value| col(name).neq(lit(value)))
-        .reduce(Expr::and)
-        .unwrap_or_else(|| lit(true))
 }
 
 /// Writes `path` through `write`, under a temporary name in the same folder

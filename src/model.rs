@@ -119,6 +119,9 @@ macro_rules! api_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// The API's spelling of every value, in declaration order.
+            pub const SPELLINGS: &'static [&'static str] = &[$($text),+];
+
             /// The API's spelling (upper case).
             pub fn as_str(self) -> &'static str {
                 match self {

@@ -15,6 +15,7 @@
 //! assert_eq!(ingested.report.calls, 1);
 //! ```
 
+mod column_exprs;
 mod error;
 mod fields;
 mod read_csv;
@@ -23,6 +24,8 @@ mod read_json;
 mod read_parquet;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use column_exprs::is_one_of;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -442,14 +445,7 @@ impl Loader {
                     unreachable!("checked above")
                 };
                 let rows = frame.height() as u64;
-                let unique = if ids_strictly_increasing(&frame).map_err(polars_error)? {
-                    rows
-                } else {
-                    frame
-                        .column(id)
-                        .and_then(|ids| ids.n_unique())
-                        .map_err(polars_error)? as u64
-                };
+                let unique = distinct_ids(&frame).map_err(polars_error)? as u64;
                 report.duplicates = rows - unique;
                 report.calls = unique;
                 if unique < rows {
@@ -482,13 +478,7 @@ impl Loader {
                     .select([len().alias("rows"), col(id).n_unique().alias("unique")])
                     .collect()
                     .map_err(polars_error)?;
-                let count = |name: &str| -> Result<u64, IngestError> {
-                    let value = counts
-                        .column(name)
-                        .and_then(|column| column.get(0))
-                        .map_err(polars_error)?;
-                    Ok(value.extract::<u64>().unwrap_or(0))
-                };
+                let count = |name: &str| first_count(&counts, name).map_err(polars_error);
                 let (rows, unique) = (count("rows")?, count("unique")?);
                 report.duplicates = rows - unique;
                 report.calls = unique;
@@ -503,23 +493,32 @@ impl Loader {
     }
 }
 
-/// Whether every id is greater than the one before (so all are distinct):
-/// one pass of comparisons, where counting distinct ids needs a hash table.
-/// Exports sorted by id, and `generate`'s files, pass it.
-pub(crate) fn ids_strictly_increasing(frame: &DataFrame) -> PolarsResult<bool> {
-    let id = crate::model::column::ID;
-    let ids = col(id);
-    let checked = frame
+/// How many distinct ids `frame` holds. Ids in strictly increasing order
+/// (exports sorted by id, `generate`'s files) are all distinct: one pass of
+/// comparisons then replaces the hash table of a distinct count.
+pub(crate) fn distinct_ids(frame: &DataFrame) -> PolarsResult<usize> {
+    let ids = col(crate::model::column::ID);
+    let increasing = frame
         .clone()
         .lazy()
         .select([ids
             .clone()
-            .gt(ids.shift(lit(1)))
+            .gt(ids.clone().shift(lit(1)))
             .fill_null(lit(true))
             .all(true)
-            .alias(id)])
+            .alias("increasing")])
         .collect()?;
-    Ok(checked.column(id)?.get(0)? == AnyValue::Boolean(true))
+    if increasing.column("increasing")?.get(0)? == AnyValue::Boolean(true) {
+        Ok(frame.height())
+    } else {
+        frame.column(crate::model::column::ID)?.n_unique()
+    }
+}
+
+/// The value of column `name` in the first row of `frame`, as a count
+/// (0 when null).
+pub(crate) fn first_count(frame: &DataFrame, name: &str) -> PolarsResult<u64> {
+    Ok(frame.column(name)?.get(0)?.extract::<u64>().unwrap_or(0))
 }
 
 /// Adds the counts of `more` to `counts`.

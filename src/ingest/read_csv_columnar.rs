@@ -20,8 +20,9 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::column_exprs::{absent_value, api_spellings, default_enum, is_one_of};
 use super::fields::{push_tag, ColumnNames, Field};
-use crate::model::{date_dtype, CallResult, CallType, Direction, DATE_UNIT};
+use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
 const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";
@@ -87,8 +88,10 @@ pub(crate) fn read_canonical_csv(path: &Path, names: &ColumnNames) -> Option<Dat
         return None;
     }
     let mut converted = converted.drop_many([OFF_FORM, DATE_TEXT, UNTRIMMED]);
-    let tags = tag_lists(converted.column(Field::Tags.name()).ok()?.str().ok()?);
-    converted.with_column(tags.into_column()).ok()?;
+    if is_present(Field::Tags) {
+        let tags = tag_lists(converted.column(Field::Tags.name()).ok()?.str().ok()?);
+        converted.with_column(tags.into_column()).ok()?;
+    }
     Some(converted)
 }
 
@@ -215,7 +218,7 @@ fn plain_header(path: &Path) -> Option<Vec<String>> {
 /// name) when `present`.
 fn value(field: Field, present: bool) -> Expr {
     if !present {
-        return absent(field);
+        return absent_value(field);
     }
     let text = col(field.name());
     match field {
@@ -233,8 +236,7 @@ fn value(field: Field, present: bool) -> Expr {
                 lit("raise"),
             )
             .cast(date_dtype()),
-        Field::Direction => text.fill_null(lit(Direction::Outbound.as_str())),
-        Field::Type => text.fill_null(lit(CallType::Call.as_str())),
+        Field::Direction | Field::Type => default_enum(field, text),
         Field::Duration => text.fill_null(lit(0i64)),
         // Adding +0.0 turns a -0.0 into 0.0, as `abs` does in the row reader.
         Field::RingingSeconds => text + lit(0.0),
@@ -253,9 +255,9 @@ fn off_form(field: Field) -> Expr {
             .str()
             .len_bytes()
             .neq(lit(CANONICAL_TIMESTAMP_BYTES))),
-        Field::Direction => not_one_of(value, Direction::ALL.iter().map(|v| v.as_str())),
-        Field::Type => not_one_of(value, CallType::ALL.iter().map(|v| v.as_str())),
-        Field::Result => not_one_of(value, CallResult::ALL.iter().map(|v| v.as_str())),
+        Field::Direction | Field::Type | Field::Result => {
+            is_one_of(value, api_spellings(field)).not()
+        }
         Field::Duration => value.lt(lit(0i64)),
         Field::RingingSeconds => value
             .clone()
@@ -263,26 +265,6 @@ fn off_form(field: Field) -> Expr {
             .or(value.clone().gt(lit(f64::MAX)))
             .or(value.lt(lit(0.0))),
         _ => lit(false),
-    }
-}
-
-/// Whether a (non-null) value is none of the API's spellings.
-fn not_one_of<'a>(value: Expr, allowed: impl Iterator<Item = &'a str>) -> Expr {
-    allowed
-        .map(|spelling| value.clone().neq(lit(spelling)))
-        .reduce(Expr::and)
-        .unwrap_or_else(|| lit(true))
-        .fill_null(lit(false))
-}
-
-/// The value of a field the file does not have (as the row reader fills it).
-fn absent(field: Field) -> Expr {
-    match field {
-        Field::Direction => lit(Direction::Outbound.as_str()),
-        Field::Type => lit(CallType::Call.as_str()),
-        Field::Duration => lit(0i64).cast(DataType::Int64),
-        Field::RingingSeconds => lit(NULL).cast(DataType::Float64),
-        _ => lit(NULL).cast(DataType::String),
     }
 }
 

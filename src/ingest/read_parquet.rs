@@ -10,10 +10,12 @@ use std::path::Path;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::column_exprs::{absent_value, api_spellings, default_enum, empty_tags, is_one_of};
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
 use super::fields::{ColumnNames, Field};
+use super::first_count;
 use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION};
-use crate::model::{canonical_schema, date_dtype, CallResult, CallType, Direction};
+use crate::model::{canonical_schema, date_dtype};
 
 /// A scanned Parquet file and what checking it found.
 pub(crate) struct ParquetPart {
@@ -130,13 +132,7 @@ pub(crate) fn scan_parquet(
         .select(summary)
         .collect()
         .map_err(polars_error)?;
-    let count = |name: &str| -> Result<u64, IngestError> {
-        let value = counts
-            .column(name)
-            .and_then(|column| column.get(0))
-            .map_err(polars_error)?;
-        Ok(value.extract::<u64>().unwrap_or(0))
-    };
+    let count = |name: &str| first_count(&counts, name).map_err(polars_error);
 
     let rows_read = count("rows")?;
     let mut skipped = BTreeMap::new();
@@ -207,10 +203,14 @@ fn enum_columns_needing_upper_case(
         return Ok(vec![false; plans.len()]);
     }
     let found = scan.clone().select(needed).collect()?;
-    (0..plans.len())
-        .map(|index| match found.column(&format!("upper{index}")) {
-            Ok(column) => Ok(column.get(0)? == AnyValue::Boolean(true)),
-            Err(_) => Ok(false),
+    plans
+        .iter()
+        .enumerate()
+        .map(|(index, plan)| match plan.normalized {
+            Some(_) => {
+                Ok(found.column(&format!("upper{index}"))?.get(0)? == AnyValue::Boolean(true))
+            }
+            None => Ok(false),
         })
         .collect()
 }
@@ -267,58 +267,15 @@ fn first_bad_row(
     Err(PolarsError::ComputeError("no bad row found".into()))
 }
 
-/// The API spelling of every value of an enum field.
-fn allowed_values(field: Field) -> Vec<&'static str> {
-    match field {
-        Field::Direction => Direction::ALL.iter().map(|value| value.as_str()).collect(),
-        Field::Type => CallType::ALL.iter().map(|value| value.as_str()).collect(),
-        _ => CallResult::ALL.iter().map(|value| value.as_str()).collect(),
-    }
-}
-
-/// Whether `value` is one of `allowed`.
-fn is_one_of(value: Expr, allowed: &[&'static str]) -> Expr {
-    allowed
-        .iter()
-        .map(|text| value.clone().eq(lit(*text)))
-        .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false))
-}
-
-/// An enum value with its default (`OUTBOUND`, `CALL`; none for `result`).
-fn default_enum(field: Field, value: Expr) -> Expr {
-    match field {
-        Field::Direction => value.fill_null(lit(Direction::Outbound.as_str())),
-        Field::Type => value.fill_null(lit(CallType::Call.as_str())),
-        _ => value,
-    }
-}
-
-/// The value of a field the file does not have.
+/// The plan of a field the file does not have.
 fn absent_field(field: Field) -> FieldPlan {
-    let value = match field {
-        Field::Direction | Field::Type => default_enum(field, lit(NULL).cast(DataType::String)),
-        Field::Duration => lit(0i64),
-        Field::RingingSeconds => lit(NULL).cast(DataType::Float64),
-        Field::Tags => empty_tags(),
-        _ => lit(NULL).cast(DataType::String),
-    };
     FieldPlan {
         field,
         column: None,
-        value,
+        value: absent_value(field),
         checks: Vec::new(),
         normalized: None,
     }
-}
-
-/// An empty tag list, as a literal.
-fn empty_tags() -> Expr {
-    let empty = Series::new_empty(PlSmallStr::EMPTY, &DataType::String);
-    lit(Scalar::new(
-        DataType::List(Box::new(DataType::String)),
-        AnyValue::List(empty),
-    ))
 }
 
 /// How to read `field` from `column` of type `dtype`; the error names the
@@ -383,7 +340,7 @@ fn plan_field(
             let upper = when(upper.clone().eq(lit("")))
                 .then(lit(NULL))
                 .otherwise(upper);
-            let allowed = allowed_values(field);
+            let allowed = api_spellings(field);
             let reason = match field {
                 Field::Direction => Reason::UnknownDirection,
                 Field::Type => Reason::UnknownType,
@@ -394,12 +351,12 @@ fn plan_field(
                 upper
                     .clone()
                     .is_not_null()
-                    .and(is_one_of(upper.clone(), &allowed).not()),
+                    .and(is_one_of(upper.clone(), allowed).not()),
             ));
             let needed = text
                 .clone()
                 .is_not_null()
-                .and(is_one_of(text.clone(), &allowed).not());
+                .and(is_one_of(text.clone(), allowed).not());
             normalized = Some((upper, needed));
             default_enum(field, text)
         }
