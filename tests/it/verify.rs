@@ -907,33 +907,6 @@ impl RoundTrip {
     }
 }
 
-/// The figures SPEC §5 says survive the round trip (current values; ringing aside).
-fn round_trip_view(response: &Value) -> Value {
-    let data = &response["data"];
-    let spent = |name: &str| data["time_spent"][name]["value"].clone();
-    let stage = |name: &str| {
-        json!({
-            "value": data["funnel"][name]["count"]["value"],
-            "rate": data["funnel"][name]["rate"],
-        })
-    };
-    json!({
-        "funnel": {
-            "dials": stage("dials"),
-            "connected": stage("connected"),
-            "conversations": stage("conversations"),
-            "conversions": stage("conversions"),
-        },
-        "time_series": data["time_series"],
-        "heatmap": data["heatmap"],
-        "leaderboard": data["leaderboard"],
-        "time_spent": {
-            "avg_conversation_time_seconds": spent("avg_conversation_time_seconds"),
-            "total_conversation_time_seconds": spent("total_conversation_time_seconds"),
-        },
-    })
-}
-
 fn recompute(frame: LazyFrame, request: &Request) -> Value {
     serde_json::to_value(compute_with(frame, request, Rounding::Api).unwrap()).unwrap()
 }
@@ -972,7 +945,7 @@ proptest! {
         let listed = save_pages(&calls, &request, Stage::Dial, case.size, &dial);
         prop_assert_eq!(listed as u64, count(&original, "dials"));
         let rebuilt = recompute(load_pages(std::slice::from_ref(&dial), &request), &request);
-        prop_assert_eq!(round_trip_view(&rebuilt), round_trip_view(&original));
+        prop_assert_eq!(crate::properties::round_trip_view(&rebuilt), crate::properties::round_trip_view(&original));
 
         let from_pages = load_pages(std::slice::from_ref(&dial), &request);
         let report = verify(from_pages, &request, &original).unwrap();
@@ -1002,6 +975,6 @@ proptest! {
             every_stage.push(dir);
         }
         let together = recompute(load_pages(&every_stage, &request), &request);
-        prop_assert_eq!(round_trip_view(&together), round_trip_view(&original));
+        prop_assert_eq!(crate::properties::round_trip_view(&together), crate::properties::round_trip_view(&original));
     }
 }
