@@ -4,7 +4,7 @@
 //! BENCHMARKS.md.
 
 use callfunnel::engine::{compute, compute_section, Section};
-use callfunnel::generate::{generate_frame, GenerateOptions};
+use callfunnel_cli::generate::{generate_frame, GenerateOptions};
 use callfunnel::Request;
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -2,7 +2,7 @@
 //! and the HTML report ([`crate::report`]).
 //!
 //! ```
-//! use callfunnel::display::{change, count, duration, percent, seconds};
+//! use callfunnel_cli::display::{change, count, duration, percent, seconds};
 //!
 //! assert_eq!(count(71408), "71,408");
 //! assert_eq!(percent(Some(0.376)), "37.6%");
@@ -73,7 +73,7 @@ pub fn weekday(day: &str) -> String {
 }
 
 /// A rep's display name: the name, else the email, else the id, else `unknown`.
-pub fn user_name(user: &crate::response::UserRef) -> &str {
+pub fn user_name(user: &callfunnel::response::UserRef) -> &str {
     [&user.name, &user.email, &user.id]
         .into_iter()
         .flatten()
@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(duration(59), "59s");
         assert_eq!(duration(61), "1m 01s");
         assert_eq!(weekday("WEDNESDAY"), "Wednesday");
-        let user = crate::response::UserRef {
+        let user = callfunnel::response::UserRef {
             id: Some("usr-1".into()),
             name: None,
             email: Some(" ".into()),

@@ -1,6 +1,6 @@
 //! Realistic synthetic calls, for benchmarks and demos (`callfunnel generate`).
 //!
-//! The calls have the canonical shape of [`crate::model`] and look like a
+//! The calls have the canonical shape of [`callfunnel::model`] and look like a
 //! sales team's activity:
 //! - up to 1,000 reps (one per 40,000 calls, at least 5) in teams in Paris,
 //!   New York and Tokyo, some with non-ASCII names, each with a skill that
@@ -23,7 +23,7 @@
 //! of threads.
 //!
 //! ```
-//! use callfunnel::generate::{generate_frame, GenerateOptions};
+//! use callfunnel_cli::generate::{generate_frame, GenerateOptions};
 //!
 //! let options = GenerateOptions { rows: 1_000, seed: 7, ..GenerateOptions::default() };
 //! let calls = generate_frame(&options).unwrap();
@@ -42,8 +42,8 @@ use rand_distr::StandardNormal;
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
-use crate::convert::{write_parquet, write_replacing, ConvertError};
-use crate::model::{column, CallResult, DATE_UNIT};
+use callfunnel::convert::{write_parquet, write_replacing, ConvertError};
+use callfunnel::model::{column, CallResult, DATE_UNIT};
 
 /// Calls per chunk: the unit of parallel work, of random streams and of
 /// Parquet row groups.
@@ -1263,8 +1263,8 @@ mod tests {
     use chrono::{DateTime, Duration};
 
     use super::*;
-    use crate::ingest::{load, IngestOptions};
-    use crate::model::canonical_schema;
+    use callfunnel::ingest::{load, IngestOptions};
+    use callfunnel::model::canonical_schema;
 
     /// `rows` calls over 2024 with `seed`.
     fn options(rows: u64, seed: u64) -> GenerateOptions {

@@ -1,7 +1,6 @@
 //! The `callfunnel` command: a thin shell over the library (see `cli`).
 
-mod cli;
-
+use callfunnel_cli::cli;
 use clap::Parser;
 
 /// Polars allocates and frees large buffers at a high rate; mimalloc serves

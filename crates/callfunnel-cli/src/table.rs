@@ -9,9 +9,9 @@ use comfy_table::modifiers::UTF8_ROUND_CORNERS;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
-use crate::definitions::DEFINITIONS_VERSION;
+use callfunnel::definitions::DEFINITIONS_VERSION;
 use crate::display::{self, Trend};
-use crate::response::{FunnelStage, HeatmapCell, Items, MetricValue, Response};
+use callfunnel::response::{FunnelStage, HeatmapCell, Items, MetricValue, Response};
 
 /// How many leaderboard rows the text shows.
 pub const LEADERBOARD_ROWS: usize = 10;

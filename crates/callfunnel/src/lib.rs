@@ -10,8 +10,12 @@
 //! - [`engine`]: the pure computation, on Polars lazy frames;
 //! - [`response`]: the API-shaped response;
 //! - [`definitions`]: the rules, printable, with their version;
-//! - [`display`], [`table`], [`report`]: the response for people, as text
-//!   tables and as an HTML page with charts.
+//! - [`verify`]: an API answer compared with the recomputation;
+//! - [`convert`]: the canonical Parquet store.
+//!
+//! The command line, the text tables, the HTML/PNG report and the generator of
+//! synthetic calls live in the `callfunnel-cli` package, so this crate depends
+//! on the data stack only (Polars, serde, csv, chrono, chrono-tz, thiserror).
 //!
 //! ```
 //! use callfunnel::model::{calls_to_frame, Call, CallResult};
@@ -32,16 +36,12 @@
 
 pub mod convert;
 pub mod definitions;
-pub mod display;
 pub mod engine;
-pub mod generate;
 pub mod ingest;
 pub mod model;
-pub mod report;
 pub mod request;
 pub mod response;
 pub mod rounding;
-pub mod table;
 pub mod verify;
 
 pub use engine::{compute, compute_with, EngineError};

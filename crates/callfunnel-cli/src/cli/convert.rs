@@ -33,7 +33,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let loaded = args.input.load(&[])?;
     let spinner = args.input.spinner("writing the store");
-    let rows = write_parquet(loaded.frame, &args.out).map_err(Failure::input);
+    let rows = write_parquet(loaded.frame, &args.out).map_err(store_failure);
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
@@ -46,4 +46,13 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The exit status of a failed store write: the calls could not be prepared
+/// (status 3, they come from the input) or the file could not be written (4).
+fn store_failure(error: ConvertError) -> Failure {
+    match error {
+        ConvertError::Frame(_) | ConvertError::NotCanonical(_) => Failure::input(error),
+        ConvertError::Parquet { .. } | ConvertError::Io { .. } => Failure::output(error),
+    }
 }

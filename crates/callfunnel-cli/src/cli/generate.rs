@@ -1,11 +1,11 @@
-//! `callfunnel generate`: realistic synthetic calls (see `callfunnel::generate`).
+//! `callfunnel generate`: realistic synthetic calls (see `callfunnel_cli::generate`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use callfunnel::generate::{write_generated, GenerateError, GenerateOptions};
+use crate::generate::{write_generated, GenerateError, GenerateOptions};
 use chrono::NaiveDate;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -67,7 +67,7 @@ pub fn run(args: GenerateArgs) -> Result<ExitCode, Failure> {
         GenerateError::DateRange { .. } | GenerateError::UnknownFormat { .. } => {
             Failure::usage(error)
         }
-        _ => Failure::input(error),
+        _ => Failure::output(error),
     })?;
     if !args.quiet {
         eprintln!(

@@ -2,7 +2,7 @@
 //!
 //! stdout carries data only; every message goes to stderr. Exit statuses:
 //! 0 success, 1 verification differences, 2 invalid request or usage,
-//! 3 unreadable input.
+//! 3 unreadable input, 4 output could not be written, 70 internal failure.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -28,6 +28,12 @@ use serde_json::{json, Map, Value};
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status for unreadable input.
 pub const EXIT_INPUT: u8 = 3;
+/// Exit status for an output that could not be written (stdout, a report, a
+/// store, generated calls).
+pub const EXIT_OUTPUT: u8 = 4;
+/// Exit status for a failure of the computation itself on input that was
+/// read (a defect of callfunnel: please report it), as sysexits' `EX_SOFTWARE`.
+pub const EXIT_INTERNAL: u8 = 70;
 
 /// Examples shown at the end of `callfunnel --help`.
 const EXAMPLES: &str = "Examples:
@@ -35,6 +41,10 @@ const EXAMPLES: &str = "Examples:
   callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
   callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html
   callfunnel completions bash > ~/.local/share/bash-completion/completions/callfunnel
+
+Exit statuses: 0 success, 1 verification differences, 2 invalid request or usage,
+3 unreadable input, 4 output could not be written (stdout, a report, a store),
+70 internal failure (a defect: please report it).
 
 Run `callfunnel help COMMAND` for a command's options and its example.";
 
@@ -299,6 +309,22 @@ impl Failure {
             error: error.into(),
         }
     }
+
+    /// An output that could not be written (exit status 4).
+    pub fn output(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            status: EXIT_OUTPUT,
+            error: error.into(),
+        }
+    }
+
+    /// The computation failed on input that was read (exit status 70).
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            status: EXIT_INTERNAL,
+            error: error.into(),
+        }
+    }
 }
 
 fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
@@ -314,14 +340,14 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
     } else {
         Rounding::Api
     };
-    let response = compute_with(loaded.frame, &request, rounding).map_err(Failure::input)?;
+    let response = compute_with(loaded.frame, &request, rounding).map_err(Failure::internal)?;
     let computed_at = started.elapsed();
     let text = match args.output.format {
-        MetricsFormat::Table => callfunnel::table::render(&response, stdout_wants_color()),
+        MetricsFormat::Table => crate::table::render(&response, stdout_wants_color()),
         MetricsFormat::Json if args.output.compact => serde_json::to_string(&response)
             .map(|line| line + "\n")
             .context("serializing the response")
-            .map_err(Failure::input)?,
+            .map_err(Failure::internal)?,
         MetricsFormat::Json => response.to_json_pretty(),
     };
     let code = write_stdout(&text);
@@ -468,7 +494,7 @@ pub fn write_stdout(text: &str) -> Result<ExitCode, Failure> {
     {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(err) => Err(Failure::input(
+        Err(err) => Err(Failure::output(
             anyhow::Error::new(err).context("writing to stdout"),
         )),
     }

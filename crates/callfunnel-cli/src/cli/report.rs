@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use callfunnel::report::png::PngRenderer;
-use callfunnel::report::{charts, previous_period_request, render_html, Chart, ReportInput};
+use crate::report::png::PngRenderer;
+use crate::report::{charts, previous_period_request, render_html, Chart, ReportInput};
 use callfunnel::{compute_with, Rounding};
 use clap::Args;
 
@@ -35,13 +35,13 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
     };
     let loaded = args.input.load(&request.tags)?;
     let response =
-        compute_with(loaded.frame.clone(), &request, Rounding::Api).map_err(Failure::input)?;
+        compute_with(loaded.frame.clone(), &request, Rounding::Api).map_err(Failure::internal)?;
     let previous = compute_with(
         loaded.frame,
         &previous_period_request(&request),
         Rounding::Api,
     )
-    .map_err(Failure::input)?;
+    .map_err(Failure::internal)?;
     let input = ReportInput {
         request: &request,
         response: &response,
@@ -60,7 +60,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
 fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
     std::fs::create_dir_all(folder)
         .with_context(|| format!("creating {}", folder.display()))
-        .map_err(Failure::input)?;
+        .map_err(Failure::output)?;
     let renderer = PngRenderer::with_system_fonts();
     if !renderer.has_fonts() {
         eprintln!("callfunnel: warning: no font found; the PNG charts will have no text (install fonts-dejavu-core)");
@@ -70,7 +70,7 @@ fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
         let png = renderer
             .render(&chart.svg)
             .with_context(|| format!("rendering {}", path.display()))
-            .map_err(Failure::input)?;
+            .map_err(Failure::internal)?;
         write(&path, &png)?;
     }
     eprintln!(
@@ -81,9 +81,9 @@ fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes a file; a failure is an I/O error (exit status 3).
+/// Writes a file; a failure is an output error (exit status 4).
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     std::fs::write(path, bytes)
         .with_context(|| format!("writing {}", path.display()))
-        .map_err(Failure::input)
+        .map_err(Failure::output)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use callfunnel::verify::verify;
+use callfunnel::verify::{verify, VerifyError};
 use callfunnel::Request;
 use clap::{Args, ValueEnum};
 
@@ -52,9 +52,13 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         })
         .map_err(Failure::input)?;
     let loaded = args.input.load(&request.tags)?;
-    let report = verify(loaded.frame, &request, &answer)
-        .with_context(|| args.response.display().to_string())
-        .map_err(Failure::input)?;
+    let report = verify(loaded.frame, &request, &answer).map_err(|error| {
+        let failure = match error {
+            VerifyError::NotAResponse(_) => Failure::input,
+            VerifyError::Engine(_) | VerifyError::Polars(_) => Failure::internal,
+        };
+        failure(anyhow::Error::new(error).context(args.response.display().to_string()))
+    })?;
     let text = match args.format {
         VerifyFormat::Table => report.render_table(),
         VerifyFormat::Json => format!(

@@ -4,7 +4,7 @@
 /// in element content and in quoted attribute values of HTML and SVG.
 ///
 /// ```
-/// use callfunnel::report::escape;
+/// use callfunnel_cli::report::escape;
 ///
 /// assert_eq!(escape(r#"<Zoë & "Bob">'s"#), "&lt;Zoë &amp; &quot;Bob&quot;&gt;&#39;s");
 /// ```

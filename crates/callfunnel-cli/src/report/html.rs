@@ -4,9 +4,9 @@ use std::fmt::Write;
 
 use super::escape::escape;
 use super::{bucket_name, charts, Chart, ReportInput};
-use crate::definitions::{DEFINITIONS, DEFINITIONS_VERSION};
+use callfunnel::definitions::{DEFINITIONS, DEFINITIONS_VERSION};
 use crate::display::{self, Trend};
-use crate::response::{FunnelStage, MetricValue};
+use callfunnel::response::{FunnelStage, MetricValue};
 
 /// The page's style sheet, inline.
 const STYLE: &str = "

@@ -19,9 +19,9 @@ pub mod svg;
 pub use escape::escape;
 pub use html::render_html;
 
-use crate::ingest::IngestReport;
-use crate::request::{Granularity, Request};
-use crate::response::{Response, TimeSeries, TimeSeriesPoint};
+use callfunnel::ingest::IngestReport;
+use callfunnel::request::{Granularity, Request};
+use callfunnel::response::{Response, TimeSeries, TimeSeriesPoint};
 use svg::{LineChart, Scale, Series};
 
 /// Everything the report shows.

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::escape::escape;
 use crate::display;
-use crate::response::{Funnel, HeatmapCell};
+use callfunnel::response::{Funnel, HeatmapCell};
 
 /// Font stack of every chart (DejaVu Sans is what Debian ships and what the PNG renderer finds).
 const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";

@@ -882,7 +882,7 @@ fn verify_args<'a>(input: &'a str, response: &'a str, extra: &[&'a str]) -> Vec<
 
 fn run_in_crate(args: &[&str]) -> Output {
     let mut command = callfunnel();
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+    command.current_dir(crate::repo_root()).args(args);
     command.output().expect("running callfunnel")
 }
 
@@ -977,7 +977,7 @@ fn verify_rejects_an_unreadable_answer_and_a_bad_request() {
     assert!(stderr_of(&output).contains("not JSON"));
 
     let mut command = callfunnel();
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+    command.current_dir(crate::repo_root()).args([
         "verify",
         "--input",
         "sample_data/calls.csv",

@@ -7,5 +7,11 @@ mod properties;
 mod reference;
 mod report;
 mod sample;
+mod store;
 mod table;
 mod verify;
+
+/// The repository's root, where `sample_data/` and the README live.
+pub(crate) fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

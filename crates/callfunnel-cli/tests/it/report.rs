@@ -10,7 +10,7 @@ use std::process::Output;
 use assert_cmd::Command;
 use callfunnel::ingest::IngestReport;
 use callfunnel::model::{calls_to_frame, Call, CallResult};
-use callfunnel::report::{charts, previous_period_request, render_html, ReportInput};
+use callfunnel_cli::report::{charts, previous_period_request, render_html, ReportInput};
 use callfunnel::{compute, Request};
 use chrono::{TimeZone, Utc};
 use polars::prelude::IntoLazy;
@@ -289,7 +289,7 @@ fn charts_are_well_formed_svg_documents() {
             "heatmap"
         ]
     );
-    let renderer = callfunnel::report::png::PngRenderer::with_fonts(Default::default());
+    let renderer = callfunnel_cli::report::png::PngRenderer::with_fonts(Default::default());
     for chart in &charts {
         assert!(chart
             .svg

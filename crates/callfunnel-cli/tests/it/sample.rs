@@ -18,8 +18,7 @@ pub(crate) const TOLERANCE: f64 = 1e-9;
 
 /// A file of `sample_data/`.
 pub(crate) fn sample_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("sample_data")
+    crate::repo_root().join("sample_data")
         .join(name)
 }
 

@@ -104,7 +104,7 @@ fn colour_of<'a>(text: &'a str, needle: &str) -> &'a str {
 #[test]
 fn table_with_color_has_arrows_and_colours() {
     let response = sample_response("request.json");
-    let text = callfunnel::table::render(&response, true);
+    let text = callfunnel_cli::table::render(&response, true);
     assert!(text.contains('\u{1b}'), "escape codes");
     // Dials up (good: green), conversations down (bad: red), ringing time
     // down (good: green), connected unchanged.
@@ -113,7 +113,7 @@ fn table_with_color_has_arrows_and_colours() {
     assert_eq!(colour_of(&text, "▼ -1.0%"), GREEN);
     assert!(text.contains("= 0.0%"), "{text}");
     assert_eq!(
-        callfunnel::table::render(&response, false),
+        callfunnel_cli::table::render(&response, false),
         EXPECTED,
         "the library's plain text is the command's"
     );
@@ -136,7 +136,7 @@ fn table_lists_the_drilldown_page() {
 
 #[test]
 fn the_readme_shows_the_current_table() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+    let readme = std::fs::read_to_string(crate::repo_root().join("README.md"))
         .expect("reading the README");
     assert!(
         readme.contains(EXPECTED),

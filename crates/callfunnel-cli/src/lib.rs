@@ -1,0 +1,10 @@
+//! The `callfunnel` command's own parts, on top of the `callfunnel` library:
+//! the command line ([`cli`]), numbers as people read them ([`display`]), the
+//! text tables ([`table`]), the HTML/PNG report ([`report`]) and the
+//! synthetic call generator ([`generate`]).
+
+pub mod cli;
+pub mod display;
+pub mod generate;
+pub mod report;
+pub mod table;

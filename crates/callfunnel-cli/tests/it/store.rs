@@ -1,0 +1,198 @@
+//! The canonical Parquet store (`callfunnel::convert`) written from
+//! generated calls and read back through ingest.
+
+use std::path::Path;
+
+use callfunnel::convert::*;
+use callfunnel::ingest::{load, load_str, Format, IngestOptions};
+use callfunnel::model::{canonical_schema, column};
+use callfunnel_cli::generate::{generate_frame, GenerateOptions};
+use polars::prelude::*;
+
+/// Some generated calls.
+fn calls(rows: u64) -> DataFrame {
+    generate_frame(&GenerateOptions {
+        rows,
+        seed: 4,
+        ..GenerateOptions::default()
+    })
+    .unwrap()
+}
+
+/// The calls of a Parquet file, read back through ingest.
+fn reload(path: &Path) -> DataFrame {
+    let loaded = load(&[path.to_path_buf()], &IngestOptions::default()).unwrap();
+    loaded.frame.collect().unwrap()
+}
+
+/// `frame` sorted by date, ties in their order.
+fn by_date(frame: DataFrame) -> DataFrame {
+    frame
+        .lazy()
+        .sort(
+            [column::DATE],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()
+        .unwrap()
+}
+
+#[test]
+fn the_store_holds_the_same_calls_sorted_by_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let expected = calls(5_000);
+    assert_eq!(
+        write_parquet(expected.clone().lazy(), &path).unwrap(),
+        5_000
+    );
+    let stored = reload(&path);
+    assert_eq!(**stored.schema(), canonical_schema());
+    assert!(stored.equals_missing(&by_date(expected)));
+    let dates = stored.column(column::DATE).unwrap().datetime().unwrap();
+    let dates: Vec<i64> = dates.phys.into_no_null_iter().collect();
+    assert!(dates.windows(2).all(|pair| pair[0] <= pair[1]));
+}
+
+#[test]
+fn columns_come_out_in_canonical_order_whatever_the_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let expected = calls(100);
+    let reversed: Vec<Expr> = column::ALL.iter().rev().map(|name| col(*name)).collect();
+    write_parquet(expected.clone().lazy().select(reversed), &path).unwrap();
+    let file = File::open(&path).unwrap();
+    let raw = ParquetReader::new(file).finish().unwrap();
+    let names: Vec<&str> = raw
+        .get_column_names()
+        .iter()
+        .map(|name| name.as_str())
+        .collect();
+    assert_eq!(names, column::ALL);
+    assert_eq!(**raw.schema(), canonical_schema());
+}
+
+#[test]
+fn ingested_duplicates_are_collapsed_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let csv = "id,date,result,duration,tags\n\
+               cll-2,2024-03-05T10:00:00Z,answered,80,Demo_Booked\n\
+               cll-1,2024-03-04T09:00:00Z,busy,0,\n\
+               cll-2,2024-03-05T11:00:00Z,answered,95,\n";
+    let ingested = load_str(csv, Format::Csv, "calls.csv", &IngestOptions::default()).unwrap();
+    assert_eq!(write_parquet(ingested.frame, &path).unwrap(), 2);
+    let stored = reload(&path);
+    let ids: Vec<_> = stored
+        .column(column::ID)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(ids, [Some("cll-1"), Some("cll-2")]);
+    let durations = stored.column(column::DURATION).unwrap().i64().unwrap();
+    assert_eq!(durations.get(1), Some(95));
+}
+
+#[test]
+fn a_store_can_be_rewritten_from_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let expected = by_date(calls(2_000));
+    write_parquet(expected.clone().lazy(), &path).unwrap();
+    let loaded = load(std::slice::from_ref(&path), &IngestOptions::default()).unwrap();
+    assert_eq!(write_parquet(loaded.frame, &path).unwrap(), 2_000);
+    assert!(reload(&path).equals_missing(&expected));
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 1, "temporary files were left behind");
+}
+
+#[test]
+fn a_marked_store_reads_back_like_the_same_file_checked_row_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.parquet");
+    let plain = dir.path().join("plain.parquet");
+    let expected = by_date(calls(3_000));
+    write_parquet(expected.clone().lazy(), &store).unwrap();
+    let mut unmarked = expected.clone();
+    ParquetWriter::new(File::create(&plain).unwrap())
+        .finish(&mut unmarked)
+        .unwrap();
+    let metadata = |path: &Path| {
+        let mut reader = ParquetReader::new(File::open(path).unwrap());
+        reader.get_metadata().unwrap().key_value_metadata().clone()
+    };
+    let marker = metadata(&store).unwrap_or_default();
+    assert!(marker.iter().any(|entry| entry.key == STORE_MARKER_KEY
+        && entry.value.as_deref() == Some(STORE_MARKER_VERSION)));
+    assert!(metadata(&plain)
+        .unwrap_or_default()
+        .iter()
+        .all(|entry| entry.key != STORE_MARKER_KEY));
+    let loaded = load(&[store, plain.clone()], &IngestOptions::default()).unwrap();
+    assert_eq!(loaded.report.rows_read, 6_000);
+    assert_eq!(loaded.report.duplicates, 3_000);
+    assert!(reload(&plain).equals_missing(&expected));
+    let store_only = load(
+        &[dir.path().join("store.parquet")],
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(store_only.report.calls, 3_000);
+    assert!(store_only
+        .frame
+        .collect()
+        .unwrap()
+        .equals_missing(&expected));
+}
+
+#[test]
+fn calls_that_are_not_canonical_get_no_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let canonical = calls(50);
+    let twice = concat(
+        [canonical.clone().lazy(), canonical.clone().lazy()],
+        UnionArgs::default(),
+    )
+    .unwrap();
+    let lower_case = canonical
+        .clone()
+        .lazy()
+        .with_column(col(column::RESULT).str().to_lowercase());
+    let negative = canonical
+        .lazy()
+        .with_column(lit(-1i64).alias(column::DURATION));
+    for (frame, expected) in [
+        (twice, "50 duplicate ids"),
+        (lower_case, "a result is not in API case"),
+        (negative, "a duration is negative"),
+    ] {
+        let error = write_parquet(frame, &path).unwrap_err();
+        assert!(matches!(error, ConvertError::NotCanonical(_)), "{error}");
+        assert!(error.to_string().ends_with(expected), "{error}");
+        assert!(!path.exists());
+    }
+}
+
+#[test]
+fn a_failed_write_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing").join("calls.parquet");
+    let error = write_parquet(calls(10).lazy(), &path).unwrap_err();
+    assert!(matches!(error, ConvertError::Io { .. }), "{error}");
+    assert!(error.to_string().contains("calls.parquet"));
+    assert!(std::error::Error::source(&error).is_some());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_frame_that_is_not_canonical_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let frame = df!("id" => ["cll-1"]).unwrap().lazy();
+    let error = write_parquet(frame, &path).unwrap_err();
+    assert!(matches!(error, ConvertError::Frame(_)), "{error}");
+    assert!(!path.exists());
+}
