@@ -3,9 +3,12 @@
 //! each section alone. Run with `cargo bench --bench engine`; figures are in
 //! BENCHMARKS.md.
 
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
+
 use callfunnel::engine::{compute, compute_section, Section};
-use callfunnel_cli::generate::{generate_frame, GenerateOptions};
 use callfunnel::Request;
+use callfunnel_cli::generate::{generate_frame, GenerateOptions};
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion};
 use polars::prelude::{DataFrame, IntoLazy};

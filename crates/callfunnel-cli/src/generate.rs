@@ -944,7 +944,7 @@ impl World {
             DATE.into(),
             rows.iter().map(|row| row.date * 1_000_000).collect(),
         )
-        .into_datetime(DATE_UNIT, Some(polars::prelude::TimeZone::UTC))
+        .into_datetime(DATE_UNIT, Some(TimeZone::UTC))
         .into_column();
         let columns = vec![
             ids.finish().into_column(),
@@ -1483,9 +1483,7 @@ mod tests {
         assert!(scalar(&frame, date().max()) < end as f64);
         let weekend = col(column::DATE)
             .dt()
-            .convert_time_zone(polars::prelude::TimeZone::from_chrono(
-                &chrono_tz::Europe::Paris,
-            ))
+            .convert_time_zone(TimeZone::from_chrono(&chrono_tz::Europe::Paris))
             .dt()
             .weekday()
             .gt_eq(lit(6));

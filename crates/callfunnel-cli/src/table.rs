@@ -9,8 +9,8 @@ use comfy_table::modifiers::UTF8_ROUND_CORNERS;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
-use callfunnel::definitions::DEFINITIONS_VERSION;
 use crate::display::{self, Trend};
+use callfunnel::definitions::DEFINITIONS_VERSION;
 use callfunnel::response::{FunnelStage, HeatmapCell, Items, MetricValue, Response};
 
 /// How many leaderboard rows the text shows.

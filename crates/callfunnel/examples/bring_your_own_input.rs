@@ -45,9 +45,30 @@ fn to_calls(rows: &[CrmCall]) -> Vec<Call> {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let rows = [
-        CrmCall { id: 1, rep: "ana", minute_of_march_4: 0, picked_up: true, talk_seconds: 300, outcome_tag: Some("demo_booked") },
-        CrmCall { id: 2, rep: "ana", minute_of_march_4: 20, picked_up: false, talk_seconds: 0, outcome_tag: None },
-        CrmCall { id: 3, rep: "bo", minute_of_march_4: 95, picked_up: true, talk_seconds: 45, outcome_tag: None },
+        CrmCall {
+            id: 1,
+            rep: "ana",
+            minute_of_march_4: 0,
+            picked_up: true,
+            talk_seconds: 300,
+            outcome_tag: Some("demo_booked"),
+        },
+        CrmCall {
+            id: 2,
+            rep: "ana",
+            minute_of_march_4: 20,
+            picked_up: false,
+            talk_seconds: 0,
+            outcome_tag: None,
+        },
+        CrmCall {
+            id: 3,
+            rep: "bo",
+            minute_of_march_4: 95,
+            picked_up: true,
+            talk_seconds: 45,
+            outcome_tag: None,
+        },
     ];
     let calls = calls_to_frame(to_calls(&rows))?.lazy();
     let request = Request::from_json_str(

@@ -198,7 +198,7 @@ fn check_canonical(calls: &DataFrame) -> Result<(), ConvertError> {
 /// Writes `path` through `write`, under a temporary name in the same folder
 /// renamed to `path` once complete (and flushed); on failure the temporary
 /// file is removed and `path` is left as it was.
-pub(crate) fn write_replacing<T, E>(
+pub fn write_replacing<T, E>(
     path: &Path,
     io_error: impl Fn(std::io::Error) -> E,
     write: impl FnOnce(&mut BufWriter<File>) -> Result<T, E>,

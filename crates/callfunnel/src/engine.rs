@@ -68,6 +68,31 @@ pub fn compute_with(
     request: &Request,
     rounding: Rounding,
 ) -> Result<Response, EngineError> {
+    Ok(compute_parts(calls, request, rounding, false)?.0)
+}
+
+/// Like [`compute_with`], and also the time series of the comparison period
+/// (`compare_date`, bucketed as the current one), which a report charts
+/// against the current series. Both come from one pass over the calls.
+pub fn compute_with_previous_series(
+    calls: LazyFrame,
+    request: &Request,
+    rounding: Rounding,
+) -> Result<(Response, TimeSeries), EngineError> {
+    let (response, previous) = compute_parts(calls, request, rounding, true)?;
+    Ok((
+        response,
+        previous.expect("the previous series was asked for"),
+    ))
+}
+
+/// The response, and the comparison period's time series when asked for.
+fn compute_parts(
+    calls: LazyFrame,
+    request: &Request,
+    rounding: Rounding,
+    previous_series: bool,
+) -> Result<(Response, Option<TimeSeries>), EngineError> {
     // The latest date reads every call: it is collected on its own, or the
     // common-subplan pass would merge its scan with the scoped one and read
     // every row group of a Parquet input for the scoped sections too.
@@ -81,10 +106,17 @@ pub fn compute_with(
         .lazy();
     let mut plans = vec![
         totals_plan(scoped.clone()),
-        series_plan(scoped.clone(), request.granularity),
+        series_plan(scoped.clone(), request.granularity, derived::IN_CURRENT),
         heatmap_plan(scoped.clone()),
         leaderboard_plan(scoped.clone()),
     ];
+    if previous_series {
+        plans.push(series_plan(
+            scoped.clone(),
+            request.granularity,
+            derived::IN_PREVIOUS,
+        ));
+    }
     if let Some(items) = &request.items {
         plans.push(drilldown_plan(scoped.clone(), items));
     }
@@ -94,8 +126,20 @@ pub fn compute_with(
         Engine::InMemory,
         opt_state,
     )?;
-    let [totals, series, heatmap, leaderboard, drilldown @ ..] = frames.as_slice() else {
+    let [totals, series, heatmap, leaderboard, rest @ ..] = frames.as_slice() else {
         unreachable!("one frame per plan");
+    };
+    let (previous, drilldown) = match (previous_series, rest) {
+        (true, [previous, drilldown @ ..]) => (
+            Some(read_series(
+                previous,
+                &request.compare_date,
+                request.granularity,
+                rounding,
+            )?),
+            drilldown,
+        ),
+        _ => (None, rest),
     };
 
     let totals = Totals::read(totals)?;
@@ -105,19 +149,20 @@ pub fn compute_with(
         }
         _ => None,
     };
-    Ok(Response {
+    let response = Response {
         data: ResponseData {
             date: request.date,
             compare_date: request.compare_date,
             funnel: totals.funnel(rounding),
-            time_series: read_series(series, request, rounding)?,
+            time_series: read_series(series, &request.date, request.granularity, rounding)?,
             heatmap: read_heatmap(heatmap, rounding)?,
             leaderboard: read_leaderboard(leaderboard)?,
             time_spent: totals.time_spent(rounding),
             last_updated: read_last_updated(&last_updated)?,
             items,
         },
-    })
+    };
+    Ok((response, previous))
 }
 
 /// A part of the computation, for [`compute_section`].
@@ -183,7 +228,7 @@ pub fn compute_section(
     let plan = match section {
         Section::Scope => scoped(),
         Section::Totals => totals_plan(scoped()),
-        Section::TimeSeries => series_plan(scoped(), request.granularity),
+        Section::TimeSeries => series_plan(scoped(), request.granularity, derived::IN_CURRENT),
         Section::Heatmap => heatmap_plan(scoped()),
         Section::Leaderboard => leaderboard_plan(scoped()),
         Section::Drilldown => {
@@ -261,8 +306,7 @@ fn section_columns(request: &Request) -> Vec<Expr> {
 
 /// The request's zone as Polars names it (the name was validated by chrono-tz).
 fn polars_zone(request: &Request) -> TimeZone {
-    // SAFETY: the name comes from a parsed `chrono_tz::Tz`, the same database Polars uses.
-    unsafe { TimeZone::new_unchecked(request.timezone.name()) }
+    TimeZone::from_chrono(&request.timezone)
 }
 
 /// A UTC window that surely holds both periods in any zone (offsets stay
@@ -534,10 +578,11 @@ fn mean_metric(
 // Time series.
 // ---------------------------------------------------------------------------
 
-/// Dials, connected calls and conversions per bucket of the current period.
-fn series_plan(scoped: LazyFrame, granularity: Granularity) -> LazyFrame {
+/// Dials, connected calls and conversions per bucket of one period (its
+/// flag column: `IN_CURRENT` or `IN_PREVIOUS`).
+fn series_plan(scoped: LazyFrame, granularity: Granularity, period: &str) -> LazyFrame {
     scoped
-        .filter(col(derived::IN_CURRENT))
+        .filter(col(period))
         .group_by([bucket_key(granularity).alias(derived::BUCKET)])
         .agg([
             len().cast(DataType::Int64).alias(derived::DIALS),
@@ -619,9 +664,11 @@ fn keyed_counts<const N: usize>(
     Ok(map)
 }
 
+/// The series of `range`, every bucket present, from [`series_plan`]'s counts.
 fn read_series(
     frame: &DataFrame,
-    request: &Request,
+    range: &DateRange,
+    granularity: Granularity,
     rounding: Rounding,
 ) -> PolarsResult<TimeSeries> {
     let counts = keyed_counts(
@@ -635,7 +682,7 @@ fn read_series(
         connection_rate: Vec::new(),
         conversions: Vec::new(),
     };
-    for (key, first_day) in buckets(&request.date, request.granularity) {
+    for (key, first_day) in buckets(range, granularity) {
         let [dials, connected, conversions] = counts.get(&vec![key]).copied().unwrap_or_default();
         let date = first_day.format("%Y-%m-%d").to_string();
         let point = |value| TimeSeriesPoint {

@@ -44,7 +44,7 @@ pub mod response;
 pub mod rounding;
 pub mod verify;
 
-pub use engine::{compute, compute_with, EngineError};
+pub use engine::{compute, compute_with, compute_with_previous_series, EngineError};
 pub use request::{ApiError, Request};
 pub use response::Response;
 pub use rounding::Rounding;

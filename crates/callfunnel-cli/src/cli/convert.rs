@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::anyhow;
-use callfunnel::convert::write_parquet;
+use callfunnel::convert::{write_parquet, ConvertError};
 use callfunnel::ingest::Format;
 use clap::Args;
 

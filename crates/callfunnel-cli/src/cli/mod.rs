@@ -291,11 +291,14 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// An error with the exit status it maps to.
 pub struct Failure {
+    /// The process exit status (SPEC §6).
     pub status: u8,
+    /// What went wrong, with its context chain.
     pub error: anyhow::Error,
 }
 
 impl Failure {
+    /// Input that could not be read (exit status 3).
     pub fn input(error: impl Into<anyhow::Error>) -> Self {
         Failure {
             status: EXIT_INPUT,
@@ -303,6 +306,7 @@ impl Failure {
         }
     }
 
+    /// An invalid request or command line (exit status 2).
     pub fn usage(error: impl Into<anyhow::Error>) -> Self {
         Failure {
             status: EXIT_USAGE,

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use crate::report::png::PngRenderer;
-use crate::report::{charts, previous_period_request, render_html, Chart, ReportInput};
-use callfunnel::{compute_with, Rounding};
+use crate::report::{charts, render_html, Chart, ReportInput};
+use anyhow::Context;
+use callfunnel::engine::compute_with_previous_series;
+use callfunnel::Rounding;
 use clap::Args;
 
 use super::{read_request, reject_request, Failure, InputArgs, RequestArgs};
@@ -34,18 +35,12 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
     let loaded = args.input.load(&request.tags)?;
-    let response =
-        compute_with(loaded.frame.clone(), &request, Rounding::Api).map_err(Failure::internal)?;
-    let previous = compute_with(
-        loaded.frame,
-        &previous_period_request(&request),
-        Rounding::Api,
-    )
-    .map_err(Failure::internal)?;
+    let (response, previous) = compute_with_previous_series(loaded.frame, &request, Rounding::Api)
+        .map_err(Failure::internal)?;
     let input = ReportInput {
         request: &request,
         response: &response,
-        previous: Some(&previous.data.time_series),
+        previous: Some(&previous),
         ingest: &loaded.report,
     };
     write(&args.out, render_html(&input).as_bytes())?;

@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use super::escape::escape;
 use super::{bucket_name, charts, Chart, ReportInput};
-use callfunnel::definitions::{DEFINITIONS, DEFINITIONS_VERSION};
 use crate::display::{self, Trend};
+use callfunnel::definitions::{DEFINITIONS, DEFINITIONS_VERSION};
 use callfunnel::response::{FunnelStage, MetricValue};
 
 /// The page's style sheet, inline.

@@ -8,8 +8,8 @@
 //! security policy forbids loading anything.
 //!
 //! The response holds the time series of the current period only (SPEC §4);
-//! the comparison period's series comes from computing the request of
-//! [`previous_period_request`].
+//! the comparison period's series comes from the same pass of the engine
+//! ([`callfunnel::engine::compute_with_previous_series`]).
 
 mod escape;
 mod html;
@@ -31,9 +31,9 @@ pub struct ReportInput<'a> {
     pub request: &'a Request,
     /// The metrics.
     pub response: &'a Response,
-    /// The time series of the comparison period (the `time_series` of the
-    /// response to [`previous_period_request`]), charted against the
-    /// current one; `None` charts the current period alone.
+    /// The time series of the comparison period (`compare_date`, bucketed
+    /// as the current one), charted against the current one; `None` charts
+    /// the current period alone.
     pub previous: Option<&'a TimeSeries>,
     /// What was read to compute them.
     pub ingest: &'a IngestReport,
@@ -46,16 +46,6 @@ pub struct Chart {
     pub name: &'static str,
     /// The chart as a standalone SVG document.
     pub svg: String,
-}
-
-/// The request whose response's time series is the comparison period's: the
-/// same request with `date` set to `compare_date`, and no drilldown.
-pub fn previous_period_request(request: &Request) -> Request {
-    Request {
-        date: request.compare_date,
-        items: None,
-        ..request.clone()
-    }
 }
 
 /// Every chart of the report, in page order: the funnel, the four time

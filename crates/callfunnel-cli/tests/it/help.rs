@@ -95,3 +95,9 @@ fn an_unknown_shell_is_a_usage_error() {
         .code(2)
         .stdout("");
 }
+
+#[test]
+fn the_command_line_definition_is_consistent() {
+    use clap::CommandFactory;
+    callfunnel_cli::cli::Cli::command().debug_assert();
+}

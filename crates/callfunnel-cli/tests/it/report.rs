@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use callfunnel::engine::compute_with_previous_series;
 use callfunnel::ingest::IngestReport;
 use callfunnel::model::{calls_to_frame, Call, CallResult};
-use callfunnel_cli::report::{charts, previous_period_request, render_html, ReportInput};
-use callfunnel::{compute, Request};
+use callfunnel::{compute, Request, Rounding};
+use callfunnel_cli::report::{charts, render_html, ReportInput};
 use chrono::{TimeZone, Utc};
 use polars::prelude::IntoLazy;
 
@@ -179,7 +180,33 @@ fn report_png_writes_every_chart() {
             "{name} has content: {} bytes",
             bytes.len()
         );
+        assert_drawn(name, &bytes);
     }
+}
+
+/// Decodes a chart's PNG and checks that it shows a drawing: at least 2 % of
+/// its pixels differ from the background (the top-left corner) and it uses at
+/// least 4 colours (background, axes or text, and the series).
+fn assert_drawn(name: &str, png: &[u8]) {
+    let pixmap = resvg::tiny_skia::Pixmap::decode_png(png).expect("the PNG decodes");
+    let pixels = pixmap.pixels();
+    assert_eq!(
+        pixels.len(),
+        (pixmap.width() * pixmap.height()) as usize,
+        "{name}"
+    );
+    let background = pixels[0];
+    let drawn = pixels.iter().filter(|pixel| **pixel != background).count();
+    assert!(
+        drawn * 50 >= pixels.len(),
+        "{name}: only {drawn} of {} pixels drawn",
+        pixels.len()
+    );
+    let colours: std::collections::HashSet<(u8, u8, u8, u8)> = pixels
+        .iter()
+        .map(|pixel| (pixel.red(), pixel.green(), pixel.blue(), pixel.alpha()))
+        .collect();
+    assert!(colours.len() >= 4, "{name}: {} colours", colours.len());
 }
 
 #[test]
@@ -230,8 +257,8 @@ fn hostile_report() -> String {
         r#"{"date": {"from": "2024-03-04", "to": "2024-03-10"}, "tags": ["<b>won</b>"]}"#,
     )
     .expect("a request");
-    let response = compute(frame.clone(), &request).expect("computing");
-    let previous = compute(frame, &previous_period_request(&request)).expect("computing");
+    let (response, previous) =
+        compute_with_previous_series(frame, &request, Rounding::Api).expect("computing");
     let ingest = IngestReport {
         files: vec![PathBuf::from("exports/<calls> & \"more\".csv")],
         rows_read: 1,
@@ -241,9 +268,42 @@ fn hostile_report() -> String {
     render_html(&ReportInput {
         request: &request,
         response: &response,
-        previous: Some(&previous.data.time_series),
+        previous: Some(&previous),
         ingest: &ingest,
     })
+}
+
+/// The request whose response's time series is the comparison period's: the
+/// same request with `date` set to `compare_date`, and no drilldown.
+fn previous_period_request(request: &Request) -> Request {
+    Request {
+        date: request.compare_date,
+        items: None,
+        ..request.clone()
+    }
+}
+
+#[test]
+fn the_previous_series_is_the_series_of_the_comparison_period_computed_alone() {
+    let (calls, _) = crate::sample::load_sample();
+    for body in [
+        r#"{"date": {"from": "2024-03-04", "to": "2024-03-17"}, "tags": ["demo_booked"]}"#,
+        r#"{"date": {"from": "2024-03-01", "to": "2024-03-31"}, "granularity": "WEEK", "timezone": "America/New_York"}"#,
+        r#"{"date": {"from": "2024-03-01", "to": "2024-03-31"}, "compare_date": {"from": "2024-01-01", "to": "2024-02-29"}, "granularity": "MONTH", "extend": "items", "stage": "DIAL"}"#,
+    ] {
+        let request = Request::from_json_str(body).expect("a request");
+        let (response, previous) =
+            compute_with_previous_series(calls.clone(), &request, Rounding::Api)
+                .expect("computing");
+        let alone = compute(calls.clone(), &previous_period_request(&request)).expect("computing");
+        assert_eq!(previous, alone.data.time_series, "{body}");
+        assert_eq!(
+            response,
+            compute(calls.clone(), &request).expect("computing"),
+            "{body}"
+        );
+        assert!(previous.dials.iter().any(|point| point.value > 0), "{body}");
+    }
 }
 
 #[test]

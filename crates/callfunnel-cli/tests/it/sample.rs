@@ -7,7 +7,7 @@
 //! zero). If the sample is regenerated, rerun `expected.py` (its docstring has
 //! the commands) and update the figures here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use callfunnel::ingest::{load, IngestOptions, IngestReport};
 use callfunnel::{compute, compute_with, Request, Rounding};
@@ -18,8 +18,7 @@ pub(crate) const TOLERANCE: f64 = 1e-9;
 
 /// A file of `sample_data/`.
 pub(crate) fn sample_path(name: &str) -> PathBuf {
-    crate::repo_root().join("sample_data")
-        .join(name)
+    crate::repo_root().join("sample_data").join(name)
 }
 
 /// A JSON file of `sample_data/`, parsed.
@@ -114,7 +113,7 @@ fn assert_num(value: &Value, pointer: &str, expected: Option<f64>) {
 }
 
 /// Loads `sample_data/calls.csv` with the default options.
-fn load_sample() -> (polars::prelude::LazyFrame, IngestReport) {
+pub(crate) fn load_sample() -> (polars::prelude::LazyFrame, IngestReport) {
     let loaded = load(&[sample_path("calls.csv")], &IngestOptions::default())
         .unwrap_or_else(|err| panic!("loading the sample: {err}"));
     (loaded.frame, loaded.report)

@@ -1,6 +1,7 @@
 //! The canonical Parquet store (`callfunnel::convert`) written from
 //! generated calls and read back through ingest.
 
+use std::fs::File;
 use std::path::Path;
 
 use callfunnel::convert::*;

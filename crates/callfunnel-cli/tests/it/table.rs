@@ -136,8 +136,8 @@ fn table_lists_the_drilldown_page() {
 
 #[test]
 fn the_readme_shows_the_current_table() {
-    let readme = std::fs::read_to_string(crate::repo_root().join("README.md"))
-        .expect("reading the README");
+    let readme =
+        std::fs::read_to_string(crate::repo_root().join("README.md")).expect("reading the README");
     assert!(
         readme.contains(EXPECTED),
         "README.md's table example differs from the command's output"

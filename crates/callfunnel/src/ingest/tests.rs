@@ -923,7 +923,7 @@ fn several_files_are_concatenated_and_deduplicated_in_order() {
 /// Writes `frame` as Parquet to `dir/name`.
 fn write_parquet(dir: &Path, name: &str, mut frame: DataFrame) -> PathBuf {
     let path = dir.join(name);
-    let file = std::fs::File::create(&path).unwrap();
+    let file = File::create(&path).unwrap();
     ParquetWriter::new(file).finish(&mut frame).unwrap();
     path
 }
