@@ -188,6 +188,16 @@ impl ApiError {
     pub fn envelope(&self) -> Value {
         serde_json::json!({ "error": self })
     }
+
+    /// The envelope as JSON text on one line, its fields in the API's order
+    /// (`type`, `code`, `message`, `retryable`, `param`).
+    pub fn envelope_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Envelope<'a> {
+            error: &'a ApiError,
+        }
+        serde_json::to_string(&Envelope { error: self }).expect("error envelopes serialize")
+    }
 }
 
 impl fmt::Display for ErrorCode {

@@ -466,7 +466,7 @@ fn reject_request(error: &ApiError) -> ExitCode {
             .map(|param| format!(", param `{param}`"))
             .unwrap_or_default()
     );
-    match write_stdout(&format!("{}\n", error.envelope())) {
+    match write_stdout(&format!("{}\n", error.envelope_json())) {
         Ok(_) => ExitCode::from(EXIT_USAGE),
         Err(failure) => ExitCode::from(failure.status),
     }

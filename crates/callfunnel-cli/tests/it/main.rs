@@ -7,6 +7,7 @@ mod properties;
 mod reference;
 mod report;
 mod sample;
+mod snapshots;
 mod store;
 mod table;
 mod verify;
