@@ -2,7 +2,8 @@
 //!
 //! stdout carries data only; every message goes to stderr. Exit statuses:
 //! 0 success, 1 verification differences, 2 invalid request or usage,
-//! 3 unreadable input, 4 output could not be written, 70 internal failure.
+//! 3 unreadable input, 4 output could not be written, 5 network failure,
+//! 70 internal failure.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 mod completions;
 mod convert;
 mod generate;
+mod pull;
 mod report;
 mod verify;
 use serde_json::{json, Map, Value};
@@ -44,6 +46,7 @@ const EXAMPLES: &str = "Examples:
 
 Exit statuses: 0 success, 1 verification differences, 2 invalid request or usage,
 3 unreadable input, 4 output could not be written (stdout, a report, a store),
+5 the API could not be reached after retries (pull, verify --live),
 70 internal failure (a defect: please report it).
 
 Run `callfunnel help COMMAND` for a command's options and its example.";
@@ -86,6 +89,14 @@ enum Command {
     ///
     /// Example: callfunnel convert --input exports/*.csv --out calls.parquet
     Convert(convert::ConvertArgs),
+    /// Copy the calls of a period from Allo's API into a store (the key from $ALLO_API_KEY).
+    ///
+    /// Pages are saved as they arrive, so an interrupted pull resumes; the count is
+    /// checked against the API's total. Ringing time is not in the API's call items,
+    /// so `verify` lists it as not checkable on a pulled store.
+    ///
+    /// Example: callfunnel pull --from 2026-01-01 --to 2026-03-31 --out calls.parquet
+    Pull(pull::PullArgs),
     /// Print a shell completion script.
     ///
     /// Example: callfunnel completions bash > /etc/bash_completion.d/callfunnel
@@ -278,6 +289,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Definitions(args) => print_definitions(args),
         Command::Generate(args) => generate::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Pull(args) => pull::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match outcome {

@@ -1,13 +1,16 @@
 //! `callfunnel verify`: recompute an API answer from the calls and list every difference.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use callfunnel::verify::{verify, VerifyError};
 use callfunnel::Request;
 use clap::{Args, ValueEnum};
+use serde_json::Value;
 
+use super::pull::{api_failure, ApiArgs};
 use super::{read_request_text, reject_request, write_stdout, Failure, InputArgs};
 
 /// Exit status when some figure differs.
@@ -30,8 +33,22 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "REQUEST.json")]
     request: String,
     /// The API's answer, as saved JSON (`{"data": {...}}`).
-    #[arg(long, value_name = "API_RESPONSE.json")]
-    response: PathBuf,
+    #[arg(
+        long,
+        value_name = "API_RESPONSE.json",
+        required_unless_present = "live"
+    )]
+    response: Option<PathBuf>,
+    /// Ask the API itself (`POST /v2/api/analytics/outbound`, the key from
+    /// $ALLO_API_KEY) for its answer to the request, save it, and verify it.
+    #[arg(long, conflicts_with = "response")]
+    live: bool,
+    /// With --live: where to save the API's answer, for the record
+    /// (default: beside the request, `REQUEST.answer.json`).
+    #[arg(long, value_name = "FILE", requires = "live")]
+    save_answer: Option<PathBuf>,
+    #[command(flatten)]
+    api: ApiArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: VerifyFormat,
@@ -39,25 +56,22 @@ pub struct VerifyArgs {
 
 /// Runs `verify`: exit 0 when every figure agrees, 1 otherwise.
 pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
-    let request = match Request::from_json_str(&read_request_text(&args.request)?) {
+    let request_text = read_request_text(&args.request)?;
+    let request = match Request::from_json_str(&request_text) {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
-    let answer: serde_json::Value = std::fs::read_to_string(&args.response)
-        .with_context(|| format!("reading the API response {}", args.response.display()))
-        .and_then(|text| {
-            serde_json::from_str(&text).with_context(|| {
-                format!("{}: the API response is not JSON", args.response.display())
-            })
-        })
-        .map_err(Failure::input)?;
+    let (answer, answer_path) = match &args.response {
+        Some(path) => (read_answer(path)?, path.clone()),
+        None => fetch_answer(&args, &request_text)?,
+    };
     let loaded = args.input.load(&request.tags)?;
     let report = verify(loaded.frame, &request, &answer).map_err(|error| {
         let failure = match error {
             VerifyError::NotAResponse(_) => Failure::input,
             VerifyError::Engine(_) | VerifyError::Polars(_) => Failure::internal,
         };
-        failure(anyhow::Error::new(error).context(args.response.display().to_string()))
+        failure(anyhow::Error::new(error).context(answer_path.display().to_string()))
     })?;
     let text = match args.format {
         VerifyFormat::Table => report.render_table(),
@@ -74,3 +88,50 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         ExitCode::from(EXIT_DIFFERENCES)
     })
 }
+
+/// The saved answer of the API.
+fn read_answer(path: &Path) -> Result<Value, Failure> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("reading the API response {}", path.display()))
+        .and_then(|text| {
+            serde_json::from_str(&text)
+                .with_context(|| format!("{}: the API response is not JSON", path.display()))
+        })
+        .map_err(Failure::input)
+}
+
+/// The API's own answer to the request, saved (atomically) for the record.
+fn fetch_answer(args: &VerifyArgs, request_text: &str) -> Result<(Value, PathBuf), Failure> {
+    let body: Value = serde_json::from_str(request_text)
+        .context("the request is not JSON")
+        .map_err(Failure::usage)?;
+    let mut client = args.api.client()?;
+    let answer = client.post(OUTBOUND_PATH, &body).map_err(api_failure)?;
+    let path = args.save_answer.clone().unwrap_or_else(|| {
+        let request = Path::new(if args.request == "-" {
+            "request.json"
+        } else {
+            &args.request
+        });
+        request.with_extension("answer.json")
+    });
+    let text = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&answer).unwrap_or_default()
+    );
+    callfunnel::convert::write_replacing(
+        &path,
+        |error| anyhow::Error::new(error).context(format!("writing {}", path.display())),
+        |writer| {
+            writer
+                .write_all(text.as_bytes())
+                .map_err(anyhow::Error::new)
+        },
+    )
+    .map_err(Failure::output)?;
+    eprintln!("callfunnel: saved the API's answer to {}", path.display());
+    Ok((answer, path))
+}
+
+/// The outbound metrics route.
+const OUTBOUND_PATH: &str = "/v2/api/analytics/outbound";

@@ -11,6 +11,7 @@ const SUBCOMMANDS: &[&str] = &[
     "definitions",
     "generate",
     "convert",
+    "pull",
     "completions",
 ];
 

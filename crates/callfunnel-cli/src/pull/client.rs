@@ -1,0 +1,294 @@
+//! A well-behaved client of Allo's API: `Authorization: Api-Key …`, paced
+//! under the documented rate limit, waiting as a 429 says, retrying 5xx
+//! answers and network errors with a bounded exponential backoff.
+
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::Client;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// Allo's documented limit for POSTs, per key and per second.
+pub const DEFAULT_POSTS_PER_SECOND: f64 = 5.0;
+
+/// Allo's API.
+pub const DEFAULT_BASE_URL: &str = "https://api.withallo.com";
+
+/// How long one HTTP exchange may take before it counts as a network error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The longest wait between two tries, whatever the backoff or the server says.
+const MAX_WAIT: Duration = Duration::from_secs(120);
+
+/// How many 429 answers in a row one call accepts before giving up.
+const MAX_THROTTLED: u32 = 50;
+
+/// Why a call to the API failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiCallError {
+    /// The API answered with a client error (bad key, bad request): retrying
+    /// the same call cannot help.
+    #[error("the API refused {path} with HTTP {status}: {message}")]
+    Refused {
+        /// The route called.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The envelope's `code: message`, or the body's text.
+        message: String,
+    },
+    /// Every try failed with a server error or a network error.
+    #[error("the API could not be reached at {path} after {tries} tries: {last}")]
+    Unreachable {
+        /// The route called.
+        path: String,
+        /// How many times it was tried.
+        tries: u32,
+        /// The last failure.
+        last: String,
+    },
+}
+
+/// What a client sends and how patient it is.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The API's address, e.g. `https://api.withallo.com` or `http://127.0.0.1:8080`.
+    pub base_url: String,
+    /// The API key, sent as `Authorization: Api-Key KEY`.
+    pub api_key: String,
+    /// At most this many POSTs a second.
+    pub posts_per_second: f64,
+    /// Tries after the first one, for server and network errors.
+    pub max_retries: u32,
+    /// The first backoff; each retry doubles it.
+    pub first_backoff: Duration,
+}
+
+/// The client: one connection pool, one pace.
+pub struct ApiClient {
+    http: Client,
+    runtime: tokio::runtime::Runtime,
+    options: ClientOptions,
+    last_post: Option<Instant>,
+    /// HTTP requests sent, retries included.
+    pub requests_sent: u64,
+}
+
+impl ApiClient {
+    /// A client for `options.base_url`.
+    pub fn new(options: ClientOptions) -> Result<ApiClient, std::io::Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let http = Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("callfunnel/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(ApiClient {
+            http,
+            runtime,
+            options,
+            last_post: None,
+            requests_sent: 0,
+        })
+    }
+
+    /// POSTs `body` as JSON to `path` and returns the JSON answer, pacing,
+    /// waiting and retrying as the module docs say.
+    pub fn post(&mut self, path: &str, body: &Value) -> Result<Value, ApiCallError> {
+        let url = format!("{}{path}", self.options.base_url.trim_end_matches('/'));
+        let (mut failures, mut throttled) = (0, 0);
+        loop {
+            self.pace();
+            self.requests_sent += 1;
+            let request = self
+                .http
+                .post(&url)
+                .header("Authorization", format!("Api-Key {}", self.options.api_key))
+                .json(body);
+            let outcome = self.runtime.block_on(exchange(request));
+            let (wait, last) = match outcome {
+                Ok(answer) if answer.status.is_success() => {
+                    return serde_json::from_slice(&answer.body).map_err(|error| {
+                        ApiCallError::Refused {
+                            path: path.to_string(),
+                            status: answer.status.as_u16(),
+                            message: format!("the answer is not JSON: {error}"),
+                        }
+                    });
+                }
+                Ok(answer) => {
+                    let status = answer.status;
+                    let retry_after = answer.retry_after;
+                    let text = String::from_utf8_lossy(&answer.body).into_owned();
+                    let envelope: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    let message = envelope_message(&envelope).unwrap_or(text);
+                    if status == StatusCode::TOO_MANY_REQUESTS && throttled < MAX_THROTTLED {
+                        // The server said how long to wait: not a failure.
+                        throttled += 1;
+                        let asked = retry_after.or_else(|| retry_after_in_body(&envelope));
+                        sleep(asked.unwrap_or(self.backoff(1)).min(MAX_WAIT));
+                        continue;
+                    }
+                    if !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS {
+                        return Err(ApiCallError::Refused {
+                            path: path.to_string(),
+                            status: status.as_u16(),
+                            message,
+                        });
+                    }
+                    (retry_after, format!("HTTP {}: {message}", status.as_u16()))
+                }
+                Err(error) => (None, error.to_string()),
+            };
+            failures += 1;
+            if failures > self.options.max_retries {
+                return Err(ApiCallError::Unreachable {
+                    path: path.to_string(),
+                    tries: failures,
+                    last,
+                });
+            }
+            sleep(wait.unwrap_or(self.backoff(failures)).min(MAX_WAIT));
+        }
+    }
+
+    /// Sleeps until the next POST keeps within the pace.
+    fn pace(&mut self) {
+        let interval = Duration::from_secs_f64(1.0 / self.options.posts_per_second.max(0.001));
+        if let Some(last) = self.last_post {
+            let next = last + interval;
+            let now = Instant::now();
+            if next > now {
+                sleep(next - now);
+            }
+        }
+        self.last_post = Some(Instant::now());
+    }
+
+    /// The wait before try `failures + 1`: the first backoff doubled each time.
+    fn backoff(&self, failures: u32) -> Duration {
+        self.options
+            .first_backoff
+            .saturating_mul(1 << failures.saturating_sub(1).min(16))
+    }
+}
+
+/// One HTTP exchange, its body read whole.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
+/// Sends `request` and reads the answer.
+async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status();
+    let retry_after = retry_after_header(response.headers());
+    let body = response.bytes().await?.to_vec();
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+/// `Retry-After` in seconds, when the header holds a number.
+fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    let seconds: f64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    seconds_to_wait(seconds)
+}
+
+/// The envelope's `error.retry_after_seconds`.
+fn retry_after_in_body(envelope: &Value) -> Option<Duration> {
+    seconds_to_wait(envelope.pointer("/error/retry_after_seconds")?.as_f64()?)
+}
+
+/// A non-negative, finite number of seconds as a wait.
+fn seconds_to_wait(seconds: f64) -> Option<Duration> {
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(1e6)))
+}
+
+/// `CODE: message` of an API error envelope.
+fn envelope_message(envelope: &Value) -> Option<String> {
+    let error = envelope.get("error")?;
+    let message = error.get("message")?.as_str()?;
+    Some(match error.get("code").and_then(Value::as_str) {
+        Some(code) => format!("{code}: {message}"),
+        None => message.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn waits_come_from_the_header_or_the_envelope() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "2".parse().expect("a header value"));
+        assert_eq!(retry_after_header(&headers), Some(Duration::from_secs(2)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015".parse().expect("a header value"),
+        );
+        assert_eq!(retry_after_header(&headers), None);
+        let envelope = json!({"error": {"code": "RATE_LIMIT_EXCEEDED", "message": "slow down", "retry_after_seconds": 0.5}});
+        assert_eq!(
+            retry_after_in_body(&envelope),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            envelope_message(&envelope).as_deref(),
+            Some("RATE_LIMIT_EXCEEDED: slow down")
+        );
+        assert_eq!(seconds_to_wait(-1.0), None);
+        assert_eq!(seconds_to_wait(f64::NAN), None);
+    }
+
+    #[test]
+    fn the_backoff_doubles_from_the_first() {
+        let client = ApiClient::new(ClientOptions {
+            base_url: "http://127.0.0.1:9".into(),
+            api_key: "k".into(),
+            posts_per_second: 5.0,
+            max_retries: 3,
+            first_backoff: Duration::from_millis(100),
+        })
+        .expect("a client");
+        let waits: Vec<u128> = (1..=4).map(|n| client.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800]);
+    }
+
+    #[test]
+    fn an_unreachable_api_fails_after_the_retries() {
+        // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+        let mut client = ApiClient::new(ClientOptions {
+            base_url: "http://127.0.0.1:9".into(),
+            api_key: "k".into(),
+            posts_per_second: 1000.0,
+            max_retries: 2,
+            first_backoff: Duration::from_millis(1),
+        })
+        .expect("a client");
+        let error = client
+            .post("/v2/api/conversations/items/search", &json!({}))
+            .expect_err("nothing listens");
+        assert!(
+            matches!(error, ApiCallError::Unreachable { tries: 3, .. }),
+            "{error}"
+        );
+        assert_eq!(client.requests_sent, 3);
+    }
+}
