@@ -8,7 +8,11 @@ use callfunnel::verify::{verify, VerifyError};
 use callfunnel::Request;
 use clap::{Args, ValueEnum};
 
-use super::{read_request_text, reject_request, write_stdout, Failure, InputArgs};
+use super::{read_bounded, read_request_text, reject_request, write_stdout, Failure, InputArgs};
+
+/// Largest saved API response read, in bytes (64 MiB; a response with a
+/// drilldown page of 100 items is about 100 KiB).
+const MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 /// Exit status when some figure differs.
 const EXIT_DIFFERENCES: u8 = 1;
@@ -43,7 +47,9 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
-    let answer: serde_json::Value = std::fs::read_to_string(&args.response)
+    let answer: serde_json::Value = std::fs::File::open(&args.response)
+        .map_err(anyhow::Error::new)
+        .and_then(|file| read_bounded(file, "the API response", MAX_RESPONSE_BYTES))
         .with_context(|| format!("reading the API response {}", args.response.display()))
         .and_then(|text| {
             serde_json::from_str(&text).with_context(|| {
@@ -60,13 +66,13 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         failure(anyhow::Error::new(error).context(args.response.display().to_string()))
     })?;
     let text = match args.format {
-        VerifyFormat::Table => report.render_table(),
+        VerifyFormat::Table => crate::display::printable_lines(&report.render_table()),
         VerifyFormat::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&report.to_json()).expect("reports serialize")
         ),
     };
-    eprintln!("callfunnel: {}", report.summary());
+    super::say(report.summary());
     write_stdout(&text)?;
     Ok(if report.agrees() {
         ExitCode::SUCCESS
