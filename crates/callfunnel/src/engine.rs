@@ -436,9 +436,11 @@ const _: () = assert!(IdxSize::MAX as u64 <= u32::MAX as u64);
 /// highs fits an `i64` and the sum of the lows a `u64`. No sum can wrap,
 /// whatever the values.
 fn exact_sum_where(condition: Expr, value: Expr, name: &str) -> [Expr; 2] {
-    let base = lit(1i64 << LOW_BITS);
-    let high = value.clone().floor_div(base.clone());
-    let low = (value - high.clone() * base).cast(DataType::UInt64);
+    // Bitwise `and` keeps the low bits (two's complement: in [0, 2³²) for
+    // any sign); the rest is an exact multiple of 2³², divided exactly.
+    let low = value.clone().and(lit((1i64 << LOW_BITS) - 1));
+    let high = ((value - low.clone()) / lit(1i64 << LOW_BITS)).cast(DataType::Int64);
+    let low = low.cast(DataType::UInt64);
     [
         sum_where(condition.clone(), high).alias(format!("{name}_high")),
         sum_where(condition, low).alias(format!("{name}_low")),
