@@ -100,7 +100,8 @@ pub(crate) fn read_canonical_csv(path: &Path, names: &ColumnNames) -> Option<Dat
 /// finds: it holds whitespace that a row-wise trim could remove but
 /// [`needs_trimming`] does not see (any ASCII whitespace but space and line
 /// feed: tabs, carriage returns…; any non-ASCII whitespace character), or a
-/// record whose number of fields differs from the header's, or a quote that
+/// record longer than [`MAX_COLUMNAR_RECORD_BYTES`], or one whose number of
+/// fields differs from the header's, or a quote that
 /// does not open or close a field (Polars would read such rows without a
 /// word: missing fields as nulls, extra ones dropped). Read in blocks, so
 /// memory stays flat.
@@ -133,7 +134,8 @@ fn needs_row_reader(path: &Path) -> std::io::Result<bool> {
 
 /// Counts the fields of each line of a CSV file without carriage returns,
 /// fed block by block: every record must have as many fields as the header
-/// (the first line), and a quote may only open a field or close it (a
+/// (the first line), none may be longer than [`MAX_COLUMNAR_RECORD_BYTES`],
+/// and a quote may only open a field or close it (a
 /// doubled quote inside a quoted field stands for one). Blank lines are
 /// skipped, as both readers skip them.
 #[derive(Debug, Default)]
@@ -153,7 +155,13 @@ struct FieldCounter {
     field_started: bool,
     /// Whether the current field was quoted and is closed.
     closed: bool,
+    /// Bytes of the current record, line breaks inside quotes included.
+    record_bytes: usize,
 }
+
+/// Longest record the column-wise reader is given (1 MiB): Polars' reader
+/// takes time quadratic in the length of a record, the row reader linear.
+const MAX_COLUMNAR_RECORD_BYTES: usize = 1 << 20;
 
 impl FieldCounter {
     /// Takes the next bytes; `false` as soon as the file breaks the rules.
@@ -162,6 +170,10 @@ impl FieldCounter {
     }
 
     fn byte(&mut self, byte: u8) -> bool {
+        self.record_bytes += 1;
+        if self.record_bytes > MAX_COLUMNAR_RECORD_BYTES {
+            return false;
+        }
         if self.quote_pending {
             self.quote_pending = false;
             if byte == b'"' {
@@ -203,6 +215,7 @@ impl FieldCounter {
     fn end_line(&mut self) -> bool {
         let fields = self.fields + 1;
         let blank = self.line_bytes == 0;
+        self.record_bytes = 0;
         self.fields = 0;
         self.line_bytes = 0;
         self.field_started = false;

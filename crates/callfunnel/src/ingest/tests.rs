@@ -1322,6 +1322,17 @@ fn one_huge_csv_field_is_read_in_linear_time() {
         strings(&frame, "user_name")[0].as_deref().map(str::len),
         Some(20 << 20)
     );
+    // From a file in canonical form: the row reader takes it, not Polars'
+    // column-wise reader (quadratic in the length of a record).
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "calls.csv", &text);
+    let started = std::time::Instant::now();
+    let (frame, _) = collect(load(&[path], &defaults()).unwrap());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(
+        strings(&frame, "user_name")[0].as_deref().map(str::len),
+        Some(20 << 20)
+    );
 }
 
 #[test]
