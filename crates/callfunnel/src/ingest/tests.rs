@@ -1265,7 +1265,7 @@ fn csv_records_with_the_wrong_number_of_fields_are_bad_rows() {
     let dir = tempfile::tempdir().unwrap();
     for (name, row, count) in [("short.csv", short, 3), ("long.csv", long, 15)] {
         let path = write(dir.path(), name, &format!("{header}{good}{row}"));
-        let message = match load(&[path.clone()], &defaults()) {
+        let message = match load(std::slice::from_ref(&path), &defaults()) {
             Ok(_) => panic!("{name} loads"),
             Err(err) => err.to_string(),
         };
@@ -1412,7 +1412,7 @@ fn a_store_with_a_date_beyond_year_9999_is_a_located_error() {
     let damaged = Call::new("b", Utc.with_ymd_and_hms(245_685, 4, 9, 0, 0, 0).unwrap());
     let frame = calls_to_frame([good, damaged]).unwrap().lazy();
     crate::convert::write_parquet(frame, &path).unwrap();
-    let message = match load(&[path.clone()], &defaults()) {
+    let message = match load(std::slice::from_ref(&path), &defaults()) {
         Ok(_) => panic!("a damaged store loads"),
         Err(err) => err.to_string(),
     };
@@ -1434,7 +1434,7 @@ fn fifos_are_refused_and_double_star_walks_end() {
         .status()
         .is_ok_and(|status| status.success())
     {
-        let message = match load(&[fifo.clone()], &defaults()) {
+        let message = match load(std::slice::from_ref(&fifo), &defaults()) {
             Ok(_) => panic!("a FIFO loads"),
             Err(err) => err.to_string(),
         };
