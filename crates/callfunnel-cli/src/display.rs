@@ -82,6 +82,40 @@ pub fn user_name(user: &callfunnel::response::UserRef) -> &str {
         .unwrap_or("unknown")
 }
 
+/// `text` with every control character (escape, carriage return, line feed,
+/// tab, DEL, C1…) shown as an escape such as `\x1b` or `\u{9b}`, so that a
+/// value read from an input cannot move the cursor or restyle a terminal.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for character in text.chars() {
+        match character {
+            '\t' => shown.push_str("\\t"),
+            '\n' => shown.push_str("\\n"),
+            '\r' => shown.push_str("\\r"),
+            control if control.is_control() && u32::from(control) < 0x80 => {
+                shown.push_str(&format!("\\x{:02x}", u32::from(control)));
+            }
+            control if control.is_control() => {
+                shown.push_str(&format!("\\u{{{:x}}}", u32::from(control)));
+            }
+            other => shown.push(other),
+        }
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
+/// `text` with the control characters of each line escaped ([`printable`]),
+/// its line breaks kept.
+pub fn printable_lines(text: &str) -> String {
+    text.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Whether a change is better, worse or neither, given which way is good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trend {
@@ -142,6 +176,15 @@ mod tests {
         assert_eq!(Trend::of(Some(-0.01), false), Trend::Better);
         assert_eq!(Trend::of(None, true), Trend::Flat);
         assert_eq!(arrow(Some(-0.04)), "▼");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("Ann Lee"), "Ann Lee");
+        assert_eq!(printable("a\u{1b}[31mb\tc\nd"), "a\\x1b[31mb\\tc\\nd");
+        assert_eq!(printable("x\u{9b}y\u{7f}"), "x\\u{9b}y\\x7f");
+        assert_eq!(printable("é ü"), "é ü");
+        assert_eq!(printable_lines("a\u{1b}\nb\n"), "a\\x1b\nb\n");
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub fn render(response: &Response, color: bool) -> String {
     sections.join("\n\n") + "\n"
 }
 
+/// A cell holding text read from an input, its control characters escaped.
+fn text_cell(text: &str) -> Cell {
+    Cell::new(display::printable(text))
+}
+
 /// A table with the house style; styled only when `color`.
 fn new_table(header: &[&str], color: bool) -> Table {
     let mut table = Table::new();
@@ -157,8 +162,8 @@ fn leaderboard_table(response: &Response, color: bool) -> Table {
     {
         table.add_row(vec![
             Cell::new(rank + 1),
-            Cell::new(display::user_name(&entry.user)),
-            Cell::new(entry.user.id.as_deref().unwrap_or_default()),
+            text_cell(display::user_name(&entry.user)),
+            text_cell(entry.user.id.as_deref().unwrap_or_default()),
             Cell::new(display::count(entry.connected)),
         ]);
     }
@@ -205,10 +210,10 @@ fn items_section(items: &Items, color: bool) -> String {
     );
     for item in &items.data {
         table.add_row(vec![
-            Cell::new(&item.date),
-            Cell::new(&item.id),
-            Cell::new(item.user.as_ref().map_or("", display::user_name)),
-            Cell::new(item.contact_number.as_deref().unwrap_or_default()),
+            text_cell(&item.date),
+            text_cell(&item.id),
+            text_cell(item.user.as_ref().map_or("", display::user_name)),
+            text_cell(item.contact_number.as_deref().unwrap_or_default()),
             Cell::new(format!(
                 "{}{}",
                 item.stage.as_str(),

@@ -197,7 +197,8 @@ fn check_canonical(calls: &DataFrame) -> Result<(), ConvertError> {
 
 /// Writes `path` through `write`, under a temporary name in the same folder
 /// renamed to `path` once complete (and flushed); on failure the temporary
-/// file is removed and `path` is left as it was.
+/// file is removed and `path` is left as it was. A reader never sees a
+/// partial file.
 pub fn write_replacing<T, E>(
     path: &Path,
     io_error: impl Fn(std::io::Error) -> E,

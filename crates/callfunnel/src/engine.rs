@@ -28,7 +28,15 @@ pub enum EngineError {
     /// Polars could not run the query (e.g. the frame lacks a canonical column).
     #[error("computation failed: {0}")]
     Polars(#[from] PolarsError),
+    /// A value beyond what the computation holds exactly (readers refuse such
+    /// rows with a located error; a frame built by hand may still hold one).
+    #[error("value out of range: {0}")]
+    OutOfRange(String),
 }
+
+/// Largest `ringing_seconds` the computation holds exactly: its milliseconds
+/// fit a signed 64-bit integer. Readers refuse a larger value as a bad row.
+pub const MAX_RINGING_SECONDS: f64 = 9.0e15;
 
 /// Weekday names in heatmap order.
 pub const WEEKDAYS: [&str; 7] = [
@@ -157,7 +165,7 @@ fn compute_parts(
             time_series: read_series(series, &request.date, request.granularity, rounding)?,
             heatmap: read_heatmap(heatmap, rounding)?,
             leaderboard: read_leaderboard(leaderboard)?,
-            time_spent: totals.time_spent(rounding),
+            time_spent: totals.time_spent(rounding)?,
             last_updated: read_last_updated(&last_updated)?,
             items,
         },
@@ -378,12 +386,19 @@ fn is_conversation(threshold_seconds: i64) -> Expr {
 }
 
 /// Tagged with one of the request's tags (both lower case); never without tags.
+///
+/// One membership test of each call tag in the list of request tags: time
+/// and memory stay linear in the number of tags (an `or` of one test per
+/// request tag grows the query plan with every tag).
 fn is_conversion(tags: &[String]) -> Expr {
-    tags.iter()
-        .map(|tag| col(column::TAGS).list().contains(lit(tag.as_str()), false))
-        .reduce(Expr::or)
-        .map(|any| any.fill_null(lit(false)))
-        .unwrap_or_else(|| lit(false))
+    if tags.is_empty() {
+        return lit(false);
+    }
+    let tags = Series::new("tags".into(), tags);
+    col(column::TAGS)
+        .list()
+        .agg(element().is_in(lit(tags).implode(false), false).any(true))
+        .fill_null(lit(false))
 }
 
 /// Counts the rows where `condition` holds, as Int64.
@@ -401,9 +416,35 @@ fn sum_where(condition: Expr, value: Expr) -> Expr {
 // ---------------------------------------------------------------------------
 
 /// Ringing time in whole milliseconds (half up), so that its mean is an exact
-/// fraction: decimal inputs such as `12.65` are not binary floats.
+/// fraction: decimal inputs such as `12.65` are not binary floats. Null when
+/// the milliseconds do not fit 64 bits (see [`EngineError::OutOfRange`]).
 fn ringing_millis() -> Expr {
     (col(column::RINGING_SECONDS) * lit(1000.0) + lit(0.5)).cast(DataType::Int64)
+}
+
+/// The low part of a split sum holds this many bits.
+const LOW_BITS: u32 = 32;
+
+// A collected frame holds fewer than 2³² rows (Polars' 32-bit row index), so
+// the parts of a split sum cannot wrap (see `exact_sum_where`).
+const _: () = assert!(IdxSize::MAX as u64 <= u32::MAX as u64);
+
+/// The exact sum of the Int64 `value` over the rows where `condition` holds,
+/// as two columns `{name}_high` and `{name}_low` that [`read_split_sum`]
+/// joins into an `i128`: each value is `high · 2³² + low` with `low` in
+/// `[0, 2³²)`, so `|high| ≤ 2³¹`; over fewer than 2³² rows, the sum of the
+/// highs fits an `i64` and the sum of the lows a `u64`. No sum can wrap,
+/// whatever the values.
+fn exact_sum_where(condition: Expr, value: Expr, name: &str) -> [Expr; 2] {
+    // Bitwise `and` keeps the low bits (two's complement: in [0, 2³²) for
+    // any sign); the rest is an exact multiple of 2³², divided exactly.
+    let low = value.clone().and(lit((1i64 << LOW_BITS) - 1));
+    let high = ((value - low.clone()) / lit(1i64 << LOW_BITS)).cast(DataType::Int64);
+    let low = low.cast(DataType::UInt64);
+    [
+        sum_where(condition.clone(), high).alias(format!("{name}_high")),
+        sum_where(condition, low).alias(format!("{name}_low")),
+    ]
 }
 
 /// Per-period totals, in the order of [`Totals::read`].
@@ -415,6 +456,9 @@ fn totals_plan(scoped: LazyFrame) -> LazyFrame {
     ] {
         let in_period = col(in_period);
         let connected = in_period.clone().and(col(derived::CONNECTED));
+        let ringing_known = in_period
+            .clone()
+            .and(col(column::RINGING_SECONDS).is_not_null());
         aggregations.extend([
             count_where(in_period.clone()).alias(format!("{prefix}_dials")),
             count_where(connected.clone()).alias(format!("{prefix}_connected")),
@@ -422,21 +466,25 @@ fn totals_plan(scoped: LazyFrame) -> LazyFrame {
                 .alias(format!("{prefix}_conversations")),
             count_where(in_period.clone().and(col(derived::CONVERSION)))
                 .alias(format!("{prefix}_conversions")),
-            count_where(
-                in_period
-                    .clone()
-                    .and(col(column::RINGING_SECONDS).is_not_null()),
-            )
-            .alias(format!("{prefix}_ringing_known")),
-            sum_where(in_period, ringing_millis()).alias(format!("{prefix}_ringing_millis")),
-            sum_where(connected, col(column::DURATION).cast(DataType::Int64))
-                .alias(format!("{prefix}_talk_sum")),
+            count_where(ringing_known.clone()).alias(format!("{prefix}_ringing_known")),
+            count_where(ringing_known.and(ringing_millis().is_null()))
+                .alias(format!("{prefix}_ringing_out_of_range")),
         ]);
+        aggregations.extend(exact_sum_where(
+            in_period,
+            ringing_millis(),
+            &format!("{prefix}_ringing_millis"),
+        ));
+        aggregations.extend(exact_sum_where(
+            connected,
+            col(column::DURATION).cast(DataType::Int64),
+            &format!("{prefix}_talk_sum"),
+        ));
     }
     scoped.select(aggregations)
 }
 
-/// The totals of one period.
+/// The totals of one period; sums are exact.
 #[derive(Debug, Clone, Copy, Default)]
 struct PeriodTotals {
     dials: i64,
@@ -444,8 +492,8 @@ struct PeriodTotals {
     conversations: i64,
     conversions: i64,
     ringing_known: i64,
-    ringing_millis: i64,
-    talk_sum: i64,
+    ringing_millis: i128,
+    talk_sum: i128,
 }
 
 /// Totals of the current and the comparison period.
@@ -455,9 +503,26 @@ struct Totals {
     previous: PeriodTotals,
 }
 
+/// Reads the two parts of an [`exact_sum_where`] back into one number.
+fn read_split_sum(frame: &DataFrame, name: &str) -> PolarsResult<i128> {
+    let high = frame
+        .column(&format!("{name}_high"))?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .get(0)
+        .unwrap_or(0);
+    let low = frame
+        .column(&format!("{name}_low"))?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .get(0)
+        .unwrap_or(0);
+    Ok((i128::from(high) << LOW_BITS) + i128::from(low))
+}
+
 impl Totals {
-    fn read(frame: &DataFrame) -> PolarsResult<Totals> {
-        let period = |prefix: &str| -> PolarsResult<PeriodTotals> {
+    fn read(frame: &DataFrame) -> Result<Totals, EngineError> {
+        let period = |prefix: &str| -> Result<PeriodTotals, EngineError> {
             let int = |name: &str| -> PolarsResult<i64> {
                 Ok(frame
                     .column(&format!("{prefix}_{name}"))?
@@ -466,14 +531,20 @@ impl Totals {
                     .get(0)
                     .unwrap_or(0))
             };
+            let out_of_range = int("ringing_out_of_range")?;
+            if out_of_range > 0 {
+                return Err(EngineError::OutOfRange(format!(
+                    "{out_of_range} calls have a ringing_seconds beyond {MAX_RINGING_SECONDS:e}"
+                )));
+            }
             Ok(PeriodTotals {
                 dials: int("dials")?,
                 connected: int("connected")?,
                 conversations: int("conversations")?,
                 conversions: int("conversions")?,
                 ringing_known: int("ringing_known")?,
-                ringing_millis: int("ringing_millis")?,
-                talk_sum: int("talk_sum")?,
+                ringing_millis: read_split_sum(frame, &format!("{prefix}_ringing_millis"))?,
+                talk_sum: read_split_sum(frame, &format!("{prefix}_talk_sum"))?,
             })
         };
         Ok(Totals {
@@ -495,7 +566,7 @@ impl Totals {
         let stage = |count: fn(&PeriodTotals) -> i64| {
             let (value, previous) = (count(&self.current), count(&self.previous));
             FunnelStage {
-                count: count_metric(value, previous, rounding),
+                count: count_metric(value.into(), previous.into(), rounding),
                 rate: rounding.ratio(value.into(), self.current.dials.into(), RATE_DECIMALS),
             }
         };
@@ -507,40 +578,44 @@ impl Totals {
         }
     }
 
-    fn time_spent(&self, rounding: Rounding) -> TimeSpent {
+    fn time_spent(&self, rounding: Rounding) -> Result<TimeSpent, EngineError> {
         let (current, previous) = (&self.current, &self.previous);
-        TimeSpent {
+        let total = |sum: i128| {
+            u64::try_from(sum).map_err(|_| {
+                EngineError::OutOfRange(format!(
+                    "the total conversation time {sum} s does not fit 64 bits"
+                ))
+            })
+        };
+        Ok(TimeSpent {
             avg_ringing_time_seconds: mean_metric(
-                (current.ringing_millis, current.ringing_known),
-                (previous.ringing_millis, previous.ringing_known),
+                (current.ringing_millis, current.ringing_known.into()),
+                (previous.ringing_millis, previous.ringing_known.into()),
                 MILLIS_PER_SECOND,
                 rounding,
             ),
             avg_conversation_time_seconds: mean_metric(
-                (current.talk_sum, current.connected),
-                (previous.talk_sum, previous.connected),
+                (current.talk_sum, current.connected.into()),
+                (previous.talk_sum, previous.connected.into()),
                 1,
                 rounding,
             ),
             total_conversation_time_seconds: count_metric(
-                current.talk_sum,
-                previous.talk_sum,
+                total(current.talk_sum)?.into(),
+                total(previous.talk_sum)?.into(),
                 rounding,
             ),
-        }
+        })
     }
 }
 
-/// A count with its previous value and the exact change.
-fn count_metric(value: i64, previous: i64, rounding: Rounding) -> MetricValue<u64> {
+/// A count with its previous value and the exact change (both counts fit 64
+/// bits unsigned).
+fn count_metric(value: i128, previous: i128, rounding: Rounding) -> MetricValue<u64> {
     MetricValue {
         value: value as u64,
         previous: previous as u64,
-        change: rounding.ratio(
-            i128::from(value) - i128::from(previous),
-            previous.into(),
-            CHANGE_DECIMALS,
-        ),
+        change: rounding.ratio(value - previous, previous, CHANGE_DECIMALS),
     }
 }
 
@@ -549,21 +624,31 @@ const MILLIS_PER_SECOND: i128 = 1000;
 
 /// A mean `sum ÷ (count × unit)` for both periods, with the change computed
 /// on the exact fractions: `(s1/c1 − s0/c0) ÷ (s0/c0) = (s1·c0 − s0·c1) ÷ (s0·c1)`.
+/// Sums stay below 2⁹⁵ and counts below 2³², so these products fit an `i128`;
+/// should they not, the change is the quotient of the two rounded means.
 fn mean_metric(
-    current: (i64, i64),
-    previous: (i64, i64),
+    current: (i128, i128),
+    previous: (i128, i128),
     unit: i128,
     rounding: Rounding,
 ) -> MetricValue<Option<f64>> {
-    let mean = |(sum, count): (i64, i64)| {
-        rounding.ratio(i128::from(sum), i128::from(count) * unit, AVERAGE_DECIMALS)
-    };
-    let ((s1, c1), (s0, c0)) = (
-        (i128::from(current.0), i128::from(current.1)),
-        (i128::from(previous.0), i128::from(previous.1)),
-    );
+    let mean = |(sum, count): (i128, i128)| rounding.ratio(sum, count * unit, AVERAGE_DECIMALS);
+    let ((s1, c1), (s0, c0)) = (current, previous);
     let change = if c1 > 0 && c0 > 0 {
-        rounding.ratio(s1 * c0 - s0 * c1, s0 * c1, CHANGE_DECIMALS)
+        let exact = s1
+            .checked_mul(c0)
+            .zip(s0.checked_mul(c1))
+            .and_then(|(a, b)| Some((a.checked_sub(b)?, b)));
+        match exact {
+            Some((numerator, denominator)) => {
+                rounding.ratio(numerator, denominator, CHANGE_DECIMALS)
+            }
+            None => {
+                let approximate = |(sum, count): (i128, i128)| sum as f64 / count as f64;
+                let (m1, m0) = (approximate(current), approximate(previous));
+                (m0 != 0.0).then(|| rounding.round_f64((m1 - m0) / m0, CHANGE_DECIMALS))
+            }
+        }
     } else {
         None
     };

@@ -186,6 +186,24 @@ impl CallResult {
     }
 }
 
+/// A tag key as calls and requests hold it (SPEC §1.2): trimmed and lower
+/// case; `None` when nothing is left. Data and request tags go through this
+/// one function, so they always compare alike.
+pub fn normalize_tag(tag: &str) -> Option<String> {
+    let tag = tag.trim();
+    (!tag.is_empty()).then(|| tag.to_lowercase())
+}
+
+/// Tag keys as a request holds them: each normalized ([`normalize_tag`]),
+/// empty ones dropped, each kept once, in their first order.
+pub fn normalize_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    tags.into_iter()
+        .filter_map(normalize_tag)
+        .filter(|tag| seen.insert(tag.clone()))
+        .collect()
+}
+
 /// One call, as read from any input (SPEC §1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {

@@ -123,7 +123,8 @@ pub struct Request {
     pub user_ids: Vec<String>,
     /// Keep only calls from these Allo numbers (empty: no filter).
     pub allo_numbers: Vec<String>,
-    /// Tag keys that define a conversion, lower case.
+    /// Tag keys that define a conversion: trimmed, lower case, each once,
+    /// no empty one (as calls hold them, see [`crate::model::normalize_tags`]).
     pub tags: Vec<String>,
     /// Time-series bucket size.
     pub granularity: Granularity,
@@ -239,11 +240,8 @@ impl Request {
 
         let user_ids = fields.string_list("user_ids")?;
         let allo_numbers = fields.string_list("allo_numbers")?;
-        let tags: Vec<String> = fields
-            .string_list("tags")?
-            .into_iter()
-            .map(|tag| tag.to_lowercase())
-            .collect();
+        let tags =
+            crate::model::normalize_tags(fields.string_list("tags")?.iter().map(String::as_str));
         let granularity_text = fields.string("granularity")?;
         let extend = fields.string("extend")?;
         let stage_text = fields.string("stage")?;

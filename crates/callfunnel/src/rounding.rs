@@ -34,15 +34,42 @@ impl Rounding {
             Rounding::Api => round_ratio(numerator, denominator, decimals),
         })
     }
+
+    /// `value` rounded to `decimals`, half away from zero (for a value that is
+    /// not a ratio of integers).
+    pub fn round_f64(self, value: f64, decimals: u32) -> f64 {
+        match self {
+            Rounding::Exact => value,
+            Rounding::Api => {
+                let scale = 10f64.powi(decimals as i32);
+                (value * scale).round() / scale
+            }
+        }
+    }
 }
 
 /// Rounds `numerator ÷ denominator` to `decimals`, half away from zero, exactly.
+///
+/// Where the scaled numerator would overflow 128 bits, the whole part is
+/// kept exact and only the fraction is rounded in floating point (at such
+/// magnitudes the decimals are below the precision of an `f64` anyway).
 fn round_ratio(numerator: i128, denominator: i128, decimals: u32) -> f64 {
     let negative = (numerator < 0) != (denominator < 0) && numerator != 0;
     let (numerator, denominator) = (numerator.unsigned_abs(), denominator.unsigned_abs());
     let scale = 10u128.pow(decimals);
-    let scaled = (2 * numerator * scale + denominator) / (2 * denominator);
-    let magnitude = scaled as f64 / scale as f64;
+    let scaled = numerator
+        .checked_mul(2 * scale)
+        .and_then(|twice| twice.checked_add(denominator))
+        .zip(denominator.checked_mul(2))
+        .map(|(top, bottom)| top / bottom);
+    let magnitude = match scaled {
+        Some(scaled) => scaled as f64 / scale as f64,
+        None => {
+            let (whole, rest) = (numerator / denominator, numerator % denominator);
+            let fraction = rest as f64 / denominator as f64;
+            whole as f64 + (fraction * scale as f64).round() / scale as f64
+        }
+    };
     if negative {
         -magnitude
     } else {
@@ -64,5 +91,16 @@ mod tests {
         assert_eq!(Rounding::Api.ratio(5, 0, 3), None);
         assert_eq!(Rounding::Api.ratio(0, -4, 2), Some(0.0));
         assert_eq!(Rounding::Exact.ratio(1, 8, 2), Some(0.125));
+    }
+
+    #[test]
+    fn ratios_of_huge_integers_do_not_overflow() {
+        let huge = i128::MAX / 3;
+        assert_eq!(Rounding::Api.ratio(huge, huge, 2), Some(1.0));
+        assert_eq!(
+            Rounding::Api.ratio(i128::MAX, 2, 1),
+            Some(i128::MAX as f64 / 2.0)
+        );
+        assert_eq!(Rounding::Api.ratio(-huge, 8 * (huge / 8), 2), Some(-1.0));
     }
 }

@@ -39,11 +39,11 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
     }
     let rows = rows?;
     if !args.input.quiet {
-        eprintln!(
-            "callfunnel: wrote {rows} calls to {} in {:.2} s",
+        super::say(format!(
+            "wrote {rows} calls to {} in {:.2} s",
             args.out.display(),
             started.elapsed().as_secs_f64()
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

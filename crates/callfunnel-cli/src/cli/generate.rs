@@ -70,11 +70,11 @@ pub fn run(args: GenerateArgs) -> Result<ExitCode, Failure> {
         _ => Failure::output(error),
     })?;
     if !args.quiet {
-        eprintln!(
-            "callfunnel: wrote {rows} calls to {} in {:.2} s",
+        super::say(format!(
+            "wrote {rows} calls to {} in {:.2} s",
             args.out.display(),
             started.elapsed().as_secs_f64()
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@
 //! 70 internal failure.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -139,7 +139,7 @@ impl InputArgs {
         }
         let loaded = loaded?;
         for line in loaded.report.summary_lines() {
-            eprintln!("callfunnel: {line}");
+            say(line);
         }
         Ok(loaded)
     }
@@ -295,7 +295,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("callfunnel: {:#}", failure.error);
+            say(format!("{:#}", failure.error));
             ExitCode::from(failure.status)
         }
     }
@@ -368,12 +368,12 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
     };
     let code = write_stdout(&text);
     if std::env::var_os(TIMINGS_VARIABLE).is_some() {
-        eprintln!(
-            "callfunnel: timings: ingest {:.3} s, engine {:.3} s, output {:.3} s",
+        say(format!(
+            "timings: ingest {:.3} s, engine {:.3} s, output {:.3} s",
             loaded_at.as_secs_f64(),
             (computed_at - loaded_at).as_secs_f64(),
             (started.elapsed() - computed_at).as_secs_f64()
-        );
+        ));
     }
     code
 }
@@ -390,21 +390,35 @@ fn read_request(args: &RequestArgs) -> Result<Result<Request, ApiError>, Failure
     }
 }
 
+/// Largest request body read, in bytes (1 MiB; a request is a few hundred
+/// bytes, and 1 MiB holds tens of thousands of tags or user ids).
+pub const MAX_REQUEST_BYTES: u64 = 1 << 20;
+
 /// The request body from a file, or from standard input for `-`; a failure
-/// to read it is a usage error.
+/// to read it, or a body larger than [`MAX_REQUEST_BYTES`], is a usage error.
 fn read_request_text(path: &str) -> Result<String, Failure> {
     if path == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
+        read_bounded(std::io::stdin().lock(), "the request", MAX_REQUEST_BYTES)
             .context("reading the request from standard input")
-            .map_err(Failure::usage)?;
-        Ok(text)
+            .map_err(Failure::usage)
     } else {
-        std::fs::read_to_string(path)
+        std::fs::File::open(path)
+            .map_err(anyhow::Error::new)
+            .and_then(|file| read_bounded(file, "the request", MAX_REQUEST_BYTES))
             .with_context(|| format!("reading the request {path}"))
             .map_err(Failure::usage)
     }
+}
+
+/// Reads UTF-8 text of at most `limit` bytes; `what` names it in the error
+/// when there is more (the rest is never read: `/dev/zero` ends at once).
+pub(crate) fn read_bounded(input: impl Read, what: &str, limit: u64) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    input.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!("{what} is larger than {} KiB", limit / 1024);
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{what} is not UTF-8 text"))
 }
 
 /// The request body the flags describe.
@@ -468,8 +482,8 @@ fn request_from_flags(args: &RequestArgs) -> Value {
 
 /// Prints the API's error envelope on stdout and a human line on stderr.
 fn reject_request(error: &ApiError) -> ExitCode {
-    eprintln!(
-        "callfunnel: invalid request: {} ({}{})",
+    say(format!(
+        "invalid request: {} ({}{})",
         error.message,
         error.code,
         error
@@ -477,7 +491,7 @@ fn reject_request(error: &ApiError) -> ExitCode {
             .as_deref()
             .map(|param| format!(", param `{param}`"))
             .unwrap_or_default()
-    );
+    ));
     match write_stdout(&format!("{}\n", error.envelope_json())) {
         Ok(_) => ExitCode::from(EXIT_USAGE),
         Err(failure) => ExitCode::from(failure.status),
@@ -499,6 +513,60 @@ fn print_definitions(args: DefinitionsArgs) -> Result<ExitCode, Failure> {
 /// Whether to colour stdout: a terminal, and `NO_COLOR` unset.
 fn stdout_wants_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Refuses an output path that names one of the command's own inputs (a
+/// call file, expanded as `--input` is, or the request file): writing it
+/// would destroy that input. A usage error (exit status 2).
+pub(crate) fn refuse_overwriting_inputs(
+    out: &Path,
+    inputs: &[PathBuf],
+    request: Option<&str>,
+) -> Result<(), Failure> {
+    let files = ingest::expand_inputs(inputs).unwrap_or_default();
+    let named = files
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(request.map(Path::new))
+        .find(|input| same_file(out, input));
+    match named {
+        Some(input) => Err(Failure::usage(anyhow::anyhow!(
+            "--out {} is the input {}: refusing to overwrite it",
+            out.display(),
+            input.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether both paths name the same existing file (through links too).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Prints `callfunnel: MESSAGE` on standard error, its control characters
+/// escaped. A failure to write it (stderr closed or full) is ignored: a
+/// message never costs the data on stdout, nor ends the run in a panic.
+pub fn say(message: impl std::fmt::Display) {
+    let line = format!(
+        "callfunnel: {}\n",
+        crate::display::printable(&message.to_string())
+    );
+    let _ignored = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.

@@ -7,11 +7,15 @@ use std::process::ExitCode;
 use crate::report::png::PngRenderer;
 use crate::report::{charts, render_html, Chart, ReportInput};
 use anyhow::Context;
+use callfunnel::convert::write_replacing;
 use callfunnel::engine::compute_with_previous_series;
 use callfunnel::Rounding;
 use clap::Args;
+use std::io::Write;
 
-use super::{read_request, reject_request, Failure, InputArgs, RequestArgs};
+use super::{
+    read_request, refuse_overwriting_inputs, reject_request, Failure, InputArgs, RequestArgs,
+};
 
 /// Arguments of `report`.
 #[derive(Debug, Args)]
@@ -34,6 +38,8 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
+    let request_file = args.request.request.as_deref().filter(|path| *path != "-");
+    refuse_overwriting_inputs(&args.out, &args.input.input, request_file)?;
     let loaded = args.input.load(&request.tags)?;
     let (response, previous) = compute_with_previous_series(loaded.frame, &request, Rounding::Api)
         .map_err(Failure::internal)?;
@@ -44,7 +50,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         ingest: &loaded.report,
     };
     write(&args.out, render_html(&input).as_bytes())?;
-    eprintln!("callfunnel: wrote {}", args.out.display());
+    super::say(format!("wrote {}", args.out.display()));
     if let Some(folder) = &args.png {
         write_pngs(folder, &charts(&input))?;
     }
@@ -58,7 +64,9 @@ fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
         .map_err(Failure::output)?;
     let renderer = PngRenderer::with_system_fonts();
     if !renderer.has_fonts() {
-        eprintln!("callfunnel: warning: no font found; the PNG charts will have no text (install fonts-dejavu-core)");
+        super::say(
+            "warning: no font found; the PNG charts will have no text (install fonts-dejavu-core)",
+        );
     }
     for chart in charts {
         let path = folder.join(format!("{}.png", chart.name));
@@ -68,17 +76,19 @@ fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
             .map_err(Failure::internal)?;
         write(&path, &png)?;
     }
-    eprintln!(
-        "callfunnel: wrote {} charts as PNG to {}",
+    super::say(format!(
+        "wrote {} charts as PNG to {}",
         charts.len(),
         folder.display()
-    );
+    ));
     Ok(())
 }
 
-/// Writes a file; a failure is an output error (exit status 4).
+/// Writes a file atomically (a temporary file in the same folder, renamed
+/// once complete); a failure is an output error (exit status 4).
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    std::fs::write(path, bytes)
-        .with_context(|| format!("writing {}", path.display()))
-        .map_err(Failure::output)
+    let failed = |error: std::io::Error| {
+        Failure::output(anyhow::Error::new(error).context(format!("writing {}", path.display())))
+    };
+    write_replacing(path, failed, |out| out.write_all(bytes).map_err(failed))
 }

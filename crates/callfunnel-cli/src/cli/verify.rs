@@ -11,7 +11,11 @@ use clap::{Args, ValueEnum};
 use serde_json::Value;
 
 use super::pull::{api_failure, ApiArgs};
-use super::{read_request_text, reject_request, write_stdout, Failure, InputArgs};
+use super::{read_bounded, read_request_text, reject_request, write_stdout, Failure, InputArgs};
+
+/// Largest saved API response read, in bytes (64 MiB; a response with a
+/// drilldown page of 100 items is about 100 KiB).
+const MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 /// Exit status when some figure differs.
 const EXIT_DIFFERENCES: u8 = 1;
@@ -74,13 +78,13 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         failure(anyhow::Error::new(error).context(answer_path.display().to_string()))
     })?;
     let text = match args.format {
-        VerifyFormat::Table => report.render_table(),
+        VerifyFormat::Table => crate::display::printable_lines(&report.render_table()),
         VerifyFormat::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&report.to_json()).expect("reports serialize")
         ),
     };
-    eprintln!("callfunnel: {}", report.summary());
+    super::say(report.summary());
     write_stdout(&text)?;
     Ok(if report.agrees() {
         ExitCode::SUCCESS
@@ -89,9 +93,11 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// The saved answer of the API.
+/// The saved answer of the API (at most [`MAX_RESPONSE_BYTES`]).
 fn read_answer(path: &Path) -> Result<Value, Failure> {
-    std::fs::read_to_string(path)
+    std::fs::File::open(path)
+        .map_err(anyhow::Error::new)
+        .and_then(|file| read_bounded(file, "the API response", MAX_RESPONSE_BYTES))
         .with_context(|| format!("reading the API response {}", path.display()))
         .and_then(|text| {
             serde_json::from_str(&text)

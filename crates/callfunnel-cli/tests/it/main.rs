@@ -2,6 +2,7 @@
 
 mod browser;
 mod cli;
+mod hardening;
 mod help;
 mod properties;
 mod reference;

@@ -30,6 +30,9 @@ pub enum Reason {
     NegativeRingingSeconds,
     /// A `ringing_seconds` that is not a finite number.
     NonNumericRingingSeconds,
+    /// A `ringing_seconds` beyond [`crate::engine::MAX_RINGING_SECONDS`]
+    /// (its milliseconds would not fit 64 bits).
+    RingingSecondsTooLarge,
     /// A `result` that is not one of the API's.
     UnknownResult,
     /// A `direction` other than `OUTBOUND` or `INBOUND`.
@@ -48,6 +51,10 @@ pub enum Reason {
     InvalidUser,
     /// A JSON record that is not an object.
     NotAnObject,
+    /// A CSV record whose number of fields differs from the header's.
+    WrongFieldCount,
+    /// An NDJSON line that is not exactly one JSON value.
+    InvalidJson,
 }
 
 impl Reason {
@@ -62,6 +69,7 @@ impl Reason {
             Reason::NonIntegerDuration => "non-integer duration",
             Reason::NegativeRingingSeconds => "negative ringing_seconds",
             Reason::NonNumericRingingSeconds => "non-numeric ringing_seconds",
+            Reason::RingingSecondsTooLarge => "ringing_seconds too large",
             Reason::UnknownResult => "unknown result",
             Reason::UnknownDirection => "unknown direction",
             Reason::UnknownType => "unknown type",
@@ -71,6 +79,8 @@ impl Reason {
             Reason::InvalidTags => "invalid tags",
             Reason::InvalidUser => "invalid user",
             Reason::NotAnObject => "not an object",
+            Reason::WrongFieldCount => "wrong number of fields",
+            Reason::InvalidJson => "invalid JSON",
         }
     }
 }
@@ -139,7 +149,15 @@ pub enum IngestError {
         /// The path as given.
         path: PathBuf,
     },
-    /// A glob pattern that is not valid.
+    /// An input that is neither a regular file nor a folder (a FIFO, a
+    /// socket, a device): it could not be read more than once, or might
+    /// never end.
+    #[error("{}: not a regular file (a pipe or device cannot be read; save it to a file first)", path.display())]
+    NotRegularFile {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A glob pattern that is not valid, or whose walk went beyond its bound.
     #[error("{pattern}: invalid pattern: {message}")]
     BadPattern {
         /// The pattern as given.

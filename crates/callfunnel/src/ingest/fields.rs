@@ -15,6 +15,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::error::{IngestError, Reason, RowError};
+use crate::engine::MAX_RINGING_SECONDS;
 use crate::model::{column, Call, CallColumns, CallResult, CallType, Direction, UnknownValue};
 
 /// A call field of SPEC §1, in canonical column order.
@@ -305,6 +306,11 @@ pub(crate) fn read_ringing(cell: Cell<'_>) -> Result<Option<f64>, RowError> {
             Err(reject(cell, Reason::NonNumericRingingSeconds, None))
         }
         Some(seconds) if seconds < 0.0 => Err(reject(cell, Reason::NegativeRingingSeconds, None)),
+        Some(seconds) if seconds > MAX_RINGING_SECONDS => Err(reject(
+            cell,
+            Reason::RingingSecondsTooLarge,
+            Some(format!("at most {MAX_RINGING_SECONDS:e}")),
+        )),
         // `abs` turns a -0.0 into 0.0.
         Some(seconds) => Ok(Some(seconds.abs())),
         None => Err(reject(cell, Reason::NonNumericRingingSeconds, None)),
@@ -357,10 +363,7 @@ pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
 
 /// Appends one tag, trimmed and lower-cased, unless it is empty.
 pub(crate) fn push_tag(tags: &mut Vec<String>, tag: &str) {
-    let tag = tag.trim();
-    if !tag.is_empty() {
-        tags.push(tag.to_lowercase());
-    }
+    tags.extend(crate::model::normalize_tag(tag));
 }
 
 /// Reads a whole call from a flat record (CSV names, after `--map`).
@@ -537,6 +540,29 @@ impl Sink {
             skipped: BTreeMap::new(),
             skip_invalid,
         }
+    }
+
+    /// Takes one line of `file` that holds no readable record (a CSV record
+    /// with the wrong number of fields, an NDJSON line that is not one JSON
+    /// value): counts it as skipped under `reason`, or stops with a
+    /// malformed-input error at that line.
+    pub fn reject_line(
+        &mut self,
+        reason: Reason,
+        file: &str,
+        line: u64,
+        message: String,
+    ) -> Result<(), IngestError> {
+        self.rows_read += 1;
+        if !self.skip_invalid {
+            return Err(IngestError::Malformed {
+                file: file.to_string(),
+                line,
+                message,
+            });
+        }
+        *self.skipped.entry(reason.as_str().to_string()).or_default() += 1;
+        Ok(())
     }
 
     /// Takes one row read from `file` at `line`: keeps it, counts it as

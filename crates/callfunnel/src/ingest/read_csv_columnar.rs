@@ -22,6 +22,7 @@ use polars::prelude::*;
 
 use super::column_exprs::{absent_value, api_spellings, default_enum, is_one_of};
 use super::fields::{push_tag, ColumnNames, Field};
+use crate::engine::MAX_RINGING_SECONDS;
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
@@ -41,7 +42,7 @@ pub(crate) fn read_canonical_csv(path: &Path, names: &ColumnNames) -> Option<Dat
             None => present.push((field, None)),
         }
     }
-    if has_odd_whitespace(path).unwrap_or(true) {
+    if needs_row_reader(path).unwrap_or(true) {
         return None;
     }
     let text = read_text_columns(path, &header, &present)?;
@@ -95,32 +96,150 @@ pub(crate) fn read_canonical_csv(path: &Path, names: &ColumnNames) -> Option<Dat
     Some(converted)
 }
 
-/// Whether the file holds whitespace that a row-wise trim could remove but
-/// [`needs_trimming`] does not see: any ASCII whitespace but space and line
-/// feed (tabs, carriage returns…), and any non-ASCII whitespace character.
-/// Read in blocks, so memory stays flat.
-fn has_odd_whitespace(path: &Path) -> std::io::Result<bool> {
+/// Whether the file must be read row by row, as one pass over its bytes
+/// finds: it holds whitespace that a row-wise trim could remove but
+/// [`needs_trimming`] does not see (any ASCII whitespace but space and line
+/// feed: tabs, carriage returns…; any non-ASCII whitespace character), or a
+/// record longer than [`MAX_COLUMNAR_RECORD_BYTES`], or one whose number of
+/// fields differs from the header's, or a quote that
+/// does not open or close a field (Polars would read such rows without a
+/// word: missing fields as nulls, extra ones dropped). Read in blocks, so
+/// memory stays flat.
+fn needs_row_reader(path: &Path) -> std::io::Result<bool> {
     const BLOCK: usize = 1 << 22;
     // Longest UTF-8 whitespace encoding minus one, carried to the next block.
     const CARRY: usize = 2;
     let mut file = std::fs::File::open(path)?;
     let mut buffer = vec![0u8; BLOCK + CARRY];
     let mut carried = 0;
+    let mut shape = FieldCounter::default();
     loop {
         let read = file.read(&mut buffer[carried..])?;
         if read == 0 {
-            return Ok(false);
+            return Ok(!shape.finish());
         }
         let filled = carried + read;
         let block = &buffer[..filled];
         if memchr::memchr3(b'\t', b'\r', 0x0b, block).is_some()
             || memchr::memchr(0x0c, block).is_some()
             || has_unicode_whitespace(block)
+            || !shape.feed(&buffer[carried..filled])
         {
             return Ok(true);
         }
         carried = CARRY.min(filled);
         buffer.copy_within(filled - carried..filled, 0);
+    }
+}
+
+/// Counts the fields of each line of a CSV file without carriage returns,
+/// fed block by block: every record must have as many fields as the header
+/// (the first line), none may be longer than [`MAX_COLUMNAR_RECORD_BYTES`],
+/// and a quote may only open a field or close it (a
+/// doubled quote inside a quoted field stands for one). Blank lines are
+/// skipped, as both readers skip them.
+#[derive(Debug, Default)]
+struct FieldCounter {
+    /// Fields of the header; `None` while reading it.
+    expected: Option<usize>,
+    /// Fields seen so far on the current line (separators + 1).
+    fields: usize,
+    /// Bytes seen so far on the current line.
+    line_bytes: usize,
+    /// Whether the current field started with a quote and is not closed.
+    in_quotes: bool,
+    /// Whether the previous byte was a quote inside a quoted field: it
+    /// closes the field, unless this byte is a second quote.
+    quote_pending: bool,
+    /// Whether the current field has a byte yet.
+    field_started: bool,
+    /// Whether the current field was quoted and is closed.
+    closed: bool,
+    /// Bytes of the current record, line breaks inside quotes included.
+    record_bytes: usize,
+}
+
+/// Longest record the column-wise reader is given (1 MiB): Polars' reader
+/// takes time quadratic in the length of a record, the row reader linear.
+const MAX_COLUMNAR_RECORD_BYTES: usize = 1 << 20;
+
+impl FieldCounter {
+    /// Takes the next bytes; `false` as soon as the file breaks the rules.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        bytes.iter().all(|&byte| self.byte(byte))
+    }
+
+    fn byte(&mut self, byte: u8) -> bool {
+        self.record_bytes += 1;
+        if self.record_bytes > MAX_COLUMNAR_RECORD_BYTES {
+            return false;
+        }
+        if self.quote_pending {
+            self.quote_pending = false;
+            if byte == b'"' {
+                return true;
+            }
+            self.in_quotes = false;
+            self.closed = true;
+        }
+        if self.in_quotes {
+            self.quote_pending = byte == b'"';
+            return true;
+        }
+        match byte {
+            b',' => {
+                self.fields += 1;
+                self.line_bytes += 1;
+                self.field_started = false;
+                self.closed = false;
+                true
+            }
+            b'\n' => self.end_line(),
+            _ if self.closed => false,
+            b'"' if self.field_started => false,
+            b'"' => {
+                self.in_quotes = true;
+                self.field_started = true;
+                self.line_bytes += 1;
+                true
+            }
+            _ => {
+                self.field_started = true;
+                self.line_bytes += 1;
+                true
+            }
+        }
+    }
+
+    /// Ends a line: a blank one is skipped, the first gives the expected count.
+    fn end_line(&mut self) -> bool {
+        let fields = self.fields + 1;
+        let blank = self.line_bytes == 0;
+        self.record_bytes = 0;
+        self.fields = 0;
+        self.line_bytes = 0;
+        self.field_started = false;
+        self.closed = false;
+        if blank {
+            return true;
+        }
+        match self.expected {
+            None => {
+                self.expected = Some(fields);
+                true
+            }
+            Some(expected) => fields == expected,
+        }
+    }
+
+    /// Ends the file: `true` when every record had the header's field count
+    /// and no quoted field is left open.
+    fn finish(&mut self) -> bool {
+        if self.quote_pending {
+            self.quote_pending = false;
+            self.in_quotes = false;
+        }
+        !self.in_quotes && self.end_line()
     }
 }
 
@@ -262,7 +381,7 @@ fn off_form(field: Field) -> Expr {
         Field::RingingSeconds => value
             .clone()
             .is_nan()
-            .or(value.clone().gt(lit(f64::MAX)))
+            .or(value.clone().gt(lit(MAX_RINGING_SECONDS)))
             .or(value.lt(lit(0.0))),
         _ => lit(false),
     }

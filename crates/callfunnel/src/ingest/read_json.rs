@@ -1,6 +1,8 @@
 //! JSON input, recognised by its shape (SPEC §1.1):
 //! - an array of records;
-//! - one record per line (NDJSON), or any sequence of records;
+//! - one record per line (NDJSON): each line one record, a bad line a bad
+//!   row of that line;
+//! - a single record;
 //! - a saved conversations search page `{"data": [ConversationItem…], …}`;
 //! - a saved outbound drilldown page `{"data": {…, "items": {"data": [OutboundDrilldownItem…]}}}`.
 //!
@@ -67,9 +69,9 @@ pub(crate) fn read_json(
         }
         Some(b'{') if reader.is_single_value(start) => match reader.locate_page(start)? {
             Some((array, shape)) => reader.read_array(array, shape).map(drop),
-            None => reader.read_stream(start),
+            None => reader.read_single(start),
         },
-        Some(_) => reader.read_stream(start),
+        Some(_) => reader.read_lines(),
     }
 }
 
@@ -232,18 +234,41 @@ impl JsonReader<'_, '_, '_> {
         }
     }
 
-    /// Reads records one after the other (NDJSON) from `pos` to the end.
-    fn read_stream(&mut self, mut pos: usize) -> Result<(), IngestError> {
-        loop {
-            pos = self.skip_ws(pos);
-            if pos >= self.text.len() {
-                return Ok(());
+    /// Reads the one record that the text holds, at `pos`.
+    fn read_single(&mut self, pos: usize) -> Result<(), IngestError> {
+        let line = self.line_at(pos);
+        let (record, _) = self.value::<Value>(pos)?;
+        self.record(record, line, Shape::Calls)
+    }
+
+    /// Reads one record per line (NDJSON); blank lines are skipped. A line
+    /// that is not exactly one JSON value is a bad row of that line: it
+    /// stops the load, or is counted and skipped with `--skip-invalid`.
+    fn read_lines(&mut self) -> Result<(), IngestError> {
+        let text = self.text;
+        for (index, raw_line) in text.split('\n').enumerate() {
+            let line = index as u64 + 1;
+            let record = raw_line.trim_matches(|c| matches!(c, ' ' | '\t' | '\r'));
+            if record.is_empty() {
+                continue;
             }
-            let line = self.line_at(pos);
-            let (record, end) = self.value::<Value>(pos)?;
-            self.record(record, line, Shape::Calls)?;
-            pos = end;
+            match serde_json::from_str::<Value>(record) {
+                Ok(value) => self.record(value, line, Shape::Calls)?,
+                Err(err) => {
+                    let message = err.to_string();
+                    let message = message
+                        .rsplit_once(" at line ")
+                        .map_or(message.as_str(), |(text, _)| text);
+                    self.sink.reject_line(
+                        Reason::InvalidJson,
+                        self.context.file,
+                        line,
+                        format!("invalid JSON: {message}"),
+                    )?;
+                }
+            }
         }
+        Ok(())
     }
 
     /// Reads one record that starts at `line`.

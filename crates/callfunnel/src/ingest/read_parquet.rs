@@ -64,6 +64,9 @@ pub(crate) fn scan_parquet(
     let schema = scan.collect_schema().map_err(polars_error)?;
     if !names.is_any_mapped() && *schema == canonical_schema() {
         if let Some(rows) = store_rows(path).map_err(polars_error)? {
+            if let Some(error) = check_store(&scan, file).map_err(polars_error)? {
+                return Err(error);
+            }
             return Ok(ParquetPart {
                 frame: scan,
                 rows_read: rows,
@@ -177,6 +180,146 @@ fn store_rows(path: &Path) -> PolarsResult<Option<u64>> {
         entry.key == STORE_MARKER_KEY && entry.value.as_deref() == Some(STORE_MARKER_VERSION)
     });
     Ok(marked.then_some(metadata.num_rows as u64))
+}
+
+/// First instant of year 0000 and first instant of year 10000, in
+/// microseconds since the epoch: a date outside is refused, as in CSV.
+const FIRST_MICROS: i64 = -62_167_219_200_000_000;
+const END_MICROS: i64 = 253_402_300_800_000_000;
+
+/// The rules a store's values keep, checked on every read (a damaged file
+/// may decode to any value), in the order they are reported.
+fn store_rules() -> [(Reason, &'static str, Expr); 10] {
+    use crate::model::column;
+    let micros = col(column::DATE).cast(DataType::Int64);
+    let ringing = col(column::RINGING_SECONDS);
+    let unknown = |field: Field| {
+        let spellings = Series::new("spellings".into(), api_spellings(field));
+        col(field.name()).is_not_null().and(
+            col(field.name())
+                .is_in(lit(spellings).implode(false), false)
+                .not(),
+        )
+    };
+    [
+        (
+            Reason::UnknownDirection,
+            column::DIRECTION,
+            unknown(Field::Direction),
+        ),
+        (Reason::UnknownType, column::TYPE, unknown(Field::Type)),
+        (
+            Reason::UnknownResult,
+            column::RESULT,
+            unknown(Field::Result),
+        ),
+        (
+            Reason::MissingId,
+            column::ID,
+            col(column::ID).is_null().or(col(column::ID).eq(lit(""))),
+        ),
+        (Reason::MissingDate, column::DATE, micros.clone().is_null()),
+        (
+            Reason::BadTimestamp,
+            column::DATE,
+            micros
+                .clone()
+                .lt(lit(FIRST_MICROS))
+                .or(micros.gt_eq(lit(END_MICROS))),
+        ),
+        (
+            Reason::NegativeDuration,
+            column::DURATION,
+            col(column::DURATION).lt(lit(0i64)),
+        ),
+        (
+            Reason::NonNumericRingingSeconds,
+            column::RINGING_SECONDS,
+            ringing.clone().is_nan(),
+        ),
+        (
+            Reason::NegativeRingingSeconds,
+            column::RINGING_SECONDS,
+            ringing.clone().lt(lit(0.0)),
+        ),
+        (
+            Reason::RingingSecondsTooLarge,
+            column::RINGING_SECONDS,
+            ringing.gt(lit(crate::engine::MAX_RINGING_SECONDS)),
+        ),
+    ]
+}
+
+/// The columns the store rules read, shown in the error.
+const SHOWN: [&str; 7] = [
+    crate::model::column::DIRECTION,
+    crate::model::column::TYPE,
+    crate::model::column::RESULT,
+    crate::model::column::ID,
+    crate::model::column::DATE,
+    crate::model::column::DURATION,
+    crate::model::column::RINGING_SECONDS,
+];
+
+/// Checks the values of a store (one pass over the few columns the rules
+/// read); `Some` error locating the first row that breaks a rule. A store
+/// damaged on disk then stops the load instead of giving wrong figures.
+fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>> {
+    let rules = store_rules();
+    let broken = rules
+        .iter()
+        .map(|(_, _, rule)| rule.clone().fill_null(lit(false)))
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false));
+    let flagged = scan
+        .clone()
+        .with_row_index("__row", None)
+        .filter(broken)
+        .limit(1)
+        .select(
+            [col("__row")]
+                .into_iter()
+                .chain(rules.iter().enumerate().map(|(index, (_, _, rule))| {
+                    rule.clone()
+                        .fill_null(lit(false))
+                        .alias(format!("rule{index}"))
+                }))
+                .chain(SHOWN.map(|name| {
+                    col(name)
+                        .cast(DataType::String)
+                        .alias(format!("shown_{name}"))
+                }))
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    if flagged.height() == 0 {
+        return Ok(None);
+    }
+    let row = flagged
+        .column("__row")?
+        .get(0)?
+        .extract::<u64>()
+        .unwrap_or(0)
+        + 1;
+    for (index, (reason, column, _)) in rules.iter().enumerate() {
+        if flagged.column(&format!("rule{index}"))?.get(0)? != AnyValue::Boolean(true) {
+            continue;
+        }
+        let shown = flagged.column(&format!("shown_{column}"))?.get(0)?;
+        let detail = match reason {
+            Reason::BadTimestamp => Some("outside years 0000–9999: is the store damaged?".into()),
+            _ => Some("is the store damaged?".into()),
+        };
+        return Ok(Some(IngestError::InvalidParquetRow(Box::new(InvalidRow {
+            file: file.to_string(),
+            line: row,
+            column: (*column).to_string(),
+            value: truncate_value(shown.get_str().unwrap_or_default()),
+            reason: *reason,
+            detail,
+        }))));
+    }
+    Ok(None)
 }
 
 /// For each plan, whether it is an enum column with a value not in API case

@@ -1228,3 +1228,226 @@ fn sorted_ids_skip_the_distinct_count_but_still_catch_a_repeat() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Issue 14: every row located at its physical line, every field linear.
+// ---------------------------------------------------------------------------
+
+/// Options that skip and count bad rows.
+fn skipping() -> IngestOptions {
+    IngestOptions {
+        skip_invalid: true,
+        ..defaults()
+    }
+}
+
+#[test]
+fn csv_records_with_the_wrong_number_of_fields_are_bad_rows() {
+    let header = "id,date,direction,type,user_id,user_name,user_email,allo_number,\
+                  allo_number_label,contact_number,result,duration,ringing_seconds,tags\n";
+    let good = "a,2024-03-04T09:30:00Z,OUTBOUND,CALL,u,Ann,a@x,+1,L,+2,ANSWERED,5,1,t\n";
+    let short = "b,2024-03-04T09:31:00Z,OUTBOUND\n";
+    let long = "c,2024-03-04T09:32:00Z,OUTBOUND,CALL,u,Lee, Ann,a@x,+1,L,+2,BUSY,0,1,t\n";
+    assert_eq!(
+        error(&format!("{header}{good}{short}"), Format::Csv, &defaults()),
+        "calls.csv:3: malformed CSV: 3 fields where the header has 14"
+    );
+    assert_eq!(
+        error(&format!("{header}{good}{long}"), Format::Csv, &defaults()),
+        "calls.csv:3: malformed CSV: 15 fields where the header has 14"
+    );
+    let (frame, report) = csv_ok(&format!("{header}{short}{good}{long}"), &skipping());
+    assert_eq!(texts(&frame, "id"), ["a"]);
+    assert_eq!(report.rows_read, 3);
+    assert_eq!(report.skipped.get("wrong number of fields"), Some(&2));
+
+    // Files in canonical form, which the column-wise reader takes, too.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, row, count) in [("short.csv", short, 3), ("long.csv", long, 15)] {
+        let path = write(dir.path(), name, &format!("{header}{good}{row}"));
+        let message = match load(std::slice::from_ref(&path), &defaults()) {
+            Ok(_) => panic!("{name} loads"),
+            Err(err) => err.to_string(),
+        };
+        assert_eq!(
+            message,
+            format!(
+                "{}:3: malformed CSV: {count} fields where the header has 14",
+                path.display()
+            )
+        );
+    }
+    let quoted =
+        "d,2024-03-04T09:33:00Z,OUTBOUND,CALL,u,\"Lee, \"\"Ann\"\"\",a@x,+1,L,+2,BUSY,0,1,t\n";
+    let path = write(
+        dir.path(),
+        "quoted.csv",
+        &format!("{header}{good}\n{quoted}"),
+    );
+    let (frame, _) = collect(load(&[path], &defaults()).unwrap());
+    assert_eq!(
+        strings(&frame, "user_name"),
+        [Some("Ann".into()), Some("Lee, \"Ann\"".into())]
+    );
+}
+
+#[test]
+fn csv_errors_name_the_physical_line() {
+    // Blank lines, CRLF line ends and a line break inside a quoted field all
+    // count: the bad row starts on line 8.
+    let text = "id,date,duration\r\n\r\na,2024-03-04T09:30:00Z,1\r\n\n\n\
+                b,2024-03-04T09:31:00Z,\"2\n\"\nc,2024-03-04T09:32:00Z,-3\n";
+    let message = error(text, Format::Csv, &defaults());
+    assert!(
+        message.starts_with("calls.csv:8: column `duration`"),
+        "{message}"
+    );
+    let text = "id,date,duration\n\n\na,2024-03-04T09:30:00Z,1\n\n\nb,yesterday,2\n";
+    let message = error(text, Format::Csv, &defaults());
+    assert!(
+        message.starts_with("calls.csv:7: column `date`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn one_huge_csv_field_is_read_in_linear_time() {
+    let name = "x".repeat(20 << 20);
+    let text = format!("id,date,user_name\na,2024-03-04T09:30:00Z,\"{name}\"\n");
+    let started = std::time::Instant::now();
+    let (frame, _) = csv_ok(&text, &defaults());
+    // Quadratic reading took minutes for a field this size.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(
+        strings(&frame, "user_name")[0].as_deref().map(str::len),
+        Some(20 << 20)
+    );
+    // From a file in canonical form: the row reader takes it, not Polars'
+    // column-wise reader (quadratic in the length of a record).
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "calls.csv", &text);
+    let started = std::time::Instant::now();
+    let (frame, _) = collect(load(&[path], &defaults()).unwrap());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(
+        strings(&frame, "user_name")[0].as_deref().map(str::len),
+        Some(20 << 20)
+    );
+}
+
+#[test]
+fn ndjson_reads_one_record_per_line() {
+    let line = |id: &str| format!("{{\"id\": \"{id}\", \"date\": \"2024-03-04T09:30:00Z\"}}\n");
+    let truncated = format!(
+        "{}{}{}{{\"id\": \"d\", \"date\": \"2024-03-0\n{}",
+        line("a"),
+        line("b"),
+        line("c"),
+        line("e")
+    );
+    let message = error(&truncated, Format::Json, &defaults());
+    assert!(
+        message.starts_with("calls.json:4: invalid JSON: EOF while parsing a string"),
+        "{message}"
+    );
+    let (frame, report) = json_ok(&truncated, &skipping());
+    assert_eq!(texts(&frame, "id"), ["a", "b", "c", "e"]);
+    assert_eq!(report.skipped.get("invalid JSON"), Some(&1));
+
+    // A record split over two lines is two bad lines.
+    let split = format!(
+        "{}{{\"id\": \"b\",\n\"date\": \"2024-03-04T09:31:00Z\"}}\n",
+        line("a")
+    );
+    let message = error(&split, Format::Json, &defaults());
+    assert!(
+        message.starts_with("calls.json:2: invalid JSON"),
+        "{message}"
+    );
+    let (frame, report) = json_ok(&split, &skipping());
+    assert_eq!(texts(&frame, "id"), ["a"]);
+    assert_eq!(report.skipped.get("invalid JSON"), Some(&2));
+}
+
+#[test]
+fn ringing_times_beyond_the_bound_are_bad_rows() {
+    let text =
+        "id,date,ringing_seconds\na,2024-03-04T09:30:00Z,9e15\nb,2024-03-04T09:31:00Z,1e16\n";
+    assert_eq!(
+        error(text, Format::Csv, &defaults()),
+        "calls.csv:3: column `ringing_seconds`: invalid value `1e16`: ringing_seconds too large (at most 9e15)"
+    );
+    let json = r#"[{"id": "a", "date": "2024-03-04T09:30:00Z", "ringing_seconds": 1e300}]"#;
+    assert!(error(json, Format::Json, &defaults())
+        .ends_with("ringing_seconds too large (at most 9e15)"));
+}
+
+#[test]
+fn request_tags_are_normalised_as_data_tags() {
+    let options = IngestOptions {
+        request_tags: vec![" Demo_Booked ".into(), "".into(), "demo_booked".into()],
+        ..defaults()
+    };
+    let page = r#"{"data": {"items": {"data": [
+        {"id": "a", "date": "2024-03-04T09:30:00Z", "stage": "CONVERSION", "duration": 0}
+    ]}}}"#;
+    let (frame, _) = json_ok(page, &options);
+    let tags = frame
+        .column("tags")
+        .unwrap()
+        .list()
+        .unwrap()
+        .get_as_series(0)
+        .unwrap();
+    // Trimmed, lower case, the empty one dropped, the repeated one kept once.
+    assert_eq!(tags.str().unwrap().get(0), Some("demo_booked"));
+    assert_eq!(tags.len(), 1);
+}
+
+#[test]
+fn a_store_with_a_date_beyond_year_9999_is_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let good = Call::new("a", Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap());
+    let damaged = Call::new("b", Utc.with_ymd_and_hms(245_685, 4, 9, 0, 0, 0).unwrap());
+    let frame = calls_to_frame([good, damaged]).unwrap().lazy();
+    crate::convert::write_parquet(frame, &path).unwrap();
+    let message = match load(std::slice::from_ref(&path), &defaults()) {
+        Ok(_) => panic!("a damaged store loads"),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        message.starts_with(&format!(
+            "{}: row 2: column `date`: invalid value `",
+            path.display()
+        )) && message.ends_with("bad timestamp (outside years 0000–9999: is the store damaged?)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn fifos_are_refused_and_double_star_walks_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("calls.csv");
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|status| status.success())
+    {
+        let message = match load(std::slice::from_ref(&fifo), &defaults()) {
+            Ok(_) => panic!("a FIFO loads"),
+            Err(err) => err.to_string(),
+        };
+        assert!(message.starts_with(&format!("{}: not a regular file", fifo.display())));
+    }
+    let root = dir.path().join("d");
+    std::fs::create_dir_all(root.join("e")).unwrap();
+    write(&root, "a.csv", "id,date\n");
+    write(&root.join("e"), "b.csv", "id,date\n");
+    std::os::unix::fs::symlink(&root, root.join("e").join("up")).unwrap();
+    let pattern = PathBuf::from(format!("{}/**/*.csv", root.display()));
+    assert_eq!(
+        expand_inputs(&[pattern]).unwrap(),
+        [root.join("a.csv"), root.join("e").join("b.csv")]
+    );
+}
