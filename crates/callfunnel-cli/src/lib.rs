@@ -1,10 +1,12 @@
 //! The `callfunnel` command's own parts, on top of the `callfunnel` library:
 //! the command line ([`cli`]), numbers as people read them ([`display`]), the
 //! text tables ([`table`]), the HTML/PNG report ([`report`]) and the
-//! synthetic call generator ([`generate`]).
+//! synthetic call generator ([`generate`]) and the local replica of Allo's
+//! API ([`serve`]).
 
 pub mod cli;
 pub mod display;
 pub mod generate;
 pub mod report;
+pub mod serve;
 pub mod table;

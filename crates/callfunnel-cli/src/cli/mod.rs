@@ -21,6 +21,7 @@ mod completions;
 mod convert;
 mod generate;
 mod report;
+mod serve;
 mod verify;
 use serde_json::{json, Map, Value};
 
@@ -44,6 +45,7 @@ const EXAMPLES: &str = "Examples:
 
 Exit statuses: 0 success, 1 verification differences, 2 invalid request or usage,
 3 unreadable input, 4 output could not be written (stdout, a report, a store),
+5 the network could not be held (serve: the address is in use),
 70 internal failure (a defect: please report it).
 
 Run `callfunnel help COMMAND` for a command's options and its example.";
@@ -90,6 +92,10 @@ enum Command {
     ///
     /// Example: callfunnel completions bash > /etc/bash_completion.d/callfunnel
     Completions(completions::CompletionsArgs),
+    /// Answer Allo's API routes over HTTP from the loaded calls, as a local Allo.
+    ///
+    /// Example: callfunnel serve --input calls.parquet --api-key dev-key --listen 127.0.0.1:8080
+    Serve(Box<serve::ServeArgs>),
 }
 
 /// Where the calls come from and how to read them.
@@ -279,6 +285,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Serve(args) => serve::run(*args),
     };
     match outcome {
         Ok(code) => code,

@@ -12,6 +12,7 @@ const SUBCOMMANDS: &[&str] = &[
     "generate",
     "convert",
     "completions",
+    "serve",
 ];
 
 fn stdout_of(args: &[&str]) -> String {

@@ -7,6 +7,7 @@ mod properties;
 mod reference;
 mod report;
 mod sample;
+mod serve;
 mod store;
 mod table;
 mod verify;
