@@ -1,12 +1,14 @@
 //! The `callfunnel` command's own parts, on top of the `callfunnel` library:
 //! the command line ([`cli`]), numbers as people read them ([`display`]), the
 //! text tables ([`table`]), the HTML/PNG report ([`report`]) and the
-//! synthetic call generator ([`generate`]) and the client of Allo's API
-//! behind `pull` and `verify --live` ([`pull`]).
+//! synthetic call generator ([`generate`]), the client of Allo's API behind
+//! `pull` and `verify --live` ([`pull`]) and the local replica of Allo's API
+//! ([`serve`]).
 
 pub mod cli;
 pub mod display;
 pub mod generate;
 pub mod pull;
 pub mod report;
+pub mod serve;
 pub mod table;

@@ -23,6 +23,7 @@ mod convert;
 mod generate;
 mod pull;
 mod report;
+mod serve;
 mod verify;
 use serde_json::{json, Map, Value};
 
@@ -33,6 +34,9 @@ pub const EXIT_INPUT: u8 = 3;
 /// Exit status for an output that could not be written (stdout, a report, a
 /// store, generated calls).
 pub const EXIT_OUTPUT: u8 = 4;
+/// Exit status when the network cannot be reached or held: the API after
+/// retries (`pull`, `verify --live`), the address in use (`serve`).
+pub const EXIT_NETWORK: u8 = 5;
 /// Exit status for a failure of the computation itself on input that was
 /// read (a defect of callfunnel: please report it), as sysexits' `EX_SOFTWARE`.
 pub const EXIT_INTERNAL: u8 = 70;
@@ -46,7 +50,8 @@ const EXAMPLES: &str = "Examples:
 
 Exit statuses: 0 success, 1 verification differences, 2 invalid request or usage,
 3 unreadable input, 4 output could not be written (stdout, a report, a store),
-5 the API could not be reached after retries (pull, verify --live),
+5 the network could not be reached or held (pull and verify --live: the API after
+retries; serve: the address is in use),
 70 internal failure (a defect: please report it).
 
 Run `callfunnel help COMMAND` for a command's options and its example.";
@@ -101,6 +106,10 @@ enum Command {
     ///
     /// Example: callfunnel completions bash > /etc/bash_completion.d/callfunnel
     Completions(completions::CompletionsArgs),
+    /// Answer Allo's API routes over HTTP from the loaded calls, as a local Allo.
+    ///
+    /// Example: callfunnel serve --input calls.parquet --api-key dev-key --listen 127.0.0.1:8080
+    Serve(Box<serve::ServeArgs>),
 }
 
 /// Where the calls come from and how to read them.
@@ -291,6 +300,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Pull(args) => pull::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Serve(args) => serve::run(*args),
     };
     match outcome {
         Ok(code) => code,

@@ -15,14 +15,12 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use polars::prelude::*;
 
-use super::{Failure, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE};
+use super::{Failure, EXIT_INPUT, EXIT_NETWORK, EXIT_OUTPUT, EXIT_USAGE};
 use crate::pull::client::{
     ApiCallError, ApiClient, ClientOptions, DEFAULT_BASE_URL, DEFAULT_POSTS_PER_SECOND,
 };
 use crate::pull::{pull_pages, Period, PullError, Pulled};
 
-/// Exit status when the API could not be reached (or held) after retries.
-pub const EXIT_NETWORK: u8 = 5;
 
 /// How to reach the API.
 #[derive(Debug, Clone, Args)]

@@ -13,6 +13,7 @@ const SUBCOMMANDS: &[&str] = &[
     "convert",
     "pull",
     "completions",
+    "serve",
 ];
 
 fn stdout_of(args: &[&str]) -> String {

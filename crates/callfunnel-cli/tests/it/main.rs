@@ -8,6 +8,8 @@ mod properties;
 mod reference;
 mod report;
 mod sample;
+mod pull;
+mod serve;
 mod snapshots;
 mod store;
 mod table;

@@ -1,0 +1,219 @@
+//! `callfunnel serve` (issue 12, SPEC §6): a local replica of Allo's API over
+//! HTTP, answering from the loaded calls with the API's bodies, statuses and
+//! error envelopes, so that programs written against Allo run unchanged
+//! against `http://127.0.0.1:PORT`.
+//!
+//! The parts: [`routes`] (the endpoints), [`search`] and [`items`] (the
+//! conversation items), [`pipeline`] (request id, key check, rate limit,
+//! envelopes, log line), [`auth`], [`rate_limit`], [`errors`] and [`state`]
+//! (the loaded data and `--watch`). Built on axum over hyper and tokio.
+
+pub mod auth;
+pub mod errors;
+pub mod items;
+pub mod pipeline;
+pub mod rate_limit;
+pub mod routes;
+pub mod search;
+pub mod state;
+
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+
+use auth::Access;
+use rate_limit::{Limits, RateLimiter};
+use state::{AppState, Source};
+
+/// How to serve.
+#[derive(Debug)]
+pub struct ServeOptions {
+    /// The calls.
+    pub source: Source,
+    /// `HOST:PORT` to listen on (port 0: any free port).
+    pub listen: String,
+    /// Who may call.
+    pub access: Access,
+    /// The rate limits enforced, if any.
+    pub limits: Option<Limits>,
+    /// Reload the inputs when they change.
+    pub watch: bool,
+}
+
+/// Why `serve` stopped, by exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// `--listen` is not an address (exit status 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The inputs could not be read (exit status 3).
+    #[error("{0:#}")]
+    Input(anyhow::Error),
+    /// The address could not be held (exit status 5).
+    #[error("{0}")]
+    Network(String),
+    /// A failure of callfunnel itself (exit status 70).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Binds, loads the inputs, prints `callfunnel: listening on http://ADDR` on
+/// stderr and serves until SIGINT or SIGTERM.
+pub fn run(options: ServeOptions) -> Result<(), ServeError> {
+    let listener = bind(&options.listen)?;
+    let address = listener
+        .local_addr()
+        .map_err(|err| ServeError::Network(format!("reading the bound address: {err}")))?;
+    let dataset = options.source.load().map_err(ServeError::Input)?;
+    let calls = dataset.items.newest_first.len();
+    let state = Arc::new(AppState::new(
+        dataset,
+        options.access,
+        RateLimiter::new(options.limits),
+    ));
+    if options.watch {
+        state::watch(options.source, Arc::clone(&state));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| ServeError::Internal(format!("starting the runtime: {err}")))?;
+    eprintln!("callfunnel: serving {calls} calls");
+    eprintln!("callfunnel: listening on http://{address}");
+    runtime.block_on(serve(listener, router(state)))
+}
+
+/// The application: the routes inside the pipeline, bodies capped at 1 MiB.
+pub fn router(state: Arc<AppState>) -> Router {
+    with_pipeline(routes::api(), state)
+}
+
+/// `api` inside the pipeline.
+fn with_pipeline(api: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    api.layer(DefaultBodyLimit::max(routes::BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            pipeline::pipeline,
+        ))
+        .with_state(state)
+}
+
+/// Binds `listen`; an address in use (or otherwise refused) is a network failure.
+fn bind(listen: &str) -> Result<TcpListener, ServeError> {
+    let addresses: Vec<SocketAddr> = listen
+        .to_socket_addrs()
+        .map_err(|err| ServeError::Usage(format!("--listen {listen}: {err}")))?
+        .collect();
+    TcpListener::bind(&addresses[..]).map_err(|err| {
+        let reason = if err.kind() == std::io::ErrorKind::AddrInUse {
+            "the address is already in use".to_string()
+        } else {
+            err.to_string()
+        };
+        ServeError::Network(format!("cannot listen on {listen}: {reason}"))
+    })
+}
+
+/// Serves until a shutdown signal, then lets the answers in flight finish.
+async fn serve(listener: TcpListener, app: Router) -> Result<(), ServeError> {
+    let listener = listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpListener::from_std(listener))
+        .map_err(|err| ServeError::Network(format!("listening: {err}")))?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|err| ServeError::Network(format!("serving: {err}")))?;
+    eprintln!("callfunnel: stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    eprintln!("callfunnel: shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::io::{Read, Write};
+
+    use axum::routing::get;
+    use callfunnel::model::calls_to_frame;
+
+    use items::ItemStore;
+    use state::Dataset;
+
+    async fn boom() -> &'static str {
+        panic!("a deliberate test panic")
+    }
+
+    /// Sends one raw HTTP/1.1 GET and returns the whole answer.
+    fn get_raw(address: SocketAddr, path: &str, key: &str) -> String {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Api-Key {key}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_a_route_is_a_500_envelope_and_the_server_goes_on() {
+        let frame = calls_to_frame(Vec::new()).unwrap();
+        let items = ItemStore::from_frame(&frame).unwrap();
+        let state = Arc::new(AppState::new(
+            Dataset { frame, items },
+            Access::Keys(HashSet::from(["k".to_string()])),
+            RateLimiter::new(None),
+        ));
+        let app = with_pipeline(routes::api().route("/boom", get(boom)), state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let (boom, after) = tokio::task::spawn_blocking(move || {
+            (
+                get_raw(address, "/boom", "k"),
+                get_raw(address, "/v2/api/tags", "k"),
+            )
+        })
+        .await
+        .unwrap();
+        assert!(boom.starts_with("HTTP/1.1 500"), "{boom}");
+        assert!(
+            boom.contains(r#""type":"server_error","code":"INTERNAL_ERROR""#),
+            "{boom}"
+        );
+        assert!(boom.contains(r#""retryable":true"#), "{boom}");
+        assert!(after.starts_with("HTTP/1.1 200"), "{after}");
+        assert!(after.ends_with(r#"{"data":[]}"#), "{after}");
+    }
+}

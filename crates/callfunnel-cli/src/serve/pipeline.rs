@@ -1,0 +1,200 @@
+//! What every request goes through, around the routes: a request id, the rate
+//! limit and the key check, a guard that turns a panic into a 500, the error
+//! envelope written with the request id, the `X-RateLimit-*` and
+//! `X-Request-Id` headers, and one log line on stderr.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::auth::credential;
+use super::errors::ApiFailure;
+use super::rate_limit::{Class, Quota};
+use super::routes::BODY_LIMIT;
+use super::state::AppState;
+
+/// The header carrying the request id, both ways.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The longest request id accepted from a client.
+const MAX_CLIENT_REQUEST_ID: usize = 128;
+
+/// The middleware: see the module's documentation.
+pub async fn pipeline(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let request_id = request_id(request.headers());
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let class = if method == Method::GET || method == Method::HEAD {
+        Class::Read
+    } else {
+        Class::Write
+    };
+    let quota = state.limiter.take(credential(request.headers()), class);
+    let response = if !quota.allowed {
+        ApiFailure::rate_limited(quota.limit, 1).into_response()
+    } else if !state.access.admits(request.headers()) {
+        ApiFailure::api_key_invalid().into_response()
+    } else {
+        run_guarded(next, request, &request_id).await
+    };
+    let response = finish(response, &request_id, &method, &path, quota);
+    eprintln!(
+        "callfunnel: {method} {path} {} {:.1} ms {request_id}",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// Runs the route on a task of its own, so that a panic in it ends that task
+/// only and becomes a 500 answer (the panic message is on stderr already).
+async fn run_guarded(next: Next, request: Request, request_id: &str) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(err) => {
+            eprintln!("callfunnel: request {request_id} failed: {err}");
+            ApiFailure::internal("The request failed inside callfunnel; the failure is logged.")
+                .into_response()
+        }
+    }
+}
+
+/// Writes the envelope of a failure and adds the headers every answer carries.
+fn finish(
+    mut response: Response,
+    request_id: &str,
+    method: &Method,
+    path: &str,
+    quota: Quota,
+) -> Response {
+    let failure = response
+        .extensions_mut()
+        .remove::<ApiFailure>()
+        .or_else(|| failure_of_bare_status(response.status(), method, path));
+    if let Some(failure) = failure {
+        *response.status_mut() = failure.status;
+        *response.body_mut() = Body::from(failure.envelope(request_id));
+        let headers = response.headers_mut();
+        headers.remove(header::CONTENT_LENGTH);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(seconds) = failure.retry_after_seconds {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+    }
+    let headers = response.headers_mut();
+    insert_text(headers, REQUEST_ID, request_id);
+    headers.insert("x-ratelimit-limit", HeaderValue::from(quota.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(quota.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(quota.reset));
+    response
+}
+
+fn insert_text(headers: &mut HeaderMap, name: HeaderName, text: &str) {
+    if let Ok(value) = HeaderValue::from_str(text) {
+        headers.insert(name, value);
+    }
+}
+
+/// The envelope for an error answer that the router made without one
+/// (a method the route does not take, a body it refused).
+fn failure_of_bare_status(status: StatusCode, method: &Method, path: &str) -> Option<ApiFailure> {
+    match status {
+        StatusCode::NOT_FOUND => Some(ApiFailure::endpoint_not_found(method.as_str(), path)),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            Some(ApiFailure::method_not_allowed(method.as_str(), path))
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => Some(ApiFailure::payload_too_large(BODY_LIMIT)),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Some(ApiFailure::unsupported_media_type(None)),
+        status if status.is_client_error() => Some(ApiFailure::validation(
+            "INVALID_REQUEST_BODY",
+            "body",
+            format!("The request was refused ({status})."),
+        )),
+        status if status.is_server_error() => Some(ApiFailure::internal(format!(
+            "The request failed ({status})."
+        ))),
+        _ => None,
+    }
+}
+
+/// The client's `X-Request-Id` when it is usable (visible ASCII, at most 128
+/// characters), else a new `req_` + 12 alphanumeric characters.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_CLIENT_REQUEST_ID
+                && id.bytes().all(|byte| byte.is_ascii_graphic())
+        })
+        .map_or_else(new_request_id, str::to_string)
+}
+
+/// `req_` + 12 alphanumeric characters, distinct for every request of a run.
+fn new_request_id() -> String {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+        nanos ^ u64::from(std::process::id()).rotate_left(32)
+    });
+    let mut bits = mix(seed.wrapping_add(COUNTER.fetch_add(1, Ordering::Relaxed)));
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut id = String::with_capacity(16);
+    id.push_str("req_");
+    for _ in 0..12 {
+        id.push(ALPHABET[(bits % 62) as usize] as char);
+        bits /= 62;
+    }
+    id
+}
+
+/// SplitMix64's finalizer: a bijection of `u64` that scatters neighbours.
+fn mix(mut bits: u64) -> u64 {
+    bits = (bits ^ (bits >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    bits = (bits ^ (bits >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    bits ^ (bits >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn new_request_ids_are_req_and_twelve_alphanumerics_and_distinct() {
+        let ids: HashSet<String> = (0..10_000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in &ids {
+            let suffix = id.strip_prefix("req_").expect("the req_ prefix");
+            assert_eq!(suffix.len(), 12);
+            assert!(suffix.bytes().all(|byte| byte.is_ascii_alphanumeric()));
+        }
+    }
+
+    #[test]
+    fn a_usable_client_request_id_is_kept() {
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID, HeaderValue::from_static("trace-42"));
+        assert_eq!(request_id(&headers), "trace-42");
+        headers.insert(REQUEST_ID, HeaderValue::from_static("has space"));
+        assert!(request_id(&headers).starts_with("req_"));
+    }
+}

@@ -1,0 +1,428 @@
+//! `POST /v2/api/conversations/items/search`: the body's filters, sort and
+//! page, read as leniently as the real API reads them (unknown fields are
+//! ignored; a filter may be one value or a list), and run over the items.
+
+use callfunnel::model::{CallResult, CallType, Direction};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::errors::ApiFailure;
+use super::items::{ConversationItem, ItemStore};
+
+/// Default page size of the search.
+pub const DEFAULT_SIZE: u32 = 20;
+/// Largest page size of the search.
+pub const MAX_SIZE: u32 = 100;
+
+/// The order of the results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first (the default, and what any other value falls back to).
+    DateDesc,
+    /// Oldest first.
+    DateAsc,
+}
+
+/// A validated search body.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchQuery {
+    allo_numbers: Vec<String>,
+    contact_numbers: Vec<String>,
+    user_ids: Vec<String>,
+    directions: Vec<String>,
+    /// `None`: both calls and SMS (`ALL`).
+    item_type: Option<String>,
+    results: Vec<String>,
+    /// Lower case.
+    tags: Vec<String>,
+    /// Inclusive bounds in microseconds since the epoch.
+    from_micros: Option<i64>,
+    to_micros: Option<i64>,
+    sort: Option<Sort>,
+    page: u32,
+    size: u32,
+}
+
+/// `{"page", "size", "total_count", "total_pages", "has_more"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pagination {
+    /// 1-based page number.
+    pub page: u32,
+    /// Page size.
+    pub size: u32,
+    /// Items matching the filters.
+    pub total_count: u64,
+    /// `ceil(total_count ÷ size)`.
+    pub total_pages: u64,
+    /// Whether a later page holds items.
+    pub has_more: bool,
+}
+
+/// `{"data": [...], "pagination": {...}}`: the shape `ingest` reads back.
+#[derive(Debug, Serialize)]
+pub struct SearchPage<'a> {
+    /// The page's items.
+    pub data: Vec<&'a ConversationItem>,
+    /// Where the page lies.
+    pub pagination: Pagination,
+}
+
+impl SearchQuery {
+    /// Reads a search body (`{}` or empty: everything, newest first, page 1).
+    pub fn from_body(body: &Value) -> Result<SearchQuery, ApiFailure> {
+        let empty = Map::new();
+        let fields = match body {
+            Value::Object(fields) => fields,
+            Value::Null => &empty,
+            _ => return Err(body_error("body", "The body must be a JSON object.")),
+        };
+        let (from_micros, to_micros) = read_date_range(fields.get("date"))?;
+        Ok(SearchQuery {
+            allo_numbers: texts(fields, "allo_number")?,
+            contact_numbers: texts(fields, "contact_number")?,
+            user_ids: texts(fields, "user_id")?,
+            directions: enum_values(fields, "direction", Direction::SPELLINGS)?,
+            item_type: read_type(fields)?,
+            results: enum_values(fields, "result", CallResult::SPELLINGS)?,
+            tags: texts(fields, "tags")?
+                .iter()
+                .map(|tag| tag.trim().to_lowercase())
+                .collect(),
+            from_micros,
+            to_micros,
+            sort: read_sort(fields)?,
+            page: read_page(fields)?,
+            size: read_size(fields)?,
+        })
+    }
+
+    /// Whether `item` passes every filter.
+    fn matches(&self, item: &ConversationItem) -> bool {
+        let one_of = |wanted: &[String], value: Option<&str>| {
+            wanted.is_empty() || value.is_some_and(|value| wanted.iter().any(|w| w == value))
+        };
+        one_of(
+            &self.allo_numbers,
+            item.allo_number.as_ref().map(|n| n.as_str()),
+        ) && one_of(&self.contact_numbers, item.contact_number.as_deref())
+            && one_of(&self.user_ids, item.user_id())
+            && one_of(&self.directions, Some(item.direction.as_str()))
+            && one_of(&self.results, item.result.as_ref().map(|r| r.as_str()))
+            && self
+                .item_type
+                .iter()
+                .all(|wanted| wanted == item.item_type.as_str())
+            && (self.tags.is_empty()
+                || item
+                    .tags
+                    .iter()
+                    .any(|tag| self.tags.iter().any(|wanted| wanted == tag.as_str())))
+            && self.from_micros.iter().all(|&from| item.date >= from)
+            && self.to_micros.iter().all(|&to| item.date <= to)
+    }
+
+    /// The requested page of the matching items, in the requested order.
+    pub fn run<'a>(&self, store: &'a ItemStore) -> SearchPage<'a> {
+        let skip = (u64::from(self.page) - 1) * u64::from(self.size);
+        let mut total_count = 0u64;
+        let mut data = Vec::new();
+        let mut visit = |item: &'a ConversationItem| {
+            if self.matches(item) {
+                if total_count >= skip && data.len() < self.size as usize {
+                    data.push(item);
+                }
+                total_count += 1;
+            }
+        };
+        match self.sort.unwrap_or(Sort::DateDesc) {
+            Sort::DateDesc => store.newest_first.iter().for_each(&mut visit),
+            Sort::DateAsc => store
+                .oldest_first
+                .iter()
+                .for_each(|&position| visit(&store.newest_first[position as usize])),
+        }
+        let total_pages = total_count.div_ceil(u64::from(self.size));
+        SearchPage {
+            data,
+            pagination: Pagination {
+                page: self.page,
+                size: self.size,
+                total_count,
+                total_pages,
+                has_more: u64::from(self.page) < total_pages,
+            },
+        }
+    }
+}
+
+fn body_error(param: &str, message: impl Into<String>) -> ApiFailure {
+    ApiFailure::validation("INVALID_REQUEST_BODY", param, message)
+}
+
+/// The field's value, unless absent or `null`.
+fn present<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    fields.get(name).filter(|value| !value.is_null())
+}
+
+/// A filter given as one string or a list of strings (absent: no filter).
+fn texts(fields: &Map<String, Value>, name: &str) -> Result<Vec<String>, ApiFailure> {
+    let wrong = || {
+        body_error(
+            name,
+            format!("`{name}` must be a string or a list of strings."),
+        )
+    };
+    match present(fields, name) {
+        None => Ok(Vec::new()),
+        Some(Value::String(text)) => Ok(vec![text.clone()]),
+        Some(Value::Array(values)) => values
+            .iter()
+            .map(|value| value.as_str().map(str::to_string).ok_or_else(wrong))
+            .collect(),
+        Some(_) => Err(wrong()),
+    }
+}
+
+/// An enum filter (one value or a list), matched case-insensitively and
+/// returned in the API's spelling.
+fn enum_values(
+    fields: &Map<String, Value>,
+    name: &str,
+    spellings: &[&'static str],
+) -> Result<Vec<String>, ApiFailure> {
+    texts(fields, name)?
+        .iter()
+        .map(|text| {
+            spellings
+                .iter()
+                .find(|spelling| spelling.eq_ignore_ascii_case(text.trim()))
+                .map(|spelling| spelling.to_string())
+                .ok_or_else(|| {
+                    body_error(
+                        name,
+                        format!("Unknown {name} '{text}' (one of {}).", spellings.join(", ")),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// `type`: `CALL`, `SMS` or `ALL` (absent or `ALL`: both).
+fn read_type(fields: &Map<String, Value>) -> Result<Option<String>, ApiFailure> {
+    let Some(value) = present(fields, "type") else {
+        return Ok(None);
+    };
+    let text = value
+        .as_str()
+        .ok_or_else(|| body_error("type", "`type` must be CALL, SMS or ALL."))?;
+    if text.trim().eq_ignore_ascii_case("ALL") {
+        return Ok(None);
+    }
+    CallType::SPELLINGS
+        .iter()
+        .find(|spelling| spelling.eq_ignore_ascii_case(text.trim()))
+        .map(|spelling| Some(spelling.to_string()))
+        .ok_or_else(|| body_error("type", format!("Unknown type '{text}' (CALL, SMS or ALL).")))
+}
+
+/// `sort`: `DATE_ASC` is oldest first; any other text falls back to newest first.
+fn read_sort(fields: &Map<String, Value>) -> Result<Option<Sort>, ApiFailure> {
+    match present(fields, "sort") {
+        None => Ok(None),
+        Some(Value::String(text)) if text.trim().eq_ignore_ascii_case("DATE_ASC") => {
+            Ok(Some(Sort::DateAsc))
+        }
+        Some(Value::String(_)) => Ok(Some(Sort::DateDesc)),
+        Some(_) => Err(body_error(
+            "sort",
+            "`sort` must be a string such as DATE_DESC.",
+        )),
+    }
+}
+
+/// An integer field, when present.
+fn integer(fields: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiFailure> {
+    match present(fields, name) {
+        None => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| body_error(name, format!("`{name}` must be an integer."))),
+    }
+}
+
+/// `page` ≥ 1 (default 1).
+fn read_page(fields: &Map<String, Value>) -> Result<u32, ApiFailure> {
+    match integer(fields, "page")? {
+        None => Ok(1),
+        Some(page) if page >= 1 => u32::try_from(page)
+            .map_err(|_| body_error("page", format!("`page` {page} is too large."))),
+        Some(page) => Err(body_error(
+            "page",
+            format!("`page` must be at least 1, not {page}."),
+        )),
+    }
+}
+
+/// `size` in 1..=100 (default 20).
+fn read_size(fields: &Map<String, Value>) -> Result<u32, ApiFailure> {
+    match integer(fields, "size")? {
+        None => Ok(DEFAULT_SIZE),
+        Some(size) if (1..=i64::from(MAX_SIZE)).contains(&size) => Ok(size as u32),
+        Some(size) => Err(ApiFailure::validation(
+            "INVALID_PAGE_SIZE",
+            "size",
+            format!("`size` must be between 1 and {MAX_SIZE}, not {size}."),
+        )),
+    }
+}
+
+/// Which end of a range a bound is.
+#[derive(Clone, Copy)]
+enum End {
+    From,
+    To,
+}
+
+/// `date`: `{from?, to?}`, each a date (the whole day, UTC) or a date-time
+/// (an offset, `Z`, or none for UTC); both inclusive.
+fn read_date_range(value: Option<&Value>) -> Result<(Option<i64>, Option<i64>), ApiFailure> {
+    let range = match value {
+        None | Some(Value::Null) => return Ok((None, None)),
+        Some(Value::Object(range)) => range,
+        Some(_) => return Err(body_error("date", "`date` must be an object {from, to}.")),
+    };
+    let from = read_bound(range, "from", End::From)?;
+    let to = read_bound(range, "to", End::To)?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(date_error("`date.from` is after `date.to`."));
+        }
+    }
+    Ok((from, to))
+}
+
+fn date_error(message: impl Into<String>) -> ApiFailure {
+    ApiFailure::validation("INVALID_DATE_RANGE", "date", message)
+}
+
+/// One bound in microseconds, when given.
+fn read_bound(range: &Map<String, Value>, name: &str, end: End) -> Result<Option<i64>, ApiFailure> {
+    let Some(value) = present(range, name) else {
+        return Ok(None);
+    };
+    let text = value
+        .as_str()
+        .ok_or_else(|| date_error(format!("`date.{name}` must be a date or a date-time.")))?;
+    parse_bound(text.trim(), end).map(Some).ok_or_else(|| {
+        date_error(format!(
+            "`date.{name}` '{text}' is neither a date (YYYY-MM-DD) nor a date-time (RFC 3339)."
+        ))
+    })
+}
+
+/// A date (its first or last microsecond, UTC) or a date-time, in microseconds.
+fn parse_bound(text: &str, end: End) -> Option<i64> {
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let time = match end {
+            End::From => NaiveTime::MIN,
+            End::To => NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999)?,
+        };
+        return Some(day.and_time(time).and_utc().timestamp_micros());
+    }
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Some(instant.timestamp_micros());
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|local| local.and_utc().timestamp_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn query(body: Value) -> SearchQuery {
+        SearchQuery::from_body(&body).expect("a valid body")
+    }
+
+    fn code(body: Value) -> (String, Option<String>) {
+        let failure = SearchQuery::from_body(&body).expect_err("an invalid body");
+        (failure.code, failure.param)
+    }
+
+    #[test]
+    fn defaults_are_page_one_of_twenty_newest_first() {
+        let parsed = query(json!({"unknown": 1, "search": "billing"}));
+        assert_eq!((parsed.page, parsed.size, parsed.sort), (1, 20, None));
+    }
+
+    #[test]
+    fn dates_and_date_times_bound_the_range() {
+        let day = query(json!({"date": {"from": "2024-03-04", "to": "2024-03-04"}}));
+        assert_eq!(day.from_micros, Some(1_709_510_400_000_000));
+        assert_eq!(
+            day.to_micros,
+            Some(1_709_510_400_000_000 + 86_400_000_000 - 1)
+        );
+        let from_only = query(json!({"date": {"from": "2026-09-18T23:01:00Z"}}));
+        assert_eq!(from_only.from_micros, Some(1_789_772_460_000_000));
+        assert_eq!(from_only.to_micros, None);
+        let offset = query(json!({"date": {"from": "2026-09-19T01:01:00+02:00"}}));
+        assert_eq!(offset.from_micros, from_only.from_micros);
+        assert_eq!(
+            code(json!({"date": {"from": "2024-03-05", "to": "2024-03-04"}})),
+            ("INVALID_DATE_RANGE".into(), Some("date".into()))
+        );
+        assert_eq!(
+            code(json!({"date": {"from": "yesterday"}})),
+            ("INVALID_DATE_RANGE".into(), Some("date".into()))
+        );
+    }
+
+    #[test]
+    fn sort_falls_back_to_newest_first() {
+        assert_eq!(query(json!({"sort": "DATE_ASC"})).sort, Some(Sort::DateAsc));
+        assert_eq!(
+            query(json!({"sort": "RELEVANCE"})).sort,
+            Some(Sort::DateDesc)
+        );
+        assert_eq!(query(json!({"sort": "DATE"})).sort, Some(Sort::DateDesc));
+    }
+
+    #[test]
+    fn pages_and_sizes_are_bounded() {
+        assert_eq!(
+            code(json!({"page": 0})),
+            ("INVALID_REQUEST_BODY".into(), Some("page".into()))
+        );
+        assert_eq!(
+            code(json!({"size": 0})),
+            ("INVALID_PAGE_SIZE".into(), Some("size".into()))
+        );
+        assert_eq!(
+            code(json!({"size": 101})),
+            ("INVALID_PAGE_SIZE".into(), Some("size".into()))
+        );
+        assert_eq!(
+            code(json!({"size": "ten"})),
+            ("INVALID_REQUEST_BODY".into(), Some("size".into()))
+        );
+        assert_eq!(query(json!({"size": 100})).size, 100);
+    }
+
+    #[test]
+    fn enums_are_read_case_insensitively() {
+        let parsed = query(json!({"direction": "outbound", "type": "ALL", "result": ["answered"]}));
+        assert_eq!(parsed.directions, ["OUTBOUND"]);
+        assert_eq!(parsed.item_type, None);
+        assert_eq!(parsed.results, ["ANSWERED"]);
+        assert_eq!(
+            code(json!({"direction": "SIDEWAYS"})),
+            ("INVALID_REQUEST_BODY".into(), Some("direction".into()))
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! `callfunnel pull` and `verify --live` (issue 13) against `callfunnel serve`
+//! (the local replica of the API): the pulled store holds exactly the served
+//! calls, the API's own answer verifies against it, an interrupted pull
+//! resumes to the same store, and the pace holds.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use callfunnel::ingest::{load, IngestOptions};
+use callfunnel::model::column;
+use polars::prelude::*;
+
+use crate::sample::sample_path;
+use crate::serve::{Server, KEY};
+
+/// `callfunnel pull` of 2024 from `base` into `out`, with `extra` flags.
+fn pull_command(base: &str, out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"));
+    command
+        .args(["pull", "--from", "2024-01-01", "--to", "2024-12-31", "--out"])
+        .arg(out)
+        .args(["--base-url", base, "--quiet"])
+        .args(extra)
+        .env("ALLO_API_KEY", KEY)
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(mut command: Command) -> Output {
+    let output = command.output().expect("running callfunnel");
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The calls of a file, by id, in the columns an API item carries.
+fn calls_of(path: &Path) -> DataFrame {
+    load(&[path.to_path_buf()], &IngestOptions::default())
+        .expect("the calls load")
+        .frame
+        .filter(col(column::TYPE).eq(lit("CALL")))
+        .select([
+            col(column::ID),
+            col(column::DATE),
+            col(column::DIRECTION),
+            col(column::USER_ID),
+            col(column::USER_NAME),
+            col(column::USER_EMAIL),
+            col(column::ALLO_NUMBER),
+            col(column::ALLO_NUMBER_LABEL),
+            col(column::CONTACT_NUMBER),
+            col(column::RESULT),
+            col(column::DURATION),
+            col(column::TAGS),
+        ])
+        .sort([column::ID], SortMultipleOptions::default())
+        .collect()
+        .expect("the calls collect")
+}
+
+#[test]
+fn pull_then_verify_live_reproduces_the_served_calls() {
+    let server = Server::start(&[]);
+    let folder = tempfile::tempdir().expect("a folder");
+    let store = folder.path().join("calls.parquet");
+    let output = run(pull_command(&server.base, &store, &["--rate", "200"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the count agrees with the API's total_count"),
+        "{stderr}"
+    );
+    let pulled = calls_of(&store);
+    let served = calls_of(&sample_path("calls.csv"));
+    assert_eq!(pulled.height(), served.height());
+    assert!(pulled.equals_missing(&served), "{pulled}\n{served}");
+    assert!(
+        !folder.path().join("calls.pages").exists(),
+        "the default pages folder is removed"
+    );
+
+    let answer = folder.path().join("answer.json");
+    let verified = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"))
+        .args(["verify", "--input"])
+        .arg(&store)
+        .args(["--request"])
+        .arg(sample_path("api/request.json"))
+        .args(["--live", "--base-url", &server.base, "--save-answer"])
+        .arg(&answer)
+        .env("ALLO_API_KEY", KEY)
+        .output()
+        .expect("running verify");
+    let stdout = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("not checkable"), "{stdout}");
+    assert!(stdout.contains("figures agree"), "{stdout}");
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&answer).expect("the answer is saved"))
+            .expect("JSON");
+    assert!(saved["data"]["funnel"]["dials"]["count"]["value"].as_u64() > Some(0));
+}
+
+#[test]
+fn an_interrupted_pull_resumes_to_the_same_store() {
+    let server = Server::start(&[]);
+    let folder = tempfile::tempdir().expect("a folder");
+    let whole = folder.path().join("whole.parquet");
+    run(pull_command(&server.base, &whole, &["--rate", "200"]));
+
+    let store = folder.path().join("resumed.parquet");
+    let pages = folder.path().join("pages");
+    let pages_arg = pages.to_str().expect("a UTF-8 path");
+    let mut slow = pull_command(&server.base, &store, &["--rate", "4", "--pages", pages_arg])
+        .spawn()
+        .expect("starting pull");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while saved_pages(&pages) < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    slow.kill().expect("stopping pull");
+    slow.wait().expect("pull stops");
+    let saved = saved_pages(&pages);
+    assert!(saved >= 3, "{saved} pages saved before the stop");
+    assert!(!store.exists(), "no store from an interrupted pull");
+
+    let output = run(pull_command(
+        &server.base,
+        &store,
+        &["--rate", "200", "--pages", pages_arg],
+    ));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let total = saved_pages(&pages);
+    assert!(
+        stderr.contains(&format!("({} fetched now", total - saved)),
+        "{saved} of {total} pages were saved: {stderr}"
+    );
+    assert!(calls_of(&store).equals_missing(&calls_of(&whole)));
+}
+
+#[test]
+fn the_pull_keeps_its_pace() {
+    let server = Server::start(&[]);
+    let folder = tempfile::tempdir().expect("a folder");
+    let store = folder.path().join("calls.parquet");
+    let started = Instant::now();
+    let output = run(pull_command(&server.base, &store, &["--rate", "20"]));
+    let elapsed = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let requests: f64 = stderr
+        .split(" requests)")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in {stderr}"));
+    assert!(requests >= 10.0, "{stderr}");
+    // n requests at 20 a second take at least (n - 1) / 20 seconds.
+    assert!(
+        elapsed >= (requests - 1.0) / 20.0,
+        "{requests} requests in {elapsed:.2} s"
+    );
+}
+
+#[test]
+fn a_wrong_key_is_refused_and_an_absent_server_is_a_network_failure() {
+    let server = Server::start(&[]);
+    let folder = tempfile::tempdir().expect("a folder");
+    let store = folder.path().join("calls.parquet");
+    let mut wrong = pull_command(&server.base, &store, &[]);
+    wrong.env("ALLO_API_KEY", "not-the-key");
+    let output = wrong.output().expect("running pull");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("API_KEY_INVALID"));
+
+    let mut absent = pull_command("http://127.0.0.1:9", &store, &["--max-retries", "1"]);
+    absent.env("ALLO_API_KEY", KEY);
+    let output = absent.output().expect("running pull");
+    assert_eq!(output.status.code(), Some(5));
+    assert!(!store.exists());
+}
+
+/// Page files saved in `folder`.
+fn saved_pages(folder: &Path) -> usize {
+    std::fs::read_dir(folder).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with("page-"))
+            .count()
+    })
+}
