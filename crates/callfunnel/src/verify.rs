@@ -33,7 +33,8 @@
 //! being compared.
 //!
 //! **Explanations.** When figures differ, the computation is repeated under
-//! each [`Reading`] the public documentation leaves open, and each difference
+//! each [`Reading`] the public documentation leaves open (and under version 1
+//! of the definitions, for an answer computed by its rules), and each difference
 //! names the readings under which the API's figure is reproduced; the reading
 //! that explains the most differences is the likely reason.
 //!
@@ -49,7 +50,8 @@ use polars::prelude::*;
 use serde_json::{json, Number, Value};
 
 use crate::engine::{bucket_start, compute_with, derived, scoped_calls, EngineError, WEEKDAYS};
-use crate::model::column;
+use crate::ingest::empty_tags;
+use crate::model::{column, CallResult};
 use crate::request::{Request, Stage};
 use crate::response::Response;
 use crate::rounding::{Rounding, AVERAGE_DECIMALS, CHANGE_DECIMALS, RATE_DECIMALS};
@@ -57,7 +59,8 @@ use crate::rounding::{Rounding, AVERAGE_DECIMALS, CHANGE_DECIMALS, RATE_DECIMALS
 /// How many call ids a difference lists (the rest are counted).
 pub const MAX_LISTED_CALLS: usize = 10;
 
-/// A reading of the metrics that the public documentation leaves open.
+/// A reading of the metrics that the public documentation leaves open, or
+/// that an earlier version of the definitions took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reading {
     /// A call whose result is `VOICEMAIL` counts as connected.
@@ -70,15 +73,19 @@ pub enum Reading {
     RatesAgainstPreviousStage,
     /// Days, buckets, weekdays and hours read in UTC instead of the request's zone.
     DaysInUtc,
+    /// Definitions version 1: with no request tags, no call converts
+    /// (version 2: a call carrying any tag converts).
+    NoTagsNoneConverts,
 }
 
 impl Reading {
     /// Every reading, in the order ties are broken.
-    pub const ALL: [Reading; 4] = [
+    pub const ALL: [Reading; 5] = [
         Reading::VoicemailConnected,
         Reading::ConversationAtThreshold,
         Reading::RatesAgainstPreviousStage,
         Reading::DaysInUtc,
+        Reading::NoTagsNoneConverts,
     ];
 
     /// A stable machine name, e.g. `voicemail_connected`.
@@ -88,6 +95,7 @@ impl Reading {
             Reading::ConversationAtThreshold => "conversation_at_threshold",
             Reading::RatesAgainstPreviousStage => "rates_against_previous_stage",
             Reading::DaysInUtc => "days_in_utc",
+            Reading::NoTagsNoneConverts => "no_tags_none_converts",
         }
     }
 
@@ -105,6 +113,7 @@ impl Reading {
             Reading::DaysInUtc => {
                 "days, buckets, weekdays and hours in UTC instead of the request's time zone"
             }
+            Reading::NoTagsNoneConverts => "no tags: none converts (definitions 1)",
         }
     }
 }
@@ -195,7 +204,7 @@ pub enum VerifyError {
 /// and compares every figure of `api_response` (`{"data": {...}}`) with it.
 ///
 /// When a figure differs, the response is also recomputed under each
-/// [`Reading`] (up to three more runs of the engine) and the calls of both
+/// [`Reading`] (up to four more runs of the engine) and the calls of both
 /// periods are listed once, to name the calls behind each difference.
 pub fn verify(
     calls: LazyFrame,
@@ -923,7 +932,8 @@ fn printed_decimals(number: &Number) -> i32 {
 // ---------------------------------------------------------------------------
 
 /// The response recomputed under `reading`, exact; `None` when the reading
-/// cannot differ from the request's own (days in UTC for a UTC request).
+/// cannot differ from the request's own (days in UTC for a UTC request,
+/// version 1's conversions for a request with tags).
 fn alternative(
     reading: Reading,
     calls: &LazyFrame,
@@ -934,8 +944,8 @@ fn alternative(
         Reading::VoicemailConnected => {
             let result = col(column::RESULT);
             let calls = calls.clone().with_column(
-                when(result.clone().eq(lit("VOICEMAIL")))
-                    .then(lit("ANSWERED"))
+                when(result.clone().eq(lit(CallResult::Voicemail.as_str())))
+                    .then(lit(CallResult::Answered.as_str()))
                     .otherwise(result)
                     .alias(column::RESULT),
             );
@@ -970,6 +980,14 @@ fn alternative(
             in_utc.timezone = Tz::UTC;
             compute_with(calls.clone(), &in_utc, Rounding::Exact)?
         }
+        Reading::NoTagsNoneConverts => {
+            if !request.tags.is_empty() {
+                return Ok(None);
+            }
+            // Without tags on any call, none converts under version 2 either.
+            let untagged = calls.clone().with_column(empty_tags().alias(column::TAGS));
+            compute_with(untagged, request, Rounding::Exact)?
+        }
     };
     Ok(Some(response))
 }
@@ -986,8 +1004,7 @@ fn any_ringing_known(calls: LazyFrame) -> PolarsResult<bool> {
 }
 
 // ---------------------------------------------------------------------------
-// The calls behind a figure. The stage rules repeat the engine's (SPEC §3),
-// which keeps them private.
+// The calls behind a figure, with the stages the engine derived.
 // ---------------------------------------------------------------------------
 
 /// One call of either period, as the figures see it.

@@ -51,6 +51,37 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order (so that `ALL[reason.code()]` is `reason`).
+    pub(crate) const ALL: [Reason; 17] = [
+        Reason::MissingId,
+        Reason::MissingDate,
+        Reason::BadTimestamp,
+        Reason::NegativeDuration,
+        Reason::NonNumericDuration,
+        Reason::NonIntegerDuration,
+        Reason::NegativeRingingSeconds,
+        Reason::NonNumericRingingSeconds,
+        Reason::UnknownResult,
+        Reason::UnknownDirection,
+        Reason::UnknownType,
+        Reason::UnknownStage,
+        Reason::InvalidVoicemail,
+        Reason::InvalidText,
+        Reason::InvalidTags,
+        Reason::InvalidUser,
+        Reason::NotAnObject,
+    ];
+
+    /// A small number standing for the reason in a column of reasons.
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The reason of a [`Reason::code`].
+    pub(crate) fn from_code(code: u8) -> Option<Reason> {
+        Reason::ALL.get(usize::from(code)).copied()
+    }
+
     /// The reason as printed, e.g. `bad timestamp`.
     pub fn as_str(self) -> &'static str {
         match self {
