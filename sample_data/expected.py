@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent implementation of SPEC sections 3-4, to compute expected responses.
+"""An independent implementation of SPEC sections 3-4 (definitions version 2), to compute expected responses.
 
 Usage:
     python3 sample_data/expected.py REQUEST.json [--calls CALLS.csv] [--exact]
@@ -18,6 +18,7 @@ with:
     python3 sample_data/expected.py sample_data/request_weekly.json > sample_data/expected_response_weekly.json
     python3 sample_data/expected.py sample_data/request_drilldown.json > sample_data/expected_response_drilldown.json
     python3 sample_data/expected.py sample_data/request.json --exact > sample_data/expected_response_exact.json
+    python3 sample_data/expected.py sample_data/request_no_tags.json > sample_data/expected_response_no_tags.json
 
 Arithmetic is exact (fractions.Fraction); a value is rounded once, half away
 from zero, and only then turned into a float. Where a rounded value lies
@@ -35,8 +36,11 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = {"ANSWERED", "VOICEMAIL", "TRANSFERRED", "NO_ANSWER", "BUSY", "FAILED", "CANCELED"}
-CONNECTED = {"ANSWERED", "TRANSFERRED"}
+# SPEC section 1 (definitions 2): every result value read; section 3: the connected ones.
+RESULTS = {"ANSWERED", "VOICEMAIL", "TRANSFERRED", "TRANSFERRED_AI", "TRANSFERRED_EXTERNAL",
+           "MISSED", "NO_ANSWER", "BUSY", "FAILED", "FAILED_EXTERNAL", "BLOCKED", "CANCELED",
+           "CLOSED", "RECEIVED"}
+CONNECTED = {"ANSWERED", "TRANSFERRED", "TRANSFERRED_AI", "TRANSFERRED_EXTERNAL"}
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
 STAGE_ORDER = ["DIAL", "CONNECTED", "CONVERSATION", "CONVERSION"]
 
@@ -215,6 +219,9 @@ def compute(calls, request):
         return is_connected(call) and call["duration"] > threshold
 
     def is_conversion(call):
+        # SPEC section 3, definitions 2: with no request tags, any tag converts.
+        if not tags:
+            return bool(call["tags"])
         return any(t in tags for t in call["tags"])
 
     def stage_of(call):

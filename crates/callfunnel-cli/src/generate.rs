@@ -43,7 +43,7 @@ use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
 use callfunnel::convert::{write_parquet, write_replacing, ConvertError};
-use callfunnel::model::{column, CallResult, DATE_UNIT};
+use callfunnel::model::{column, CallResult, CallType, Direction, DATE_UNIT};
 
 /// Calls per chunk: the unit of parallel work, of random streams and of
 /// Parquet row groups.
@@ -1103,18 +1103,18 @@ impl World {
 /// The `direction` of a row.
 fn direction(row: &Row) -> &'static str {
     if row.inbound {
-        "INBOUND"
+        Direction::Inbound.as_str()
     } else {
-        "OUTBOUND"
+        Direction::Outbound.as_str()
     }
 }
 
 /// The `type` of a row.
 fn call_type(row: &Row) -> &'static str {
     if row.sms {
-        "SMS"
+        CallType::Sms.as_str()
     } else {
-        "CALL"
+        CallType::Call.as_str()
     }
 }
 
@@ -1142,13 +1142,19 @@ fn ringing_time(rng: &mut Pcg64Mcg, result: Option<CallResult>) -> Option<f64> {
         return None;
     }
     let seconds = match result {
-        Some(CallResult::Answered | CallResult::Transferred) => {
-            2.0 + log_normal(rng, 7.0, 0.5).min(58.0)
-        }
+        Some(CallResult::Answered | CallResult::Transferred | CallResult::TransferredAi)
+        | Some(CallResult::TransferredExternal) => 2.0 + log_normal(rng, 7.0, 0.5).min(58.0),
         Some(CallResult::Voicemail) => normal(rng, 24.0, 4.0).clamp(10.0, 45.0),
-        Some(CallResult::NoAnswer) => normal(rng, 38.0, 7.0).clamp(15.0, 60.0),
+        Some(CallResult::NoAnswer | CallResult::Missed | CallResult::Closed) => {
+            normal(rng, 38.0, 7.0).clamp(15.0, 60.0)
+        }
         Some(CallResult::Busy) => rng.random_range(0.3..3.0),
-        Some(CallResult::Failed) => rng.random_range(0.0..1.5),
+        Some(
+            CallResult::Failed
+            | CallResult::FailedExternal
+            | CallResult::Blocked
+            | CallResult::Received,
+        ) => rng.random_range(0.0..1.5),
         Some(CallResult::Canceled) => rng.random_range(1.0..25.0),
         None => rng.random_range(0.0..30.0),
     };
@@ -1362,39 +1368,34 @@ mod tests {
         let options = options(100_000, 11);
         let frame = generate_frame(&options).unwrap();
         let result = || col(column::RESULT);
-        let outbound_calls = col(column::DIRECTION)
-            .eq(lit("OUTBOUND"))
-            .and(col(column::TYPE).eq(lit("CALL")));
+        let is = |value: CallResult| result().eq(lit(value.as_str()));
+        let outbound_calls = callfunnel::stages::is_counted();
         let calls = frame
             .clone()
             .lazy()
             .filter(outbound_calls)
             .collect()
             .unwrap();
-        let connected = || {
-            result()
-                .eq(lit("ANSWERED"))
-                .or(result().eq(lit("TRANSFERRED")))
-        };
+        let connected = callfunnel::stages::is_connected;
         let within = |value: f64, low: f64, high: f64, what: &str| {
             assert!((low..=high).contains(&value), "{what}: {value}");
         };
 
         within(share(&calls, connected()), 0.25, 0.45, "connected");
         within(
-            share(&calls, result().eq(lit("ANSWERED"))),
+            share(&calls, is(CallResult::Answered)),
             0.25,
             0.35,
             "answered",
         );
         within(
-            share(&calls, result().eq(lit("TRANSFERRED"))),
+            share(&calls, is(CallResult::Transferred)),
             0.015,
             0.045,
             "transferred",
         );
         within(
-            share(&calls, result().eq(lit("VOICEMAIL"))),
+            share(&calls, is(CallResult::Voicemail)),
             0.11,
             0.19,
             "voicemail",
@@ -1405,13 +1406,18 @@ mod tests {
             0.06,
             "unknown result",
         );
-        for other in ["NO_ANSWER", "BUSY", "FAILED", "CANCELED"] {
-            within(share(&calls, result().eq(lit(other))), 0.02, 0.4, other);
+        for other in [
+            CallResult::NoAnswer,
+            CallResult::Busy,
+            CallResult::Failed,
+            CallResult::Canceled,
+        ] {
+            within(share(&calls, is(other)), 0.02, 0.4, other.as_str());
         }
-        let direction = col(column::DIRECTION).eq(lit("INBOUND"));
+        let direction = col(column::DIRECTION).eq(lit(Direction::Inbound.as_str()));
         within(share(&frame, direction), 0.01, 0.03, "inbound");
         within(
-            share(&frame, col(column::TYPE).eq(lit("SMS"))),
+            share(&frame, col(column::TYPE).eq(lit(CallType::Sms.as_str()))),
             0.005,
             0.015,
             "sms",
@@ -1429,7 +1435,7 @@ mod tests {
         assert_eq!(scalar(&frame, duration().min()), 0.0);
         let silent = connected()
             .not()
-            .and(result().neq(lit("VOICEMAIL")).or(result().is_null()));
+            .and(is(CallResult::Voicemail).not().or(result().is_null()));
         let talking = frame.clone().lazy().filter(silent).collect().unwrap();
         assert_eq!(scalar(&talking, duration().max()), 0.0);
         let connected_calls = calls.clone().lazy().filter(connected()).collect().unwrap();

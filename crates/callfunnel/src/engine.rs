@@ -14,13 +14,14 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use polars::prelude::*;
 
-use crate::model::{column, date_dtype};
+use crate::model::{column, date_dtype, CallResult};
 use crate::request::{DateRange, Granularity, ItemsRequest, Request, Stage};
 use crate::response::{
     DrilldownItem, Funnel, FunnelStage, Heatmap, HeatmapCell, Items, LeaderboardEntry, MetricValue,
     Pagination, Response, ResponseData, TimeSeries, TimeSeriesPoint, TimeSpent, UserRef,
 };
 use crate::rounding::{Rounding, AVERAGE_DECIMALS, CHANGE_DECIMALS, RATE_DECIMALS};
+use crate::stages;
 
 /// Failure inside the engine (the query itself failed).
 #[derive(Debug, thiserror::Error)]
@@ -275,10 +276,14 @@ pub(crate) fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
             day_in(&request.compare_date).alias(derived::IN_PREVIOUS),
         ])
         .filter(col(derived::IN_CURRENT).or(col(derived::IN_PREVIOUS)))
-        .with_column(is_connected().alias(derived::CONNECTED))
+        .with_column(stages::is_connected().alias(derived::CONNECTED))
         .with_columns([
-            is_conversation(request.conversation_threshold_seconds).alias(derived::CONVERSATION),
-            is_conversion(&request.tags).alias(derived::CONVERSION),
+            stages::is_conversation(
+                col(derived::CONNECTED),
+                request.conversation_threshold_seconds,
+            )
+            .alias(derived::CONVERSATION),
+            stages::is_conversion(&request.tags).alias(derived::CONVERSION),
         ])
 }
 
@@ -335,11 +340,9 @@ fn utc_window(request: &Request) -> Expr {
         .and(col(column::DATE).lt(micros(last)))
 }
 
-/// Outbound calls (type CALL) that pass the user or number filter.
+/// Counted calls (SPEC §3) that pass the user or number filter.
 fn counted_calls(request: &Request) -> Expr {
-    let outbound = col(column::DIRECTION)
-        .eq(lit("OUTBOUND"))
-        .and(col(column::TYPE).eq(lit("CALL")));
+    let outbound = stages::is_counted();
     let filter = if !request.user_ids.is_empty() {
         Some(is_one_of(column::USER_ID, &request.user_ids))
     } else if !request.allo_numbers.is_empty() {
@@ -370,35 +373,6 @@ fn day_in(range: &DateRange) -> Expr {
     col(derived::DAY)
         .gt_eq(lit(epoch_days(range.from)))
         .and(col(derived::DAY).lt_eq(lit(epoch_days(range.to))))
-}
-
-/// Picked up by the recipient: `ANSWERED` or `TRANSFERRED` (SPEC §3).
-fn is_connected() -> Expr {
-    let picked_up = Series::new("picked_up".into(), ["ANSWERED", "TRANSFERRED"]);
-    col(column::RESULT)
-        .is_in(lit(picked_up).implode(false), false)
-        .fill_null(lit(false))
-}
-
-/// Connected and strictly longer than the threshold (SPEC §3).
-fn is_conversation(threshold_seconds: i64) -> Expr {
-    col(derived::CONNECTED).and(col(column::DURATION).gt(lit(threshold_seconds)))
-}
-
-/// Tagged with one of the request's tags (both lower case); never without tags.
-///
-/// One membership test of each call tag in the list of request tags: time
-/// and memory stay linear in the number of tags (an `or` of one test per
-/// request tag grows the query plan with every tag).
-fn is_conversion(tags: &[String]) -> Expr {
-    if tags.is_empty() {
-        return lit(false);
-    }
-    let tags = Series::new("tags".into(), tags);
-    col(column::TAGS)
-        .list()
-        .agg(element().is_in(lit(tags).implode(false), false).any(true))
-        .fill_null(lit(false))
 }
 
 /// Counts the rows where `condition` holds, as Int64.
@@ -1000,7 +974,7 @@ fn read_items(frame: &DataFrame, request: &ItemsRequest, total: i64) -> PolarsRe
                 allo_number_label: owned(labels.get(row)),
                 contact_number: owned(contacts.get(row)),
                 stage,
-                voicemail: results.get(row) == Some("VOICEMAIL"),
+                voicemail: results.get(row) == Some(CallResult::Voicemail.as_str()),
                 duration: durations.get(row).unwrap_or(0),
                 date: dates.get(row).map(format_utc).unwrap_or_default(),
             }

@@ -7,6 +7,8 @@
 //! - [`model`]: the call record and its canonical Polars frame;
 //! - [`ingest`]: CSV, JSON, NDJSON, saved API pages and Parquet into that frame;
 //! - [`request`]: the API's request body and its validation;
+//! - [`stages`]: the stage rules of SPEC §3 (counted, connected,
+//!   conversation, conversion), in one place;
 //! - [`engine`]: the pure computation, on Polars lazy frames;
 //! - [`response`]: the API-shaped response;
 //! - [`definitions`]: the rules, printable, with their version;
@@ -42,6 +44,7 @@ pub mod model;
 pub mod request;
 pub mod response;
 pub mod rounding;
+pub mod stages;
 pub mod verify;
 
 pub use engine::{compute, compute_with, compute_with_previous_series, EngineError};

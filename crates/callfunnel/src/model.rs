@@ -167,22 +167,31 @@ api_enum!(
 );
 
 api_enum!(
-    /// Telephony outcome of a call.
+    /// Telephony outcome of a call (SPEC §1). Which outcomes are connected is
+    /// a stage rule: see [`crate::stages::CONNECTED_RESULTS`].
     CallResult, "result" {
         Answered => "ANSWERED",
         Voicemail => "VOICEMAIL",
         Transferred => "TRANSFERRED",
+        TransferredAi => "TRANSFERRED_AI",
+        TransferredExternal => "TRANSFERRED_EXTERNAL",
+        Missed => "MISSED",
         NoAnswer => "NO_ANSWER",
         Busy => "BUSY",
         Failed => "FAILED",
+        FailedExternal => "FAILED_EXTERNAL",
+        Blocked => "BLOCKED",
         Canceled => "CANCELED",
+        Closed => "CLOSED",
+        Received => "RECEIVED",
     }
 );
 
 impl CallResult {
-    /// Whether the recipient picked up (SPEC §3: `ANSWERED` or `TRANSFERRED`).
+    /// Whether the recipient picked up (SPEC §3; the rule lives in
+    /// [`crate::stages::CONNECTED_RESULTS`]).
     pub fn is_connected(self) -> bool {
-        matches!(self, CallResult::Answered | CallResult::Transferred)
+        crate::stages::CONNECTED_RESULTS.contains(&self)
     }
 }
 

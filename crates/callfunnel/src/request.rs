@@ -140,7 +140,7 @@ pub struct Request {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
-    /// Not JSON, a wrong type, an unknown enum value or an invalid combination.
+    /// Not JSON, a wrong type or an unknown enum value.
     InvalidRequestBody,
     /// A required parameter is absent.
     MissingParameter,
@@ -154,6 +154,9 @@ pub enum ErrorCode {
     TagsRequired,
     /// `size` outside 1..=100.
     InvalidPageSize,
+    /// Both `user_ids` and `allo_numbers` given (since definitions 2: the
+    /// code the real API answers).
+    FilterConflict,
 }
 
 /// The API's error envelope content: `{"error": {...}}` when serialized via
@@ -339,8 +342,9 @@ impl Request {
         };
 
         if !user_ids.is_empty() && !allo_numbers.is_empty() {
-            return Err(body_error(
-                "allo_numbers",
+            return Err(ApiError::new(
+                ErrorCode::FilterConflict,
+                Some("allo_numbers"),
                 "allo_numbers cannot be combined with user_ids",
             ));
         }

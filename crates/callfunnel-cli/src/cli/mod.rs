@@ -82,7 +82,7 @@ enum Command {
     ///
     /// Example: callfunnel verify --input sample_data/calls.csv --request sample_data/api/request.json --response sample_data/api/response.json
     Verify(Box<verify::VerifyArgs>),
-    /// Print the metric definitions (SPEC §3–§4) and their version.
+    /// Print the metric definitions (SPEC §3–§4), their version and what changed since the last.
     ///
     /// Example: callfunnel definitions --format json
     Definitions(DefinitionsArgs),
@@ -259,7 +259,7 @@ struct MetricsArgs {
 enum DefinitionsFormat {
     /// The rules in words.
     Text,
-    /// `{"version", "definitions": [{"name", "rule"}…]}`.
+    /// `{"version", "changes": […], "definitions": [{"name", "rule"}…]}`.
     Json,
 }
 

@@ -21,7 +21,6 @@ use crate::pull::client::{
 };
 use crate::pull::{pull_pages, Period, PullError, Pulled};
 
-
 /// How to reach the API.
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {

@@ -12,7 +12,6 @@ use crate::serve::rate_limit::ALLO_PRESET;
 use crate::serve::state::Source;
 use crate::serve::{ServeError, ServeOptions};
 
-
 /// The variable holding accepted API keys, comma separated.
 pub const API_KEYS_VARIABLE: &str = "CALLFUNNEL_API_KEYS";
 

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::escape::escape;
 use super::{bucket_name, charts, Chart, ReportInput};
 use crate::display::{self, Trend};
-use callfunnel::definitions::{DEFINITIONS, DEFINITIONS_VERSION};
+use callfunnel::definitions::{definitions as rules, CHANGES, DEFINITIONS_VERSION};
 use callfunnel::response::{FunnelStage, MetricValue};
 
 /// The page's style sheet, inline.
@@ -303,13 +303,21 @@ fn definitions(page: &mut String) {
         page,
         "<section id=\"definitions\">\n<h2>Definitions, version {DEFINITIONS_VERSION}</h2>\n<dl>\n"
     );
-    for definition in DEFINITIONS {
+    for definition in rules() {
         let _ = writeln!(
             page,
             "<dt>{}</dt><dd>{}</dd>",
             escape(definition.name),
-            escape(definition.rule)
+            escape(&definition.rule)
         );
     }
-    page.push_str("</dl>\n</section>\n");
+    let _ = writeln!(
+        page,
+        "</dl>\n<p>Changed since version {}:</p>\n<ul>",
+        DEFINITIONS_VERSION - 1
+    );
+    for change in CHANGES {
+        let _ = writeln!(page, "<li>{}</li>", escape(change));
+    }
+    page.push_str("</ul>\n</section>\n");
 }

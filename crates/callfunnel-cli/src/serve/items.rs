@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use callfunnel::model::column;
+use callfunnel::model::{column, CallType, Direction};
 use chrono::{DateTime, SecondsFormat};
 use polars::prelude::*;
 use serde::{Serialize, Serializer};
@@ -241,10 +241,10 @@ fn items_from_frame(frame: &DataFrame) -> PolarsResult<Vec<ConversationItem>> {
         let has_user = user.id.is_some() || user.name.is_some() || user.email.is_some();
         let direction = interner
             .optional(&directions[row])
-            .unwrap_or_else(|| interner.get("OUTBOUND"));
+            .unwrap_or_else(|| interner.get(Direction::Outbound.as_str()));
         let item_type = interner
             .optional(&types[row])
-            .unwrap_or_else(|| interner.get("CALL"));
+            .unwrap_or_else(|| interner.get(CallType::Call.as_str()));
         let allo_number = interner.optional(&numbers[row]);
         let allo_number_label = interner.optional(&labels[row]);
         let result = interner.optional(&results[row]);

@@ -148,7 +148,7 @@ fn report_renders_in_chromium_with_the_expected_figures() {
         "Average conversation time 204.0 s 176.5 s ▲ +16.0%",
         "Total conversation time 19h 50m 08s 17h 09m 39s",
         "Duplicate ids collapsed 3",
-        "Definitions, version 1",
+        "Definitions, version 2",
         "Friday 16:00–16:59: 36 dials, 20 connected (55.6%)",
         "Monday 07:00–07:59: 1 dial, 1 connected (100.0%)",
     ] {

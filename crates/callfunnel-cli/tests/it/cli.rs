@@ -81,6 +81,7 @@ fn metrics_on_the_sample_equals_the_expected_responses() {
         ("request.json", "expected_response.json"),
         ("request_weekly.json", "expected_response_weekly.json"),
         ("request_drilldown.json", "expected_response_drilldown.json"),
+        ("request_no_tags.json", "expected_response_no_tags.json"),
     ] {
         let request_path = sample_path(request);
         let (actual, output) = metrics_json(
@@ -565,8 +566,9 @@ fn invalid_request_bodies_give_the_api_error() {
             Some("page"),
         ),
         (
+            // Definitions 2: the code the real API answers (v1: INVALID_REQUEST_BODY).
             format!(r#"{{{period},"user_ids":["usr-4k2m9q"],"allo_numbers":["+14155550142"]}}"#),
-            "INVALID_REQUEST_BODY",
+            "FILTER_CONFLICT",
             Some("allo_numbers"),
         ),
         (
@@ -846,6 +848,59 @@ fn a_missing_input_file_exits_3() {
         .stderr(predicate::str::contains("no_such_calls.csv"));
 }
 
+#[test]
+fn definitions_2_result_values_and_v1_pages_load() {
+    // Each of these rows stopped a run under definitions 1 ("unknown result").
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let csv = folder.path().join("v1_results.csv");
+    std::fs::write(
+        &csv,
+        "id,date,result,duration,tags\n\
+         a,2024-03-04T09:00:00Z,TRANSFERRED_AI,75,\n\
+         b,2024-03-04T09:10:00Z,transferred_external,30,won\n\
+         c,2024-03-04T09:20:00Z,MISSED,0,\n\
+         d,2024-03-04T09:30:00Z,FAILED_EXTERNAL,0,\n\
+         e,2024-03-04T09:40:00Z,BLOCKED,0,\n\
+         f,2024-03-04T09:50:00Z,CLOSED,0,\n\
+         g,2024-03-04T10:00:00Z,RECEIVED,0,lost\n",
+    )
+    .unwrap();
+    // A saved v1 call page: naive start_date (UTC by default), minutes, one tag.
+    let page = folder.path().join("v1_page.json");
+    std::fs::write(
+        &page,
+        r#"{"data": {"results": [{"id": "h", "start_date": "2024-03-04T10:10:00", "type": "OUTBOUND",
+            "from_number": "+33100", "to_number": "+33600", "length_in_minutes": 1.25,
+            "result": "ANSWERED", "tag": "Won"}], "metadata": {"total_pages": 1}}}"#,
+    )
+    .unwrap();
+    let request = r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}}"#;
+    let (v, output) = metrics_json(
+        &[
+            "--input",
+            path_arg(&csv),
+            "--input",
+            path_arg(&page),
+            "--request",
+            "-",
+        ],
+        Some(request),
+    );
+    assert!(stderr_of(&output).contains("read 8 rows from 2 files"));
+    let funnel = &v["data"]["funnel"];
+    assert_eq!(funnel["dials"]["count"]["value"], json!(8));
+    // a, b (TRANSFERRED_*) and h (ANSWERED) are connected.
+    assert_eq!(funnel["connected"]["count"]["value"], json!(3));
+    // a (75 s) and h (75 s) are conversations.
+    assert_eq!(funnel["conversations"]["count"]["value"], json!(2));
+    // No request tags: b, g and h carry a tag.
+    assert_eq!(funnel["conversions"]["count"]["value"], json!(3));
+    assert_eq!(
+        v["data"]["time_spent"]["total_conversation_time_seconds"]["value"],
+        json!(75 + 30 + 75)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // definitions
 // ---------------------------------------------------------------------------
@@ -856,7 +911,9 @@ fn definitions_prints_the_rules_with_their_version() {
         .arg("definitions")
         .assert()
         .success()
-        .stdout(predicate::str::contains("version 1"))
+        .stdout(predicate::str::contains("version 2"))
+        .stdout(predicate::str::contains("changed since version 1:"))
+        .stdout(predicate::str::contains("a call carrying any tag converts"))
         .stdout(
             predicate::str::contains("CONVERSATION").or(predicate::str::contains("conversation")),
         );

@@ -206,10 +206,22 @@ pub fn reference(calls: &[Call], request: &Request, exact: bool) -> Value {
             continue;
         }
         let local = call.date.with_timezone(&tz);
+        // SPEC §3: the recipient picked up.
         let connected = matches!(
             call.result,
-            Some(CallResult::Answered) | Some(CallResult::Transferred)
+            Some(
+                CallResult::Answered
+                    | CallResult::Transferred
+                    | CallResult::TransferredAi
+                    | CallResult::TransferredExternal
+            )
         );
+        // SPEC §3: one of the request's tags; with none, any tag.
+        let conversion = if request.tags.is_empty() {
+            !call.tags.is_empty()
+        } else {
+            call.tags.iter().any(|tag| request.tags.contains(tag))
+        };
         rows.push(Row {
             call,
             day: local.date_naive(),
@@ -217,7 +229,7 @@ pub fn reference(calls: &[Call], request: &Request, exact: bool) -> Value {
             hour: local.hour() as usize,
             connected,
             conversation: connected && call.duration > threshold,
-            conversion: call.tags.iter().any(|tag| request.tags.contains(tag)),
+            conversion,
         });
     }
     let current: Vec<&Row> = rows

@@ -123,8 +123,14 @@ fn report_shows_every_part_with_the_sample_figures() {
     assert!(input.contains("<dt>Rows skipped</dt><dd>0</dd>"));
 
     let definitions = section(&html, "definitions");
-    assert!(definitions.contains("<h2>Definitions, version 1</h2>"));
+    assert!(definitions.contains("<h2>Definitions, version 2</h2>"));
     assert!(definitions.contains("<dt>connected</dt>"));
+    assert!(definitions.contains(
+        "<dd>result is ANSWERED, TRANSFERRED, TRANSFERRED_AI or TRANSFERRED_EXTERNAL: the recipient picked up."
+    ));
+    assert!(definitions.contains("<p>Changed since version 1:</p>"));
+    assert!(definitions
+        .contains("<li>conversions: with no request tags, a call carrying any tag converts"));
 }
 
 #[test]

@@ -743,6 +743,38 @@ fn drilldown_conversion_stage_sees_corrected_duplicates() {
 }
 
 // ---------------------------------------------------------------------------
+// request_no_tags.json: 2024-03-04..2024-03-17, Europe/Paris, WEEK, no tags
+// (definitions 2: a call carrying any tag converts; definitions 1 gave 0).
+// ---------------------------------------------------------------------------
+
+#[test]
+fn no_tags_equals_the_expected_response() {
+    let actual = respond_to("request_no_tags.json");
+    assert_json_close(
+        &actual,
+        &sample_json("expected_response_no_tags.json"),
+        "request_no_tags.json",
+    );
+}
+
+#[test]
+fn no_tags_converts_every_tagged_call() {
+    let v = respond_to("request_no_tags.json");
+    // The other stages are those of request.json (same period and zone).
+    assert_int(&v, "/data/funnel/dials/count/value", 930);
+    assert_int(&v, "/data/funnel/connected/count/value", 350);
+    // 256 of the 930 dials carry a tag (239 of 858 before): 0.275, +7 %.
+    assert_int(&v, "/data/funnel/conversions/count/value", 256);
+    assert_int(&v, "/data/funnel/conversions/count/previous", 239);
+    assert_num(&v, "/data/funnel/conversions/count/change", Some(0.07));
+    assert_num(&v, "/data/funnel/conversions/rate", Some(0.275));
+    assert_eq!(
+        at(&v, "/data/time_series/conversions"),
+        &json!([{"date": "2024-03-04", "value": 132}, {"date": "2024-03-11", "value": 124}])
+    );
+}
+
+// ---------------------------------------------------------------------------
 // SPEC §5 invariants on every sample response
 // ---------------------------------------------------------------------------
 
@@ -752,6 +784,7 @@ fn sample_responses_hold_the_invariants() {
         "request.json",
         "request_weekly.json",
         "request_drilldown.json",
+        "request_no_tags.json",
     ] {
         let v = respond_to(name);
         let count = |stage: &str| {

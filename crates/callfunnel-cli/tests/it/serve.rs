@@ -354,6 +354,17 @@ fn outbound_over_http_equals_metrics_byte_for_byte() {
             "{request_file}: the HTTP answer differs from `metrics`"
         );
     }
+    // The log line is written as the answer leaves: give the last one a moment.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server
+        .stderr()
+        .matches("POST /v2/api/analytics/outbound 200 ")
+        .count()
+        < 3
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let log = server.stderr();
     assert_eq!(
         log.matches("POST /v2/api/analytics/outbound 200 ").count(),

@@ -58,6 +58,40 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order (so that `ALL[reason.code()]` is `reason`).
+    pub(crate) const ALL: [Reason; 20] = [
+        Reason::MissingId,
+        Reason::MissingDate,
+        Reason::BadTimestamp,
+        Reason::NegativeDuration,
+        Reason::NonNumericDuration,
+        Reason::NonIntegerDuration,
+        Reason::NegativeRingingSeconds,
+        Reason::NonNumericRingingSeconds,
+        Reason::RingingSecondsTooLarge,
+        Reason::UnknownResult,
+        Reason::UnknownDirection,
+        Reason::UnknownType,
+        Reason::UnknownStage,
+        Reason::InvalidVoicemail,
+        Reason::InvalidText,
+        Reason::InvalidTags,
+        Reason::InvalidUser,
+        Reason::NotAnObject,
+        Reason::WrongFieldCount,
+        Reason::InvalidJson,
+    ];
+
+    /// A small number standing for the reason in a column of reasons.
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The reason of a [`Reason::code`].
+    pub(crate) fn from_code(code: u8) -> Option<Reason> {
+        Reason::ALL.get(usize::from(code)).copied()
+    }
+
     /// The reason as printed, e.g. `bad timestamp`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -289,5 +323,19 @@ impl RowError {
             reason: self.reason,
             detail: self.detail,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reason;
+
+    #[test]
+    fn every_reason_is_listed_at_its_code() {
+        for (index, reason) in Reason::ALL.iter().enumerate() {
+            assert_eq!(usize::from(reason.code()), index, "{reason:?}");
+        }
+        // The last declared reason closes the list: none is left out.
+        assert_eq!(Reason::ALL.len(), Reason::InvalidJson as usize + 1);
     }
 }

@@ -286,6 +286,92 @@ fn whole_seconds(number: f64) -> Result<i64, Reason> {
     }
 }
 
+/// A talk time given in minutes (v1's `length_in_minutes`), as whole seconds:
+/// × 60, rounded half away from zero, on the decimal as written (SPEC §1.1);
+/// 0 when absent or empty.
+pub(crate) fn read_minutes(cell: Cell<'_>) -> Result<i64, RowError> {
+    let Some(cell) = cell else { return Ok(0) };
+    let text = match cell.0 {
+        Raw::Json(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => {
+            return Err(reject(cell, Reason::NonNumericDuration, None));
+        }
+        raw => raw
+            .text()
+            .map_err(|(reason, detail)| reject(cell, reason, detail))?,
+    };
+    match text {
+        None => Ok(0),
+        Some(text) => minutes_to_seconds(&text).map_err(|reason| reject(cell, reason, None)),
+    }
+}
+
+/// Most significant digits of a number of minutes read exactly.
+const MAX_MINUTE_DIGITS: usize = 30;
+/// Most decimals of a number of minutes divided out exactly (`2 · 10^36`
+/// stays within `i128`).
+const MAX_SCALE: u32 = 36;
+
+/// `text`, a decimal number of minutes (`12`, `-0.5`, `1.25e1`), in whole
+/// seconds, rounded half away from zero.
+pub(crate) fn minutes_to_seconds(text: &str) -> Result<i64, Reason> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (
+            mantissa,
+            exponent
+                .parse::<i32>()
+                .map_err(|_| Reason::NonNumericDuration)?,
+        ),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Reason::NonNumericDuration);
+    }
+    let significant = digits.trim_start_matches('0');
+    if significant.is_empty() {
+        return Ok(0);
+    }
+    if negative {
+        return Err(Reason::NegativeDuration);
+    }
+    if significant.len() > MAX_MINUTE_DIGITS {
+        return Err(Reason::NonNumericDuration);
+    }
+    let units: i128 = significant
+        .parse()
+        .map_err(|_| Reason::NonNumericDuration)?;
+    // minutes = units ÷ 10^scale; seconds = 60 · units ÷ 10^scale.
+    let scale = i64::try_from(fraction.len()).unwrap_or(i64::MAX) - i64::from(exponent);
+    let numerator = 60 * units;
+    let seconds = if scale <= 0 {
+        u32::try_from(-scale)
+            .ok()
+            .and_then(|power| 10i128.checked_pow(power))
+            .and_then(|factor| numerator.checked_mul(factor))
+    } else {
+        match u32::try_from(scale)
+            .ok()
+            .filter(|power| *power <= MAX_SCALE)
+        {
+            // floor(n ÷ d + 1/2) = floor((2n + d) ÷ 2d), n ≥ 0.
+            Some(power) => {
+                let denominator = 10i128.pow(power);
+                Some((2 * numerator + denominator) / (2 * denominator))
+            }
+            // The value is below 10^(30 − 36) minutes: far below half a second.
+            None => Some(0),
+        }
+    };
+    seconds
+        .and_then(|seconds| i64::try_from(seconds).ok())
+        .ok_or(Reason::NonNumericDuration)
+}
+
 /// The ringing time in seconds; `None` when absent or empty.
 pub(crate) fn read_ringing(cell: Cell<'_>) -> Result<Option<f64>, RowError> {
     let Some(cell) = cell else { return Ok(None) };
@@ -366,6 +452,69 @@ pub(crate) fn push_tag(tags: &mut Vec<String>, tag: &str) {
     tags.extend(crate::model::normalize_tag(tag));
 }
 
+/// The value of one field, as read from a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FieldValue {
+    /// `id`.
+    Id(String),
+    /// `date`.
+    Date(DateTime<Utc>),
+    /// `direction`, when given.
+    Direction(Option<Direction>),
+    /// `type`, when given.
+    Type(Option<CallType>),
+    /// `result`, when given.
+    Result(Option<CallResult>),
+    /// A text field (user, numbers, label), when given.
+    Text(Option<String>),
+    /// `duration` in seconds.
+    Duration(i64),
+    /// `ringing_seconds`, when known.
+    Ringing(Option<f64>),
+    /// `tags`, lower case.
+    Tags(Vec<String>),
+}
+
+impl FieldValue {
+    /// The value as canonical text (enums in API case), for the text fields.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            FieldValue::Id(id) => Some(id),
+            FieldValue::Direction(direction) => direction.map(Direction::as_str),
+            FieldValue::Type(call_type) => call_type.map(CallType::as_str),
+            FieldValue::Result(result) => result.map(CallResult::as_str),
+            FieldValue::Text(text) => text.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Reads `field` from `cell` by the rules of SPEC §1 and §1.2, the same for
+/// every input; `column` names where a required field was looked for.
+pub(crate) fn read_field(
+    field: Field,
+    cell: Cell<'_>,
+    column: &str,
+    tz: Tz,
+) -> Result<FieldValue, RowError> {
+    Ok(match field {
+        Field::Id => FieldValue::Id(read_id(cell, column)?),
+        Field::Date => FieldValue::Date(read_date(cell, column, tz)?),
+        Field::Direction => FieldValue::Direction(read_enum(cell, Reason::UnknownDirection)?),
+        Field::Type => FieldValue::Type(read_enum(cell, Reason::UnknownType)?),
+        Field::Result => FieldValue::Result(read_enum(cell, Reason::UnknownResult)?),
+        Field::UserId
+        | Field::UserName
+        | Field::UserEmail
+        | Field::AlloNumber
+        | Field::AlloNumberLabel
+        | Field::ContactNumber => FieldValue::Text(read_text(cell)?),
+        Field::Duration => FieldValue::Duration(read_duration(cell)?),
+        Field::RingingSeconds => FieldValue::Ringing(read_ringing(cell)?),
+        Field::Tags => FieldValue::Tags(read_tags(cell)?),
+    })
+}
+
 /// Reads a whole call from a flat record (CSV names, after `--map`).
 ///
 /// `cell` gives the value of a field, already looked up in the record.
@@ -377,25 +526,33 @@ pub(crate) fn build_call<'a>(
     let id = read_id(cell(Field::Id), names.get(Field::Id))?;
     let date = read_date(cell(Field::Date), names.get(Field::Date), tz)?;
     let mut call = Call::new(id, date);
-    if let Some(direction) =
-        read_enum::<Direction>(cell(Field::Direction), Reason::UnknownDirection)?
-    {
-        call.direction = direction;
+    for field in &Field::ALL[2..] {
+        let value = read_field(*field, cell(*field), names.get(*field), tz)?;
+        set_field(&mut call, *field, value);
     }
-    if let Some(call_type) = read_enum::<CallType>(cell(Field::Type), Reason::UnknownType)? {
-        call.call_type = call_type;
-    }
-    call.user_id = read_text(cell(Field::UserId))?;
-    call.user_name = read_text(cell(Field::UserName))?;
-    call.user_email = read_text(cell(Field::UserEmail))?;
-    call.allo_number = read_text(cell(Field::AlloNumber))?;
-    call.allo_number_label = read_text(cell(Field::AlloNumberLabel))?;
-    call.contact_number = read_text(cell(Field::ContactNumber))?;
-    call.result = read_enum::<CallResult>(cell(Field::Result), Reason::UnknownResult)?;
-    call.duration = read_duration(cell(Field::Duration))?;
-    call.ringing_seconds = read_ringing(cell(Field::RingingSeconds))?;
-    call.tags = read_tags(cell(Field::Tags))?;
     Ok(call)
+}
+
+/// Stores a field's value in `call` (an absent enum keeps its default).
+fn set_field(call: &mut Call, field: Field, value: FieldValue) {
+    match value {
+        FieldValue::Id(id) => call.id = id,
+        FieldValue::Date(date) => call.date = date,
+        FieldValue::Direction(direction) => call.direction = direction.unwrap_or(call.direction),
+        FieldValue::Type(call_type) => call.call_type = call_type.unwrap_or(call.call_type),
+        FieldValue::Result(result) => call.result = result,
+        FieldValue::Text(text) => match field {
+            Field::UserId => call.user_id = text,
+            Field::UserName => call.user_name = text,
+            Field::UserEmail => call.user_email = text,
+            Field::AlloNumber => call.allo_number = text,
+            Field::AlloNumberLabel => call.allo_number_label = text,
+            _ => call.contact_number = text,
+        },
+        FieldValue::Duration(duration) => call.duration = duration,
+        FieldValue::Ringing(ringing) => call.ringing_seconds = ringing,
+        FieldValue::Tags(tags) => call.tags = tags,
+    }
 }
 
 /// Parses a timestamp: RFC 3339 (`T` or a space between date and time,

@@ -1,7 +1,7 @@
 //! Reading call logs into the canonical call frame (SPEC §1).
 //!
 //! Inputs are CSV, JSON (an array, NDJSON, or a saved API page, told apart
-//! by shape) and Parquet, chosen by extension. Several inputs are read in
+//! by shape) and Parquet (typed or text columns), chosen by extension. Several inputs are read in
 //! order and concatenated; calls sharing an `id` collapse to the occurrence
 //! read last (SPEC §1.2). Bad rows stop the load with an error naming file,
 //! line, column and value, or are skipped and counted with
@@ -25,7 +25,7 @@ mod read_parquet;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use column_exprs::is_one_of;
+pub(crate) use column_exprs::{empty_tags, is_one_of};
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -48,8 +48,8 @@ pub struct IngestOptions {
     pub column_map: Vec<(String, String)>,
     /// Skip and count bad rows instead of failing (`--skip-invalid`).
     pub skip_invalid: bool,
-    /// Tags given to `CONVERSION` items of saved drilldown pages (SPEC §1.1):
-    /// the request's tags.
+    /// The request's tags, given to `CONVERSION` items of saved drilldown
+    /// pages (SPEC §1.1; with none, such an item gets the tag `converted`).
     pub request_tags: Vec<String>,
 }
 
@@ -314,7 +314,7 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
         .iter()
         .map(|file| Format::from_path(file))
         .collect::<Result<Vec<_>, _>>()?;
-    let conversion_tags = lower_case(&options.request_tags);
+    let conversion_tags = item_conversion_tags(options);
 
     let mut loader = Loader::new(options);
     for (path, format) in files.iter().zip(formats) {
@@ -377,7 +377,7 @@ pub fn load_str(
             loader.sink(),
         )?,
         Format::Json => {
-            let conversion_tags = lower_case(&options.request_tags);
+            let conversion_tags = item_conversion_tags(options);
             let context = JsonContext {
                 file: name,
                 names: &names,
@@ -395,10 +395,13 @@ pub fn load_str(
     loader.finish(Vec::new())
 }
 
-/// Request tags as the canonical frame holds them (see
-/// [`crate::model::normalize_tags`]).
-fn lower_case(tags: &[String]) -> Vec<String> {
-    crate::model::normalize_tags(tags.iter().map(String::as_str))
+/// The tags given to `CONVERSION` items of saved drilldown pages (SPEC §1.1):
+/// the request's, as the canonical frame holds tags (see
+/// [`crate::model::normalize_tags`]), or the tag that converts without
+/// request tags.
+fn item_conversion_tags(options: &IngestOptions) -> Vec<String> {
+    let tags = crate::model::normalize_tags(options.request_tags.iter().map(String::as_str));
+    crate::stages::conversion_tags(&tags)
 }
 
 /// A file's bytes as text; invalid UTF-8 is malformed input at its line.

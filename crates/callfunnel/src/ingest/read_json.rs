@@ -4,7 +4,8 @@
 //!   row of that line;
 //! - a single record;
 //! - a saved conversations search page `{"data": [ConversationItem…], …}`;
-//! - a saved outbound drilldown page `{"data": {…, "items": {"data": [OutboundDrilldownItem…]}}}`.
+//! - a saved outbound drilldown page `{"data": {…, "items": {"data": [OutboundDrilldownItem…]}}}`;
+//! - a saved v1 call page `{"data": {"results": [CallApiResponse…], "metadata": …}}`.
 //!
 //! Records are read one at a time from their position in the text, so every
 //! message names the line where its record starts.
@@ -15,10 +16,10 @@ use serde_json::{Map, Value};
 
 use super::error::{IngestError, Reason, RowError};
 use super::fields::{
-    build_call, read_date, read_duration, read_id, read_text, reject, Cell, ColumnNames, Field,
-    Raw, Sink,
+    build_call, push_tag, read_date, read_duration, read_enum, read_id, read_minutes, read_text,
+    reject, Cell, ColumnNames, Field, Raw, Sink,
 };
-use crate::model::{Call, CallResult};
+use crate::model::{Call, CallResult, Direction};
 use crate::request::Stage;
 
 /// How the records of a file are shaped.
@@ -28,6 +29,8 @@ enum Shape {
     Calls,
     /// `OutboundDrilldownItem`s.
     Drilldown,
+    /// v1 call records (`CallApiResponse` of `GET /v1/api/calls`).
+    V1Calls,
 }
 
 /// What the JSON reader needs besides the text.
@@ -38,7 +41,8 @@ pub(crate) struct JsonContext<'a> {
     pub names: &'a ColumnNames,
     /// Zone of timestamps without offset.
     pub tz: Tz,
-    /// Tags given to `CONVERSION` drilldown items, lower case.
+    /// Tags given to `CONVERSION` drilldown items, lower case (see
+    /// [`crate::stages::conversion_tags`]).
     pub conversion_tags: &'a [String],
 }
 
@@ -204,12 +208,17 @@ impl JsonReader<'_, '_, '_> {
                         }
                     }
                 }
+                if let Some(results) = self.find_key(data, "results")? {
+                    if self.text.as_bytes().get(results) == Some(&b'[') {
+                        return Ok(Some((results, Shape::V1Calls)));
+                    }
+                }
             }
             _ => {}
         }
         Err(self.malformed(
             data,
-            "`data` holds neither a list of calls nor drilldown `items` (an outbound response needs extend=items)"
+            "`data` holds neither a list of calls, nor drilldown `items`, nor v1 call `results` (an outbound response needs extend=items)"
                 .into(),
         ))
     }
@@ -277,6 +286,7 @@ impl JsonReader<'_, '_, '_> {
             Value::Object(fields) => match shape {
                 Shape::Calls => flat_call(fields, self.context),
                 Shape::Drilldown => drilldown_call(fields, self.context),
+                Shape::V1Calls => v1_call(fields, self.context),
             },
             other => Err(RowError {
                 column: "record".into(),
@@ -363,6 +373,33 @@ fn drilldown_call(
     };
     if stage == Some(Stage::Conversion) {
         call.tags = context.conversion_tags.to_vec();
+    }
+    Ok(call)
+}
+
+/// A v1 call record (`CallApiResponse`) as a call (SPEC §1.1): `start_date`
+/// is the date, `type` the direction, `length_in_minutes` the talk time,
+/// `from_number` and `to_number` the Allo and contact numbers as the
+/// direction says, `tag` the one tag, `result` as is.
+fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Call, RowError> {
+    let id = read_id(present(fields, "id"), "id")?;
+    let date = read_date(present(fields, "start_date"), "start_date", context.tz)?;
+    let mut call = Call::new(id, date);
+    if let Some(direction) =
+        read_enum::<Direction>(present(fields, "type"), Reason::UnknownDirection)?
+    {
+        call.direction = direction;
+    }
+    let from = read_text(present(fields, "from_number"))?;
+    let to = read_text(present(fields, "to_number"))?;
+    (call.allo_number, call.contact_number) = match call.direction {
+        Direction::Outbound => (from, to),
+        Direction::Inbound => (to, from),
+    };
+    call.result = read_enum::<CallResult>(present(fields, "result"), Reason::UnknownResult)?;
+    call.duration = read_minutes(present(fields, "length_in_minutes"))?;
+    if let Some(tag) = read_text(present(fields, "tag"))? {
+        push_tag(&mut call.tags, &tag);
     }
     Ok(call)
 }

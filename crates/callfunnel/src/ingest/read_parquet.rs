@@ -1,8 +1,19 @@
-//! Parquet input: the canonical columns, scanned lazily.
+//! Parquet input, typed or as text (SPEC §1.1), scanned lazily.
 //!
-//! The file is checked with one aggregate query (row count and, per reason,
-//! how many rows are bad); the frame handed on stays a lazy scan, so the
-//! engine's filters and projections reach the file.
+//! A canonical store (written and marked by `convert` or `generate`) is
+//! scanned as it is. Any other file is read field by field:
+//! - a typed column (a timestamp of any unit, with or without a zone; any
+//!   integer, float or decimal; a list of strings) by Polars expressions;
+//! - a text column by the CSV rules themselves ([`super::fields::read_field`]),
+//!   applied to each value, so that a value is accepted, normalised or
+//!   refused exactly as in a CSV file (a `date` as RFC 3339 text, `tags` as
+//!   `;`-joined text, numbers as text, enums in any case).
+//!
+//! Each field gives its canonical value and, per row, the reason its value is
+//! refused (null when it is not). A row's reason is that of its first refused
+//! field, in field order, as the row reader stops at the first bad field. One
+//! aggregate query counts the rows and the bad rows per reason; the frame
+//! handed on stays a lazy scan.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,9 +21,9 @@ use std::path::Path;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::column_exprs::{absent_value, api_spellings, default_enum, empty_tags, is_one_of};
+use super::column_exprs::{absent_value, api_spellings, default_enum, empty_tags};
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
-use super::fields::{ColumnNames, Field};
+use super::fields::{push_tag, read_field, ColumnNames, Field, FieldValue, Raw};
 use super::first_count;
 use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION};
 use crate::model::{canonical_schema, date_dtype};
@@ -37,11 +48,15 @@ struct FieldPlan {
     column: Option<String>,
     /// The canonical value.
     value: Expr,
-    /// Conditions that make a row bad, in the order they are reported.
-    checks: Vec<(Reason, Expr)>,
-    /// For enum columns: the API-case value and whether the raw value needs it.
-    normalized: Option<(Expr, Expr)>,
+    /// Per row, the [`Reason::code`] of the reason the value is refused;
+    /// null when it is not. `None` when no value can be refused.
+    problem: Option<Expr>,
 }
+
+/// Name of the column of row numbers used to locate a bad row.
+const ROW_NUMBER: &str = "__row";
+/// Name of the column of each row's first problem, while counting them.
+const ROW_PROBLEM: &str = "__problem";
 
 /// Scans `path` (named `file` in messages) and checks its rows.
 pub(crate) fn scan_parquet(
@@ -95,72 +110,33 @@ pub(crate) fn scan_parquet(
                     column: column.to_string(),
                 });
             }
-            None => absent_field(field),
+            None => FieldPlan {
+                field,
+                column: None,
+                value: absent_value(field),
+                problem: None,
+            },
         };
         plans.push(plan);
     }
 
-    // Upper-casing text is slow: only the enum columns that hold a value not
-    // in API case are normalized and checked.
-    let needs_upper = enum_columns_needing_upper_case(&scan, &plans).map_err(polars_error)?;
-    for (plan, needs) in plans.iter_mut().zip(needs_upper) {
-        if !needs && plan.normalized.is_some() {
-            plan.normalized = None;
-            plan.checks.clear();
-        }
-    }
-
-    // One pass: the row count, and per reason the rows that are bad for it
-    // and for no earlier reason.
-    let checks: Vec<(Reason, Expr)> = plans
+    let problems: Vec<Expr> = plans
         .iter()
-        .flat_map(|plan| plan.checks.iter().cloned())
-        .map(|(reason, check)| (reason, check.fill_null(lit(false))))
+        .filter_map(|plan| plan.problem.clone())
         .collect();
-    let mut summary = vec![len().alias("rows")];
-    let mut earlier: Option<Expr> = None;
-    for (index, (_, check)) in checks.iter().enumerate() {
-        let first = match &earlier {
-            None => check.clone(),
-            Some(earlier) => check.clone().and(earlier.clone().not()),
-        };
-        summary.push(first.sum().alias(format!("check{index}")));
-        earlier = Some(match earlier {
-            None => check.clone(),
-            Some(earlier) => earlier.or(check.clone()),
-        });
-    }
-    let counts = scan
-        .clone()
-        .select(summary)
-        .collect()
-        .map_err(polars_error)?;
-    let count = |name: &str| first_count(&counts, name).map_err(polars_error);
-
-    let rows_read = count("rows")?;
-    let mut skipped = BTreeMap::new();
-    for (index, (reason, _)) in checks.iter().enumerate() {
-        let bad = count(&format!("check{index}"))?;
-        if bad > 0 {
-            *skipped.entry(reason.as_str().to_string()).or_insert(0) += bad;
-        }
-    }
-    if let (false, Some(any_bad)) = (skipped.is_empty(), earlier) {
+    let row_problem = (!problems.is_empty()).then(|| coalesce(&problems));
+    let (rows_read, skipped) = count_rows(&scan, row_problem.as_ref()).map_err(polars_error)?;
+    if let (false, Some(row_problem)) = (skipped.is_empty(), row_problem) {
         if !skip_invalid {
-            return Err(first_bad_row(scan, file, &plans, &checks, any_bad).map_err(polars_error)?);
+            let error = first_bad_row(scan, file, &plans, row_problem, tz).map_err(polars_error)?;
+            return Err(error);
         }
-        scan = scan.filter(any_bad.not());
+        scan = scan.filter(row_problem.is_null());
     }
 
     let columns: Vec<Expr> = plans
         .into_iter()
-        .map(|plan| {
-            let value = match plan.normalized {
-                Some((upper, _)) => default_enum(plan.field, upper),
-                None => plan.value,
-            };
-            value.alias(plan.field.name())
-        })
+        .map(|plan| plan.value.alias(plan.field.name()))
         .collect();
     Ok(ParquetPart {
         frame: scan.select(columns),
@@ -322,107 +298,121 @@ fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>
     Ok(None)
 }
 
-/// For each plan, whether it is an enum column with a value not in API case
-/// (one pass of plain comparisons).
-fn enum_columns_needing_upper_case(
+/// One pass over the file: its rows, and the bad rows by reason.
+fn count_rows(
     scan: &LazyFrame,
-    plans: &[FieldPlan],
-) -> PolarsResult<Vec<bool>> {
-    let needed: Vec<Expr> = plans
-        .iter()
-        .enumerate()
-        .filter_map(|(index, plan)| {
-            let (_, needed) = plan.normalized.as_ref()?;
-            Some(
-                needed
-                    .clone()
-                    .fill_null(lit(false))
-                    .any(true)
-                    .alias(format!("upper{index}")),
-            )
-        })
-        .collect();
-    if needed.is_empty() {
-        return Ok(vec![false; plans.len()]);
+    row_problem: Option<&Expr>,
+) -> PolarsResult<(u64, BTreeMap<String, u64>)> {
+    let mut summary = vec![len().alias("rows")];
+    let mut scan = scan.clone();
+    if let Some(problem) = row_problem {
+        // Computed once per row, then counted for each reason.
+        scan = scan.with_column(problem.clone().alias(ROW_PROBLEM));
+        summary.extend(Reason::ALL.iter().map(|reason| {
+            col(ROW_PROBLEM)
+                .eq(code_literal(*reason))
+                .sum()
+                .alias(reason_count_name(*reason))
+        }));
     }
-    let found = scan.clone().select(needed).collect()?;
-    plans
-        .iter()
-        .enumerate()
-        .map(|(index, plan)| match plan.normalized {
-            Some(_) => {
-                Ok(found.column(&format!("upper{index}"))?.get(0)? == AnyValue::Boolean(true))
+    let counts = scan.select(summary).collect()?;
+    let mut skipped = BTreeMap::new();
+    if row_problem.is_some() {
+        for reason in Reason::ALL {
+            let bad = first_count(&counts, &reason_count_name(reason))?;
+            if bad > 0 {
+                skipped.insert(reason.as_str().to_string(), bad);
             }
-            None => Ok(false),
-        })
-        .collect()
+        }
+    }
+    Ok((first_count(&counts, "rows")?, skipped))
 }
 
-/// The error for the first bad row of the file.
+/// Name of the summary column counting the rows bad for `reason`.
+fn reason_count_name(reason: Reason) -> String {
+    format!("reason{}", reason.code())
+}
+
+/// A reason's code as a literal of the problem columns' type.
+fn code_literal(reason: Reason) -> Expr {
+    lit(i32::from(reason.code()))
+}
+
+/// The error for the first bad row of the file: its 1-based number, and the
+/// first refused field's column, value, reason and (as the CSV rules give
+/// it) detail.
 fn first_bad_row(
     scan: LazyFrame,
     file: &str,
     plans: &[FieldPlan],
-    checks: &[(Reason, Expr)],
-    any_bad: Expr,
+    row_problem: Expr,
+    tz: Tz,
 ) -> PolarsResult<IngestError> {
-    let mut select = vec![col("__row")];
-    for (index, (_, check)) in checks.iter().enumerate() {
-        select.push(check.clone().alias(format!("check{index}")));
-    }
-    for plan in plans.iter().filter(|plan| !plan.checks.is_empty()) {
-        if let Some(column) = &plan.column {
+    let mut select = vec![col(ROW_NUMBER)];
+    for (index, plan) in plans.iter().enumerate() {
+        if let (Some(problem), Some(column)) = (&plan.problem, &plan.column) {
+            select.push(problem.clone().alias(format!("problem{index}")));
             select.push(
                 col(column.as_str())
                     .cast(DataType::String)
-                    .alias(format!("shown_{column}")),
+                    .alias(format!("shown{index}")),
             );
         }
     }
     let row = scan
-        .with_row_index("__row", None)
-        .filter(any_bad)
+        .with_row_index(ROW_NUMBER, None)
+        .filter(row_problem.is_not_null())
         .select(select)
         .limit(1)
         .collect()?;
-    let number = row.column("__row")?.get(0)?.extract::<u64>().unwrap_or(0) + 1;
-    for (index, (reason, _)) in checks.iter().enumerate() {
-        if row.column(&format!("check{index}"))?.get(0)? != AnyValue::Boolean(true) {
+    let number = row
+        .column(ROW_NUMBER)?
+        .get(0)?
+        .extract::<u64>()
+        .unwrap_or(0)
+        + 1;
+    for (index, plan) in plans.iter().enumerate() {
+        let (Some(_), Some(column)) = (&plan.problem, &plan.column) else {
             continue;
-        }
-        let plan = plans
-            .iter()
-            .find(|plan| plan.checks.iter().any(|(r, _)| r == reason));
-        let column = plan
-            .and_then(|plan| plan.column.clone())
-            .unwrap_or_default();
-        let shown = row.column(&format!("shown_{column}"))?.get(0)?;
-        let value = shown.get_str().unwrap_or_default();
+        };
+        let code = row.column(&format!("problem{index}"))?.get(0)?;
+        let Some(reason) = code.extract::<u8>().and_then(Reason::from_code) else {
+            continue;
+        };
+        let shown = row.column(&format!("shown{index}"))?.get(0)?;
+        let value = shown.get_str().map(str::to_string);
+        // The CSV rules, given the value as text, explain the refusal.
+        let cell = value
+            .as_deref()
+            .map(|text| (Raw::Bytes(text.as_bytes()), column.as_str()));
+        let detail = match read_field(plan.field, cell, column, tz) {
+            Err(error) if error.reason == reason => error.detail,
+            _ => None,
+        };
         return Ok(IngestError::InvalidParquetRow(Box::new(InvalidRow {
             file: file.to_string(),
             line: number,
-            column,
-            value: truncate_value(value),
-            reason: *reason,
-            detail: None,
+            column: column.clone(),
+            value: truncate_value(value.as_deref().unwrap_or_default()),
+            reason,
+            detail,
         })));
     }
     Err(PolarsError::ComputeError("no bad row found".into()))
 }
 
-/// The plan of a field the file does not have.
-fn absent_field(field: Field) -> FieldPlan {
-    FieldPlan {
-        field,
-        column: None,
-        value: absent_value(field),
-        checks: Vec::new(),
-        normalized: None,
-    }
+/// Whether a column of type `dtype` holds text.
+fn is_textual(dtype: &DataType) -> bool {
+    dtype.is_string() || dtype.is_categorical() || dtype.is_enum()
+}
+
+/// Whether a column of type `dtype` holds numbers (integers, floats, decimals).
+fn is_numeric(dtype: &DataType) -> bool {
+    dtype.is_primitive_numeric() || dtype.is_decimal()
 }
 
 /// How to read `field` from `column` of type `dtype`; the error names the
-/// type expected.
+/// types that can hold the field.
 fn plan_field(
     field: Field,
     column: &str,
@@ -430,125 +420,307 @@ fn plan_field(
     tz: Tz,
 ) -> Result<FieldPlan, &'static str> {
     let raw = col(column);
-    let textual = dtype.is_string() || dtype.is_categorical() || dtype.is_enum() || dtype.is_null();
-    let mut checks = Vec::new();
-    let mut normalized = None;
-    let value = match field {
-        Field::Id => {
-            if !(textual || dtype.is_integer()) {
-                return Err("text");
+    let (value, problem) = if dtype.is_null() {
+        // A column of nulls only: the field is absent on every row.
+        let value = absent_value(field);
+        let problem = match field {
+            Field::Id => Some(code_literal(Reason::MissingId)),
+            Field::Date => Some(code_literal(Reason::MissingDate)),
+            _ => None,
+        };
+        (value, problem)
+    } else {
+        match field {
+            Field::Id if dtype.is_integer() => {
+                let value = raw.clone().cast(DataType::String);
+                (
+                    value,
+                    first_problem(vec![(Reason::MissingId, raw.is_null())]),
+                )
             }
-            let value = raw.cast(DataType::String);
-            checks.push((
-                Reason::MissingId,
-                value.clone().is_null().or(value.clone().eq(lit(""))),
-            ));
-            value
-        }
-        Field::Date => {
-            let value = match dtype {
-                DataType::Datetime(_, Some(_)) => raw.clone().dt().convert_time_zone(TimeZone::UTC),
-                DataType::Datetime(_, None) => raw
-                    .clone()
-                    .dt()
-                    .replace_time_zone(
-                        Some(TimeZone::from_chrono(&tz)),
-                        lit("earliest"),
-                        NonExistent::Null,
-                    )
-                    .dt()
-                    .convert_time_zone(TimeZone::UTC),
-                DataType::Null => raw.clone(),
-                _ => return Err("a datetime"),
+            Field::Id => text_field(field, column, dtype, "text or an integer")?,
+            Field::Date => match dtype {
+                DataType::Datetime(_, zone) => typed_date(raw, zone.is_some(), tz),
+                _ if is_textual(dtype) => by_csv_rules(field, column, tz),
+                _ => return Err("a timestamp or text"),
+            },
+            Field::Direction | Field::Type | Field::Result if is_textual(dtype) => {
+                let (value, problem) = by_csv_rules(field, column, tz);
+                (default_enum(field, value), problem)
             }
-            .cast(date_dtype());
-            checks.push((Reason::MissingDate, raw.clone().is_null()));
-            checks.push((
-                Reason::BadTimestamp,
-                raw.is_not_null().and(value.clone().is_null()),
-            ));
-            value
-        }
-        Field::Direction | Field::Type | Field::Result => {
-            if !textual {
-                return Err("text");
+            Field::Direction | Field::Type | Field::Result => return Err("text"),
+            Field::Duration if is_numeric(dtype) => typed_duration(raw, dtype),
+            Field::RingingSeconds if is_numeric(dtype) => typed_ringing(raw),
+            Field::Duration | Field::RingingSeconds if is_textual(dtype) => {
+                by_csv_rules(field, column, tz)
             }
-            let text = raw.cast(DataType::String);
-            let upper = text
-                .clone()
-                .str()
-                .strip_chars(lit(NULL))
-                .str()
-                .to_uppercase();
-            let upper = when(upper.clone().eq(lit("")))
-                .then(lit(NULL))
-                .otherwise(upper);
-            let allowed = api_spellings(field);
-            let reason = match field {
-                Field::Direction => Reason::UnknownDirection,
-                Field::Type => Reason::UnknownType,
-                _ => Reason::UnknownResult,
-            };
-            checks.push((
-                reason,
-                upper
-                    .clone()
-                    .is_not_null()
-                    .and(is_one_of(upper.clone(), allowed).not()),
-            ));
-            let needed = text
-                .clone()
-                .is_not_null()
-                .and(is_one_of(text.clone(), allowed).not());
-            normalized = Some((upper, needed));
-            default_enum(field, text)
-        }
-        Field::Duration => {
-            let value = if dtype.is_integer() || dtype.is_null() {
-                raw.clone().cast(DataType::Int64)
-            } else if dtype.is_float() {
-                let whole = raw.clone().cast(DataType::Int64);
-                checks.push((
-                    Reason::NonIntegerDuration,
-                    raw.clone()
-                        .gt_eq(lit(0.0))
-                        .and(raw.clone().neq(whole.clone().cast(DataType::Float64))),
-                ));
-                whole
-            } else {
-                return Err("an integer");
-            };
-            checks.push((Reason::NegativeDuration, raw.lt(lit(0))));
-            value.fill_null(lit(0i64))
-        }
-        Field::RingingSeconds => {
-            if !(dtype.is_primitive_numeric() || dtype.is_null()) {
-                return Err("a number");
-            }
-            let value = raw.cast(DataType::Float64);
-            checks.push((Reason::NonNumericRingingSeconds, value.clone().is_nan()));
-            checks.push((Reason::NegativeRingingSeconds, value.clone().lt(lit(0.0))));
-            value
-        }
-        Field::Tags => match dtype {
-            DataType::List(inner) if inner.is_string() || inner.is_null() => raw
-                .cast(DataType::List(Box::new(DataType::String)))
-                .fill_null(empty_tags()),
-            DataType::Null => empty_tags(),
-            _ => return Err("a list of strings"),
-        },
-        _ => {
-            if !(textual || dtype.is_primitive_numeric()) {
-                return Err("text");
-            }
-            raw.cast(DataType::String)
+            Field::Duration | Field::RingingSeconds => return Err("a number or text"),
+            Field::Tags => match dtype {
+                DataType::List(inner) if is_textual(inner) || inner.is_null() => {
+                    (normalized_tag_lists(raw), None)
+                }
+                _ if is_textual(dtype) => by_csv_rules(field, column, tz),
+                _ => return Err("a list of strings or text"),
+            },
+            _ => text_field(field, column, dtype, "text or a number")?,
         }
     };
     Ok(FieldPlan {
         field,
         column: Some(column.to_string()),
         value,
-        checks,
-        normalized,
+        problem,
     })
+}
+
+/// A text field (id, user, numbers, label) from a text column by the CSV
+/// rules, or from a number column as its text.
+fn text_field(
+    field: Field,
+    column: &str,
+    dtype: &DataType,
+    expected: &'static str,
+) -> Result<(Expr, Option<Expr>), &'static str> {
+    if is_textual(dtype) {
+        // The CSV rules for text (`fields::read_text`): trimmed, empty is absent.
+        let trimmed = col(column)
+            .cast(DataType::String)
+            .str()
+            .strip_chars(lit(NULL));
+        let value = when(trimmed.clone().eq(lit("")))
+            .then(lit(NULL).cast(DataType::String))
+            .otherwise(trimmed);
+        let problem = (field == Field::Id)
+            .then(|| first_problem(vec![(Reason::MissingId, value.clone().is_null())]))
+            .flatten();
+        Ok((value, problem))
+    } else if is_numeric(dtype) && field != Field::Id {
+        Ok((col(column).cast(DataType::String), None))
+    } else {
+        Err(expected)
+    }
+}
+
+/// The first of `checks` that holds, as a [`Reason::code`]; null when none
+/// does. `None` without checks.
+fn first_problem(checks: Vec<(Reason, Expr)>) -> Option<Expr> {
+    let none = lit(NULL).cast(DataType::Int32);
+    let mut checks = checks.into_iter().rev().peekable();
+    checks.peek()?;
+    Some(checks.fold(none, |later, (reason, check)| {
+        when(check.fill_null(lit(false)))
+            .then(code_literal(reason))
+            .otherwise(later)
+    }))
+}
+
+/// A typed `date`: an instant (with a zone) as it is; a wall-clock time
+/// (without one) read in `tz`, a time skipped by a DST change refused and a
+/// repeated one read as the earlier instant, as in CSV.
+fn typed_date(raw: Expr, zoned: bool, tz: Tz) -> (Expr, Option<Expr>) {
+    let instant = if zoned {
+        raw.clone()
+    } else {
+        raw.clone().dt().replace_time_zone(
+            Some(TimeZone::from_chrono(&tz)),
+            lit("earliest"),
+            NonExistent::Null,
+        )
+    };
+    let value = instant
+        .dt()
+        .convert_time_zone(TimeZone::UTC)
+        .cast(date_dtype());
+    let problem = first_problem(vec![
+        (Reason::MissingDate, raw.clone().is_null()),
+        (
+            Reason::BadTimestamp,
+            raw.is_not_null().and(value.clone().is_null()),
+        ),
+    ]);
+    (value, problem)
+}
+
+/// Durations of ±9e18 s and beyond do not fit the canonical integer.
+const LARGEST_DURATION: f64 = 9.0e18;
+
+/// A typed `duration`: whole seconds, as in CSV (a fraction, a negative
+/// number or a non-finite one is refused).
+fn typed_duration(raw: Expr, dtype: &DataType) -> (Expr, Option<Expr>) {
+    if dtype.is_integer() {
+        let value = raw.clone().cast(DataType::Int64);
+        let problem = first_problem(vec![
+            (
+                Reason::NonNumericDuration,
+                raw.clone().is_not_null().and(value.clone().is_null()),
+            ),
+            (Reason::NegativeDuration, raw.lt(lit(0))),
+        ]);
+        return (value.fill_null(lit(0i64)), problem);
+    }
+    let number = raw.cast(DataType::Float64);
+    let value = number.clone().cast(DataType::Int64);
+    let problem = first_problem(vec![
+        (
+            Reason::NonNumericDuration,
+            number
+                .clone()
+                .is_finite()
+                .not()
+                .or(number.clone().gt_eq(lit(LARGEST_DURATION)))
+                .or(number.clone().lt_eq(lit(-LARGEST_DURATION))),
+        ),
+        (Reason::NegativeDuration, number.clone().lt(lit(0.0))),
+        (
+            Reason::NonIntegerDuration,
+            number.neq(value.clone().cast(DataType::Float64)),
+        ),
+    ]);
+    (value.fill_null(lit(0i64)), problem)
+}
+
+/// A typed `ringing_seconds`: any finite number ≥ 0, as in CSV.
+fn typed_ringing(raw: Expr) -> (Expr, Option<Expr>) {
+    let number = raw.cast(DataType::Float64);
+    let problem = first_problem(vec![
+        (
+            Reason::NonNumericRingingSeconds,
+            number.clone().is_finite().not(),
+        ),
+        (Reason::NegativeRingingSeconds, number.clone().lt(lit(0.0))),
+    ]);
+    // Adding +0.0 turns a -0.0 into 0.0, as `abs` does in the row reader.
+    (number + lit(0.0), problem)
+}
+
+/// Tag lists normalised as every reader does (`fields::push_tag`: trimmed,
+/// lower case, empty and null tags dropped); a null list is empty.
+fn normalized_tag_lists(raw: Expr) -> Expr {
+    let lists = raw.cast(DataType::List(Box::new(DataType::String)));
+    lists
+        .map(
+            |column| {
+                let lists = column.list()?.rechunk();
+                let mut builder =
+                    ListStringChunkedBuilder::new(column.name().clone(), lists.len(), lists.len());
+                let mut tags = Vec::new();
+                for list in lists.amortized_iter() {
+                    tags.clear();
+                    if let Some(list) = list {
+                        for tag in list.as_ref().str()?.iter().flatten() {
+                            push_tag(&mut tags, tag);
+                        }
+                    }
+                    builder.append_values_iter(tags.iter().map(String::as_str));
+                }
+                Ok(builder.finish().into_column())
+            },
+            |_, field| Ok(field.clone()),
+        )
+        .fill_null(empty_tags())
+}
+
+/// The canonical type a text column of `field` is read into by the CSV rules
+/// (`date` as microseconds, cast afterwards).
+fn read_dtype(field: Field) -> DataType {
+    match field {
+        Field::Date | Field::Duration => DataType::Int64,
+        Field::RingingSeconds => DataType::Float64,
+        Field::Tags => DataType::List(Box::new(DataType::String)),
+        _ => DataType::String,
+    }
+}
+
+/// A text column read value by value by the CSV rules of `field`
+/// ([`read_field`]): the canonical value (null where refused) and the reason
+/// of each refusal.
+fn by_csv_rules(field: Field, column: &str, tz: Tz) -> (Expr, Option<Expr>) {
+    let text = col(column).cast(DataType::String);
+    let name = column.to_string();
+    let read_values = move |input: Column| -> PolarsResult<Column> {
+        let texts = input.str()?;
+        let values = texts.iter().map(|text| {
+            let cell = text.map(|text| (Raw::Bytes(text.as_bytes()), name.as_str()));
+            read_field(field, cell, &name, tz).ok()
+        });
+        Ok(canonical_column(field, input.name().clone(), values))
+    };
+    let output = read_dtype(field);
+    let value = text.clone().map(read_values, move |_, input| {
+        Ok(polars::prelude::Field::new(
+            input.name().clone(),
+            output.clone(),
+        ))
+    });
+    let value = match field {
+        Field::Date => value.cast(date_dtype()),
+        _ => value,
+    };
+
+    let name = column.to_string();
+    let read_problems = move |input: Column| -> PolarsResult<Column> {
+        let texts = input.str()?;
+        let codes = texts.iter().map(|text| {
+            let cell = text.map(|text| (Raw::Bytes(text.as_bytes()), name.as_str()));
+            read_field(field, cell, &name, tz)
+                .err()
+                .map(|error| i32::from(error.reason.code()))
+        });
+        Ok(Int32Chunked::from_iter_options(input.name().clone(), codes).into_column())
+    };
+    let problem = text.map(read_problems, |_, input| {
+        Ok(polars::prelude::Field::new(
+            input.name().clone(),
+            DataType::Int32,
+        ))
+    });
+    (value, Some(problem))
+}
+
+/// A column of [`read_dtype`] from the values read (`None` where refused).
+fn canonical_column(
+    field: Field,
+    name: PlSmallStr,
+    values: impl Iterator<Item = Option<FieldValue>>,
+) -> Column {
+    match field {
+        Field::Date | Field::Duration => {
+            let numbers = values.map(|value| match value? {
+                FieldValue::Date(date) => Some(date.timestamp_micros()),
+                FieldValue::Duration(seconds) => Some(seconds),
+                _ => None,
+            });
+            Int64Chunked::from_iter_options(name, numbers).into_column()
+        }
+        Field::RingingSeconds => {
+            let numbers = values.map(|value| match value? {
+                FieldValue::Ringing(seconds) => seconds,
+                _ => None,
+            });
+            Float64Chunked::from_iter_options(name, numbers).into_column()
+        }
+        Field::Tags => {
+            let values: Vec<Option<FieldValue>> = values.collect();
+            let mut builder = ListStringChunkedBuilder::new(name, values.len(), values.len());
+            for value in &values {
+                match value {
+                    Some(FieldValue::Tags(tags)) => {
+                        builder.append_values_iter(tags.iter().map(String::as_str));
+                    }
+                    _ => builder.append_values_iter(std::iter::empty()),
+                }
+            }
+            builder.finish().into_column()
+        }
+        _ => {
+            let texts: Vec<Option<FieldValue>> = values.collect();
+            StringChunked::from_iter_options(
+                name,
+                texts
+                    .iter()
+                    .map(|value| value.as_ref().and_then(FieldValue::as_text)),
+            )
+            .into_column()
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
+use polars::prelude::TimeZone as PolarsZone;
 use polars::prelude::*;
 
 use super::*;
@@ -375,7 +376,9 @@ fn every_bad_row_reason_names_file_line_column_and_value() {
         (
             "cll-1,2024-03-04T09:30:00Z,,,HUNG_UP,,",
             "column `result`: invalid value `HUNG_UP`: unknown result \
-             (expected one of ANSWERED, VOICEMAIL, TRANSFERRED, NO_ANSWER, BUSY, FAILED, CANCELED)",
+             (expected one of ANSWERED, VOICEMAIL, TRANSFERRED, TRANSFERRED_AI, \
+             TRANSFERRED_EXTERNAL, MISSED, NO_ANSWER, BUSY, FAILED, FAILED_EXTERNAL, BLOCKED, \
+             CANCELED, CLOSED, RECEIVED)",
         ),
         (
             "cll-1,2024-03-04T09:30:00Z,SIDEWAYS,,,,",
@@ -765,9 +768,212 @@ fn outbound_drilldown_page() {
     let no_items = r#"{"data": {"funnel": {}}}"#;
     assert_eq!(
         error(no_items, Format::Json, &defaults()),
-        "calls.json:1: invalid JSON: `data` holds neither a list of calls nor drilldown `items` \
-         (an outbound response needs extend=items)"
+        "calls.json:1: invalid JSON: `data` holds neither a list of calls, nor drilldown `items`, \
+         nor v1 call `results` (an outbound response needs extend=items)"
     );
+}
+
+#[test]
+fn definitions_2_result_values_load_from_every_reader() {
+    // Refused as bad rows under definitions 1; read under definitions 2.
+    let values = [
+        "transferred_ai",
+        "TRANSFERRED_EXTERNAL",
+        "Missed",
+        "FAILED_EXTERNAL",
+        "blocked",
+        "CLOSED",
+        "received",
+    ];
+    let expected = [
+        "TRANSFERRED_AI",
+        "TRANSFERRED_EXTERNAL",
+        "MISSED",
+        "FAILED_EXTERNAL",
+        "BLOCKED",
+        "CLOSED",
+        "RECEIVED",
+    ];
+    let mut csv = String::from("id,date,result\n");
+    let mut json = Vec::new();
+    for (index, value) in values.iter().enumerate() {
+        csv.push_str(&format!("cll-{index},2024-03-04T09:3{index}:00Z,{value}\n"));
+        json.push(format!(
+            r#"{{"id": "cll-{index}", "date": "2024-03-04T09:3{index}:00Z", "result": "{value}"}}"#
+        ));
+    }
+    let (frame, _) = csv_ok(&csv, &defaults());
+    assert_eq!(texts(&frame, "result"), expected);
+    let (frame, _) = json_ok(&format!("[{}]", json.join(",")), &defaults());
+    assert_eq!(texts(&frame, "result"), expected);
+    // In API case, a CSV file is read column-wise, with the same values.
+    let mut canonical_csv = String::from("id,date,result\n");
+    for (index, value) in expected.iter().enumerate() {
+        canonical_csv.push_str(&format!("cll-{index},2024-03-04T09:3{index}:00Z,{value}\n"));
+    }
+    assert!(same_both_ways(&canonical_csv));
+    assert!(!same_both_ways(&csv), "lower case is read row by row");
+}
+
+#[test]
+fn v1_call_page() {
+    let text = r#"{"data": {"results": [
+    {"id": "v1-1", "start_date": "2024-03-04T09:30:00", "type": "OUTBOUND",
+     "from_number": "+33100", "to_number": "+33600", "length_in_minutes": 1.5,
+     "result": "ANSWERED", "tag": "Demo_Booked"},
+    {"id": "v1-2", "start_date": "2024-03-04T10:00:00Z", "type": "inbound",
+     "from_number": "+33601", "to_number": "+33100", "length_in_minutes": 0.175,
+     "result": "transferred_external", "tag": null},
+    {"id": "v1-3", "start_date": "2024-03-04 11:00:00+02:00", "from_number": "+33100",
+     "length_in_minutes": "2", "result": "MISSED"},
+    {"id": "v1-4", "start_date": "2024-03-04T12:00:00", "length_in_minutes": 0.0125,
+     "result": "BLOCKED"},
+    {"id": "v1-5", "start_date": "2024-03-04T12:30:00", "length_in_minutes": 1.25e1}
+  ],
+  "metadata": {"total_pages": 1, "current_page": 1, "page_size": 5}}}"#;
+    let (frame, report) = json_ok(text, &paris());
+    assert_eq!(report.rows_read, 5);
+    assert_eq!(
+        texts(&frame, "id"),
+        ["v1-1", "v1-2", "v1-3", "v1-4", "v1-5"]
+    );
+    // No offset: read in the input time zone (Paris, UTC+1).
+    assert_eq!(
+        dates(&frame),
+        [
+            "2024-03-04T08:30:00Z",
+            "2024-03-04T10:00:00Z",
+            "2024-03-04T09:00:00Z",
+            "2024-03-04T11:00:00Z",
+            "2024-03-04T11:30:00Z"
+        ]
+    );
+    assert_eq!(
+        texts(&frame, "direction"),
+        ["OUTBOUND", "INBOUND", "OUTBOUND", "OUTBOUND", "OUTBOUND"]
+    );
+    assert!(texts(&frame, "type").iter().all(|t| t == "CALL"));
+    // Minutes × 60, half away from zero: 0.175 min = 10.5 s → 11; 0.0125 min = 0.75 s → 1.
+    assert_eq!(durations(&frame), [90, 11, 120, 1, 750]);
+    // The Allo number is `from` when outbound, `to` when inbound.
+    assert_eq!(
+        strings(&frame, "allo_number"),
+        [
+            Some("+33100".into()),
+            Some("+33100".into()),
+            Some("+33100".into()),
+            None,
+            None
+        ]
+    );
+    assert_eq!(
+        strings(&frame, "contact_number"),
+        [
+            Some("+33600".into()),
+            Some("+33601".into()),
+            None,
+            None,
+            None
+        ]
+    );
+    assert_eq!(
+        strings(&frame, "result"),
+        [
+            Some("ANSWERED".into()),
+            Some("TRANSFERRED_EXTERNAL".into()),
+            Some("MISSED".into()),
+            Some("BLOCKED".into()),
+            None
+        ]
+    );
+    assert_eq!(
+        tags(&frame),
+        [
+            vec!["demo_booked".to_string()],
+            vec![],
+            vec![],
+            vec![],
+            vec![]
+        ]
+    );
+
+    let bad = |record: &str| {
+        error(
+            &format!("{{\"data\": {{\"results\": [\n{record}\n]}}}}"),
+            Format::Json,
+            &defaults(),
+        )
+    };
+    assert_eq!(
+        bad(r#"{"id": "v1-1", "start_date": "2024-03-04T09:30:00Z", "length_in_minutes": -2}"#),
+        "calls.json:2: column `length_in_minutes`: invalid value `-2`: negative duration"
+    );
+    assert_eq!(
+        bad(
+            r#"{"id": "v1-1", "start_date": "2024-03-04T09:30:00Z", "length_in_minutes": "2 min"}"#
+        ),
+        "calls.json:2: column `length_in_minutes`: invalid value `2 min`: non-numeric duration"
+    );
+    assert_eq!(
+        bad(r#"{"id": "v1-1", "date": "2024-03-04T09:30:00Z"}"#),
+        "calls.json:2: column `start_date`: invalid value ``: missing date"
+    );
+    assert_eq!(
+        bad(r#"{"id": "v1-1", "start_date": "2024-03-04T09:30:00Z", "result": "PICKED_UP"}"#)
+            .split(" (expected")
+            .next()
+            .unwrap(),
+        "calls.json:2: column `result`: invalid value `PICKED_UP`: unknown result"
+    );
+}
+
+#[test]
+fn minutes_are_converted_exactly() {
+    let cases = [
+        ("0", 0),
+        ("1", 60),
+        ("-0", 0),
+        ("0.5", 30),
+        ("0.0083", 0),  // 0.498 s
+        ("0.00834", 1), // 0.5004 s
+        ("0.025", 2),   // 1.5 s: the half goes away from zero
+        ("0.175", 11),  // 10.5 s, which binary floating point puts below the half
+        ("1E2", 6000),
+        ("2.5e-1", 15),
+        ("+3", 180),
+        ("1e-40", 0),
+    ];
+    for (text, seconds) in cases {
+        assert_eq!(fields::minutes_to_seconds(text), Ok(seconds), "{text}");
+    }
+    for text in ["", "-", ".", "1e", "1.2.3", "abc", "1e400", "1e30"] {
+        assert_eq!(
+            fields::minutes_to_seconds(text),
+            Err(Reason::NonNumericDuration),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        fields::minutes_to_seconds("-0.5"),
+        Err(Reason::NegativeDuration)
+    );
+}
+
+#[test]
+fn drilldown_conversion_items_without_request_tags_get_the_tag_converted() {
+    let text = r#"{"data": {"items": {"data": [
+      {"id": "d-1", "stage": "CONVERSION", "voicemail": false, "duration": 0, "date": "2024-03-04T09:33:00Z"},
+      {"id": "d-2", "stage": "CONNECTED", "voicemail": false, "duration": 5, "date": "2024-03-04T09:34:00Z"}
+    ]}}}"#;
+    let (frame, _) = json_ok(text, &defaults());
+    assert_eq!(tags(&frame), [vec!["converted".to_string()], vec![]]);
+    // With request tags, those (normalised as tags are).
+    let options = IngestOptions {
+        request_tags: vec![" Won ".into(), "".into()],
+        ..defaults()
+    };
+    let (frame, _) = json_ok(text, &options);
+    assert_eq!(tags(&frame), [vec!["won".to_string()], vec![]]);
 }
 
 #[test]
@@ -1167,15 +1373,7 @@ fn csv_off_canonical_form_is_read_row_by_row() {
 /// A canonical CSV of `rows` varied calls, as `callfunnel generate` writes
 /// them: every result, empty and quoted fields, unicode names, repeated ids.
 fn varied_canonical_csv(rows: usize) -> String {
-    const RESULTS: [&str; 7] = [
-        "ANSWERED",
-        "VOICEMAIL",
-        "NO_ANSWER",
-        "BUSY",
-        "FAILED",
-        "CANCELED",
-        "",
-    ];
+    let results: Vec<&str> = CallResult::SPELLINGS.iter().copied().chain([""]).collect();
     const NAMES: [&str; 4] = ["Zoë Müller", "Łukasz Nowak", "\"Sam, \"\"Jr\"\"\"", ""];
     let mut text = String::from("id,date,direction,type,user_id,user_name,user_email,allo_number,allo_number_label,contact_number,result,duration,ringing_seconds,tags\n");
     for row in 0..rows {
@@ -1188,7 +1386,7 @@ fn varied_canonical_csv(rows: usize) -> String {
             second % 60
         );
         let direction = if row % 11 == 0 { "INBOUND" } else { "OUTBOUND" };
-        let result = RESULTS[row % RESULTS.len()];
+        let result = results[row % results.len()];
         let ringing = match row % 5 {
             0 => String::new(),
             step => format!("{}.{}", row % 40, step * 25),
@@ -1450,4 +1648,455 @@ fn fifos_are_refused_and_double_star_walks_end() {
         expand_inputs(&[pattern]).unwrap(),
         [root.join("a.csv"), root.join("e").join("b.csv")]
     );
+}
+
+// ---------------------------------------------------------------------------
+// Parquet typed or as text (SPEC §1.1, since definitions 2).
+// ---------------------------------------------------------------------------
+
+/// The header and rows (`None`: null) as a Parquet file of text columns, as
+/// DuckDB or pandas write a CSV file out.
+fn text_parquet(dir: &Path, header: &[&str], rows: &[Vec<Option<&str>>]) -> PathBuf {
+    let columns = header
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let values: Vec<Option<&str>> = rows.iter().map(|row| row[index]).collect();
+            Column::new((*name).into(), values)
+        })
+        .collect();
+    write_parquet(
+        dir,
+        "text.parquet",
+        DataFrame::new(rows.len(), columns).unwrap(),
+    )
+}
+
+/// The same header and rows as CSV text, every value quoted (null: empty).
+fn as_csv(header: &[&str], rows: &[Vec<Option<&str>>]) -> String {
+    let mut text = header.join(",");
+    text.push('\n');
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|cell| match cell {
+                Some(value) => format!("\"{}\"", value.replace('"', "\"\"")),
+                None => String::new(),
+            })
+            .collect();
+        text.push_str(&cells.join(","));
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn parquet_text_columns_read_as_csv() {
+    let header = [
+        "id",
+        "date",
+        "direction",
+        "type",
+        "user_name",
+        "result",
+        "duration",
+        "ringing_seconds",
+        "tags",
+    ];
+    let rows = vec![
+        vec![
+            Some("cll-1"),
+            Some("2024-03-04T10:30:00+01:00"),
+            Some("outbound"),
+            Some(""),
+            Some(" Ada "),
+            Some("transferred_ai"),
+            Some("90"),
+            Some("4.25"),
+            Some("Demo_Booked; qualified"),
+        ],
+        vec![
+            Some(" cll-2 "),
+            Some("2024-03-04 09:31"),
+            None,
+            Some("Sms"),
+            Some(""),
+            Some(""),
+            Some(""),
+            None,
+            Some(""),
+        ],
+        vec![
+            Some("cll-3"),
+            Some("2024-03-04T09:32:00.5Z"),
+            Some("INBOUND"),
+            Some("CALL"),
+            None,
+            Some("MISSED"),
+            Some("12.0"),
+            Some("-0.0"),
+            Some(";;A;"),
+        ],
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = text_parquet(dir.path(), &header, &rows);
+    let (from_parquet, report) = collect(load(&[path], &paris()).unwrap());
+    let (from_csv, _) = csv_ok(&as_csv(&header, &rows), &paris());
+    assert!(
+        from_parquet.equals_missing(&from_csv),
+        "{from_parquet}\n{from_csv}"
+    );
+    assert_eq!(report.rows_read, 3);
+    // And the values themselves.
+    assert_eq!(texts(&from_parquet, "id"), ["cll-1", "cll-2", "cll-3"]);
+    assert_eq!(
+        dates(&from_parquet),
+        [
+            "2024-03-04T09:30:00Z",
+            "2024-03-04T08:31:00Z",
+            "2024-03-04T09:32:00.500Z"
+        ]
+    );
+    assert_eq!(
+        strings(&from_parquet, "result"),
+        [Some("TRANSFERRED_AI".into()), None, Some("MISSED".into())]
+    );
+    assert_eq!(durations(&from_parquet), [90, 0, 12]);
+    assert_eq!(ringing(&from_parquet), [Some(4.25), None, Some(0.0)]);
+    assert_eq!(
+        tags(&from_parquet),
+        [
+            vec!["demo_booked".to_string(), "qualified".to_string()],
+            vec![],
+            vec!["a".to_string()]
+        ]
+    );
+}
+
+#[test]
+fn parquet_text_bad_rows_are_located_as_in_csv() {
+    let header = [
+        "id",
+        "date",
+        "direction",
+        "type",
+        "result",
+        "duration",
+        "ringing_seconds",
+    ];
+    let rows = [
+        ",2024-03-04T09:30:00Z,,,,,",
+        "cll-1,,,,,,",
+        "cll-1,2024-13-01T00:00:00Z,,,,,",
+        "cll-1,2024-03-04,,,,,",
+        "cll-1,2024-03-04T09:30:00Z,,,,-5,",
+        "cll-1,2024-03-04T09:30:00Z,,,,12s,",
+        "cll-1,2024-03-04T09:30:00Z,,,,12.5,",
+        "cll-1,2024-03-04T09:30:00Z,,,,,-1.5",
+        "cll-1,2024-03-04T09:30:00Z,,,,,NaN",
+        "cll-1,2024-03-04T09:30:00Z,,,HUNG_UP,,",
+        "cll-1,2024-03-04T09:30:00Z,SIDEWAYS,,,,",
+        "cll-1,2024-03-04T09:30:00Z,,FAX,,,",
+        "cll-1,2024-03-31T02:30:00,,,,,",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for row in rows {
+        let good: Vec<Option<&str>> = "cll-0,2024-03-04T09:30:00Z,,,,,"
+            .split(',')
+            .map(Some)
+            .collect();
+        let bad: Vec<Option<&str>> = row.split(',').map(Some).collect();
+        let table = vec![good, bad];
+        let path = text_parquet(dir.path(), &header, &table);
+        let parquet_error = load(std::slice::from_ref(&path), &paris())
+            .err()
+            .unwrap()
+            .to_string();
+        let csv_error = error(&as_csv(&header, &table), Format::Csv, &paris());
+        assert_eq!(
+            parquet_error.replacen(&format!("{}: row 2", path.display()), "", 1),
+            csv_error.replacen("calls.csv:3", "", 1),
+            "{row}"
+        );
+        assert!(
+            parquet_error.contains(": row 2: column `"),
+            "{parquet_error}"
+        );
+    }
+    // Skipped and counted by reason, as in CSV.
+    let table: Vec<Vec<Option<&str>>> = rows
+        .iter()
+        .map(|row| row.split(',').map(Some).collect())
+        .collect();
+    let path = text_parquet(dir.path(), &header, &table);
+    let options = IngestOptions {
+        skip_invalid: true,
+        ..paris()
+    };
+    let (frame, report) = collect(load(&[path], &options).unwrap());
+    let (_, csv_report) =
+        collect(load_str(&as_csv(&header, &table), Format::Csv, "calls.csv", &options).unwrap());
+    assert_eq!(frame.height(), 0);
+    assert_eq!(report.skipped, csv_report.skipped);
+    assert_eq!(report.skipped.values().sum::<u64>(), 13);
+}
+
+/// Microseconds of a UTC instant.
+fn micros(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .timestamp_micros()
+}
+
+/// A `date` column of `unit`, with `zone` or without, holding these instants
+/// (written as the wall-clock time of `wall` when without a zone).
+fn date_column(unit: TimeUnit, zone: Option<&PolarsZone>, instants: &[i64]) -> Column {
+    let per_micro = match unit {
+        TimeUnit::Nanoseconds => 1000,
+        TimeUnit::Microseconds => 1,
+        TimeUnit::Milliseconds => 0,
+    };
+    let values: Vec<i64> = instants
+        .iter()
+        .map(|micros| {
+            if per_micro == 0 {
+                micros / 1000
+            } else {
+                micros * per_micro
+            }
+        })
+        .collect();
+    Int64Chunked::from_vec("date".into(), values)
+        .into_datetime(unit, zone.cloned())
+        .into_column()
+}
+
+#[test]
+fn parquet_typed_columns_of_any_unit_zone_and_number_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let paris_zone = PolarsZone::from_chrono(&chrono_tz::Europe::Paris);
+    let utc = [
+        micros("2024-03-04T08:30:00Z"),
+        micros("2024-03-04T08:31:00Z"),
+    ];
+    // The same instants as Paris wall-clock time written as if UTC.
+    let wall = [
+        micros("2024-03-04T09:30:00Z"),
+        micros("2024-03-04T09:31:00Z"),
+    ];
+    let mut tag_lists = ListStringChunkedBuilder::new("tags".into(), 2, 2);
+    tag_lists
+        .append_series(&Series::new(
+            "".into(),
+            [Some(" DEMO_BOOKED "), None, Some("")],
+        ))
+        .unwrap();
+    tag_lists.append_null();
+    let numbers = vec![
+        Column::new("id".into(), [1i64, 2]),
+        Column::new("duration".into(), [Some(90i32), None]),
+        Column::new("ringing_seconds".into(), [Some(4.25f32), None]),
+        Column::new("allo_number".into(), [Some(33_100i64), None]),
+        tag_lists.finish().into_column(),
+    ];
+    for unit in [
+        TimeUnit::Nanoseconds,
+        TimeUnit::Microseconds,
+        TimeUnit::Milliseconds,
+    ] {
+        for zone in [None, Some(&paris_zone), Some(&PolarsZone::UTC)] {
+            let instants = if zone.is_none() { wall } else { utc };
+            let mut columns = numbers.clone();
+            columns.insert(1, date_column(unit, zone, &instants));
+            let path = write_parquet(
+                dir.path(),
+                "typed.parquet",
+                DataFrame::new(2, columns).unwrap(),
+            );
+            let (frame, _) = collect(load(&[path], &paris()).unwrap());
+            assert_eq!(
+                dates(&frame),
+                ["2024-03-04T08:30:00Z", "2024-03-04T08:31:00Z"],
+                "{unit:?} {zone:?}"
+            );
+            assert_eq!(texts(&frame, "id"), ["1", "2"]);
+            assert_eq!(durations(&frame), [90, 0]);
+            assert_eq!(ringing(&frame), [Some(4.25), None]);
+            assert_eq!(strings(&frame, "allo_number"), [Some("33100".into()), None]);
+            // Tags normalised as in CSV: trimmed, lower case, empty and null ones dropped.
+            assert_eq!(tags(&frame), [vec!["demo_booked".to_string()], vec![]]);
+        }
+    }
+}
+
+#[test]
+fn parquet_whole_floats_are_durations_and_other_numbers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |durations: Vec<Option<f64>>| {
+        let n = durations.len();
+        let columns = vec![
+            Column::new(
+                "id".into(),
+                (0..n).map(|i| format!("c-{i}")).collect::<Vec<_>>(),
+            ),
+            Column::new("date".into(), vec!["2024-03-04T09:30:00Z"; n]),
+            Column::new("duration".into(), durations),
+        ];
+        write_parquet(
+            dir.path(),
+            "floats.parquet",
+            DataFrame::new(n, columns).unwrap(),
+        )
+    };
+    let (frame, _) =
+        collect(load(&[file(vec![Some(90.0), None, Some(-0.0)])], &defaults()).unwrap());
+    assert_eq!(durations(&frame), [90, 0, 0]);
+    let refused = |value: f64| {
+        let path = file(vec![Some(1.0), Some(value)]);
+        let message = load(std::slice::from_ref(&path), &defaults())
+            .err()
+            .unwrap()
+            .to_string();
+        message.replacen(&path.display().to_string(), "", 1)
+    };
+    assert_eq!(
+        refused(1.5),
+        ": row 2: column `duration`: invalid value `1.5`: non-integer duration"
+    );
+    assert_eq!(
+        refused(-3.0),
+        ": row 2: column `duration`: invalid value `-3.0`: negative duration"
+    );
+    assert!(refused(f64::NAN).ends_with("non-numeric duration"));
+    assert!(refused(f64::INFINITY).ends_with("non-numeric duration"));
+    assert!(refused(1e19).ends_with("non-numeric duration"));
+}
+
+#[test]
+fn parquet_naive_time_skipped_by_dst_is_a_located_bad_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let wall = [
+        micros("2024-03-31T01:30:00Z"),
+        micros("2024-03-31T02:30:00Z"),
+        micros("2024-10-27T02:30:00Z"),
+    ];
+    let columns = vec![
+        Column::new("id".into(), ["a", "b", "c"]),
+        date_column(TimeUnit::Microseconds, None, &wall),
+    ];
+    let path = write_parquet(
+        dir.path(),
+        "dst.parquet",
+        DataFrame::new(3, columns).unwrap(),
+    );
+    let message = load(std::slice::from_ref(&path), &paris())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{}: row 2: column `date`: invalid value `2024-03-31 02:30:00",
+            path.display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(
+            "bad timestamp (this local time does not exist in Europe/Paris: clocks skip it for daylight saving time)"
+        ),
+        "{message}"
+    );
+    let options = IngestOptions {
+        skip_invalid: true,
+        ..paris()
+    };
+    let (frame, report) = collect(load(&[path], &options).unwrap());
+    // A repeated time (end of DST) reads as the earlier instant, as in CSV.
+    assert_eq!(
+        dates(&frame),
+        ["2024-03-31T00:30:00Z", "2024-10-27T00:30:00Z"]
+    );
+    assert_eq!(report.skipped, [("bad timestamp".to_string(), 1)].into());
+}
+
+#[test]
+fn parquet_tags_in_any_case_convert_like_csv_tags() {
+    // Issue 14, case 4: a pyarrow file with tags ['DEMO_BOOKED'] and a request for demo_booked.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tag_lists = ListStringChunkedBuilder::new("tags".into(), 2, 2);
+    tag_lists.append_values_iter(["DEMO_BOOKED"].into_iter());
+    tag_lists.append_values_iter(["Qualified"].into_iter());
+    let columns = vec![
+        Column::new("id".into(), ["a", "b"]),
+        Column::new(
+            "date".into(),
+            ["2024-03-04T09:30:00Z", "2024-03-04T09:31:00Z"],
+        ),
+        Column::new("result".into(), ["ANSWERED", "NO_ANSWER"]),
+        tag_lists.finish().into_column(),
+    ];
+    let path = write_parquet(
+        dir.path(),
+        "pyarrow.parquet",
+        DataFrame::new(2, columns).unwrap(),
+    );
+    let calls = load(&[path], &defaults()).unwrap().frame;
+    let request = crate::Request::from_json_str(
+        r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}, "tags": ["demo_booked"]}"#,
+    )
+    .unwrap();
+    let response = crate::compute(calls.clone(), &request).unwrap();
+    assert_eq!(response.data.funnel.conversions.count.value, 1);
+    // Without request tags, both carry a tag: both convert.
+    let request =
+        crate::Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}}"#)
+            .unwrap();
+    let response = crate::compute(calls, &request).unwrap();
+    assert_eq!(response.data.funnel.conversions.count.value, 2);
+}
+
+#[test]
+fn parquet_decimal_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let decimal = |name: &str, values: Vec<Option<f64>>| {
+        Column::new(name.into(), values)
+            .cast(&DataType::Decimal(10, 2))
+            .unwrap()
+    };
+    let file = |durations: Vec<Option<f64>>| {
+        let n = durations.len();
+        let columns = vec![
+            Column::new(
+                "id".into(),
+                (0..n).map(|i| format!("c-{i}")).collect::<Vec<_>>(),
+            ),
+            Column::new("date".into(), vec!["2024-03-04T09:30:00Z"; n]),
+            decimal("duration", durations),
+            decimal(
+                "ringing_seconds",
+                (0..n).map(|i| Some(4.25 * i as f64)).collect(),
+            ),
+        ];
+        write_parquet(
+            dir.path(),
+            "decimal.parquet",
+            DataFrame::new(n, columns).unwrap(),
+        )
+    };
+    let (frame, _) = collect(load(&[file(vec![Some(90.0), None])], &defaults()).unwrap());
+    assert_eq!(durations(&frame), [90, 0]);
+    assert_eq!(ringing(&frame), [Some(0.0), Some(4.25)]);
+    let path = file(vec![Some(90.0), Some(12.5)]);
+    let message = load(std::slice::from_ref(&path), &defaults())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{}: row 2: column `duration`: invalid value `12.5",
+            path.display()
+        )),
+        "{message}"
+    );
+    assert!(message.ends_with("non-integer duration"), "{message}");
 }

@@ -1,6 +1,7 @@
 //! The calls behind a figure: each call of either period with the flags the
 //! figures read (its period, stages, bucket, heatmap cell and user), from the
-//! engine's own scoped calls, so the stage rules are the engine's.
+//! engine's own scoped calls, so the stage rules are the engine's
+//! ([`crate::stages`]).
 
 use chrono::NaiveDate;
 use polars::prelude::*;

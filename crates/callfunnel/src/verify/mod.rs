@@ -33,7 +33,8 @@
 //! being compared.
 //!
 //! **Explanations.** When figures differ, the computation is repeated under
-//! each [`Reading`] the public documentation leaves open, and each difference
+//! each [`Reading`] the public documentation leaves open (and under version 1
+//! of the definitions, for an answer computed by its rules), and each difference
 //! names the readings under which the API's figure is reproduced; the reading
 //! that explains the most differences is the likely reason.
 //!
@@ -142,7 +143,7 @@ pub enum VerifyError {
 /// and compares every figure of `api_response` (`{"data": {...}}`) with it.
 ///
 /// When a figure differs, the response is also recomputed under each
-/// [`Reading`] (up to three more runs of the engine) and the calls of both
+/// [`Reading`] (up to four more runs of the engine) and the calls of both
 /// periods are listed once, to name the calls behind each difference.
 pub fn verify(
     calls: LazyFrame,

@@ -9,12 +9,14 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::engine::{compute_with, EngineError};
-use crate::model::column;
+use crate::ingest::empty_tags;
+use crate::model::{column, CallResult};
 use crate::request::Request;
 use crate::response::Response;
 use crate::rounding::{Rounding, RATE_DECIMALS};
 
-/// A reading of the metrics that the public documentation leaves open.
+/// A reading of the metrics that the public documentation leaves open, or
+/// that an earlier version of the definitions took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reading {
     /// A call whose result is `VOICEMAIL` counts as connected.
@@ -27,15 +29,19 @@ pub enum Reading {
     RatesAgainstPreviousStage,
     /// Days, buckets, weekdays and hours read in UTC instead of the request's zone.
     DaysInUtc,
+    /// Definitions version 1: with no request tags, no call converts
+    /// (version 2: a call carrying any tag converts).
+    NoTagsNoneConverts,
 }
 
 impl Reading {
     /// Every reading, in the order ties are broken.
-    pub const ALL: [Reading; 4] = [
+    pub const ALL: [Reading; 5] = [
         Reading::VoicemailConnected,
         Reading::ConversationAtThreshold,
         Reading::RatesAgainstPreviousStage,
         Reading::DaysInUtc,
+        Reading::NoTagsNoneConverts,
     ];
 
     /// A stable machine name, e.g. `voicemail_connected`.
@@ -45,6 +51,7 @@ impl Reading {
             Reading::ConversationAtThreshold => "conversation_at_threshold",
             Reading::RatesAgainstPreviousStage => "rates_against_previous_stage",
             Reading::DaysInUtc => "days_in_utc",
+            Reading::NoTagsNoneConverts => "no_tags_none_converts",
         }
     }
 
@@ -62,6 +69,7 @@ impl Reading {
             Reading::DaysInUtc => {
                 "days, buckets, weekdays and hours in UTC instead of the request's time zone"
             }
+            Reading::NoTagsNoneConverts => "no tags: none converts (definitions 1)",
         }
     }
 }
@@ -73,7 +81,8 @@ impl fmt::Display for Reading {
 }
 
 /// The response recomputed under `reading`, exact; `None` when the reading
-/// cannot differ from the request's own (days in UTC for a UTC request).
+/// cannot differ from the request's own (days in UTC for a UTC request,
+/// version 1's conversions for a request with tags).
 pub(super) fn alternative(
     reading: Reading,
     calls: &LazyFrame,
@@ -84,8 +93,8 @@ pub(super) fn alternative(
         Reading::VoicemailConnected => {
             let result = col(column::RESULT);
             let calls = calls.clone().with_column(
-                when(result.clone().eq(lit("VOICEMAIL")))
-                    .then(lit("ANSWERED"))
+                when(result.clone().eq(lit(CallResult::Voicemail.as_str())))
+                    .then(lit(CallResult::Answered.as_str()))
                     .otherwise(result)
                     .alias(column::RESULT),
             );
@@ -119,6 +128,14 @@ pub(super) fn alternative(
             let mut in_utc = request.clone();
             in_utc.timezone = Tz::UTC;
             compute_with(calls.clone(), &in_utc, Rounding::Exact)?
+        }
+        Reading::NoTagsNoneConverts => {
+            if !request.tags.is_empty() {
+                return Ok(None);
+            }
+            // Without tags on any call, none converts under version 2 either.
+            let untagged = calls.clone().with_column(empty_tags().alias(column::TAGS));
+            compute_with(untagged, request, Rounding::Exact)?
         }
     };
     Ok(Some(response))
