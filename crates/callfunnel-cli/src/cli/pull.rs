@@ -148,10 +148,16 @@ pub fn run(args: PullArgs) -> Result<ExitCode, Failure> {
     }
     let pulled = pulled.map_err(pull_failure)?;
 
-    let pulled_calls = distinct_calls(&pulled.pages)?;
+    // With a store to add to, the pages' own calls are counted apart; without
+    // one, the load of the pages counts them.
+    let pages_alone = match &existing {
+        Some(_) => Some(distinct_calls(&pulled.pages)?),
+        None => None,
+    };
     let mut inputs: Vec<PathBuf> = existing.into_iter().collect();
     inputs.extend(pulled.pages.iter().cloned());
     let loaded = ingest::load(&inputs, &IngestOptions::default()).map_err(Failure::input)?;
+    let pulled_calls = pages_alone.unwrap_or(loaded.report.calls);
     let rows = write_parquet(loaded.frame, &args.out).map_err(|error| Failure {
         status: EXIT_OUTPUT,
         error: error.into(),
@@ -191,9 +197,6 @@ fn last_call_day(store: &Path) -> Result<NaiveDate, Failure> {
 
 /// Distinct calls in the pulled pages.
 fn distinct_calls(pages: &[PathBuf]) -> Result<u64, Failure> {
-    if pages.is_empty() {
-        return Ok(0);
-    }
     let loaded = ingest::load(pages, &IngestOptions::default()).map_err(Failure::input)?;
     Ok(loaded.report.calls)
 }
