@@ -102,17 +102,15 @@ fn compute_parts(
     rounding: Rounding,
     previous_series: bool,
 ) -> Result<(Response, Option<TimeSeries>), EngineError> {
-    // The latest date reads every call: it is collected on its own, or the
-    // common-subplan pass would merge its scan with the scoped one and read
-    // every row group of a Parquet input for the scoped sections too.
-    let last_updated = last_updated_plan(calls.clone()).collect()?;
-    // The scoped calls are collected once and shared by every section. (A
-    // `cache()` node would share them too, but it stops the period and filter
-    // predicates from reaching a Parquet scan.)
-    let scoped = scoped_calls(calls, request)
-        .select(section_columns(request))
-        .collect()?
-        .lazy();
+    // One streaming pass over the calls gives the latest date (every call)
+    // and the scoped calls (both periods, filtered), which every section
+    // then reads from memory: a file scanned lazily is read once, in memory
+    // that does not grow with its size.
+    let [last_updated, scoped] = collect_streaming([
+        last_updated_plan(calls.clone()),
+        scoped_calls(calls, request).select(section_columns(request)),
+    ])?;
+    let scoped = scoped.lazy();
     let mut plans = vec![
         totals_plan(scoped.clone()),
         series_plan(scoped.clone(), request.granularity, derived::IN_CURRENT),
@@ -129,12 +127,7 @@ fn compute_parts(
     if let Some(items) = &request.items {
         plans.push(drilldown_plan(scoped.clone(), items));
     }
-    let opt_state = scoped.get_current_optimizations();
-    let frames = LazyFrame::collect_all_with_engine(
-        plans.into_iter().map(|plan| plan.logical_plan).collect(),
-        Engine::InMemory,
-        opt_state,
-    )?;
+    let frames = collect_all(plans, Engine::InMemory)?;
     let [totals, series, heatmap, leaderboard, rest @ ..] = frames.as_slice() else {
         unreachable!("one frame per plan");
     };
@@ -245,7 +238,29 @@ pub fn compute_section(
         }
         Section::LastUpdated => last_updated_plan(calls.clone()),
     };
-    Ok(plan.collect()?)
+    let [frame] = collect_streaming([plan])?;
+    Ok(frame)
+}
+
+/// Collects `plans` together with Polars' streaming engine: a scan they
+/// share is read once, in bounded memory.
+fn collect_streaming<const N: usize>(plans: [LazyFrame; N]) -> PolarsResult<[DataFrame; N]> {
+    let frames = collect_all(plans.into(), Engine::Streaming)?;
+    frames
+        .try_into()
+        .map_err(|_| PolarsError::ComputeError("one frame per plan".into()))
+}
+
+/// Collects `plans` together with `engine`.
+fn collect_all(plans: Vec<LazyFrame>, engine: Engine) -> PolarsResult<Vec<DataFrame>> {
+    let Some(opt_state) = plans.first().map(LazyFrame::get_current_optimizations) else {
+        return Ok(Vec::new());
+    };
+    LazyFrame::collect_all_with_engine(
+        plans.into_iter().map(|plan| plan.logical_plan).collect(),
+        engine,
+        opt_state,
+    )
 }
 
 // ---------------------------------------------------------------------------

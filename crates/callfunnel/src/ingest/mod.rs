@@ -324,8 +324,8 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
             source,
         };
         match format {
-            Format::Csv => match read_csv_columnar::read_canonical_csv(path, &names) {
-                Some(frame) => loader.add_frame(frame)?,
+            Format::Csv => match read_csv_columnar::scan_canonical_csv(path, &names) {
+                Some(csv) => loader.add_scan(csv.frame, csv.rows, csv.unique_ids)?,
                 None => {
                     let input = File::open(path).map_err(unreadable)?;
                     read_csv::read_csv(input, &file, &names, options.input_tz, loader.sink())?;
@@ -435,7 +435,8 @@ struct Loader {
 enum Part {
     /// Calls read from CSV or JSON.
     Memory(DataFrame),
-    /// A Parquet scan, and whether its ids are known to be unique.
+    /// A file scanned lazily (Parquet, CSV in canonical form), and whether
+    /// its ids are known to be unique.
     Scan(Box<LazyFrame>, bool),
 }
 
@@ -472,22 +473,24 @@ impl Loader {
         Ok(())
     }
 
-    /// Adds calls read whole (every row valid) after what was read before them.
-    fn add_frame(&mut self, frame: DataFrame) -> Result<(), IngestError> {
+    /// Adds a scanned file (every row valid) after what was read before it:
+    /// its `rows`, and whether its ids are known to be distinct.
+    fn add_scan(
+        &mut self,
+        frame: LazyFrame,
+        rows: u64,
+        unique_ids: bool,
+    ) -> Result<(), IngestError> {
         self.flush()?;
-        self.report.rows_read += frame.height() as u64;
-        self.parts.push(Part::Memory(frame));
+        self.report.rows_read += rows;
+        self.parts.push(Part::Scan(Box::new(frame), unique_ids));
         Ok(())
     }
 
     /// Adds a scanned Parquet file after what was read before it.
     fn add_parquet(&mut self, part: read_parquet::ParquetPart) -> Result<(), IngestError> {
-        self.flush()?;
-        self.report.rows_read += part.rows_read;
         merge_counts(&mut self.report.skipped, part.skipped);
-        self.parts
-            .push(Part::Scan(Box::new(part.frame), part.unique_ids));
-        Ok(())
+        self.add_scan(part.frame, part.rows_read, part.unique_ids)
     }
 
     /// Concatenates the parts and collapses duplicate ids.
@@ -548,8 +551,9 @@ impl Loader {
                 let counts = frame
                     .clone()
                     .select([len().alias("rows"), col(id).n_unique().alias("unique")])
-                    .collect()
-                    .map_err(polars_error)?;
+                    .collect_with_engine(Engine::Streaming)
+                    .map_err(polars_error)?
+                    .unwrap_single();
                 let count = |name: &str| first_count(&counts, name).map_err(polars_error);
                 let (rows, unique) = (count("rows")?, count("unique")?);
                 report.duplicates = rows - unique;

@@ -29,10 +29,29 @@ use crate::model::{date_dtype, DATE_UNIT};
 const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";
 const CANONICAL_TIMESTAMP_BYTES: u32 = 20;
 
-/// The calls of the CSV file at `path` as a canonical frame, or `None` when
-/// the file must be read row by row (see the module docs).
-pub(crate) fn read_canonical_csv(path: &Path, names: &ColumnNames) -> Option<DataFrame> {
+/// A CSV file in canonical form, scanned lazily (see [`scan_canonical_csv`]).
+pub(crate) struct CanonicalCsv {
+    /// The canonical calls, read from the file each time the frame is collected.
+    pub frame: LazyFrame,
+    /// Data rows in the file.
+    pub rows: u64,
+    /// Whether every `id` is distinct (the ids increase strictly, row by row).
+    pub unique_ids: bool,
+}
+
+/// The calls of the CSV file at `path` as a lazy canonical frame, or `None`
+/// when the file must be read row by row (see the module docs).
+///
+/// Memory stays flat whatever the file's size: one pass over its bytes checks
+/// its shape (and whether the ids increase), one streaming pass of Polars'
+/// reader checks that every value is in canonical form; the frame returned
+/// reads the file again, streaming, when it is collected.
+pub(crate) fn scan_canonical_csv(path: &Path, names: &ColumnNames) -> Option<CanonicalCsv> {
     let header = plain_header(path)?;
+    let distinct: std::collections::HashSet<&String> = header.iter().collect();
+    if distinct.len() != header.len() {
+        return None;
+    }
     let mut present = Vec::with_capacity(Field::ALL.len());
     for field in Field::ALL {
         let name = names.get(field);
@@ -42,22 +61,52 @@ pub(crate) fn read_canonical_csv(path: &Path, names: &ColumnNames) -> Option<Dat
             None => present.push((field, None)),
         }
     }
-    if needs_row_reader(path).unwrap_or(true) {
+    let id_column = present
+        .iter()
+        .find_map(|(field, index)| (*field == Field::Id).then_some(*index).flatten())?;
+    let shape = file_shape(path, id_column).ok()?;
+    // A file without rows is read row by row as fast.
+    if !shape.columnar || shape.records == 0 {
         return None;
     }
-    let text = read_text_columns(path, &header, &present)?;
+    let converted = canonical_values(text_scan(path, &header, &present).ok()?, &present);
+    if !in_canonical_form(&converted)? {
+        return None;
+    }
+    let tags_present = present
+        .iter()
+        .any(|(field, index)| *field == Field::Tags && index.is_some());
+    let calls: Vec<Expr> = Field::ALL
+        .into_iter()
+        .map(|field| match field {
+            Field::Tags if tags_present => col(field.name()).map(
+                |column| Ok(tag_lists(column.str()?).into_column()),
+                |_, input| {
+                    Ok(polars::prelude::Field::new(
+                        input.name().clone(),
+                        DataType::List(Box::new(DataType::String)),
+                    ))
+                },
+            ),
+            _ => col(field.name()),
+        })
+        .collect();
+    Some(CanonicalCsv {
+        frame: converted.select(calls),
+        rows: shape.records,
+        unique_ids: shape.ids_increasing,
+    })
+}
 
-    // Each column under its field's name; then the values, and one flag
-    // telling whether any row is off canonical form.
+/// The canonical values of the fields (each column under its field's name),
+/// and the columns [`in_canonical_form`] reads: the date's text and whether
+/// a row needs trimming.
+fn canonical_values(text: LazyFrame, present: &[(Field, Option<usize>)]) -> LazyFrame {
     let is_present = |field: Field| {
         present
             .iter()
             .any(|(candidate, index)| *candidate == field && index.is_some())
     };
-    let renamed: Vec<Expr> = present
-        .iter()
-        .filter_map(|(field, index)| Some(col(header[(*index)?].as_str()).alias(field.name())))
-        .collect();
     let untrimmed = Field::ALL
         .into_iter()
         .filter(|field| is_present(*field))
@@ -70,53 +119,73 @@ pub(crate) fn read_canonical_csv(path: &Path, names: &ColumnNames) -> Option<Dat
         .map(|field| value(field, is_present(field)).alias(field.name()))
         .chain([col(Field::Date.name()).alias(DATE_TEXT), untrimmed])
         .collect();
+    text.select(values)
+}
+
+/// Whether every value of `converted` is in canonical form, as one streaming
+/// pass finds; `None` when Polars cannot read the file.
+fn in_canonical_form(converted: &LazyFrame) -> Option<bool> {
     let any_off_form = Field::ALL
         .into_iter()
         .map(|field| off_form(field).fill_null(lit(false)))
         .fold(col(UNTRIMMED), Expr::or)
         .any(true)
         .alias(OFF_FORM);
-    let converted = text
-        .lazy()
-        .select(renamed)
-        .select(values)
-        .with_column(any_off_form)
-        .collect()
-        .ok()?;
-    // `any` over the rows, broadcast: true when some value is off canonical form.
-    let off_form = converted.column(OFF_FORM).ok()?.bool().ok()?;
-    if off_form.is_empty() || off_form.get(0) != Some(false) {
-        return None;
-    }
-    let mut converted = converted.drop_many([OFF_FORM, DATE_TEXT, UNTRIMMED]);
-    if is_present(Field::Tags) {
-        let tags = tag_lists(converted.column(Field::Tags.name()).ok()?.str().ok()?);
-        converted.with_column(tags.into_column()).ok()?;
-    }
-    Some(converted)
+    let checked = converted
+        .clone()
+        .select([any_off_form])
+        .collect_with_engine(Engine::Streaming)
+        .ok()?
+        .unwrap_single();
+    let off_form = checked.column(OFF_FORM).ok()?.bool().ok()?.get(0)?;
+    Some(!off_form)
 }
 
-/// Whether the file must be read row by row, as one pass over its bytes
-/// finds: it holds whitespace that a row-wise trim could remove but
-/// [`needs_trimming`] does not see (any ASCII whitespace but space and line
-/// feed: tabs, carriage returns…; any non-ASCII whitespace character), or a
-/// record longer than [`MAX_COLUMNAR_RECORD_BYTES`], or one whose number of
-/// fields differs from the header's, or a quote that
-/// does not open or close a field (Polars would read such rows without a
-/// word: missing fields as nulls, extra ones dropped). Read in blocks, so
-/// memory stays flat.
-fn needs_row_reader(path: &Path) -> std::io::Result<bool> {
+/// What one pass over a CSV file's bytes finds (see [`file_shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileShape {
+    /// Whether Polars' reader may read the file (else it is read row by row).
+    columnar: bool,
+    /// Data records (lines but the header and blank ones).
+    records: u64,
+    /// Whether the id column's values increase strictly, record by record
+    /// (so every id is distinct and no hash table is needed to tell).
+    ids_increasing: bool,
+}
+
+/// One pass over the file's bytes, read in blocks so memory stays flat. The
+/// file must be read row by row when it holds whitespace that a row-wise
+/// trim could remove but [`needs_trimming`] does not see (any ASCII
+/// whitespace but space and line feed: tabs, carriage returns…; any
+/// non-ASCII whitespace character), or a record longer than
+/// [`MAX_COLUMNAR_RECORD_BYTES`], or one whose number of fields differs from
+/// the header's, or a quote that does not open or close a field (Polars
+/// would read such rows without a word: missing fields as nulls, extra ones
+/// dropped). `id_column` is the index of the id's column.
+fn file_shape(path: &Path, id_column: usize) -> std::io::Result<FileShape> {
     const BLOCK: usize = 1 << 22;
     // Longest UTF-8 whitespace encoding minus one, carried to the next block.
     const CARRY: usize = 2;
     let mut file = std::fs::File::open(path)?;
     let mut buffer = vec![0u8; BLOCK + CARRY];
     let mut carried = 0;
-    let mut shape = FieldCounter::default();
+    let mut shape = FieldCounter::new(id_column);
+    let row_reader = FileShape {
+        columnar: false,
+        records: 0,
+        ids_increasing: false,
+    };
     loop {
         let read = file.read(&mut buffer[carried..])?;
         if read == 0 {
-            return Ok(!shape.finish());
+            if !shape.finish() {
+                return Ok(row_reader);
+            }
+            return Ok(FileShape {
+                columnar: true,
+                records: shape.records,
+                ids_increasing: shape.ids_increasing,
+            });
         }
         let filled = carried + read;
         let block = &buffer[..filled];
@@ -125,7 +194,7 @@ fn needs_row_reader(path: &Path) -> std::io::Result<bool> {
             || has_unicode_whitespace(block)
             || !shape.feed(&buffer[carried..filled])
         {
-            return Ok(true);
+            return Ok(row_reader);
         }
         carried = CARRY.min(filled);
         buffer.copy_within(filled - carried..filled, 0);
@@ -137,9 +206,21 @@ fn needs_row_reader(path: &Path) -> std::io::Result<bool> {
 /// (the first line), none may be longer than [`MAX_COLUMNAR_RECORD_BYTES`],
 /// and a quote may only open a field or close it (a
 /// doubled quote inside a quoted field stands for one). Blank lines are
-/// skipped, as both readers skip them.
+/// skipped, as both readers skip them. On the way it counts the records and
+/// follows whether the id column's values increase strictly.
 #[derive(Debug, Default)]
 struct FieldCounter {
+    /// Index of the id's column.
+    id_column: usize,
+    /// The current record's id, as written (unquoted).
+    id: Vec<u8>,
+    /// The previous record's id (empty before the first record).
+    previous_id: Vec<u8>,
+    /// Whether every id so far was greater than the one before (a quoted id
+    /// is not compared: it ends the claim).
+    ids_increasing: bool,
+    /// Data records so far.
+    records: u64,
     /// Fields of the header; `None` while reading it.
     expected: Option<usize>,
     /// Fields seen so far on the current line (separators + 1).
@@ -164,6 +245,14 @@ struct FieldCounter {
 const MAX_COLUMNAR_RECORD_BYTES: usize = 1 << 20;
 
 impl FieldCounter {
+    fn new(id_column: usize) -> Self {
+        FieldCounter {
+            id_column,
+            ids_increasing: true,
+            ..FieldCounter::default()
+        }
+    }
+
     /// Takes the next bytes; `false` as soon as the file breaks the rules.
     fn feed(&mut self, bytes: &[u8]) -> bool {
         bytes.iter().all(|&byte| self.byte(byte))
@@ -201,11 +290,17 @@ impl FieldCounter {
                 self.in_quotes = true;
                 self.field_started = true;
                 self.line_bytes += 1;
+                if self.fields == self.id_column {
+                    self.ids_increasing = false;
+                }
                 true
             }
             _ => {
                 self.field_started = true;
                 self.line_bytes += 1;
+                if self.fields == self.id_column {
+                    self.id.push(byte);
+                }
                 true
             }
         }
@@ -221,14 +316,25 @@ impl FieldCounter {
         self.field_started = false;
         self.closed = false;
         if blank {
+            self.id.clear();
             return true;
         }
         match self.expected {
             None => {
                 self.expected = Some(fields);
+                self.id.clear();
                 true
             }
-            Some(expected) => fields == expected,
+            Some(expected) => {
+                self.records += 1;
+                // An empty id is off canonical form: the file is read row by row.
+                if self.id <= self.previous_id {
+                    self.ids_increasing = false;
+                }
+                std::mem::swap(&mut self.id, &mut self.previous_id);
+                self.id.clear();
+                fields == expected
+            }
         }
     }
 
@@ -277,37 +383,40 @@ fn needs_trimming(field: Field) -> Expr {
         .fill_null(lit(false))
 }
 
-/// The file's columns that hold a field, read by Polars: numbers as numbers
-/// (a value that does not parse fails the read), the rest as text. `None`
-/// when Polars cannot read the file or it has no rows.
-fn read_text_columns(
+/// The file scanned lazily by Polars, the columns that hold a field under
+/// their field's name: numbers as numbers (a value that does not parse
+/// fails the scan), the rest as text.
+fn text_scan(
     path: &Path,
     header: &[String],
     present: &[(Field, Option<usize>)],
-) -> Option<DataFrame> {
-    let mut projection: Vec<usize> = present.iter().filter_map(|(_, index)| *index).collect();
-    projection.sort_unstable();
-    projection.dedup();
-    let numbers = present.iter().filter_map(|(field, index)| {
-        let dtype = match field {
-            Field::Duration => DataType::Int64,
-            Field::RingingSeconds => DataType::Float64,
-            _ => return None,
-        };
-        Some(polars::prelude::Field::new(
-            header[(*index)?].as_str().into(),
-            dtype,
-        ))
-    });
-    CsvReadOptions::default()
+) -> PolarsResult<LazyFrame> {
+    let dtype = |index: usize| {
+        let field = present
+            .iter()
+            .find_map(|(field, at)| (*at == Some(index)).then_some(*field));
+        match field {
+            Some(Field::Duration) => DataType::Int64,
+            Some(Field::RingingSeconds) => DataType::Float64,
+            _ => DataType::String,
+        }
+    };
+    let schema = Schema::from_iter(
+        header
+            .iter()
+            .enumerate()
+            .map(|(index, name)| polars::prelude::Field::new(name.as_str().into(), dtype(index))),
+    );
+    let renamed: Vec<Expr> = present
+        .iter()
+        .filter_map(|(field, index)| Some(col(header[(*index)?].as_str()).alias(field.name())))
+        .collect();
+    let scan = LazyCsvReader::new(PlRefPath::try_from_path(path)?)
         .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .with_schema_overwrite(Some(Arc::new(Schema::from_iter(numbers))))
-        .with_projection(Some(Arc::new(projection)))
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|reader| reader.finish())
-        .ok()
-        .filter(|text| text.height() > 0)
+        .with_schema(Some(Arc::new(schema)))
+        .with_glob(false)
+        .finish()?;
+    Ok(scan.select(renamed))
 }
 
 /// Name of the flag column that marks a file off canonical form.

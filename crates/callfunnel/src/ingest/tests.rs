@@ -1291,7 +1291,7 @@ fn same_both_ways(text: &str) -> bool {
     let path = dir.path().join("calls.csv");
     std::fs::write(&path, text).unwrap();
     let names = ColumnNames::new(&[]).unwrap();
-    let columnar = read_csv_columnar::read_canonical_csv(&path, &names).is_some();
+    let columnar = read_csv_columnar::scan_canonical_csv(&path, &names).is_some();
     let (from_file, file_report) = collect(load(&[path], &defaults()).expect("file loads"));
     let (from_text, text_report) = csv_ok(text, &defaults());
     assert!(
