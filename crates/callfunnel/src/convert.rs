@@ -20,10 +20,13 @@
 //! assert_eq!(rows, 1);
 //! ```
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
+use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
 use crate::ingest::is_one_of;
@@ -79,12 +82,16 @@ pub enum ConvertError {
 /// [`ROW_GROUP_ROWS`], zstd compression, min/max statistics, and the
 /// [`STORE_MARKER_KEY`] entry. Returns the number of calls written.
 ///
-/// The calls are checked first (see [`STORE_MARKER_KEY`]); a frame that is
-/// not canonical is refused with [`ConvertError::NotCanonical`].
+/// The calls are checked as they pass (see [`STORE_MARKER_KEY`]); a frame
+/// that is not canonical is refused with [`ConvertError::NotCanonical`].
 ///
-/// The file is written under a temporary name and renamed once complete,
-/// so `path` may also be one of the inputs, and a failed write leaves any
-/// previous file in place.
+/// Memory does not grow with the number of calls, only with the largest
+/// month's: one streaming pass spreads the calls over one temporary file
+/// per calendar month (UTC), then each month is sorted and appended to the
+/// store in turn. The store is written under a temporary name and renamed
+/// once complete, so `path` may also be one of the inputs, and a failed or
+/// interrupted write leaves any previous file in place (and no file that
+/// reads as a store).
 pub fn write_parquet(frame: LazyFrame, path: &Path) -> Result<u64, ConvertError> {
     let schema = canonical_schema();
     let columns: Vec<Expr> = column::ALL
@@ -101,35 +108,145 @@ pub fn write_parquet(frame: LazyFrame, path: &Path) -> Result<u64, ConvertError>
     };
     // The temporary file first: a bad output path fails before the work.
     write_replacing(path, io_error, |out| {
-        // Checked before sorting: ids that come in increasing order (as
-        // `generate` writes them) need no distinct count.
-        let calls = calls.collect().map_err(ConvertError::Frame)?;
-        check_canonical(&calls)?;
-        let mut calls = calls
-            .sort(
-                [column::DATE],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
-            .map_err(ConvertError::Frame)?;
-        ParquetWriter::new(out)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_row_group_size(Some(ROW_GROUP_ROWS))
-            .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
-                STORE_MARKER_KEY.to_string(),
-                STORE_MARKER_VERSION.to_string(),
-            )])))
-            .finish(&mut calls)
-            .map_err(|source| ConvertError::Parquet {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(calls.height() as u64)
+        let spill = SpillFolder::create(path).map_err(io_error)?;
+        let months = spill_by_month(calls, &spill)?;
+        check_distinct_ids(&spill, &months)?;
+        write_months_sorted(&spill, &months, out).map_err(|source| ConvertError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })
     })
 }
 
-/// Refuses calls that break a rule of the store (see [`STORE_MARKER_KEY`]).
-fn check_canonical(calls: &DataFrame) -> Result<(), ConvertError> {
-    let rules: [(&str, Expr); 8] = [
+/// A temporary folder beside the store for the calls spread by month,
+/// removed when dropped.
+struct SpillFolder(PathBuf);
+
+impl SpillFolder {
+    fn create(store: &Path) -> std::io::Result<SpillFolder> {
+        let name = store
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let folder = store.with_file_name(format!(".{name}.{}.months", std::process::id()));
+        std::fs::create_dir(&folder)?;
+        Ok(SpillFolder(folder))
+    }
+
+    /// The file of the month with key `month` (see [`month_key`]).
+    fn month_file(&self, month: i32) -> PathBuf {
+        self.0.join(format!("{month}.parquet"))
+    }
+}
+
+impl Drop for SpillFolder {
+    fn drop(&mut self) {
+        // Best effort: a failure leaves a hidden folder behind, never a store.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Name of the month key column while the calls are spread.
+const MONTH: &str = "__month";
+/// Name of the column giving the first store rule a row breaks.
+const BROKEN_RULE: &str = "__broken_rule";
+
+/// The calendar month (UTC) of each call's date, as `year * 12 + month`.
+fn month_key() -> Expr {
+    let date = col(column::DATE);
+    (date.clone().dt().year() * lit(12i32) + date.dt().month().cast(DataType::Int32)).alias(MONTH)
+}
+
+/// One streaming pass over `calls`: each batch is checked against the store
+/// rules and its rows appended to their month's file. Returns the months
+/// written, in order.
+fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, ConvertError> {
+    let spreader = Arc::new(Mutex::new(MonthSpreader {
+        folder: spill.0.clone(),
+        writers: BTreeMap::new(),
+        broken: None,
+    }));
+    let callback = {
+        let spreader = Arc::clone(&spreader);
+        PlanCallback::new(move |batch: DataFrame| {
+            let mut spreader = spreader.lock().map_err(|_| poisoned())?;
+            spreader.take(batch)
+        })
+    };
+    calls
+        .with_columns([month_key(), broken_rule()])
+        .sink_batches(callback, true, None)
+        .and_then(|sink| sink.collect_with_engine(Engine::Streaming))
+        .map_err(ConvertError::Frame)?;
+    let mut spreader = spreader
+        .lock()
+        .map_err(|_| ConvertError::Frame(poisoned()))?;
+    if let Some(rule) = spreader.broken {
+        return Err(ConvertError::NotCanonical(rule.to_string()));
+    }
+    let mut writers = std::mem::take(&mut spreader.writers);
+    for writer in writers.values_mut() {
+        writer.finish().map_err(ConvertError::Frame)?;
+    }
+    Ok(writers.into_keys().collect())
+}
+
+fn poisoned() -> PolarsError {
+    PolarsError::ComputeError("a writer thread failed".into())
+}
+
+/// Appends batches of calls to one file per month.
+struct MonthSpreader {
+    folder: PathBuf,
+    writers: BTreeMap<i32, ParquetBatchedWriter<File>>,
+    /// The first store rule a row broke, if any (the pass stops there).
+    broken: Option<&'static str>,
+}
+
+impl MonthSpreader {
+    /// Takes one batch; `Ok(true)` stops the pass (a rule is broken).
+    fn take(&mut self, batch: DataFrame) -> PolarsResult<bool> {
+        if let Some(rule) = first_broken_rule(&batch)? {
+            self.broken = Some(rule);
+            return Ok(true);
+        }
+        let months: std::collections::BTreeSet<i32> =
+            batch.column(MONTH)?.i32()?.iter().flatten().collect();
+        let calls = batch.drop_many([MONTH, BROKEN_RULE]);
+        for month in months {
+            let mut rows = if months_len_is_one(&batch)? {
+                calls.clone()
+            } else {
+                let mask = batch.column(MONTH)?.i32()?.equal(month);
+                calls.filter(&mask)?
+            };
+            self.writer(month)?.write_batch(rows.align_chunks())?;
+        }
+        Ok(false)
+    }
+
+    fn writer(&mut self, month: i32) -> PolarsResult<&mut ParquetBatchedWriter<File>> {
+        if !self.writers.contains_key(&month) {
+            let file = File::create(self.folder.join(format!("{month}.parquet")))?;
+            let writer = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Lz4Raw)
+                .with_statistics(StatisticsOptions::empty())
+                .batched(&canonical_schema())?;
+            self.writers.insert(month, writer);
+        }
+        Ok(self.writers.get_mut(&month).expect("inserted above"))
+    }
+}
+
+/// Whether every row of `batch` falls in one month.
+fn months_len_is_one(batch: &DataFrame) -> PolarsResult<bool> {
+    let months = batch.column(MONTH)?.i32()?;
+    Ok(months.min() == months.max())
+}
+
+/// The rules every call of the store keeps, with the message of a break.
+fn store_rules() -> [(&'static str, Expr); 8] {
+    [
         (
             "an id is missing",
             col(column::ID).is_null().or(col(column::ID).eq(lit(""))),
@@ -155,44 +272,98 @@ fn check_canonical(calls: &DataFrame) -> Result<(), ConvertError> {
                 .lt(lit(0.0))
                 .or(col(column::RINGING_SECONDS).is_nan()),
         ),
-    ];
-    let checks: Vec<Expr> = rules
-        .iter()
-        .enumerate()
-        .map(|(index, (_, broken))| {
-            broken
-                .clone()
-                .fill_null(lit(false))
-                .any(true)
-                .alias(format!("rule{index}"))
-        })
-        .collect();
+    ]
+}
 
-    let found = calls
-        .clone()
-        .lazy()
-        .select(checks)
-        .collect()
-        .map_err(ConvertError::Frame)?;
-    let flag = |name: &str| -> Result<AnyValue<'_>, ConvertError> {
-        found
-            .column(name)
-            .and_then(|column| column.get(0))
-            .map_err(ConvertError::Frame)
+/// The index of the first store rule each row breaks (null when none).
+fn broken_rule() -> Expr {
+    let none = lit(NULL).cast(DataType::Int32);
+    store_rules()
+        .into_iter()
+        .enumerate()
+        .rev()
+        .fold(none, |later, (index, (_, broken))| {
+            when(broken.fill_null(lit(false)))
+                .then(lit(index as i32))
+                .otherwise(later)
+        })
+        .alias(BROKEN_RULE)
+}
+
+/// The message of the first rule broken in `batch`, by rule order.
+fn first_broken_rule(batch: &DataFrame) -> PolarsResult<Option<&'static str>> {
+    let Some(index) = batch.column(BROKEN_RULE)?.i32()?.min() else {
+        return Ok(None);
     };
-    for (index, (rule, _)) in rules.iter().enumerate() {
-        if flag(&format!("rule{index}"))? == AnyValue::Boolean(true) {
-            return Err(ConvertError::NotCanonical((*rule).to_string()));
-        }
+    Ok(store_rules()
+        .get(index as usize)
+        .map(|(message, _)| *message))
+}
+
+/// Refuses calls sharing an id (read from the month files: one streaming
+/// pass over their ids).
+fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), ConvertError> {
+    if months.is_empty() {
+        return Ok(());
     }
-    let unique = crate::ingest::distinct_ids(calls).map_err(ConvertError::Frame)?;
-    if unique != calls.height() {
+    let scans = months
+        .iter()
+        .map(|month| {
+            let source = PlRefPath::try_from_path(&spill.month_file(*month))?;
+            LazyFrame::scan_parquet(source, ScanArgsParquet::default())
+        })
+        .collect::<PolarsResult<Vec<_>>>()
+        .map_err(ConvertError::Frame)?;
+    let id = col(column::ID);
+    let counts = concat(scans, UnionArgs::default())
+        .and_then(|all| {
+            all.select([len().alias("rows"), id.n_unique().alias("unique")])
+                .collect_with_engine(Engine::Streaming)
+        })
+        .map_err(ConvertError::Frame)?
+        .unwrap_single();
+    let count = |name: &str| crate::ingest::first_count(&counts, name).map_err(ConvertError::Frame);
+    let (rows, unique) = (count("rows")?, count("unique")?);
+    if unique != rows {
         return Err(ConvertError::NotCanonical(format!(
             "{} duplicate ids",
-            calls.height() - unique
+            rows - unique
         )));
     }
     Ok(())
+}
+
+/// Writes the store: each month's calls read back, sorted by date (ties in
+/// the order they came) and written as row groups of [`ROW_GROUP_ROWS`].
+/// Returns the number of calls written.
+fn write_months_sorted(
+    spill: &SpillFolder,
+    months: &[i32],
+    out: &mut BufWriter<File>,
+) -> PolarsResult<u64> {
+    let mut store = ParquetWriter::new(out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+            STORE_MARKER_KEY.to_string(),
+            STORE_MARKER_VERSION.to_string(),
+        )])))
+        .batched(&canonical_schema())?;
+    let mut rows = 0u64;
+    for month in months {
+        let calls = ParquetReader::new(File::open(spill.month_file(*month))?)
+            .finish()?
+            .sort(
+                [column::DATE],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )?;
+        for offset in (0..calls.height()).step_by(ROW_GROUP_ROWS) {
+            let mut group = calls.slice(offset as i64, ROW_GROUP_ROWS);
+            store.write_batch(group.rechunk_mut())?;
+        }
+        rows += calls.height() as u64;
+    }
+    store.finish()?;
+    Ok(rows)
 }
 
 /// Writes `path` through `write`, under a temporary name in the same folder

@@ -104,6 +104,17 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// What the server wrote to standard error, once it holds `needle` (a log
+    /// line is written as its answer leaves, so it may trail the answer) or
+    /// after 5 seconds.
+    fn stderr_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.stderr().contains(needle) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stderr()
+    }
+
     /// Sends SIGTERM and waits for the exit.
     fn terminate(mut self) -> (ExitStatus, String) {
         let status = Command::new("kill")
@@ -534,7 +545,7 @@ fn errors_carry_the_envelope_and_the_request_id() {
             .header("X-Request-Id", "my-trace-1"),
     );
     assert_eq!(echoed.headers()["x-request-id"], "my-trace-1");
-    let log = server.stderr();
+    let log = server.stderr_with("my-trace-1");
     assert!(log.contains("GET /v2/api/nothing/here 404 "), "{log}");
     assert!(log.contains("my-trace-1"), "{log}");
 }

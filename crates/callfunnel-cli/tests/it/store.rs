@@ -53,6 +53,16 @@ fn the_store_holds_the_same_calls_sorted_by_date() {
     let dates = stored.column(column::DATE).unwrap().datetime().unwrap();
     let dates: Vec<i64> = dates.phys.into_no_null_iter().collect();
     assert!(dates.windows(2).all(|pair| pair[0] <= pair[1]));
+    // The calls span several months (each spilled to its own temporary
+    // file while writing); nothing but the store is left in the folder.
+    let first_month = dates[0] / 1_000_000 / 86_400 / 31;
+    let last_month = dates[dates.len() - 1] / 1_000_000 / 86_400 / 31;
+    assert!(last_month > first_month + 1, "{first_month}..{last_month}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["calls.parquet"]);
 }
 
 #[test]
