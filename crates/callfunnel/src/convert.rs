@@ -29,6 +29,8 @@ use std::sync::{Arc, Mutex};
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
+pub mod folder;
+
 use crate::ingest::is_one_of;
 use crate::model::{canonical_schema, column, CallResult, CallType, Direction};
 
@@ -47,6 +49,12 @@ pub const STORE_MARKER_KEY: &str = "callfunnel.store";
 /// Value of [`STORE_MARKER_KEY`]: the version of the store's layout.
 pub const STORE_MARKER_VERSION: &str = "1";
 
+/// Key of the Parquet key-value metadata entry that names the folder store a
+/// month file belongs to (see [`folder`]): every file of one folder store
+/// carries the same value, and no call is in two of them, so a reader of
+/// the whole folder trusts its ids to be unique.
+pub const STORE_FOLDER_KEY: &str = "callfunnel.store.folder";
+
 /// Why the store could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
@@ -64,6 +72,13 @@ pub enum ConvertError {
         /// The Polars error.
         #[source]
         source: PolarsError,
+    },
+    /// The output exists and is not a store of the kind asked for (a folder
+    /// store holds only month files of one store).
+    #[error("{} is not a callfunnel folder store (a folder of YYYY-MM.parquet files written by `convert`)", path.display())]
+    NotAStore {
+        /// The output path.
+        path: PathBuf,
     },
     /// Writing the file failed.
     #[error("writing {}", path.display())]
@@ -93,15 +108,7 @@ pub enum ConvertError {
 /// interrupted write leaves any previous file in place (and no file that
 /// reads as a store).
 pub fn write_parquet(frame: LazyFrame, path: &Path) -> Result<u64, ConvertError> {
-    let schema = canonical_schema();
-    let columns: Vec<Expr> = column::ALL
-        .iter()
-        .map(|name| {
-            let dtype = schema.get(name).cloned().unwrap_or(DataType::Null);
-            col(*name).strict_cast(dtype)
-        })
-        .collect();
-    let calls = frame.select(columns);
+    let calls = canonical_calls(frame);
     let io_error = |source| ConvertError::Io {
         path: path.to_path_buf(),
         source,
@@ -118,11 +125,26 @@ pub fn write_parquet(frame: LazyFrame, path: &Path) -> Result<u64, ConvertError>
     })
 }
 
+/// The canonical columns of `frame`, in canonical order and types (a value
+/// that does not cast fails the write).
+fn canonical_calls(frame: LazyFrame) -> LazyFrame {
+    let schema = canonical_schema();
+    let columns: Vec<Expr> = column::ALL
+        .iter()
+        .map(|name| {
+            let dtype = schema.get(name).cloned().unwrap_or(DataType::Null);
+            col(*name).strict_cast(dtype)
+        })
+        .collect();
+    frame.select(columns)
+}
+
 /// A temporary folder beside the store for the calls spread by month,
 /// removed when dropped.
 struct SpillFolder(PathBuf);
 
 impl SpillFolder {
+    /// A new hidden folder beside `store` (a file or folder).
     fn create(store: &Path) -> std::io::Result<SpillFolder> {
         let name = store
             .file_name()
@@ -136,6 +158,11 @@ impl SpillFolder {
     /// The file of the month with key `month` (see [`month_key`]).
     fn month_file(&self, month: i32) -> PathBuf {
         self.0.join(format!("{month}.parquet"))
+    }
+
+    /// The calls of the month with key `month`, in the order they came.
+    fn read_month(&self, month: i32) -> PolarsResult<DataFrame> {
+        ParquetReader::new(File::open(self.month_file(month))?).finish()
     }
 }
 
@@ -341,29 +368,57 @@ fn write_months_sorted(
     months: &[i32],
     out: &mut BufWriter<File>,
 ) -> PolarsResult<u64> {
-    let mut store = ParquetWriter::new(out)
-        .with_compression(ParquetCompression::Zstd(None))
-        .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+    let mut store = StoreWriter::new(out, None)?;
+    for month in months {
+        store.write_sorted(spill.read_month(*month)?)?;
+    }
+    store.finish()
+}
+
+/// Writes calls to a store file, row group by row group.
+struct StoreWriter<W: Write> {
+    writer: ParquetBatchedWriter<W>,
+    rows: u64,
+}
+
+impl<W: Write> StoreWriter<W> {
+    /// A store file on `out`: zstd, statistics, the store marker, and the
+    /// folder entry when the file is a month of folder store `folder`.
+    fn new(out: W, folder: Option<&str>) -> PolarsResult<Self> {
+        let mut metadata = vec![(
             STORE_MARKER_KEY.to_string(),
             STORE_MARKER_VERSION.to_string(),
-        )])))
-        .batched(&canonical_schema())?;
-    let mut rows = 0u64;
-    for month in months {
-        let calls = ParquetReader::new(File::open(spill.month_file(*month))?)
-            .finish()?
-            .sort(
-                [column::DATE],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )?;
+        )];
+        if let Some(folder) = folder {
+            metadata.push((STORE_FOLDER_KEY.to_string(), folder.to_string()));
+        }
+        let writer = ParquetWriter::new(out)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(metadata)))
+            .batched(&canonical_schema())?;
+        Ok(StoreWriter { writer, rows: 0 })
+    }
+
+    /// Appends `calls`, sorted by date here (ties keep their order), after
+    /// the calls written before (which must not be later).
+    fn write_sorted(&mut self, calls: DataFrame) -> PolarsResult<()> {
+        let calls = calls.sort(
+            [column::DATE],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )?;
         for offset in (0..calls.height()).step_by(ROW_GROUP_ROWS) {
             let mut group = calls.slice(offset as i64, ROW_GROUP_ROWS);
-            store.write_batch(group.rechunk_mut())?;
+            self.writer.write_batch(group.rechunk_mut())?;
         }
-        rows += calls.height() as u64;
+        self.rows += calls.height() as u64;
+        Ok(())
     }
-    store.finish()?;
-    Ok(rows)
+
+    /// Writes the footer; the number of calls written.
+    fn finish(self) -> PolarsResult<u64> {
+        self.writer.finish()?;
+        Ok(self.rows)
+    }
 }
 
 /// Writes `path` through `write`, under a temporary name in the same folder

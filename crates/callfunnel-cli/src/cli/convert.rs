@@ -1,12 +1,13 @@
 //! `callfunnel convert`: calls read through ingest, written as the canonical
-//! Parquet store (see `callfunnel::convert`).
+//! Parquet store (see `callfunnel::convert`): one file, or a folder of month
+//! files that `--append` adds new exports to.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::anyhow;
-use callfunnel::convert::{write_parquet, ConvertError};
+use callfunnel::convert::{folder, write_parquet, ConvertError};
 use callfunnel::ingest::Format;
 use clap::Args;
 
@@ -17,42 +18,100 @@ use super::{Failure, InputArgs};
 pub struct ConvertArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// The Parquet file to write (replaced when complete, if it exists).
-    #[arg(long, value_name = "FILE.parquet")]
+    /// The store to write: a file ending in `.parquet` (replaced when
+    /// complete), or a folder, which gets one `YYYY-MM.parquet` file per month.
+    #[arg(long, value_name = "FILE.parquet|FOLDER")]
     out: PathBuf,
+    /// Add the inputs' calls to the store at `--out` instead of replacing it:
+    /// a call whose id the store holds replaces it. A folder store rewrites
+    /// only the months that change; a one-file store is rewritten whole.
+    #[arg(long)]
+    append: bool,
 }
 
 /// Reads the inputs and writes the store; prints a summary on stderr.
 pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
-    if !matches!(Format::from_path(&args.out), Ok(Format::Parquet)) {
+    let started = Instant::now();
+    let is_file = has_parquet_extension(&args.out);
+    if !is_file && args.out.is_file() {
         return Err(Failure::usage(anyhow!(
-            "--out {}: the canonical store is Parquet; give a path ending in .parquet",
+            "--out {}: a store is a file ending in .parquet or a folder",
             args.out.display()
         )));
     }
-    let started = Instant::now();
-    let loaded = args.input.load(&[])?;
-    let spinner = args.input.spinner("writing the store");
-    let rows = write_parquet(loaded.frame, &args.out).map_err(store_failure);
-    if let Some(spinner) = spinner {
-        spinner.finish_and_clear();
-    }
-    let rows = rows?;
+    let summary = match (is_file, args.append) {
+        (true, false) => write_file(&args, &args.input)?,
+        (true, true) => append_to_file(&args)?,
+        (false, false) => {
+            let loaded = args.input.load(&[])?;
+            let rows = with_spinner(&args, || folder::write_folder(loaded.frame, &args.out))?;
+            format!("wrote {rows} calls to {}", args.out.display())
+        }
+        (false, true) => {
+            let loaded = args.input.load(&[])?;
+            let added = with_spinner(&args, || folder::append(loaded.frame, &args.out))?;
+            format!(
+                "added {} calls and replaced {} in {} ({} month files written, {} calls in all)",
+                added.added,
+                added.replaced,
+                args.out.display(),
+                added.months_written,
+                added.calls
+            )
+        }
+    };
     if !args.input.quiet {
         super::say(format!(
-            "wrote {rows} calls to {} in {:.2} s",
-            args.out.display(),
+            "{summary} in {:.2} s",
             started.elapsed().as_secs_f64()
         ));
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether `path` names a Parquet file.
+fn has_parquet_extension(path: &Path) -> bool {
+    matches!(Format::from_path(path), Ok(Format::Parquet))
+}
+
+/// Writes the calls of `input` to the one-file store at `--out`.
+fn write_file(args: &ConvertArgs, input: &InputArgs) -> Result<String, Failure> {
+    let loaded = input.load(&[])?;
+    let rows = with_spinner(args, || write_parquet(loaded.frame, &args.out))?;
+    Ok(format!("wrote {rows} calls to {}", args.out.display()))
+}
+
+/// Rewrites the one-file store at `--out` with the inputs' calls added: the
+/// store is read as the first input, so a later call of the same id wins.
+fn append_to_file(args: &ConvertArgs) -> Result<String, Failure> {
+    if !args.out.is_file() {
+        return write_file(args, &args.input);
+    }
+    let mut input = args.input.clone();
+    input.input.insert(0, args.out.clone());
+    write_file(args, &input)
+}
+
+/// Runs `write` under the `writing the store` spinner.
+fn with_spinner<T>(
+    args: &ConvertArgs,
+    write: impl FnOnce() -> Result<T, ConvertError>,
+) -> Result<T, Failure> {
+    let spinner = args.input.spinner("writing the store");
+    let written = write().map_err(store_failure);
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    written
+}
+
 /// The exit status of a failed store write: the calls could not be prepared
-/// (status 3, they come from the input) or the file could not be written (4).
+/// (status 3, they come from the input) or the store could not be written (4).
 fn store_failure(error: ConvertError) -> Failure {
     match error {
         ConvertError::Frame(_) | ConvertError::NotCanonical(_) => Failure::input(error),
-        ConvertError::Parquet { .. } | ConvertError::Io { .. } => Failure::output(error),
+        ConvertError::NotAStore { .. } | ConvertError::Parquet { .. } | ConvertError::Io { .. } => {
+            Failure::output(error)
+        }
     }
 }

@@ -113,7 +113,7 @@ enum Command {
 }
 
 /// Where the calls come from and how to read them.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct InputArgs {
     /// Call log files (CSV, JSON, NDJSON, saved API pages, Parquet), folders or globs; repeatable.
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]

@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::path::Path;
 
+use callfunnel::convert::folder;
 use callfunnel::convert::*;
 use callfunnel::ingest::{load, load_str, Format, IngestOptions};
 use callfunnel::model::{canonical_schema, column};
@@ -206,4 +207,160 @@ fn a_frame_that_is_not_canonical_is_refused() {
     let error = write_parquet(frame, &path).unwrap_err();
     assert!(matches!(error, ConvertError::Frame(_)), "{error}");
     assert!(!path.exists());
+}
+
+/// The month files of a folder store, by name.
+fn month_files(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_folder_store_holds_one_file_per_month_and_reads_back_as_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("store");
+    let expected = by_date(calls(5_000));
+    assert_eq!(
+        folder::write_folder(expected.clone().lazy(), &folder).unwrap(),
+        5_000
+    );
+    let expected_months: Vec<String> = (1..=12).map(|m| format!("2024-{m:02}.parquet")).collect();
+    assert_eq!(month_files(&folder), expected_months);
+    let loaded = load(std::slice::from_ref(&folder), &IngestOptions::default()).unwrap();
+    assert_eq!(
+        (
+            loaded.report.files.len(),
+            loaded.report.calls,
+            loaded.report.duplicates
+        ),
+        (12, 5_000, 0)
+    );
+    assert!(loaded.frame.collect().unwrap().equals_missing(&expected));
+    // Written again, the folder is replaced whole; nothing is left beside it.
+    folder::write_folder(by_date(calls(100)).lazy(), &folder).unwrap();
+    assert_eq!(reload(&folder).height(), 100);
+    assert_eq!(month_files(dir.path()), ["store"]);
+}
+
+#[test]
+fn append_adds_new_calls_replaces_same_ids_and_rewrites_only_changed_months() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("store");
+    let all = by_date(calls(4_000));
+    let (first, later) = (all.slice(0, 3_000), all.slice(3_000, 1_000));
+    folder::write_folder(first.clone().lazy(), &folder).unwrap();
+    let before: Vec<_> = month_files(&folder)
+        .iter()
+        .map(|name| {
+            std::fs::metadata(folder.join(name))
+                .unwrap()
+                .modified()
+                .unwrap()
+        })
+        .collect();
+
+    // The export: the 1,000 later calls, and the first stored call again with
+    // a new duration (it replaces the stored one, in January).
+    let mut again = first.slice(0, 1);
+    again
+        .with_column(Column::new(column::DURATION.into(), [4_242i64]))
+        .unwrap();
+    let export = concat(
+        [later.clone().lazy(), again.clone().lazy()],
+        UnionArgs::default(),
+    )
+    .unwrap();
+    let appended = folder::append(export, &folder).unwrap();
+    assert_eq!(
+        (appended.added, appended.replaced, appended.calls),
+        (1_000, 1, 4_000)
+    );
+
+    // Months the export does not touch keep their files as they were.
+    let last_first_month = first
+        .column(column::DATE)
+        .unwrap()
+        .datetime()
+        .unwrap()
+        .phys
+        .get(2_999)
+        .unwrap();
+    let first_later_month = later
+        .column(column::DATE)
+        .unwrap()
+        .datetime()
+        .unwrap()
+        .phys
+        .get(0)
+        .unwrap();
+    assert!(last_first_month <= first_later_month);
+    let untouched = month_files(&folder)
+        .iter()
+        .zip(&before)
+        .skip(1)
+        .filter(|(name, modified)| {
+            std::fs::metadata(folder.join(name))
+                .unwrap()
+                .modified()
+                .unwrap()
+                == **modified
+        })
+        .count();
+    assert_eq!(
+        appended.months_written,
+        month_files(&folder).len() - untouched
+    );
+    assert!(untouched >= 1, "some months were left as they were");
+
+    // The store holds what one store of every call, the export last, holds.
+    let expected = load(&[folder.clone()], &IngestOptions::default()).unwrap();
+    assert_eq!(expected.report.calls, 4_000);
+    let stored = expected.frame.collect().unwrap();
+    let mut wanted = all.clone();
+    wanted
+        .with_column(Column::new(
+            column::DURATION.into(),
+            all.column(column::DURATION)
+                .unwrap()
+                .i64()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .map(|(row, duration)| if row == 0 { Some(4_242) } else { duration })
+                .collect::<Int64Chunked>()
+                .into_series(),
+        ))
+        .unwrap();
+    assert!(by_date(stored).equals_missing(&by_date(wanted)));
+}
+
+#[test]
+fn convert_cli_writes_a_folder_store_and_appends_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("store");
+    let sample = crate::repo_root().join("sample_data").join("calls.csv");
+    let run = |extra: &[&str]| {
+        assert_cmd::Command::cargo_bin("callfunnel")
+            .unwrap()
+            .args(["convert", "--input"])
+            .arg(&sample)
+            .arg("--out")
+            .arg(&folder)
+            .args(extra)
+            .assert()
+            .success()
+    };
+    run(&[]);
+    let once = reload(&folder);
+    let appended = run(&["--append"]);
+    let stderr = String::from_utf8_lossy(&appended.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("added 0 calls and replaced {}", once.height())),
+        "{stderr}"
+    );
+    assert!(reload(&folder).equals_missing(&once));
 }

@@ -325,7 +325,7 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
         };
         match format {
             Format::Csv => match read_csv_columnar::scan_canonical_csv(path, &names) {
-                Some(csv) => loader.add_scan(csv.frame, csv.rows, csv.unique_ids)?,
+                Some(csv) => loader.add_scan(csv.frame, csv.rows, Ids::known(csv.unique_ids))?,
                 None => {
                     let input = File::open(path).map_err(unreadable)?;
                     read_csv::read_csv(input, &file, &names, options.input_tz, loader.sink())?;
@@ -435,9 +435,31 @@ struct Loader {
 enum Part {
     /// Calls read from CSV or JSON.
     Memory(DataFrame),
-    /// A file scanned lazily (Parquet, CSV in canonical form), and whether
-    /// its ids are known to be unique.
-    Scan(Box<LazyFrame>, bool),
+    /// A file scanned lazily (Parquet, CSV in canonical form), and what is
+    /// known of its ids.
+    Scan(Box<LazyFrame>, Ids),
+}
+
+/// What is known of the ids of a part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ids {
+    /// Nothing: they may repeat.
+    Unknown,
+    /// Each is distinct within the part.
+    Unique,
+    /// Each is distinct within the folder store of this name, whose parts
+    /// hold no id twice between them.
+    UniqueInFolder(String),
+}
+
+impl Ids {
+    fn known(unique: bool) -> Ids {
+        if unique {
+            Ids::Unique
+        } else {
+            Ids::Unknown
+        }
+    }
 }
 
 impl Loader {
@@ -474,25 +496,36 @@ impl Loader {
     }
 
     /// Adds a scanned file (every row valid) after what was read before it:
-    /// its `rows`, and whether its ids are known to be distinct.
-    fn add_scan(
-        &mut self,
-        frame: LazyFrame,
-        rows: u64,
-        unique_ids: bool,
-    ) -> Result<(), IngestError> {
+    /// its `rows`, and what is known of its ids.
+    fn add_scan(&mut self, frame: LazyFrame, rows: u64, ids: Ids) -> Result<(), IngestError> {
         self.flush()?;
         self.report.rows_read += rows;
-        self.parts.push(Part::Scan(Box::new(frame), unique_ids));
+        self.parts.push(Part::Scan(Box::new(frame), ids));
         Ok(())
     }
 
     /// Adds a scanned Parquet file after what was read before it.
     fn add_parquet(&mut self, part: read_parquet::ParquetPart) -> Result<(), IngestError> {
         merge_counts(&mut self.report.skipped, part.skipped);
-        self.add_scan(part.frame, part.rows_read, part.unique_ids)
+        let ids = match part.store_folder {
+            Some(folder) if part.unique_ids => Ids::UniqueInFolder(folder),
+            _ => Ids::known(part.unique_ids),
+        };
+        self.add_scan(part.frame, part.rows_read, ids)
     }
+}
 
+/// Whether `parts` are the month files of one folder store.
+fn one_folder_store(parts: &[Part]) -> bool {
+    let mut folders = parts.iter().map(|part| match part {
+        Part::Scan(_, Ids::UniqueInFolder(folder)) => Some(folder),
+        _ => None,
+    });
+    let first = folders.next().flatten();
+    first.is_some() && folders.all(|folder| folder == first)
+}
+
+impl Loader {
     /// Concatenates the parts and collapses duplicate ids.
     fn finish(mut self, files: Vec<PathBuf>) -> Result<Ingested, IngestError> {
         self.flush()?;
@@ -508,12 +541,28 @@ impl Loader {
                 .into_frame()
                 .map_err(polars_error)?
                 .lazy(),
-            1 if matches!(self.parts[0], Part::Scan(_, true)) => {
+            1 if matches!(
+                self.parts[0],
+                Part::Scan(_, Ids::Unique | Ids::UniqueInFolder(_))
+            ) =>
+            {
                 let Some(Part::Scan(frame, _)) = self.parts.pop() else {
                     unreachable!("checked above")
                 };
                 report.calls = report.rows_read;
                 *frame
+            }
+            _ if one_folder_store(&self.parts) => {
+                let frames: Vec<LazyFrame> = self
+                    .parts
+                    .into_iter()
+                    .filter_map(|part| match part {
+                        Part::Scan(frame, _) => Some(*frame),
+                        Part::Memory(_) => None,
+                    })
+                    .collect();
+                report.calls = report.rows_read;
+                concat(frames, UnionArgs::default()).map_err(polars_error)?
             }
             1 if matches!(self.parts[0], Part::Memory(_)) => {
                 let Some(Part::Memory(frame)) = self.parts.pop() else {

@@ -25,7 +25,7 @@ use super::column_exprs::{absent_value, api_spellings, default_enum, empty_tags}
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
 use super::fields::{push_tag, read_field, ColumnNames, Field, FieldValue, Raw};
 use super::first_count;
-use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION};
+use crate::convert::{STORE_FOLDER_KEY, STORE_MARKER_KEY, STORE_MARKER_VERSION};
 use crate::model::{canonical_schema, date_dtype};
 
 /// A scanned Parquet file and what checking it found.
@@ -39,6 +39,9 @@ pub(crate) struct ParquetPart {
     /// Whether the file is a canonical store (see
     /// [`crate::convert::STORE_MARKER_KEY`]): its ids are known to be unique.
     pub unique_ids: bool,
+    /// The folder store the file is a month of (see
+    /// [`crate::convert::STORE_FOLDER_KEY`]), if any.
+    pub store_folder: Option<String>,
 }
 
 /// How a field is read from the file.
@@ -78,7 +81,7 @@ pub(crate) fn scan_parquet(
     let mut scan = LazyFrame::scan_parquet(source, args).map_err(polars_error)?;
     let schema = scan.collect_schema().map_err(polars_error)?;
     if !names.is_any_mapped() && *schema == canonical_schema() {
-        if let Some(rows) = store_rows(path).map_err(polars_error)? {
+        if let Some((rows, store_folder)) = store_rows(path).map_err(polars_error)? {
             if let Some(error) = check_store(&scan, file).map_err(polars_error)? {
                 return Err(error);
             }
@@ -87,6 +90,7 @@ pub(crate) fn scan_parquet(
                 rows_read: rows,
                 skipped: BTreeMap::new(),
                 unique_ids: true,
+                store_folder,
             });
         }
     }
@@ -143,19 +147,25 @@ pub(crate) fn scan_parquet(
         rows_read,
         skipped,
         unique_ids: false,
+        store_folder: None,
     })
 }
 
-/// The number of rows of `path` when it is a canonical store (its metadata
-/// carries the store marker), `None` otherwise.
-fn store_rows(path: &Path) -> PolarsResult<Option<u64>> {
+/// The number of rows of `path` and the folder store it belongs to, when it
+/// is a canonical store (its metadata carries the store marker); `None`
+/// otherwise.
+fn store_rows(path: &Path) -> PolarsResult<Option<(u64, Option<String>)>> {
     let file = std::fs::File::open(path)?;
     let mut reader = ParquetReader::new(file);
     let metadata = reader.get_metadata()?;
-    let marked = metadata.key_value_metadata().iter().flatten().any(|entry| {
+    let entries = || metadata.key_value_metadata().iter().flatten();
+    let marked = entries().any(|entry| {
         entry.key == STORE_MARKER_KEY && entry.value.as_deref() == Some(STORE_MARKER_VERSION)
     });
-    Ok(marked.then_some(metadata.num_rows as u64))
+    let folder = entries()
+        .find(|entry| entry.key == STORE_FOLDER_KEY)
+        .and_then(|entry| entry.value.clone());
+    Ok(marked.then_some((metadata.num_rows as u64, folder)))
 }
 
 /// First instant of year 0000 and first instant of year 10000, in

@@ -1,0 +1,343 @@
+//! The store as a folder: one store file per calendar month (UTC), named
+//! `YYYY-MM.parquet`, read as one input (a folder input reads every file in
+//! it). A new export is added with [`append`], which rewrites only the
+//! months its calls fall in (and any month holding a call it replaces).
+//!
+//! ```
+//! use callfunnel::convert::folder::{append, write_folder};
+//! use callfunnel::model::{calls_to_frame, Call};
+//! use chrono::{TimeZone, Utc};
+//! use polars::prelude::IntoLazy;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = dir.path().join("calls");
+//! let march = Call::new("cll-1", Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap());
+//! assert_eq!(write_folder(calls_to_frame([march]).unwrap().lazy(), &store).unwrap(), 1);
+//! let april = Call::new("cll-2", Utc.with_ymd_and_hms(2024, 4, 1, 8, 0, 0).unwrap());
+//! let added = append(calls_to_frame([april]).unwrap().lazy(), &store).unwrap();
+//! assert_eq!((added.added, added.replaced, added.months_written), (1, 0, 1));
+//! assert!(store.join("2024-04.parquet").exists());
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use super::{
+    canonical_calls, check_distinct_ids, spill_by_month, write_replacing, ConvertError,
+    SpillFolder, StoreWriter, STORE_FOLDER_KEY,
+};
+use crate::model::column;
+
+/// What [`append`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Calls of the export whose id the store did not hold.
+    pub added: u64,
+    /// Calls of the store replaced by the export's call of the same id.
+    pub replaced: u64,
+    /// Month files written (the others were left as they were).
+    pub months_written: usize,
+    /// Calls in the store afterwards.
+    pub calls: u64,
+}
+
+/// Writes `frame` (canonical calls) as a folder store at `folder`, one file
+/// per month, in bounded memory (as [`super::write_parquet`]). The folder is
+/// built beside `folder` under a temporary name and put in its place once
+/// complete; an existing folder store at `folder` is replaced. Returns the
+/// number of calls written.
+pub fn write_folder(frame: LazyFrame, folder: &Path) -> Result<u64, ConvertError> {
+    let io_error = |source| ConvertError::Io {
+        path: folder.to_path_buf(),
+        source,
+    };
+    if folder.exists() && !is_folder_store(folder)? {
+        return Err(ConvertError::NotAStore {
+            path: folder.to_path_buf(),
+        });
+    }
+    let building = hidden_sibling(folder, "partial");
+    std::fs::create_dir(&building).map_err(io_error)?;
+    let built = fill_new_folder(frame, &building);
+    let outcome = built.and_then(|rows| {
+        swap_in(&building, folder).map_err(io_error)?;
+        Ok(rows)
+    });
+    if outcome.is_err() {
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    outcome
+}
+
+/// Writes the month files of a new folder store into the empty `building`.
+fn fill_new_folder(frame: LazyFrame, building: &Path) -> Result<u64, ConvertError> {
+    let spill =
+        SpillFolder::create(&building.join("calls")).map_err(|source| ConvertError::Io {
+            path: building.to_path_buf(),
+            source,
+        })?;
+    let months = spill_by_month(canonical_calls(frame), &spill)?;
+    check_distinct_ids(&spill, &months)?;
+    let id = new_folder_id();
+    let mut rows = 0;
+    for month in months {
+        let calls = spill.read_month(month).map_err(ConvertError::Frame)?;
+        rows += write_month(&building.join(month_file_name(month)), calls, &id)?;
+    }
+    Ok(rows)
+}
+
+/// Adds the calls of `frame` to the folder store at `folder` (created when
+/// missing): a call whose id the store holds replaces it (wherever its
+/// month), the others are added. Only the months that gain or lose a call
+/// are rewritten, each atomically; memory grows with the export and the
+/// largest month, not with the store.
+pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError> {
+    let io_error = |source| ConvertError::Io {
+        path: folder.to_path_buf(),
+        source,
+    };
+    if !folder.exists() {
+        std::fs::create_dir(folder).map_err(io_error)?;
+    }
+    let existing = month_files(folder)?;
+    let id = match existing.values().next() {
+        Some(path) => folder_id_of(path)?.ok_or_else(|| ConvertError::NotAStore {
+            path: folder.to_path_buf(),
+        })?,
+        None => new_folder_id(),
+    };
+    let spill = SpillFolder::create(&folder.join("append")).map_err(io_error)?;
+    let months = spill_by_month(canonical_calls(frame), &spill)?;
+    check_distinct_ids(&spill, &months)?;
+    let new_ids = export_ids(&spill, &months)?;
+
+    let mut outcome = Appended {
+        added: new_ids.len() as u64,
+        replaced: 0,
+        months_written: 0,
+        calls: 0,
+    };
+    for (month, path) in &existing {
+        let stored = store_file_rows(path)?;
+        let kept = without_ids(path, &new_ids)?;
+        let replaced = stored - count(kept.clone())?;
+        outcome.replaced += replaced;
+        let gains = months.contains(month);
+        if replaced == 0 && !gains {
+            outcome.calls += stored;
+            continue;
+        }
+        let mut calls = kept.collect().map_err(ConvertError::Frame)?;
+        if gains {
+            calls
+                .vstack_mut(&spill.read_month(*month).map_err(ConvertError::Frame)?)
+                .map_err(ConvertError::Frame)?;
+        }
+        outcome.months_written += 1;
+        if calls.height() == 0 {
+            std::fs::remove_file(path).map_err(io_error)?;
+            continue;
+        }
+        outcome.calls += write_month(path, calls, &id)?;
+    }
+    for month in months.iter().filter(|month| !existing.contains_key(month)) {
+        let calls = spill.read_month(*month).map_err(ConvertError::Frame)?;
+        outcome.calls += write_month(&folder.join(month_file_name(*month)), calls, &id)?;
+        outcome.months_written += 1;
+    }
+    outcome.added -= outcome.replaced;
+    Ok(outcome)
+}
+
+/// The calls of the store file at `path` whose id is not one of `ids`.
+fn without_ids(path: &Path, ids: &Series) -> Result<LazyFrame, ConvertError> {
+    let is_replaced = col(column::ID).is_in(lit(ids.clone()).implode(false), false);
+    let scan = PlRefPath::try_from_path(path)
+        .and_then(|source| LazyFrame::scan_parquet(source, ScanArgsParquet::default()))
+        .map_err(ConvertError::Frame)?;
+    Ok(scan.filter(is_replaced.not()))
+}
+
+/// The number of rows of `frame` (reading only what counting needs).
+fn count(frame: LazyFrame) -> Result<u64, ConvertError> {
+    let counted = frame
+        .select([len().alias("rows")])
+        .collect()
+        .map_err(ConvertError::Frame)?;
+    crate::ingest::first_count(&counted, "rows").map_err(ConvertError::Frame)
+}
+
+/// Writes one month file (sorted by date), atomically; its number of calls.
+fn write_month(path: &Path, calls: DataFrame, folder_id: &str) -> Result<u64, ConvertError> {
+    let io_error = |source| ConvertError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    write_replacing(path, io_error, |out| {
+        let mut writer = StoreWriter::new(out, Some(folder_id)).map_err(ConvertError::Frame)?;
+        writer.write_sorted(calls).map_err(ConvertError::Frame)?;
+        writer.finish().map_err(|source| ConvertError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// The ids of the export's calls (memory grows with the export only).
+fn export_ids(spill: &SpillFolder, months: &[i32]) -> Result<Series, ConvertError> {
+    let mut ids = Series::new_empty(column::ID.into(), &DataType::String);
+    for month in months {
+        let calls = spill.read_month(*month).map_err(ConvertError::Frame)?;
+        let month_ids = calls.column(column::ID).map_err(ConvertError::Frame)?;
+        ids.append(month_ids.as_materialized_series())
+            .map_err(ConvertError::Frame)?;
+    }
+    Ok(ids)
+}
+
+/// The month files of `folder`, by month key.
+fn month_files(folder: &Path) -> Result<BTreeMap<i32, PathBuf>, ConvertError> {
+    let io_error = |source| ConvertError::Io {
+        path: folder.to_path_buf(),
+        source,
+    };
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(folder).map_err(io_error)? {
+        let path = entry.map_err(io_error)?.path();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        if let Some(month) = month_of_file_name(name) {
+            files.insert(month, path);
+        } else if name.ends_with(".parquet") {
+            return Err(ConvertError::NotAStore {
+                path: folder.to_path_buf(),
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Whether `folder` is a folder holding only month files of one folder store
+/// (or nothing at all).
+fn is_folder_store(folder: &Path) -> Result<bool, ConvertError> {
+    if !folder.is_dir() {
+        return Ok(false);
+    }
+    let files = month_files(folder)?;
+    let mut ids = files
+        .values()
+        .map(|path| folder_id_of(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.dedup();
+    Ok(ids.len() <= 1 && ids.iter().all(Option::is_some))
+}
+
+/// The file name of the month with key `month` (`year * 12 + month`).
+fn month_file_name(month: i32) -> String {
+    let (year, month) = ((month - 1).div_euclid(12), (month - 1).rem_euclid(12) + 1);
+    format!("{year:04}-{month:02}.parquet")
+}
+
+/// The month key of a month file's name, if it is one.
+fn month_of_file_name(name: &str) -> Option<i32> {
+    let stem = name.strip_suffix(".parquet")?;
+    let (year, month) = stem.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    let (year, month): (i32, i32) = (year.parse().ok()?, month.parse().ok()?);
+    (1..=12).contains(&month).then_some(year * 12 + month)
+}
+
+/// The folder store entry of a store file's metadata.
+fn folder_id_of(path: &Path) -> Result<Option<String>, ConvertError> {
+    let metadata = store_metadata(path)?;
+    Ok(metadata.1)
+}
+
+/// The rows of a store file, from its metadata.
+fn store_file_rows(path: &Path) -> Result<u64, ConvertError> {
+    Ok(store_metadata(path)?.0)
+}
+
+/// A store file's number of rows and folder entry.
+fn store_metadata(path: &Path) -> Result<(u64, Option<String>), ConvertError> {
+    let frame_error = ConvertError::Frame;
+    let file = File::open(path).map_err(|source| ConvertError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let metadata = ParquetReader::new(file)
+        .get_metadata()
+        .map_err(frame_error)?
+        .clone();
+    let folder = metadata
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .find(|entry| entry.key == STORE_FOLDER_KEY)
+        .and_then(|entry| entry.value.clone());
+    Ok((metadata.num_rows as u64, folder))
+}
+
+/// A name for a new folder store: the time and the process, in hex.
+fn new_folder_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    format!("{nanos:x}-{:x}", std::process::id())
+}
+
+/// A hidden name beside `path`: `.NAME.PID.what`.
+fn hidden_sibling(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.{what}", std::process::id()))
+}
+
+/// Puts the folder `built` at `folder`, the previous folder (if any) moved
+/// aside first and removed after.
+fn swap_in(built: &Path, folder: &Path) -> std::io::Result<()> {
+    if !folder.exists() {
+        return std::fs::rename(built, folder);
+    }
+    let previous = hidden_sibling(folder, "previous");
+    std::fs::rename(folder, &previous)?;
+    std::fs::rename(built, folder)?;
+    std::fs::remove_dir_all(previous)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_file_names_round_trip() {
+        for (key, name) in [
+            (2024 * 12 + 1, "2024-01.parquet"),
+            (2024 * 12 + 12, "2024-12.parquet"),
+            (12, "0000-12.parquet"),
+            (9999 * 12 + 12, "9999-12.parquet"),
+        ] {
+            assert_eq!(month_file_name(key), name);
+            assert_eq!(month_of_file_name(name), Some(key));
+        }
+        for other in [
+            "2024-13.parquet",
+            "2024-1.parquet",
+            "calls.parquet",
+            "2024-01.csv",
+        ] {
+            assert_eq!(month_of_file_name(other), None, "{other}");
+        }
+    }
+}
