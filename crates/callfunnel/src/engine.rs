@@ -340,19 +340,22 @@ fn polars_zone(request: &Request) -> TimeZone {
 /// A UTC window that surely holds both periods in any zone (offsets stay
 /// within ±26 h), so the scan can skip what is far outside.
 fn utc_window(request: &Request) -> Expr {
-    let first = request.date.from.min(request.compare_date.from) - Days::new(2);
-    let last = request.date.to.max(request.compare_date.to) + Days::new(3);
-    let micros = |day: NaiveDate| {
-        lit(day
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc()
-            .timestamp_micros())
-        .cast(date_dtype())
-    };
+    let (first, last) = window(request);
+    let micros = |instant: DateTime<Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
     col(column::DATE)
         .gt_eq(micros(first))
         .and(col(column::DATE).lt(micros(last)))
+}
+
+/// The UTC range (from inclusive, to exclusive) holding every call `request`
+/// can count, in either period, whatever its time zone: the periods' days
+/// widened by two days before and after. Calls outside it do not change the
+/// response but for `last_updated` (see [`crate::ingest::IngestOptions::keep_window`]).
+pub fn window(request: &Request) -> (DateTime<Utc>, DateTime<Utc>) {
+    let first = request.date.from.min(request.compare_date.from) - Days::new(2);
+    let last = request.date.to.max(request.compare_date.to) + Days::new(3);
+    let midnight = |day: NaiveDate| day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
+    (midnight(first), midnight(last))
 }
 
 /// Counted calls (SPEC §3) that pass the user or number filter.

@@ -135,11 +135,26 @@ pub struct InputArgs {
 impl InputArgs {
     /// Reads every input (exit status 3 on failure) and prints the ingest summary on stderr.
     pub fn load(&self, request_tags: &[String]) -> Result<ingest::Ingested, Failure> {
+        self.load_with(request_tags, None)
+    }
+
+    /// Like [`InputArgs::load`], for one request only: the calls it cannot
+    /// count may be left out (see [`IngestOptions::keep_window`]).
+    pub fn load_for(&self, request: &Request) -> Result<ingest::Ingested, Failure> {
+        self.load_with(&request.tags, Some(callfunnel::engine::window(request)))
+    }
+
+    fn load_with(
+        &self,
+        request_tags: &[String],
+        keep_window: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+    ) -> Result<ingest::Ingested, Failure> {
         let options = IngestOptions {
             input_tz: self.input_tz,
             column_map: self.map.clone(),
             skip_invalid: self.skip_invalid,
             request_tags: request_tags.to_vec(),
+            keep_window,
         };
         let spinner = self.spinner("reading the calls");
         let loaded = ingest::load(&self.input, &options).map_err(Failure::input);
@@ -359,7 +374,7 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
     let started = Instant::now();
-    let loaded = args.input.load(&request.tags)?;
+    let loaded = args.input.load_for(&request)?;
     let loaded_at = started.elapsed();
     let rounding = if args.output.exact {
         Rounding::Exact

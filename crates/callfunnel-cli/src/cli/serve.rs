@@ -49,6 +49,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
                 column_map: args.input.map.clone(),
                 skip_invalid: args.input.skip_invalid,
                 request_tags: Vec::new(),
+                keep_window: None,
             },
         },
         listen: args.listen,

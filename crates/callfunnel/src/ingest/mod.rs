@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 pub use error::{IngestError, InvalidRow, Reason};
@@ -51,6 +52,14 @@ pub struct IngestOptions {
     /// The request's tags, given to `CONVERSION` items of saved drilldown
     /// pages (SPEC §1.1; with none, such an item gets the tag `converted`).
     pub request_tags: Vec<String>,
+    /// The calls the caller will use: those dated in this UTC range (from
+    /// inclusive, to exclusive), e.g. [`crate::engine::window`] of its one
+    /// request. A reader may then leave out the other calls (keeping the
+    /// latest call of all, so `last_updated` is unchanged) when no later row
+    /// can replace a kept one (ids known to be unique): a large CSV file is
+    /// then read in chunks, in memory that does not grow with its size.
+    /// `None` keeps every call.
+    pub keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl Default for IngestOptions {
@@ -60,6 +69,7 @@ impl Default for IngestOptions {
             column_map: Vec::new(),
             skip_invalid: false,
             request_tags: Vec::new(),
+            keep_window: None,
         }
     }
 }
@@ -324,13 +334,17 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
             source,
         };
         match format {
-            Format::Csv => match read_csv_columnar::scan_canonical_csv(path, &names) {
-                Some(csv) => loader.add_scan(csv.frame, csv.rows, Ids::known(csv.unique_ids))?,
-                None => {
-                    let input = File::open(path).map_err(unreadable)?;
-                    read_csv::read_csv(input, &file, &names, options.input_tz, loader.sink())?;
+            Format::Csv => {
+                match read_csv_columnar::scan_canonical_csv(path, &names, options.keep_window) {
+                    Some(csv) => {
+                        loader.add_scan(csv.frame, csv.rows, Ids::known(csv.unique_ids))?
+                    }
+                    None => {
+                        let input = File::open(path).map_err(unreadable)?;
+                        read_csv::read_csv(input, &file, &names, options.input_tz, loader.sink())?;
+                    }
                 }
-            },
+            }
             Format::Json => {
                 let bytes = std::fs::read(path).map_err(unreadable)?;
                 let text = utf8_text(bytes, &file)?;

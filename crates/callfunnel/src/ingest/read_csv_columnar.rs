@@ -15,6 +15,8 @@
 //! give the same calls (tests in `ingest::tests`).
 
 use std::io::Read;
+
+use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,7 +48,11 @@ pub(crate) struct CanonicalCsv {
 /// its shape (and whether the ids increase), one streaming pass of Polars'
 /// reader checks that every value is in canonical form; the frame returned
 /// reads the file again, streaming, when it is collected.
-pub(crate) fn scan_canonical_csv(path: &Path, names: &ColumnNames) -> Option<CanonicalCsv> {
+pub(crate) fn scan_canonical_csv(
+    path: &Path,
+    names: &ColumnNames,
+    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Option<CanonicalCsv> {
     let header = plain_header(path)?;
     let distinct: std::collections::HashSet<&String> = header.iter().collect();
     if distinct.len() != header.len() {
@@ -64,19 +70,37 @@ pub(crate) fn scan_canonical_csv(path: &Path, names: &ColumnNames) -> Option<Can
     let id_column = present
         .iter()
         .find_map(|(field, index)| (*field == Field::Id).then_some(*index).flatten())?;
-    let shape = file_shape(path, id_column).ok()?;
+    let shape = file_shape(path, id_column, CHUNK_BYTES).ok()?;
     // A file without rows is read row by row as fast.
     if !shape.columnar || shape.records == 0 {
         return None;
+    }
+    if let (Some(window), true) = (keep_window, shape.ids_increasing) {
+        let kept = read_chunks(path, &header, &present, &shape.chunks, window)?;
+        return Some(CanonicalCsv {
+            frame: kept.lazy(),
+            rows: shape.records,
+            unique_ids: true,
+        });
     }
     let converted = canonical_values(text_scan(path, &header, &present).ok()?, &present);
     if !in_canonical_form(&converted)? {
         return None;
     }
+    Some(CanonicalCsv {
+        frame: converted.select(call_columns(&present)),
+        rows: shape.records,
+        unique_ids: shape.ids_increasing,
+    })
+}
+
+/// The canonical columns, from the columns of [`canonical_values`] (tags
+/// split into lists).
+fn call_columns(present: &[(Field, Option<usize>)]) -> Vec<Expr> {
     let tags_present = present
         .iter()
         .any(|(field, index)| *field == Field::Tags && index.is_some());
-    let calls: Vec<Expr> = Field::ALL
+    Field::ALL
         .into_iter()
         .map(|field| match field {
             Field::Tags if tags_present => col(field.name()).map(
@@ -90,12 +114,102 @@ pub(crate) fn scan_canonical_csv(path: &Path, names: &ColumnNames) -> Option<Can
             ),
             _ => col(field.name()),
         })
-        .collect();
-    Some(CanonicalCsv {
-        frame: converted.select(calls),
-        rows: shape.records,
-        unique_ids: shape.ids_increasing,
-    })
+        .collect()
+}
+
+/// Reads the file chunk by chunk (each parsed by Polars on every core and
+/// checked for canonical form), keeping the calls dated in `window` and
+/// each chunk's latest calls; `None` as soon as a chunk is off canonical
+/// form or cannot be read. Memory holds one chunk and the calls kept.
+fn read_chunks(
+    path: &Path,
+    header: &[String],
+    present: &[(Field, Option<usize>)],
+    chunks: &[std::ops::Range<u64>],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Option<DataFrame> {
+    let schema = Arc::new(text_schema(header, present));
+    let date = col(Field::Date.name());
+    let micros = |instant: DateTime<Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
+    let kept_rows = date
+        .clone()
+        .gt_eq(micros(from))
+        .and(date.clone().lt(micros(to)))
+        .or(date.clone().eq(date.max()));
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    let mut kept: Option<DataFrame> = None;
+    for (index, range) in chunks.iter().enumerate() {
+        read_range(&mut file, range, &mut bytes).ok()?;
+        let text = CsvReadOptions::default()
+            .with_has_header(index == 0)
+            .with_schema(Some(schema.clone()))
+            .into_reader_with_file_handle(std::io::Cursor::new(bytes.as_slice()))
+            .finish()
+            .ok()?;
+        let converted = canonical_values(
+            text.lazy().select(renamed_columns(header, present)),
+            present,
+        )
+        .with_column(any_off_form())
+        .collect()
+        .ok()?;
+        let off_form = converted.column(OFF_FORM).ok()?.bool().ok()?.get(0);
+        if off_form != Some(false) {
+            return None;
+        }
+        let chunk = converted
+            .lazy()
+            .filter(kept_rows.clone())
+            .select(call_columns(present))
+            .collect()
+            .ok()?;
+        let chunk = with_own_strings(chunk).ok()?;
+        match &mut kept {
+            Some(kept) => {
+                kept.vstack_mut(&chunk).ok()?;
+            }
+            None => kept = Some(chunk),
+        }
+    }
+    let mut kept = kept?;
+    kept.rechunk_mut();
+    Some(kept)
+}
+
+/// `frame` with its text columns copied out of the buffers they share with
+/// the rows filtered away (a filter keeps the whole buffers of the text it
+/// took its rows from), so that memory holds only the rows kept.
+fn with_own_strings(frame: DataFrame) -> PolarsResult<DataFrame> {
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|column| match column.dtype() {
+            DataType::String => {
+                let text = column.str()?;
+                let own = StringChunked::from_chunk_iter(
+                    text.name().clone(),
+                    text.downcast_iter().map(|array| array.clone().gc()),
+                );
+                Ok(own.into_column())
+            }
+            _ => Ok(column.clone()),
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(frame.height(), columns)
+}
+
+/// Reads the bytes of `range` of `file` into `bytes`.
+fn read_range(
+    file: &mut std::fs::File,
+    range: &std::ops::Range<u64>,
+    bytes: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    bytes.clear();
+    file.seek(SeekFrom::Start(range.start))?;
+    file.take(range.end - range.start).read_to_end(bytes)?;
+    Ok(())
 }
 
 /// The canonical values of the fields (each column under its field's name),
@@ -122,18 +236,23 @@ fn canonical_values(text: LazyFrame, present: &[(Field, Option<usize>)]) -> Lazy
     text.select(values)
 }
 
-/// Whether every value of `converted` is in canonical form, as one streaming
-/// pass finds; `None` when Polars cannot read the file.
-fn in_canonical_form(converted: &LazyFrame) -> Option<bool> {
-    let any_off_form = Field::ALL
+/// Whether some row of the columns of [`canonical_values`] is off canonical
+/// form (one value for the whole frame, named [`OFF_FORM`]).
+fn any_off_form() -> Expr {
+    Field::ALL
         .into_iter()
         .map(|field| off_form(field).fill_null(lit(false)))
         .fold(col(UNTRIMMED), Expr::or)
         .any(true)
-        .alias(OFF_FORM);
+        .alias(OFF_FORM)
+}
+
+/// Whether every value of `converted` is in canonical form, as one streaming
+/// pass finds; `None` when Polars cannot read the file.
+fn in_canonical_form(converted: &LazyFrame) -> Option<bool> {
     let checked = converted
         .clone()
-        .select([any_off_form])
+        .select([any_off_form()])
         .collect_with_engine(Engine::Streaming)
         .ok()?
         .unwrap_single();
@@ -142,7 +261,7 @@ fn in_canonical_form(converted: &LazyFrame) -> Option<bool> {
 }
 
 /// What one pass over a CSV file's bytes finds (see [`file_shape`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct FileShape {
     /// Whether Polars' reader may read the file (else it is read row by row).
     columnar: bool,
@@ -151,6 +270,8 @@ struct FileShape {
     /// Whether the id column's values increase strictly, record by record
     /// (so every id is distinct and no hash table is needed to tell).
     ids_increasing: bool,
+    /// Byte ranges of whole records, the first holding the header.
+    chunks: Vec<std::ops::Range<u64>>,
 }
 
 /// One pass over the file's bytes, read in blocks so memory stays flat. The
@@ -162,18 +283,19 @@ struct FileShape {
 /// the header's, or a quote that does not open or close a field (Polars
 /// would read such rows without a word: missing fields as nulls, extra ones
 /// dropped). `id_column` is the index of the id's column.
-fn file_shape(path: &Path, id_column: usize) -> std::io::Result<FileShape> {
+fn file_shape(path: &Path, id_column: usize, chunk_bytes: u64) -> std::io::Result<FileShape> {
     const BLOCK: usize = 1 << 22;
     // Longest UTF-8 whitespace encoding minus one, carried to the next block.
     const CARRY: usize = 2;
     let mut file = std::fs::File::open(path)?;
     let mut buffer = vec![0u8; BLOCK + CARRY];
     let mut carried = 0;
-    let mut shape = FieldCounter::new(id_column);
+    let mut shape = FieldCounter::new(id_column, chunk_bytes);
     let row_reader = FileShape {
         columnar: false,
         records: 0,
         ids_increasing: false,
+        chunks: Vec::new(),
     };
     loop {
         let read = file.read(&mut buffer[carried..])?;
@@ -181,10 +303,19 @@ fn file_shape(path: &Path, id_column: usize) -> std::io::Result<FileShape> {
             if !shape.finish() {
                 return Ok(row_reader);
             }
+            let ends = shape.chunk_starts.iter().skip(1).copied();
+            let chunks = shape
+                .chunk_starts
+                .iter()
+                .zip(ends.chain([shape.position]))
+                .map(|(start, end)| *start..end)
+                .filter(|range| !range.is_empty())
+                .collect();
             return Ok(FileShape {
                 columnar: true,
                 records: shape.records,
                 ids_increasing: shape.ids_increasing,
+                chunks,
             });
         }
         let filled = carried + read;
@@ -221,6 +352,15 @@ struct FieldCounter {
     ids_increasing: bool,
     /// Data records so far.
     records: u64,
+    /// Bytes taken so far.
+    position: u64,
+    /// Offsets where a record starts, about [`CHUNK_BYTES`] apart (the
+    /// first chunk, from 0, holds the header).
+    chunk_starts: Vec<u64>,
+    /// Bytes of a chunk (at least).
+    chunk_bytes: u64,
+    /// Offset from which the next record start begins a chunk.
+    next_chunk_at: u64,
     /// Fields of the header; `None` while reading it.
     expected: Option<usize>,
     /// Fields seen so far on the current line (separators + 1).
@@ -240,25 +380,79 @@ struct FieldCounter {
     record_bytes: usize,
 }
 
+/// Bytes of a chunk of the file read at once (whole records).
+const CHUNK_BYTES: u64 = 16 << 20;
+
 /// Longest record the column-wise reader is given (1 MiB): Polars' reader
 /// takes time quadratic in the length of a record, the row reader linear.
 const MAX_COLUMNAR_RECORD_BYTES: usize = 1 << 20;
 
 impl FieldCounter {
-    fn new(id_column: usize) -> Self {
+    /// A counter for a file whose ids are in column `id_column`, cut in
+    /// chunks of about `chunk_bytes`.
+    fn new(id_column: usize, chunk_bytes: u64) -> Self {
         FieldCounter {
             id_column,
             ids_increasing: true,
+            chunk_starts: vec![0],
+            chunk_bytes,
+            next_chunk_at: chunk_bytes,
             ..FieldCounter::default()
         }
     }
 
     /// Takes the next bytes; `false` as soon as the file breaks the rules.
+    /// A whole line without quotes, met at the start of a record, is taken at
+    /// once (its fields counted with a vectorised search); other bytes one
+    /// by one.
     fn feed(&mut self, bytes: &[u8]) -> bool {
-        bytes.iter().all(|&byte| self.byte(byte))
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let at_record_start = self.record_bytes == 0 && !self.in_quotes && !self.quote_pending;
+            if at_record_start {
+                if let Some(end) = memchr::memchr(b'\n', rest) {
+                    let line = &rest[..end];
+                    if memchr::memchr(b'"', line).is_none() {
+                        if !self.plain_line(line) {
+                            return false;
+                        }
+                        rest = &rest[end + 1..];
+                        continue;
+                    }
+                }
+            }
+            // Byte by byte up to the end of this line (or of the block).
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |at| at + 1);
+            if !rest[..end].iter().all(|&byte| self.byte(byte)) {
+                return false;
+            }
+            rest = &rest[end..];
+        }
+        true
+    }
+
+    /// A whole line without quotes (its line feed excluded).
+    fn plain_line(&mut self, line: &[u8]) -> bool {
+        if line.len() >= MAX_COLUMNAR_RECORD_BYTES {
+            return false;
+        }
+        let mut separators = memchr::memchr_iter(b',', line);
+        let id_start = match self.id_column {
+            0 => Some(0),
+            column => separators.nth(column - 1).map(|at| at + 1),
+        };
+        if let Some(start) = id_start {
+            let id_end = memchr::memchr(b',', &line[start..]).map_or(line.len(), |at| start + at);
+            self.id.extend_from_slice(&line[start..id_end]);
+        }
+        self.fields = memchr::memchr_iter(b',', line).count();
+        self.line_bytes = line.len();
+        self.position += line.len() as u64 + 1;
+        self.end_line()
     }
 
     fn byte(&mut self, byte: u8) -> bool {
+        self.position += 1;
         self.record_bytes += 1;
         if self.record_bytes > MAX_COLUMNAR_RECORD_BYTES {
             return false;
@@ -308,6 +502,10 @@ impl FieldCounter {
 
     /// Ends a line: a blank one is skipped, the first gives the expected count.
     fn end_line(&mut self) -> bool {
+        if self.position >= self.next_chunk_at {
+            self.chunk_starts.push(self.position);
+            self.next_chunk_at = self.position + self.chunk_bytes;
+        }
         let fields = self.fields + 1;
         let blank = self.line_bytes == 0;
         self.record_bytes = 0;
@@ -383,14 +581,9 @@ fn needs_trimming(field: Field) -> Expr {
         .fill_null(lit(false))
 }
 
-/// The file scanned lazily by Polars, the columns that hold a field under
-/// their field's name: numbers as numbers (a value that does not parse
-/// fails the scan), the rest as text.
-fn text_scan(
-    path: &Path,
-    header: &[String],
-    present: &[(Field, Option<usize>)],
-) -> PolarsResult<LazyFrame> {
+/// The file's columns as Polars reads them: numbers as numbers (a value
+/// that does not parse fails the read), the rest as text.
+fn text_schema(header: &[String], present: &[(Field, Option<usize>)]) -> Schema {
     let dtype = |index: usize| {
         let field = present
             .iter()
@@ -401,22 +594,35 @@ fn text_scan(
             _ => DataType::String,
         }
     };
-    let schema = Schema::from_iter(
+    Schema::from_iter(
         header
             .iter()
             .enumerate()
             .map(|(index, name)| polars::prelude::Field::new(name.as_str().into(), dtype(index))),
-    );
-    let renamed: Vec<Expr> = present
+    )
+}
+
+/// The columns that hold a field, under their field's name.
+fn renamed_columns(header: &[String], present: &[(Field, Option<usize>)]) -> Vec<Expr> {
+    present
         .iter()
         .filter_map(|(field, index)| Some(col(header[(*index)?].as_str()).alias(field.name())))
-        .collect();
+        .collect()
+}
+
+/// The file scanned lazily by Polars ([`text_schema`]), the columns that
+/// hold a field under their field's name.
+fn text_scan(
+    path: &Path,
+    header: &[String],
+    present: &[(Field, Option<usize>)],
+) -> PolarsResult<LazyFrame> {
     let scan = LazyCsvReader::new(PlRefPath::try_from_path(path)?)
         .with_has_header(true)
-        .with_schema(Some(Arc::new(schema)))
+        .with_schema(Some(Arc::new(text_schema(header, present))))
         .with_glob(false)
         .finish()?;
-    Ok(scan.select(renamed))
+    Ok(scan.select(renamed_columns(header, present)))
 }
 
 /// Name of the flag column that marks a file off canonical form.
@@ -510,4 +716,113 @@ fn tag_lists(text: &StringChunked) -> ListChunked {
         builder.append_values_iter(tags.iter().map(String::as_str));
     }
     builder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{compute, window};
+    use crate::ingest::{load, IngestOptions};
+    use crate::request::Request;
+
+    /// A canonical CSV file: `rows` calls with increasing ids over 2024, one
+    /// every 1,000 minutes, some with a quoted label holding a comma and a
+    /// line break.
+    fn canonical_file(rows: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+        let mut text = String::from("id,date,result,duration,allo_number_label,tags\n");
+        let start = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap();
+        for row in 0..rows {
+            let date = start + chrono::Duration::minutes(1_000 * row as i64);
+            let label = if row % 7 == 0 {
+                "\"Sales, FR\nParis\""
+            } else {
+                "Sales"
+            };
+            let result = ["ANSWERED", "NO_ANSWER", "VOICEMAIL"][row % 3];
+            let tags = if row % 5 == 0 { "demo_booked" } else { "" };
+            text.push_str(&format!(
+                "cll-{row:06},{},{result},{},{label},{tags}\n",
+                date.format("%Y-%m-%dT%H:%M:%SZ"),
+                row % 400
+            ));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.csv");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn chunks_cover_the_file_and_start_at_records() {
+        let (_dir, path) = canonical_file(500);
+        let bytes = std::fs::read(&path).unwrap();
+        let shape = file_shape(&path, 0, 1_000).unwrap();
+        assert!(shape.columnar && shape.ids_increasing);
+        assert_eq!(shape.records, 500);
+        assert!(shape.chunks.len() > 20, "{}", shape.chunks.len());
+        assert_eq!(shape.chunks[0].start, 0);
+        assert_eq!(shape.chunks.last().unwrap().end, bytes.len() as u64);
+        for pair in shape.chunks.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+            let start = pair[1].start as usize;
+            assert_eq!(bytes[start - 1], b'\n');
+            assert!(bytes[start..].starts_with(b"cll-"), "chunk at {start}");
+        }
+    }
+
+    #[test]
+    fn ids_out_of_order_are_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.csv");
+        let text = "date,id\n2024-01-01T00:00:00Z,cll-2\n2024-01-01T00:00:00Z,cll-1\n";
+        std::fs::write(&path, text).unwrap();
+        let shape = file_shape(&path, 1, CHUNK_BYTES).unwrap();
+        assert!(shape.columnar && !shape.ids_increasing);
+        std::fs::write(&path, text.replace("cll-1", "cll-3")).unwrap();
+        assert!(file_shape(&path, 1, CHUNK_BYTES).unwrap().ids_increasing);
+    }
+
+    #[test]
+    fn calls_read_in_chunks_for_a_window_give_the_same_response() {
+        let (_dir, path) = canonical_file(600);
+        let request = Request::from_json_str(
+            r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"tags":["demo_booked"],
+                "granularity":"DAY","timezone":"America/New_York",
+                "extend":"items","stage":"DIAL","page":2,"size":5}"#,
+        )
+        .unwrap();
+        let everything = load(std::slice::from_ref(&path), &IngestOptions::default()).unwrap();
+        let rows = everything.frame.clone().collect().unwrap().height();
+        let expected = compute(everything.frame, &request).unwrap();
+
+        // Through `load`, one chunk.
+        let options = IngestOptions {
+            keep_window: Some(window(&request)),
+            ..IngestOptions::default()
+        };
+        let windowed = load(std::slice::from_ref(&path), &options).unwrap();
+        assert_eq!(windowed.report, everything.report);
+        let kept = windowed.frame.clone().collect().unwrap().height();
+        assert!(kept < rows / 4, "{kept} of {rows}");
+        assert_eq!(compute(windowed.frame, &request).unwrap(), expected);
+
+        // In many small chunks: each chunk's latest call is kept too, so the
+        // latest call of all gives `last_updated`.
+        let names = ColumnNames::new(&[]).unwrap();
+        let header = plain_header(&path).unwrap();
+        let present: Vec<(Field, Option<usize>)> = Field::ALL
+            .into_iter()
+            .map(|field| {
+                (
+                    field,
+                    header.iter().position(|name| name == names.get(field)),
+                )
+            })
+            .collect();
+        let shape = file_shape(&path, 0, 700).unwrap();
+        let chunked =
+            read_chunks(&path, &header, &present, &shape.chunks, window(&request)).unwrap();
+        assert!(chunked.height() >= kept && chunked.height() < kept + shape.chunks.len());
+        assert_eq!(compute(chunked.lazy(), &request).unwrap(), expected);
+    }
 }

@@ -1291,7 +1291,7 @@ fn same_both_ways(text: &str) -> bool {
     let path = dir.path().join("calls.csv");
     std::fs::write(&path, text).unwrap();
     let names = ColumnNames::new(&[]).unwrap();
-    let columnar = read_csv_columnar::scan_canonical_csv(&path, &names).is_some();
+    let columnar = read_csv_columnar::scan_canonical_csv(&path, &names, None).is_some();
     let (from_file, file_report) = collect(load(&[path], &defaults()).expect("file loads"));
     let (from_text, text_report) = csv_ok(text, &defaults());
     assert!(
@@ -1843,7 +1843,7 @@ fn parquet_text_bad_rows_are_located_as_in_csv() {
 
 /// Microseconds of a UTC instant.
 fn micros(text: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(text)
+    DateTime::parse_from_rfc3339(text)
         .unwrap()
         .timestamp_micros()
 }
