@@ -317,7 +317,7 @@ fn append_adds_new_calls_replaces_same_ids_and_rewrites_only_changed_months() {
     assert!(untouched >= 1, "some months were left as they were");
 
     // The store holds what one store of every call, the export last, holds.
-    let expected = load(&[folder.clone()], &IngestOptions::default()).unwrap();
+    let expected = load(std::slice::from_ref(&folder), &IngestOptions::default()).unwrap();
     assert_eq!(expected.report.calls, 4_000);
     let stored = expected.frame.collect().unwrap();
     let mut wanted = all.clone();
