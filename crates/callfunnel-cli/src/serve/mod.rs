@@ -5,11 +5,12 @@
 //!
 //! The parts: [`routes`] (the endpoints), [`search`] and [`items`] (the
 //! conversation items), [`pipeline`] (request id, key check, rate limit,
-//! envelopes, log line), [`auth`], [`rate_limit`], [`errors`] and [`state`]
-//! (the loaded data and `--watch`). Built on axum over hyper and tokio.
+//! envelopes, log line), [`auth`], [`rate_limit`], [`errors`], [`faults`]
+//! (`--inject-faults`) and [`state`] (the loaded data and `--watch`). Built on axum over hyper and tokio.
 
 pub mod auth;
 pub mod errors;
+pub mod faults;
 pub mod items;
 pub mod pipeline;
 pub mod rate_limit;
@@ -24,6 +25,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 
 use auth::Access;
+use faults::{FaultInjector, FaultPlan};
 use rate_limit::{Limits, RateLimiter};
 use state::{AppState, Source};
 
@@ -40,6 +42,8 @@ pub struct ServeOptions {
     pub limits: Option<Limits>,
     /// Reload the inputs when they change.
     pub watch: bool,
+    /// Faults to inject on the data routes, if any.
+    pub faults: Option<FaultPlan>,
 }
 
 /// Why `serve` stopped, by exit status.
@@ -68,11 +72,17 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         .map_err(|err| ServeError::Network(format!("reading the bound address: {err}")))?;
     let dataset = options.source.load().map_err(ServeError::Input)?;
     let calls = dataset.items.newest_first.len();
-    let state = Arc::new(AppState::new(
-        dataset,
-        options.access,
-        RateLimiter::new(options.limits),
-    ));
+    if let Some(plan) = &options.faults {
+        eprintln!("callfunnel: injecting faults: {plan}");
+    }
+    let state = Arc::new(
+        AppState::new(
+            dataset,
+            options.access,
+            RateLimiter::new(options.limits),
+        )
+        .with_faults(FaultInjector::new(options.faults)),
+    );
     if options.watch {
         state::watch(options.source, Arc::clone(&state));
     }

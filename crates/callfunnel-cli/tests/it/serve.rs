@@ -100,7 +100,7 @@ impl Server {
     }
 
     /// Everything the server wrote on stderr so far.
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
@@ -224,8 +224,10 @@ struct SampleCall {
     item_type: String,
     user_id: Option<String>,
     user_name: Option<String>,
+    user_email: Option<String>,
     allo_number: Option<String>,
     allo_number_label: Option<String>,
+    contact_number: Option<String>,
     result: Option<String>,
     tags: Vec<String>,
 }
@@ -247,8 +249,10 @@ fn sample_calls() -> Vec<SampleCall> {
             item_type: cells[3].to_uppercase(),
             user_id: optional(4),
             user_name: optional(5),
+            user_email: optional(6),
             allo_number: optional(7),
             allo_number_label: optional(8),
+            contact_number: optional(9),
             result: optional(10).map(|result| result.to_uppercase()),
             tags: cells[13]
                 .split(';')
@@ -691,6 +695,73 @@ fn search_filters_match_the_sample() {
         );
         assert_eq!(error["param"], json!(param), "{body}");
     }
+}
+
+/// Whether every keyword of `search` is inside (case-insensitively) the
+/// call's contact number, Allo number, user name, user email or a tag.
+fn keywords_match(search: &str, call: &SampleCall) -> bool {
+    let texts: Vec<String> = [
+        &call.contact_number,
+        &call.allo_number,
+        &call.user_name,
+        &call.user_email,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(&call.tags)
+    .map(|text| text.to_lowercase())
+    .collect();
+    search
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .all(|keyword| texts.iter().any(|text| text.contains(&keyword)))
+}
+
+#[test]
+fn search_keywords_filter_like_allo() {
+    let server = Server::start(&[]);
+    let calls = sample_calls();
+    for (body, search) in [
+        (json!({"search": "priya"}), "priya"),
+        (json!({"search": "MATHÉO follow_"}), "mathéo follow_"),
+        (json!({"search": "+3365"}), "+3365"),
+        (
+            json!({"search": "@EXAMPLE.com demo", "direction": "OUTBOUND"}),
+            "@example.com demo",
+        ),
+    ] {
+        let matching: Vec<&SampleCall> = calls
+            .iter()
+            .filter(|call| keywords_match(search, call))
+            .filter(|call| body.get("direction").is_none() || call.direction == "OUTBOUND")
+            .collect();
+        assert!(
+            !matching.is_empty() && matching.len() < calls.len(),
+            "{body}: {} of {}",
+            matching.len(),
+            calls.len()
+        );
+        let (ids, _) = all_pages(&server, &body, 100);
+        assert_eq!(ids, newest_first(&matching), "{body}");
+    }
+    let everything: Vec<&SampleCall> = calls.iter().collect();
+    let (blank, _) = all_pages(&server, &json!({"search": "  "}), 100);
+    assert_eq!(blank, newest_first(&everything));
+    let none = json_of(
+        server.post(
+            "/v2/api/conversations/items/search",
+            &json!({"search": "priya nobody-at-all"}),
+        ),
+        200,
+    );
+    assert_eq!(none["pagination"]["total_count"], json!(0));
+    let error = assert_envelope(
+        server.post("/v2/api/conversations/items/search", &json!({"search": 5})),
+        400,
+        "validation_error",
+        "INVALID_REQUEST_BODY",
+    );
+    assert_eq!(error["param"], json!("search"));
 }
 
 #[test]
