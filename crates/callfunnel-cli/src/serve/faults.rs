@@ -67,7 +67,11 @@ impl FromStr for FaultPlan {
     /// Reads e.g. `429=0.1,500=0.1,drop=0.05,slow=0.1,delay-ms=300,seed=7`.
     fn from_str(text: &str) -> Result<FaultPlan, String> {
         let mut plan = FaultPlan::default();
-        for part in text.split(',').map(str::trim).filter(|part| !part.is_empty()) {
+        for part in text
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+        {
             let (key, value) = part
                 .split_once('=')
                 .ok_or_else(|| format!("'{part}' is not KEY=VALUE ({PLAN_SYNTAX})"))?;
@@ -261,9 +265,10 @@ mod tests {
 
     #[test]
     fn a_plan_reads_every_key_and_refuses_what_it_does_not_know() {
-        let plan: FaultPlan = "429=0.1, 500=0.2,drop=0.05,slow=0.1,retry-after=2,delay-ms=300,seed=7,after=3,limit=4"
-            .parse()
-            .unwrap();
+        let plan: FaultPlan =
+            "429=0.1, 500=0.2,drop=0.05,slow=0.1,retry-after=2,delay-ms=300,seed=7,after=3,limit=4"
+                .parse()
+                .unwrap();
         assert_eq!(
             plan,
             FaultPlan {
@@ -278,11 +283,26 @@ mod tests {
                 limit: Some(4),
             }
         );
-        assert!("404=0.1".parse::<FaultPlan>().unwrap_err().contains("unknown fault '404'"));
-        assert!("429=1.5".parse::<FaultPlan>().unwrap_err().contains("from 0 to 1"));
-        assert!("429=0.6,500=0.6".parse::<FaultPlan>().unwrap_err().contains("more than 1"));
-        assert!("slow".parse::<FaultPlan>().unwrap_err().contains("KEY=VALUE"));
-        assert!("seed=-1".parse::<FaultPlan>().unwrap_err().contains("whole number"));
+        assert!("404=0.1"
+            .parse::<FaultPlan>()
+            .unwrap_err()
+            .contains("unknown fault '404'"));
+        assert!("429=1.5"
+            .parse::<FaultPlan>()
+            .unwrap_err()
+            .contains("from 0 to 1"));
+        assert!("429=0.6,500=0.6"
+            .parse::<FaultPlan>()
+            .unwrap_err()
+            .contains("more than 1"));
+        assert!("slow"
+            .parse::<FaultPlan>()
+            .unwrap_err()
+            .contains("KEY=VALUE"));
+        assert!("seed=-1"
+            .parse::<FaultPlan>()
+            .unwrap_err()
+            .contains("whole number"));
     }
 
     #[test]
@@ -295,17 +315,34 @@ mod tests {
             faults.iter().flatten().filter(|f| f.name() == name).count() as f64 / 10_000.0
         };
         for (name, expected) in [("429", 0.1), ("500", 0.2), ("drop", 0.1), ("slow", 0.1)] {
-            assert!((share(name) - expected).abs() < 0.02, "{name}: {}", share(name));
+            assert!(
+                (share(name) - expected).abs() < 0.02,
+                "{name}: {}",
+                share(name)
+            );
         }
         let other_seed: FaultPlan = "429=0.1,500=0.2,drop=0.1,slow=0.1,seed=4".parse().unwrap();
-        assert_ne!(faults, (0..10_000).map(|n| other_seed.fault_of(n)).collect::<Vec<_>>());
+        assert_ne!(
+            faults,
+            (0..10_000)
+                .map(|n| other_seed.fault_of(n))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn faults_begin_after_the_requests_spared() {
         let injector = FaultInjector::new(Some("500=1,after=2".parse().unwrap()));
         let faults: Vec<Option<Fault>> = (0..4).map(|_| injector.next()).collect();
-        assert_eq!(faults, [None, None, Some(Fault::ServerError), Some(Fault::ServerError)]);
+        assert_eq!(
+            faults,
+            [
+                None,
+                None,
+                Some(Fault::ServerError),
+                Some(Fault::ServerError)
+            ]
+        );
         assert_eq!(FaultInjector::new(None).next(), None);
         let limited = FaultInjector::new(Some("429=1,limit=2,retry-after=3".parse().unwrap()));
         let faults: Vec<Option<Fault>> = (0..4).map(|_| limited.next()).collect();

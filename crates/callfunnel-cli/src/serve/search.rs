@@ -137,7 +137,8 @@ impl SearchQuery {
             item.contact_number.as_deref(),
             item.allo_number.as_ref().map(Shared::as_str),
             user.and_then(|user| user.name.as_ref()).map(Shared::as_str),
-            user.and_then(|user| user.email.as_ref()).map(Shared::as_str),
+            user.and_then(|user| user.email.as_ref())
+                .map(Shared::as_str),
         ]
         .into_iter()
         .flatten()
@@ -217,7 +218,10 @@ fn read_keywords(fields: &Map<String, Value>) -> Result<Vec<String>, ApiFailure>
     match present(fields, "search") {
         None => Ok(Vec::new()),
         Some(Value::String(text)) => Ok(text.split_whitespace().map(str::to_lowercase).collect()),
-        Some(_) => Err(body_error("search", "`search` must be a string of keywords.")),
+        Some(_) => Err(body_error(
+            "search",
+            "`search` must be a string of keywords.",
+        )),
     }
 }
 

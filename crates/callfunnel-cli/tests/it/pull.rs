@@ -191,7 +191,9 @@ fn searches_logged(server: &Server) -> Vec<(String, Option<String>)> {
     server
         .stderr()
         .lines()
-        .filter_map(|line| line.strip_prefix("callfunnel: POST /v2/api/conversations/items/search "))
+        .filter_map(|line| {
+            line.strip_prefix("callfunnel: POST /v2/api/conversations/items/search ")
+        })
         .map(|rest| {
             let status = rest.split(' ').next().unwrap_or_default().to_string();
             let fault = rest
@@ -315,10 +317,16 @@ fn a_429_is_waited_for_as_its_retry_after_says() {
         stderr.contains("retried 1 requests: 1 rate limited (429), 0 server errors (5xx), 0 network errors; waited 2.0 s"),
         "{stderr}"
     );
-    assert_eq!(
-        searches_once_logged(&server, 2),
-        [("429".to_string(), Some("429".to_string())), ("200".to_string(), None)]
-    );
+    // The first request refused, then every page answered once.
+    let requests = number_before(&stderr, " requests)");
+    let pages = number_before(&stderr, " pages (");
+    assert_eq!(requests, pages + 1, "{stderr}");
+    let logged = searches_once_logged(&server, requests as usize);
+    assert_eq!(logged.len() as u64, requests, "{logged:?}");
+    assert_eq!(logged[0], ("429".to_string(), Some("429".to_string())));
+    assert!(logged[1..]
+        .iter()
+        .all(|(status, fault)| status == "200" && fault.is_none()));
 }
 
 #[test]

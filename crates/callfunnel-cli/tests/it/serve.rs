@@ -1003,6 +1003,87 @@ fn rate_limits_answer_429_with_retry_after() {
 }
 
 #[test]
+fn injected_faults_answer_as_a_struggling_api_and_are_logged() {
+    let server = Server::start(&[
+        "--inject-faults",
+        "429=0.25,500=0.25,drop=0.25,slow=0.25,delay-ms=200,retry-after=3,seed=5",
+    ]);
+    assert!(
+        server.stderr().contains("injecting faults: 429 25%, 500 25%, drop 25%, slow 25% (200 ms); Retry-After 3 s; seed 5"),
+        "{}",
+        server.stderr()
+    );
+    let mut seen = Vec::new();
+    for _ in 0..24 {
+        let started = Instant::now();
+        let sent = server
+            .client
+            .post(server.url("/v2/api/conversations/items/search"))
+            .header("Authorization", format!("Api-Key {KEY}"))
+            .json(&json!({"size": 1}))
+            .send();
+        let answer = match sent {
+            Err(error) => {
+                assert!(!error.is_status() && error.status().is_none(), "{error}");
+                seen.push("drop");
+                continue;
+            }
+            Ok(answer) => answer,
+        };
+        match answer.status().as_u16() {
+            429 => {
+                assert_eq!(answer.headers()["retry-after"], "3");
+                let error = assert_envelope(answer, 429, "rate_limit_error", "RATE_LIMIT_EXCEEDED");
+                assert_eq!(error["retryable"], json!(true));
+                assert_eq!(error["retry_after_seconds"], json!(3));
+                seen.push("429");
+            }
+            500 => {
+                let error = assert_envelope(answer, 500, "server_error", "INTERNAL_ERROR");
+                assert_eq!(error["retryable"], json!(true));
+                seen.push("500");
+            }
+            _ => {
+                let page = json_of(answer, 200);
+                assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
+                let slow = started.elapsed() >= Duration::from_millis(200);
+                seen.push(if slow { "slow" } else { "none" });
+            }
+        }
+        // Reference routes are never faulted.
+        json_of(server.get("/v2/api/tags"), 200);
+    }
+    for fault in ["429", "500", "drop", "slow"] {
+        assert!(seen.contains(&fault), "{fault} never seen in {seen:?}");
+    }
+    wait_until(
+        || {
+            server
+                .stderr()
+                .matches("POST /v2/api/conversations/items/search")
+                .count()
+                == 24
+        },
+        "24 search lines",
+    );
+    let log = server.stderr();
+    let logged: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("POST /v2/api/conversations/items/search"))
+        .map(|line| {
+            line.rsplit_once(" fault=")
+                .map_or("none", |(_, fault)| fault)
+        })
+        .collect();
+    assert_eq!(logged, seen);
+    assert!(log.contains("POST /v2/api/conversations/items/search 000 "));
+    assert!(log
+        .lines()
+        .filter(|line| line.contains("GET /v2/api/tags"))
+        .all(|line| line.contains(" 200 ") && !line.contains("fault=")));
+}
+
+#[test]
 fn watch_reloads_changed_inputs_and_keeps_the_old_calls_when_a_reload_fails() {
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("calls.csv");
