@@ -149,22 +149,24 @@ impl ApiClient {
                     let text = String::from_utf8_lossy(&answer.body).into_owned();
                     let envelope: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                     let message = envelope_message(&envelope).unwrap_or(text);
-                    if status == StatusCode::TOO_MANY_REQUESTS && throttled < MAX_THROTTLED {
-                        // The server said how long to wait: not a failure.
-                        throttled += 1;
+                    if status == StatusCode::TOO_MANY_REQUESTS {
                         self.retries.throttled += 1;
-                        let asked = retry_after.or_else(|| retry_after_in_body(&envelope));
-                        self.wait(asked.unwrap_or(self.backoff(1)));
-                        continue;
-                    }
-                    if !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS {
+                        if throttled < MAX_THROTTLED {
+                            // The server said how long to wait: not a failure.
+                            throttled += 1;
+                            let asked = retry_after.or_else(|| retry_after_in_body(&envelope));
+                            self.wait(asked.unwrap_or(self.backoff(1)));
+                            continue;
+                        }
+                    } else if status.is_server_error() {
+                        self.retries.server_errors += 1;
+                    } else {
                         return Err(ApiCallError::Refused {
                             path: path.to_string(),
                             status: status.as_u16(),
                             message,
                         });
                     }
-                    self.retries.server_errors += 1;
                     (retry_after, format!("HTTP {}: {message}", status.as_u16()))
                 }
                 Err(error) => {
