@@ -580,7 +580,7 @@ fn search_pages_to_the_end_newest_first_or_oldest_first() {
     let fallback = json_of(
         server.post(
             "/v2/api/conversations/items/search",
-            &json!({"sort": "RELEVANCE", "search": "ignored", "unknown_field": [1, 2]}),
+            &json!({"sort": "RELEVANCE", "unknown_field": [1, 2]}),
         ),
         200,
     );
