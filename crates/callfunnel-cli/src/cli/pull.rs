@@ -17,7 +17,7 @@ use polars::prelude::*;
 
 use super::{Failure, EXIT_INPUT, EXIT_NETWORK, EXIT_OUTPUT, EXIT_USAGE};
 use crate::pull::client::{
-    ApiCallError, ApiClient, ClientOptions, DEFAULT_BASE_URL, DEFAULT_POSTS_PER_SECOND,
+    ApiCallError, ApiClient, ClientOptions, Retries, DEFAULT_BASE_URL, DEFAULT_POSTS_PER_SECOND,
 };
 use crate::pull::{pull_pages, Period, PullError, Pulled};
 
@@ -146,7 +146,10 @@ pub fn run(args: PullArgs) -> Result<ExitCode, Failure> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let pulled = pulled.map_err(pull_failure)?;
+    let pulled = pulled.map_err(|error| {
+        report_retries(client.retries);
+        pull_failure(error)
+    })?;
 
     // With a store to add to, the pages' own calls are counted apart; without
     // one, the load of the pages counts them.
@@ -163,6 +166,7 @@ pub fn run(args: PullArgs) -> Result<ExitCode, Failure> {
         error: error.into(),
     })?;
     report(&pulled, pulled_calls, client.requests_sent, period);
+    report_retries(client.retries);
     eprintln!("callfunnel: wrote {rows} calls to {}", args.out.display());
     if args.pages.is_none() {
         // The default folder only served to resume; the store now holds it all.
@@ -223,6 +227,21 @@ fn report(pulled: &Pulled, calls: u64, requests: u64, period: Period) {
         Some(_) => eprintln!("callfunnel: the count agrees with the API's total_count"),
         None => eprintln!("callfunnel: warning: the API announced no total_count"),
     }
+}
+
+/// The failed tries that were made again, on stderr (nothing when none).
+fn report_retries(retries: Retries) {
+    if retries.total() == 0 {
+        return;
+    }
+    eprintln!(
+        "callfunnel: retried {} requests: {} rate limited (429), {} server errors (5xx), {} network errors; waited {:.1} s",
+        retries.total(),
+        retries.throttled,
+        retries.server_errors,
+        retries.network_errors,
+        retries.waited.as_secs_f64(),
+    );
 }
 
 /// The status of a stopped pull.

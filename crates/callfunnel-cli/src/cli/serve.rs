@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::{Failure, InputArgs, EXIT_INTERNAL, EXIT_NETWORK};
 use crate::serve::auth::Access;
+use crate::serve::faults::FaultPlan;
 use crate::serve::rate_limit::ALLO_PRESET;
 use crate::serve::state::Source;
 use crate::serve::{ServeError, ServeOptions};
@@ -36,6 +37,17 @@ pub struct ServeArgs {
     /// Reload the inputs when a file changes (a failed reload keeps the previous calls).
     #[arg(long)]
     watch: bool,
+    /// Inject faults on the data routes (search, batch, item, analytics), for
+    /// testing clients: comma-separated KEY=VALUE, 429=SHARE (429
+    /// RATE_LIMIT_EXCEEDED with Retry-After), 500=SHARE (500, retryable),
+    /// drop=SHARE (the connection closed without an answer), slow=SHARE (the
+    /// answer held back delay-ms), shares from 0 to 1; retry-after=SECONDS
+    /// (default 1), delay-ms=MS (default 1000), seed=N (default 0: the same
+    /// seed gives the same faults), after=N (the first N data requests spared).
+    /// Each fault is logged on its request's line (fault=NAME; status 000 for a
+    /// dropped connection). Example: --inject-faults 429=0.1,500=0.1,drop=0.05,slow=0.05,delay-ms=300
+    #[arg(long, value_name = "SPEC")]
+    inject_faults: Option<FaultPlan>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -56,6 +68,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
         access,
         limits: args.rate_limit.then_some(ALLO_PRESET),
         watch: args.watch,
+        faults: args.inject_faults,
     };
     crate::serve::run(options).map_err(|err| {
         let status = match &err {

@@ -66,6 +66,26 @@ pub struct ClientOptions {
     pub first_backoff: Duration,
 }
 
+/// What the client met and tried again, for the report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retries {
+    /// 429 answers, each waited for as it said.
+    pub throttled: u32,
+    /// 5xx answers.
+    pub server_errors: u32,
+    /// Network errors: no answer (refused, dropped, timed out, cut short).
+    pub network_errors: u32,
+    /// Time spent waiting before the tries again (pacing aside).
+    pub waited: Duration,
+}
+
+impl Retries {
+    /// Every failed try.
+    pub fn total(&self) -> u32 {
+        self.throttled + self.server_errors + self.network_errors
+    }
+}
+
 /// The client: one connection pool, one pace.
 pub struct ApiClient {
     http: Client,
@@ -74,6 +94,8 @@ pub struct ApiClient {
     last_post: Option<Instant>,
     /// HTTP requests sent, retries included.
     pub requests_sent: u64,
+    /// The tries that failed and were made again.
+    pub retries: Retries,
 }
 
 impl ApiClient {
@@ -93,6 +115,7 @@ impl ApiClient {
             options,
             last_post: None,
             requests_sent: 0,
+            retries: Retries::default(),
         })
     }
 
@@ -126,14 +149,18 @@ impl ApiClient {
                     let text = String::from_utf8_lossy(&answer.body).into_owned();
                     let envelope: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                     let message = envelope_message(&envelope).unwrap_or(text);
-                    if status == StatusCode::TOO_MANY_REQUESTS && throttled < MAX_THROTTLED {
-                        // The server said how long to wait: not a failure.
-                        throttled += 1;
-                        let asked = retry_after.or_else(|| retry_after_in_body(&envelope));
-                        sleep(asked.unwrap_or(self.backoff(1)).min(MAX_WAIT));
-                        continue;
-                    }
-                    if !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS {
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        self.retries.throttled += 1;
+                        if throttled < MAX_THROTTLED {
+                            // The server said how long to wait: not a failure.
+                            throttled += 1;
+                            let asked = retry_after.or_else(|| retry_after_in_body(&envelope));
+                            self.wait(asked.unwrap_or(self.backoff(1)));
+                            continue;
+                        }
+                    } else if status.is_server_error() {
+                        self.retries.server_errors += 1;
+                    } else {
                         return Err(ApiCallError::Refused {
                             path: path.to_string(),
                             status: status.as_u16(),
@@ -142,7 +169,10 @@ impl ApiClient {
                     }
                     (retry_after, format!("HTTP {}: {message}", status.as_u16()))
                 }
-                Err(error) => (None, error.to_string()),
+                Err(error) => {
+                    self.retries.network_errors += 1;
+                    (None, error_chain(&error))
+                }
             };
             failures += 1;
             if failures > self.options.max_retries {
@@ -152,8 +182,15 @@ impl ApiClient {
                     last,
                 });
             }
-            sleep(wait.unwrap_or(self.backoff(failures)).min(MAX_WAIT));
+            self.wait(wait.unwrap_or(self.backoff(failures)));
         }
+    }
+
+    /// Sleeps `wait` (at most [`MAX_WAIT`]) before a try again, and counts it.
+    fn wait(&mut self, wait: Duration) {
+        let wait = wait.min(MAX_WAIT);
+        self.retries.waited += wait;
+        sleep(wait);
     }
 
     /// Sleeps until the next POST keeps within the pace.
@@ -195,6 +232,19 @@ async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::E
         retry_after,
         body,
     })
+}
+
+/// An error with its causes (`error sending request: connection closed
+/// before message completed`), as reqwest's own text names only the first.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `Retry-After` in seconds, when the header holds a number.

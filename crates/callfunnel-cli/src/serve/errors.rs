@@ -145,6 +145,24 @@ impl ApiFailure {
         failure
     }
 
+    /// 429 `RATE_LIMIT_EXCEEDED` injected by `--inject-faults`: the envelope
+    /// and headers of a real rate limit.
+    pub fn injected_rate_limit(retry_after_seconds: u64) -> Self {
+        let mut failure = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "RATE_LIMIT_EXCEEDED",
+            format!("Rate limit exceeded (injected by --inject-faults); retry after {retry_after_seconds} s."),
+        );
+        failure.retry_after_seconds = Some(retry_after_seconds);
+        failure
+    }
+
+    /// 500 `INTERNAL_ERROR` injected by `--inject-faults` (`retryable: true`).
+    pub fn injected_server_error() -> Self {
+        Self::internal("A server error injected by --inject-faults; retry the request.")
+    }
+
     /// 500 for a failure inside callfunnel (a defect, logged).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(

@@ -5,11 +5,12 @@
 //!
 //! The parts: [`routes`] (the endpoints), [`search`] and [`items`] (the
 //! conversation items), [`pipeline`] (request id, key check, rate limit,
-//! envelopes, log line), [`auth`], [`rate_limit`], [`errors`] and [`state`]
-//! (the loaded data and `--watch`). Built on axum over hyper and tokio.
+//! envelopes, log line), [`auth`], [`rate_limit`], [`errors`], [`faults`]
+//! (`--inject-faults`) and [`state`] (the loaded data and `--watch`). Built on axum over hyper and tokio.
 
 pub mod auth;
 pub mod errors;
+pub mod faults;
 pub mod items;
 pub mod pipeline;
 pub mod rate_limit;
@@ -24,6 +25,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 
 use auth::Access;
+use faults::{FaultInjector, FaultPlan};
 use rate_limit::{Limits, RateLimiter};
 use state::{AppState, Source};
 
@@ -40,6 +42,8 @@ pub struct ServeOptions {
     pub limits: Option<Limits>,
     /// Reload the inputs when they change.
     pub watch: bool,
+    /// Faults to inject on the data routes, if any.
+    pub faults: Option<FaultPlan>,
 }
 
 /// Why `serve` stopped, by exit status.
@@ -68,11 +72,13 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         .map_err(|err| ServeError::Network(format!("reading the bound address: {err}")))?;
     let dataset = options.source.load().map_err(ServeError::Input)?;
     let calls = dataset.items.newest_first.len();
-    let state = Arc::new(AppState::new(
-        dataset,
-        options.access,
-        RateLimiter::new(options.limits),
-    ));
+    if let Some(plan) = &options.faults {
+        eprintln!("callfunnel: injecting faults: {plan}");
+    }
+    let state = Arc::new(
+        AppState::new(dataset, options.access, RateLimiter::new(options.limits))
+            .with_faults(FaultInjector::new(options.faults)),
+    );
     if options.watch {
         state::watch(options.source, Arc::clone(&state));
     }
@@ -183,6 +189,46 @@ mod tests {
         let mut answer = String::new();
         stream.read_to_string(&mut answer).unwrap();
         answer
+    }
+
+    /// Sends one raw HTTP/1.1 POST and returns every byte read until the
+    /// connection closes (or is reset).
+    fn post_raw(address: SocketAddr, path: &str, key: &str) -> Vec<u8> {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Api-Key {key}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{{}}"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        answer
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_connection_closes_without_a_byte() {
+        let frame = calls_to_frame(Vec::new()).unwrap();
+        let items = ItemStore::from_frame(&frame).unwrap();
+        let state = AppState::new(
+            Dataset { frame, items },
+            Access::Keys(HashSet::from(["k".to_string()])),
+            RateLimiter::new(None),
+        )
+        .with_faults(FaultInjector::new(Some("drop=1,limit=1".parse().unwrap())));
+        let app = router(Arc::new(state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let path = "/v2/api/conversations/items/search";
+        let (dropped, after) = tokio::task::spawn_blocking(move || {
+            (post_raw(address, path, "k"), post_raw(address, path, "k"))
+        })
+        .await
+        .unwrap();
+        assert_eq!(String::from_utf8_lossy(&dropped), "");
+        let after = String::from_utf8_lossy(&after);
+        assert!(after.starts_with("HTTP/1.1 200"), "{after}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! What every request goes through, around the routes: a request id, the rate
 //! limit and the key check, a guard that turns a panic into a 500, the error
 //! envelope written with the request id, the `X-RateLimit-*` and
-//! `X-Request-Id` headers, and one log line on stderr.
+//! `X-Request-Id` headers, and one log line on stderr (with `fault=NAME` when
+//! `--inject-faults` answered in the route's place).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -15,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::credential;
 use super::errors::ApiFailure;
+use super::faults::{dropped_connection, Fault};
 use super::rate_limit::{Class, Quota};
 use super::routes::BODY_LIMIT;
 use super::state::AppState;
@@ -40,20 +42,65 @@ pub async fn pipeline(
         Class::Write
     };
     let quota = state.limiter.take(credential(request.headers()), class);
+    let mut fault = None;
     let response = if !quota.allowed {
         ApiFailure::rate_limited(quota.limit, 1).into_response()
     } else if !state.access.admits(request.headers()) {
         ApiFailure::api_key_invalid().into_response()
     } else {
-        run_guarded(next, request, &request_id).await
+        fault = is_data_route(&method, &path)
+            .then(|| state.faults.next())
+            .flatten();
+        answer_with(fault, next, request, &request_id).await
     };
     let response = finish(response, &request_id, &method, &path, quota);
+    // Status 000: no answer, the connection is closed.
+    let status = match fault {
+        Some(Fault::Dropped) => 0,
+        _ => response.status().as_u16(),
+    };
     eprintln!(
-        "callfunnel: {method} {path} {} {:.1} ms {request_id}",
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
+        "callfunnel: {method} {path} {status:03} {:.1} ms {request_id}{}",
+        started.elapsed().as_secs_f64() * 1000.0,
+        fault.map_or(String::new(), |fault| format!(" fault={}", fault.name()))
     );
     response
+}
+
+/// Whether faults may be injected on this route: the ones that read the calls.
+fn is_data_route(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::POST => matches!(
+            path,
+            "/v2/api/analytics/outbound"
+                | "/v2/api/conversations/items/search"
+                | "/v2/api/conversations/items/batch"
+        ),
+        Method::GET => path.starts_with("/v2/api/conversations/items/"),
+        _ => false,
+    }
+}
+
+/// The route's answer, or the injected fault in its place (a slow answer is
+/// the route's, held back).
+async fn answer_with(
+    fault: Option<Fault>,
+    next: Next,
+    request: Request,
+    request_id: &str,
+) -> Response {
+    match fault {
+        None => run_guarded(next, request, request_id).await,
+        Some(Fault::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            run_guarded(next, request, request_id).await
+        }
+        Some(Fault::RateLimited {
+            retry_after_seconds,
+        }) => ApiFailure::injected_rate_limit(retry_after_seconds).into_response(),
+        Some(Fault::ServerError) => ApiFailure::injected_server_error().into_response(),
+        Some(Fault::Dropped) => dropped_connection(),
+    }
 }
 
 /// Runs the route on a task of its own, so that a panic in it ends that task
@@ -167,7 +214,7 @@ fn new_request_id() -> String {
 }
 
 /// SplitMix64's finalizer: a bijection of `u64` that scatters neighbours.
-fn mix(mut bits: u64) -> u64 {
+pub(super) fn mix(mut bits: u64) -> u64 {
     bits = (bits ^ (bits >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     bits = (bits ^ (bits >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     bits ^ (bits >> 31)

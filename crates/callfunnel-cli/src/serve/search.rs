@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::errors::ApiFailure;
-use super::items::{ConversationItem, ItemStore};
+use super::items::{ConversationItem, ItemStore, Shared};
 
 /// Default page size of the search.
 pub const DEFAULT_SIZE: u32 = 20;
@@ -36,6 +36,8 @@ pub struct SearchQuery {
     results: Vec<String>,
     /// Lower case.
     tags: Vec<String>,
+    /// The `search` keywords, lower case: every one must be found.
+    keywords: Vec<String>,
     /// Inclusive bounds in microseconds since the epoch.
     from_micros: Option<i64>,
     to_micros: Option<i64>,
@@ -89,6 +91,7 @@ impl SearchQuery {
                 .iter()
                 .map(|tag| tag.trim().to_lowercase())
                 .collect(),
+            keywords: read_keywords(fields)?,
             from_micros,
             to_micros,
             sort: read_sort(fields)?,
@@ -120,6 +123,31 @@ impl SearchQuery {
                     .any(|tag| self.tags.iter().any(|wanted| wanted == tag.as_str())))
             && self.from_micros.iter().all(|&from| item.date >= from)
             && self.to_micros.iter().all(|&to| item.date <= to)
+            && self.keywords_match(item)
+    }
+
+    /// Whether every keyword is found, case-insensitively, inside one of the
+    /// item's texts: contact number, Allo number, user name, user email, tags.
+    fn keywords_match(&self, item: &ConversationItem) -> bool {
+        if self.keywords.is_empty() {
+            return true;
+        }
+        let user = item.user.as_ref();
+        let texts: Vec<String> = [
+            item.contact_number.as_deref(),
+            item.allo_number.as_ref().map(Shared::as_str),
+            user.and_then(|user| user.name.as_ref()).map(Shared::as_str),
+            user.and_then(|user| user.email.as_ref())
+                .map(Shared::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(item.tags.iter().map(Shared::as_str))
+        .map(str::to_lowercase)
+        .collect();
+        self.keywords
+            .iter()
+            .all(|keyword| texts.iter().any(|text| text.contains(keyword.as_str())))
     }
 
     /// The requested page of the matching items, in the requested order.
@@ -181,6 +209,19 @@ fn texts(fields: &Map<String, Value>, name: &str) -> Result<Vec<String>, ApiFail
             .map(|value| value.as_str().map(str::to_string).ok_or_else(wrong))
             .collect(),
         Some(_) => Err(wrong()),
+    }
+}
+
+/// `search`: keywords separated by spaces, each to be found in the item
+/// (absent, `null` or blank: no keyword filter).
+fn read_keywords(fields: &Map<String, Value>) -> Result<Vec<String>, ApiFailure> {
+    match present(fields, "search") {
+        None => Ok(Vec::new()),
+        Some(Value::String(text)) => Ok(text.split_whitespace().map(str::to_lowercase).collect()),
+        Some(_) => Err(body_error(
+            "search",
+            "`search` must be a string of keywords.",
+        )),
     }
 }
 
@@ -356,7 +397,7 @@ mod tests {
 
     #[test]
     fn defaults_are_page_one_of_twenty_newest_first() {
-        let parsed = query(json!({"unknown": 1, "search": "billing"}));
+        let parsed = query(json!({"unknown": 1, "extend": "transcript"}));
         assert_eq!((parsed.page, parsed.size, parsed.sort), (1, 20, None));
     }
 

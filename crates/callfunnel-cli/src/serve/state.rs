@@ -11,6 +11,7 @@ use callfunnel::ingest::{self, IngestOptions};
 use polars::prelude::DataFrame;
 
 use super::auth::Access;
+use super::faults::FaultInjector;
 use super::items::ItemStore;
 use super::rate_limit::RateLimiter;
 
@@ -65,6 +66,8 @@ pub struct AppState {
     pub access: Access,
     /// Requests per key and second.
     pub limiter: RateLimiter,
+    /// The faults injected on the data routes (none by default).
+    pub faults: FaultInjector,
 }
 
 impl AppState {
@@ -74,7 +77,14 @@ impl AppState {
             dataset: RwLock::new(Arc::new(dataset)),
             access,
             limiter,
+            faults: FaultInjector::default(),
         }
+    }
+
+    /// The same state, injecting `faults`.
+    pub fn with_faults(mut self, faults: FaultInjector) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// The current data; it stays valid for the caller across a reload.

@@ -16,16 +16,14 @@ use crate::serve::{Server, KEY};
 
 /// `callfunnel pull` of 2024 from `base` into `out`, with `extra` flags.
 fn pull_command(base: &str, out: &Path, extra: &[&str]) -> Command {
+    pull_period_command(base, ("2024-01-01", "2024-12-31"), out, extra)
+}
+
+/// `callfunnel pull` of the days `period` from `base` into `out`, with `extra` flags.
+fn pull_period_command(base: &str, period: (&str, &str), out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"));
     command
-        .args([
-            "pull",
-            "--from",
-            "2024-01-01",
-            "--to",
-            "2024-12-31",
-            "--out",
-        ])
+        .args(["pull", "--from", period.0, "--to", period.1, "--out"])
         .arg(out)
         .args(["--base-url", base, "--quiet"])
         .args(extra)
@@ -186,6 +184,193 @@ fn a_wrong_key_is_refused_and_an_absent_server_is_a_network_failure() {
     let output = absent.output().expect("running pull");
     assert_eq!(output.status.code(), Some(5));
     assert!(!store.exists());
+}
+
+/// The search requests in a server's log: (status, fault) of each.
+fn searches_logged(server: &Server) -> Vec<(String, Option<String>)> {
+    server
+        .stderr()
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("callfunnel: POST /v2/api/conversations/items/search ")
+        })
+        .map(|rest| {
+            let status = rest.split(' ').next().unwrap_or_default().to_string();
+            let fault = rest
+                .split(' ')
+                .find_map(|word| word.strip_prefix("fault="))
+                .map(str::to_string);
+            (status, fault)
+        })
+        .collect()
+}
+
+/// The search requests in the server's log, once it logged `expected` of
+/// them (its log is read on another thread), or after 10 seconds.
+fn searches_once_logged(server: &Server, expected: usize) -> Vec<(String, Option<String>)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logged = searches_logged(server);
+        if logged.len() >= expected || Instant::now() > deadline {
+            return logged;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The number before `label` in `text` (`… 30 requests)` → 30 for ` requests)`).
+fn number_before(text: &str, label: &str) -> u64 {
+    text.split(label)
+        .next()
+        .and_then(|head| head.rsplit([' ', '(']).next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no number before '{label}' in {text}"))
+}
+
+#[test]
+fn a_pull_through_injected_faults_holds_exactly_the_served_calls_at_its_pace() {
+    let server = Server::start(&[
+        "--inject-faults",
+        "429=0.07,500=0.07,drop=0.07,slow=0.07,delay-ms=300,retry-after=1,seed=4",
+    ]);
+    let folder = tempfile::tempdir().expect("a folder");
+    let store = folder.path().join("calls.parquet");
+    let rate = 20.0;
+    let started = Instant::now();
+    let output = run(pull_command(&server.base, &store, &["--rate", "20"]));
+    let elapsed = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    // Exactly the served calls, and the count agrees with the API's.
+    assert!(
+        stderr.contains("the count agrees with the API's total_count"),
+        "{stderr}"
+    );
+    assert!(calls_of(&store).equals_missing(&calls_of(&sample_path("calls.csv"))));
+
+    // The server saw every request pull sent, each fault among them.
+    let requests = number_before(&stderr, " requests)");
+    let logged = searches_once_logged(&server, requests as usize);
+    assert_eq!(logged.len() as u64, requests, "{}", server.stderr());
+    let faults = |name: &str| {
+        logged
+            .iter()
+            .filter(|(_, fault)| fault.as_deref() == Some(name))
+            .count() as u64
+    };
+    let (throttled, failed, dropped, slow) =
+        (faults("429"), faults("500"), faults("drop"), faults("slow"));
+    assert!(
+        throttled > 0 && failed > 0 && dropped > 0 && slow > 0,
+        "{logged:?}"
+    );
+    for (status, fault) in &logged {
+        let expected = match fault.as_deref() {
+            Some("429") => "429",
+            Some("500") => "500",
+            Some("drop") => "000",
+            _ => "200",
+        };
+        assert_eq!(status, expected, "{logged:?}");
+    }
+
+    // Pull reports what it retried: the faults the server injected.
+    assert!(
+        stderr.contains(&format!(
+            "retried {} requests: {throttled} rate limited (429), {failed} server errors (5xx), {dropped} network errors",
+            throttled + failed + dropped
+        )),
+        "{stderr}"
+    );
+    // 30 pages, each fetched once, plus one request per failed try.
+    let pages = number_before(&stderr, " pages (");
+    assert_eq!(requests, pages + throttled + failed + dropped, "{stderr}");
+
+    // The pace: n requests at 20 a second take at least (n - 1) / 20 seconds,
+    // and each 429 was waited for its Retry-After of 1 second.
+    assert!(
+        requests as f64 <= rate * elapsed + 1.0,
+        "{requests} requests in {elapsed:.2} s"
+    );
+    assert!(
+        elapsed >= throttled as f64 * 1.0 + slow as f64 * 0.3,
+        "{throttled} waits of 1 s and {slow} slow pages in {elapsed:.2} s"
+    );
+}
+
+#[test]
+fn a_429_is_waited_for_as_its_retry_after_says() {
+    let server = Server::start(&["--inject-faults", "429=1,limit=1,retry-after=2"]);
+    let folder = tempfile::tempdir().expect("a folder");
+    let store = folder.path().join("day.parquet");
+    let started = Instant::now();
+    let output = run(pull_period_command(
+        &server.base,
+        ("2024-03-04", "2024-03-04"),
+        &store,
+        &["--rate", "200"],
+    ));
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+    assert!(
+        stderr.contains("retried 1 requests: 1 rate limited (429), 0 server errors (5xx), 0 network errors; waited 2.0 s"),
+        "{stderr}"
+    );
+    // The first request refused, then every page answered once.
+    let requests = number_before(&stderr, " requests)");
+    let pages = number_before(&stderr, " pages (");
+    assert_eq!(requests, pages + 1, "{stderr}");
+    let logged = searches_once_logged(&server, requests as usize);
+    assert_eq!(logged.len() as u64, requests, "{logged:?}");
+    assert_eq!(logged[0], ("429".to_string(), Some("429".to_string())));
+    assert!(logged[1..]
+        .iter()
+        .all(|(status, fault)| status == "200" && fault.is_none()));
+}
+
+#[test]
+fn retries_exhausted_stop_with_status_5_keeping_the_pages_and_a_rerun_resumes() {
+    let failing = Server::start(&["--inject-faults", "drop=1,after=3"]);
+    let folder = tempfile::tempdir().expect("a folder");
+    let store = folder.path().join("calls.parquet");
+    let pages = folder.path().join("pages");
+    let pages_arg = pages.to_str().expect("a UTF-8 path");
+    let output = pull_command(
+        &failing.base,
+        &store,
+        &["--rate", "200", "--max-retries", "2", "--pages", pages_arg],
+    )
+    .output()
+    .expect("running pull");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("after 3 tries"), "{stderr}");
+    assert!(
+        stderr.contains("retried 3 requests: 0 rate limited (429), 0 server errors (5xx), 3 network errors; waited 1.5 s"),
+        "{stderr}"
+    );
+    assert_eq!(saved_pages(&pages), 3);
+    assert!(!store.exists());
+    let logged = searches_once_logged(&failing, 6);
+    assert_eq!(logged.len(), 6, "3 pages, then 3 tries of page 4");
+    assert!(logged[3..]
+        .iter()
+        .all(|(status, fault)| status == "000" && fault.as_deref() == Some("drop")));
+
+    let healthy = Server::start(&[]);
+    let output = run(pull_command(
+        &healthy.base,
+        &store,
+        &["--rate", "200", "--pages", pages_arg],
+    ));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let total = saved_pages(&pages);
+    assert!(
+        stderr.contains(&format!("({} fetched now", total - 3)),
+        "{stderr}"
+    );
+    assert!(calls_of(&store).equals_missing(&calls_of(&sample_path("calls.csv"))));
 }
 
 /// Page files saved in `folder`.

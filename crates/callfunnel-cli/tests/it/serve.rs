@@ -100,7 +100,7 @@ impl Server {
     }
 
     /// Everything the server wrote on stderr so far.
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
@@ -235,8 +235,10 @@ struct SampleCall {
     item_type: String,
     user_id: Option<String>,
     user_name: Option<String>,
+    user_email: Option<String>,
     allo_number: Option<String>,
     allo_number_label: Option<String>,
+    contact_number: Option<String>,
     result: Option<String>,
     tags: Vec<String>,
 }
@@ -258,8 +260,10 @@ fn sample_calls() -> Vec<SampleCall> {
             item_type: cells[3].to_uppercase(),
             user_id: optional(4),
             user_name: optional(5),
+            user_email: optional(6),
             allo_number: optional(7),
             allo_number_label: optional(8),
+            contact_number: optional(9),
             result: optional(10).map(|result| result.to_uppercase()),
             tags: cells[13]
                 .split(';')
@@ -587,7 +591,7 @@ fn search_pages_to_the_end_newest_first_or_oldest_first() {
     let fallback = json_of(
         server.post(
             "/v2/api/conversations/items/search",
-            &json!({"sort": "RELEVANCE", "search": "ignored", "unknown_field": [1, 2]}),
+            &json!({"sort": "RELEVANCE", "unknown_field": [1, 2]}),
         ),
         200,
     );
@@ -702,6 +706,73 @@ fn search_filters_match_the_sample() {
         );
         assert_eq!(error["param"], json!(param), "{body}");
     }
+}
+
+/// Whether every keyword of `search` is inside (case-insensitively) the
+/// call's contact number, Allo number, user name, user email or a tag.
+fn keywords_match(search: &str, call: &SampleCall) -> bool {
+    let texts: Vec<String> = [
+        &call.contact_number,
+        &call.allo_number,
+        &call.user_name,
+        &call.user_email,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(&call.tags)
+    .map(|text| text.to_lowercase())
+    .collect();
+    search
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .all(|keyword| texts.iter().any(|text| text.contains(&keyword)))
+}
+
+#[test]
+fn search_keywords_filter_like_allo() {
+    let server = Server::start(&[]);
+    let calls = sample_calls();
+    for (body, search) in [
+        (json!({"search": "priya"}), "priya"),
+        (json!({"search": "MATHÉO follow_"}), "mathéo follow_"),
+        (json!({"search": "+3365"}), "+3365"),
+        (
+            json!({"search": "@EXAMPLE.com demo", "direction": "OUTBOUND"}),
+            "@example.com demo",
+        ),
+    ] {
+        let matching: Vec<&SampleCall> = calls
+            .iter()
+            .filter(|call| keywords_match(search, call))
+            .filter(|call| body.get("direction").is_none() || call.direction == "OUTBOUND")
+            .collect();
+        assert!(
+            !matching.is_empty() && matching.len() < calls.len(),
+            "{body}: {} of {}",
+            matching.len(),
+            calls.len()
+        );
+        let (ids, _) = all_pages(&server, &body, 100);
+        assert_eq!(ids, newest_first(&matching), "{body}");
+    }
+    let everything: Vec<&SampleCall> = calls.iter().collect();
+    let (blank, _) = all_pages(&server, &json!({"search": "  "}), 100);
+    assert_eq!(blank, newest_first(&everything));
+    let none = json_of(
+        server.post(
+            "/v2/api/conversations/items/search",
+            &json!({"search": "priya nobody-at-all"}),
+        ),
+        200,
+    );
+    assert_eq!(none["pagination"]["total_count"], json!(0));
+    let error = assert_envelope(
+        server.post("/v2/api/conversations/items/search", &json!({"search": 5})),
+        400,
+        "validation_error",
+        "INVALID_REQUEST_BODY",
+    );
+    assert_eq!(error["param"], json!("search"));
 }
 
 #[test]
@@ -940,6 +1011,87 @@ fn rate_limits_answer_429_with_retry_after() {
     let error = assert_envelope(first, 429, "rate_limit_error", "RATE_LIMIT_EXCEEDED");
     assert_eq!(error["retryable"], json!(true));
     assert_eq!(error["retry_after_seconds"], json!(1));
+}
+
+#[test]
+fn injected_faults_answer_as_a_struggling_api_and_are_logged() {
+    let server = Server::start(&[
+        "--inject-faults",
+        "429=0.25,500=0.25,drop=0.25,slow=0.25,delay-ms=200,retry-after=3,seed=5",
+    ]);
+    assert!(
+        server.stderr().contains("injecting faults: 429 25%, 500 25%, drop 25%, slow 25% (200 ms); Retry-After 3 s; seed 5"),
+        "{}",
+        server.stderr()
+    );
+    let mut seen = Vec::new();
+    for _ in 0..24 {
+        let started = Instant::now();
+        let sent = server
+            .client
+            .post(server.url("/v2/api/conversations/items/search"))
+            .header("Authorization", format!("Api-Key {KEY}"))
+            .json(&json!({"size": 1}))
+            .send();
+        let answer = match sent {
+            Err(error) => {
+                assert!(!error.is_status() && error.status().is_none(), "{error}");
+                seen.push("drop");
+                continue;
+            }
+            Ok(answer) => answer,
+        };
+        match answer.status().as_u16() {
+            429 => {
+                assert_eq!(answer.headers()["retry-after"], "3");
+                let error = assert_envelope(answer, 429, "rate_limit_error", "RATE_LIMIT_EXCEEDED");
+                assert_eq!(error["retryable"], json!(true));
+                assert_eq!(error["retry_after_seconds"], json!(3));
+                seen.push("429");
+            }
+            500 => {
+                let error = assert_envelope(answer, 500, "server_error", "INTERNAL_ERROR");
+                assert_eq!(error["retryable"], json!(true));
+                seen.push("500");
+            }
+            _ => {
+                let page = json_of(answer, 200);
+                assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
+                let slow = started.elapsed() >= Duration::from_millis(200);
+                seen.push(if slow { "slow" } else { "none" });
+            }
+        }
+        // Reference routes are never faulted.
+        json_of(server.get("/v2/api/tags"), 200);
+    }
+    for fault in ["429", "500", "drop", "slow"] {
+        assert!(seen.contains(&fault), "{fault} never seen in {seen:?}");
+    }
+    wait_until(
+        || {
+            server
+                .stderr()
+                .matches("POST /v2/api/conversations/items/search")
+                .count()
+                == 24
+        },
+        "24 search lines",
+    );
+    let log = server.stderr();
+    let logged: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("POST /v2/api/conversations/items/search"))
+        .map(|line| {
+            line.rsplit_once(" fault=")
+                .map_or("none", |(_, fault)| fault)
+        })
+        .collect();
+    assert_eq!(logged, seen);
+    assert!(log.contains("POST /v2/api/conversations/items/search 000 "));
+    assert!(log
+        .lines()
+        .filter(|line| line.contains("GET /v2/api/tags"))
+        .all(|line| line.contains(" 200 ") && !line.contains("fault=")));
 }
 
 #[test]
