@@ -277,7 +277,8 @@ fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>
                 }))
                 .collect::<Vec<_>>(),
         )
-        .collect()?;
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
     if flagged.height() == 0 {
         return Ok(None);
     }
@@ -325,7 +326,10 @@ fn count_rows(
                 .alias(reason_count_name(*reason))
         }));
     }
-    let counts = scan.select(summary).collect()?;
+    let counts = scan
+        .select(summary)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
     let mut skipped = BTreeMap::new();
     if row_problem.is_some() {
         for reason in Reason::ALL {
@@ -374,7 +378,8 @@ fn first_bad_row(
         .filter(row_problem.is_not_null())
         .select(select)
         .limit(1)
-        .collect()?;
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
     let number = row
         .column(ROW_NUMBER)?
         .get(0)?
