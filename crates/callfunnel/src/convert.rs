@@ -191,6 +191,7 @@ fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, Con
     let spreader = Arc::new(Mutex::new(MonthSpreader {
         folder: spill.0.clone(),
         writers: BTreeMap::new(),
+        pending: BTreeMap::new(),
         broken: None,
     }));
     let callback = {
@@ -211,12 +212,11 @@ fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, Con
     if let Some(rule) = spreader.broken {
         return Err(ConvertError::NotCanonical(rule.to_string()));
     }
-    let mut writers = std::mem::take(&mut spreader.writers);
-    for writer in writers.values_mut() {
-        writer.finish().map_err(ConvertError::Frame)?;
-    }
-    Ok(writers.into_keys().collect())
+    spreader.finish().map_err(ConvertError::Frame)
 }
+
+/// Calls of a month gathered before they are written to its spill file.
+const SPILL_ROWS: usize = 64 * 1024;
 
 fn poisoned() -> PolarsError {
     PolarsError::ComputeError("a writer thread failed".into())
@@ -225,7 +225,10 @@ fn poisoned() -> PolarsError {
 /// Appends batches of calls to one file per month.
 struct MonthSpreader {
     folder: PathBuf,
-    writers: BTreeMap<i32, ParquetBatchedWriter<File>>,
+    writers: BTreeMap<i32, ParquetBatchedWriter<BufWriter<File>>>,
+    /// Calls of each month not written yet (written [`SPILL_ROWS`] at a time:
+    /// each write costs a row group).
+    pending: BTreeMap<i32, DataFrame>,
     /// The first store rule a row broke, if any (the pass stops there).
     broken: Option<&'static str>,
 }
@@ -241,21 +244,49 @@ impl MonthSpreader {
             batch.column(MONTH)?.i32()?.iter().flatten().collect();
         let calls = batch.drop_many([MONTH, BROKEN_RULE]);
         for month in months {
-            let mut rows = if months_len_is_one(&batch)? {
+            let rows = if months_len_is_one(&batch)? {
                 calls.clone()
             } else {
                 let mask = batch.column(MONTH)?.i32()?.equal(month);
                 calls.filter(&mask)?
             };
-            self.writer(month)?.write_batch(rows.align_chunks())?;
+            let pending = match self.pending.remove(&month) {
+                Some(mut pending) => {
+                    pending.vstack_mut(&rows)?;
+                    pending
+                }
+                None => rows,
+            };
+            if pending.height() >= SPILL_ROWS {
+                self.write(month, pending)?;
+            } else {
+                self.pending.insert(month, pending);
+            }
         }
         Ok(false)
     }
 
-    fn writer(&mut self, month: i32) -> PolarsResult<&mut ParquetBatchedWriter<File>> {
+    /// Writes what is pending and closes every month file; the months, in order.
+    fn finish(&mut self) -> PolarsResult<Vec<i32>> {
+        for (month, pending) in std::mem::take(&mut self.pending) {
+            self.write(month, pending)?;
+        }
+        let mut writers = std::mem::take(&mut self.writers);
+        for writer in writers.values_mut() {
+            writer.finish()?;
+        }
+        Ok(writers.into_keys().collect())
+    }
+
+    fn write(&mut self, month: i32, mut calls: DataFrame) -> PolarsResult<()> {
+        calls.rechunk_mut();
+        self.writer(month)?.write_batch(&calls)
+    }
+
+    fn writer(&mut self, month: i32) -> PolarsResult<&mut ParquetBatchedWriter<BufWriter<File>>> {
         if !self.writers.contains_key(&month) {
             let file = File::create(self.folder.join(format!("{month}.parquet")))?;
-            let writer = ParquetWriter::new(file)
+            let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
                 .with_compression(ParquetCompression::Lz4Raw)
                 .with_statistics(StatisticsOptions::empty())
                 .batched(&canonical_schema())?;

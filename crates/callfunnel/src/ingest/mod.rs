@@ -22,6 +22,7 @@ mod read_csv;
 mod read_csv_columnar;
 mod read_json;
 mod read_parquet;
+mod spill;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +36,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 pub use error::{IngestError, InvalidRow, Reason};
+pub use spill::SpillFile;
 
 use fields::{ColumnNames, Sink};
 use read_json::JsonContext;
@@ -131,6 +133,9 @@ pub struct Ingested {
     pub frame: LazyFrame,
     /// Counts for the standard-error summary.
     pub report: IngestReport,
+    /// Temporary files `frame` reads (a large CSV input's calls): keep them
+    /// as long as the frame is used; they are removed when dropped.
+    pub spills: Vec<SpillFile>,
 }
 
 /// An input format.
@@ -337,6 +342,7 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
             Format::Csv => {
                 match read_csv_columnar::scan_canonical_csv(path, &names, options.keep_window) {
                     Some(csv) => {
+                        loader.spills.extend(csv.spill);
                         loader.add_scan(csv.frame, csv.rows, Ids::known(csv.unique_ids))?
                     }
                     None => {
@@ -443,6 +449,8 @@ struct Loader {
     parts: Vec<Part>,
     report: IngestReport,
     skip_invalid: bool,
+    /// Temporary files the parts read.
+    spills: Vec<SpillFile>,
 }
 
 /// A finished part of the input.
@@ -483,6 +491,7 @@ impl Loader {
             parts: Vec::new(),
             report: IngestReport::default(),
             skip_invalid: options.skip_invalid,
+            spills: Vec::new(),
         }
     }
 
@@ -628,7 +637,11 @@ impl Loader {
                 }
             }
         };
-        Ok(Ingested { frame, report })
+        Ok(Ingested {
+            frame,
+            report,
+            spills: self.spills,
+        })
     }
 }
 

@@ -24,6 +24,7 @@ use polars::prelude::*;
 
 use super::column_exprs::{absent_value, api_spellings, default_enum, is_one_of};
 use super::fields::{push_tag, ColumnNames, Field};
+use super::spill::SpillFile;
 use crate::engine::MAX_RINGING_SECONDS;
 use crate::model::{date_dtype, DATE_UNIT};
 
@@ -39,15 +40,19 @@ pub(crate) struct CanonicalCsv {
     pub rows: u64,
     /// Whether every `id` is distinct (the ids increase strictly, row by row).
     pub unique_ids: bool,
+    /// The temporary file `frame` reads, if any: it must outlive the frame.
+    pub spill: Option<SpillFile>,
 }
 
 /// The calls of the CSV file at `path` as a lazy canonical frame, or `None`
 /// when the file must be read row by row (see the module docs).
 ///
 /// Memory stays flat whatever the file's size: one pass over its bytes checks
-/// its shape (and whether the ids increase), one streaming pass of Polars'
-/// reader checks that every value is in canonical form; the frame returned
-/// reads the file again, streaming, when it is collected.
+/// its shape (record count, whether the ids increase, where chunks of whole
+/// records start), then each chunk is parsed, checked and converted. With a
+/// `keep_window` and increasing ids, only the calls in the window are kept
+/// (in memory); otherwise every call goes to a temporary Parquet file that
+/// the frame scans.
 pub(crate) fn scan_canonical_csv(
     path: &Path,
     names: &ColumnNames,
@@ -76,21 +81,20 @@ pub(crate) fn scan_canonical_csv(
         return None;
     }
     if let (Some(window), true) = (keep_window, shape.ids_increasing) {
-        let kept = read_chunks(path, &header, &present, &shape.chunks, window)?;
+        let kept = read_window(path, &header, &present, &shape.chunks, window)?;
         return Some(CanonicalCsv {
             frame: kept.lazy(),
             rows: shape.records,
             unique_ids: true,
+            spill: None,
         });
     }
-    let converted = canonical_values(text_scan(path, &header, &present).ok()?, &present);
-    if !in_canonical_form(&converted)? {
-        return None;
-    }
+    let (frame, spill) = read_spilled(path, &header, &present, &shape.chunks)?;
     Some(CanonicalCsv {
-        frame: converted.select(call_columns(&present)),
+        frame,
         rows: shape.records,
         unique_ids: shape.ids_increasing,
+        spill: Some(spill),
     })
 }
 
@@ -117,28 +121,20 @@ fn call_columns(present: &[(Field, Option<usize>)]) -> Vec<Expr> {
         .collect()
 }
 
-/// Reads the file chunk by chunk (each parsed by Polars on every core and
-/// checked for canonical form), keeping the calls dated in `window` and
-/// each chunk's latest calls; `None` as soon as a chunk is off canonical
-/// form or cannot be read. Memory holds one chunk and the calls kept.
+/// Reads the file chunk by chunk, each parsed by Polars on every core,
+/// checked for canonical form and given to `take` as canonical calls (in
+/// file order); `None` as soon as a chunk is off canonical form, cannot be
+/// read, or `take` fails. Memory holds one chunk (and what `take` keeps).
 fn read_chunks(
     path: &Path,
     header: &[String],
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
-) -> Option<DataFrame> {
+    mut take: impl FnMut(LazyFrame) -> PolarsResult<()>,
+) -> Option<()> {
     let schema = Arc::new(text_schema(header, present));
-    let date = col(Field::Date.name());
-    let micros = |instant: DateTime<Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
-    let kept_rows = date
-        .clone()
-        .gt_eq(micros(from))
-        .and(date.clone().lt(micros(to)))
-        .or(date.clone().eq(date.max()));
     let mut file = std::fs::File::open(path).ok()?;
     let mut bytes = Vec::new();
-    let mut kept: Option<DataFrame> = None;
     for (index, range) in chunks.iter().enumerate() {
         read_range(&mut file, range, &mut bytes).ok()?;
         let text = CsvReadOptions::default()
@@ -158,23 +154,68 @@ fn read_chunks(
         if off_form != Some(false) {
             return None;
         }
-        let chunk = converted
-            .lazy()
-            .filter(kept_rows.clone())
-            .select(call_columns(present))
-            .collect()
-            .ok()?;
-        let chunk = with_own_strings(chunk).ok()?;
+        take(converted.lazy().select(call_columns(present))).ok()?;
+    }
+    Some(())
+}
+
+/// The calls of the file dated in `window`, with each chunk's latest calls
+/// (so the latest call of all is among them), read by [`read_chunks`].
+fn read_window(
+    path: &Path,
+    header: &[String],
+    present: &[(Field, Option<usize>)],
+    chunks: &[std::ops::Range<u64>],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Option<DataFrame> {
+    let date = col(Field::Date.name());
+    let micros = |instant: DateTime<Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
+    let kept_rows = date
+        .clone()
+        .gt_eq(micros(from))
+        .and(date.clone().lt(micros(to)))
+        .or(date.clone().eq(date.max()));
+    let mut kept: Option<DataFrame> = None;
+    read_chunks(path, header, present, chunks, |calls| {
+        let chunk = with_own_strings(calls.filter(kept_rows.clone()).collect()?)?;
         match &mut kept {
             Some(kept) => {
-                kept.vstack_mut(&chunk).ok()?;
+                kept.vstack_mut(&chunk)?;
             }
             None => kept = Some(chunk),
         }
-    }
+        Ok(())
+    })?;
     let mut kept = kept?;
     kept.rechunk_mut();
     Some(kept)
+}
+
+/// Every call of the file, read by [`read_chunks`] into a temporary Parquet
+/// file (see [`SpillFile`]), scanned lazily.
+fn read_spilled(
+    path: &Path,
+    header: &[String],
+    present: &[(Field, Option<usize>)],
+    chunks: &[std::ops::Range<u64>],
+) -> Option<(LazyFrame, SpillFile)> {
+    let (spill, file) = SpillFile::create().ok()?;
+    let mut writer = ParquetWriter::new(std::io::BufWriter::new(file))
+        .with_compression(ParquetCompression::Lz4Raw)
+        .with_statistics(StatisticsOptions::empty())
+        .batched(&crate::model::canonical_schema())
+        .ok()?;
+    read_chunks(path, header, present, chunks, |calls| {
+        writer.write_batch(calls.collect()?.align_chunks())
+    })?;
+    writer.finish().ok()?;
+    drop(writer);
+    let scan = LazyFrame::scan_parquet(
+        PlRefPath::try_from_path(spill.path()).ok()?,
+        ScanArgsParquet::default(),
+    )
+    .ok()?;
+    Some((scan, spill))
 }
 
 /// `frame` with its text columns copied out of the buffers they share with
@@ -245,19 +286,6 @@ fn any_off_form() -> Expr {
         .fold(col(UNTRIMMED), Expr::or)
         .any(true)
         .alias(OFF_FORM)
-}
-
-/// Whether every value of `converted` is in canonical form, as one streaming
-/// pass finds; `None` when Polars cannot read the file.
-fn in_canonical_form(converted: &LazyFrame) -> Option<bool> {
-    let checked = converted
-        .clone()
-        .select([any_off_form()])
-        .collect_with_engine(Engine::Streaming)
-        .ok()?
-        .unwrap_single();
-    let off_form = checked.column(OFF_FORM).ok()?.bool().ok()?.get(0)?;
-    Some(!off_form)
 }
 
 /// What one pass over a CSV file's bytes finds (see [`file_shape`]).
@@ -610,21 +638,6 @@ fn renamed_columns(header: &[String], present: &[(Field, Option<usize>)]) -> Vec
         .collect()
 }
 
-/// The file scanned lazily by Polars ([`text_schema`]), the columns that
-/// hold a field under their field's name.
-fn text_scan(
-    path: &Path,
-    header: &[String],
-    present: &[(Field, Option<usize>)],
-) -> PolarsResult<LazyFrame> {
-    let scan = LazyCsvReader::new(PlRefPath::try_from_path(path)?)
-        .with_has_header(true)
-        .with_schema(Some(Arc::new(text_schema(header, present))))
-        .with_glob(false)
-        .finish()?;
-    Ok(scan.select(renamed_columns(header, present)))
-}
-
 /// Name of the flag column that marks a file off canonical form.
 const OFF_FORM: &str = "__off_canonical_form";
 /// Name of the column that keeps the date's text, to check its form.
@@ -821,7 +834,7 @@ mod tests {
             .collect();
         let shape = file_shape(&path, 0, 700).unwrap();
         let chunked =
-            read_chunks(&path, &header, &present, &shape.chunks, window(&request)).unwrap();
+            read_window(&path, &header, &present, &shape.chunks, window(&request)).unwrap();
         assert!(chunked.height() >= kept && chunked.height() < kept + shape.chunks.len());
         assert_eq!(compute(chunked.lazy(), &request).unwrap(), expected);
     }
