@@ -102,14 +102,14 @@ fn compute_parts(
     rounding: Rounding,
     previous_series: bool,
 ) -> Result<(Response, Option<TimeSeries>), EngineError> {
-    // One streaming pass over the calls gives the latest date (every call)
-    // and the scoped calls (both periods, filtered), which every section
-    // then reads from memory: a file scanned lazily is read once, in memory
-    // that does not grow with its size.
-    let [last_updated, scoped] = collect_streaming([
-        last_updated_plan(calls.clone()),
-        scoped_calls(calls, request).select(section_columns(request)),
-    ])?;
+    // The latest date reads every call: it is collected on its own, or the
+    // common-subplan pass would merge its scan with the scoped one and read
+    // every row group of a Parquet input for the scoped sections too. Both
+    // run on the streaming engine, in memory that does not grow with a
+    // scanned file; the scoped calls are then shared by every section.
+    let [last_updated] = collect_streaming([last_updated_plan(calls.clone())])?;
+    let [scoped] =
+        collect_streaming([scoped_calls(calls, request).select(section_columns(request))])?;
     let scoped = scoped.lazy();
     let mut plans = vec![
         totals_plan(scoped.clone()),

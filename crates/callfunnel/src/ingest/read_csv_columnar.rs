@@ -272,7 +272,11 @@ fn canonical_values(text: LazyFrame, present: &[(Field, Option<usize>)]) -> Lazy
     let values: Vec<Expr> = Field::ALL
         .into_iter()
         .map(|field| value(field, is_present(field)).alias(field.name()))
-        .chain([col(Field::Date.name()).alias(DATE_TEXT), untrimmed])
+        .chain([
+            col(Field::Date.name()).alias(DATE_TEXT),
+            untrimmed,
+            col(UNPARSED),
+        ])
         .collect();
     text.select(values)
 }
@@ -283,7 +287,7 @@ fn any_off_form() -> Expr {
     Field::ALL
         .into_iter()
         .map(|field| off_form(field).fill_null(lit(false)))
-        .fold(col(UNTRIMMED), Expr::or)
+        .fold(col(UNTRIMMED).or(col(UNPARSED)), Expr::or)
         .any(true)
         .alias(OFF_FORM)
 }
@@ -631,11 +635,49 @@ fn text_schema(header: &[String], present: &[(Field, Option<usize>)]) -> Schema 
 }
 
 /// The columns that hold a field, under their field's name.
+/// Numbers held as text (a Parquet file of text columns) are cast here; a
+/// text that is not a number marks its row as [`UNPARSED`].
 fn renamed_columns(header: &[String], present: &[(Field, Option<usize>)]) -> Vec<Expr> {
-    present
+    let mut unparsed = lit(false);
+    let mut columns: Vec<Expr> = present
         .iter()
-        .filter_map(|(field, index)| Some(col(header[(*index)?].as_str()).alias(field.name())))
-        .collect()
+        .filter_map(|(field, index)| {
+            let source = col(header[(*index)?].as_str());
+            let value = match field {
+                Field::Duration => source.clone().cast(DataType::Int64),
+                Field::RingingSeconds => source.clone().cast(DataType::Float64),
+                _ => return Some(source.alias(field.name())),
+            };
+            let lost = source.is_not_null().and(value.clone().is_null());
+            unparsed = unparsed.clone().or(lost);
+            Some(value.alias(field.name()))
+        })
+        .collect();
+    columns.push(unparsed.alias(UNPARSED));
+    columns
+}
+
+/// Name of the flag column of rows with a number that is not one.
+const UNPARSED: &str = "__unparsed";
+
+/// The calls of a Parquet file of text columns (`header` its column names,
+/// `present` where each field is) when every value is in canonical form, as
+/// one streaming pass finds; `None` otherwise (it is then read by the CSV
+/// rules value by value). Vectorised, as a canonical CSV file is read.
+pub(crate) fn canonical_text_frame(
+    scan: LazyFrame,
+    header: &[String],
+    present: &[(Field, Option<usize>)],
+) -> Option<LazyFrame> {
+    let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
+    let checked = converted
+        .clone()
+        .select([any_off_form()])
+        .collect_with_engine(Engine::Streaming)
+        .ok()?
+        .unwrap_single();
+    let off_form = checked.column(OFF_FORM).ok()?.bool().ok()?.get(0)?;
+    (!off_form).then(|| converted.select(call_columns(present)))
 }
 
 /// Name of the flag column that marks a file off canonical form.

@@ -95,6 +95,10 @@ pub(crate) fn scan_parquet(
         }
     }
 
+    if let Some(part) = canonical_text_part(path, &scan, &schema, names).map_err(polars_error)? {
+        return Ok(part);
+    }
+
     let mut plans: Vec<FieldPlan> = Vec::with_capacity(Field::ALL.len());
     for field in Field::ALL {
         let column = names.get(field);
@@ -149,6 +153,51 @@ pub(crate) fn scan_parquet(
         unique_ids: false,
         store_folder: None,
     })
+}
+
+/// A file whose fields are all text columns in canonical form (as a CSV
+/// export written to Parquet by another tool), read vectorised as a
+/// canonical CSV file is; `None` when a field is missing or not text, or a
+/// value is off canonical form (the file is then read by the rules below).
+fn canonical_text_part(
+    path: &Path,
+    scan: &LazyFrame,
+    schema: &Schema,
+    names: &ColumnNames,
+) -> PolarsResult<Option<ParquetPart>> {
+    let header: Vec<String> = schema.iter_names().map(|name| name.to_string()).collect();
+    let present: Vec<(Field, Option<usize>)> = Field::ALL
+        .into_iter()
+        .map(|field| {
+            (
+                field,
+                header.iter().position(|name| name == names.get(field)),
+            )
+        })
+        .collect();
+    let usable = present.iter().all(|(field, index)| match index {
+        Some(index) => schema
+            .get_at_index(*index)
+            .is_some_and(|(_, dtype)| dtype.is_string()),
+        None => !field.is_required() && !names.is_mapped(*field),
+    });
+    if !usable {
+        return Ok(None);
+    }
+    let Some(frame) =
+        super::read_csv_columnar::canonical_text_frame(scan.clone(), &header, &present)
+    else {
+        return Ok(None);
+    };
+    let mut reader = ParquetReader::new(std::fs::File::open(path)?);
+    let rows = reader.get_metadata()?.num_rows as u64;
+    Ok(Some(ParquetPart {
+        frame,
+        rows_read: rows,
+        skipped: BTreeMap::new(),
+        unique_ids: false,
+        store_folder: None,
+    }))
 }
 
 /// The number of rows of `path` and the folder store it belongs to, when it
