@@ -122,6 +122,18 @@ pub struct ItemStore {
     pub oldest_first: Vec<u32>,
     /// Position in `newest_first` of each id.
     pub by_id: HashMap<String, u32>,
+    /// The reference routes' data, gathered once per load.
+    reference: Reference,
+}
+
+/// Users, numbers and tags of the calls (see [`ItemStore::users`] and the
+/// others), gathered once, as every answer of the reference routes reads
+/// them.
+#[derive(Debug, Default)]
+struct Reference {
+    users: Vec<UserRef>,
+    numbers: Vec<(Shared, Option<Shared>)>,
+    tags: Vec<(String, u64)>,
 }
 
 impl ItemStore {
@@ -139,11 +151,22 @@ impl ItemStore {
             .enumerate()
             .map(|(position, item)| (item.id.clone(), position as u32))
             .collect();
-        Ok(ItemStore {
+        let mut store = ItemStore {
             newest_first: items,
             oldest_first,
             by_id,
-        })
+            reference: Reference::default(),
+        };
+        store.reference = Reference {
+            users: store.gather_users(),
+            numbers: store.gather_numbers(),
+            tags: store
+                .gather_tags()
+                .into_iter()
+                .map(|(tag, count)| (tag.to_string(), count))
+                .collect(),
+        };
+        Ok(store)
     }
 
     /// The item with this id.
@@ -155,7 +178,21 @@ impl ItemStore {
 
     /// Every user seen, by id, with the name and email of their latest call
     /// (ties: the greatest call id), as the leaderboard names them (SPEC §4).
-    pub fn users(&self) -> Vec<UserRef> {
+    pub fn users(&self) -> &[UserRef] {
+        &self.reference.users
+    }
+
+    /// Every Allo number seen, with the label of its latest call.
+    pub fn numbers(&self) -> &[(Shared, Option<Shared>)] {
+        &self.reference.numbers
+    }
+
+    /// Every tag seen, with how many calls carry it, by tag.
+    pub fn tags(&self) -> &[(String, u64)] {
+        &self.reference.tags
+    }
+
+    fn gather_users(&self) -> Vec<UserRef> {
         let mut latest: BTreeMap<&str, &ConversationItem> = BTreeMap::new();
         for item in &self.newest_first {
             let Some(id) = item.user_id() else { continue };
@@ -170,8 +207,7 @@ impl ItemStore {
             .collect()
     }
 
-    /// Every Allo number seen, with the label of its latest call.
-    pub fn numbers(&self) -> Vec<(Shared, Option<Shared>)> {
+    fn gather_numbers(&self) -> Vec<(Shared, Option<Shared>)> {
         let mut latest: BTreeMap<&Shared, &ConversationItem> = BTreeMap::new();
         for item in &self.newest_first {
             let Some(number) = &item.allo_number else {
@@ -188,8 +224,7 @@ impl ItemStore {
             .collect()
     }
 
-    /// Every tag seen, with how many calls carry it, by tag.
-    pub fn tags(&self) -> BTreeMap<&str, u64> {
+    fn gather_tags(&self) -> BTreeMap<&str, u64> {
         let mut counts = BTreeMap::new();
         for tag in self.newest_first.iter().flat_map(|item| &item.tags) {
             *counts.entry(tag.as_str()).or_insert(0) += 1;

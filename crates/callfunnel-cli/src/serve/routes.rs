@@ -317,8 +317,11 @@ async fn numbers(State(state): State<Arc<AppState>>) -> Result<Response, ApiFail
     let numbers: Vec<NumberEntry> = dataset
         .items
         .numbers()
-        .into_iter()
-        .map(|(number, label)| NumberEntry { number, label })
+        .iter()
+        .map(|(number, label)| NumberEntry {
+            number: number.clone(),
+            label: label.clone(),
+        })
         .collect();
     json_answer(&Data { data: numbers })
 }
@@ -329,11 +332,11 @@ async fn tags(State(state): State<Arc<AppState>>) -> Result<Response, ApiFailure
     let tags: Vec<TagEntry> = dataset
         .items
         .tags()
-        .into_iter()
+        .iter()
         .map(|(key, count)| TagEntry {
             key,
             name: key,
-            count,
+            count: *count,
         })
         .collect();
     json_answer(&Data { data: tags })
