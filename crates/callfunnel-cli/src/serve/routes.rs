@@ -197,17 +197,71 @@ fn json_value(
     })
 }
 
-/// Runs blocking work (the engine, a scan of every item) off the async workers.
+/// Runs blocking work (the engine, a scan of every item) off the async
+/// workers, one piece per core at a time (see [`ComputeSlots`]).
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiFailure> + Send + 'static,
 ) -> Result<T, ApiFailure> {
-    tokio::task::spawn_blocking(work)
+    tokio::task::spawn_blocking(move || ComputeSlots::global().run(work))
         .await
         .unwrap_or_else(|err| {
             Err(ApiFailure::internal(format!(
                 "the computation failed: {err}"
             )))
         })
+}
+
+/// How many computations run at once: one per core. More would only share
+/// the cores, and each would hold its scoped calls in memory meanwhile, so
+/// memory would grow with the number of clients; the others wait their turn.
+struct ComputeSlots {
+    busy: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    limit: usize,
+}
+
+impl ComputeSlots {
+    fn global() -> &'static ComputeSlots {
+        static SLOTS: std::sync::OnceLock<ComputeSlots> = std::sync::OnceLock::new();
+        SLOTS.get_or_init(|| ComputeSlots {
+            busy: std::sync::Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+            limit: std::thread::available_parallelism().map_or(2, usize::from),
+        })
+    }
+
+    /// Runs `work` once a slot is free (waiting on this blocking thread).
+    fn run<T>(&self, work: impl FnOnce() -> T) -> T {
+        let mut busy = self
+            .busy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while *busy >= self.limit {
+            busy = self
+                .freed
+                .wait(busy)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        *busy += 1;
+        drop(busy);
+        let _slot = SlotGuard(self);
+        work()
+    }
+}
+
+/// Frees its slot when dropped, also when the work panics.
+struct SlotGuard<'a>(&'a ComputeSlots);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        let mut busy = self
+            .0
+            .busy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *busy -= 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// `POST /v2/api/analytics/outbound`: the engine, the same bytes as `metrics`.
