@@ -31,7 +31,7 @@ use polars::prelude::*;
 
 pub mod folder;
 
-use crate::ingest::is_one_of;
+use crate::exprs::{first_count, is_one_of};
 use crate::model::{canonical_schema, column, CallResult, CallType, Direction};
 
 /// Rows per row group of the store.
@@ -380,7 +380,7 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
         })
         .map_err(ConvertError::Frame)?
         .unwrap_single();
-    let count = |name: &str| crate::ingest::first_count(&counts, name).map_err(ConvertError::Frame);
+    let count = |name: &str| first_count(&counts, name).map_err(ConvertError::Frame);
     let (rows, unique) = (count("rows")?, count("unique")?);
     if unique != rows {
         return Err(ConvertError::NotCanonical(format!(

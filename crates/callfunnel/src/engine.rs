@@ -362,9 +362,9 @@ pub fn window(request: &Request) -> (DateTime<Utc>, DateTime<Utc>) {
 fn counted_calls(request: &Request) -> Expr {
     let outbound = stages::is_counted();
     let filter = if !request.user_ids.is_empty() {
-        Some(is_one_of(column::USER_ID, &request.user_ids))
+        Some(matches_any(column::USER_ID, &request.user_ids))
     } else if !request.allo_numbers.is_empty() {
-        Some(is_one_of(column::ALLO_NUMBER, &request.allo_numbers))
+        Some(matches_any(column::ALLO_NUMBER, &request.allo_numbers))
     } else {
         None
     };
@@ -374,7 +374,8 @@ fn counted_calls(request: &Request) -> Expr {
     }
 }
 
-fn is_one_of(name: &str, values: &[String]) -> Expr {
+/// Whether column `name` holds one of `values` (false for a null).
+fn matches_any(name: &str, values: &[String]) -> Expr {
     let values = Series::new("values".into(), values);
     col(name)
         .is_in(lit(values).implode(false), false)

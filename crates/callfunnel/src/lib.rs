@@ -39,6 +39,7 @@
 pub mod convert;
 pub mod definitions;
 pub mod engine;
+mod exprs;
 pub mod ingest;
 pub mod model;
 pub mod request;

@@ -168,7 +168,7 @@ fn count(frame: LazyFrame) -> Result<u64, ConvertError> {
         .select([len().alias("rows")])
         .collect()
         .map_err(ConvertError::Frame)?;
-    crate::ingest::first_count(&counted, "rows").map_err(ConvertError::Frame)
+    crate::exprs::first_count(&counted, "rows").map_err(ConvertError::Frame)
 }
 
 /// Writes one month file (sorted by date), atomically; its number of calls.

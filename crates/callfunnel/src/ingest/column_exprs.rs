@@ -1,9 +1,10 @@
 //! Polars expressions for canonical columns, shared by the column-wise
-//! readers (Parquet, CSV in canonical form) and the store writer's check.
+//! readers (Parquet, CSV in canonical form).
 
 use polars::prelude::*;
 
 use super::fields::Field;
+use crate::exprs::empty_tags;
 use crate::model::{CallResult, CallType, Direction};
 
 /// The API spelling of every value of an enum field.
@@ -13,15 +14,6 @@ pub(crate) fn api_spellings(field: Field) -> &'static [&'static str] {
         Field::Type => CallType::SPELLINGS,
         _ => CallResult::SPELLINGS,
     }
-}
-
-/// Whether `value` is one of `allowed` (null for a null value).
-pub(crate) fn is_one_of(value: Expr, allowed: &[&'static str]) -> Expr {
-    allowed
-        .iter()
-        .map(|text| value.clone().eq(lit(*text)))
-        .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false))
 }
 
 /// An enum value with its default (`OUTBOUND`, `CALL`; none for `result`).
@@ -42,13 +34,4 @@ pub(crate) fn absent_value(field: Field) -> Expr {
         Field::Tags => empty_tags(),
         _ => lit(NULL).cast(DataType::String),
     }
-}
-
-/// An empty tag list, as a literal.
-pub(crate) fn empty_tags() -> Expr {
-    let empty = Series::new_empty(PlSmallStr::EMPTY, &DataType::String);
-    lit(Scalar::new(
-        DataType::List(Box::new(DataType::String)),
-        AnyValue::List(empty),
-    ))
 }

@@ -26,8 +26,6 @@ mod spill;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use column_exprs::{empty_tags, is_one_of};
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -35,6 +33,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
+use crate::exprs::first_count;
 pub use error::{IngestError, InvalidRow, Reason};
 pub use spill::SpillFile;
 
@@ -665,12 +664,6 @@ pub(crate) fn distinct_ids(frame: &DataFrame) -> PolarsResult<usize> {
     } else {
         frame.column(crate::model::column::ID)?.n_unique()
     }
-}
-
-/// The value of column `name` in the first row of `frame`, as a count
-/// (0 when null).
-pub(crate) fn first_count(frame: &DataFrame, name: &str) -> PolarsResult<u64> {
-    Ok(frame.column(name)?.get(0)?.extract::<u64>().unwrap_or(0))
 }
 
 /// Adds the counts of `more` to `counts`.

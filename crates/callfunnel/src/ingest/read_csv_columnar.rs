@@ -22,10 +22,11 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::column_exprs::{absent_value, api_spellings, default_enum, is_one_of};
+use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
 use super::spill::SpillFile;
 use crate::engine::MAX_RINGING_SECONDS;
+use crate::exprs::is_one_of;
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).

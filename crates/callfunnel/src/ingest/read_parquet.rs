@@ -21,11 +21,11 @@ use std::path::Path;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::column_exprs::{absent_value, api_spellings, default_enum, empty_tags};
+use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
 use super::fields::{push_tag, read_field, ColumnNames, Field, FieldValue, Raw};
-use super::first_count;
 use crate::convert::{STORE_FOLDER_KEY, STORE_MARKER_KEY, STORE_MARKER_VERSION};
+use crate::exprs::{empty_tags, first_count};
 use crate::model::{canonical_schema, date_dtype};
 
 /// A scanned Parquet file and what checking it found.
