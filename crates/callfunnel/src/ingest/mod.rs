@@ -362,13 +362,7 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
                 read_json::read_json(&text, &context, loader.sink())?;
             }
             Format::Parquet => {
-                let part = read_parquet::scan_parquet(
-                    path,
-                    &file,
-                    &names,
-                    options.input_tz,
-                    options.skip_invalid,
-                )?;
+                let part = read_parquet::scan_parquet(path, &file, &names, options)?;
                 loader.add_parquet(part)?;
             }
         }

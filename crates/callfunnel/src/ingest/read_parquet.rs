@@ -66,9 +66,9 @@ pub(crate) fn scan_parquet(
     path: &Path,
     file: &str,
     names: &ColumnNames,
-    tz: Tz,
-    skip_invalid: bool,
+    options: &super::IngestOptions,
 ) -> Result<ParquetPart, IngestError> {
+    let (tz, skip_invalid) = (options.input_tz, options.skip_invalid);
     let polars_error = |source: PolarsError| IngestError::Polars {
         context: file.to_string(),
         source,
@@ -82,8 +82,14 @@ pub(crate) fn scan_parquet(
     let schema = scan.collect_schema().map_err(polars_error)?;
     if !names.is_any_mapped() && *schema == canonical_schema() {
         if let Some((rows, store_folder)) = store_rows(path).map_err(polars_error)? {
-            if let Some(error) = check_store(&scan, file).map_err(polars_error)? {
-                return Err(error);
+            let intact = match options.keep_window {
+                Some(window) => window_is_intact(&scan, window).map_err(polars_error)?,
+                None => false,
+            };
+            if !intact {
+                if let Some(error) = check_store(&scan, file).map_err(polars_error)? {
+                    return Err(error);
+                }
             }
             return Ok(ParquetPart {
                 frame: scan,
@@ -283,6 +289,56 @@ fn store_rules() -> [(Reason, &'static str, Expr); 10] {
             ringing.gt(lit(crate::engine::MAX_RINGING_SECONDS)),
         ),
     ]
+}
+
+/// Whether the store's calls in `window` keep every store rule and every
+/// date of the store lies in years 0000–9999 (the latest date is read from
+/// all of them): the calls a query of that window reads. Only the row groups
+/// of the window are decoded, so a period query on a large store stays fast;
+/// `false` sends the load to [`check_store`], which locates the bad row.
+fn window_is_intact(
+    scan: &LazyFrame,
+    (from, to): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+) -> PolarsResult<bool> {
+    use crate::model::column;
+    let micros =
+        |instant: chrono::DateTime<chrono::Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
+    let date = col(column::DATE);
+    let in_window = date.clone().gt_eq(micros(from)).and(date.lt(micros(to)));
+    let broken = store_rules()
+        .into_iter()
+        .map(|(_, _, rule)| rule.fill_null(lit(false)))
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false));
+    let micros_of_all = col(column::DATE).cast(DataType::Int64);
+    let [found, dates] = [
+        scan.clone()
+            .filter(in_window.and(broken))
+            .select([len().alias("broken")]),
+        scan.clone().select([
+            micros_of_all.clone().min().alias("first"),
+            micros_of_all.max().alias("last"),
+            col(column::DATE).null_count().alias("missing"),
+        ]),
+    ]
+    .map(|plan| {
+        plan.collect_with_engine(Engine::Streaming)
+            .map(|r| r.unwrap_single())
+    });
+    let (found, dates) = (found?, dates?);
+    let bound = |name: &str| {
+        dates
+            .column(name)
+            .and_then(|c| c.get(0))
+            .map(|v| v.extract::<i64>())
+    };
+    let dates_in_range = match (bound("first")?, bound("last")?) {
+        (Some(first), Some(last)) => first >= FIRST_MICROS && last < END_MICROS,
+        _ => true,
+    };
+    Ok(first_count(&found, "broken")? == 0
+        && first_count(&dates, "missing")? == 0
+        && dates_in_range)
 }
 
 /// The columns the store rules read, shown in the error.

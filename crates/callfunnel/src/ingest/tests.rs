@@ -2100,3 +2100,51 @@ fn parquet_decimal_numbers() {
     );
     assert!(message.ends_with("non-integer duration"), "{message}");
 }
+
+#[test]
+fn a_store_read_for_a_window_checks_the_calls_of_that_window() {
+    use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let march = Call::new("cll-1", Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap());
+    let june = Call::new("cll-2", Utc.with_ymd_and_hms(2024, 6, 3, 9, 30, 0).unwrap());
+    let mut frame = calls_to_frame([march, june]).unwrap();
+    // A store damaged on disk: March's duration reads back negative.
+    frame
+        .with_column(Column::new("duration".into(), [-5i64, 30]))
+        .unwrap();
+    ParquetWriter::new(File::create(&path).unwrap())
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+            STORE_MARKER_KEY.to_string(),
+            STORE_MARKER_VERSION.to_string(),
+        )])))
+        .finish(&mut frame)
+        .unwrap();
+    let window = |from: (i32, u32, u32), to: (i32, u32, u32)| IngestOptions {
+        keep_window: Some((
+            Utc.with_ymd_and_hms(from.0, from.1, from.2, 0, 0, 0)
+                .unwrap(),
+            Utc.with_ymd_and_hms(to.0, to.1, to.2, 0, 0, 0).unwrap(),
+        )),
+        ..IngestOptions::default()
+    };
+    // June's calls are intact: a query of June reads them.
+    let june_only = load(
+        std::slice::from_ref(&path),
+        &window((2024, 6, 1), (2024, 7, 1)),
+    );
+    assert_eq!(june_only.unwrap().report.calls, 2);
+    // A query of March, or a load of every call, meets the damaged row, named.
+    for options in [window((2024, 3, 1), (2024, 4, 1)), IngestOptions::default()] {
+        let error = load(std::slice::from_ref(&path), &options).err().unwrap();
+        let message = error.to_string();
+        assert!(
+            message.contains("line 1") || message.contains("row 1"),
+            "{message}"
+        );
+        assert!(
+            message.contains("duration") && message.contains("-5"),
+            "{message}"
+        );
+    }
+}
