@@ -31,7 +31,7 @@ use polars::prelude::*;
 
 pub mod folder;
 
-use crate::exprs::{first_count, is_one_of};
+use crate::exprs::{collect_streaming, is_one_of, rows_and_distinct_ids};
 use crate::model::{canonical_schema, column, CallResult, CallType, Direction};
 
 /// Rows per row group of the store.
@@ -146,11 +146,7 @@ struct SpillFolder(PathBuf);
 impl SpillFolder {
     /// A new hidden folder beside `store` (a file or folder).
     fn create(store: &Path) -> std::io::Result<SpillFolder> {
-        let name = store
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let folder = store.with_file_name(format!(".{name}.{}.months", std::process::id()));
+        let folder = hidden_sibling(store, "months");
         std::fs::create_dir(&folder)?;
         Ok(SpillFolder(folder))
     }
@@ -204,7 +200,7 @@ fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, Con
     calls
         .with_columns([month_key(), broken_rule()])
         .sink_batches(callback, true, None)
-        .and_then(|sink| sink.collect_with_engine(Engine::Streaming))
+        .and_then(collect_streaming)
         .map_err(ConvertError::Frame)?;
     let mut spreader = spreader
         .lock()
@@ -243,8 +239,9 @@ impl MonthSpreader {
         let months: std::collections::BTreeSet<i32> =
             batch.column(MONTH)?.i32()?.iter().flatten().collect();
         let calls = batch.drop_many([MONTH, BROKEN_RULE]);
+        let one_month = months.len() == 1;
         for month in months {
-            let rows = if months_len_is_one(&batch)? {
+            let rows = if one_month {
                 calls.clone()
             } else {
                 let mask = batch.column(MONTH)?.i32()?.equal(month);
@@ -294,12 +291,6 @@ impl MonthSpreader {
         }
         Ok(self.writers.get_mut(&month).expect("inserted above"))
     }
-}
-
-/// Whether every row of `batch` falls in one month.
-fn months_len_is_one(batch: &DataFrame) -> PolarsResult<bool> {
-    let months = batch.column(MONTH)?.i32()?;
-    Ok(months.min() == months.max())
 }
 
 /// The rules every call of the store keeps, with the message of a break.
@@ -372,16 +363,9 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
         })
         .collect::<PolarsResult<Vec<_>>>()
         .map_err(ConvertError::Frame)?;
-    let id = col(column::ID);
-    let counts = concat(scans, UnionArgs::default())
-        .and_then(|all| {
-            all.select([len().alias("rows"), id.n_unique().alias("unique")])
-                .collect_with_engine(Engine::Streaming)
-        })
-        .map_err(ConvertError::Frame)?
-        .unwrap_single();
-    let count = |name: &str| first_count(&counts, name).map_err(ConvertError::Frame);
-    let (rows, unique) = (count("rows")?, count("unique")?);
+    let (rows, unique) = concat(scans, UnionArgs::default())
+        .and_then(rows_and_distinct_ids)
+        .map_err(ConvertError::Frame)?;
     if unique != rows {
         return Err(ConvertError::NotCanonical(format!(
             "{} duplicate ids",
@@ -461,11 +445,7 @@ pub fn write_replacing<T, E>(
     io_error: impl Fn(std::io::Error) -> E,
     write: impl FnOnce(&mut BufWriter<File>) -> Result<T, E>,
 ) -> Result<T, E> {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let temporary = hidden_sibling(path, "partial");
     let outcome = File::create(&temporary)
         .map_err(&io_error)
         .and_then(|file| {
@@ -483,4 +463,43 @@ pub fn write_replacing<T, E>(
         let _ = std::fs::remove_file(&temporary);
     }
     outcome
+}
+
+/// A hidden name beside `path` for this process's temporary file or
+/// folder: `.NAME.PID.what`.
+fn hidden_sibling(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.{what}", std::process::id()))
+}
+
+/// What a Parquet file's metadata says of it as a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreMetadata {
+    /// Its number of rows.
+    pub rows: u64,
+    /// Whether it carries the store marker of this version.
+    pub marked: bool,
+    /// The folder store it is a month of, if any.
+    pub folder: Option<String>,
+}
+
+/// Reads the metadata of the Parquet file at `path` (its footer only).
+pub(crate) fn store_metadata(path: &Path) -> PolarsResult<StoreMetadata> {
+    let mut reader = ParquetReader::new(File::open(path)?);
+    let metadata = reader.get_metadata()?;
+    let entries = || metadata.key_value_metadata().iter().flatten();
+    let marked = entries().any(|entry| {
+        entry.key == STORE_MARKER_KEY && entry.value.as_deref() == Some(STORE_MARKER_VERSION)
+    });
+    let folder = entries()
+        .find(|entry| entry.key == STORE_FOLDER_KEY)
+        .and_then(|entry| entry.value.clone());
+    Ok(StoreMetadata {
+        rows: metadata.num_rows as u64,
+        marked,
+        folder,
+    })
 }

@@ -14,7 +14,8 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use polars::prelude::*;
 
-use crate::model::{column, date_dtype, CallResult};
+use crate::exprs::{collect_streaming, dated_within};
+use crate::model::{column, CallResult};
 use crate::request::{DateRange, Granularity, ItemsRequest, Request, Stage};
 use crate::response::{
     DrilldownItem, Funnel, FunnelStage, Heatmap, HeatmapCell, Items, LeaderboardEntry, MetricValue,
@@ -107,9 +108,8 @@ fn compute_parts(
     // every row group of a Parquet input for the scoped sections too. Both
     // run on the streaming engine, in memory that does not grow with a
     // scanned file; the scoped calls are then shared by every section.
-    let [last_updated] = collect_streaming([last_updated_plan(calls.clone())])?;
-    let [scoped] =
-        collect_streaming([scoped_calls(calls, request).select(section_columns(request))])?;
+    let last_updated = collect_streaming(last_updated_plan(calls.clone()))?;
+    let scoped = collect_streaming(scoped_calls(calls, request).select(section_columns(request)))?;
     let scoped = scoped.lazy();
     let mut plans = vec![
         totals_plan(scoped.clone()),
@@ -238,17 +238,7 @@ pub fn compute_section(
         }
         Section::LastUpdated => last_updated_plan(calls.clone()),
     };
-    let [frame] = collect_streaming([plan])?;
-    Ok(frame)
-}
-
-/// Collects `plans` together with Polars' streaming engine: a scan they
-/// share is read once, in bounded memory.
-fn collect_streaming<const N: usize>(plans: [LazyFrame; N]) -> PolarsResult<[DataFrame; N]> {
-    let frames = collect_all(plans.into(), Engine::Streaming)?;
-    frames
-        .try_into()
-        .map_err(|_| PolarsError::ComputeError("one frame per plan".into()))
+    Ok(collect_streaming(plan)?)
 }
 
 /// Collects `plans` together with `engine`.
@@ -340,11 +330,7 @@ fn polars_zone(request: &Request) -> TimeZone {
 /// A UTC window that surely holds both periods in any zone (offsets stay
 /// within ±26 h), so the scan can skip what is far outside.
 fn utc_window(request: &Request) -> Expr {
-    let (first, last) = window(request);
-    let micros = |instant: DateTime<Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
-    col(column::DATE)
-        .gt_eq(micros(first))
-        .and(col(column::DATE).lt(micros(last)))
+    dated_within(window(request))
 }
 
 /// The UTC range (from inclusive, to exclusive) holding every call `request`

@@ -1,6 +1,9 @@
 //! Small Polars helpers shared by the readers, the store and verify.
 
+use chrono::{DateTime, Utc};
 use polars::prelude::*;
+
+use crate::model::date_dtype;
 
 /// Whether `value` is one of `allowed` (null for a null value).
 pub(crate) fn is_one_of(value: Expr, allowed: &[&'static str]) -> Expr {
@@ -24,4 +27,28 @@ pub(crate) fn empty_tags() -> Expr {
 /// (0 when null).
 pub(crate) fn first_count(frame: &DataFrame, name: &str) -> PolarsResult<u64> {
     Ok(frame.column(name)?.get(0)?.extract::<u64>().unwrap_or(0))
+}
+
+/// Collects `plan` with Polars' streaming engine: a file it scans is read in
+/// memory that does not grow with the file.
+pub(crate) fn collect_streaming(plan: LazyFrame) -> PolarsResult<DataFrame> {
+    Ok(plan.collect_with_engine(Engine::Streaming)?.unwrap_single())
+}
+
+/// The rows of `calls` and their distinct ids (one streaming pass).
+pub(crate) fn rows_and_distinct_ids(calls: LazyFrame) -> PolarsResult<(u64, u64)> {
+    let id = col(crate::model::column::ID);
+    let counts =
+        collect_streaming(calls.select([len().alias("rows"), id.n_unique().alias("unique")]))?;
+    Ok((
+        first_count(&counts, "rows")?,
+        first_count(&counts, "unique")?,
+    ))
+}
+
+/// Whether a call's `date` lies in `window` (from inclusive, to exclusive).
+pub(crate) fn dated_within((from, to): (DateTime<Utc>, DateTime<Utc>)) -> Expr {
+    let micros = |instant: DateTime<Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
+    let date = col(crate::model::column::DATE);
+    date.clone().gt_eq(micros(from)).and(date.lt(micros(to)))
 }

@@ -20,14 +20,13 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
 use super::{
-    canonical_calls, check_distinct_ids, spill_by_month, write_replacing, ConvertError,
-    SpillFolder, StoreWriter, STORE_FOLDER_KEY,
+    canonical_calls, check_distinct_ids, hidden_sibling, spill_by_month, store_metadata,
+    write_replacing, ConvertError, SpillFolder, StoreMetadata, StoreWriter,
 };
 use crate::model::column;
 
@@ -257,33 +256,24 @@ fn month_of_file_name(name: &str) -> Option<i32> {
 
 /// The folder store entry of a store file's metadata.
 fn folder_id_of(path: &Path) -> Result<Option<String>, ConvertError> {
-    let metadata = store_metadata(path)?;
-    Ok(metadata.1)
+    Ok(metadata_of(path)?.folder)
 }
 
 /// The rows of a store file, from its metadata.
 fn store_file_rows(path: &Path) -> Result<u64, ConvertError> {
-    Ok(store_metadata(path)?.0)
+    Ok(metadata_of(path)?.rows)
 }
 
-/// A store file's number of rows and folder entry.
-fn store_metadata(path: &Path) -> Result<(u64, Option<String>), ConvertError> {
-    let frame_error = ConvertError::Frame;
-    let file = File::open(path).map_err(|source| ConvertError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let metadata = ParquetReader::new(file)
-        .get_metadata()
-        .map_err(frame_error)?
-        .clone();
-    let folder = metadata
-        .key_value_metadata()
-        .iter()
-        .flatten()
-        .find(|entry| entry.key == STORE_FOLDER_KEY)
-        .and_then(|entry| entry.value.clone());
-    Ok((metadata.num_rows as u64, folder))
+/// A month file's metadata; a file that cannot be read is a failure of the
+/// output (the store), not of the calls.
+fn metadata_of(path: &Path) -> Result<StoreMetadata, ConvertError> {
+    store_metadata(path).map_err(|error| match error {
+        PolarsError::IO { error, .. } => ConvertError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(error.kind(), error.to_string()),
+        },
+        other => ConvertError::Frame(other),
+    })
 }
 
 /// A name for a new folder store: the time and the process, in hex.
@@ -293,15 +283,6 @@ fn new_folder_id() -> String {
         .map(|elapsed| elapsed.as_nanos())
         .unwrap_or_default();
     format!("{nanos:x}-{:x}", std::process::id())
-}
-
-/// A hidden name beside `path`: `.NAME.PID.what`.
-fn hidden_sibling(path: &Path, what: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.{what}", std::process::id()))
 }
 
 /// Puts the folder `built` at `folder`, the previous folder (if any) moved

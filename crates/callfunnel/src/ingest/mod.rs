@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use crate::exprs::first_count;
+use crate::exprs::rows_and_distinct_ids;
 pub use error::{IngestError, InvalidRow, Reason};
 pub use spill::SpillFile;
 
@@ -613,14 +613,7 @@ impl Loader {
                 } else {
                     concat(frames, UnionArgs::default()).map_err(polars_error)?
                 };
-                let counts = frame
-                    .clone()
-                    .select([len().alias("rows"), col(id).n_unique().alias("unique")])
-                    .collect_with_engine(Engine::Streaming)
-                    .map_err(polars_error)?
-                    .unwrap_single();
-                let count = |name: &str| first_count(&counts, name).map_err(polars_error);
-                let (rows, unique) = (count("rows")?, count("unique")?);
+                let (rows, unique) = rows_and_distinct_ids(frame.clone()).map_err(polars_error)?;
                 report.duplicates = rows - unique;
                 report.calls = unique;
                 if unique < rows {

@@ -26,7 +26,7 @@ use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
 use super::spill::SpillFile;
 use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::is_one_of;
+use crate::exprs::{collect_streaming, dated_within, is_one_of};
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
@@ -64,14 +64,12 @@ pub(crate) fn scan_canonical_csv(
     if distinct.len() != header.len() {
         return None;
     }
-    let mut present = Vec::with_capacity(Field::ALL.len());
-    for field in Field::ALL {
-        let name = names.get(field);
-        match header.iter().position(|column| column == name) {
-            Some(index) => present.push((field, Some(index))),
-            None if field.is_required() || names.is_mapped(field) => return None,
-            None => present.push((field, None)),
-        }
+    let present = field_positions(&header, names);
+    let lacking = |(field, index): &(Field, Option<usize>)| {
+        index.is_none() && (field.is_required() || names.is_mapped(*field))
+    };
+    if present.iter().any(lacking) {
+        return None;
     }
     let id_column = present
         .iter()
@@ -97,6 +95,23 @@ pub(crate) fn scan_canonical_csv(
         unique_ids: shape.ids_increasing,
         spill: Some(spill),
     })
+}
+
+/// Each field with the index of its column in `header` (`None` when the
+/// file lacks it), the column named as `names` say.
+pub(super) fn field_positions(
+    header: &[String],
+    names: &ColumnNames,
+) -> Vec<(Field, Option<usize>)> {
+    Field::ALL
+        .into_iter()
+        .map(|field| {
+            (
+                field,
+                header.iter().position(|name| name == names.get(field)),
+            )
+        })
+        .collect()
 }
 
 /// The canonical columns, from the columns of [`canonical_values`] (tags
@@ -167,15 +182,10 @@ fn read_window(
     header: &[String],
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    window: (DateTime<Utc>, DateTime<Utc>),
 ) -> Option<DataFrame> {
     let date = col(Field::Date.name());
-    let micros = |instant: DateTime<Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
-    let kept_rows = date
-        .clone()
-        .gt_eq(micros(from))
-        .and(date.clone().lt(micros(to)))
-        .or(date.clone().eq(date.max()));
+    let kept_rows = dated_within(window).or(date.clone().eq(date.max()));
     let mut kept: Option<DataFrame> = None;
     read_chunks(path, header, present, chunks, |calls| {
         let chunk = with_own_strings(calls.filter(kept_rows.clone()).collect()?)?;
@@ -671,12 +681,7 @@ pub(crate) fn canonical_text_frame(
     present: &[(Field, Option<usize>)],
 ) -> Option<LazyFrame> {
     let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
-    let checked = converted
-        .clone()
-        .select([any_off_form()])
-        .collect_with_engine(Engine::Streaming)
-        .ok()?
-        .unwrap_single();
+    let checked = collect_streaming(converted.clone().select([any_off_form()])).ok()?;
     let off_form = checked.column(OFF_FORM).ok()?.bool().ok()?.get(0)?;
     (!off_form).then(|| converted.select(call_columns(present)))
 }
@@ -866,15 +871,7 @@ mod tests {
         // latest call of all gives `last_updated`.
         let names = ColumnNames::new(&[]).unwrap();
         let header = plain_header(&path).unwrap();
-        let present: Vec<(Field, Option<usize>)> = Field::ALL
-            .into_iter()
-            .map(|field| {
-                (
-                    field,
-                    header.iter().position(|name| name == names.get(field)),
-                )
-            })
-            .collect();
+        let present = field_positions(&header, &names);
         let shape = file_shape(&path, 0, 700).unwrap();
         let chunked =
             read_window(&path, &header, &present, &shape.chunks, window(&request)).unwrap();

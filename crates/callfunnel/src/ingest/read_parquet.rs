@@ -24,8 +24,8 @@ use polars::prelude::*;
 use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
 use super::fields::{push_tag, read_field, ColumnNames, Field, FieldValue, Raw};
-use crate::convert::{STORE_FOLDER_KEY, STORE_MARKER_KEY, STORE_MARKER_VERSION};
-use crate::exprs::{empty_tags, first_count};
+use crate::convert::store_metadata;
+use crate::exprs::{collect_streaming, dated_within, empty_tags, first_count};
 use crate::model::{canonical_schema, date_dtype};
 
 /// A scanned Parquet file and what checking it found.
@@ -172,15 +172,7 @@ fn canonical_text_part(
     names: &ColumnNames,
 ) -> PolarsResult<Option<ParquetPart>> {
     let header: Vec<String> = schema.iter_names().map(|name| name.to_string()).collect();
-    let present: Vec<(Field, Option<usize>)> = Field::ALL
-        .into_iter()
-        .map(|field| {
-            (
-                field,
-                header.iter().position(|name| name == names.get(field)),
-            )
-        })
-        .collect();
+    let present = super::read_csv_columnar::field_positions(&header, names);
     let usable = present.iter().all(|(field, index)| match index {
         Some(index) => schema
             .get_at_index(*index)
@@ -210,17 +202,8 @@ fn canonical_text_part(
 /// is a canonical store (its metadata carries the store marker); `None`
 /// otherwise.
 fn store_rows(path: &Path) -> PolarsResult<Option<(u64, Option<String>)>> {
-    let file = std::fs::File::open(path)?;
-    let mut reader = ParquetReader::new(file);
-    let metadata = reader.get_metadata()?;
-    let entries = || metadata.key_value_metadata().iter().flatten();
-    let marked = entries().any(|entry| {
-        entry.key == STORE_MARKER_KEY && entry.value.as_deref() == Some(STORE_MARKER_VERSION)
-    });
-    let folder = entries()
-        .find(|entry| entry.key == STORE_FOLDER_KEY)
-        .and_then(|entry| entry.value.clone());
-    Ok(marked.then_some((metadata.num_rows as u64, folder)))
+    let metadata = store_metadata(path)?;
+    Ok(metadata.marked.then_some((metadata.rows, metadata.folder)))
 }
 
 /// First instant of year 0000 and first instant of year 10000, in
@@ -298,47 +281,29 @@ fn store_rules() -> [(Reason, &'static str, Expr); 10] {
 /// `false` sends the load to [`check_store`], which locates the bad row.
 fn window_is_intact(
     scan: &LazyFrame,
-    (from, to): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    window: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
 ) -> PolarsResult<bool> {
-    use crate::model::column;
-    let micros =
-        |instant: chrono::DateTime<chrono::Utc>| lit(instant.timestamp_micros()).cast(date_dtype());
-    let date = col(column::DATE);
-    let in_window = date.clone().gt_eq(micros(from)).and(date.lt(micros(to)));
-    let broken = store_rules()
-        .into_iter()
-        .map(|(_, _, rule)| rule.fill_null(lit(false)))
+    let rules = store_rules();
+    let of_dates = rules
+        .iter()
+        .filter(|(reason, _, _)| matches!(reason, Reason::MissingDate | Reason::BadTimestamp));
+    let count = |rows: LazyFrame| -> PolarsResult<u64> {
+        let counted = collect_streaming(rows.select([len().alias("rows")]))?;
+        first_count(&counted, "rows")
+    };
+    let broken_in_window = scan
+        .clone()
+        .filter(dated_within(window).and(any_broken(rules.iter())));
+    let broken_dates = scan.clone().filter(any_broken(of_dates));
+    Ok(count(broken_in_window)? == 0 && count(broken_dates)? == 0)
+}
+
+/// Whether a row breaks one of `rules` (null counts as kept).
+fn any_broken<'a>(rules: impl Iterator<Item = &'a (Reason, &'static str, Expr)>) -> Expr {
+    rules
+        .map(|(_, _, rule)| rule.clone().fill_null(lit(false)))
         .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false));
-    let micros_of_all = col(column::DATE).cast(DataType::Int64);
-    let [found, dates] = [
-        scan.clone()
-            .filter(in_window.and(broken))
-            .select([len().alias("broken")]),
-        scan.clone().select([
-            micros_of_all.clone().min().alias("first"),
-            micros_of_all.max().alias("last"),
-            col(column::DATE).null_count().alias("missing"),
-        ]),
-    ]
-    .map(|plan| {
-        plan.collect_with_engine(Engine::Streaming)
-            .map(|r| r.unwrap_single())
-    });
-    let (found, dates) = (found?, dates?);
-    let bound = |name: &str| {
-        dates
-            .column(name)
-            .and_then(|c| c.get(0))
-            .map(|v| v.extract::<i64>())
-    };
-    let dates_in_range = match (bound("first")?, bound("last")?) {
-        (Some(first), Some(last)) => first >= FIRST_MICROS && last < END_MICROS,
-        _ => true,
-    };
-    Ok(first_count(&found, "broken")? == 0
-        && first_count(&dates, "missing")? == 0
-        && dates_in_range)
+        .unwrap_or_else(|| lit(false))
 }
 
 /// The columns the store rules read, shown in the error.
@@ -357,11 +322,7 @@ const SHOWN: [&str; 7] = [
 /// damaged on disk then stops the load instead of giving wrong figures.
 fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>> {
     let rules = store_rules();
-    let broken = rules
-        .iter()
-        .map(|(_, _, rule)| rule.clone().fill_null(lit(false)))
-        .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false));
+    let broken = any_broken(rules.iter());
     let flagged = scan
         .clone()
         .with_row_index("__row", None)
@@ -381,9 +342,8 @@ fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>
                         .alias(format!("shown_{name}"))
                 }))
                 .collect::<Vec<_>>(),
-        )
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
+        );
+    let flagged = collect_streaming(flagged)?;
     if flagged.height() == 0 {
         return Ok(None);
     }
@@ -431,10 +391,7 @@ fn count_rows(
                 .alias(reason_count_name(*reason))
         }));
     }
-    let counts = scan
-        .select(summary)
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
+    let counts = collect_streaming(scan.select(summary))?;
     let mut skipped = BTreeMap::new();
     if row_problem.is_some() {
         for reason in Reason::ALL {
@@ -482,9 +439,8 @@ fn first_bad_row(
         .with_row_index(ROW_NUMBER, None)
         .filter(row_problem.is_not_null())
         .select(select)
-        .limit(1)
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
+        .limit(1);
+    let row = collect_streaming(row)?;
     let number = row
         .column(ROW_NUMBER)?
         .get(0)?
