@@ -22,17 +22,25 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
+mod checksum;
 pub mod folder;
+mod rules;
 
-use crate::exprs::{collect_streaming, is_one_of, rows_and_distinct_ids};
-use crate::model::{canonical_schema, column, CallResult, CallType, Direction};
+pub(crate) use checksum::Mismatch;
+pub use checksum::STORE_CHECKSUM_KEY;
+use checksum::{Checksum, Summing};
+
+pub(crate) use rules::{any_broken, store_rules, StoreRule};
+
+use crate::exprs::{collect_streaming, rows_and_distinct_ids};
+use crate::model::{canonical_schema, column};
 
 /// Rows per row group of the store.
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
@@ -46,8 +54,14 @@ pub const ROW_GROUP_ROWS: usize = 64 * 1024;
 /// count, so a query reads only the row groups and columns it needs.
 pub const STORE_MARKER_KEY: &str = "callfunnel.store";
 
-/// Value of [`STORE_MARKER_KEY`]: the version of the store's layout.
-pub const STORE_MARKER_VERSION: &str = "1";
+/// Value of [`STORE_MARKER_KEY`]: the version of the store's layout. A
+/// store of this version carries its checksum ([`STORE_CHECKSUM_KEY`]),
+/// checked before it is read.
+pub const STORE_MARKER_VERSION: &str = "2";
+
+/// The earlier version of [`STORE_MARKER_KEY`], still read: a store without
+/// a checksum, whose values are checked as they are read.
+pub const STORE_MARKER_VERSION_UNSUMMED: &str = "1";
 
 /// Key of the Parquet key-value metadata entry that names the folder store a
 /// month file belongs to (see [`folder`]): every file of one folder store
@@ -79,6 +93,17 @@ pub enum ConvertError {
     NotAStore {
         /// The output path.
         path: PathBuf,
+    },
+    /// A file of the store was changed since `convert` wrote it (its
+    /// checksum does not match): it is not appended to.
+    #[error("{}: damaged store: its bytes are not those `convert` wrote (checksum {found}, expected {expected}); convert the calls again", path.display())]
+    Damaged {
+        /// The damaged file.
+        path: PathBuf,
+        /// The checksum the file carries.
+        expected: String,
+        /// The checksum of the file as it is.
+        found: String,
     },
     /// Writing the file failed.
     #[error("writing {}", path.display())]
@@ -205,8 +230,8 @@ fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, Con
     let mut spreader = spreader
         .lock()
         .map_err(|_| ConvertError::Frame(poisoned()))?;
-    if let Some(rule) = spreader.broken {
-        return Err(ConvertError::NotCanonical(rule.to_string()));
+    if let Some(rule) = spreader.broken.take() {
+        return Err(ConvertError::NotCanonical(rule));
     }
     spreader.finish().map_err(ConvertError::Frame)
 }
@@ -226,7 +251,7 @@ struct MonthSpreader {
     /// each write costs a row group).
     pending: BTreeMap<i32, DataFrame>,
     /// The first store rule a row broke, if any (the pass stops there).
-    broken: Option<&'static str>,
+    broken: Option<String>,
 }
 
 impl MonthSpreader {
@@ -293,37 +318,6 @@ impl MonthSpreader {
     }
 }
 
-/// The rules every call of the store keeps, with the message of a break.
-fn store_rules() -> [(&'static str, Expr); 8] {
-    [
-        (
-            "an id is missing",
-            col(column::ID).is_null().or(col(column::ID).eq(lit(""))),
-        ),
-        ("a date is missing", col(column::DATE).is_null()),
-        (
-            "a direction is not in API case",
-            is_one_of(col(column::DIRECTION), Direction::SPELLINGS).not(),
-        ),
-        (
-            "a type is not in API case",
-            is_one_of(col(column::TYPE), CallType::SPELLINGS).not(),
-        ),
-        (
-            "a result is not in API case",
-            is_one_of(col(column::RESULT), CallResult::SPELLINGS).not(),
-        ),
-        ("a duration is missing", col(column::DURATION).is_null()),
-        ("a duration is negative", col(column::DURATION).lt(lit(0))),
-        (
-            "a ringing time is negative or not a number",
-            col(column::RINGING_SECONDS)
-                .lt(lit(0.0))
-                .or(col(column::RINGING_SECONDS).is_nan()),
-        ),
-    ]
-}
-
 /// The index of the first store rule each row breaks (null when none).
 fn broken_rule() -> Expr {
     let none = lit(NULL).cast(DataType::Int32);
@@ -331,8 +325,8 @@ fn broken_rule() -> Expr {
         .into_iter()
         .enumerate()
         .rev()
-        .fold(none, |later, (index, (_, broken))| {
-            when(broken.fill_null(lit(false)))
+        .fold(none, |later, (index, rule)| {
+            when(rule.broken.fill_null(lit(false)))
                 .then(lit(index as i32))
                 .otherwise(later)
         })
@@ -340,13 +334,11 @@ fn broken_rule() -> Expr {
 }
 
 /// The message of the first rule broken in `batch`, by rule order.
-fn first_broken_rule(batch: &DataFrame) -> PolarsResult<Option<&'static str>> {
+fn first_broken_rule(batch: &DataFrame) -> PolarsResult<Option<String>> {
     let Some(index) = batch.column(BROKEN_RULE)?.i32()?.min() else {
         return Ok(None);
     };
-    Ok(store_rules()
-        .get(index as usize)
-        .map(|(message, _)| *message))
+    Ok(store_rules().get(index as usize).map(StoreRule::message))
 }
 
 /// Refuses calls sharing an id (read from the month files: one streaming
@@ -383,35 +375,46 @@ fn write_months_sorted(
     months: &[i32],
     out: &mut BufWriter<File>,
 ) -> PolarsResult<u64> {
-    let mut store = StoreWriter::new(out, None)?;
-    for month in months {
-        store.write_sorted(spill.read_month(*month)?)?;
-    }
-    store.finish()
+    write_store_file(out, None, |store| {
+        months
+            .iter()
+            .try_for_each(|month| store.write_sorted(spill.read_month(*month)?))
+    })
 }
 
-/// Writes calls to a store file, row group by row group.
+/// Writes calls to a store file, row group by row group, hashing what it
+/// writes (see [`checksum`]).
 struct StoreWriter<W: Write> {
-    writer: ParquetBatchedWriter<W>,
+    writer: ParquetBatchedWriter<Summing<W>>,
+    checksum: Checksum,
     rows: u64,
 }
 
 impl<W: Write> StoreWriter<W> {
-    /// A store file on `out`: zstd, statistics, the store marker, and the
-    /// folder entry when the file is a month of folder store `folder`.
+    /// A store file on `out`: zstd, statistics, the store marker, the
+    /// pending checksum, and the folder entry when the file is a month of
+    /// folder store `folder`.
     fn new(out: W, folder: Option<&str>) -> PolarsResult<Self> {
-        let mut metadata = vec![(
-            STORE_MARKER_KEY.to_string(),
-            STORE_MARKER_VERSION.to_string(),
-        )];
+        let mut metadata = vec![
+            (
+                STORE_MARKER_KEY.to_string(),
+                STORE_MARKER_VERSION.to_string(),
+            ),
+            checksum::pending_entry(),
+        ];
         if let Some(folder) = folder {
             metadata.push((STORE_FOLDER_KEY.to_string(), folder.to_string()));
         }
+        let (out, checksum) = checksum::summing(out);
         let writer = ParquetWriter::new(out)
             .with_compression(ParquetCompression::Zstd(None))
             .with_key_value_metadata(Some(KeyValueMetadata::from_static(metadata)))
             .batched(&canonical_schema())?;
-        Ok(StoreWriter { writer, rows: 0 })
+        Ok(StoreWriter {
+            writer,
+            checksum,
+            rows: 0,
+        })
     }
 
     /// Appends `calls`, sorted by date here (ties keep their order), after
@@ -429,11 +432,27 @@ impl<W: Write> StoreWriter<W> {
         Ok(())
     }
 
-    /// Writes the footer; the number of calls written.
-    fn finish(self) -> PolarsResult<u64> {
+    /// Writes the footer; the number of calls written and the checksum to
+    /// [`Checksum::seal`] on the writer given to [`StoreWriter::new`].
+    fn finish(self) -> PolarsResult<(u64, Checksum)> {
+        self.checksum.footer_follows();
         self.writer.finish()?;
-        Ok(self.rows)
+        Ok((self.rows, self.checksum))
     }
+}
+
+/// Writes a store file on `out`: `fill` hands the calls to the writer, then
+/// the footer and the checksum are written. Returns the number of calls.
+fn write_store_file<W: Write + Seek>(
+    out: &mut W,
+    folder: Option<&str>,
+    fill: impl FnOnce(&mut StoreWriter<&mut W>) -> PolarsResult<()>,
+) -> PolarsResult<u64> {
+    let mut store = StoreWriter::new(&mut *out, folder)?;
+    fill(&mut store)?;
+    let (rows, checksum) = store.finish()?;
+    checksum.seal(out)?;
+    Ok(rows)
 }
 
 /// Writes `path` through `write`, under a temporary name in the same folder
@@ -480,8 +499,12 @@ fn hidden_sibling(path: &Path, what: &str) -> PathBuf {
 pub(crate) struct StoreMetadata {
     /// Its number of rows.
     pub rows: u64,
-    /// Whether it carries the store marker of this version.
+    /// Whether it carries the store marker of a version read.
     pub marked: bool,
+    /// The checksum it carries (see [`STORE_CHECKSUM_KEY`]): `Some` for
+    /// every store of [`STORE_MARKER_VERSION`] (empty when the entry is
+    /// missing, which no file passes), `None` for the unsummed version.
+    pub checksum: Option<String>,
     /// The folder store it is a month of, if any.
     pub folder: Option<String>,
 }
@@ -490,16 +513,33 @@ pub(crate) struct StoreMetadata {
 pub(crate) fn store_metadata(path: &Path) -> PolarsResult<StoreMetadata> {
     let mut reader = ParquetReader::new(File::open(path)?);
     let metadata = reader.get_metadata()?;
-    let entries = || metadata.key_value_metadata().iter().flatten();
-    let marked = entries().any(|entry| {
-        entry.key == STORE_MARKER_KEY && entry.value.as_deref() == Some(STORE_MARKER_VERSION)
-    });
-    let folder = entries()
-        .find(|entry| entry.key == STORE_FOLDER_KEY)
-        .and_then(|entry| entry.value.clone());
+    let value = |key: &str| {
+        metadata
+            .key_value_metadata()
+            .iter()
+            .flatten()
+            .find(|entry| entry.key == key)
+            .and_then(|entry| entry.value.clone())
+    };
+    let version = value(STORE_MARKER_KEY);
+    let summed = version.as_deref() == Some(STORE_MARKER_VERSION);
+    let unsummed = version.as_deref() == Some(STORE_MARKER_VERSION_UNSUMMED);
     Ok(StoreMetadata {
         rows: metadata.num_rows as u64,
-        marked,
-        folder,
+        marked: summed || unsummed,
+        checksum: summed.then(|| value(STORE_CHECKSUM_KEY).unwrap_or_default()),
+        folder: value(STORE_FOLDER_KEY),
     })
+}
+
+/// Checks a store file against its checksum: `Ok(Ok(()))` when its bytes
+/// are those `convert` wrote (or it carries no checksum).
+pub(crate) fn check_store_checksum(
+    path: &Path,
+    metadata: &StoreMetadata,
+) -> std::io::Result<Result<(), Mismatch>> {
+    match &metadata.checksum {
+        Some(expected) => checksum::check(path, expected),
+        None => Ok(Ok(())),
+    }
 }

@@ -42,6 +42,7 @@ pub mod engine;
 mod exprs;
 pub mod ingest;
 pub mod model;
+pub mod reason;
 pub mod request;
 pub mod response;
 pub mod rounding;

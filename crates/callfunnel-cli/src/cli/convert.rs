@@ -106,10 +106,13 @@ fn with_spinner<T>(
 }
 
 /// The exit status of a failed store write: the calls could not be prepared
-/// (status 3, they come from the input) or the store could not be written (4).
+/// or a store appended to is damaged (status 3, they are read) or the store
+/// could not be written (4).
 fn store_failure(error: ConvertError) -> Failure {
     match error {
-        ConvertError::Frame(_) | ConvertError::NotCanonical(_) => Failure::input(error),
+        ConvertError::Frame(_) | ConvertError::NotCanonical(_) | ConvertError::Damaged { .. } => {
+            Failure::input(error)
+        }
         ConvertError::NotAStore { .. } | ConvertError::Parquet { .. } | ConvertError::Io { .. } => {
             Failure::output(error)
         }

@@ -320,10 +320,27 @@ pub fn run(cli: Cli) -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(failure) => {
-            say(format!("{:#}", failure.error));
+            say(full_message(&failure.error));
             ExitCode::from(failure.status)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: one that the
+/// message already quotes (as `file: {source}` does) is not repeated.
+fn full_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// An error with the exit status it maps to.

@@ -400,3 +400,61 @@ fn table_output_escapes_control_characters() {
     assert!(shown.contains("Eve\\x1b[2J\\x07"), "{shown}");
     assert!(!shown.contains('\u{1b}'));
 }
+
+// ---------------------------------------------------------------------------
+// 5: a store changed on disk is refused, wherever the change falls.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_store_with_any_eight_bytes_overwritten_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("calls.parquet");
+    let request = sample_path("request.json");
+    let converted = run(&[
+        "convert",
+        "--input",
+        arg(&sample_path("calls.csv")),
+        "--out",
+        arg(&store),
+    ]);
+    assert_status(&converted, 0);
+    let answer =
+        |input: &Path| run(&["metrics", "--input", arg(input), "--request", arg(&request)]);
+    let from_csv = json_of(&answer(&sample_path("calls.csv")));
+    assert_eq!(json_of(&answer(&store)), from_csv);
+
+    let bytes = std::fs::read(&store).unwrap();
+    let length = bytes.len();
+    // Data pages (start, middle, end) and the footer (schema, statistics,
+    // the checksum's own digits just before the end).
+    let footer_length = u32::from_le_bytes(bytes[length - 8..length - 4].try_into().unwrap());
+    let footer_start = length - 8 - footer_length as usize;
+    for offset in [
+        8,
+        length / 4,
+        length / 2,
+        footer_start - 16,
+        footer_start + 40,
+        length - 60,
+    ] {
+        let damaged_path = dir.path().join(format!("changed-{offset}.parquet"));
+        let mut damaged = bytes.clone();
+        damaged[offset..offset + 8].copy_from_slice(b"\x00\xffDAMAGE");
+        std::fs::write(&damaged_path, &damaged).unwrap();
+        let output = answer(&damaged_path);
+        assert_status(&output, 3);
+        assert!(output.stdout.is_empty(), "offset {offset}");
+        // A data page or the checksum: the checksum; the footer's schema
+        // or statistics: the footer no longer parses.
+        let message = text(&output.stderr);
+        let said = [
+            "damaged store: its bytes are not those `convert` wrote",
+            "not a readable Parquet file (damaged or cut short?)",
+        ];
+        assert!(
+            message.starts_with(&format!("callfunnel: {}: ", arg(&damaged_path)))
+                && said.iter().any(|words| message.contains(words)),
+            "offset {offset}: {message}"
+        );
+    }
+}

@@ -178,8 +178,8 @@ fn calls_that_are_not_canonical_get_no_store() {
         .with_column(lit(-1i64).alias(column::DURATION));
     for (frame, expected) in [
         (twice, "50 duplicate ids"),
-        (lower_case, "a result is not in API case"),
-        (negative, "a duration is negative"),
+        (lower_case, "column `result`: unknown result"),
+        (negative, "column `duration`: negative duration"),
     ] {
         let error = write_parquet(frame, &path).unwrap_err();
         assert!(matches!(error, ConvertError::NotCanonical(_)), "{error}");
@@ -336,6 +336,36 @@ fn append_adds_new_calls_replaces_same_ids_and_rewrites_only_changed_months() {
         ))
         .unwrap();
     assert!(by_date(stored).equals_missing(&by_date(wanted)));
+}
+
+#[test]
+fn append_refuses_to_rewrite_a_damaged_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("store");
+    let all = by_date(calls(2_000));
+    folder::write_folder(all.clone().lazy(), &folder).unwrap();
+    // The first month's file changed on disk (one bit of a data page).
+    let first_month = folder.join(&month_files(&folder)[0]);
+    let mut bytes = std::fs::read(&first_month).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x04;
+    std::fs::write(&first_month, &bytes).unwrap();
+    // An export replacing a call of that month would rewrite it, sealing the
+    // damage under a new checksum: refused, the file left as it is.
+    let mut again = all.slice(0, 1);
+    again
+        .with_column(Column::new(column::DURATION.into(), [7i64]))
+        .unwrap();
+    let error = folder::append(again.lazy(), &folder).unwrap_err();
+    assert!(matches!(error, ConvertError::Damaged { .. }), "{error}");
+    assert!(
+        error.to_string().starts_with(&format!(
+            "{}: damaged store: its bytes are not those `convert` wrote",
+            first_month.display()
+        )),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(&first_month).unwrap(), bytes);
 }
 
 #[test]

@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::{
-    canonical_calls, check_distinct_ids, hidden_sibling, spill_by_month, store_metadata,
-    write_replacing, ConvertError, SpillFolder, StoreMetadata, StoreWriter,
+    canonical_calls, check_distinct_ids, check_store_checksum, hidden_sibling, spill_by_month,
+    store_metadata, write_replacing, write_store_file, ConvertError, SpillFolder, StoreMetadata,
 };
 use crate::model::column;
 
@@ -130,6 +130,7 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError>
             outcome.calls += stored;
             continue;
         }
+        check_month_file(path)?;
         let mut calls = kept.collect().map_err(ConvertError::Frame)?;
         if gains {
             calls
@@ -177,12 +178,12 @@ fn write_month(path: &Path, calls: DataFrame, folder_id: &str) -> Result<u64, Co
         source,
     };
     write_replacing(path, io_error, |out| {
-        let mut writer = StoreWriter::new(out, Some(folder_id)).map_err(ConvertError::Frame)?;
-        writer.write_sorted(calls).map_err(ConvertError::Frame)?;
-        writer.finish().map_err(|source| ConvertError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        })
+        write_store_file(out, Some(folder_id), |store| store.write_sorted(calls)).map_err(
+            |source| ConvertError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            },
+        )
     })
 }
 
@@ -274,6 +275,23 @@ fn metadata_of(path: &Path) -> Result<StoreMetadata, ConvertError> {
         },
         other => ConvertError::Frame(other),
     })
+}
+
+/// Refuses a month file changed since it was written (it would be
+/// rewritten with a new checksum over damaged calls).
+fn check_month_file(path: &Path) -> Result<(), ConvertError> {
+    let metadata = metadata_of(path)?;
+    let io_error = |source| ConvertError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    check_store_checksum(path, &metadata)
+        .map_err(io_error)?
+        .map_err(|mismatch| ConvertError::Damaged {
+            path: path.to_path_buf(),
+            expected: mismatch.expected,
+            found: mismatch.found,
+        })
 }
 
 /// A name for a new folder store: the time and the process, in hex.

@@ -21,10 +21,10 @@ use std::path::Path;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::column_exprs::{absent_value, api_spellings, default_enum};
+use super::column_exprs::{absent_value, default_enum};
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
 use super::fields::{push_tag, read_field, ColumnNames, Field, FieldValue, Raw};
-use crate::convert::store_metadata;
+use crate::convert::{any_broken, check_store_checksum, store_metadata, store_rules, StoreRule};
 use crate::exprs::{collect_streaming, dated_within, empty_tags, first_count};
 use crate::model::{canonical_schema, date_dtype};
 
@@ -78,26 +78,16 @@ pub(crate) fn scan_parquet(
         glob: false,
         ..Default::default()
     };
-    let mut scan = LazyFrame::scan_parquet(source, args).map_err(polars_error)?;
-    let schema = scan.collect_schema().map_err(polars_error)?;
+    // The footer is read here: a file cut short or damaged there fails.
+    let unreadable = |source: PolarsError| IngestError::Polars {
+        context: format!("{file}: not a readable Parquet file (damaged or cut short?)"),
+        source,
+    };
+    let mut scan = LazyFrame::scan_parquet(source, args).map_err(unreadable)?;
+    let schema = scan.collect_schema().map_err(unreadable)?;
     if !names.is_any_mapped() && *schema == canonical_schema() {
-        if let Some((rows, store_folder)) = store_rows(path).map_err(polars_error)? {
-            let intact = match options.keep_window {
-                Some(window) => window_is_intact(&scan, window).map_err(polars_error)?,
-                None => false,
-            };
-            if !intact {
-                if let Some(error) = check_store(&scan, file).map_err(polars_error)? {
-                    return Err(error);
-                }
-            }
-            return Ok(ParquetPart {
-                frame: scan,
-                rows_read: rows,
-                skipped: BTreeMap::new(),
-                unique_ids: true,
-                store_folder,
-            });
+        if let Some(part) = store_part(path, file, scan.clone(), options)? {
+            return Ok(part);
         }
     }
 
@@ -198,80 +188,54 @@ fn canonical_text_part(
     }))
 }
 
-/// The number of rows of `path` and the folder store it belongs to, when it
-/// is a canonical store (its metadata carries the store marker); `None`
-/// otherwise.
-fn store_rows(path: &Path) -> PolarsResult<Option<(u64, Option<String>)>> {
-    let metadata = store_metadata(path)?;
-    Ok(metadata.marked.then_some((metadata.rows, metadata.folder)))
-}
-
-/// First instant of year 0000 and first instant of year 10000, in
-/// microseconds since the epoch: a date outside is refused, as in CSV.
-const FIRST_MICROS: i64 = -62_167_219_200_000_000;
-const END_MICROS: i64 = 253_402_300_800_000_000;
-
-/// The rules a store's values keep, checked on every read (a damaged file
-/// may decode to any value), in the order they are reported.
-fn store_rules() -> [(Reason, &'static str, Expr); 10] {
-    use crate::model::column;
-    let micros = col(column::DATE).cast(DataType::Int64);
-    let ringing = col(column::RINGING_SECONDS);
-    let unknown = |field: Field| {
-        let spellings = Series::new("spellings".into(), api_spellings(field));
-        col(field.name()).is_not_null().and(
-            col(field.name())
-                .is_in(lit(spellings).implode(false), false)
-                .not(),
-        )
+/// The part of a canonical store file (its metadata carries the store
+/// marker); `None` for any other file. A store is refused when damaged: one
+/// with a checksum when its bytes differ from those `convert` wrote (read
+/// once, before anything is scanned), an earlier one without a checksum
+/// when a value it holds breaks a store rule (the calls of the request's
+/// window, or all of them).
+fn store_part(
+    path: &Path,
+    file: &str,
+    scan: LazyFrame,
+    options: &super::IngestOptions,
+) -> Result<Option<ParquetPart>, IngestError> {
+    let polars_error = |source: PolarsError| IngestError::Polars {
+        context: file.to_string(),
+        source,
     };
-    [
-        (
-            Reason::UnknownDirection,
-            column::DIRECTION,
-            unknown(Field::Direction),
-        ),
-        (Reason::UnknownType, column::TYPE, unknown(Field::Type)),
-        (
-            Reason::UnknownResult,
-            column::RESULT,
-            unknown(Field::Result),
-        ),
-        (
-            Reason::MissingId,
-            column::ID,
-            col(column::ID).is_null().or(col(column::ID).eq(lit(""))),
-        ),
-        (Reason::MissingDate, column::DATE, micros.clone().is_null()),
-        (
-            Reason::BadTimestamp,
-            column::DATE,
-            micros
-                .clone()
-                .lt(lit(FIRST_MICROS))
-                .or(micros.gt_eq(lit(END_MICROS))),
-        ),
-        (
-            Reason::NegativeDuration,
-            column::DURATION,
-            col(column::DURATION).lt(lit(0i64)),
-        ),
-        (
-            Reason::NonNumericRingingSeconds,
-            column::RINGING_SECONDS,
-            ringing.clone().is_nan(),
-        ),
-        (
-            Reason::NegativeRingingSeconds,
-            column::RINGING_SECONDS,
-            ringing.clone().lt(lit(0.0)),
-        ),
-        (
-            Reason::RingingSecondsTooLarge,
-            column::RINGING_SECONDS,
-            ringing.gt(lit(crate::engine::MAX_RINGING_SECONDS)),
-        ),
-    ]
+    let metadata = store_metadata(path).map_err(polars_error)?;
+    if !metadata.marked {
+        return Ok(None);
+    }
+    check_store_checksum(path, &metadata)
+        .map_err(|source| IngestError::Unreadable {
+            file: file.to_string(),
+            source,
+        })?
+        .map_err(|mismatch| IngestError::DamagedStore {
+            file: file.to_string(),
+            expected: mismatch.expected,
+            found: mismatch.found,
+        })?;
+    if metadata.checksum.is_none() {
+        let intact = match options.keep_window {
+            Some(window) => window_is_intact(&scan, window).map_err(polars_error)?,
+            None => false,
+        };
+        if !intact {
+            if let Some(error) = check_store(&scan, file).map_err(polars_error)? {
+                return Err(error);
+            }
+        }
+    }
+    Ok(Some(ParquetPart {
+        frame: scan,
+        rows_read: metadata.rows,
+        skipped: BTreeMap::new(),
+        unique_ids: true,
+        store_folder: metadata.folder,
+    }))
 }
 
 /// Whether the store's calls in `window` keep every store rule and every
@@ -286,7 +250,7 @@ fn window_is_intact(
     let rules = store_rules();
     let of_dates = rules
         .iter()
-        .filter(|(reason, _, _)| matches!(reason, Reason::MissingDate | Reason::BadTimestamp));
+        .filter(|rule| matches!(rule.reason, Reason::MissingDate | Reason::BadTimestamp));
     let count = |rows: LazyFrame| -> PolarsResult<u64> {
         let counted = collect_streaming(rows.select([len().alias("rows")]))?;
         first_count(&counted, "rows")
@@ -296,14 +260,6 @@ fn window_is_intact(
         .filter(dated_within(window).and(any_broken(rules.iter())));
     let broken_dates = scan.clone().filter(any_broken(of_dates));
     Ok(count(broken_in_window)? == 0 && count(broken_dates)? == 0)
-}
-
-/// Whether a row breaks one of `rules` (null counts as kept).
-fn any_broken<'a>(rules: impl Iterator<Item = &'a (Reason, &'static str, Expr)>) -> Expr {
-    rules
-        .map(|(_, _, rule)| rule.clone().fill_null(lit(false)))
-        .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false))
 }
 
 /// The columns the store rules read, shown in the error.
@@ -331,8 +287,9 @@ fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>
         .select(
             [col("__row")]
                 .into_iter()
-                .chain(rules.iter().enumerate().map(|(index, (_, _, rule))| {
-                    rule.clone()
+                .chain(rules.iter().enumerate().map(|(index, rule)| {
+                    rule.broken
+                        .clone()
                         .fill_null(lit(false))
                         .alias(format!("rule{index}"))
                 }))
@@ -353,7 +310,7 @@ fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>
         .extract::<u64>()
         .unwrap_or(0)
         + 1;
-    for (index, (reason, column, _)) in rules.iter().enumerate() {
+    for (index, StoreRule { reason, column, .. }) in rules.iter().enumerate() {
         if flagged.column(&format!("rule{index}"))?.get(0)? != AnyValue::Boolean(true) {
             continue;
         }

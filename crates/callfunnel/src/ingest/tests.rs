@@ -1602,14 +1602,38 @@ fn request_tags_are_normalised_as_data_tags() {
     assert_eq!(tags.len(), 1);
 }
 
+/// Writes `frame` as a store of the earlier, unsummed version (no checksum:
+/// its values are checked as it is read), as a store damaged on disk would
+/// decode.
+fn write_unsummed_store(path: &Path, mut frame: DataFrame) {
+    use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION_UNSUMMED};
+    ParquetWriter::new(File::create(path).unwrap())
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+            STORE_MARKER_KEY.to_string(),
+            STORE_MARKER_VERSION_UNSUMMED.to_string(),
+        )])))
+        .finish(&mut frame)
+        .unwrap();
+}
+
 #[test]
 fn a_store_with_a_date_beyond_year_9999_is_a_located_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("calls.parquet");
     let good = Call::new("a", Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap());
     let damaged = Call::new("b", Utc.with_ymd_and_hms(245_685, 4, 9, 0, 0, 0).unwrap());
-    let frame = calls_to_frame([good, damaged]).unwrap().lazy();
-    crate::convert::write_parquet(frame, &path).unwrap();
+    let frame = calls_to_frame([good, damaged]).unwrap();
+    // convert refuses to write it …
+    let refused = crate::convert::write_parquet(frame.clone().lazy(), &path).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .ends_with("column `date`: bad timestamp"),
+        "{refused}"
+    );
+    assert!(!path.exists());
+    // … and a store without a checksum holding it names it.
+    write_unsummed_store(&path, frame);
     let message = match load(std::slice::from_ref(&path), &defaults()) {
         Ok(_) => panic!("a damaged store loads"),
         Err(err) => err.to_string(),
@@ -1620,6 +1644,41 @@ fn a_store_with_a_date_beyond_year_9999_is_a_located_error() {
             path.display()
         )) && message.ends_with("bad timestamp (outside years 0000–9999: is the store damaged?)"),
         "{message}"
+    );
+}
+
+#[test]
+fn a_store_changed_after_convert_is_refused_by_its_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.parquet");
+    let calls = (0..2_000).map(|index| {
+        let date =
+            Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap() + chrono::Duration::minutes(index);
+        Call::new(format!("cll-{index}"), date)
+    });
+    crate::convert::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
+    assert_eq!(
+        load(std::slice::from_ref(&path), &defaults())
+            .unwrap()
+            .report
+            .calls,
+        2_000
+    );
+    // One bit of a data page flipped: the values may still decode.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let third = bytes.len() / 3;
+    bytes[third] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let error = load(std::slice::from_ref(&path), &defaults())
+        .err()
+        .unwrap();
+    assert!(matches!(error, IngestError::DamagedStore { .. }), "{error}");
+    assert!(
+        error.to_string().starts_with(&format!(
+            "{}: damaged store: its bytes are not those `convert` wrote (checksum ",
+            path.display()
+        )),
+        "{error}"
     );
 }
 
@@ -2103,7 +2162,6 @@ fn parquet_decimal_numbers() {
 
 #[test]
 fn a_store_read_for_a_window_checks_the_calls_of_that_window() {
-    use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("calls.parquet");
     let march = Call::new("cll-1", Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap());
@@ -2113,13 +2171,7 @@ fn a_store_read_for_a_window_checks_the_calls_of_that_window() {
     frame
         .with_column(Column::new("duration".into(), [-5i64, 30]))
         .unwrap();
-    ParquetWriter::new(File::create(&path).unwrap())
-        .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
-            STORE_MARKER_KEY.to_string(),
-            STORE_MARKER_VERSION.to_string(),
-        )])))
-        .finish(&mut frame)
-        .unwrap();
+    write_unsummed_store(&path, frame);
     let window = |from: (i32, u32, u32), to: (i32, u32, u32)| IngestOptions {
         keep_window: Some((
             Utc.with_ymd_and_hms(from.0, from.1, from.2, 0, 0, 0)
