@@ -79,6 +79,14 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, in funnel order.
+    pub const ALL: [Stage; 4] = [
+        Stage::Dial,
+        Stage::Connected,
+        Stage::Conversation,
+        Stage::Conversion,
+    ];
+
     /// The API's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,14 +98,7 @@ impl Stage {
     }
 
     fn parse(text: &str) -> Option<Stage> {
-        [
-            Stage::Dial,
-            Stage::Connected,
-            Stage::Conversation,
-            Stage::Conversion,
-        ]
-        .into_iter()
-        .find(|stage| stage.as_str() == text)
+        Stage::ALL.into_iter().find(|stage| stage.as_str() == text)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod client;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use callfunnel::model::CallType;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
@@ -82,7 +83,7 @@ pub struct Pulled {
 /// The body of the search for page `page` of `period`.
 pub fn search_body(period: Period, page: u32) -> Value {
     json!({
-        "type": "CALL",
+        "type": CallType::Call.as_str(),
         "date": {"from": period.from.to_string(), "to": period.to.to_string()},
         "sort": "DATE_ASC",
         "page": page,
@@ -141,7 +142,7 @@ fn claim_folder(folder: &Path, period: Period) -> Result<(), PullError> {
     };
     fs::create_dir_all(folder).map_err(io(folder))?;
     let manifest = folder.join(MANIFEST);
-    let expected = json!({"route": SEARCH_PATH, "type": "CALL", "from": period.from.to_string(), "to": period.to.to_string()});
+    let expected = json!({"route": SEARCH_PATH, "type": CallType::Call.as_str(), "from": period.from.to_string(), "to": period.to.to_string()});
     match fs::read(&manifest) {
         Ok(bytes) => {
             let found: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);

@@ -4,6 +4,7 @@ mod browser;
 mod cli;
 mod hardening;
 mod help;
+mod one_home;
 mod properties;
 mod pull;
 mod reference;

@@ -412,13 +412,7 @@ fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
     let Some(text) = read_text(cell)? else {
         return Ok(None);
     };
-    let stages = [
-        Stage::Dial,
-        Stage::Connected,
-        Stage::Conversation,
-        Stage::Conversion,
-    ];
-    match stages
+    match Stage::ALL
         .into_iter()
         .find(|stage| stage.as_str().eq_ignore_ascii_case(&text))
     {

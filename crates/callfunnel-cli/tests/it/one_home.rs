@@ -1,0 +1,82 @@
+//! Issue 9, "one home for every rule": each API enum value is spelled as a
+//! string literal only in its home module; everywhere else it is named
+//! through the library (`CallResult::Answered.as_str()`, `Stage::ALL`, …),
+//! so renaming or adding one is one edit. Test code may spell them.
+
+use std::path::{Path, PathBuf};
+
+use callfunnel::model::{CallResult, CallType, Direction};
+use callfunnel::request::Stage;
+
+/// The source files of both crates, without test files.
+fn sources(folder: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "rs")
+            && path.file_name().is_some_and(|name| name != "tests.rs")
+        {
+            found.push(path);
+        }
+    }
+}
+
+/// The lines of `text` before its test module (`#[cfg(test)]`).
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .take_while(|(_, line)| line.trim() != "#[cfg(test)]")
+        .map(|(index, line)| (index + 1, line))
+}
+
+#[test]
+fn enum_values_are_spelled_only_in_their_home_module() {
+    let homes: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "callfunnel/src/model.rs",
+            [
+                CallResult::SPELLINGS,
+                Direction::SPELLINGS,
+                CallType::SPELLINGS,
+            ]
+            .concat(),
+        ),
+        (
+            "callfunnel/src/request.rs",
+            Stage::ALL
+                .iter()
+                .map(|stage| stage.as_str())
+                .chain(["DAY", "WEEK", "MONTH"])
+                .collect(),
+        ),
+    ];
+    let crates = crate::repo_root().join("crates");
+    let mut files = Vec::new();
+    for krate in ["callfunnel", "callfunnel-cli"] {
+        sources(&crates.join(krate).join("src"), &mut files);
+    }
+    assert!(files.len() > 30, "{} source files", files.len());
+    let mut strays = Vec::new();
+    for file in &files {
+        let name = file.strip_prefix(&crates).unwrap().to_string_lossy();
+        let text = std::fs::read_to_string(file).unwrap();
+        for (home, values) in &homes {
+            if name == *home {
+                continue;
+            }
+            for (number, line) in code_lines(&text) {
+                for value in values {
+                    if line.contains(&format!("\"{value}\"")) {
+                        strays.push(format!("{name}:{number}: \"{value}\" (home: {home})"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        strays.is_empty(),
+        "spelled outside their home:\n{}",
+        strays.join("\n")
+    );
+}
