@@ -4,17 +4,22 @@
 //! validated [`Request`], and returns a [`Response`]; it opens no file and
 //! prints nothing.
 //!
-//! One scan: the calls of both periods are selected once (a coarse UTC window
-//! first, so a Parquet scan can push it down, then the exact local-day test),
-//! their derived columns are added, and that frame is collected once (with
-//! the predicates pushed into a Parquet scan); every section's aggregation
-//! reads it, and all sections are collected together. [`compute_section`]
+//! One plan: the calls of both periods are selected (a coarse UTC window
+//! first, so a Parquet scan can push it down, then the exact local-day test)
+//! and their derived columns added; every section aggregates that plan.
+//! When the scoped calls are few (up to [`SCOPED_ROWS_IN_MEMORY`]) they are
+//! collected once and every section reads them; beyond, each section streams
+//! over the plan in turn with aggregations Polars' streaming engine runs in
+//! bounded memory (the drilldown through a top-k of our own), so memory does
+//! not grow with a dense period. [`compute_section`]
 //! runs one section alone, to measure what each costs.
+
+use std::sync::Mutex;
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use polars::prelude::*;
 
-use crate::exprs::{collect_streaming, dated_within};
+use crate::exprs::{collect_streaming, dated_within, with_own_strings};
 use crate::model::{column, CallResult};
 use crate::request::{DateRange, Granularity, ItemsRequest, Request, Stage};
 use crate::response::{
@@ -78,7 +83,7 @@ pub fn compute_with(
     request: &Request,
     rounding: Rounding,
 ) -> Result<Response, EngineError> {
-    Ok(compute_parts(calls, request, rounding, false)?.0)
+    Ok(compute_parts(calls, request, rounding, false, SCOPED_ROWS_IN_MEMORY)?.0)
 }
 
 /// Like [`compute_with`], and also the time series of the comparison period
@@ -89,63 +94,64 @@ pub fn compute_with_previous_series(
     request: &Request,
     rounding: Rounding,
 ) -> Result<(Response, TimeSeries), EngineError> {
-    let (response, previous) = compute_parts(calls, request, rounding, true)?;
+    let (response, previous) =
+        compute_parts(calls, request, rounding, true, SCOPED_ROWS_IN_MEMORY)?;
     Ok((
         response,
         previous.expect("the previous series was asked for"),
     ))
 }
 
-/// The response, and the comparison period's time series when asked for.
+/// The response, and the comparison period's time series when asked for;
+/// the scoped calls are held in memory when at most `rows_in_memory`.
 fn compute_parts(
     calls: LazyFrame,
     request: &Request,
     rounding: Rounding,
     previous_series: bool,
+    rows_in_memory: usize,
 ) -> Result<(Response, Option<TimeSeries>), EngineError> {
     // The latest date reads every call: it is collected on its own, or the
     // common-subplan pass would merge its scan with the scoped one and read
-    // every row group of a Parquet input for the scoped sections too. Both
-    // run on the streaming engine, in memory that does not grow with a
-    // scanned file; the scoped calls are then shared by every section.
+    // every row group of a Parquet input for the scoped sections too.
     let last_updated = collect_streaming(last_updated_plan(calls.clone()))?;
-    let scoped = collect_streaming(scoped_calls(calls, request).select(section_columns(request)))?;
-    let scoped = scoped.lazy();
+    let scoped = scoped_calls(calls, request).select(section_columns(request));
+    let scoped =
+        scoped_in_memory(scoped.clone(), rows_in_memory)?.unwrap_or(Scoped::Streamed(scoped));
+    let frame = scoped.frame();
     let mut plans = vec![
-        totals_plan(scoped.clone()),
-        series_plan(scoped.clone(), request.granularity, derived::IN_CURRENT),
-        heatmap_plan(scoped.clone()),
-        leaderboard_plan(scoped.clone()),
+        totals_plan(frame.clone()),
+        series_plan(frame.clone(), request.granularity, derived::IN_CURRENT),
+        heatmap_plan(frame.clone()),
+        leaderboard_plan(frame.clone()),
     ];
     if previous_series {
         plans.push(series_plan(
-            scoped.clone(),
+            frame.clone(),
             request.granularity,
             derived::IN_PREVIOUS,
         ));
     }
-    if let Some(items) = &request.items {
-        plans.push(drilldown_plan(scoped.clone(), items));
-    }
-    let frames = collect_all(plans, Engine::InMemory)?;
+    let drilldown = match &request.items {
+        Some(items) => Some(drilldown_page(frame.clone(), items)?),
+        None => None,
+    };
+    let frames = scoped.collect_sections(plans)?;
     let [totals, series, heatmap, leaderboard, rest @ ..] = frames.as_slice() else {
         unreachable!("one frame per plan");
     };
-    let (previous, drilldown) = match (previous_series, rest) {
-        (true, [previous, drilldown @ ..]) => (
-            Some(read_series(
-                previous,
-                &request.compare_date,
-                request.granularity,
-                rounding,
-            )?),
-            drilldown,
-        ),
-        _ => (None, rest),
+    let previous = match rest {
+        [previous] => Some(read_series(
+            previous,
+            &request.compare_date,
+            request.granularity,
+            rounding,
+        )?),
+        _ => None,
     };
 
     let totals = Totals::read(totals)?;
-    let items = match (&request.items, drilldown.first()) {
+    let items = match (&request.items, &drilldown) {
         (Some(items), Some(frame)) => {
             Some(read_items(frame, items, totals.stage_count(items.stage))?)
         }
@@ -165,6 +171,49 @@ fn compute_parts(
         },
     };
     Ok((response, previous))
+}
+
+/// Scoped calls held in memory at most; beyond, every section streams over
+/// the input on its own.
+const SCOPED_ROWS_IN_MEMORY: usize = 2 << 20;
+
+/// The scoped calls, as the sections read them.
+enum Scoped {
+    /// Collected once (few enough): every section reads the frame.
+    InMemory(DataFrame),
+    /// Too many to hold: each section streams over the plan in turn, in
+    /// memory that grows with its groups and the drilldown page, not with
+    /// the calls.
+    Streamed(LazyFrame),
+}
+
+impl Scoped {
+    /// The frame the section plans start from.
+    fn frame(&self) -> LazyFrame {
+        match self {
+            Scoped::InMemory(calls) => calls.clone().lazy(),
+            Scoped::Streamed(plan) => plan.clone(),
+        }
+    }
+
+    /// Collects the section `plans`: together in memory, or one after the
+    /// other on the streaming engine (together, each would hold its own
+    /// view of a scanned file at once).
+    fn collect_sections(&self, plans: Vec<LazyFrame>) -> PolarsResult<Vec<DataFrame>> {
+        match self {
+            Scoped::InMemory(_) => collect_all(plans, Engine::InMemory),
+            Scoped::Streamed(_) => plans.into_iter().map(collect_streaming).collect(),
+        }
+    }
+}
+
+/// The scoped calls of `plan` collected, when there are at most
+/// `rows_in_memory` (reading no more than one beyond); `None` when there are
+/// more.
+fn scoped_in_memory(plan: LazyFrame, rows_in_memory: usize) -> PolarsResult<Option<Scoped>> {
+    let limit = IdxSize::try_from(rows_in_memory + 1).unwrap_or(IdxSize::MAX);
+    let first = collect_streaming(plan.limit(limit))?;
+    Ok((first.height() <= rows_in_memory).then_some(Scoped::InMemory(first)))
 }
 
 /// A part of the computation, for [`compute_section`].
@@ -234,7 +283,8 @@ pub fn compute_section(
         Section::Heatmap => heatmap_plan(scoped()),
         Section::Leaderboard => leaderboard_plan(scoped()),
         Section::Drilldown => {
-            drilldown_plan(scoped(), request.items.as_ref().unwrap_or(&first_dials))
+            let items = request.items.as_ref().unwrap_or(&first_dials);
+            return Ok(drilldown_page(scoped(), items)?);
         }
         Section::LastUpdated => last_updated_plan(calls.clone()),
     };
@@ -823,27 +873,47 @@ fn read_heatmap(frame: &DataFrame, rounding: Rounding) -> PolarsResult<Heatmap> 
 /// Connected calls per user with a dial in the current period; name and email
 /// of the user's latest call (ties: greatest id).
 fn leaderboard_plan(scoped: LazyFrame) -> LazyFrame {
-    let latest = |name: &str| {
-        col(name)
-            .sort_by(
-                [col(column::DATE), col(column::ID)],
-                SortMultipleOptions::default(),
-            )
-            .last()
-    };
-    scoped
-        .filter(col(derived::IN_CURRENT).and(col(column::USER_ID).is_not_null()))
+    // Streaming aggregations only (memory grows with the users, not the
+    // calls): the counts and each user's latest date, then the name and email
+    // of the call with the greatest id among the calls of that date.
+    let current = scoped.filter(col(derived::IN_CURRENT).and(col(column::USER_ID).is_not_null()));
+    let counts = current.clone().group_by([col(column::USER_ID)]).agg([
+        count_where(col(derived::CONNECTED)).alias(derived::CONNECTED),
+        col(column::DATE).max().alias(LATEST_DATE),
+    ]);
+    let latest = |name: &str| col(name).max_by(col(column::ID));
+    let latest_calls = current
+        .join(
+            counts
+                .clone()
+                .select([col(column::USER_ID), col(LATEST_DATE)]),
+            [col(column::USER_ID), col(column::DATE)],
+            [col(column::USER_ID), col(LATEST_DATE)],
+            JoinArgs::new(JoinType::Inner),
+        )
         .group_by([col(column::USER_ID)])
-        .agg([
-            count_where(col(derived::CONNECTED)).alias(derived::CONNECTED),
-            latest(column::USER_NAME),
-            latest(column::USER_EMAIL),
+        .agg([latest(column::USER_NAME), latest(column::USER_EMAIL)]);
+    counts
+        .join(
+            latest_calls,
+            [col(column::USER_ID)],
+            [col(column::USER_ID)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col(column::USER_ID),
+            col(derived::CONNECTED),
+            col(column::USER_NAME),
+            col(column::USER_EMAIL),
         ])
         .sort_by_exprs(
             [col(derived::CONNECTED), col(column::USER_ID)],
             SortMultipleOptions::default().with_order_descending_multi([true, false]),
         )
 }
+
+/// Name of each user's latest call date while the leaderboard is computed.
+const LATEST_DATE: &str = "__latest_date";
 
 fn read_leaderboard(frame: &DataFrame) -> PolarsResult<Vec<LeaderboardEntry>> {
     let ids = frame.column(column::USER_ID)?.str()?;
@@ -901,33 +971,79 @@ fn in_stage(stage: Stage) -> Expr {
     }
 }
 
-/// One page of the stage's current-period calls, newest first (ties: id ascending).
-fn drilldown_plan(scoped: LazyFrame, items: &ItemsRequest) -> LazyFrame {
-    let offset = i64::from(items.page - 1) * i64::from(items.size);
-    scoped
+/// One page of the stage's current-period calls, newest first (ties: id
+/// ascending).
+///
+/// The calls stream through a top-k of our own that keeps only the calls up
+/// to the page's end, batch by batch: memory grows with the page number, not
+/// with the calls. (Polars 0.55's streaming top-k keeps every batch whose rows
+/// come in ascending date order, as a store's and an export's do.)
+fn drilldown_page(scoped: LazyFrame, items: &ItemsRequest) -> PolarsResult<DataFrame> {
+    let offset = u64::from(items.page - 1) * u64::from(items.size);
+    let keep = usize::try_from(offset + u64::from(items.size)).unwrap_or(usize::MAX);
+    let mut candidates = scoped
         .filter(col(derived::IN_CURRENT).and(in_stage(items.stage)))
-        .sort_by_exprs(
-            [col(column::DATE), col(column::ID)],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]),
-        )
-        .slice(offset, items.size as IdxSize)
-        .select([
-            col(column::ID),
-            col(column::USER_ID),
-            col(column::USER_NAME),
-            col(column::USER_EMAIL),
-            col(column::ALLO_NUMBER),
-            col(column::ALLO_NUMBER_LABEL),
-            col(column::CONTACT_NUMBER),
-            col(column::RESULT),
-            col(column::DURATION).cast(DataType::Int64),
-            col(column::DATE)
-                .cast(DataType::Int64)
-                .alias(derived::DATE_MICROS),
-            col(derived::CONNECTED),
-            col(derived::CONVERSATION),
-            col(derived::CONVERSION),
-        ])
+        .select(drilldown_columns());
+    let schema = candidates.collect_schema()?;
+    let best: Arc<Mutex<Option<DataFrame>>> = Arc::default();
+    let callback = {
+        let best = Arc::clone(&best);
+        PlanCallback::new(move |batch: DataFrame| {
+            let mut best = best
+                .lock()
+                .map_err(|_| PolarsError::ComputeError("a drilldown thread failed".into()))?;
+            let merged = match best.take() {
+                Some(mut kept) => {
+                    kept.vstack_mut(&batch)?;
+                    kept
+                }
+                None => batch,
+            };
+            // Copied out: a slice would hold every batch's text buffers.
+            *best = Some(with_own_strings(latest_first(&merged)?.slice(0, keep))?);
+            Ok(false)
+        })
+    };
+    collect_streaming(candidates.sink_batches(callback, false, None)?)?;
+    let kept = best
+        .lock()
+        .map_err(|_| PolarsError::ComputeError("a drilldown thread failed".into()))?
+        .take();
+    let sorted = match kept {
+        Some(kept) => latest_first(&kept)?,
+        None => DataFrame::empty_with_schema(&schema),
+    };
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    Ok(sorted.slice(offset, items.size as usize))
+}
+
+/// The columns a drilldown item is read from.
+fn drilldown_columns() -> [Expr; 13] {
+    [
+        col(column::ID),
+        col(column::USER_ID),
+        col(column::USER_NAME),
+        col(column::USER_EMAIL),
+        col(column::ALLO_NUMBER),
+        col(column::ALLO_NUMBER_LABEL),
+        col(column::CONTACT_NUMBER),
+        col(column::RESULT),
+        col(column::DURATION).cast(DataType::Int64),
+        col(column::DATE)
+            .cast(DataType::Int64)
+            .alias(derived::DATE_MICROS),
+        col(derived::CONNECTED),
+        col(derived::CONVERSATION),
+        col(derived::CONVERSION),
+    ]
+}
+
+/// `calls` newest first (ties: id ascending).
+fn latest_first(calls: &DataFrame) -> PolarsResult<DataFrame> {
+    calls.sort(
+        [derived::DATE_MICROS, column::ID],
+        SortMultipleOptions::default().with_order_descending_multi([true, false]),
+    )
 }
 
 fn read_items(frame: &DataFrame, request: &ItemsRequest, total: i64) -> PolarsResult<Items> {
@@ -998,4 +1114,44 @@ fn read_items(frame: &DataFrame, request: &ItemsRequest, total: i64) -> PolarsRe
             has_more: u64::from(request.page) < total_pages,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{load, IngestOptions};
+
+    /// Every sample request gives the same response whether the scoped calls
+    /// are held in memory or streamed section by section.
+    #[test]
+    fn streamed_sections_equal_sections_in_memory() {
+        let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample_data");
+        let calls = load(&[samples.join("calls.csv")], &IngestOptions::default())
+            .unwrap()
+            .frame;
+        let requests = [
+            "request.json",
+            "request_drilldown.json",
+            "request_weekly.json",
+            "request_no_tags.json",
+        ];
+        for name in requests {
+            let text = std::fs::read_to_string(samples.join(name)).unwrap();
+            let mut request = Request::from_json_str(&text).unwrap();
+            for page in [1, 2, 40] {
+                if let Some(items) = &mut request.items {
+                    items.page = page;
+                }
+                let compute = |rows_in_memory| {
+                    compute_parts(calls.clone(), &request, Rounding::Api, true, rows_in_memory)
+                        .unwrap()
+                };
+                let (in_memory, previous) = compute(usize::MAX - 1);
+                let (streamed, streamed_previous) = compute(0);
+                assert_eq!(streamed, in_memory, "{name}, page {page}");
+                assert_eq!(streamed_previous, previous, "{name}, page {page}");
+                assert!(in_memory.data.funnel.dials.count.value > 0, "{name}");
+            }
+        }
+    }
 }

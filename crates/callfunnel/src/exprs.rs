@@ -52,3 +52,25 @@ pub(crate) fn dated_within((from, to): (DateTime<Utc>, DateTime<Utc>)) -> Expr {
     let date = col(crate::model::column::DATE);
     date.clone().gt_eq(micros(from)).and(date.lt(micros(to)))
 }
+
+/// `frame` with its text columns copied out of the buffers they share with
+/// the rows filtered away (a filter keeps the whole buffers of the text it
+/// took its rows from), so that memory holds only the rows kept.
+pub(crate) fn with_own_strings(frame: DataFrame) -> PolarsResult<DataFrame> {
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|column| match column.dtype() {
+            DataType::String => {
+                let text = column.str()?;
+                let own = StringChunked::from_chunk_iter(
+                    text.name().clone(),
+                    text.downcast_iter().map(|array| array.clone().gc()),
+                );
+                Ok(own.into_column())
+            }
+            _ => Ok(column.clone()),
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(frame.height(), columns)
+}

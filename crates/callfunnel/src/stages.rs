@@ -51,14 +51,16 @@ pub fn is_counted() -> Expr {
 }
 
 /// Whether a call is connected: its `result` is one of [`CONNECTED_RESULTS`].
+///
+/// A few equality tests, not `is_in`: Polars' streaming engine runs an
+/// `is_in` as a separate node fed by a multiplexer, which buffers the other
+/// columns while it waits (memory that grows with the calls).
 pub fn is_connected() -> Expr {
-    let picked_up = Series::new(
-        "picked_up".into(),
-        CONNECTED_RESULTS.map(CallResult::as_str),
-    );
-    col(column::RESULT)
-        .is_in(lit(picked_up).implode(false), false)
-        .fill_null(lit(false))
+    crate::exprs::is_one_of(
+        col(column::RESULT),
+        &CONNECTED_RESULTS.map(CallResult::as_str),
+    )
+    .fill_null(lit(false))
 }
 
 /// Whether a call is a conversation: `connected` (the value of

@@ -26,7 +26,7 @@ use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
 use super::spill::SpillFile;
 use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::{collect_streaming, dated_within, is_one_of};
+use crate::exprs::{collect_streaming, dated_within, is_one_of, with_own_strings};
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
@@ -52,7 +52,7 @@ pub(crate) struct CanonicalCsv {
 /// its shape (record count, whether the ids increase, where chunks of whole
 /// records start), then each chunk is parsed, checked and converted. With a
 /// `keep_window` and increasing ids, only the calls in the window are kept
-/// (in memory); otherwise every call goes to a temporary Parquet file that
+/// (in memory, or in a temporary Parquet file when many); otherwise every call goes to a temporary Parquet file that
 /// the frame scans.
 pub(crate) fn scan_canonical_csv(
     path: &Path,
@@ -80,12 +80,19 @@ pub(crate) fn scan_canonical_csv(
         return None;
     }
     if let (Some(window), true) = (keep_window, shape.ids_increasing) {
-        let kept = read_window(path, &header, &present, &shape.chunks, window)?;
+        let (frame, spill) = read_window(
+            path,
+            &header,
+            &present,
+            &shape.chunks,
+            window,
+            WINDOW_ROWS_IN_MEMORY,
+        )?;
         return Some(CanonicalCsv {
-            frame: kept.lazy(),
+            frame,
             rows: shape.records,
             unique_ids: true,
-            spill: None,
+            spill,
         });
     }
     let (frame, spill) = read_spilled(path, &header, &present, &shape.chunks)?;
@@ -175,31 +182,51 @@ fn read_chunks(
     Some(())
 }
 
+/// Calls of a window kept in memory; beyond, they go to a temporary file.
+const WINDOW_ROWS_IN_MEMORY: usize = 1 << 20;
+
 /// The calls of the file dated in `window`, with each chunk's latest calls
-/// (so the latest call of all is among them), read by [`read_chunks`].
+/// (so the latest call of all is among them), read by [`read_chunks`]: in
+/// memory up to `rows_in_memory` calls, beyond in a temporary Parquet file
+/// (returned: it must outlive the frame), so memory does not grow with a
+/// dense window.
 fn read_window(
     path: &Path,
     header: &[String],
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
     window: (DateTime<Utc>, DateTime<Utc>),
-) -> Option<DataFrame> {
+    rows_in_memory: usize,
+) -> Option<(LazyFrame, Option<SpillFile>)> {
     let date = col(Field::Date.name());
     let kept_rows = dated_within(window).or(date.clone().eq(date.max()));
     let mut kept: Option<DataFrame> = None;
+    let mut spilled: Option<SpillWriter> = None;
     read_chunks(path, header, present, chunks, |calls| {
         let chunk = with_own_strings(calls.filter(kept_rows.clone()).collect()?)?;
+        if let Some(spill) = &mut spilled {
+            return spill.write(chunk);
+        }
         match &mut kept {
             Some(kept) => {
                 kept.vstack_mut(&chunk)?;
             }
             None => kept = Some(chunk),
         }
+        if kept.as_ref().map_or(0, DataFrame::height) > rows_in_memory {
+            let mut spill = SpillWriter::create()?;
+            spill.write(kept.take().expect("kept above"))?;
+            spilled = Some(spill);
+        }
         Ok(())
     })?;
+    if let Some(spill) = spilled {
+        let (frame, file) = spill.finish().ok()?;
+        return Some((frame, Some(file)));
+    }
     let mut kept = kept?;
     kept.rechunk_mut();
-    Some(kept)
+    Some((kept.lazy(), None))
 }
 
 /// Every call of the file, read by [`read_chunks`] into a temporary Parquet
@@ -210,45 +237,44 @@ fn read_spilled(
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
 ) -> Option<(LazyFrame, SpillFile)> {
-    let (spill, file) = SpillFile::create().ok()?;
-    let mut writer = ParquetWriter::new(std::io::BufWriter::new(file))
-        .with_compression(ParquetCompression::Lz4Raw)
-        .with_statistics(StatisticsOptions::empty())
-        .batched(&crate::model::canonical_schema())
-        .ok()?;
+    let mut spill = SpillWriter::create().ok()?;
     read_chunks(path, header, present, chunks, |calls| {
-        writer.write_batch(calls.collect()?.align_chunks())
+        spill.write(calls.collect()?)
     })?;
-    writer.finish().ok()?;
-    drop(writer);
-    let scan = LazyFrame::scan_parquet(
-        PlRefPath::try_from_path(spill.path()).ok()?,
-        ScanArgsParquet::default(),
-    )
-    .ok()?;
-    Some((scan, spill))
+    spill.finish().ok()
 }
 
-/// `frame` with its text columns copied out of the buffers they share with
-/// the rows filtered away (a filter keeps the whole buffers of the text it
-/// took its rows from), so that memory holds only the rows kept.
-fn with_own_strings(frame: DataFrame) -> PolarsResult<DataFrame> {
-    let columns = frame
-        .columns()
-        .iter()
-        .map(|column| match column.dtype() {
-            DataType::String => {
-                let text = column.str()?;
-                let own = StringChunked::from_chunk_iter(
-                    text.name().clone(),
-                    text.downcast_iter().map(|array| array.clone().gc()),
-                );
-                Ok(own.into_column())
-            }
-            _ => Ok(column.clone()),
-        })
-        .collect::<PolarsResult<Vec<_>>>()?;
-    DataFrame::new(frame.height(), columns)
+/// Canonical calls written to a temporary Parquet file (fast compression,
+/// no statistics), batch by batch.
+struct SpillWriter {
+    file: SpillFile,
+    writer: polars::io::parquet::write::BatchedWriter<std::io::BufWriter<std::fs::File>>,
+}
+
+impl SpillWriter {
+    fn create() -> PolarsResult<SpillWriter> {
+        let (file, handle) = SpillFile::create()?;
+        let writer = ParquetWriter::new(std::io::BufWriter::new(handle))
+            .with_compression(ParquetCompression::Lz4Raw)
+            .with_statistics(StatisticsOptions::empty())
+            .batched(&crate::model::canonical_schema())?;
+        Ok(SpillWriter { file, writer })
+    }
+
+    fn write(&mut self, mut calls: DataFrame) -> PolarsResult<()> {
+        self.writer.write_batch(calls.align_chunks())
+    }
+
+    /// Closes the file: a lazy scan of it, and the file it reads.
+    fn finish(self) -> PolarsResult<(LazyFrame, SpillFile)> {
+        self.writer.finish()?;
+        drop(self.writer);
+        let scan = LazyFrame::scan_parquet(
+            PlRefPath::try_from_path(self.file.path())?,
+            ScanArgsParquet::default(),
+        )?;
+        Ok((scan, self.file))
+    }
 }
 
 /// Reads the bytes of `range` of `file` into `bytes`.
@@ -873,9 +899,28 @@ mod tests {
         let header = plain_header(&path).unwrap();
         let present = field_positions(&header, &names);
         let shape = file_shape(&path, 0, 700).unwrap();
-        let chunked =
-            read_window(&path, &header, &present, &shape.chunks, window(&request)).unwrap();
-        assert!(chunked.height() >= kept && chunked.height() < kept + shape.chunks.len());
-        assert_eq!(compute(chunked.lazy(), &request).unwrap(), expected);
+        let read = |rows_in_memory| {
+            read_window(
+                &path,
+                &header,
+                &present,
+                &shape.chunks,
+                window(&request),
+                rows_in_memory,
+            )
+            .unwrap()
+        };
+        let (chunked, spill) = read(usize::MAX);
+        assert!(spill.is_none());
+        let chunked_rows = chunked.clone().collect().unwrap().height();
+        assert!(chunked_rows >= kept && chunked_rows < kept + shape.chunks.len());
+        assert_eq!(compute(chunked, &request).unwrap(), expected);
+
+        // Beyond 20 calls in memory, the window goes to a temporary file.
+        let (spilled, spill) = read(20);
+        let spill = spill.expect("spilled");
+        assert!(spill.path().exists());
+        assert_eq!(spilled.clone().collect().unwrap().height(), chunked_rows);
+        assert_eq!(compute(spilled, &request).unwrap(), expected);
     }
 }
