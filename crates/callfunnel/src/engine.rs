@@ -115,10 +115,9 @@ fn compute_parts(
     // common-subplan pass would merge its scan with the scoped one and read
     // every row group of a Parquet input for the scoped sections too.
     let last_updated = collect_streaming(last_updated_plan(calls.clone()))?;
-    let scoped = scoped_calls(calls, request).select(section_columns(request));
-    let scoped =
-        scoped_in_memory(scoped.clone(), rows_in_memory)?.unwrap_or(Scoped::Streamed(scoped));
-    let frame = scoped.frame();
+    let plan = scoped_calls(calls, request).select(section_columns(request));
+    let scoped = hold_if_few(plan, rows_in_memory)?;
+    let frame = scoped.frame.clone();
     let mut plans = vec![
         totals_plan(frame.clone()),
         series_plan(frame.clone(), request.granularity, derived::IN_CURRENT),
@@ -178,42 +177,45 @@ fn compute_parts(
 const SCOPED_ROWS_IN_MEMORY: usize = 2 << 20;
 
 /// The scoped calls, as the sections read them.
-enum Scoped {
-    /// Collected once (few enough): every section reads the frame.
-    InMemory(DataFrame),
-    /// Too many to hold: each section streams over the plan in turn, in
-    /// memory that grows with its groups and the drilldown page, not with
-    /// the calls.
-    Streamed(LazyFrame),
+struct Scoped {
+    /// The calls collected once (few enough: every section reads them) or
+    /// the plan (too many to hold: each section streams over it in turn, in
+    /// memory that grows with its groups and the drilldown page).
+    frame: LazyFrame,
+    /// Whether `frame` is the collected calls.
+    held: bool,
 }
 
 impl Scoped {
-    /// The frame the section plans start from.
-    fn frame(&self) -> LazyFrame {
-        match self {
-            Scoped::InMemory(calls) => calls.clone().lazy(),
-            Scoped::Streamed(plan) => plan.clone(),
-        }
-    }
-
-    /// Collects the section `plans`: together in memory, or one after the
-    /// other on the streaming engine (together, each would hold its own
+    /// Collects the section `plans`, on the streaming engine (its grouped
+    /// `max_by` is the one that handles zero groups): together over held
+    /// calls, else one after the other (together, each would hold its own
     /// view of a scanned file at once).
     fn collect_sections(&self, plans: Vec<LazyFrame>) -> PolarsResult<Vec<DataFrame>> {
-        match self {
-            Scoped::InMemory(_) => collect_all(plans, Engine::InMemory),
-            Scoped::Streamed(_) => plans.into_iter().map(collect_streaming).collect(),
+        if self.held {
+            collect_all(plans, Engine::Streaming)
+        } else {
+            plans.into_iter().map(collect_streaming).collect()
         }
     }
 }
 
-/// The scoped calls of `plan` collected, when there are at most
-/// `rows_in_memory` (reading no more than one beyond); `None` when there are
-/// more.
-fn scoped_in_memory(plan: LazyFrame, rows_in_memory: usize) -> PolarsResult<Option<Scoped>> {
+/// The scoped calls of `plan`: collected when there are at most
+/// `rows_in_memory` (reading no more than one beyond), else the plan.
+fn hold_if_few(plan: LazyFrame, rows_in_memory: usize) -> PolarsResult<Scoped> {
     let limit = IdxSize::try_from(rows_in_memory + 1).unwrap_or(IdxSize::MAX);
-    let first = collect_streaming(plan.limit(limit))?;
-    Ok((first.height() <= rows_in_memory).then_some(Scoped::InMemory(first)))
+    let first = collect_streaming(plan.clone().limit(limit))?;
+    Ok(if first.height() <= rows_in_memory {
+        Scoped {
+            frame: first.lazy(),
+            held: true,
+        }
+    } else {
+        Scoped {
+            frame: plan,
+            held: false,
+        }
+    })
 }
 
 /// A part of the computation, for [`compute_section`].

@@ -28,6 +28,7 @@ use super::spill::SpillFile;
 use crate::engine::MAX_RINGING_SECONDS;
 use crate::exprs::{collect_streaming, dated_within, is_one_of, with_own_strings};
 use crate::model::{date_dtype, DATE_UNIT};
+use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
 const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";
@@ -41,8 +42,8 @@ pub(crate) struct CanonicalCsv {
     pub rows: u64,
     /// Whether every `id` is distinct (the ids increase strictly, row by row).
     pub unique_ids: bool,
-    /// The temporary file `frame` reads, if any: it must outlive the frame.
-    pub spill: Option<SpillFile>,
+    /// The temporary files `frame` reads, if any: they must outlive the frame.
+    pub spill: Vec<SpillFile>,
 }
 
 /// The calls of the CSV file at `path` as a lazy canonical frame, or `None`
@@ -100,7 +101,7 @@ pub(crate) fn scan_canonical_csv(
         frame,
         rows: shape.records,
         unique_ids: shape.ids_increasing,
-        spill: Some(spill),
+        spill,
     })
 }
 
@@ -197,7 +198,7 @@ fn read_window(
     chunks: &[std::ops::Range<u64>],
     window: (DateTime<Utc>, DateTime<Utc>),
     rows_in_memory: usize,
-) -> Option<(LazyFrame, Option<SpillFile>)> {
+) -> Option<(LazyFrame, Vec<SpillFile>)> {
     let date = col(Field::Date.name());
     let kept_rows = dated_within(window).or(date.clone().eq(date.max()));
     let mut kept: Option<DataFrame> = None;
@@ -210,6 +211,11 @@ fn read_window(
         match &mut kept {
             Some(kept) => {
                 kept.vstack_mut(&chunk)?;
+                // Many small chunks cost more than their rows (each array
+                // has its own buffers): joined now and then.
+                if kept.first_col_n_chunks() > 64 {
+                    kept.rechunk_mut();
+                }
             }
             None => kept = Some(chunk),
         }
@@ -221,12 +227,11 @@ fn read_window(
         Ok(())
     })?;
     if let Some(spill) = spilled {
-        let (frame, file) = spill.finish().ok()?;
-        return Some((frame, Some(file)));
+        return spill.finish().ok();
     }
     let mut kept = kept?;
     kept.rechunk_mut();
-    Some((kept.lazy(), None))
+    Some((kept.lazy(), Vec::new()))
 }
 
 /// Every call of the file, read by [`read_chunks`] into a temporary Parquet
@@ -236,7 +241,7 @@ fn read_spilled(
     header: &[String],
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
-) -> Option<(LazyFrame, SpillFile)> {
+) -> Option<(LazyFrame, Vec<SpillFile>)> {
     let mut spill = SpillWriter::create().ok()?;
     read_chunks(path, header, present, chunks, |calls| {
         spill.write(calls.collect()?)
@@ -244,36 +249,72 @@ fn read_spilled(
     spill.finish().ok()
 }
 
-/// Canonical calls written to a temporary Parquet file (fast compression,
-/// no statistics), batch by batch.
+/// Batches written to one temporary file before the next is started: a
+/// Parquet writer holds memory for every batch it wrote until it is closed.
+const BATCHES_PER_SPILL_FILE: usize = 16;
+
+/// Canonical calls written to temporary Parquet files (fast compression, no
+/// statistics), batch by batch, a new file every [`BATCHES_PER_SPILL_FILE`].
 struct SpillWriter {
+    closed: Vec<SpillFile>,
     file: SpillFile,
-    writer: polars::io::parquet::write::BatchedWriter<std::io::BufWriter<std::fs::File>>,
+    writer: ParquetBatchedWriter<std::io::BufWriter<std::fs::File>>,
+    batches: usize,
 }
 
 impl SpillWriter {
     fn create() -> PolarsResult<SpillWriter> {
+        let (file, writer) = Self::open()?;
+        Ok(SpillWriter {
+            closed: Vec::new(),
+            file,
+            writer,
+            batches: 0,
+        })
+    }
+
+    /// A new temporary file and its writer.
+    fn open() -> PolarsResult<(
+        SpillFile,
+        ParquetBatchedWriter<std::io::BufWriter<std::fs::File>>,
+    )> {
         let (file, handle) = SpillFile::create()?;
         let writer = ParquetWriter::new(std::io::BufWriter::new(handle))
             .with_compression(ParquetCompression::Lz4Raw)
             .with_statistics(StatisticsOptions::empty())
             .batched(&crate::model::canonical_schema())?;
-        Ok(SpillWriter { file, writer })
+        Ok((file, writer))
     }
 
     fn write(&mut self, mut calls: DataFrame) -> PolarsResult<()> {
+        if self.batches == BATCHES_PER_SPILL_FILE {
+            let (file, writer) = Self::open()?;
+            std::mem::replace(&mut self.writer, writer).finish()?;
+            self.closed.push(std::mem::replace(&mut self.file, file));
+            self.batches = 0;
+        }
+        self.batches += 1;
         self.writer.write_batch(calls.align_chunks())
     }
 
-    /// Closes the file: a lazy scan of it, and the file it reads.
-    fn finish(self) -> PolarsResult<(LazyFrame, SpillFile)> {
+    /// Closes the last file: a lazy scan of them all, in order, and the
+    /// files it reads.
+    fn finish(mut self) -> PolarsResult<(LazyFrame, Vec<SpillFile>)> {
         self.writer.finish()?;
         drop(self.writer);
-        let scan = LazyFrame::scan_parquet(
-            PlRefPath::try_from_path(self.file.path())?,
-            ScanArgsParquet::default(),
-        )?;
-        Ok((scan, self.file))
+        self.closed.push(self.file);
+        let scans = self
+            .closed
+            .iter()
+            .map(|file| {
+                LazyFrame::scan_parquet(
+                    PlRefPath::try_from_path(file.path())?,
+                    ScanArgsParquet::default(),
+                )
+            })
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let frame = concat(scans, UnionArgs::default())?;
+        Ok((frame, self.closed))
     }
 }
 
@@ -911,15 +952,16 @@ mod tests {
             .unwrap()
         };
         let (chunked, spill) = read(usize::MAX);
-        assert!(spill.is_none());
+        assert!(spill.is_empty());
         let chunked_rows = chunked.clone().collect().unwrap().height();
         assert!(chunked_rows >= kept && chunked_rows < kept + shape.chunks.len());
         assert_eq!(compute(chunked, &request).unwrap(), expected);
 
         // Beyond 20 calls in memory, the window goes to a temporary file.
+        // (Files of 16 batches each: more than one here.)
         let (spilled, spill) = read(20);
-        let spill = spill.expect("spilled");
-        assert!(spill.path().exists());
+        assert!(spill.len() > 1, "{} spill files", spill.len());
+        assert!(spill.iter().all(|file| file.path().exists()));
         assert_eq!(spilled.clone().collect().unwrap().height(), chunked_rows);
         assert_eq!(compute(spilled, &request).unwrap(), expected);
     }
