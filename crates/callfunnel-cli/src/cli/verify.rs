@@ -69,7 +69,9 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         Some(path) => (read_answer(path)?, path.clone()),
         None => fetch_answer(&args, &request_text)?,
     };
-    let loaded = args.input.load(&request.tags)?;
+    // Every reading recomputes the request's own periods (UTC days
+    // included): the calls outside its window need not be kept.
+    let loaded = args.input.load_for(&request)?;
     let report = verify(loaded.frame, &request, &answer).map_err(|error| {
         let failure = match error {
             VerifyError::NotAResponse(_) => Failure::input,

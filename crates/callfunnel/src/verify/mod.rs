@@ -28,9 +28,9 @@
 //! with `null`; other values agree when equal (objects key by key, an absent
 //! key reading as `null`).
 //!
-//! **Not checkable.** When no input call has a known ringing time (calls read
+//! **Not checkable.** When no call given has a known ringing time (calls read
 //! from API pages), the ringing figures are listed as not checkable instead of
-//! being compared.
+//! being compared. (The command line gives the calls of the request's window.)
 //!
 //! **Explanations.** When figures differ, the computation is repeated under
 //! each [`Reading`] the public documentation leaves open (and under version 1
