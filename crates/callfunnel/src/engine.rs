@@ -6,13 +6,13 @@
 //!
 //! One plan: the calls of both periods are selected (a coarse UTC window
 //! first, so a Parquet scan can push it down, then the exact local-day test)
-//! and their derived columns added; every section aggregates that plan.
-//! When the scoped calls are few (up to [`SCOPED_ROWS_IN_MEMORY`]) they are
-//! collected once and every section reads them; beyond, each section streams
-//! over the plan in turn with aggregations Polars' streaming engine runs in
-//! bounded memory (the drilldown through a top-k of our own), so memory does
-//! not grow with a dense period. [`compute_section`]
-//! runs one section alone, to measure what each costs.
+//! and their derived columns added; every section aggregates that plan. When
+//! the scoped calls are few (up to 2M) they are collected once and every
+//! section reads them; beyond, each section streams over the plan in turn
+//! with aggregations Polars' streaming engine runs in bounded memory (the
+//! drilldown through a top-k of our own), so memory does not grow with a
+//! dense period. [`compute_section`] runs one section alone, to measure what
+//! each costs.
 
 use std::sync::Mutex;
 

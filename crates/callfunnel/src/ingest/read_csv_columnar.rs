@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
+use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
 use super::column_exprs::{absent_value, api_spellings, default_enum};
@@ -28,7 +29,6 @@ use super::spill::SpillFile;
 use crate::engine::MAX_RINGING_SECONDS;
 use crate::exprs::{collect_streaming, dated_within, is_one_of, with_own_strings};
 use crate::model::{date_dtype, DATE_UNIT};
-use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
 const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";
@@ -53,8 +53,8 @@ pub(crate) struct CanonicalCsv {
 /// its shape (record count, whether the ids increase, where chunks of whole
 /// records start), then each chunk is parsed, checked and converted. With a
 /// `keep_window` and increasing ids, only the calls in the window are kept
-/// (in memory, or in a temporary Parquet file when many); otherwise every call goes to a temporary Parquet file that
-/// the frame scans.
+/// (in memory, or in temporary Parquet files when many); otherwise every
+/// call goes to temporary Parquet files that the frame scans.
 pub(crate) fn scan_canonical_csv(
     path: &Path,
     names: &ColumnNames,
@@ -188,8 +188,8 @@ const WINDOW_ROWS_IN_MEMORY: usize = 1 << 20;
 
 /// The calls of the file dated in `window`, with each chunk's latest calls
 /// (so the latest call of all is among them), read by [`read_chunks`]: in
-/// memory up to `rows_in_memory` calls, beyond in a temporary Parquet file
-/// (returned: it must outlive the frame), so memory does not grow with a
+/// memory up to `rows_in_memory` calls, beyond in temporary Parquet files
+/// (returned: they must outlive the frame), so memory does not grow with a
 /// dense window.
 fn read_window(
     path: &Path,
