@@ -24,7 +24,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
@@ -39,7 +38,7 @@ use checksum::{Checksum, Summing};
 
 pub(crate) use rules::{any_broken, store_rules, StoreRule};
 
-use crate::exprs::{collect_streaming, rows_and_distinct_ids};
+use crate::exprs::{fold_batches, rows_and_distinct_ids, temporary_parquet_writer};
 use crate::model::{canonical_schema, column};
 
 /// Rows per row group of the store.
@@ -209,27 +208,19 @@ fn month_key() -> Expr {
 /// rules and its rows appended to their month's file. Returns the months
 /// written, in order.
 fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, ConvertError> {
-    let spreader = Arc::new(Mutex::new(MonthSpreader {
+    let spreader = MonthSpreader {
         folder: spill.0.clone(),
         writers: BTreeMap::new(),
         pending: BTreeMap::new(),
         broken: None,
-    }));
-    let callback = {
-        let spreader = Arc::clone(&spreader);
-        PlanCallback::new(move |batch: DataFrame| {
-            let mut spreader = spreader.lock().map_err(|_| poisoned())?;
-            spreader.take(batch)
-        })
     };
-    calls
-        .with_columns([month_key(), broken_rule()])
-        .sink_batches(callback, true, None)
-        .and_then(collect_streaming)
-        .map_err(ConvertError::Frame)?;
-    let mut spreader = spreader
-        .lock()
-        .map_err(|_| ConvertError::Frame(poisoned()))?;
+    let mut spreader = fold_batches(
+        calls.with_columns([month_key(), broken_rule()]),
+        true,
+        spreader,
+        MonthSpreader::take,
+    )
+    .map_err(ConvertError::Frame)?;
     if let Some(rule) = spreader.broken.take() {
         return Err(ConvertError::NotCanonical(rule));
     }
@@ -238,10 +229,6 @@ fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, Con
 
 /// Calls of a month gathered before they are written to its spill file.
 const SPILL_ROWS: usize = 64 * 1024;
-
-fn poisoned() -> PolarsError {
-    PolarsError::ComputeError("a writer thread failed".into())
-}
 
 /// Appends batches of calls to one file per month.
 struct MonthSpreader {
@@ -308,10 +295,7 @@ impl MonthSpreader {
     fn writer(&mut self, month: i32) -> PolarsResult<&mut ParquetBatchedWriter<BufWriter<File>>> {
         if !self.writers.contains_key(&month) {
             let file = File::create(self.folder.join(format!("{month}.parquet")))?;
-            let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
-                .with_compression(ParquetCompression::Lz4Raw)
-                .with_statistics(StatisticsOptions::empty())
-                .batched(&canonical_schema())?;
+            let writer = temporary_parquet_writer(file)?;
             self.writers.insert(month, writer);
         }
         Ok(self.writers.get_mut(&month).expect("inserted above"))

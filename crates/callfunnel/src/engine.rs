@@ -14,12 +14,10 @@
 //! dense period. [`compute_section`] runs one section alone, to measure what
 //! each costs.
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use polars::prelude::*;
 
-use crate::exprs::{collect_streaming, dated_within, with_own_strings};
+use crate::exprs::{collect_streaming, dated_within, fold_batches, with_own_strings};
 use crate::model::{column, CallResult};
 use crate::request::{DateRange, Granularity, ItemsRequest, Request, Stage};
 use crate::response::{
@@ -987,13 +985,11 @@ fn drilldown_page(scoped: LazyFrame, items: &ItemsRequest) -> PolarsResult<DataF
         .filter(col(derived::IN_CURRENT).and(in_stage(items.stage)))
         .select(drilldown_columns());
     let schema = candidates.collect_schema()?;
-    let best: Arc<Mutex<Option<DataFrame>>> = Arc::default();
-    let callback = {
-        let best = Arc::clone(&best);
-        PlanCallback::new(move |batch: DataFrame| {
-            let mut best = best
-                .lock()
-                .map_err(|_| PolarsError::ComputeError("a drilldown thread failed".into()))?;
+    let kept = fold_batches(
+        candidates,
+        false,
+        None,
+        move |best: &mut Option<DataFrame>, batch| {
             let merged = match best.take() {
                 Some(mut kept) => {
                     kept.vstack_mut(&batch)?;
@@ -1004,13 +1000,8 @@ fn drilldown_page(scoped: LazyFrame, items: &ItemsRequest) -> PolarsResult<DataF
             // Copied out: a slice would hold every batch's text buffers.
             *best = Some(with_own_strings(latest_first(&merged)?.slice(0, keep))?);
             Ok(false)
-        })
-    };
-    collect_streaming(candidates.sink_batches(callback, false, None)?)?;
-    let kept = best
-        .lock()
-        .map_err(|_| PolarsError::ComputeError("a drilldown thread failed".into()))?
-        .take();
+        },
+    )?;
     let sorted = match kept {
         Some(kept) => latest_first(&kept)?,
         None => DataFrame::empty_with_schema(&schema),

@@ -1,6 +1,11 @@
 //! Small Polars helpers shared by the readers, the store and verify.
 
+use std::fs::File;
+use std::io::BufWriter;
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
+use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 
 use crate::model::date_dtype;
@@ -33,6 +38,37 @@ pub(crate) fn first_count(frame: &DataFrame, name: &str) -> PolarsResult<u64> {
 /// memory that does not grow with the file.
 pub(crate) fn collect_streaming(plan: LazyFrame) -> PolarsResult<DataFrame> {
     Ok(plan.collect_with_engine(Engine::Streaming)?.unwrap_single())
+}
+
+/// Streams `plan` batch by batch through `take`, which keeps what it needs
+/// in `state` and returns `true` to stop the pass; the state at the end.
+pub(crate) fn fold_batches<S: Send + 'static>(
+    plan: LazyFrame,
+    maintain_order: bool,
+    state: S,
+    take: impl Fn(&mut S, DataFrame) -> PolarsResult<bool> + Send + Sync + 'static,
+) -> PolarsResult<S> {
+    let poisoned = || PolarsError::ComputeError("a batch thread failed".into());
+    let shared = Arc::new(Mutex::new(Some(state)));
+    let callback = {
+        let shared = Arc::clone(&shared);
+        PlanCallback::new(move |batch: DataFrame| {
+            let mut state = shared.lock().map_err(|_| poisoned())?;
+            take(state.as_mut().ok_or_else(poisoned)?, batch)
+        })
+    };
+    collect_streaming(plan.sink_batches(callback, maintain_order, None)?)?;
+    let state = shared.lock().map_err(|_| poisoned())?.take();
+    state.ok_or_else(poisoned)
+}
+
+/// A writer of canonical calls to a temporary Parquet file on `file`: fast
+/// compression, no statistics (read back whole, never pruned).
+pub(crate) fn temporary_parquet_writer(file: File) -> PolarsResult<BatchedWriter<BufWriter<File>>> {
+    ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+        .with_compression(ParquetCompression::Lz4Raw)
+        .with_statistics(StatisticsOptions::empty())
+        .batched(&crate::model::canonical_schema())
 }
 
 /// The rows of `calls` and their distinct ids (one streaming pass).

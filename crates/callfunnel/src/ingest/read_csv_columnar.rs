@@ -27,7 +27,9 @@ use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
 use super::spill::SpillFile;
 use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::{collect_streaming, dated_within, is_one_of, with_own_strings};
+use crate::exprs::{
+    collect_streaming, dated_within, is_one_of, temporary_parquet_writer, with_own_strings,
+};
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
@@ -279,11 +281,7 @@ impl SpillWriter {
         ParquetBatchedWriter<std::io::BufWriter<std::fs::File>>,
     )> {
         let (file, handle) = SpillFile::create()?;
-        let writer = ParquetWriter::new(std::io::BufWriter::new(handle))
-            .with_compression(ParquetCompression::Lz4Raw)
-            .with_statistics(StatisticsOptions::empty())
-            .batched(&crate::model::canonical_schema())?;
-        Ok((file, writer))
+        Ok((file, temporary_parquet_writer(handle)?))
     }
 
     fn write(&mut self, mut calls: DataFrame) -> PolarsResult<()> {
