@@ -5,7 +5,6 @@
 //! is reported as it appears in the file.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{
@@ -16,7 +15,7 @@ use serde_json::Value;
 
 use super::error::{IngestError, Reason, RowError};
 use crate::engine::MAX_RINGING_SECONDS;
-use crate::model::{column, Call, CallColumns, CallResult, CallType, Direction, UnknownValue};
+use crate::model::{column, Call, CallResult, CallType, Direction, UnknownValue};
 
 /// A call field of SPEC §1, in canonical column order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -673,77 +672,5 @@ fn localize(local: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, String> {
         LocalResult::None => Err(format!(
             "this local time does not exist in {tz}: clocks skip it for daylight saving time"
         )),
-    }
-}
-
-/// Collects the calls of consecutive CSV and JSON files, and what was skipped.
-pub(crate) struct Sink {
-    /// The calls read so far.
-    pub columns: CallColumns,
-    /// Rows read, valid or not.
-    pub rows_read: u64,
-    /// Rows skipped, by reason (only with `skip_invalid`).
-    pub skipped: BTreeMap<String, u64>,
-    /// Skip bad rows instead of failing.
-    skip_invalid: bool,
-}
-
-impl Sink {
-    /// An empty sink.
-    pub fn new(skip_invalid: bool) -> Self {
-        Sink {
-            columns: CallColumns::default(),
-            rows_read: 0,
-            skipped: BTreeMap::new(),
-            skip_invalid,
-        }
-    }
-
-    /// Takes one line of `file` that holds no readable record (a CSV record
-    /// with the wrong number of fields, an NDJSON line that is not one JSON
-    /// value): counts it as skipped under `reason`, or stops with a
-    /// malformed-input error at that line.
-    pub fn reject_line(
-        &mut self,
-        reason: Reason,
-        file: &str,
-        line: u64,
-        message: String,
-    ) -> Result<(), IngestError> {
-        self.rows_read += 1;
-        if !self.skip_invalid {
-            return Err(IngestError::Malformed {
-                file: file.to_string(),
-                line,
-                message,
-            });
-        }
-        *self.skipped.entry(reason.as_str().to_string()).or_default() += 1;
-        Ok(())
-    }
-
-    /// Takes one row read from `file` at `line`: keeps it, counts it as
-    /// skipped, or stops with its error.
-    pub fn accept(
-        &mut self,
-        file: &str,
-        line: u64,
-        row: Result<Call, RowError>,
-    ) -> Result<(), IngestError> {
-        self.rows_read += 1;
-        match row {
-            Ok(call) => {
-                self.columns.push(call);
-                Ok(())
-            }
-            Err(error) if self.skip_invalid => {
-                *self
-                    .skipped
-                    .entry(error.reason.as_str().to_string())
-                    .or_default() += 1;
-                Ok(())
-            }
-            Err(error) => Err(IngestError::InvalidRow(Box::new(error.locate(file, line)))),
-        }
     }
 }

@@ -22,6 +22,7 @@ mod read_csv;
 mod read_csv_columnar;
 mod read_json;
 mod read_parquet;
+mod sink;
 mod spill;
 #[cfg(test)]
 mod tests;
@@ -37,8 +38,9 @@ use crate::exprs::rows_and_distinct_ids;
 pub use error::{IngestError, InvalidRow, Reason};
 pub use spill::SpillFile;
 
-use fields::{ColumnNames, Sink};
+use fields::ColumnNames;
 use read_json::JsonContext;
+use sink::Sink;
 
 /// How inputs are read.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,9 +59,10 @@ pub struct IngestOptions {
     /// inclusive, to exclusive), e.g. [`crate::engine::window`] of its one
     /// request. A reader may then leave out the other calls (keeping the
     /// latest call of all, so `last_updated` is unchanged) when no later row
-    /// can replace a kept one (ids known to be unique): a large CSV file is
-    /// then read in chunks, in memory that does not grow with its size.
-    /// `None` keeps every call.
+    /// can replace a kept one (one input file, its ids increasing): a large
+    /// CSV or NDJSON file then keeps the window's calls only. `None` keeps
+    /// every call. Either way a file is read in batches, in memory that does
+    /// not grow with its size.
     pub keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
@@ -132,7 +135,7 @@ pub struct Ingested {
     pub frame: LazyFrame,
     /// Counts for the standard-error summary.
     pub report: IngestReport,
-    /// Temporary files `frame` reads (a large CSV input's calls): keep them
+    /// Temporary files `frame` reads (a large input's calls): keep them
     /// as long as the frame is used; they are removed when dropped.
     pub spills: Vec<SpillFile>,
 }
@@ -329,6 +332,10 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
         .map(|file| Format::from_path(file))
         .collect::<Result<Vec<_>, _>>()?;
     let conversion_tags = item_conversion_tags(options);
+    // A call left out of one file could be the last occurrence of an id
+    // that another file holds inside the window: calls are left out only
+    // when a single file is read.
+    let keep_window = options.keep_window.filter(|_| files.len() == 1);
 
     let mut loader = Loader::new(options);
     for (path, format) in files.iter().zip(formats) {
@@ -337,33 +344,38 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
             file: file.clone(),
             source,
         };
+        let context = JsonContext {
+            file: &file,
+            names: &names,
+            tz: options.input_tz,
+            conversion_tags: &conversion_tags,
+        };
         match format {
-            Format::Csv => {
-                match read_csv_columnar::scan_canonical_csv(path, &names, options.keep_window) {
-                    Some(csv) => {
-                        loader.spills.extend(csv.spill);
-                        loader.add_scan(csv.frame, csv.rows, Ids::known(csv.unique_ids))?
-                    }
-                    None => {
-                        let input = File::open(path).map_err(unreadable)?;
-                        read_csv::read_csv(input, &file, &names, options.input_tz, loader.sink())?;
-                    }
+            Format::Csv => match read_csv_columnar::scan_canonical_csv(path, &names, keep_window) {
+                Some(csv) => {
+                    loader.spills.extend(csv.spill);
+                    loader.add_scan(csv.frame, csv.rows, Ids::known(csv.unique_ids));
                 }
-            }
+                None => loader.read_rows(keep_window, |sink| {
+                    let input = File::open(path).map_err(unreadable)?;
+                    read_csv::read_csv(input, &file, &names, options.input_tz, sink)
+                })?,
+            },
+            Format::Json if read_json::is_ndjson_file(path).map_err(unreadable)? => loader
+                .read_rows(keep_window, |sink| {
+                    let input = std::io::BufReader::new(File::open(path).map_err(unreadable)?);
+                    read_json::read_ndjson(input, &context, sink)
+                })?,
             Format::Json => {
                 let bytes = std::fs::read(path).map_err(unreadable)?;
                 let text = utf8_text(bytes, &file)?;
-                let context = JsonContext {
-                    file: &file,
-                    names: &names,
-                    tz: options.input_tz,
-                    conversion_tags: &conversion_tags,
-                };
-                read_json::read_json(&text, &context, loader.sink())?;
+                loader.read_rows(keep_window, |sink| {
+                    read_json::read_json(&text, &context, sink)
+                })?
             }
             Format::Parquet => {
                 let part = read_parquet::scan_parquet(path, &file, &names, options)?;
-                loader.add_parquet(part)?;
+                loader.add_parquet(part);
             }
         }
     }
@@ -382,13 +394,9 @@ pub fn load_str(
     let names = ColumnNames::new(&options.column_map)?;
     let mut loader = Loader::new(options);
     match format {
-        Format::Csv => read_csv::read_csv(
-            text.as_bytes(),
-            name,
-            &names,
-            options.input_tz,
-            loader.sink(),
-        )?,
+        Format::Csv => loader.read_rows(None, |sink| {
+            read_csv::read_csv(text.as_bytes(), name, &names, options.input_tz, sink)
+        })?,
         Format::Json => {
             let conversion_tags = item_conversion_tags(options);
             let context = JsonContext {
@@ -397,7 +405,7 @@ pub fn load_str(
                 tz: options.input_tz,
                 conversion_tags: &conversion_tags,
             };
-            read_json::read_json(text, &context, loader.sink())?;
+            loader.read_rows(None, |sink| read_json::read_json(text, &context, sink))?;
         }
         Format::Parquet => {
             return Err(IngestError::ParquetText {
@@ -436,8 +444,6 @@ fn utf8_text(bytes: Vec<u8>, file: &str) -> Result<String, IngestError> {
 
 /// Gathers the parts read from each file, in order.
 struct Loader {
-    /// Calls of the CSV and JSON files read since the last Parquet file.
-    sink: Option<Sink>,
     /// Finished parts, in input order.
     parts: Vec<Part>,
     report: IngestReport,
@@ -446,13 +452,10 @@ struct Loader {
     spills: Vec<SpillFile>,
 }
 
-/// A finished part of the input.
-enum Part {
-    /// Calls read from CSV or JSON.
-    Memory(DataFrame),
-    /// A file scanned lazily (Parquet, CSV in canonical form), and what is
-    /// known of its ids.
-    Scan(Box<LazyFrame>, Ids),
+/// The calls of one input file, scanned lazily, and what is known of its ids.
+struct Part {
+    frame: LazyFrame,
+    ids: Ids,
 }
 
 /// What is known of the ids of a part.
@@ -480,7 +483,6 @@ impl Ids {
 impl Loader {
     fn new(options: &IngestOptions) -> Self {
         Loader {
-            sink: None,
             parts: Vec::new(),
             report: IngestReport::default(),
             skip_invalid: options.skip_invalid,
@@ -488,40 +490,38 @@ impl Loader {
         }
     }
 
-    /// The sink for the next CSV or JSON file.
-    fn sink(&mut self) -> &mut Sink {
-        let skip_invalid = self.skip_invalid;
-        self.sink.get_or_insert_with(|| Sink::new(skip_invalid))
-    }
-
-    /// Turns the calls gathered so far into a part.
-    fn flush(&mut self) -> Result<(), IngestError> {
-        if let Some(sink) = self.sink.take() {
-            self.report.rows_read += sink.rows_read;
-            merge_counts(&mut self.report.skipped, sink.skipped);
-            let frame = sink
-                .columns
-                .into_frame()
-                .map_err(|source| IngestError::Polars {
-                    context: "building the call frame".into(),
-                    source,
-                })?;
-            self.parts.push(Part::Memory(frame));
-        }
+    /// Reads one file with a row reader: `read` puts its rows into a sink,
+    /// keeping the calls of `window` (see [`Sink`]); when the sink asks for
+    /// it, the file is read again, keeping every call.
+    fn read_rows(
+        &mut self,
+        window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        mut read: impl FnMut(&mut Sink) -> Result<(), IngestError>,
+    ) -> Result<(), IngestError> {
+        let mut window = window;
+        let part = loop {
+            let mut sink = Sink::new(self.skip_invalid, window);
+            read(&mut sink)?;
+            match sink.finish()? {
+                Some(part) => break part,
+                None => window = None,
+            }
+        };
+        merge_counts(&mut self.report.skipped, part.skipped);
+        self.spills.extend(part.spills);
+        self.add_scan(part.frame, part.rows_read, Ids::known(part.unique_ids));
         Ok(())
     }
 
     /// Adds a scanned file (every row valid) after what was read before it:
     /// its `rows`, and what is known of its ids.
-    fn add_scan(&mut self, frame: LazyFrame, rows: u64, ids: Ids) -> Result<(), IngestError> {
-        self.flush()?;
+    fn add_scan(&mut self, frame: LazyFrame, rows: u64, ids: Ids) {
         self.report.rows_read += rows;
-        self.parts.push(Part::Scan(Box::new(frame), ids));
-        Ok(())
+        self.parts.push(Part { frame, ids });
     }
 
     /// Adds a scanned Parquet file after what was read before it.
-    fn add_parquet(&mut self, part: read_parquet::ParquetPart) -> Result<(), IngestError> {
+    fn add_parquet(&mut self, part: read_parquet::ParquetPart) {
         merge_counts(&mut self.report.skipped, part.skipped);
         let ids = match part.store_folder {
             Some(folder) if part.unique_ids => Ids::UniqueInFolder(folder),
@@ -533,8 +533,8 @@ impl Loader {
 
 /// Whether `parts` are the month files of one folder store.
 fn one_folder_store(parts: &[Part]) -> bool {
-    let mut folders = parts.iter().map(|part| match part {
-        Part::Scan(_, Ids::UniqueInFolder(folder)) => Some(folder),
+    let mut folders = parts.iter().map(|part| match &part.ids {
+        Ids::UniqueInFolder(folder) => Some(folder),
         _ => None,
     });
     let first = folders.next().flatten();
@@ -543,8 +543,7 @@ fn one_folder_store(parts: &[Part]) -> bool {
 
 impl Loader {
     /// Concatenates the parts and collapses duplicate ids.
-    fn finish(mut self, files: Vec<PathBuf>) -> Result<Ingested, IngestError> {
-        self.flush()?;
+    fn finish(self, files: Vec<PathBuf>) -> Result<Ingested, IngestError> {
         let polars_error = |source| IngestError::Polars {
             context: "de-duplicating calls".into(),
             source,
@@ -552,75 +551,29 @@ impl Loader {
         let mut report = self.report;
         report.files = files;
         let id = crate::model::column::ID;
-        let frame = match self.parts.len() {
+        let distinct_parts = self.parts.len() == 1
+            && matches!(self.parts[0].ids, Ids::Unique | Ids::UniqueInFolder(_));
+        let distinct = distinct_parts || one_folder_store(&self.parts);
+        let mut frames: Vec<LazyFrame> = self.parts.into_iter().map(|part| part.frame).collect();
+        let frame = match frames.len() {
             0 => crate::model::CallColumns::default()
                 .into_frame()
                 .map_err(polars_error)?
                 .lazy(),
-            1 if matches!(
-                self.parts[0],
-                Part::Scan(_, Ids::Unique | Ids::UniqueInFolder(_))
-            ) =>
-            {
-                let Some(Part::Scan(frame, _)) = self.parts.pop() else {
-                    unreachable!("checked above")
-                };
-                report.calls = report.rows_read;
-                *frame
-            }
-            _ if one_folder_store(&self.parts) => {
-                let frames: Vec<LazyFrame> = self
-                    .parts
-                    .into_iter()
-                    .filter_map(|part| match part {
-                        Part::Scan(frame, _) => Some(*frame),
-                        Part::Memory(_) => None,
-                    })
-                    .collect();
-                report.calls = report.rows_read;
-                concat(frames, UnionArgs::default()).map_err(polars_error)?
-            }
-            1 if matches!(self.parts[0], Part::Memory(_)) => {
-                let Some(Part::Memory(frame)) = self.parts.pop() else {
-                    unreachable!("checked above")
-                };
-                let rows = frame.height() as u64;
-                let unique = distinct_ids(&frame).map_err(polars_error)? as u64;
-                report.duplicates = rows - unique;
-                report.calls = unique;
-                if unique < rows {
-                    frame
-                        .lazy()
-                        .unique_stable(Some(cols([id])), UniqueKeepStrategy::Last)
-                        .collect()
-                        .map_err(polars_error)?
-                        .lazy()
-                } else {
-                    frame.lazy()
-                }
-            }
-            _ => {
-                let frames: Vec<LazyFrame> = self
-                    .parts
-                    .into_iter()
-                    .map(|part| match part {
-                        Part::Memory(frame) => frame.lazy(),
-                        Part::Scan(frame, _) => *frame,
-                    })
-                    .collect();
-                let frame = if frames.len() == 1 {
-                    frames.into_iter().next().unwrap_or_default()
-                } else {
-                    concat(frames, UnionArgs::default()).map_err(polars_error)?
-                };
-                let (rows, unique) = rows_and_distinct_ids(frame.clone()).map_err(polars_error)?;
-                report.duplicates = rows - unique;
-                report.calls = unique;
-                if unique < rows {
-                    frame.unique_stable(Some(cols([id])), UniqueKeepStrategy::Last)
-                } else {
-                    frame
-                }
+            1 => frames.pop().unwrap_or_default(),
+            _ => concat(frames, UnionArgs::default()).map_err(polars_error)?,
+        };
+        let frame = if distinct {
+            report.calls = report.rows_read - report.skipped.values().sum::<u64>();
+            frame
+        } else {
+            let (rows, unique) = rows_and_distinct_ids(frame.clone()).map_err(polars_error)?;
+            report.duplicates = rows - unique;
+            report.calls = unique;
+            if unique < rows {
+                frame.unique_stable(Some(cols([id])), UniqueKeepStrategy::Last)
+            } else {
+                frame
             }
         };
         Ok(Ingested {
@@ -628,28 +581,6 @@ impl Loader {
             report,
             spills: self.spills,
         })
-    }
-}
-
-/// How many distinct ids `frame` holds. Ids in strictly increasing order
-/// (exports sorted by id, `generate`'s files) are all distinct: one pass of
-/// comparisons then replaces the hash table of a distinct count.
-pub(crate) fn distinct_ids(frame: &DataFrame) -> PolarsResult<usize> {
-    let ids = col(crate::model::column::ID);
-    let increasing = frame
-        .clone()
-        .lazy()
-        .select([ids
-            .clone()
-            .gt(ids.clone().shift(lit(1)))
-            .fill_null(lit(true))
-            .all(true)
-            .alias("increasing")])
-        .collect()?;
-    if increasing.column("increasing")?.get(0)? == AnyValue::Boolean(true) {
-        Ok(frame.height())
-    } else {
-        frame.column(crate::model::column::ID)?.n_unique()
     }
 }
 

@@ -20,16 +20,13 @@ use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
-use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
 use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
-use super::spill::SpillFile;
+use super::spill::{CallBuffer, SpillFile};
 use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::{
-    collect_streaming, dated_within, is_one_of, temporary_parquet_writer, with_own_strings,
-};
+use crate::exprs::{collect_streaming, is_one_of};
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
@@ -54,9 +51,9 @@ pub(crate) struct CanonicalCsv {
 /// Memory stays flat whatever the file's size: one pass over its bytes checks
 /// its shape (record count, whether the ids increase, where chunks of whole
 /// records start), then each chunk is parsed, checked and converted. With a
-/// `keep_window` and increasing ids, only the calls in the window are kept
-/// (in memory, or in temporary Parquet files when many); otherwise every
-/// call goes to temporary Parquet files that the frame scans.
+/// `keep_window` and increasing ids, only the calls in the window are kept;
+/// they are held in a [`CallBuffer`] (in memory, or in temporary Parquet
+/// files when many).
 pub(crate) fn scan_canonical_csv(
     path: &Path,
     names: &ColumnNames,
@@ -82,23 +79,8 @@ pub(crate) fn scan_canonical_csv(
     if !shape.columnar || shape.records == 0 {
         return None;
     }
-    if let (Some(window), true) = (keep_window, shape.ids_increasing) {
-        let (frame, spill) = read_window(
-            path,
-            &header,
-            &present,
-            &shape.chunks,
-            window,
-            WINDOW_ROWS_IN_MEMORY,
-        )?;
-        return Some(CanonicalCsv {
-            frame,
-            rows: shape.records,
-            unique_ids: true,
-            spill,
-        });
-    }
-    let (frame, spill) = read_spilled(path, &header, &present, &shape.chunks)?;
+    let window = keep_window.filter(|_| shape.ids_increasing);
+    let (frame, spill) = read_buffered(path, &header, &present, &shape.chunks, window)?;
     Some(CanonicalCsv {
         frame,
         rows: shape.records,
@@ -185,135 +167,20 @@ fn read_chunks(
     Some(())
 }
 
-/// Calls of a window kept in memory; beyond, they go to a temporary file.
-const WINDOW_ROWS_IN_MEMORY: usize = 1 << 20;
-
-/// The calls of the file dated in `window`, with each chunk's latest calls
-/// (so the latest call of all is among them), read by [`read_chunks`]: in
-/// memory up to `rows_in_memory` calls, beyond in temporary Parquet files
-/// (returned: they must outlive the frame), so memory does not grow with a
-/// dense window.
-fn read_window(
+/// The calls of the file, read by [`read_chunks`] into a [`CallBuffer`]:
+/// with a `window`, only those dated in it (and each chunk's latest calls).
+fn read_buffered(
     path: &Path,
     header: &[String],
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
-    window: (DateTime<Utc>, DateTime<Utc>),
-    rows_in_memory: usize,
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Option<(LazyFrame, Vec<SpillFile>)> {
-    let date = col(Field::Date.name());
-    let kept_rows = dated_within(window).or(date.clone().eq(date.max()));
-    let mut kept: Option<DataFrame> = None;
-    let mut spilled: Option<SpillWriter> = None;
+    let mut buffer = CallBuffer::new(window);
     read_chunks(path, header, present, chunks, |calls| {
-        let chunk = with_own_strings(calls.filter(kept_rows.clone()).collect()?)?;
-        if let Some(spill) = &mut spilled {
-            return spill.write(chunk);
-        }
-        match &mut kept {
-            Some(kept) => {
-                kept.vstack_mut(&chunk)?;
-                // Many small chunks cost more than their rows (each array
-                // has its own buffers): joined now and then.
-                if kept.first_col_n_chunks() > 64 {
-                    kept.rechunk_mut();
-                }
-            }
-            None => kept = Some(chunk),
-        }
-        if kept.as_ref().map_or(0, DataFrame::height) > rows_in_memory {
-            let mut spill = SpillWriter::create()?;
-            spill.write(kept.take().expect("kept above"))?;
-            spilled = Some(spill);
-        }
-        Ok(())
+        buffer.push(calls).map(drop)
     })?;
-    if let Some(spill) = spilled {
-        return spill.finish().ok();
-    }
-    let mut kept = kept?;
-    kept.rechunk_mut();
-    Some((kept.lazy(), Vec::new()))
-}
-
-/// Every call of the file, read by [`read_chunks`] into a temporary Parquet
-/// file (see [`SpillFile`]), scanned lazily.
-fn read_spilled(
-    path: &Path,
-    header: &[String],
-    present: &[(Field, Option<usize>)],
-    chunks: &[std::ops::Range<u64>],
-) -> Option<(LazyFrame, Vec<SpillFile>)> {
-    let mut spill = SpillWriter::create().ok()?;
-    read_chunks(path, header, present, chunks, |calls| {
-        spill.write(calls.collect()?)
-    })?;
-    spill.finish().ok()
-}
-
-/// Batches written to one temporary file before the next is started: a
-/// Parquet writer holds memory for every batch it wrote until it is closed.
-const BATCHES_PER_SPILL_FILE: usize = 16;
-
-/// Canonical calls written to temporary Parquet files (fast compression, no
-/// statistics), batch by batch, a new file every [`BATCHES_PER_SPILL_FILE`].
-struct SpillWriter {
-    closed: Vec<SpillFile>,
-    file: SpillFile,
-    writer: ParquetBatchedWriter<std::io::BufWriter<std::fs::File>>,
-    batches: usize,
-}
-
-impl SpillWriter {
-    fn create() -> PolarsResult<SpillWriter> {
-        let (file, writer) = Self::open()?;
-        Ok(SpillWriter {
-            closed: Vec::new(),
-            file,
-            writer,
-            batches: 0,
-        })
-    }
-
-    /// A new temporary file and its writer.
-    fn open() -> PolarsResult<(
-        SpillFile,
-        ParquetBatchedWriter<std::io::BufWriter<std::fs::File>>,
-    )> {
-        let (file, handle) = SpillFile::create()?;
-        Ok((file, temporary_parquet_writer(handle)?))
-    }
-
-    fn write(&mut self, mut calls: DataFrame) -> PolarsResult<()> {
-        if self.batches == BATCHES_PER_SPILL_FILE {
-            let (file, writer) = Self::open()?;
-            std::mem::replace(&mut self.writer, writer).finish()?;
-            self.closed.push(std::mem::replace(&mut self.file, file));
-            self.batches = 0;
-        }
-        self.batches += 1;
-        self.writer.write_batch(calls.align_chunks())
-    }
-
-    /// Closes the last file: a lazy scan of them all, in order, and the
-    /// files it reads.
-    fn finish(mut self) -> PolarsResult<(LazyFrame, Vec<SpillFile>)> {
-        self.writer.finish()?;
-        drop(self.writer);
-        self.closed.push(self.file);
-        let scans = self
-            .closed
-            .iter()
-            .map(|file| {
-                LazyFrame::scan_parquet(
-                    PlRefPath::try_from_path(file.path())?,
-                    ScanArgsParquet::default(),
-                )
-            })
-            .collect::<PolarsResult<Vec<_>>>()?;
-        let frame = concat(scans, UnionArgs::default())?;
-        Ok((frame, self.closed))
-    }
+    buffer.finish().ok()
 }
 
 /// Reads the bytes of `range` of `file` into `bytes`.
@@ -939,15 +806,13 @@ mod tests {
         let present = field_positions(&header, &names);
         let shape = file_shape(&path, 0, 700).unwrap();
         let read = |rows_in_memory| {
-            read_window(
-                &path,
-                &header,
-                &present,
-                &shape.chunks,
-                window(&request),
-                rows_in_memory,
-            )
-            .unwrap()
+            let mut buffer =
+                CallBuffer::new(Some(window(&request))).with_rows_in_memory(rows_in_memory);
+            read_chunks(&path, &header, &present, &shape.chunks, |calls| {
+                buffer.push(calls).map(drop)
+            })
+            .unwrap();
+            buffer.finish().unwrap()
         };
         let (chunked, spill) = read(usize::MAX);
         assert!(spill.is_empty());

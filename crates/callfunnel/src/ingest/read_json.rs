@@ -8,7 +8,12 @@
 //! - a saved v1 call page `{"data": {"results": [CallApiResponse…], "metadata": …}}`.
 //!
 //! Records are read one at a time from their position in the text, so every
-//! message names the line where its record starts.
+//! message names the line where its record starts. An NDJSON file is read
+//! line by line ([`read_ndjson`]), never whole; the other shapes are one
+//! JSON value, read from the file's whole text.
+
+use std::io::BufRead;
+use std::path::Path;
 
 use chrono_tz::Tz;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -17,8 +22,9 @@ use serde_json::{Map, Value};
 use super::error::{IngestError, Reason, RowError};
 use super::fields::{
     build_call, push_tag, read_date, read_duration, read_enum, read_id, read_minutes, read_text,
-    reject, Cell, ColumnNames, Field, Raw, Sink,
+    reject, Cell, ColumnNames, Field, Raw,
 };
+use super::sink::Sink;
 use crate::model::{Call, CallResult, Direction};
 use crate::request::Stage;
 
@@ -250,52 +256,143 @@ impl JsonReader<'_, '_, '_> {
         self.record(record, line, Shape::Calls)
     }
 
-    /// Reads one record per line (NDJSON); blank lines are skipped. A line
-    /// that is not exactly one JSON value is a bad row of that line: it
-    /// stops the load, or is counted and skipped with `--skip-invalid`.
+    /// Reads one record per line (NDJSON), see [`read_ndjson`].
     fn read_lines(&mut self) -> Result<(), IngestError> {
-        let text = self.text;
-        for (index, raw_line) in text.split('\n').enumerate() {
-            let line = index as u64 + 1;
-            let record = raw_line.trim_matches(|c| matches!(c, ' ' | '\t' | '\r'));
-            if record.is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Value>(record) {
-                Ok(value) => self.record(value, line, Shape::Calls)?,
-                Err(err) => {
-                    let message = err.to_string();
-                    let message = message
-                        .rsplit_once(" at line ")
-                        .map_or(message.as_str(), |(text, _)| text);
-                    self.sink.reject_line(
-                        Reason::InvalidJson,
-                        self.context.file,
-                        line,
-                        format!("invalid JSON: {message}"),
-                    )?;
-                }
-            }
-        }
-        Ok(())
+        read_ndjson(self.text.as_bytes(), self.context, self.sink)
     }
 
     /// Reads one record that starts at `line`.
     fn record(&mut self, record: Value, line: u64, shape: Shape) -> Result<(), IngestError> {
-        let row = match &record {
-            Value::Object(fields) => match shape {
-                Shape::Calls => flat_call(fields, self.context),
-                Shape::Drilldown => drilldown_call(fields, self.context),
-                Shape::V1Calls => v1_call(fields, self.context),
-            },
-            other => Err(RowError {
-                column: "record".into(),
-                value: other.to_string(),
-                reason: Reason::NotAnObject,
-                detail: None,
-            }),
+        read_record(record, line, shape, self.context, self.sink)
+    }
+}
+
+/// Reads one record that starts at `line` into `sink`.
+fn read_record(
+    record: Value,
+    line: u64,
+    shape: Shape,
+    context: &JsonContext<'_>,
+    sink: &mut Sink,
+) -> Result<(), IngestError> {
+    let row = match &record {
+        Value::Object(fields) => match shape {
+            Shape::Calls => flat_call(fields, context),
+            Shape::Drilldown => drilldown_call(fields, context),
+            Shape::V1Calls => v1_call(fields, context),
+        },
+        other => Err(RowError {
+            column: "record".into(),
+            value: other.to_string(),
+            reason: Reason::NotAnObject,
+            detail: None,
+        }),
+    };
+    sink.accept(context.file, line, row)
+}
+
+/// The byte-order mark a text may start with.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// A line without the whitespace around it (spaces, tabs, line ends).
+fn trimmed(line: &[u8]) -> &[u8] {
+    let blank = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\r' | b'\n');
+    let start = line
+        .iter()
+        .position(|byte| !blank(byte))
+        .unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|byte| !blank(byte))
+        .map_or(start, |last| last + 1);
+    &line[start..end]
+}
+
+/// Reads one record per line (NDJSON) from `input`, one line at a time;
+/// blank lines are skipped. A line that is not exactly one JSON value is a
+/// bad row of that line: it stops the load, or is counted and skipped with
+/// `--skip-invalid`. A line that is not UTF-8 stops the load.
+pub(crate) fn read_ndjson(
+    mut input: impl BufRead,
+    context: &JsonContext<'_>,
+    sink: &mut Sink,
+) -> Result<(), IngestError> {
+    let mut bytes = Vec::new();
+    let mut line = 0u64;
+    loop {
+        bytes.clear();
+        let read =
+            input
+                .read_until(b'\n', &mut bytes)
+                .map_err(|source| IngestError::Unreadable {
+                    file: context.file.to_string(),
+                    source,
+                })?;
+        if read == 0 {
+            return Ok(());
+        }
+        line += 1;
+        let mut record = bytes.as_slice();
+        if line == 1 {
+            record = record.strip_prefix(BOM).unwrap_or(record);
+        }
+        let record = trimmed(record);
+        if record.is_empty() {
+            continue;
+        }
+        let Ok(record) = std::str::from_utf8(record) else {
+            return Err(IngestError::Malformed {
+                file: context.file.to_string(),
+                line,
+                message: "invalid UTF-8".into(),
+            });
         };
-        self.sink.accept(self.context.file, line, row)
+        match serde_json::from_str::<Value>(record) {
+            Ok(value) => read_record(value, line, Shape::Calls, context, sink)?,
+            Err(err) => {
+                let message = err.to_string();
+                let message = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(text, _)| text);
+                sink.reject_line(
+                    Reason::InvalidJson,
+                    context.file,
+                    line,
+                    format!("invalid JSON: {message}"),
+                )?;
+            }
+        }
+    }
+}
+
+/// Whether the JSON file at `path` is NDJSON that [`read_ndjson`] can read
+/// as it comes: its first non-blank line is one whole JSON value, not an
+/// array, and text follows that line. Such a file is never one JSON value,
+/// so [`read_json`] would read it line by line too.
+pub(crate) fn is_ndjson_file(path: &Path) -> std::io::Result<bool> {
+    let mut input = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut bytes = Vec::new();
+    let mut first_line_read = false;
+    loop {
+        bytes.clear();
+        if input.read_until(b'\n', &mut bytes)? == 0 {
+            return Ok(false);
+        }
+        let line = match first_line_read {
+            false => bytes.strip_prefix(BOM).unwrap_or(&bytes),
+            true => &bytes,
+        };
+        let line = trimmed(line);
+        if line.is_empty() {
+            continue;
+        }
+        if first_line_read {
+            return Ok(true);
+        }
+        if line.first() == Some(&b'[') || serde_json::from_slice::<IgnoredAny>(line).is_err() {
+            return Ok(false);
+        }
+        first_line_read = true;
     }
 }
 

@@ -1,9 +1,15 @@
-//! Temporary files that hold calls read from a large input, so that a lazy
-//! frame can scan them in bounded memory.
+//! Calls read from an input, gathered batch by batch in bounded memory: in
+//! memory while few, then in temporary Parquet files that a lazy frame scans.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
+use polars::prelude::*;
+
+use crate::exprs::{dated_within, temporary_parquet_writer, with_own_strings};
 
 /// A temporary file in the system's temporary folder, removed when dropped.
 #[derive(Debug)]
@@ -35,5 +41,158 @@ impl Drop for SpillFile {
     fn drop(&mut self) {
         // Best effort: the folder is the system's temporary one.
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Batches written to one temporary file before the next is started: a
+/// Parquet writer holds memory for every batch it wrote until it is closed.
+const BATCHES_PER_SPILL_FILE: usize = 16;
+
+/// Canonical calls written to temporary Parquet files (fast compression, no
+/// statistics), batch by batch, a new file every [`BATCHES_PER_SPILL_FILE`].
+struct SpillWriter {
+    closed: Vec<SpillFile>,
+    file: SpillFile,
+    writer: ParquetBatchedWriter<std::io::BufWriter<File>>,
+    batches: usize,
+}
+
+impl SpillWriter {
+    /// A writer of its first temporary file.
+    fn create() -> PolarsResult<SpillWriter> {
+        let (file, writer) = Self::open()?;
+        Ok(SpillWriter {
+            closed: Vec::new(),
+            file,
+            writer,
+            batches: 0,
+        })
+    }
+
+    /// A new temporary file and its writer.
+    fn open() -> PolarsResult<(SpillFile, ParquetBatchedWriter<std::io::BufWriter<File>>)> {
+        let (file, handle) = SpillFile::create()?;
+        Ok((file, temporary_parquet_writer(handle)?))
+    }
+
+    /// Appends `calls`, to a new file every [`BATCHES_PER_SPILL_FILE`] batches.
+    fn write(&mut self, mut calls: DataFrame) -> PolarsResult<()> {
+        if self.batches == BATCHES_PER_SPILL_FILE {
+            let (file, writer) = Self::open()?;
+            std::mem::replace(&mut self.writer, writer).finish()?;
+            self.closed.push(std::mem::replace(&mut self.file, file));
+            self.batches = 0;
+        }
+        self.batches += 1;
+        self.writer.write_batch(calls.align_chunks())
+    }
+
+    /// Closes the last file: a lazy scan of them all, in order, and the
+    /// files it reads.
+    fn finish(mut self) -> PolarsResult<(LazyFrame, Vec<SpillFile>)> {
+        self.writer.finish()?;
+        drop(self.writer);
+        self.closed.push(self.file);
+        let scans = self
+            .closed
+            .iter()
+            .map(|file| {
+                LazyFrame::scan_parquet(
+                    PlRefPath::try_from_path(file.path())?,
+                    ScanArgsParquet::default(),
+                )
+            })
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let frame = concat(scans, UnionArgs::default())?;
+        Ok((frame, self.closed))
+    }
+}
+
+/// Calls held in memory; beyond, a [`CallBuffer`] moves to temporary files.
+const ROWS_IN_MEMORY: usize = 1 << 20;
+
+/// Canonical calls gathered batch by batch, in input order: in memory up to
+/// [`ROWS_IN_MEMORY`] calls, beyond in temporary Parquet files, so memory does
+/// not grow with the input. With a window, a batch keeps only its calls
+/// dated in it and its latest calls (so the latest call of all stays, and
+/// with it `last_updated`).
+pub(crate) struct CallBuffer {
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    kept: Option<DataFrame>,
+    spilled: Option<SpillWriter>,
+    rows_in_memory: usize,
+}
+
+impl CallBuffer {
+    /// An empty buffer, keeping the calls of `window` (`None`: every call).
+    pub fn new(window: Option<(DateTime<Utc>, DateTime<Utc>)>) -> Self {
+        CallBuffer {
+            window,
+            kept: None,
+            spilled: None,
+            rows_in_memory: ROWS_IN_MEMORY,
+        }
+    }
+
+    /// Keeps every call of the batches still to come.
+    pub fn keep_every_call(&mut self) {
+        self.window = None;
+    }
+
+    /// Adds a batch of canonical calls; returns how many it kept.
+    pub fn push(&mut self, calls: LazyFrame) -> PolarsResult<usize> {
+        let batch = match self.window {
+            Some(window) => {
+                let date = col(crate::model::column::DATE);
+                let kept = dated_within(window).or(date.clone().eq(date.max()));
+                with_own_strings(calls.filter(kept).collect()?)?
+            }
+            None => calls.collect()?,
+        };
+        let rows = batch.height();
+        if let Some(spill) = &mut self.spilled {
+            spill.write(batch)?;
+            return Ok(rows);
+        }
+        match &mut self.kept {
+            Some(kept) => {
+                kept.vstack_mut(&batch)?;
+                // Many small batches cost more than their rows (each array
+                // has its own buffers): joined now and then.
+                if kept.first_col_n_chunks() > 64 {
+                    kept.rechunk_mut();
+                }
+            }
+            None => self.kept = Some(batch),
+        }
+        if self.kept.as_ref().map_or(0, DataFrame::height) > self.rows_in_memory {
+            let mut spill = SpillWriter::create()?;
+            spill.write(self.kept.take().expect("kept above"))?;
+            self.spilled = Some(spill);
+        }
+        Ok(rows)
+    }
+
+    /// The calls gathered, as a lazy frame, and the temporary files it reads
+    /// (they must outlive the frame).
+    pub fn finish(self) -> PolarsResult<(LazyFrame, Vec<SpillFile>)> {
+        if let Some(spill) = self.spilled {
+            return spill.finish();
+        }
+        let mut kept = match self.kept {
+            Some(kept) => kept,
+            None => crate::model::CallColumns::default().into_frame()?,
+        };
+        kept.rechunk_mut();
+        Ok((kept.lazy(), Vec::new()))
+    }
+}
+
+#[cfg(test)]
+impl CallBuffer {
+    /// The buffer with a smaller bound in memory, to test its move to files.
+    pub fn with_rows_in_memory(mut self, rows: usize) -> Self {
+        self.rows_in_memory = rows;
+        self
     }
 }

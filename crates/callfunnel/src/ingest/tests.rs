@@ -1124,6 +1124,43 @@ fn several_files_are_concatenated_and_deduplicated_in_order() {
     );
 }
 
+#[test]
+fn a_window_keeps_a_call_whose_last_occurrence_is_in_another_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "id,date,result,duration\n";
+    // Both files in canonical form, their ids increasing: `cll-1` is read
+    // last from `later.csv`, dated before the window.
+    let first = write(
+        dir.path(),
+        "first.csv",
+        &format!("{header}cll-1,2024-10-08T12:00:00Z,ANSWERED,100\ncll-2,2024-10-09T12:00:00Z,ANSWERED,100\n"),
+    );
+    let later = write(
+        dir.path(),
+        "later.csv",
+        &format!("{header}cll-1,2023-01-01T12:00:00Z,ANSWERED,100\ncll-3,2024-01-01T12:00:00Z,ANSWERED,100\n"),
+    );
+    let options = IngestOptions {
+        keep_window: Some((
+            Utc.with_ymd_and_hms(2024, 10, 7, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2024, 11, 4, 0, 0, 0).unwrap(),
+        )),
+        ..IngestOptions::default()
+    };
+    let (frame, report) = collect(load(&[first, later], &options).unwrap());
+    assert_eq!(report.duplicates, 1);
+    assert_eq!(report.calls, 3);
+    assert_eq!(texts(&frame, "id"), ["cll-2", "cll-1", "cll-3"]);
+    assert_eq!(
+        dates(&frame),
+        [
+            "2024-10-09T12:00:00Z",
+            "2023-01-01T12:00:00Z",
+            "2024-01-01T12:00:00Z"
+        ]
+    );
+}
+
 // ---------------------------------------------------------------- Parquet
 
 /// Writes `frame` as Parquet to `dir/name`.

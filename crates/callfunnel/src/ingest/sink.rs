@@ -1,0 +1,282 @@
+//! Where the row readers (CSV read row by row, JSON) put the calls they
+//! read: batch by batch into a [`CallBuffer`], so that memory does not grow
+//! with the file, with what was skipped counted.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+
+use super::error::{IngestError, Reason, RowError};
+use super::spill::{CallBuffer, SpillFile};
+use crate::model::{Call, CallColumns};
+
+/// Calls gathered in columns before they go to the buffer as one batch.
+const BATCH_ROWS: usize = 1 << 16;
+
+/// Collects the calls of one input file, and what was skipped.
+///
+/// With a window, a batch keeps only the calls the window needs (see
+/// [`CallBuffer`]) while the ids read so far increase strictly, so that no
+/// later row can replace a call left out. Should an id then repeat or go
+/// back, the calls left out could have been replaced: [`Sink::finish`] asks
+/// for the file to be read again, keeping every call.
+pub(crate) struct Sink {
+    /// The calls of the batch being gathered.
+    columns: CallColumns,
+    /// The batches gathered.
+    buffer: CallBuffer,
+    /// Rows read, valid or not.
+    rows_read: u64,
+    /// Rows skipped, by reason (only with `skip_invalid`).
+    skipped: BTreeMap<String, u64>,
+    /// Skip bad rows instead of failing.
+    skip_invalid: bool,
+    /// The last id read, while they increase.
+    last_id: Option<String>,
+    /// Whether every id read increased on the one before.
+    ids_increasing: bool,
+    /// Whether a batch left calls out.
+    left_out: bool,
+    /// Calls per batch.
+    batch_rows: usize,
+}
+
+/// The calls of one file, read by the row readers.
+pub(crate) struct SinkPart {
+    /// The calls, in file order.
+    pub frame: LazyFrame,
+    /// The temporary files `frame` reads.
+    pub spills: Vec<SpillFile>,
+    /// Rows read, valid or not.
+    pub rows_read: u64,
+    /// Rows skipped, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Whether every id is distinct (they increase strictly, row by row).
+    pub unique_ids: bool,
+}
+
+impl Sink {
+    /// An empty sink; with a `window`, the calls it needs (see [`Sink`]).
+    pub fn new(skip_invalid: bool, window: Option<(DateTime<Utc>, DateTime<Utc>)>) -> Self {
+        Sink {
+            columns: CallColumns::default(),
+            buffer: CallBuffer::new(window),
+            rows_read: 0,
+            skipped: BTreeMap::new(),
+            skip_invalid,
+            last_id: None,
+            ids_increasing: true,
+            left_out: false,
+            batch_rows: BATCH_ROWS,
+        }
+    }
+
+    /// Takes one line of `file` that holds no readable record (a CSV record
+    /// with the wrong number of fields, an NDJSON line that is not one JSON
+    /// value): counts it as skipped under `reason`, or stops with a
+    /// malformed-input error at that line.
+    pub fn reject_line(
+        &mut self,
+        reason: Reason,
+        file: &str,
+        line: u64,
+        message: String,
+    ) -> Result<(), IngestError> {
+        self.rows_read += 1;
+        if !self.skip_invalid {
+            return Err(IngestError::Malformed {
+                file: file.to_string(),
+                line,
+                message,
+            });
+        }
+        *self.skipped.entry(reason.as_str().to_string()).or_default() += 1;
+        Ok(())
+    }
+
+    /// Takes one row read from `file` at `line`: keeps it, counts it as
+    /// skipped, or stops with its error.
+    pub fn accept(
+        &mut self,
+        file: &str,
+        line: u64,
+        row: Result<Call, RowError>,
+    ) -> Result<(), IngestError> {
+        self.rows_read += 1;
+        match row {
+            Ok(call) => self.keep(call),
+            Err(error) if self.skip_invalid => {
+                *self
+                    .skipped
+                    .entry(error.reason.as_str().to_string())
+                    .or_default() += 1;
+                Ok(())
+            }
+            Err(error) => Err(IngestError::InvalidRow(Box::new(error.locate(file, line)))),
+        }
+    }
+
+    /// Adds a valid call to the batch, and the batch to the buffer when full.
+    fn keep(&mut self, call: Call) -> Result<(), IngestError> {
+        if self.ids_increasing {
+            if self.last_id.as_ref().is_some_and(|last| call.id <= *last) {
+                self.ids_increasing = false;
+                self.last_id = None;
+                self.buffer.keep_every_call();
+            } else {
+                self.last_id = Some(call.id.clone());
+            }
+        }
+        self.columns.push(call);
+        if self.columns.len() >= self.batch_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Moves the batch gathered to the buffer.
+    fn flush(&mut self) -> Result<(), IngestError> {
+        if self.columns.is_empty() {
+            return Ok(());
+        }
+        let polars_error = |source| IngestError::Polars {
+            context: "building the call frame".into(),
+            source,
+        };
+        let batch = std::mem::take(&mut self.columns)
+            .into_frame()
+            .map_err(polars_error)?;
+        let rows = batch.height();
+        let kept = self.buffer.push(batch.lazy()).map_err(polars_error)?;
+        self.left_out |= kept < rows;
+        Ok(())
+    }
+
+    /// The calls read, or `None` when the file must be read again keeping
+    /// every call (calls were left out, then an id did not increase).
+    pub fn finish(mut self) -> Result<Option<SinkPart>, IngestError> {
+        self.flush()?;
+        if self.left_out && !self.ids_increasing {
+            return Ok(None);
+        }
+        let (frame, spills) = self.buffer.finish().map_err(|source| IngestError::Polars {
+            context: "building the call frame".into(),
+            source,
+        })?;
+        Ok(Some(SinkPart {
+            frame,
+            spills,
+            rows_read: self.rows_read,
+            skipped: self.skipped,
+            unique_ids: self.ids_increasing,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::engine::{compute, window};
+    use crate::ingest::fields::ColumnNames;
+    use crate::ingest::read_json::{read_ndjson, JsonContext};
+    use crate::request::Request;
+
+    /// NDJSON with a call of each id, one every 1,000 minutes from 2024-01-01.
+    fn ndjson(ids: impl IntoIterator<Item = usize>) -> String {
+        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let mut text = String::new();
+        for id in ids {
+            let date = start + chrono::Duration::minutes(1_000 * id as i64);
+            let (result, tags) = match id % 5 {
+                0 => ("ANSWERED", r#"["demo_booked"]"#),
+                1 | 2 => ("ANSWERED", "[]"),
+                _ => ("NO_ANSWER", "[]"),
+            };
+            text.push_str(&format!(
+                r#"{{"id":"cll-{id:05}","date":"{}","result":"{result}","duration":{},"tags":{tags},"user":{{"id":"usr-{}"}}}}"#,
+                date.to_rfc3339(),
+                id % 300,
+                id % 4
+            ));
+            text.push('\n');
+        }
+        text
+    }
+
+    fn request() -> Request {
+        Request::from_json_str(
+            r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"tags":["demo_booked"],
+                "granularity":"DAY","timezone":"America/New_York",
+                "extend":"items","stage":"CONNECTED","page":2,"size":5}"#,
+        )
+        .unwrap()
+    }
+
+    /// Reads `text` through a sink with batches of 50 calls and at most
+    /// `rows_in_memory` calls in memory.
+    fn read(text: &str, keep_window: bool, rows_in_memory: usize) -> Option<SinkPart> {
+        let names = ColumnNames::new(&[]).unwrap();
+        let context = JsonContext {
+            file: "calls.ndjson",
+            names: &names,
+            tz: chrono_tz::UTC,
+            conversion_tags: &[],
+        };
+        let window = keep_window.then(|| window(&request()));
+        let mut sink = Sink::new(false, window);
+        sink.batch_rows = 50;
+        sink.buffer = CallBuffer::new(window).with_rows_in_memory(rows_in_memory);
+        read_ndjson(text.as_bytes(), &context, &mut sink).unwrap();
+        sink.finish().unwrap()
+    }
+
+    fn rows(part: &SinkPart) -> usize {
+        part.frame.clone().collect().unwrap().height()
+    }
+
+    #[test]
+    fn a_window_keeps_few_calls_and_gives_the_same_response() {
+        let text = ndjson(0..600);
+        let every = read(&text, false, usize::MAX).unwrap();
+        let expected = compute(every.frame.clone(), &request()).unwrap();
+        assert_eq!((every.rows_read, rows(&every)), (600, 600));
+        assert!(every.unique_ids && every.spills.is_empty());
+
+        let windowed = read(&text, true, usize::MAX).unwrap();
+        assert_eq!(windowed.rows_read, 600);
+        assert!(windowed.unique_ids);
+        let kept = rows(&windowed);
+        assert!(kept < 100, "{kept} of 600 calls kept");
+        assert_eq!(compute(windowed.frame, &request()).unwrap(), expected);
+
+        // Beyond 20 calls in memory, they go to temporary files.
+        let spilled = read(&text, true, 20).unwrap();
+        assert!(!spilled.spills.is_empty());
+        assert_eq!(rows(&spilled), kept);
+        assert_eq!(compute(spilled.frame, &request()).unwrap(), expected);
+        let spilled_every = read(&text, false, 20).unwrap();
+        assert_eq!(rows(&spilled_every), 600);
+    }
+
+    #[test]
+    fn an_id_going_back_after_calls_were_left_out_asks_for_a_second_read() {
+        // `cll-00003` (January, left out) comes again last, dated in March.
+        let mut text = ndjson(0..600);
+        text.push_str(&ndjson([3]).replace("2024-01-03", "2024-03-05"));
+        assert!(read(&text, true, usize::MAX).is_none());
+        let every = read(&text, false, usize::MAX).unwrap();
+        assert_eq!((every.rows_read, rows(&every)), (601, 601));
+        assert!(!every.unique_ids);
+    }
+
+    #[test]
+    fn ids_out_of_order_from_the_start_leave_nothing_out() {
+        let text = ndjson([1, 0].into_iter().chain(2..600));
+        let part = read(&text, true, usize::MAX).unwrap();
+        assert!(!part.unique_ids);
+        assert_eq!(rows(&part), 600);
+    }
+}
