@@ -49,7 +49,17 @@ def load(con, path):
         else:
             con.execute("CREATE VIEW calls AS SELECT * FROM %s" % source)
         return
-    # CSV: read once into a table (in file order), normalising as callfunnel does.
+    # CSV or NDJSON: read once into a table (in file order), every field as
+    # text, normalising as callfunnel does.
+    if path.lower().endswith((".ndjson", ".jsonl")):
+        fields = ["id", "date", "direction", "type", "user_id", "user_name", "user_email",
+                  "allo_number", "allo_number_label", "contact_number", "result", "duration",
+                  "ringing_seconds", "tags"]
+        columns = "{" + ", ".join("%s: 'VARCHAR'" % quote(f) for f in fields) + "}"
+        source = "read_json(%s, format = 'newline_delimited', columns = %s)" % (quote(path), columns)
+    else:
+        source = ("read_csv(%s, header = true, all_varchar = true, delim = ',', quote = '\"')"
+                  % quote(path))
     con.execute(
         """
         CREATE TEMP TABLE raw AS
@@ -69,8 +79,8 @@ def load(con, path):
             CAST(nullif(ringing_seconds, '') AS DOUBLE) AS ringing_seconds,
             list_filter(list_transform(string_split(coalesce(tags, ''), ';'),
                                        lambda t: lower(trim(t))), lambda t: t <> '') AS tags
-        FROM read_csv(%s, header = true, all_varchar = true, delim = ',', quote = '"')
-        """ % quote(path))
+        FROM %s
+        """ % source)
     rows, unique = con.execute("SELECT count(*), count(DISTINCT id) FROM raw").fetchone()
     if unique < rows:
         spec.note("duckdb: collapsed %d duplicate ids" % (rows - unique))
