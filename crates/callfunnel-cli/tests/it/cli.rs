@@ -349,6 +349,53 @@ fn several_inputs_are_concatenated() {
 }
 
 #[test]
+fn a_call_replaced_by_a_later_file_leaves_the_period() {
+    // Two files in canonical form, their ids increasing: `cll-1`, in the
+    // period in `first.csv`, is read last from `later.csv`, dated before it.
+    let header = "id,date,result,duration";
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let first = dir.path().join("first.csv");
+    let later = dir.path().join("later.ndjson");
+    std::fs::write(
+        &first,
+        format!("{header}\ncll-1,2024-10-08T12:00:00Z,ANSWERED,100\ncll-2,2024-10-09T12:00:00Z,ANSWERED,100\n"),
+    )
+    .expect("writing");
+    std::fs::write(
+        &later,
+        concat!(
+            r#"{"id":"cll-1","date":"2023-01-01T12:00:00Z","result":"ANSWERED","duration":100}"#,
+            "\n",
+            r#"{"id":"cll-3","date":"2024-01-01T12:00:00Z","result":"ANSWERED","duration":100}"#,
+            "\n"
+        ),
+    )
+    .expect("writing");
+    let later_csv = dir.path().join("later.csv");
+    std::fs::write(
+        &later_csv,
+        format!("{header}\ncll-1,2023-01-01T12:00:00Z,ANSWERED,100\ncll-3,2024-01-01T12:00:00Z,ANSWERED,100\n"),
+    )
+    .expect("writing");
+    for later in [&later, &later_csv] {
+        let (actual, output) = metrics_json(
+            &[
+                "--input",
+                path_arg(&first),
+                path_arg(later),
+                "--from",
+                "2024-10-07",
+                "--to",
+                "2024-11-03",
+            ],
+            None,
+        );
+        assert_eq!(actual["data"]["funnel"]["dials"]["count"]["value"], 1);
+        assert!(stderr_of(&output).contains("collapsed 1 duplicate id"));
+    }
+}
+
+#[test]
 fn map_reads_renamed_columns() {
     let renames = [
         ("id", "Call ID"),
