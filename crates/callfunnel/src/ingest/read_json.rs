@@ -263,19 +263,14 @@ impl JsonReader<'_, '_, '_> {
 
     /// Reads one record that starts at `line`.
     fn record(&mut self, record: Value, line: u64, shape: Shape) -> Result<(), IngestError> {
-        read_record(record, line, shape, self.context, self.sink)
+        let row = record_call(&record, shape, self.context);
+        self.sink.accept(self.context.file, line, row)
     }
 }
 
-/// Reads one record that starts at `line` into `sink`.
-fn read_record(
-    record: Value,
-    line: u64,
-    shape: Shape,
-    context: &JsonContext<'_>,
-    sink: &mut Sink,
-) -> Result<(), IngestError> {
-    let row = match &record {
+/// The call a JSON record gives, or why it gives none.
+fn record_call(record: &Value, shape: Shape, context: &JsonContext<'_>) -> Result<Call, RowError> {
+    match record {
         Value::Object(fields) => match shape {
             Shape::Calls => flat_call(fields, context),
             Shape::Drilldown => drilldown_call(fields, context),
@@ -287,8 +282,7 @@ fn read_record(
             reason: Reason::NotAnObject,
             detail: None,
         }),
-    };
-    sink.accept(context.file, line, row)
+    }
 }
 
 /// The byte-order mark a text may start with.
@@ -308,60 +302,179 @@ fn trimmed(line: &[u8]) -> &[u8] {
     &line[start..end]
 }
 
-/// Reads one record per line (NDJSON) from `input`, one line at a time;
-/// blank lines are skipped. A line that is not exactly one JSON value is a
-/// bad row of that line: it stops the load, or is counted and skipped with
+/// Bytes of whole lines read at a time from an NDJSON input, their records
+/// read side by side on every core.
+const BLOCK_BYTES: usize = 4 << 20;
+
+/// What one NDJSON line holds.
+enum LineRecord {
+    /// Nothing but whitespace.
+    Blank,
+    /// Bytes that are not UTF-8.
+    NotUtf8,
+    /// Text that is not one JSON value, and why.
+    NotJson(String),
+    /// A record: its call, or why it gives none.
+    Record(Result<Call, RowError>),
+}
+
+/// Reads one record per line (NDJSON) from `input`, a block of lines at a
+/// time: a thread reads each block's records side by side on every core
+/// while this one takes the block before into `sink`, in line order. Blank
+/// lines are skipped. A line that is not exactly one JSON value is a bad
+/// row of that line: it stops the load, or is counted and skipped with
 /// `--skip-invalid`. A line that is not UTF-8 stops the load.
 pub(crate) fn read_ndjson(
-    mut input: impl BufRead,
+    input: impl BufRead + Send,
     context: &JsonContext<'_>,
     sink: &mut Sink,
 ) -> Result<(), IngestError> {
-    let mut bytes = Vec::new();
-    let mut line = 0u64;
-    loop {
-        bytes.clear();
-        let read =
-            input
-                .read_until(b'\n', &mut bytes)
-                .map_err(|source| IngestError::Unreadable {
-                    file: context.file.to_string(),
-                    source,
-                })?;
-        if read == 0 {
-            return Ok(());
-        }
-        line += 1;
-        let mut record = bytes.as_slice();
-        if line == 1 {
-            record = record.strip_prefix(BOM).unwrap_or(record);
-        }
-        let record = trimmed(record);
-        if record.is_empty() {
-            continue;
-        }
-        let Ok(record) = std::str::from_utf8(record) else {
-            return Err(IngestError::Malformed {
+    let (blocks, records) = std::sync::mpsc::sync_channel(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_blocks(input, context, blocks));
+        let mut line = 1u64;
+        // Ends when the reading thread is done; a `?` below drops the
+        // receiver, which stops that thread at its next block.
+        for block in records {
+            let block: std::io::Result<Vec<LineRecord>> = block;
+            let block = block.map_err(|source| IngestError::Unreadable {
                 file: context.file.to_string(),
-                line,
-                message: "invalid UTF-8".into(),
-            });
-        };
-        match serde_json::from_str::<Value>(record) {
-            Ok(value) => read_record(value, line, Shape::Calls, context, sink)?,
-            Err(err) => {
-                let message = err.to_string();
-                let message = message
-                    .rsplit_once(" at line ")
-                    .map_or(message.as_str(), |(text, _)| text);
-                sink.reject_line(
-                    Reason::InvalidJson,
-                    context.file,
-                    line,
-                    format!("invalid JSON: {message}"),
-                )?;
+                source,
+            })?;
+            for record in block {
+                take_line(record, line, context.file, sink)?;
+                line += 1;
             }
         }
+        Ok(())
+    })
+}
+
+/// Reads `input` block by block (see [`read_block`]) and sends the records
+/// of each block's lines, until the input ends, fails (its error sent) or
+/// no one receives them any more.
+fn read_blocks(
+    mut input: impl BufRead,
+    context: &JsonContext<'_>,
+    blocks: std::sync::mpsc::SyncSender<std::io::Result<Vec<LineRecord>>>,
+) {
+    let mut block = Vec::new();
+    let mut lines = Vec::new();
+    let mut first_line = 1u64;
+    loop {
+        if let Err(error) = read_block(&mut input, &mut block, &mut lines) {
+            let _ = blocks.send(Err(error));
+            return;
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let records = line_records(&block, &lines, first_line, context);
+        first_line += lines.len() as u64;
+        if blocks.send(Ok(records)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads whole lines from `input` into `block` (emptied first), about
+/// [`BLOCK_BYTES`] of them, and where each line lies into `lines`; both stay
+/// empty at the end of the input.
+fn read_block(
+    input: &mut impl BufRead,
+    block: &mut Vec<u8>,
+    lines: &mut Vec<std::ops::Range<usize>>,
+) -> std::io::Result<()> {
+    block.clear();
+    lines.clear();
+    while block.len() < BLOCK_BYTES {
+        let start = block.len();
+        if input.read_until(b'\n', block)? == 0 {
+            break;
+        }
+        lines.push(start..block.len());
+    }
+    Ok(())
+}
+
+/// The record of each line of `block`, the first being line `first_line`:
+/// the lines are split between the cores, each part read on its own thread.
+fn line_records(
+    block: &[u8],
+    lines: &[std::ops::Range<usize>],
+    first_line: u64,
+    context: &JsonContext<'_>,
+) -> Vec<LineRecord> {
+    let record = |line: u64, range: &std::ops::Range<usize>| {
+        let mut bytes = &block[range.clone()];
+        if line == 1 {
+            bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+        }
+        line_record(bytes, context)
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let part_lines = lines.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = lines
+            .chunks(part_lines)
+            .enumerate()
+            .map(|(index, part)| {
+                let part_first = first_line + (index * part_lines) as u64;
+                scope.spawn(move || {
+                    (part_first..)
+                        .zip(part)
+                        .map(|(line, range)| record(line, range))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| {
+                part.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// What the bytes of one line hold.
+fn line_record(bytes: &[u8], context: &JsonContext<'_>) -> LineRecord {
+    let bytes = trimmed(bytes);
+    if bytes.is_empty() {
+        return LineRecord::Blank;
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return LineRecord::NotUtf8;
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => LineRecord::Record(record_call(&value, Shape::Calls, context)),
+        Err(err) => {
+            let message = err.to_string();
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(text, _)| text);
+            LineRecord::NotJson(format!("invalid JSON: {message}"))
+        }
+    }
+}
+
+/// Takes the record of `line` of `file` into `sink`.
+fn take_line(
+    record: LineRecord,
+    line: u64,
+    file: &str,
+    sink: &mut Sink,
+) -> Result<(), IngestError> {
+    match record {
+        LineRecord::Blank => Ok(()),
+        LineRecord::NotUtf8 => Err(IngestError::Malformed {
+            file: file.to_string(),
+            line,
+            message: "invalid UTF-8".into(),
+        }),
+        LineRecord::NotJson(message) => sink.reject_line(Reason::InvalidJson, file, line, message),
+        LineRecord::Record(row) => sink.accept(file, line, row),
     }
 }
 

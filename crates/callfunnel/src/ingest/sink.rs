@@ -272,6 +272,46 @@ mod tests {
         assert!(!every.unique_ids);
     }
 
+    /// The error of reading `text` through a sink that keeps every call.
+    fn read_error(text: &str) -> String {
+        let names = ColumnNames::new(&[]).unwrap();
+        let context = JsonContext {
+            file: "calls.ndjson",
+            names: &names,
+            tz: chrono_tz::UTC,
+            conversion_tags: &[],
+        };
+        let mut sink = Sink::new(false, None);
+        read_ndjson(text.as_bytes(), &context, &mut sink)
+            .err()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn ndjson_lines_are_numbered_and_the_first_bad_one_named_across_blocks() {
+        // Over 4 MiB: several blocks, each read on both cores.
+        let mut lines: Vec<String> = ndjson(0..60_000).lines().map(String::from).collect();
+        assert!(lines.iter().map(String::len).sum::<usize>() > 5 << 20);
+        lines[38_999] = "{not json".into();
+        let text = |lines: &[String]| lines.join("\n") + "\n";
+        let message = read_error(&text(&lines));
+        assert!(
+            message.starts_with("calls.ndjson:39000: invalid JSON"),
+            "{message}"
+        );
+        lines[29_999] = lines[29_999].replace(r#""date":""#, r#""date":"x"#);
+        let message = read_error(&text(&lines));
+        assert!(
+            message.starts_with("calls.ndjson:30000: column `date`"),
+            "{message}"
+        );
+        // Blank lines count, as lines of the file.
+        lines.insert(0, String::new());
+        let message = read_error(&text(&lines));
+        assert!(message.starts_with("calls.ndjson:30001:"), "{message}");
+    }
+
     #[test]
     fn ids_out_of_order_from_the_start_leave_nothing_out() {
         let text = ndjson([1, 0].into_iter().chain(2..600));
