@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The outbound metrics response (SPEC sections 3-4) computed with Polars for Python (lazy API).
 
-Usage: python polars_metrics.py --input FILE(.csv|.parquet) --request REQUEST.json [--compact]
+Usage: python polars_metrics.py --input FILE(.csv|.ndjson|.parquet) --request REQUEST.json [--compact]
 
 Prints the same JSON as `callfunnel metrics`. Reads the canonical CSV that
 `callfunnel generate` writes (RFC 3339 timestamps with an offset or `Z`, enums
@@ -27,14 +27,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spec_response as spec  # noqa: E402
 
 
-def read_csv(path):
-    """The CSV read into memory as canonical columns (as callfunnel reads CSV)."""
+FIELDS = ["id", "date", "direction", "type", "user_id", "user_name", "user_email", "allo_number",
+          "allo_number_label", "contact_number", "result", "duration", "ringing_seconds", "tags"]
+
+
+def read_text(path):
+    """The CSV or flat NDJSON read into memory as canonical columns (as callfunnel reads them):
+    every field as text first, then normalised."""
     text = lambda name: pl.col(name).replace("", None)  # noqa: E731
     upper = lambda name, default: (  # noqa: E731
         pl.col(name).str.to_uppercase().replace("", None).fill_null(default)
         if default is not None else pl.col(name).str.to_uppercase().replace("", None))
     return (
-        pl.scan_csv(path, infer_schema=False, quote_char='"')
+        (pl.scan_ndjson(path, schema={name: pl.String for name in FIELDS})
+         if path.lower().endswith((".ndjson", ".jsonl"))
+         else pl.scan_csv(path, infer_schema=False, quote_char='"'))
         .select(
             pl.col("id"),
             pl.col("date").str.to_datetime(format="%+", time_unit="us", time_zone="UTC"),
@@ -62,7 +69,7 @@ def load(path):
     if path.lower().endswith(".parquet"):
         frame = pl.scan_parquet(path)
     else:
-        frame = read_csv(path).lazy()
+        frame = read_text(path).lazy()
     counts = frame.select(pl.len().alias("rows"), pl.col("id").n_unique().alias("unique")).collect()
     rows, unique = counts["rows"][0], counts["unique"][0]
     if unique < rows:

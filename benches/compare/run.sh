@@ -15,7 +15,8 @@
 #   RUNS_<N>              timed runs for size N, e.g. RUNS_10000000=1
 #   WARMUP                untimed runs per engine before timing (the first one's
 #                         response is the one checked)        [1]
-#   FORMATS               "csv parquet"                        [both]
+#   FORMATS               "csv parquet ndjson" (ndjson after csv: DuckDB makes it
+#                         from the CSV)                       ["csv parquet"]
 #   QUERIES               "full 4weeks"                        [both]
 #   ENGINES               "callfunnel duckdb polars"           [all three]
 #   CALLFUNNEL            callfunnel binary to measure         [built here with cargo]
@@ -111,8 +112,16 @@ for n in $ROWS; do
         if [ ! -s "$file" ] || [ "$(cat "$file.generator" 2>/dev/null)" != "$BINARY_SUM" ]; then
             log "generating $n calls -> $file"
             partial="${file%.*}.partial.$fmt"
-            "$CALLFUNNEL" generate --rows "$n" --seed "$SEED" --from "$FROM" --to "$TO" \
-                --out "$partial" --quiet
+            if [ "$fmt" = ndjson ]; then
+                # NDJSON as another tool writes it: DuckDB's COPY of the same calls' CSV
+                # (flat records, numbers typed, tags as `;`-joined text)
+                csv=$(data_file "$n" csv)
+                [ -s "$csv" ] || die "FORMATS must list csv before ndjson (the NDJSON is made from the CSV)"
+                "$VPY" "$HERE/duckdb_ndjson.py" "$csv" "$partial"
+            else
+                "$CALLFUNNEL" generate --rows "$n" --seed "$SEED" --from "$FROM" --to "$TO" \
+                    --out "$partial" --quiet
+            fi
             mv "$partial" "$file"
             echo "$BINARY_SUM" > "$file.generator"
         fi
@@ -238,18 +247,20 @@ for n in $ROWS; do
             done
         done
     done
-    # callfunnel must give the same response from CSV and from Parquet
+    # callfunnel must give the same response from CSV as from Parquet and NDJSON
     for query in $QUERIES; do
         a=$OUT/responses/$n-csv-$query-callfunnel.checked.json
-        b=$OUT/responses/$n-parquet-$query-callfunnel.checked.json
-        if [ -s "$a" ] && [ -s "$b" ]; then
-            if python3 "$HERE/compare.py" "$a" "$b" --quiet; then
-                log "$n calls, $query: callfunnel gives the same response from CSV and Parquet"
-            else
-                failures=$((failures + 1))
-                log "$n calls, $query: callfunnel's CSV and Parquet responses differ"
+        for other in parquet ndjson; do
+            b=$OUT/responses/$n-$other-$query-callfunnel.checked.json
+            if [ -s "$a" ] && [ -s "$b" ]; then
+                if python3 "$HERE/compare.py" "$a" "$b" --quiet; then
+                    log "$n calls, $query: callfunnel gives the same response from CSV and $other"
+                else
+                    failures=$((failures + 1))
+                    log "$n calls, $query: callfunnel's CSV and $other responses differ"
+                fi
             fi
-        fi
+        done
     done
 done
 
