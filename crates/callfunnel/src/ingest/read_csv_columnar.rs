@@ -604,19 +604,29 @@ fn renamed_columns(header: &[String], present: &[(Field, Option<usize>)]) -> Vec
 const UNPARSED: &str = "__unparsed";
 
 /// The calls of a Parquet file of text columns (`header` its column names,
-/// `present` where each field is) when every value is in canonical form, as
-/// one streaming pass finds; `None` otherwise (it is then read by the CSV
-/// rules value by value). Vectorised, as a canonical CSV file is read.
+/// `present` where each field is) when every value is in canonical form, and
+/// whether their ids are distinct, as one streaming pass finds; `None`
+/// otherwise (it is then read by the CSV rules value by value). Vectorised,
+/// as a canonical CSV file is read.
 pub(crate) fn canonical_text_frame(
     scan: LazyFrame,
     header: &[String],
     present: &[(Field, Option<usize>)],
-) -> Option<LazyFrame> {
+) -> Option<(LazyFrame, bool)> {
     let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
-    let checked = collect_streaming(converted.clone().select([any_off_form()])).ok()?;
-    let off_form = checked.column(OFF_FORM).ok()?.bool().ok()?.get(0)?;
-    (!off_form).then(|| converted.select(call_columns(present)))
+    let id = col(Field::Id.name());
+    let checked = collect_streaming(converted.clone().select([
+        any_off_form(),
+        id.clone().n_unique().eq(id.len()).alias(DISTINCT_IDS),
+    ]))
+    .ok()?;
+    let flag = |name: &str| checked.column(name).ok()?.bool().ok()?.get(0);
+    let (off_form, distinct_ids) = (flag(OFF_FORM)?, flag(DISTINCT_IDS)?);
+    (!off_form).then(|| (converted.select(call_columns(present)), distinct_ids))
 }
+
+/// Name of the flag column that says every id is distinct.
+const DISTINCT_IDS: &str = "__distinct_ids";
 
 /// Name of the flag column that marks a file off canonical form.
 const OFF_FORM: &str = "__off_canonical_form";

@@ -36,8 +36,9 @@ pub(crate) struct ParquetPart {
     pub rows_read: u64,
     /// Rows skipped, by reason (only with `skip_invalid`).
     pub skipped: BTreeMap<String, u64>,
-    /// Whether the file is a canonical store (see
-    /// [`crate::convert::STORE_MARKER_KEY`]): its ids are known to be unique.
+    /// Whether every id is known to be distinct: a canonical store's are
+    /// (see [`crate::convert::STORE_MARKER_KEY`]); a file of text columns in
+    /// canonical form had them counted while its form was checked.
     pub unique_ids: bool,
     /// The folder store the file is a month of (see
     /// [`crate::convert::STORE_FOLDER_KEY`]), if any.
@@ -172,7 +173,7 @@ fn canonical_text_part(
     if !usable {
         return Ok(None);
     }
-    let Some(frame) =
+    let Some((frame, unique_ids)) =
         super::read_csv_columnar::canonical_text_frame(scan.clone(), &header, &present)
     else {
         return Ok(None);
@@ -183,7 +184,7 @@ fn canonical_text_part(
         frame,
         rows_read: rows,
         skipped: BTreeMap::new(),
-        unique_ids: false,
+        unique_ids,
         store_folder: None,
     }))
 }

@@ -1768,6 +1768,39 @@ fn text_parquet(dir: &Path, header: &[&str], rows: &[Vec<Option<&str>>]) -> Path
     )
 }
 
+#[test]
+fn canonical_text_parquet_counts_its_ids_while_checking_its_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = ["id", "date", "result", "duration"];
+    let row = |id, date| vec![Some(id), Some(date), Some("ANSWERED"), Some("30")];
+    let distinct = [
+        row("cll-2", "2024-03-04T09:30:00Z"),
+        row("cll-1", "2024-03-05T09:30:00Z"),
+    ];
+    let path = text_parquet(dir.path(), &header, &distinct);
+    let (frame, report) = collect(load(&[path], &defaults()).unwrap());
+    assert_eq!(
+        (report.rows_read, report.duplicates, report.calls),
+        (2, 0, 2)
+    );
+    assert_eq!(texts(&frame, "id"), ["cll-2", "cll-1"]);
+
+    // `cll-2` again, last: it wins, at its place.
+    let mut repeated = distinct.to_vec();
+    repeated.push(row("cll-2", "2024-03-06T09:30:00Z"));
+    let path = text_parquet(dir.path(), &header, &repeated);
+    let (frame, report) = collect(load(&[path], &defaults()).unwrap());
+    assert_eq!(
+        (report.rows_read, report.duplicates, report.calls),
+        (3, 1, 2)
+    );
+    assert_eq!(texts(&frame, "id"), ["cll-1", "cll-2"]);
+    assert_eq!(
+        dates(&frame),
+        ["2024-03-05T09:30:00Z", "2024-03-06T09:30:00Z"]
+    );
+}
+
 /// The same header and rows as CSV text, every value quoted (null: empty).
 fn as_csv(header: &[&str], rows: &[Vec<Option<&str>>]) -> String {
     let mut text = header.join(",");
