@@ -306,6 +306,10 @@ fn trimmed(line: &[u8]) -> &[u8] {
 /// read side by side on every core.
 const BLOCK_BYTES: usize = 4 << 20;
 
+/// Most threads that read the lines of one block (more would mostly wait
+/// for the one taking the calls).
+const MAX_THREADS: usize = 8;
+
 /// What one NDJSON line holds. (Nearly every line is a record: boxing it to
 /// shrink the other variants would cost an allocation per line.)
 #[allow(clippy::large_enum_variant)]
@@ -414,7 +418,9 @@ fn line_records(
         }
         line_record(bytes, context)
     };
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let cores = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_THREADS);
     let part_lines = lines.len().div_ceil(cores).max(1);
     std::thread::scope(|scope| {
         let parts: Vec<_> = lines
