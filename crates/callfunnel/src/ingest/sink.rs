@@ -215,9 +215,8 @@ mod tests {
         .unwrap()
     }
 
-    /// Reads `text` through a sink with batches of 50 calls and at most
-    /// `rows_in_memory` calls in memory.
-    fn read(text: &str, keep_window: bool, rows_in_memory: usize) -> Option<SinkPart> {
+    /// Reads the NDJSON `text` (file `calls.ndjson`, no `--map`) into `sink`.
+    fn read_into(text: &str, sink: &mut Sink) -> Result<(), IngestError> {
         let names = ColumnNames::new(&[]).unwrap();
         let context = JsonContext {
             file: "calls.ndjson",
@@ -225,11 +224,17 @@ mod tests {
             tz: chrono_tz::UTC,
             conversion_tags: &[],
         };
+        read_ndjson(text.as_bytes(), &context, sink)
+    }
+
+    /// Reads `text` through a sink with batches of 50 calls and at most
+    /// `rows_in_memory` calls in memory.
+    fn read(text: &str, keep_window: bool, rows_in_memory: usize) -> Option<SinkPart> {
         let window = keep_window.then(|| window(&request()));
         let mut sink = Sink::new(false, window);
         sink.batch_rows = 50;
         sink.buffer = CallBuffer::new(window).with_rows_in_memory(rows_in_memory);
-        read_ndjson(text.as_bytes(), &context, &mut sink).unwrap();
+        read_into(text, &mut sink).unwrap();
         sink.finish().unwrap()
     }
 
@@ -274,18 +279,8 @@ mod tests {
 
     /// The error of reading `text` through a sink that keeps every call.
     fn read_error(text: &str) -> String {
-        let names = ColumnNames::new(&[]).unwrap();
-        let context = JsonContext {
-            file: "calls.ndjson",
-            names: &names,
-            tz: chrono_tz::UTC,
-            conversion_tags: &[],
-        };
         let mut sink = Sink::new(false, None);
-        read_ndjson(text.as_bytes(), &context, &mut sink)
-            .err()
-            .unwrap()
-            .to_string()
+        read_into(text, &mut sink).err().unwrap().to_string()
     }
 
     #[test]
