@@ -374,7 +374,7 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
                 })?
             }
             Format::Parquet => {
-                let part = read_parquet::scan_parquet(path, &file, &names, options)?;
+                let part = read_parquet::scan_parquet(path, &file, &names, options, keep_window)?;
                 loader.add_parquet(part);
             }
         }
@@ -523,6 +523,7 @@ impl Loader {
     /// Adds a scanned Parquet file after what was read before it.
     fn add_parquet(&mut self, part: read_parquet::ParquetPart) {
         merge_counts(&mut self.report.skipped, part.skipped);
+        self.spills.extend(part.spills);
         let ids = match part.store_folder {
             Some(folder) if part.unique_ids => Ids::UniqueInFolder(folder),
             _ => Ids::known(part.unique_ids),

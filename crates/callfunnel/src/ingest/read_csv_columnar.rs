@@ -26,7 +26,7 @@ use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
 use super::spill::{CallBuffer, SpillFile};
 use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::{collect_streaming, is_one_of};
+use crate::exprs::{collect_streaming, fold_batches, is_one_of};
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
@@ -623,6 +623,65 @@ pub(crate) fn canonical_text_frame(
     let flag = |name: &str| checked.column(name).ok()?.bool().ok()?.get(0);
     let (off_form, distinct_ids) = (flag(OFF_FORM)?, flag(DISTINCT_IDS)?);
     (!off_form).then(|| (converted.select(call_columns(present)), distinct_ids))
+}
+
+/// The calls of `window` (and each batch's latest calls) of a Parquet file of
+/// text columns (`header` its column names, `present` where each field is),
+/// in one streaming pass, when its values are in canonical form and its ids
+/// increase: each batch is checked for both, then kept in a [`CallBuffer`].
+/// `None` at the first value off form or id that does not increase (the
+/// pass stops there; the file is then read by [`canonical_text_frame`] or
+/// the rules, which count its ids).
+pub(crate) fn canonical_text_window(
+    scan: LazyFrame,
+    header: &[String],
+    present: &[(Field, Option<usize>)],
+    window: (DateTime<Utc>, DateTime<Utc>),
+) -> Option<(LazyFrame, Vec<SpillFile>)> {
+    struct Pass {
+        buffer: CallBuffer,
+        last_id: Option<String>,
+        usable: bool,
+    }
+    let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
+    let columns = call_columns(present);
+    let pass = Pass {
+        buffer: CallBuffer::new(Some(window)),
+        last_id: None,
+        usable: true,
+    };
+    let pass = fold_batches(converted, true, pass, move |pass, batch| {
+        let checked = batch.clone().lazy().select([any_off_form()]).collect()?;
+        let off_form = checked.column(OFF_FORM)?.bool()?.get(0) != Some(false);
+        if off_form || !ids_increase(&batch, &mut pass.last_id)? {
+            pass.usable = false;
+            return Ok(true);
+        }
+        pass.buffer.push(batch.lazy().select(columns.clone()))?;
+        Ok(false)
+    })
+    .ok()?;
+    if !pass.usable {
+        return None;
+    }
+    pass.buffer.finish().ok()
+}
+
+/// Whether the ids of `batch` increase strictly, from `last_id` (the last id
+/// of the batches before) on; `last_id` becomes the batch's last.
+fn ids_increase(batch: &DataFrame, last_id: &mut Option<String>) -> PolarsResult<bool> {
+    let ids = batch.column(Field::Id.name())?.str()?;
+    let mut previous = last_id.as_deref();
+    for id in ids.iter() {
+        let Some(id) = id else { return Ok(false) };
+        if previous.is_some_and(|previous| id <= previous) {
+            return Ok(false);
+        }
+        previous = Some(id);
+    }
+    let last = previous.map(str::to_string);
+    *last_id = last;
+    Ok(true)
 }
 
 /// Name of the flag column that says every id is distinct.

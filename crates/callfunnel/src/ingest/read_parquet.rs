@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
@@ -36,6 +37,8 @@ pub(crate) struct ParquetPart {
     pub rows_read: u64,
     /// Rows skipped, by reason (only with `skip_invalid`).
     pub skipped: BTreeMap<String, u64>,
+    /// Temporary files `frame` reads (see [`super::spill::CallBuffer`]).
+    pub spills: Vec<super::SpillFile>,
     /// Whether every id is known to be distinct: a canonical store's are
     /// (see [`crate::convert::STORE_MARKER_KEY`]); a file of text columns in
     /// canonical form had them counted while its form was checked.
@@ -62,12 +65,15 @@ const ROW_NUMBER: &str = "__row";
 /// Name of the column of each row's first problem, while counting them.
 const ROW_PROBLEM: &str = "__problem";
 
-/// Scans `path` (named `file` in messages) and checks its rows.
+/// Scans `path` (named `file` in messages) and checks its rows; with a
+/// `keep_window` (one file read, see [`super::IngestOptions::keep_window`]),
+/// a file of text columns may keep only the calls of that window.
 pub(crate) fn scan_parquet(
     path: &Path,
     file: &str,
     names: &ColumnNames,
     options: &super::IngestOptions,
+    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<ParquetPart, IngestError> {
     let (tz, skip_invalid) = (options.input_tz, options.skip_invalid);
     let polars_error = |source: PolarsError| IngestError::Polars {
@@ -92,7 +98,9 @@ pub(crate) fn scan_parquet(
         }
     }
 
-    if let Some(part) = canonical_text_part(path, &scan, &schema, names).map_err(polars_error)? {
+    if let Some(part) =
+        canonical_text_part(path, &scan, &schema, names, keep_window).map_err(polars_error)?
+    {
         return Ok(part);
     }
 
@@ -149,18 +157,22 @@ pub(crate) fn scan_parquet(
         skipped,
         unique_ids: false,
         store_folder: None,
+        spills: Vec::new(),
     })
 }
 
 /// A file whose fields are all text columns in canonical form (as a CSV
 /// export written to Parquet by another tool), read vectorised as a
-/// canonical CSV file is; `None` when a field is missing or not text, or a
-/// value is off canonical form (the file is then read by the rules below).
+/// canonical CSV file is: with a `keep_window` and increasing ids, only the
+/// window's calls, in one pass; `None` when a field is missing or not text,
+/// or a value is off canonical form (the file is then read by the rules
+/// below).
 fn canonical_text_part(
     path: &Path,
     scan: &LazyFrame,
     schema: &Schema,
     names: &ColumnNames,
+    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> PolarsResult<Option<ParquetPart>> {
     let header: Vec<String> = schema.iter_names().map(|name| name.to_string()).collect();
     let present = super::read_csv_columnar::field_positions(&header, names);
@@ -173,20 +185,26 @@ fn canonical_text_part(
     if !usable {
         return Ok(None);
     }
-    let Some((frame, unique_ids)) =
-        super::read_csv_columnar::canonical_text_frame(scan.clone(), &header, &present)
-    else {
-        return Ok(None);
-    };
     let mut reader = ParquetReader::new(std::fs::File::open(path)?);
     let rows = reader.get_metadata()?.num_rows as u64;
-    Ok(Some(ParquetPart {
+    let part = |frame, unique_ids, spills| ParquetPart {
         frame,
         rows_read: rows,
         skipped: BTreeMap::new(),
         unique_ids,
         store_folder: None,
-    }))
+        spills,
+    };
+    let windowed = keep_window.and_then(|window| {
+        super::read_csv_columnar::canonical_text_window(scan.clone(), &header, &present, window)
+    });
+    if let Some((frame, spills)) = windowed {
+        return Ok(Some(part(frame, true, spills)));
+    }
+    Ok(
+        super::read_csv_columnar::canonical_text_frame(scan.clone(), &header, &present)
+            .map(|(frame, unique_ids)| part(frame, unique_ids, Vec::new())),
+    )
 }
 
 /// The part of a canonical store file (its metadata carries the store
@@ -236,6 +254,7 @@ fn store_part(
         skipped: BTreeMap::new(),
         unique_ids: true,
         store_folder: metadata.folder,
+        spills: Vec::new(),
     }))
 }
 
@@ -246,7 +265,7 @@ fn store_part(
 /// `false` sends the load to [`check_store`], which locates the bad row.
 fn window_is_intact(
     scan: &LazyFrame,
-    window: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    window: (DateTime<Utc>, DateTime<Utc>),
 ) -> PolarsResult<bool> {
     let rules = store_rules();
     let of_dates = rules

@@ -1801,6 +1801,74 @@ fn canonical_text_parquet_counts_its_ids_while_checking_its_form() {
     );
 }
 
+#[test]
+fn canonical_text_parquet_keeps_a_window_in_one_pass_when_its_ids_increase() {
+    use crate::engine::{compute, window};
+    let request = crate::request::Request::from_json_str(
+        r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"granularity":"DAY",
+            "extend":"items","stage":"CONNECTED","page":1,"size":5}"#,
+    )
+    .unwrap();
+    let header = ["id", "date", "result", "duration"];
+    let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+    let table: Vec<(String, String)> = (0..400)
+        .map(|row| {
+            let date = start + chrono::Duration::minutes(600 * row);
+            (
+                format!("cll-{row:04}"),
+                date.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            )
+        })
+        .collect();
+    let rows = |table: &[(String, String)]| -> Vec<Vec<Option<String>>> {
+        table
+            .iter()
+            .enumerate()
+            .map(|(index, (id, date))| {
+                let result = if index % 3 == 0 {
+                    "ANSWERED"
+                } else {
+                    "NO_ANSWER"
+                };
+                vec![
+                    Some(id.clone()),
+                    Some(date.clone()),
+                    Some(result.into()),
+                    Some("40".into()),
+                ]
+            })
+            .collect()
+    };
+    fn borrowed(rows: &[Vec<Option<String>>]) -> Vec<Vec<Option<&str>>> {
+        rows.iter()
+            .map(|row| row.iter().map(Option::as_deref).collect())
+            .collect()
+    }
+    let windowed = |table: &[(String, String)]| {
+        let dir = tempfile::tempdir().unwrap();
+        let owned = rows(table);
+        let path = text_parquet(dir.path(), &header, &borrowed(&owned));
+        let every = load(std::slice::from_ref(&path), &defaults()).unwrap();
+        let expected = compute(every.frame.clone(), &request).unwrap();
+        let options = IngestOptions {
+            keep_window: Some(window(&request)),
+            ..defaults()
+        };
+        let kept = load(std::slice::from_ref(&path), &options).unwrap();
+        let kept_rows = kept.frame.clone().collect().unwrap().height();
+        assert_eq!(kept.report, every.report);
+        assert_eq!(compute(kept.frame, &request).unwrap(), expected);
+        kept_rows
+    };
+    // Ids increasing: only the window's calls (and the latest) are kept.
+    let kept = windowed(&table);
+    assert!(kept < 100, "{kept} of 400 calls kept");
+    // An id that goes back: every call is read, the repeat collapsed.
+    let mut repeated = table.clone();
+    repeated.push((table[0].0.clone(), "2024-03-05T10:00:00Z".into()));
+    assert_eq!(windowed(&repeated), 400);
+}
+
 /// The same header and rows as CSV text, every value quoted (null: empty).
 fn as_csv(header: &[&str], rows: &[Vec<Option<&str>>]) -> String {
     let mut text = header.join(",");
