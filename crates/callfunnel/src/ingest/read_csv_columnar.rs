@@ -24,7 +24,7 @@ use polars::prelude::*;
 
 use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
-use super::spill::{CallBuffer, SpillFile};
+use super::spill::{ids_increase, CallBuffer, SpillFile};
 use crate::engine::MAX_RINGING_SECONDS;
 use crate::exprs::{collect_streaming, fold_batches, is_one_of};
 use crate::model::{date_dtype, DATE_UNIT};
@@ -665,23 +665,6 @@ pub(crate) fn canonical_text_window(
         return None;
     }
     pass.buffer.finish().ok()
-}
-
-/// Whether the ids of `batch` increase strictly, from `last_id` (the last id
-/// of the batches before) on; `last_id` becomes the batch's last.
-fn ids_increase(batch: &DataFrame, last_id: &mut Option<String>) -> PolarsResult<bool> {
-    let ids = batch.column(Field::Id.name())?.str()?;
-    let mut previous = last_id.as_deref();
-    for id in ids.iter() {
-        let Some(id) = id else { return Ok(false) };
-        if previous.is_some_and(|previous| id <= previous) {
-            return Ok(false);
-        }
-        previous = Some(id);
-    }
-    let last = previous.map(str::to_string);
-    *last_id = last;
-    Ok(true)
 }
 
 /// Name of the flag column that says every id is distinct.

@@ -325,16 +325,24 @@ enum LineRecord {
 }
 
 /// Reads one record per line (NDJSON) from `input`, a block of lines at a
-/// time: a thread reads each block's records side by side on every core
-/// while this one takes the block before into `sink`, in line order. Blank
+/// time (a byte-order mark at its start skipped): a thread reads each
+/// block's records side by side on every core while this one takes the
+/// block before into `sink`, in line order. Blank
 /// lines are skipped. A line that is not exactly one JSON value is a bad
 /// row of that line: it stops the load, or is counted and skipped with
 /// `--skip-invalid`. A line that is not UTF-8 stops the load.
 pub(crate) fn read_ndjson(
-    input: impl BufRead + Send,
+    mut input: impl BufRead + Send,
     context: &JsonContext<'_>,
     sink: &mut Sink,
 ) -> Result<(), IngestError> {
+    let unreadable = |source| IngestError::Unreadable {
+        file: context.file.to_string(),
+        source,
+    };
+    if input.fill_buf().map_err(unreadable)?.starts_with(BOM) {
+        input.consume(BOM.len());
+    }
     let (blocks, records) = std::sync::mpsc::sync_channel(1);
     std::thread::scope(|scope| {
         scope.spawn(move || read_blocks(input, context, blocks));
@@ -343,10 +351,7 @@ pub(crate) fn read_ndjson(
         // receiver, which stops that thread at its next block.
         for block in records {
             let block: std::io::Result<Vec<LineRecord>> = block;
-            let block = block.map_err(|source| IngestError::Unreadable {
-                file: context.file.to_string(),
-                source,
-            })?;
+            let block = block.map_err(unreadable)?;
             for record in block {
                 take_line(record, line, context.file, sink)?;
                 line += 1;
@@ -366,7 +371,6 @@ fn read_blocks(
 ) {
     let mut block = Vec::new();
     let mut lines = Vec::new();
-    let mut first_line = 1u64;
     loop {
         if let Err(error) = read_block(&mut input, &mut block, &mut lines) {
             let _ = blocks.send(Err(error));
@@ -375,8 +379,7 @@ fn read_blocks(
         if lines.is_empty() {
             return;
         }
-        let records = line_records(&block, &lines, first_line, context);
-        first_line += lines.len() as u64;
+        let records = line_records(&block, &lines, context);
         if blocks.send(Ok(records)).is_err() {
             return;
         }
@@ -403,21 +406,13 @@ fn read_block(
     Ok(())
 }
 
-/// The record of each line of `block`, the first being line `first_line`:
-/// the lines are split between the cores, each part read on its own thread.
+/// The record of each line of `block`: the lines are split between the
+/// cores, each part read on its own thread.
 fn line_records(
     block: &[u8],
     lines: &[std::ops::Range<usize>],
-    first_line: u64,
     context: &JsonContext<'_>,
 ) -> Vec<LineRecord> {
-    let record = |line: u64, range: &std::ops::Range<usize>| {
-        let mut bytes = &block[range.clone()];
-        if line == 1 {
-            bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-        }
-        line_record(bytes, context)
-    };
     let cores = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(MAX_THREADS);
@@ -425,13 +420,10 @@ fn line_records(
     std::thread::scope(|scope| {
         let parts: Vec<_> = lines
             .chunks(part_lines)
-            .enumerate()
-            .map(|(index, part)| {
-                let part_first = first_line + (index * part_lines) as u64;
+            .map(|part| {
                 scope.spawn(move || {
-                    (part_first..)
-                        .zip(part)
-                        .map(|(line, range)| record(line, range))
+                    part.iter()
+                        .map(|range| line_record(&block[range.clone()], context))
                         .collect::<Vec<_>>()
                 })
             })

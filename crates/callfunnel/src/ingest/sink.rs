@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use super::error::{IngestError, Reason, RowError};
-use super::spill::{CallBuffer, SpillFile};
+use super::spill::{ids_increase, CallBuffer, SpillFile};
 use crate::model::{Call, CallColumns};
 
 /// Calls gathered in columns before they go to the buffer as one batch.
@@ -32,7 +32,7 @@ pub(crate) struct Sink {
     skipped: BTreeMap<String, u64>,
     /// Skip bad rows instead of failing.
     skip_invalid: bool,
-    /// The last id read, while they increase.
+    /// The last id of the batches gathered, while they increase.
     last_id: Option<String>,
     /// Whether every id read increased on the one before.
     ids_increasing: bool,
@@ -119,15 +119,6 @@ impl Sink {
 
     /// Adds a valid call to the batch, and the batch to the buffer when full.
     fn keep(&mut self, call: Call) -> Result<(), IngestError> {
-        if self.ids_increasing {
-            if self.last_id.as_ref().is_some_and(|last| call.id <= *last) {
-                self.ids_increasing = false;
-                self.last_id = None;
-                self.buffer.keep_every_call();
-            } else {
-                self.last_id = Some(call.id.clone());
-            }
-        }
         self.columns.push(call);
         if self.columns.len() >= self.batch_rows {
             self.flush()?;
@@ -147,6 +138,12 @@ impl Sink {
         let batch = std::mem::take(&mut self.columns)
             .into_frame()
             .map_err(polars_error)?;
+        // Checked before the batch goes in: a batch whose ids go back keeps
+        // every call.
+        if self.ids_increasing && !ids_increase(&batch, &mut self.last_id).map_err(polars_error)? {
+            self.ids_increasing = false;
+            self.buffer.keep_every_call();
+        }
         let rows = batch.height();
         let kept = self.buffer.push(batch.lazy()).map_err(polars_error)?;
         self.left_out |= kept < rows;
@@ -305,6 +302,12 @@ mod tests {
         lines.insert(0, String::new());
         let message = read_error(&text(&lines));
         assert!(message.starts_with("calls.ndjson:30001:"), "{message}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_line_is_skipped() {
+        let part = read(&format!("\u{feff}{}", ndjson(0..3)), false, usize::MAX).unwrap();
+        assert_eq!((part.rows_read, rows(&part)), (3, 3));
     }
 
     #[test]

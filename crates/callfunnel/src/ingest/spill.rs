@@ -188,6 +188,23 @@ impl CallBuffer {
     }
 }
 
+/// Whether the ids of `batch` increase strictly, from `last_id` (the last id
+/// of the batches before) on; `last_id` becomes the batch's last.
+pub(crate) fn ids_increase(batch: &DataFrame, last_id: &mut Option<String>) -> PolarsResult<bool> {
+    let ids = batch.column(crate::model::column::ID)?.str()?;
+    let mut previous = last_id.as_deref();
+    for id in ids.iter() {
+        let Some(id) = id else { return Ok(false) };
+        if previous.is_some_and(|previous| id <= previous) {
+            return Ok(false);
+        }
+        previous = Some(id);
+    }
+    let last = previous.map(str::to_string);
+    *last_id = last;
+    Ok(true)
+}
+
 #[cfg(test)]
 impl CallBuffer {
     /// The buffer with a smaller bound in memory, to test its move to files.
