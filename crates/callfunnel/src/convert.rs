@@ -38,7 +38,8 @@ use checksum::{Checksum, Summing};
 
 pub(crate) use rules::{any_broken, store_rules, StoreRule};
 
-use crate::exprs::{fold_batches, rows_and_distinct_ids, temporary_parquet_writer};
+use crate::duplicates::repeated_ids;
+use crate::exprs::{fold_batches, temporary_parquet_writer};
 use crate::model::{canonical_schema, column};
 
 /// Rows per row group of the store.
@@ -339,13 +340,13 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
         })
         .collect::<PolarsResult<Vec<_>>>()
         .map_err(ConvertError::Frame)?;
-    let (rows, unique) = concat(scans, UnionArgs::default())
-        .and_then(rows_and_distinct_ids)
+    let repeated = concat(scans, UnionArgs::default())
+        .and_then(|calls| repeated_ids(calls, 0))
         .map_err(ConvertError::Frame)?;
-    if unique != rows {
+    if repeated.duplicates != 0 {
         return Err(ConvertError::NotCanonical(format!(
             "{} duplicate ids",
-            rows - unique
+            repeated.duplicates
         )));
     }
     Ok(())

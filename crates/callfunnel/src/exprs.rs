@@ -71,17 +71,6 @@ pub(crate) fn temporary_parquet_writer(file: File) -> PolarsResult<BatchedWriter
         .batched(&crate::model::canonical_schema())
 }
 
-/// The rows of `calls` and their distinct ids (one streaming pass).
-pub(crate) fn rows_and_distinct_ids(calls: LazyFrame) -> PolarsResult<(u64, u64)> {
-    let id = col(crate::model::column::ID);
-    let counts =
-        collect_streaming(calls.select([len().alias("rows"), id.n_unique().alias("unique")]))?;
-    Ok((
-        first_count(&counts, "rows")?,
-        first_count(&counts, "unique")?,
-    ))
-}
-
 /// Whether a call's `date` lies in `window` (from inclusive, to exclusive).
 pub(crate) fn dated_within((from, to): (DateTime<Utc>, DateTime<Utc>)) -> Expr {
     let micros = |instant: DateTime<Utc>| lit(instant.timestamp_micros()).cast(date_dtype());

@@ -38,6 +38,7 @@
 
 pub mod convert;
 pub mod definitions;
+mod duplicates;
 pub mod engine;
 mod exprs;
 pub mod ingest;

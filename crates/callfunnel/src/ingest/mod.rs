@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use crate::exprs::{collect_streaming, rows_and_distinct_ids};
+use crate::duplicates::{keep_last_occurrences, repeated_ids};
 pub use error::{IngestError, InvalidRow, Reason};
 pub use spill::SpillFile;
 
@@ -567,14 +567,10 @@ impl Loader {
             report.calls = report.rows_read - report.skipped.values().sum::<u64>();
             frame
         } else {
-            let (rows, unique) = rows_and_distinct_ids(frame.clone()).map_err(polars_error)?;
-            report.duplicates = rows - unique;
-            report.calls = unique;
-            if unique < rows {
-                last_occurrences(frame).map_err(polars_error)?
-            } else {
-                frame
-            }
+            let repeated = repeated_ids(frame.clone(), report.rows_read).map_err(polars_error)?;
+            report.duplicates = repeated.duplicates;
+            report.calls = repeated.rows - repeated.duplicates;
+            keep_last_occurrences(frame, repeated)
         };
         Ok(Ingested {
             frame,
@@ -582,38 +578,6 @@ impl Loader {
             spills: self.spills,
         })
     }
-}
-
-/// Name of the column of each row's position, while de-duplicating.
-const ROW: &str = "__row";
-/// Name of the column of the position of an id's last occurrence.
-const LAST_ROW: &str = "__last_row";
-
-/// `calls` with only the last occurrence of each id, at its place (SPEC
-/// §1.2). The ids that repeat, with the position of their last occurrence,
-/// are found first, in one streaming pass (few, as a rule: they are held);
-/// then each call passes unless its id repeats and it is not that last
-/// occurrence. Memory grows with the distinct ids of that pass, not with
-/// the calls.
-fn last_occurrences(calls: LazyFrame) -> PolarsResult<LazyFrame> {
-    let id = crate::model::column::ID;
-    let indexed = calls.with_row_index(ROW, None);
-    let repeated = collect_streaming(
-        indexed
-            .clone()
-            .group_by([col(id)])
-            .agg([len().alias("occurrences"), col(ROW).max().alias(LAST_ROW)])
-            .filter(col("occurrences").gt(lit(1)))
-            .select([col(id), col(LAST_ROW)]),
-    )?;
-    let in_order = JoinArgs {
-        maintain_order: MaintainOrderJoin::Left,
-        ..JoinArgs::new(JoinType::Left)
-    };
-    Ok(indexed
-        .join(repeated.lazy(), [col(id)], [col(id)], in_order)
-        .filter(col(LAST_ROW).is_null().or(col(ROW).eq(col(LAST_ROW))))
-        .drop(cols([ROW, LAST_ROW])))
 }
 
 /// Adds the counts of `more` to `counts`.
