@@ -242,10 +242,10 @@ pub(crate) fn read_enum<T: FromStr<Err = UnknownValue>>(
 /// The talk time in whole seconds; 0 when absent or empty.
 pub(crate) fn read_duration(cell: Cell<'_>) -> Result<i64, RowError> {
     let Some(cell) = cell else { return Ok(0) };
-    let number = match cell.0 {
+    let seconds = match cell.0 {
         Raw::Json(Value::Number(number)) => match number.as_i64() {
-            Some(whole) => Ok(whole),
-            None => whole_seconds(number.as_f64().unwrap_or(f64::NAN)),
+            Some(whole) => duration_from_integer(whole),
+            None => duration_from_number(number.as_f64().unwrap_or(f64::NAN)),
         },
         Raw::Json(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => {
             Err(Reason::NonNumericDuration)
@@ -257,24 +257,33 @@ pub(crate) fn read_duration(cell: Cell<'_>) -> Result<i64, RowError> {
         {
             None => return Ok(0),
             Some(text) => match text.parse::<i64>() {
-                Ok(whole) => Ok(whole),
+                Ok(whole) => duration_from_integer(whole),
                 Err(_) => match text.parse::<f64>() {
-                    Ok(number) => whole_seconds(number),
+                    Ok(number) => duration_from_number(number),
                     Err(_) => Err(Reason::NonNumericDuration),
                 },
             },
         },
     };
-    match number {
-        Ok(seconds) if seconds < 0 => Err(reject(cell, Reason::NegativeDuration, None)),
-        Ok(seconds) => Ok(seconds),
-        Err(reason) => Err(reject(cell, reason, None)),
+    seconds.map_err(|reason| reject(cell, reason, None))
+}
+
+/// SPEC §1 `duration` from a whole number of seconds: at least 0.
+pub(crate) fn duration_from_integer(seconds: i64) -> Result<i64, Reason> {
+    if seconds < 0 {
+        Err(Reason::NegativeDuration)
+    } else {
+        Ok(seconds)
     }
 }
 
-/// A floating-point duration that must be a whole number of seconds.
-fn whole_seconds(number: f64) -> Result<i64, Reason> {
-    if !number.is_finite() || number.abs() >= 9.0e18 {
+/// Durations of ±9e18 s and beyond do not fit the canonical integer.
+const LARGEST_DURATION: f64 = 9.0e18;
+
+/// SPEC §1 `duration` from any number: a finite, whole number of seconds,
+/// at least 0, that fits the canonical integer.
+pub(crate) fn duration_from_number(number: f64) -> Result<i64, Reason> {
+    if !number.is_finite() || number.abs() >= LARGEST_DURATION {
         Err(Reason::NonNumericDuration)
     } else if number < 0.0 {
         Err(Reason::NegativeDuration)
@@ -386,19 +395,26 @@ pub(crate) fn read_ringing(cell: Cell<'_>) -> Result<Option<f64>, RowError> {
             Some(text) => text.parse::<f64>().ok(),
         },
     };
-    match number {
-        Some(seconds) if !seconds.is_finite() => {
-            Err(reject(cell, Reason::NonNumericRingingSeconds, None))
-        }
-        Some(seconds) if seconds < 0.0 => Err(reject(cell, Reason::NegativeRingingSeconds, None)),
-        Some(seconds) if seconds > MAX_RINGING_SECONDS => Err(reject(
-            cell,
-            Reason::RingingSecondsTooLarge,
-            Some(format!("at most {MAX_RINGING_SECONDS:e}")),
-        )),
+    let seconds = number.map_or(Err(Reason::NonNumericRingingSeconds), ringing_from_number);
+    seconds.map(Some).map_err(|reason| {
+        let detail = (reason == Reason::RingingSecondsTooLarge)
+            .then(|| format!("at most {MAX_RINGING_SECONDS:e}"));
+        reject(cell, reason, detail)
+    })
+}
+
+/// SPEC §1 `ringing_seconds` from a number: finite, at least 0 and at most
+/// [`MAX_RINGING_SECONDS`]; a -0.0 is read as 0.0.
+pub(crate) fn ringing_from_number(seconds: f64) -> Result<f64, Reason> {
+    if !seconds.is_finite() {
+        Err(Reason::NonNumericRingingSeconds)
+    } else if seconds < 0.0 {
+        Err(Reason::NegativeRingingSeconds)
+    } else if seconds > MAX_RINGING_SECONDS {
+        Err(Reason::RingingSecondsTooLarge)
+    } else {
         // `abs` turns a -0.0 into 0.0.
-        Some(seconds) => Ok(Some(seconds.abs())),
-        None => Err(reject(cell, Reason::NonNumericRingingSeconds, None)),
+        Ok(seconds.abs())
     }
 }
 
@@ -658,9 +674,10 @@ fn parse_offset(text: &str) -> Option<i32> {
     (hours < 24 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
-/// Reads a wall-clock time in `tz`: a time skipped by a DST change is an
-/// error, a repeated one takes the earlier instant.
-fn localize(local: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, String> {
+/// Reads a wall-clock time in `tz` (SPEC §1.1, a `date` without offset): a
+/// time skipped by a DST change is an error, a repeated one takes the
+/// earlier instant.
+pub(crate) fn localize(local: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, String> {
     if tz == Tz::UTC {
         return Ok(local.and_utc());
     }

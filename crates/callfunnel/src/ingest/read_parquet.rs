@@ -24,7 +24,10 @@ use polars::prelude::*;
 
 use super::column_exprs::{absent_value, default_enum};
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
-use super::fields::{push_tag, read_field, ColumnNames, Field, FieldValue, Raw};
+use super::fields::{
+    duration_from_integer, duration_from_number, localize, push_tag, read_field,
+    ringing_from_number, ColumnNames, Field, FieldValue, Raw,
+};
 use crate::convert::{any_broken, check_store_checksum, store_metadata, store_rules, StoreRule};
 use crate::exprs::{collect_streaming, dated_within, empty_tags, first_count};
 use crate::model::{canonical_schema, date_dtype};
@@ -527,7 +530,8 @@ fn plan_field(
 }
 
 /// A text field (id, user, numbers, label) from a text column by the CSV
-/// rules, or from a number column as its text.
+/// rules (trimmed, empty is absent, an id required), or from a number column
+/// as its text.
 fn text_field(
     field: Field,
     column: &str,
@@ -535,18 +539,7 @@ fn text_field(
     expected: &'static str,
 ) -> Result<(Expr, Option<Expr>), &'static str> {
     if is_textual(dtype) {
-        // The CSV rules for text (`fields::read_text`): trimmed, empty is absent.
-        let trimmed = col(column)
-            .cast(DataType::String)
-            .str()
-            .strip_chars(lit(NULL));
-        let value = when(trimmed.clone().eq(lit("")))
-            .then(lit(NULL).cast(DataType::String))
-            .otherwise(trimmed);
-        let problem = (field == Field::Id)
-            .then(|| first_problem(vec![(Reason::MissingId, value.clone().is_null())]))
-            .flatten();
-        Ok((value, problem))
+        Ok(by_csv_rules(field, column, Tz::UTC))
     } else if is_numeric(dtype) && field != Field::Id {
         Ok((col(column).cast(DataType::String), None))
     } else {
@@ -568,82 +561,104 @@ fn first_problem(checks: Vec<(Reason, Expr)>) -> Option<Expr> {
 }
 
 /// A typed `date`: an instant (with a zone) as it is; a wall-clock time
-/// (without one) read in `tz`, a time skipped by a DST change refused and a
-/// repeated one read as the earlier instant, as in CSV.
+/// (without one) read in `tz` by the rule of CSV's timestamps without offset
+/// ([`localize`]).
 fn typed_date(raw: Expr, zoned: bool, tz: Tz) -> (Expr, Option<Expr>) {
-    let instant = if zoned {
-        raw.clone()
-    } else {
-        raw.clone().dt().replace_time_zone(
-            Some(TimeZone::from_chrono(&tz)),
-            lit("earliest"),
-            NonExistent::Null,
-        )
+    let missing = (Reason::MissingDate, raw.clone().is_null());
+    if zoned {
+        let value = raw.dt().convert_time_zone(TimeZone::UTC).cast(date_dtype());
+        return (value, first_problem(vec![missing]));
+    }
+    let wall_clock = raw
+        .cast(DataType::Datetime(TimeUnit::Microseconds, None))
+        .cast(DataType::Int64);
+    let read = move |micros: i64| {
+        let local = DateTime::from_timestamp_micros(micros).ok_or(Reason::BadTimestamp)?;
+        let instant = localize(local.naive_utc(), tz).map_err(|_| Reason::BadTimestamp)?;
+        Ok(instant.timestamp_micros())
     };
-    let value = instant
-        .dt()
-        .convert_time_zone(TimeZone::UTC)
-        .cast(date_dtype());
-    let problem = first_problem(vec![
-        (Reason::MissingDate, raw.clone().is_null()),
-        (
-            Reason::BadTimestamp,
-            raw.is_not_null().and(value.clone().is_null()),
-        ),
-    ]);
-    (value, problem)
+    let (value, refused) = by_rule::<Int64Type, Int64Type>(wall_clock, read);
+    (
+        value.cast(date_dtype()),
+        first_problem_or(vec![missing], refused),
+    )
 }
 
-/// Durations of ±9e18 s and beyond do not fit the canonical integer.
-const LARGEST_DURATION: f64 = 9.0e18;
-
-/// A typed `duration`: whole seconds, as in CSV (a fraction, a negative
-/// number or a non-finite one is refused).
+/// A typed `duration` by the rule of CSV's durations: whole seconds, at
+/// least 0 ([`duration_from_integer`], [`duration_from_number`]); absent is 0.
 fn typed_duration(raw: Expr, dtype: &DataType) -> (Expr, Option<Expr>) {
-    if dtype.is_integer() {
-        let value = raw.clone().cast(DataType::Int64);
-        let problem = first_problem(vec![
-            (
-                Reason::NonNumericDuration,
-                raw.clone().is_not_null().and(value.clone().is_null()),
-            ),
-            (Reason::NegativeDuration, raw.lt(lit(0))),
-        ]);
-        return (value.fill_null(lit(0i64)), problem);
-    }
-    let number = raw.cast(DataType::Float64);
-    let value = number.clone().cast(DataType::Int64);
-    let problem = first_problem(vec![
-        (
+    let (value, problem) = if dtype.is_integer() {
+        let whole = raw.clone().cast(DataType::Int64);
+        // An unsigned integer beyond `i64` does not fit the canonical integer.
+        let too_large = (
             Reason::NonNumericDuration,
-            number
-                .clone()
-                .is_finite()
-                .not()
-                .or(number.clone().gt_eq(lit(LARGEST_DURATION)))
-                .or(number.clone().lt_eq(lit(-LARGEST_DURATION))),
-        ),
-        (Reason::NegativeDuration, number.clone().lt(lit(0.0))),
-        (
-            Reason::NonIntegerDuration,
-            number.neq(value.clone().cast(DataType::Float64)),
-        ),
-    ]);
+            raw.is_not_null().and(whole.clone().is_null()),
+        );
+        let (value, refused) = by_rule::<Int64Type, Int64Type>(whole, duration_from_integer);
+        (value, first_problem_or(vec![too_large], refused))
+    } else {
+        let number = raw.cast(DataType::Float64);
+        let (value, refused) = by_rule::<Float64Type, Int64Type>(number, duration_from_number);
+        (value, Some(refused))
+    };
     (value.fill_null(lit(0i64)), problem)
 }
 
-/// A typed `ringing_seconds`: any finite number ≥ 0, as in CSV.
+/// A typed `ringing_seconds` by the rule of CSV's
+/// ([`ringing_from_number`]); absent stays unknown.
 fn typed_ringing(raw: Expr) -> (Expr, Option<Expr>) {
     let number = raw.cast(DataType::Float64);
-    let problem = first_problem(vec![
-        (
-            Reason::NonNumericRingingSeconds,
-            number.clone().is_finite().not(),
-        ),
-        (Reason::NegativeRingingSeconds, number.clone().lt(lit(0.0))),
-    ]);
-    // Adding +0.0 turns a -0.0 into 0.0, as `abs` does in the row reader.
-    (number + lit(0.0), problem)
+    let (value, refused) = by_rule::<Float64Type, Float64Type>(number, ringing_from_number);
+    (value, Some(refused))
+}
+
+/// `input` read value by value by a SPEC §1 `rule` of [`super::fields`]:
+/// the values (null where refused or absent) and, per row, the
+/// [`Reason::code`] of a refusal (null when there is none).
+fn by_rule<I, O>(
+    input: Expr,
+    rule: impl Fn(I::Native) -> Result<O::Native, Reason> + Clone + Send + Sync + 'static,
+) -> (Expr, Expr)
+where
+    I: PolarsNumericType,
+    O: PolarsNumericType,
+{
+    let values = {
+        let rule = rule.clone();
+        move |column: Column| -> PolarsResult<Column> {
+            let input = column.as_materialized_series().unpack::<I>()?;
+            let values = input
+                .iter()
+                .map(|value| value.and_then(|value| rule(value).ok()));
+            Ok(ChunkedArray::<O>::from_iter_options(column.name().clone(), values).into_column())
+        }
+    };
+    let codes = move |column: Column| -> PolarsResult<Column> {
+        let input = column.as_materialized_series().unpack::<I>()?;
+        let codes = input.iter().map(|value| {
+            let refusal = value.and_then(|value| rule(value).err());
+            refusal.map(|reason| i32::from(reason.code()))
+        });
+        Ok(Int32Chunked::from_iter_options(column.name().clone(), codes).into_column())
+    };
+    let typed = |dtype: DataType| {
+        move |_: &Schema, field: &polars::prelude::Field| {
+            Ok(polars::prelude::Field::new(
+                field.name().clone(),
+                dtype.clone(),
+            ))
+        }
+    };
+    (
+        input.clone().map(values, typed(O::get_static_dtype())),
+        input.map(codes, typed(DataType::Int32)),
+    )
+}
+
+/// The first of `checks` that holds, else the reason code `otherwise`.
+fn first_problem_or(checks: Vec<(Reason, Expr)>, otherwise: Expr) -> Option<Expr> {
+    let checked = first_problem(checks)?;
+    Some(coalesce(&[checked, otherwise]))
 }
 
 /// Tag lists normalised as every reader does (`fields::push_tag`: trimmed,

@@ -2299,6 +2299,74 @@ fn parquet_decimal_numbers() {
 }
 
 #[test]
+fn parquet_typed_numbers_follow_the_csv_rules_of_their_field() {
+    // The typed columns of a Parquet file are read by the same rules as a CSV
+    // cell: a ringing time beyond 9e15 s is refused (it was accepted once,
+    // and only the engine stopped at it), a -0.0 reads as 0.0, a whole
+    // unsigned duration beyond i64 is non-numeric.
+    let dir = tempfile::tempdir().unwrap();
+    let file = |ringing: Vec<Option<f64>>, durations: Vec<Option<u64>>| {
+        let n = ringing.len();
+        let columns = vec![
+            Column::new(
+                "id".into(),
+                (0..n).map(|i| format!("c-{i}")).collect::<Vec<_>>(),
+            ),
+            Column::new("date".into(), vec!["2024-03-04T09:30:00Z"; n]),
+            Column::new("ringing_seconds".into(), ringing),
+            Column::new("duration".into(), durations),
+        ];
+        write_parquet(
+            dir.path(),
+            "typed-numbers.parquet",
+            DataFrame::new(n, columns).unwrap(),
+        )
+    };
+    let (frame, _) = collect(
+        load(
+            &[file(
+                vec![Some(-0.0), None, Some(9e15)],
+                vec![Some(7), None, Some(0)],
+            )],
+            &defaults(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(ringing(&frame), [Some(0.0), None, Some(9e15)]);
+    assert!(ringing(&frame)[0].unwrap().is_sign_positive());
+    assert_eq!(durations(&frame), [7, 0, 0]);
+    let refusal = |ringing: f64, duration: u64| {
+        let path = file(
+            vec![Some(1.0), Some(ringing)],
+            vec![Some(1), Some(duration)],
+        );
+        let message = load(std::slice::from_ref(&path), &defaults())
+            .err()
+            .unwrap()
+            .to_string();
+        message.replacen(&path.display().to_string(), "", 1)
+    };
+    assert_eq!(
+        refusal(1e16, 5),
+        ": row 2: column `ringing_seconds`: invalid value `1e+16`: ringing_seconds too large (at most 9e15)"
+    );
+    assert!(refusal(f64::NAN, 5).ends_with("non-numeric ringing_seconds"));
+    assert!(refusal(-1.0, 5).ends_with("negative ringing_seconds"));
+    assert_eq!(
+        refusal(2.0, u64::MAX),
+        ": row 2: column `duration`: invalid value `18446744073709551615`: non-numeric duration"
+    );
+    let options = IngestOptions {
+        skip_invalid: true,
+        ..defaults()
+    };
+    let path = file(vec![Some(1e16), Some(3.5)], vec![Some(1), Some(2)]);
+    let (frame, report) = collect(load(&[path], &options).unwrap());
+    assert_eq!(ringing(&frame), [Some(3.5)]);
+    assert_eq!(report.skipped.values().sum::<u64>(), 1);
+}
+
+#[test]
 fn a_store_read_for_a_window_checks_the_calls_of_that_window() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("calls.parquet");
