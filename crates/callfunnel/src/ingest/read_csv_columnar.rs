@@ -227,12 +227,17 @@ fn canonical_values(text: LazyFrame, present: &[(Field, Option<usize>)]) -> Lazy
 /// Whether some row of the columns of [`canonical_values`] is off canonical
 /// form (one value for the whole frame, named [`OFF_FORM`]).
 fn any_off_form() -> Expr {
+    off_form_rows().any(true).alias(OFF_FORM)
+}
+
+/// Whether each row of the columns of [`canonical_values`] is off canonical
+/// form (true or false, never null).
+fn off_form_rows() -> Expr {
     Field::ALL
         .into_iter()
         .map(|field| off_form(field).fill_null(lit(false)))
         .fold(col(UNTRIMMED).or(col(UNPARSED)), Expr::or)
-        .any(true)
-        .alias(OFF_FORM)
+        .fill_null(lit(true))
 }
 
 /// What one pass over a CSV file's bytes finds (see [`file_shape`]).
@@ -643,21 +648,23 @@ pub(crate) fn canonical_text_window(
         last_id: Option<String>,
         usable: bool,
     }
+    // The calls and each row's form are computed on the engine's threads;
+    // the batches then come in file order, to be checked and kept.
     let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
-    let columns = call_columns(present);
+    let mut columns = call_columns(present);
+    columns.push(off_form_rows().alias(OFF_FORM));
     let pass = Pass {
         buffer: CallBuffer::new(Some(window)),
         last_id: None,
         usable: true,
     };
-    let pass = fold_batches(converted, true, pass, move |pass, batch| {
-        let checked = batch.clone().lazy().select([any_off_form()]).collect()?;
-        let off_form = checked.column(OFF_FORM)?.bool()?.get(0) != Some(false);
+    let pass = fold_batches(converted.select(columns), true, pass, |pass, batch| {
+        let off_form = batch.column(OFF_FORM)?.bool()?.any();
         if off_form || !ids_increase(&batch, &mut pass.last_id)? {
             pass.usable = false;
             return Ok(true);
         }
-        pass.buffer.push(batch.lazy().select(columns.clone()))?;
+        pass.buffer.push(batch.drop(OFF_FORM)?.lazy())?;
         Ok(false)
     })
     .ok()?;
