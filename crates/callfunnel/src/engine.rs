@@ -56,6 +56,7 @@ pub const WEEKDAYS: [&str; 7] = [
 
 /// Names of the derived columns added to the scoped calls.
 pub(crate) mod derived {
+    /// The call's wall-clock time in the request's zone (no zone attached).
     pub const LOCAL: &str = "local_date_time";
     pub const DAY: &str = "local_day";
     pub const IN_CURRENT: &str = "in_current";
@@ -313,10 +314,14 @@ pub(crate) fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
     let zone = polars_zone(request);
     calls
         .filter(utc_window(request).and(counted_calls(request)))
+        // The local wall-clock time, without a zone: converted once per
+        // call, so that its day, weekday and hour are plain arithmetic.
         .with_column(
             col(column::DATE)
                 .dt()
                 .convert_time_zone(zone)
+                .dt()
+                .replace_time_zone(None, lit("raise"), NonExistent::Raise)
                 .alias(derived::LOCAL),
         )
         .with_column(
