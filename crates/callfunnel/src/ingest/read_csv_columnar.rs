@@ -26,7 +26,7 @@ use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
 use super::spill::{ids_increase, CallBuffer, SpillFile};
 use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::{collect_streaming, fold_batches, is_one_of};
+use crate::exprs::{collect_streaming, is_one_of};
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
@@ -632,47 +632,61 @@ pub(crate) fn canonical_text_frame(
 
 /// The calls of `window` (and each batch's latest calls) of a Parquet file of
 /// text columns (`header` its column names, `present` where each field is),
-/// in one streaming pass, when its values are in canonical form and its ids
-/// increase: each batch is checked for both, then kept in a [`CallBuffer`].
-/// `None` at the first value off form or id that does not increase (the
-/// pass stops there; the file is then read by [`canonical_text_frame`] or
-/// the rules, which count its ids).
+/// in one pass over its `batches` (first row, rows), when its values are in
+/// canonical form and its ids increase: each batch is read (on every core,
+/// while the batch before is kept), checked for both, then kept in a
+/// [`CallBuffer`]. `None` at the first value off form or id that does not
+/// increase (the pass stops there; the file is then read by
+/// [`canonical_text_frame`] or the rules, which count its ids). Memory holds
+/// two batches and what the buffer keeps.
 pub(crate) fn canonical_text_window(
     scan: LazyFrame,
     header: &[String],
     present: &[(Field, Option<usize>)],
     window: (DateTime<Utc>, DateTime<Utc>),
+    batches: &[(i64, IdxSize)],
 ) -> Option<(LazyFrame, Vec<SpillFile>)> {
-    struct Pass {
-        buffer: CallBuffer,
-        last_id: Option<String>,
-        usable: bool,
-    }
-    // The calls and each row's form are computed on the engine's threads;
-    // the batches then come in file order, to be checked and kept.
     let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
     let mut columns = call_columns(present);
     columns.push(off_form_rows().alias(OFF_FORM));
-    let pass = Pass {
-        buffer: CallBuffer::new(Some(window)),
-        last_id: None,
-        usable: true,
-    };
-    let pass = fold_batches(converted.select(columns), true, pass, |pass, batch| {
-        let off_form = batch.column(OFF_FORM)?.bool()?.any();
-        if off_form || !ids_increase(&batch, &mut pass.last_id)? {
-            pass.usable = false;
-            return Ok(true);
-        }
-        pass.buffer.push(batch.drop(OFF_FORM)?.lazy())?;
-        Ok(false)
-    })
-    .ok()?;
-    if !pass.usable {
+    let calls = converted.select(columns);
+    let mut buffer = CallBuffer::new(Some(window));
+    let mut last_id = None;
+    let kept_all = std::thread::scope(|scope| {
+        // Batches are read on threads of their own, a few ahead, while this
+        // one checks and keeps them in file order.
+        let (sender, receiver) = std::sync::mpsc::sync_channel(READ_AHEAD);
+        scope.spawn(move || {
+            for (offset, rows) in batches {
+                let batch = calls.clone().slice(*offset, *rows);
+                if sender.send(scope.spawn(move || batch.collect())).is_err() {
+                    break;
+                }
+            }
+        });
+        receiver.into_iter().all(|reading| {
+            let batch = reading
+                .join()
+                .unwrap_or_else(|_| Err(PolarsError::ComputeError("a batch thread failed".into())));
+            let kept = |batch: DataFrame| -> PolarsResult<bool> {
+                let off_form = batch.column(OFF_FORM)?.bool()?.any();
+                if off_form || !ids_increase(&batch, &mut last_id)? {
+                    return Ok(false);
+                }
+                buffer.push(batch.drop(OFF_FORM)?.lazy())?;
+                Ok(true)
+            };
+            batch.and_then(kept).unwrap_or(false)
+        })
+    });
+    if !kept_all {
         return None;
     }
-    pass.buffer.finish().ok()
+    buffer.finish().ok()
 }
+
+/// Batches read ahead of the one being kept by [`canonical_text_window`].
+const READ_AHEAD: usize = 1;
 
 /// Name of the flag column that says every id is distinct.
 const DISTINCT_IDS: &str = "__distinct_ids";

@@ -189,7 +189,9 @@ fn canonical_text_part(
         return Ok(None);
     }
     let mut reader = ParquetReader::new(std::fs::File::open(path)?);
-    let rows = reader.get_metadata()?.num_rows as u64;
+    let metadata = reader.get_metadata()?;
+    let rows = metadata.num_rows as u64;
+    let batches = row_group_batches(metadata.row_groups.iter().map(|group| group.num_rows()));
     let part = |frame, unique_ids, spills| ParquetPart {
         frame,
         rows_read: rows,
@@ -199,7 +201,13 @@ fn canonical_text_part(
         spills,
     };
     let windowed = keep_window.and_then(|window| {
-        super::read_csv_columnar::canonical_text_window(scan.clone(), &header, &present, window)
+        super::read_csv_columnar::canonical_text_window(
+            scan.clone(),
+            &header,
+            &present,
+            window,
+            &batches,
+        )
     });
     if let Some((frame, spills)) = windowed {
         return Ok(Some(part(frame, true, spills)));
@@ -208,6 +216,49 @@ fn canonical_text_part(
         super::read_csv_columnar::canonical_text_frame(scan.clone(), &header, &present)
             .map(|(frame, unique_ids)| part(frame, unique_ids, Vec::new())),
     )
+}
+
+/// Rows read at once by the one-pass window of a file of text columns:
+/// whole row groups up to this many, larger row groups in slices of it.
+const BATCH_ROWS: usize = 250_000;
+
+/// The batches (first row, rows) that read a file whose row groups hold
+/// `row_group_rows`: consecutive whole row groups gathered until they hold
+/// [`BATCH_ROWS`] (decoding whole row groups is fastest); a row group of
+/// more than twice that is cut into slices of it, so that memory holds at
+/// most a few batches, whatever the file's row groups.
+fn row_group_batches(row_group_rows: impl Iterator<Item = usize>) -> Vec<(i64, IdxSize)> {
+    let mut batches = Vec::new();
+    let mut push = |start: usize, rows: usize| {
+        let rows = IdxSize::try_from(rows).unwrap_or(IdxSize::MAX);
+        batches.push((start as i64, rows));
+    };
+    let (mut start, mut pending) = (0usize, 0usize);
+    for rows in row_group_rows {
+        if rows > 2 * BATCH_ROWS {
+            if pending > 0 {
+                push(start, pending);
+            }
+            let group_start = start + pending;
+            for slice_start in (0..rows).step_by(BATCH_ROWS) {
+                push(
+                    group_start + slice_start,
+                    BATCH_ROWS.min(rows - slice_start),
+                );
+            }
+            (start, pending) = (group_start + rows, 0);
+            continue;
+        }
+        pending += rows;
+        if pending >= BATCH_ROWS {
+            push(start, pending);
+            (start, pending) = (start + pending, 0);
+        }
+    }
+    if pending > 0 {
+        push(start, pending);
+    }
+    batches
 }
 
 /// The part of a canonical store file (its metadata carries the store
@@ -790,5 +841,45 @@ fn canonical_column(
             )
             .into_column()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_groups_are_gathered_into_batches_and_large_ones_cut() {
+        // DuckDB's row groups of 122,880 rows: three per batch, the rest last.
+        assert_eq!(
+            row_group_batches([122_880; 5].into_iter()),
+            [(0, 368_640), (368_640, 245_760)]
+        );
+        // Small groups gather until the batch is full.
+        let batches = row_group_batches([100_000, 100_000, 60_000, 10].into_iter());
+        assert_eq!(batches, [(0, 260_000), (260_000, 10)]);
+        // One row group of a million rows is cut into slices, after the
+        // pending small group and before the next.
+        let batches = row_group_batches([1_000, 1_000_000, 5].into_iter());
+        assert_eq!(
+            batches,
+            [
+                (0, 1_000),
+                (1_000, 250_000),
+                (251_000, 250_000),
+                (501_000, 250_000),
+                (751_000, 250_000),
+                (1_001_000, 5)
+            ]
+        );
+        // Every row is in exactly one batch, in order.
+        let groups = [7, 600_000, 3, 250_000, 499_999, 1];
+        let mut next = 0i64;
+        for (start, rows) in row_group_batches(groups.into_iter()) {
+            assert_eq!(start, next);
+            next += i64::from(rows);
+        }
+        assert_eq!(next, groups.iter().sum::<usize>() as i64);
+        assert!(row_group_batches(std::iter::empty()).is_empty());
     }
 }
