@@ -39,7 +39,7 @@ use checksum::{Checksum, Summing};
 pub(crate) use rules::{any_broken, store_rules, StoreRule};
 
 use crate::duplicates::repeated_ids;
-use crate::exprs::{fold_batches, temporary_parquet_writer};
+use crate::exprs::{fold_batches, temporary_parquet_writer, with_own_strings};
 use crate::model::{canonical_schema, column};
 
 /// Rows per row group of the store.
@@ -257,8 +257,10 @@ impl MonthSpreader {
             let rows = if one_month {
                 calls.clone()
             } else {
+                // Copied out: the rows held until their month is written
+                // would otherwise keep every batch's text buffers alive.
                 let mask = batch.column(MONTH)?.i32()?.equal(month);
-                calls.filter(&mask)?
+                with_own_strings(calls.filter(&mask)?)?
             };
             let pending = match self.pending.remove(&month) {
                 Some(mut pending) => {

@@ -78,24 +78,32 @@ pub(crate) fn dated_within((from, to): (DateTime<Utc>, DateTime<Utc>)) -> Expr {
     date.clone().gt_eq(micros(from)).and(date.lt(micros(to)))
 }
 
-/// `frame` with its text columns copied out of the buffers they share with
-/// the rows filtered away (a filter keeps the whole buffers of the text it
-/// took its rows from), so that memory holds only the rows kept.
+/// `frame` with its text columns (and tag lists) copied out of the buffers
+/// they share with the rows filtered away (a filter keeps the whole buffers
+/// of the text it took its rows from), so that memory holds only the rows
+/// kept.
 pub(crate) fn with_own_strings(frame: DataFrame) -> PolarsResult<DataFrame> {
     let columns = frame
         .columns()
         .iter()
         .map(|column| match column.dtype() {
-            DataType::String => {
-                let text = column.str()?;
-                let own = StringChunked::from_chunk_iter(
-                    text.name().clone(),
-                    text.downcast_iter().map(|array| array.clone().gc()),
-                );
-                Ok(own.into_column())
+            DataType::String => Ok(own_strings(column.str()?).into_column()),
+            DataType::List(inner) if inner.as_ref() == &DataType::String => {
+                let lists = column
+                    .list()?
+                    .apply_to_inner(&|tags| Ok(own_strings(tags.str()?).into_series()))?;
+                Ok(lists.into_column())
             }
             _ => Ok(column.clone()),
         })
         .collect::<PolarsResult<Vec<_>>>()?;
     DataFrame::new(frame.height(), columns)
+}
+
+/// `text` with buffers of its own, holding only its values.
+fn own_strings(text: &StringChunked) -> StringChunked {
+    StringChunked::from_chunk_iter(
+        text.name().clone(),
+        text.downcast_iter().map(|array| array.clone().gc()),
+    )
 }

@@ -26,7 +26,7 @@ use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
 use super::spill::{ids_increase, CallBuffer, SpillFile};
 use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::{collect_streaming, is_one_of};
+use crate::exprs::is_one_of;
 use crate::model::{date_dtype, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
@@ -608,51 +608,71 @@ fn renamed_columns(header: &[String], present: &[(Field, Option<usize>)]) -> Vec
 /// Name of the flag column of rows with a number that is not one.
 const UNPARSED: &str = "__unparsed";
 
-/// The calls of a Parquet file of text columns (`header` its column names,
-/// `present` where each field is) when every value is in canonical form, and
-/// whether their ids are distinct, as one streaming pass finds; `None`
-/// otherwise (it is then read by the CSV rules value by value). Vectorised,
-/// as a canonical CSV file is read.
-pub(crate) fn canonical_text_frame(
-    scan: LazyFrame,
-    header: &[String],
-    present: &[(Field, Option<usize>)],
-) -> Option<(LazyFrame, bool)> {
-    let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
-    let id = col(Field::Id.name());
-    let checked = collect_streaming(converted.clone().select([
-        any_off_form(),
-        id.clone().n_unique().eq(id.len()).alias(DISTINCT_IDS),
-    ]))
-    .ok()?;
-    let flag = |name: &str| checked.column(name).ok()?.bool().ok()?.get(0);
-    let (off_form, distinct_ids) = (flag(OFF_FORM)?, flag(DISTINCT_IDS)?);
-    (!off_form).then(|| (converted.select(call_columns(present)), distinct_ids))
+/// The calls of a Parquet file of text columns in canonical form, read by
+/// [`canonical_text_calls`], and the temporary files they are in.
+pub(crate) struct CanonicalText {
+    /// The calls (those of the window, when one was given).
+    pub frame: LazyFrame,
+    /// The temporary files `frame` reads.
+    pub spills: Vec<SpillFile>,
+    /// Whether each id was greater than the one before (so all distinct).
+    pub ids_increase: bool,
 }
 
-/// The calls of `window` (and each batch's latest calls) of a Parquet file of
-/// text columns (`header` its column names, `present` where each field is),
-/// in one pass over its `batches` (first row, rows), when its values are in
-/// canonical form and its ids increase: each batch is read (on every core,
-/// while the batch before is kept), checked for both, then kept in a
-/// [`CallBuffer`]. `None` at the first value off form or id that does not
-/// increase (the pass stops there; the file is then read by
-/// [`canonical_text_frame`] or the rules, which count its ids). Memory holds
-/// two batches and what the buffer keeps.
-pub(crate) fn canonical_text_window(
+/// Why [`canonical_text_calls`] gave up on a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GaveUp {
+    /// A value is off canonical form (or a batch could not be read): the file
+    /// is read by the CSV rules value by value.
+    OffForm,
+    /// An id did not increase while calls were left out of a window: the
+    /// file is read again keeping every call.
+    IdsDoNotIncrease,
+}
+
+/// The calls of a Parquet file of text columns (`header` its column names,
+/// `present` where each field is), read in one pass over its `batches`
+/// (first row, rows) into a [`CallBuffer`], as a canonical CSV file's chunks
+/// are: each batch is read on every core (while the batch before is kept)
+/// and checked for canonical form. With a `window`, only its calls (and each
+/// batch's latest) are kept while the ids increase. Memory holds a few
+/// batches and what the buffer keeps in memory.
+pub(crate) fn canonical_text_calls(
     scan: LazyFrame,
     header: &[String],
     present: &[(Field, Option<usize>)],
-    window: (DateTime<Utc>, DateTime<Utc>),
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     batches: &[(i64, IdxSize)],
-) -> Option<(LazyFrame, Vec<SpillFile>)> {
+) -> Result<CanonicalText, GaveUp> {
     let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
     let mut columns = call_columns(present);
     columns.push(off_form_rows().alias(OFF_FORM));
     let calls = converted.select(columns);
-    let mut buffer = CallBuffer::new(Some(window));
+    let mut buffer = CallBuffer::new(window);
     let mut last_id = None;
-    let kept_all = std::thread::scope(|scope| {
+    let mut increasing = true;
+    let mut keep = |batch: PolarsResult<DataFrame>| -> Result<(), GaveUp> {
+        let batch = batch.map_err(|_| GaveUp::OffForm)?;
+        let off_form = batch
+            .column(OFF_FORM)
+            .ok()
+            .and_then(|flags| Some(flags.bool().ok()?.any()));
+        if off_form != Some(false) {
+            return Err(GaveUp::OffForm);
+        }
+        if increasing && !ids_increase(&batch, &mut last_id).unwrap_or(false) {
+            if window.is_some() {
+                return Err(GaveUp::IdsDoNotIncrease);
+            }
+            increasing = false;
+        }
+        let calls = batch.drop(OFF_FORM).map_err(|_| GaveUp::OffForm)?;
+        buffer
+            .push(calls.lazy())
+            .map(drop)
+            .map_err(|_| GaveUp::OffForm)
+    };
+    std::thread::scope(|scope| {
         // Batches are read on threads of their own, a few ahead, while this
         // one checks and keeps them in file order.
         let (sender, receiver) = std::sync::mpsc::sync_channel(READ_AHEAD);
@@ -664,32 +684,24 @@ pub(crate) fn canonical_text_window(
                 }
             }
         });
-        receiver.into_iter().all(|reading| {
-            let batch = reading
-                .join()
-                .unwrap_or_else(|_| Err(PolarsError::ComputeError("a batch thread failed".into())));
-            let kept = |batch: DataFrame| -> PolarsResult<bool> {
-                let off_form = batch.column(OFF_FORM)?.bool()?.any();
-                if off_form || !ids_increase(&batch, &mut last_id)? {
-                    return Ok(false);
-                }
-                buffer.push(batch.drop(OFF_FORM)?.lazy())?;
-                Ok(true)
-            };
-            batch.and_then(kept).unwrap_or(false)
+        receiver.into_iter().try_for_each(|reading| {
+            keep(
+                reading.join().unwrap_or_else(|_| {
+                    Err(PolarsError::ComputeError("a batch thread failed".into()))
+                }),
+            )
         })
-    });
-    if !kept_all {
-        return None;
-    }
-    buffer.finish().ok()
+    })?;
+    let (frame, spills) = buffer.finish().map_err(|_| GaveUp::OffForm)?;
+    Ok(CanonicalText {
+        frame,
+        spills,
+        ids_increase: increasing,
+    })
 }
 
-/// Batches read ahead of the one being kept by [`canonical_text_window`].
+/// Batches read ahead of the one being kept by [`canonical_text_calls`].
 const READ_AHEAD: usize = 1;
-
-/// Name of the flag column that says every id is distinct.
-const DISTINCT_IDS: &str = "__distinct_ids";
 
 /// Name of the flag column that marks a file off canonical form.
 const OFF_FORM: &str = "__off_canonical_form";

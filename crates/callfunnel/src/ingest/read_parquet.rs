@@ -28,6 +28,7 @@ use super::fields::{
     duration_from_integer, duration_from_number, localize, push_tag, read_field,
     ringing_from_number, ColumnNames, Field, FieldValue, Raw,
 };
+use super::read_csv_columnar::GaveUp;
 use crate::convert::{any_broken, check_store_checksum, store_metadata, store_rules, StoreRule};
 use crate::exprs::{collect_streaming, dated_within, empty_tags, first_count};
 use crate::model::{canonical_schema, date_dtype};
@@ -165,9 +166,10 @@ pub(crate) fn scan_parquet(
 }
 
 /// A file whose fields are all text columns in canonical form (as a CSV
-/// export written to Parquet by another tool), read vectorised as a
-/// canonical CSV file is: with a `keep_window` and increasing ids, only the
-/// window's calls, in one pass; `None` when a field is missing or not text,
+/// export written to Parquet by another tool), read vectorised in batches
+/// of row groups, as a canonical CSV file is: with a `keep_window` and
+/// increasing ids, only the window's calls (read again keeping every call
+/// should an id not increase); `None` when a field is missing or not text,
 /// or a value is off canonical form (the file is then read by the rules
 /// below).
 fn canonical_text_part(
@@ -200,22 +202,22 @@ fn canonical_text_part(
         store_folder: None,
         spills,
     };
-    let windowed = keep_window.and_then(|window| {
-        super::read_csv_columnar::canonical_text_window(
+    let read = |window| {
+        super::read_csv_columnar::canonical_text_calls(
             scan.clone(),
             &header,
             &present,
             window,
             &batches,
         )
-    });
-    if let Some((frame, spills)) = windowed {
-        return Ok(Some(part(frame, true, spills)));
-    }
-    Ok(
-        super::read_csv_columnar::canonical_text_frame(scan.clone(), &header, &present)
-            .map(|(frame, unique_ids)| part(frame, unique_ids, Vec::new())),
-    )
+    };
+    let calls = match keep_window.map(|window| read(Some(window))) {
+        Some(Err(GaveUp::IdsDoNotIncrease)) | None => read(None),
+        Some(windowed) => windowed,
+    };
+    Ok(calls
+        .ok()
+        .map(|calls| part(calls.frame, calls.ids_increase, calls.spills)))
 }
 
 /// Rows read at once by the one-pass window of a file of text columns:

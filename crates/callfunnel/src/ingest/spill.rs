@@ -48,6 +48,10 @@ impl Drop for SpillFile {
 /// Parquet writer holds memory for every batch it wrote until it is closed.
 const BATCHES_PER_SPILL_FILE: usize = 16;
 
+/// Rows of a row group of a temporary file: Polars' streaming scan reads
+/// some row groups ahead, so their size bounds the memory of reading back.
+const SPILL_ROW_GROUP_ROWS: usize = 64 * 1024;
+
 /// Canonical calls written to temporary Parquet files (fast compression, no
 /// statistics), batch by batch, a new file every [`BATCHES_PER_SPILL_FILE`].
 struct SpillWriter {
@@ -75,7 +79,8 @@ impl SpillWriter {
         Ok((file, temporary_parquet_writer(handle)?))
     }
 
-    /// Appends `calls`, to a new file every [`BATCHES_PER_SPILL_FILE`] batches.
+    /// Appends `calls`, to a new file every [`BATCHES_PER_SPILL_FILE`] batches,
+    /// in row groups of at most [`SPILL_ROW_GROUP_ROWS`].
     fn write(&mut self, mut calls: DataFrame) -> PolarsResult<()> {
         if self.batches == BATCHES_PER_SPILL_FILE {
             let (file, writer) = Self::open()?;
@@ -84,7 +89,12 @@ impl SpillWriter {
             self.batches = 0;
         }
         self.batches += 1;
-        self.writer.write_batch(calls.align_chunks())
+        calls.rechunk_mut();
+        for start in (0..calls.height()).step_by(SPILL_ROW_GROUP_ROWS) {
+            let group = calls.slice(start as i64, SPILL_ROW_GROUP_ROWS);
+            self.writer.write_batch(&group)?;
+        }
+        Ok(())
     }
 
     /// Closes the last file: a lazy scan of them all, in order, and the

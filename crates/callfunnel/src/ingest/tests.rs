@@ -1889,7 +1889,7 @@ fn as_csv(header: &[&str], rows: &[Vec<Option<&str>>]) -> String {
 
 #[test]
 fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
-    use super::read_csv_columnar::{canonical_text_window, field_positions};
+    use super::read_csv_columnar::{canonical_text_calls, field_positions, GaveUp};
     let header = ["id", "date", "result"];
     let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let table = |ids: &dyn Fn(i64) -> String, result_of_last: &str| -> Vec<Vec<String>> {
@@ -1914,7 +1914,9 @@ fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
         Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap(),
         Utc.with_ymd_and_hms(2024, 2, 8, 0, 0, 0).unwrap(),
     );
-    let read = |rows: Vec<Vec<String>>, batches: &[(i64, IdxSize)]| {
+    let read = |rows: Vec<Vec<String>>,
+                window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+                batches: &[(i64, IdxSize)]| {
         let rows: Vec<Vec<Option<&str>>> = rows
             .iter()
             .map(|row| row.iter().map(|value| Some(value.as_str())).collect())
@@ -1927,13 +1929,15 @@ fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
         .unwrap();
         let names: Vec<String> = header.iter().map(|name| name.to_string()).collect();
         let present = field_positions(&names, &ColumnNames::new(&[]).unwrap());
-        canonical_text_window(scan, &names, &present, window, batches)
-            .map(|(frame, _spills)| frame.collect().unwrap())
+        canonical_text_calls(scan, &names, &present, window, batches)
+            .map(|calls| (calls.frame.collect().unwrap(), calls.ids_increase))
     };
     let increasing = |row: i64| format!("cll-{row:04}");
     let in_four: Vec<(i64, IdxSize)> = (0..4).map(|batch| (batch * 100, 100)).collect();
-    let whole = read(table(&increasing, "ANSWERED"), &[(0, 400)]).unwrap();
-    let batched = read(table(&increasing, "ANSWERED"), &in_four).unwrap();
+    let (whole, distinct) =
+        read(table(&increasing, "ANSWERED"), Some(window), &[(0, 400)]).unwrap();
+    let (batched, _) = read(table(&increasing, "ANSWERED"), Some(window), &in_four).unwrap();
+    assert!(distinct);
     // February's first week holds 28 calls; each batch adds its latest.
     assert_eq!(whole.height(), 28 + 1);
     assert!(batched.height() == 28 + 4, "{}", batched.height());
@@ -1945,11 +1949,21 @@ fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
         window_only.collect().unwrap()
     };
     assert_eq!(in_window(&whole), in_window(&batched));
-    // An id that goes back in the third batch, or a value off canonical
-    // form in the last: the pass gives up (the file is then read otherwise).
+    // Without a window every call is kept, in order.
+    let (every, distinct) = read(table(&increasing, "ANSWERED"), None, &in_four).unwrap();
+    assert!(distinct);
+    assert_eq!(every.height(), 400);
+    // An id that goes back in the third batch: a window cannot be kept (the
+    // file is read again keeping every call, its ids then not distinct).
     let back_in_third = |row: i64| format!("cll-{:04}", if row == 250 { 1 } else { row });
-    assert!(read(table(&back_in_third, "ANSWERED"), &in_four).is_none());
-    assert!(read(table(&increasing, "answered"), &in_four).is_none());
+    let windowed = read(table(&back_in_third, "ANSWERED"), Some(window), &in_four);
+    assert_eq!(windowed.err(), Some(GaveUp::IdsDoNotIncrease));
+    let (every, distinct) = read(table(&back_in_third, "ANSWERED"), None, &in_four).unwrap();
+    assert!(!distinct);
+    assert_eq!(every.height(), 400);
+    // A value off canonical form in the last batch: read by the rules.
+    let off_form = read(table(&increasing, "answered"), None, &in_four);
+    assert_eq!(off_form.err(), Some(GaveUp::OffForm));
 }
 
 #[test]
