@@ -148,12 +148,17 @@ impl<'a> Raw<'a> {
                 return Err((Reason::InvalidText, Some("expected a string".into())));
             }
         };
-        let trimmed = match &text {
-            Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
-            Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
-        };
-        Ok((!trimmed.is_empty()).then_some(trimmed))
+        Ok(match text {
+            Cow::Borrowed(text) => text_value(text).map(Cow::Borrowed),
+            Cow::Owned(text) => text_value(&text).map(|value| Cow::Owned(value.to_string())),
+        })
     }
+}
+
+/// SPEC §1 for a text value: trimmed; empty is absent.
+pub(crate) fn text_value(text: &str) -> Option<&str> {
+    let trimmed = text.trim();
+    (!trimmed.is_empty()).then_some(trimmed)
 }
 
 /// A rejected cell.

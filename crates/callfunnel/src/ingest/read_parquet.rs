@@ -26,7 +26,7 @@ use super::column_exprs::{absent_value, default_enum};
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
 use super::fields::{
     duration_from_integer, duration_from_number, localize, push_tag, read_field,
-    ringing_from_number, ColumnNames, Field, FieldValue, Raw,
+    ringing_from_number, text_value, ColumnNames, Field, FieldValue, Raw,
 };
 use super::read_csv_columnar::GaveUp;
 use crate::convert::{any_broken, check_store_checksum, store_metadata, store_rules, StoreRule};
@@ -583,8 +583,8 @@ fn plan_field(
 }
 
 /// A text field (id, user, numbers, label) from a text column by the CSV
-/// rules (trimmed, empty is absent, an id required), or from a number column
-/// as its text.
+/// rule ([`text_value`]: trimmed, empty is absent; an id is required), or
+/// from a number column as its text.
 fn text_field(
     field: Field,
     column: &str,
@@ -592,7 +592,17 @@ fn text_field(
     expected: &'static str,
 ) -> Result<(Expr, Option<Expr>), &'static str> {
     if is_textual(dtype) {
-        Ok(by_csv_rules(field, column, Tz::UTC))
+        let value = col(column).cast(DataType::String).map(
+            |column| {
+                let texts = column.str()?.iter().map(|text| text.and_then(text_value));
+                Ok(StringChunked::from_iter_options(column.name().clone(), texts).into_column())
+            },
+            |_, field| Ok(field.clone()),
+        );
+        let problem = (field == Field::Id)
+            .then(|| first_problem(vec![(Reason::MissingId, value.clone().is_null())]))
+            .flatten();
+        Ok((value, problem))
     } else if is_numeric(dtype) && field != Field::Id {
         Ok((col(column).cast(DataType::String), None))
     } else {
