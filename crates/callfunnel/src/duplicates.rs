@@ -166,6 +166,12 @@ fn hash_of_id() -> Expr {
 mod tests {
     use super::*;
 
+    /// The `order` column: where each kept row was.
+    fn order(frame: &DataFrame) -> Vec<u32> {
+        let order = frame.column("order").unwrap().u32().unwrap();
+        order.into_no_null_iter().collect()
+    }
+
     fn calls(ids: &[&str]) -> LazyFrame {
         let order: Vec<u32> = (0..ids.len() as u32).collect();
         df!(ID => ids, "order" => order).unwrap().lazy()
@@ -177,14 +183,7 @@ mod tests {
         let repeated = repeated_ids(frame.clone(), 0).unwrap();
         assert_eq!((repeated.rows, repeated.duplicates), (7, 3));
         let kept = keep_last_occurrences(frame, repeated).collect().unwrap();
-        let order: Vec<u32> = kept
-            .column("order")
-            .unwrap()
-            .u32()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
-        assert_eq!(order, vec![3, 4, 5, 6]);
+        assert_eq!(order(&kept), vec![3, 4, 5, 6]);
         let ids: Vec<Option<&str>> = kept.column(ID).unwrap().str().unwrap().iter().collect();
         assert_eq!(ids, vec![Some("c"), Some("b"), Some("a"), Some("d")]);
     }
@@ -214,14 +213,7 @@ mod tests {
         }
         let mut expected: Vec<u32> = last.into_values().collect();
         expected.sort_unstable();
-        let order: Vec<u32> = kept
-            .column("order")
-            .unwrap()
-            .u32()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
-        assert_eq!(order, expected);
+        assert_eq!(order(&kept), expected);
     }
 
     #[test]

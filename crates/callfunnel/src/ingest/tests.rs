@@ -1769,7 +1769,7 @@ fn text_parquet(dir: &Path, header: &[&str], rows: &[Vec<Option<&str>>]) -> Path
 }
 
 #[test]
-fn canonical_text_parquet_counts_its_ids_while_checking_its_form() {
+fn canonical_text_parquet_with_distinct_or_repeated_ids() {
     let dir = tempfile::tempdir().unwrap();
     let header = ["id", "date", "result", "duration"];
     let row = |id, date| vec![Some(id), Some(date), Some("ANSWERED"), Some("30")];
@@ -2205,23 +2205,28 @@ fn parquet_typed_columns_of_any_unit_zone_and_number_type() {
     }
 }
 
+/// A Parquet file `name` of `n` calls `c-0`… dated 2024-03-04T09:30:00Z (as
+/// text), with `more` columns.
+fn numbered_calls_parquet(dir: &Path, name: &str, n: usize, more: Vec<Column>) -> PathBuf {
+    let ids = (0..n).map(|i| format!("c-{i}")).collect::<Vec<_>>();
+    let mut columns = vec![
+        Column::new("id".into(), ids),
+        Column::new("date".into(), vec!["2024-03-04T09:30:00Z"; n]),
+    ];
+    columns.extend(more);
+    write_parquet(dir, name, DataFrame::new(n, columns).unwrap())
+}
+
 #[test]
 fn parquet_whole_floats_are_durations_and_other_numbers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = |durations: Vec<Option<f64>>| {
         let n = durations.len();
-        let columns = vec![
-            Column::new(
-                "id".into(),
-                (0..n).map(|i| format!("c-{i}")).collect::<Vec<_>>(),
-            ),
-            Column::new("date".into(), vec!["2024-03-04T09:30:00Z"; n]),
-            Column::new("duration".into(), durations),
-        ];
-        write_parquet(
+        numbered_calls_parquet(
             dir.path(),
             "floats.parquet",
-            DataFrame::new(n, columns).unwrap(),
+            n,
+            vec![Column::new("duration".into(), durations)],
         )
     };
     let (frame, _) =
@@ -2341,22 +2346,17 @@ fn parquet_decimal_numbers() {
     };
     let file = |durations: Vec<Option<f64>>| {
         let n = durations.len();
-        let columns = vec![
-            Column::new(
-                "id".into(),
-                (0..n).map(|i| format!("c-{i}")).collect::<Vec<_>>(),
-            ),
-            Column::new("date".into(), vec!["2024-03-04T09:30:00Z"; n]),
-            decimal("duration", durations),
-            decimal(
-                "ringing_seconds",
-                (0..n).map(|i| Some(4.25 * i as f64)).collect(),
-            ),
-        ];
-        write_parquet(
+        numbered_calls_parquet(
             dir.path(),
             "decimal.parquet",
-            DataFrame::new(n, columns).unwrap(),
+            n,
+            vec![
+                decimal("duration", durations),
+                decimal(
+                    "ringing_seconds",
+                    (0..n).map(|i| Some(4.25 * i as f64)).collect(),
+                ),
+            ],
         )
     };
     let (frame, _) = collect(load(&[file(vec![Some(90.0), None])], &defaults()).unwrap());
@@ -2386,19 +2386,14 @@ fn parquet_typed_numbers_follow_the_csv_rules_of_their_field() {
     let dir = tempfile::tempdir().unwrap();
     let file = |ringing: Vec<Option<f64>>, durations: Vec<Option<u64>>| {
         let n = ringing.len();
-        let columns = vec![
-            Column::new(
-                "id".into(),
-                (0..n).map(|i| format!("c-{i}")).collect::<Vec<_>>(),
-            ),
-            Column::new("date".into(), vec!["2024-03-04T09:30:00Z"; n]),
-            Column::new("ringing_seconds".into(), ringing),
-            Column::new("duration".into(), durations),
-        ];
-        write_parquet(
+        numbered_calls_parquet(
             dir.path(),
             "typed-numbers.parquet",
-            DataFrame::new(n, columns).unwrap(),
+            n,
+            vec![
+                Column::new("ringing_seconds".into(), ringing),
+                Column::new("duration".into(), durations),
+            ],
         )
     };
     let (frame, _) = collect(
