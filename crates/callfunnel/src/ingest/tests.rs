@@ -2205,6 +2205,15 @@ fn parquet_typed_columns_of_any_unit_zone_and_number_type() {
     }
 }
 
+/// The error of loading `path` with the default options, after its path.
+fn load_error_after_path(path: &Path) -> String {
+    let message = load(&[path.to_path_buf()], &defaults())
+        .err()
+        .unwrap()
+        .to_string();
+    message.replacen(&path.display().to_string(), "", 1)
+}
+
 /// A Parquet file `name` of `n` calls `c-0`… dated 2024-03-04T09:30:00Z (as
 /// text), with `more` columns.
 fn numbered_calls_parquet(dir: &Path, name: &str, n: usize, more: Vec<Column>) -> PathBuf {
@@ -2234,11 +2243,7 @@ fn parquet_whole_floats_are_durations_and_other_numbers_are_refused() {
     assert_eq!(durations(&frame), [90, 0, 0]);
     let refused = |value: f64| {
         let path = file(vec![Some(1.0), Some(value)]);
-        let message = load(std::slice::from_ref(&path), &defaults())
-            .err()
-            .unwrap()
-            .to_string();
-        message.replacen(&path.display().to_string(), "", 1)
+        load_error_after_path(&path)
     };
     assert_eq!(
         refused(1.5),
@@ -2414,11 +2419,7 @@ fn parquet_typed_numbers_follow_the_csv_rules_of_their_field() {
             vec![Some(1.0), Some(ringing)],
             vec![Some(1), Some(duration)],
         );
-        let message = load(std::slice::from_ref(&path), &defaults())
-            .err()
-            .unwrap()
-            .to_string();
-        message.replacen(&path.display().to_string(), "", 1)
+        load_error_after_path(&path)
     };
     assert_eq!(
         refusal(1e16, 5),
