@@ -39,7 +39,7 @@ use checksum::{Checksum, Summing};
 pub(crate) use rules::{any_broken, store_rules, StoreRule};
 
 use crate::duplicates::repeated_ids;
-use crate::exprs::{fold_batches, temporary_parquet_writer, with_own_strings};
+use crate::exprs::{fold_batches, scan_parquet_files, temporary_parquet_writer, with_own_strings};
 use crate::model::{canonical_schema, column};
 
 /// Rows per row group of the store.
@@ -334,15 +334,11 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
     if months.is_empty() {
         return Ok(());
     }
-    let scans = months
+    let files: Vec<PathBuf> = months
         .iter()
-        .map(|month| {
-            let source = PlRefPath::try_from_path(&spill.month_file(*month))?;
-            LazyFrame::scan_parquet(source, ScanArgsParquet::default())
-        })
-        .collect::<PolarsResult<Vec<_>>>()
-        .map_err(ConvertError::Frame)?;
-    let repeated = concat(scans, UnionArgs::default())
+        .map(|month| spill.month_file(*month))
+        .collect();
+    let repeated = scan_parquet_files(files.iter().map(PathBuf::as_path))
         .and_then(|calls| repeated_ids(calls, 0))
         .map_err(ConvertError::Frame)?;
     if repeated.duplicates != 0 {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
-use crate::exprs::{dated_within, temporary_parquet_writer, with_own_strings};
+use crate::exprs::{dated_within, scan_parquet_files, temporary_parquet_writer, with_own_strings};
 
 /// A temporary file in the system's temporary folder, removed when dropped.
 #[derive(Debug)]
@@ -103,17 +103,7 @@ impl SpillWriter {
         self.writer.finish()?;
         drop(self.writer);
         self.closed.push(self.file);
-        let scans = self
-            .closed
-            .iter()
-            .map(|file| {
-                LazyFrame::scan_parquet(
-                    PlRefPath::try_from_path(file.path())?,
-                    ScanArgsParquet::default(),
-                )
-            })
-            .collect::<PolarsResult<Vec<_>>>()?;
-        let frame = concat(scans, UnionArgs::default())?;
+        let frame = scan_parquet_files(self.closed.iter().map(SpillFile::path))?;
         Ok((frame, self.closed))
     }
 }
