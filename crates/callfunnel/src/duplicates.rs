@@ -33,7 +33,13 @@ pub(crate) struct RepeatedIds {
     pub duplicates: u64,
     /// Each repeated id with the row of its last occurrence.
     last_rows: DataFrame,
+    /// The rows of the earlier occurrences, when at most [`FEW_ROWS`].
+    earlier_rows: Option<Vec<IdxSize>>,
 }
+
+/// Earlier occurrences dropped by their row numbers (a filter); beyond, by
+/// a join on the repeated ids.
+const FEW_ROWS: usize = 64;
 
 /// The repeated ids of `calls` (of at most `rows_hint` rows, used to size
 /// the array of hashes; 0 when unknown).
@@ -54,17 +60,21 @@ pub(crate) fn repeated_ids(calls: LazyFrame, rows_hint: u64) -> PolarsResult<Rep
     };
     let repeated: Vec<(&String, &Occurrences)> = occurrences
         .iter()
-        .filter(|(_, seen)| seen.count > 1)
+        .filter(|(_, seen)| seen.rows.len() > 1)
         .collect();
-    let duplicates = repeated.iter().map(|(_, seen)| seen.count - 1).sum();
+    let earlier: Vec<IdxSize> = repeated
+        .iter()
+        .flat_map(|(_, seen)| seen.earlier_rows())
+        .collect();
     let last_rows = df!(
         ID => repeated.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
-        LAST_ROW => repeated.iter().map(|(_, seen)| seen.last_row).collect::<Vec<IdxSize>>(),
+        LAST_ROW => repeated.iter().map(|(_, seen)| seen.last_row()).collect::<Vec<IdxSize>>(),
     )?;
     Ok(RepeatedIds {
         rows,
-        duplicates,
+        duplicates: earlier.len() as u64,
         last_rows,
+        earlier_rows: (earlier.len() <= FEW_ROWS).then_some(earlier),
     })
 }
 
@@ -73,6 +83,18 @@ pub(crate) fn repeated_ids(calls: LazyFrame, rows_hint: u64) -> PolarsResult<Rep
 pub(crate) fn keep_last_occurrences(calls: LazyFrame, repeated: RepeatedIds) -> LazyFrame {
     if repeated.duplicates == 0 {
         return calls;
+    }
+    if let Some(earlier) = &repeated.earlier_rows {
+        let row = || col(ROW);
+        let kept = earlier
+            .iter()
+            .map(|earlier| row().neq(lit(*earlier)))
+            .reduce(Expr::and)
+            .unwrap_or_else(|| lit(true));
+        return calls
+            .with_row_index(ROW, None)
+            .filter(kept)
+            .drop(cols([ROW]));
     }
     let in_order = JoinArgs {
         maintain_order: MaintainOrderJoin::Left,
@@ -103,11 +125,23 @@ fn id_hashes(calls: LazyFrame, rows_hint: u64) -> PolarsResult<Vec<u64>> {
     )
 }
 
-/// Occurrences of one id: how many, and the row of the last.
-#[derive(Debug, Clone, Copy)]
+/// The rows where one id occurs.
+#[derive(Debug, Clone, Default)]
 struct Occurrences {
-    count: u64,
-    last_row: IdxSize,
+    rows: Vec<IdxSize>,
+}
+
+impl Occurrences {
+    /// The row of the last occurrence.
+    fn last_row(&self) -> IdxSize {
+        self.rows.iter().copied().max().unwrap_or_default()
+    }
+
+    /// The rows of every occurrence but the last.
+    fn earlier_rows(&self) -> impl Iterator<Item = IdxSize> + '_ {
+        let last = self.last_row();
+        self.rows.iter().copied().filter(move |row| *row != last)
+    }
 }
 
 /// The occurrences of every id of `calls` whose hash is one of `hashes`.
@@ -133,12 +167,7 @@ fn occurrences_of(
                 let (Some(id), Some(row)) = (ids.get(index), rows.get(index)) else {
                     continue;
                 };
-                let entry = seen.entry(id.to_string()).or_insert(Occurrences {
-                    count: 0,
-                    last_row: row,
-                });
-                entry.count += 1;
-                entry.last_row = entry.last_row.max(row);
+                seen.entry(id.to_string()).or_default().rows.push(row);
             }
             Ok(false)
         },
