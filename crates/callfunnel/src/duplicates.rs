@@ -7,7 +7,8 @@
 //! ids, as a rule few, plus any hash collision) are then looked up by their
 //! text in a second pass, which gives each repeated id its occurrences and
 //! the row of its last one; a third keeps every call but the earlier
-//! occurrences, in order.
+//! occurrences, in order: dropped by their row numbers when few (a join on
+//! the repeated ids, which the streaming engine buffers, only beyond).
 
 use std::collections::{HashMap, HashSet};
 
@@ -85,10 +86,9 @@ pub(crate) fn keep_last_occurrences(calls: LazyFrame, repeated: RepeatedIds) -> 
         return calls;
     }
     if let Some(earlier) = &repeated.earlier_rows {
-        let row = || col(ROW);
         let kept = earlier
             .iter()
-            .map(|earlier| row().neq(lit(*earlier)))
+            .map(|earlier| col(ROW).neq(lit(*earlier)))
             .reduce(Expr::and)
             .unwrap_or_else(|| lit(true));
         return calls
