@@ -220,14 +220,19 @@ fn canonical_text_part(
         .map(|calls| part(calls.frame, calls.ids_increase, calls.spills)))
 }
 
-/// Rows read at once by the one-pass window of a file of text columns:
-/// whole row groups up to this many, larger row groups in slices of it.
-const BATCH_ROWS: usize = 250_000;
+/// Rows gathered into one batch when a file of text columns is read: small
+/// row groups are read together until they hold this many.
+const BATCH_ROWS: usize = 100_000;
+/// The largest row group read whole; a larger one is read in slices of
+/// [`SLICE_ROWS`].
+const WHOLE_GROUP_ROWS: usize = 1_000_000;
+/// Rows of a slice of a row group larger than [`WHOLE_GROUP_ROWS`].
+const SLICE_ROWS: usize = 250_000;
 
 /// The batches (first row, rows) that read a file whose row groups hold
-/// `row_group_rows`: consecutive whole row groups gathered until they hold
-/// [`BATCH_ROWS`] (decoding whole row groups is fastest); a row group of
-/// more than twice that is cut into slices of it, so that memory holds at
+/// `row_group_rows`: whole row groups (decoding a whole row group is
+/// fastest), consecutive small ones gathered until they hold
+/// [`BATCH_ROWS`], a very large one cut into slices, so that memory holds at
 /// most a few batches, whatever the file's row groups.
 fn row_group_batches(row_group_rows: impl Iterator<Item = usize>) -> Vec<(i64, IdxSize)> {
     let mut batches = Vec::new();
@@ -237,15 +242,15 @@ fn row_group_batches(row_group_rows: impl Iterator<Item = usize>) -> Vec<(i64, I
     };
     let (mut start, mut pending) = (0usize, 0usize);
     for rows in row_group_rows {
-        if rows > 2 * BATCH_ROWS {
+        if rows > WHOLE_GROUP_ROWS {
             if pending > 0 {
                 push(start, pending);
             }
             let group_start = start + pending;
-            for slice_start in (0..rows).step_by(BATCH_ROWS) {
+            for slice_start in (0..rows).step_by(SLICE_ROWS) {
                 push(
                     group_start + slice_start,
-                    BATCH_ROWS.min(rows - slice_start),
+                    SLICE_ROWS.min(rows - slice_start),
                 );
             }
             (start, pending) = (group_start + rows, 0);
@@ -862,17 +867,17 @@ mod tests {
 
     #[test]
     fn row_groups_are_gathered_into_batches_and_large_ones_cut() {
-        // DuckDB's row groups of 122,880 rows: three per batch, the rest last.
+        // DuckDB's row groups of 122,880 rows: one per batch.
         assert_eq!(
-            row_group_batches([122_880; 5].into_iter()),
-            [(0, 368_640), (368_640, 245_760)]
+            row_group_batches([122_880; 3].into_iter()),
+            [(0, 122_880), (122_880, 122_880), (245_760, 122_880)]
         );
         // Small groups gather until the batch is full.
-        let batches = row_group_batches([100_000, 100_000, 60_000, 10].into_iter());
-        assert_eq!(batches, [(0, 260_000), (260_000, 10)]);
-        // One row group of a million rows is cut into slices, after the
-        // pending small group and before the next.
-        let batches = row_group_batches([1_000, 1_000_000, 5].into_iter());
+        let batches = row_group_batches([40_000, 40_000, 30_000, 10].into_iter());
+        assert_eq!(batches, [(0, 110_000), (110_000, 10)]);
+        // A row group of 1.2M rows is cut into slices, after the pending
+        // small group and before the next; one of 1M rows is read whole.
+        let batches = row_group_batches([1_000, 1_200_000, 1_000_000, 5].into_iter());
         assert_eq!(
             batches,
             [
@@ -881,11 +886,13 @@ mod tests {
                 (251_000, 250_000),
                 (501_000, 250_000),
                 (751_000, 250_000),
-                (1_001_000, 5)
+                (1_001_000, 200_000),
+                (1_201_000, 1_000_000),
+                (2_201_000, 5)
             ]
         );
         // Every row is in exactly one batch, in order.
-        let groups = [7, 600_000, 3, 250_000, 499_999, 1];
+        let groups = [7, 1_600_000, 3, 250_000, 99_999, 1];
         let mut next = 0i64;
         for (start, rows) in row_group_batches(groups.into_iter()) {
             assert_eq!(start, next);
