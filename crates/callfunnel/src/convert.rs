@@ -328,8 +328,8 @@ fn first_broken_rule(batch: &DataFrame) -> PolarsResult<Option<String>> {
     Ok(store_rules().get(index as usize).map(StoreRule::message))
 }
 
-/// Refuses calls sharing an id (read from the month files: one streaming
-/// pass over their ids).
+/// Refuses calls sharing an id (read from the month files by their hashes,
+/// see [`repeated_ids`]).
 fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), ConvertError> {
     if months.is_empty() {
         return Ok(());

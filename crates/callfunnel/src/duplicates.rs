@@ -32,10 +32,17 @@ pub(crate) struct RepeatedIds {
     pub rows: u64,
     /// Rows that are an earlier occurrence of a repeated id.
     pub duplicates: u64,
+    /// How the earlier occurrences are told apart.
+    earlier: Earlier,
+}
+
+/// The earlier occurrences of the repeated ids.
+#[derive(Debug, Clone)]
+enum Earlier {
+    /// Their rows, when at most [`FEW_ROWS`].
+    Rows(Vec<IdxSize>),
     /// Each repeated id with the row of its last occurrence.
-    last_rows: DataFrame,
-    /// The rows of the earlier occurrences, when at most [`FEW_ROWS`].
-    earlier_rows: Option<Vec<IdxSize>>,
+    LastRows(DataFrame),
 }
 
 /// Earlier occurrences dropped by their row numbers (a filter); beyond, by
@@ -67,15 +74,19 @@ pub(crate) fn repeated_ids(calls: LazyFrame, rows_hint: u64) -> PolarsResult<Rep
         .iter()
         .flat_map(|(_, seen)| seen.earlier_rows())
         .collect();
-    let last_rows = df!(
-        ID => repeated.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
-        LAST_ROW => repeated.iter().map(|(_, seen)| seen.last_row()).collect::<Vec<IdxSize>>(),
-    )?;
+    let duplicates = earlier.len() as u64;
+    let earlier = if earlier.len() <= FEW_ROWS {
+        Earlier::Rows(earlier)
+    } else {
+        Earlier::LastRows(df!(
+            ID => repeated.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+            LAST_ROW => repeated.iter().map(|(_, seen)| seen.last_row()).collect::<Vec<IdxSize>>(),
+        )?)
+    };
     Ok(RepeatedIds {
         rows,
-        duplicates: earlier.len() as u64,
-        last_rows,
-        earlier_rows: (earlier.len() <= FEW_ROWS).then_some(earlier),
+        duplicates,
+        earlier,
     })
 }
 
@@ -85,24 +96,35 @@ pub(crate) fn keep_last_occurrences(calls: LazyFrame, repeated: RepeatedIds) -> 
     if repeated.duplicates == 0 {
         return calls;
     }
-    if let Some(earlier) = &repeated.earlier_rows {
-        let kept = earlier
-            .iter()
-            .map(|earlier| col(ROW).neq(lit(*earlier)))
-            .reduce(Expr::and)
-            .unwrap_or_else(|| lit(true));
-        return calls
-            .with_row_index(ROW, None)
-            .filter(kept)
-            .drop(cols([ROW]));
+    match repeated.earlier {
+        Earlier::Rows(rows) => without_rows(calls, &rows),
+        Earlier::LastRows(last_rows) => only_last_rows(calls, last_rows),
     }
+}
+
+/// `calls` without the rows numbered `rows`, order kept.
+fn without_rows(calls: LazyFrame, rows: &[IdxSize]) -> LazyFrame {
+    let kept = rows
+        .iter()
+        .map(|row| col(ROW).neq(lit(*row)))
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(true));
+    calls
+        .with_row_index(ROW, None)
+        .filter(kept)
+        .drop(cols([ROW]))
+}
+
+/// `calls` whose id is not in `last_rows`, or at the row given there for
+/// it, order kept.
+fn only_last_rows(calls: LazyFrame, last_rows: DataFrame) -> LazyFrame {
     let in_order = JoinArgs {
         maintain_order: MaintainOrderJoin::Left,
         ..JoinArgs::new(JoinType::Left)
     };
     calls
         .with_row_index(ROW, None)
-        .join(repeated.last_rows.lazy(), [col(ID)], [col(ID)], in_order)
+        .join(last_rows.lazy(), [col(ID)], [col(ID)], in_order)
         .filter(col(LAST_ROW).is_null().or(col(ROW).eq(col(LAST_ROW))))
         .drop(cols([ROW, LAST_ROW]))
 }

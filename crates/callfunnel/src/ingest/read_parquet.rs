@@ -45,7 +45,7 @@ pub(crate) struct ParquetPart {
     pub spills: Vec<super::SpillFile>,
     /// Whether every id is known to be distinct: a canonical store's are
     /// (see [`crate::convert::STORE_MARKER_KEY`]); a file of text columns in
-    /// canonical form had them counted while its form was checked.
+    /// canonical form had them checked to increase while it was read.
     pub unique_ids: bool,
     /// The folder store the file is a month of (see
     /// [`crate::convert::STORE_FOLDER_KEY`]), if any.
