@@ -26,6 +26,7 @@ mod sink;
 mod spill;
 #[cfg(test)]
 mod tests;
+mod window_lines;
 
 use std::collections::BTreeMap;
 use std::fs::File;

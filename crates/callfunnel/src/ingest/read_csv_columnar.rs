@@ -25,6 +25,7 @@ use polars::prelude::*;
 use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
 use super::spill::{ids_increase, CallBuffer, SpillFile};
+use super::window_lines::WindowLines;
 use crate::engine::MAX_RINGING_SECONDS;
 use crate::exprs::is_one_of;
 use crate::model::{date_dtype, DATE_UNIT};
@@ -132,23 +133,34 @@ fn call_columns(present: &[(Field, Option<usize>)]) -> Vec<Expr> {
 /// Reads the file chunk by chunk, each parsed by Polars on every core,
 /// checked for canonical form and given to `take` as canonical calls (in
 /// file order); `None` as soon as a chunk is off canonical form, cannot be
-/// read, or `take` fails. Memory holds one chunk (and what `take` keeps).
+/// read, or `take` fails. With a `window`, the lines of a chunk that surely
+/// hold a canonical call dated outside it are left out before parsing (see
+/// [`WindowLines`]). Memory holds one chunk (and what `take` keeps).
 fn read_chunks(
     path: &Path,
     header: &[String],
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     mut take: impl FnMut(LazyFrame) -> PolarsResult<()>,
 ) -> Option<()> {
     let schema = Arc::new(text_schema(header, present));
+    let lines = window.and_then(|window| WindowLines::new(header.len(), present, window));
     let mut file = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
+    let (mut bytes, mut selected) = (Vec::new(), Vec::new());
     for (index, range) in chunks.iter().enumerate() {
         read_range(&mut file, range, &mut bytes).ok()?;
+        let parsed = match &lines {
+            Some(lines) => {
+                lines.select(&bytes, index == 0, &mut selected);
+                &selected
+            }
+            None => &bytes,
+        };
         let text = CsvReadOptions::default()
             .with_has_header(index == 0)
             .with_schema(Some(schema.clone()))
-            .into_reader_with_file_handle(std::io::Cursor::new(bytes.as_slice()))
+            .into_reader_with_file_handle(std::io::Cursor::new(parsed.as_slice()))
             .finish()
             .ok()?;
         let converted = canonical_values(
@@ -177,7 +189,7 @@ fn read_buffered(
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Option<(LazyFrame, Vec<SpillFile>)> {
     let mut buffer = CallBuffer::new(window);
-    read_chunks(path, header, present, chunks, |calls| {
+    read_chunks(path, header, present, chunks, window, |calls| {
         buffer.push(calls).map(drop)
     })?;
     buffer.finish().ok()
@@ -893,9 +905,14 @@ mod tests {
         let read = |rows_in_memory| {
             let mut buffer =
                 CallBuffer::new(Some(window(&request))).with_rows_in_memory(rows_in_memory);
-            read_chunks(&path, &header, &present, &shape.chunks, |calls| {
-                buffer.push(calls).map(drop)
-            })
+            read_chunks(
+                &path,
+                &header,
+                &present,
+                &shape.chunks,
+                Some(window(&request)),
+                |calls| buffer.push(calls).map(drop),
+            )
             .unwrap();
             buffer.finish().unwrap()
         };

@@ -1,0 +1,421 @@
+//! The lines of a canonical CSV chunk worth parsing when only a window's
+//! calls are kept.
+//!
+//! Most calls of a long export fall outside a request's window, and parsing
+//! them is most of the cost of reading it. A line is left out before parsing
+//! when its bytes show, by rules stricter than the column-wise reader's
+//! checks of canonical form (`read_csv_columnar`), that it holds a call in
+//! canonical form dated outside the window: that reader would have accepted
+//! it, then dropped it for its date. Every other line — in the window,
+//! quoted, or with any value these rules are not sure of — is kept, and
+//! parsed and checked as before, so leaving lines out changes neither the
+//! calls kept nor which files are refused. Of the lines left out of a chunk,
+//! one with the latest date is kept, so the latest call of all (and with it
+//! `last_updated`) stays.
+
+use std::ops::Range;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
+use super::column_exprs::api_spellings;
+use super::fields::Field;
+
+/// Picks the lines of canonical CSV chunks to parse for a window.
+#[derive(Debug, Clone)]
+pub(super) struct WindowLines {
+    /// The window's bounds in microseconds since the epoch (from inclusive,
+    /// to exclusive), as [`crate::exprs::dated_within`] compares them.
+    from: i64,
+    to: i64,
+    /// The field each column of the file holds (`None`: no field).
+    columns: Vec<Option<Field>>,
+}
+
+impl WindowLines {
+    /// A picker for a file of `columns` columns, `present` saying which holds
+    /// each field; `None` when a column holds two fields.
+    pub fn new(
+        columns: usize,
+        present: &[(Field, Option<usize>)],
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Option<Self> {
+        let mut fields = vec![None; columns];
+        for (field, index) in present {
+            if let Some(index) = index {
+                if fields.get_mut(*index)?.replace(*field).is_some() {
+                    return None;
+                }
+            }
+        }
+        Some(WindowLines {
+            from: from.timestamp_micros(),
+            to: to.timestamp_micros(),
+            columns: fields,
+        })
+    }
+
+    /// Copies into `kept` the lines of `chunk` (whole records, the header
+    /// first when `with_header`) that must be parsed, in their order: all
+    /// but those surely holding a canonical call dated outside the window,
+    /// one of which with the latest date is kept too. A chunk that is not
+    /// valid UTF-8 is kept whole (the reader then refuses it). A chunk
+    /// without quotes is looked at in pieces, one a core.
+    pub fn select(&self, chunk: &[u8], with_header: bool, kept: &mut Vec<u8>) {
+        kept.clear();
+        let picks: Option<Vec<Picked>> = if memchr::memchr(b'"', chunk).is_some() {
+            self.pick(chunk, 0, with_header).map(|picked| vec![picked])
+        } else {
+            let pieces = line_pieces(chunk, parallelism());
+            std::thread::scope(|scope| {
+                let threads: Vec<_> = pieces
+                    .iter()
+                    .map(|piece| {
+                        let bytes = &chunk[piece.clone()];
+                        let header = with_header && piece.start == 0;
+                        scope.spawn(move || self.pick(bytes, piece.start, header))
+                    })
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|thread| thread.join().ok().flatten())
+                    .collect()
+            })
+        };
+        let Some(picks) = picks else {
+            kept.extend_from_slice(chunk);
+            return;
+        };
+        let latest = picks
+            .iter()
+            .filter_map(|picked| picked.latest_left_out.clone())
+            .max_by_key(|(date, line)| (*date, std::cmp::Reverse(line.start)));
+        let mut ranges: Vec<Range<usize>> =
+            picks.into_iter().flat_map(|picked| picked.kept).collect();
+        if let Some((_, line)) = latest {
+            let at = ranges.partition_point(|range| range.start < line.start);
+            ranges.insert(at, line);
+        }
+        for range in ranges {
+            kept.extend_from_slice(&chunk[range]);
+        }
+    }
+
+    /// The lines of `piece` (whole records at offset `offset` of its chunk,
+    /// its first line the header when `with_header`) to keep, and the
+    /// latest of those left out; `None` when it is not valid UTF-8.
+    fn pick(&self, piece: &[u8], offset: usize, with_header: bool) -> Option<Picked> {
+        std::str::from_utf8(piece).ok()?;
+        let mut picked = Picked::default();
+        let mut in_quotes = false;
+        let mut next_quote = memchr::memchr(b'"', piece).unwrap_or(piece.len());
+        let mut start = 0;
+        while start < piece.len() {
+            let end =
+                memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |at| start + at + 1);
+            let line = &piece[start..end];
+            let has_quotes = next_quote < end;
+            let date = (!in_quotes && !has_quotes && !(with_header && start == 0))
+                .then(|| self.canonical_date(line.strip_suffix(b"\n").unwrap_or(line)))
+                .flatten()
+                .filter(|date| *date < self.from || *date >= self.to);
+            if has_quotes {
+                in_quotes ^= memchr::memchr_iter(b'"', line).count() % 2 == 1;
+                next_quote = memchr::memchr(b'"', &piece[end..]).map_or(piece.len(), |at| end + at);
+            }
+            let range = offset + start..offset + end;
+            match date {
+                Some(date) => picked.leave_out(date, range),
+                None => picked.keep(range),
+            }
+            start = end;
+        }
+        Some(picked)
+    }
+
+    /// The date of the call on `line` (without its line feed, no quotes)
+    /// when every value is surely in canonical form; `None` otherwise.
+    fn canonical_date(&self, line: &[u8]) -> Option<i64> {
+        let mut date = None;
+        let mut values = line.split(|&byte| byte == b',');
+        for field in &self.columns {
+            let value = values.next()?;
+            match field {
+                None => {}
+                Some(Field::Date) => date = Some(canonical_timestamp(value)?),
+                Some(field) if surely_canonical(*field, value) => {}
+                Some(_) => return None,
+            }
+        }
+        values.next().is_none().then_some(date).flatten()
+    }
+}
+
+/// What [`WindowLines::pick`] found in a piece of a chunk.
+#[derive(Debug, Default)]
+struct Picked {
+    /// The byte ranges of the lines to keep, in order (touching ones joined).
+    kept: Vec<Range<usize>>,
+    /// The date and range of the latest line left out (the first of them).
+    latest_left_out: Option<(i64, Range<usize>)>,
+}
+
+impl Picked {
+    fn keep(&mut self, line: Range<usize>) {
+        match self.kept.last_mut() {
+            Some(last) if last.end == line.start => last.end = line.end,
+            _ => self.kept.push(line),
+        }
+    }
+
+    fn leave_out(&mut self, date: i64, line: Range<usize>) {
+        if self
+            .latest_left_out
+            .as_ref()
+            .is_none_or(|(latest, _)| date > *latest)
+        {
+            self.latest_left_out = Some((date, line));
+        }
+    }
+}
+
+/// About `count` ranges of `chunk`, each made of whole lines.
+fn line_pieces(chunk: &[u8], count: usize) -> Vec<Range<usize>> {
+    let mut pieces = Vec::with_capacity(count);
+    let mut start = 0;
+    for index in 1..count {
+        let target = (chunk.len() * index / count).max(start);
+        let Some(at) = memchr::memchr(b'\n', &chunk[target..]) else {
+            break;
+        };
+        pieces.push(start..target + at + 1);
+        start = target + at + 1;
+    }
+    if start < chunk.len() || pieces.is_empty() {
+        pieces.push(start..chunk.len());
+    }
+    pieces
+}
+
+/// Threads to look at a chunk with: the cores this process may use.
+fn parallelism() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Whether the column-wise reader surely takes `value` (unquoted) of
+/// `field` as canonical; the date is read by [`canonical_timestamp`].
+fn surely_canonical(field: Field, value: &[u8]) -> bool {
+    match field {
+        Field::Id => !value.is_empty() && without_edge_spaces(value),
+        Field::Direction | Field::Type => value.is_empty() || is_api_spelling(field, value),
+        Field::Result => is_api_spelling(field, value),
+        Field::Duration => value.is_empty() || (value.len() <= 18 && all_digits(value)),
+        Field::RingingSeconds => value.is_empty() || is_plain_decimal(value),
+        _ => without_edge_spaces(value),
+    }
+}
+
+fn without_edge_spaces(value: &[u8]) -> bool {
+    value.first() != Some(&b' ') && value.last() != Some(&b' ')
+}
+
+fn is_api_spelling(field: Field, value: &[u8]) -> bool {
+    api_spellings(field)
+        .iter()
+        .any(|spelling| spelling.as_bytes() == value)
+}
+
+fn all_digits(value: &[u8]) -> bool {
+    value.iter().all(u8::is_ascii_digit)
+}
+
+/// `1` to `15` digits, then maybe a point and `1` to `9` digits: a number of
+/// seconds below the ringing bound, that every float parser reads alike.
+fn is_plain_decimal(value: &[u8]) -> bool {
+    let (whole, fraction) = match memchr::memchr(b'.', value) {
+        Some(at) => (&value[..at], Some(&value[at + 1..])),
+        None => (value, None),
+    };
+    let digits = |part: &[u8], most: usize| (1..=most).contains(&part.len()) && all_digits(part);
+    digits(whole, 15) && fraction.is_none_or(|fraction| digits(fraction, 9))
+}
+
+/// The instant of a canonical timestamp (`2024-03-04T09:30:00Z`, a year from
+/// 1000, a real calendar date, seconds below 60) in microseconds.
+fn canonical_timestamp(text: &[u8]) -> Option<i64> {
+    let bytes: &[u8; 20] = text.try_into().ok()?;
+    let separators = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'Z'),
+    ];
+    if separators.iter().any(|(at, byte)| bytes[*at] != *byte) {
+        return None;
+    }
+    let number = |range: Range<usize>| {
+        bytes[range].iter().try_fold(0u32, |value, digit| {
+            digit
+                .is_ascii_digit()
+                .then(|| value * 10 + u32::from(digit - b'0'))
+        })
+    };
+    let year = number(0..4).filter(|year| *year >= 1000)?;
+    let date = NaiveDate::from_ymd_opt(year as i32, number(5..7)?, number(8..10)?)?;
+    let time = NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
+    Some(date.and_time(time).and_utc().timestamp_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    /// A picker for `id,date,result,duration,ringing_seconds,note,tags`
+    /// (`note` no field) and March 2024.
+    fn march() -> WindowLines {
+        let present = [
+            (Field::Id, Some(0)),
+            (Field::Date, Some(1)),
+            (Field::Result, Some(2)),
+            (Field::Duration, Some(3)),
+            (Field::RingingSeconds, Some(4)),
+            (Field::Tags, Some(6)),
+            (Field::Direction, None),
+        ];
+        let window = (utc("2024-03-01T00:00:00Z"), utc("2024-04-01T00:00:00Z"));
+        WindowLines::new(7, &present, window).unwrap()
+    }
+
+    fn select(lines: &WindowLines, chunk: &str, with_header: bool) -> String {
+        let mut kept = Vec::new();
+        lines.select(chunk.as_bytes(), with_header, &mut kept);
+        String::from_utf8(kept).unwrap()
+    }
+
+    #[test]
+    fn canonical_lines_outside_the_window_are_left_out_but_the_latest() {
+        let chunk = "id,date,result,duration,ringing_seconds,note,tags\n\
+                     a,2024-02-01T10:00:00Z,ANSWERED,10,1.5,x,demo\n\
+                     b,2024-03-01T00:00:00Z,ANSWERED,10,,,\n\
+                     c,2024-05-01T10:00:00Z,NO_ANSWER,,2,,\n\
+                     d,2024-04-01T00:00:00Z,VOICEMAIL,0,,\"any, thing\",\n\
+                     e,2024-03-31T23:59:59Z,ANSWERED,3,,,\n\
+                     f,2024-04-02T00:00:00Z,ANSWERED,3,,,";
+        assert_eq!(
+            select(&march(), chunk, true),
+            "id,date,result,duration,ringing_seconds,note,tags\n\
+             b,2024-03-01T00:00:00Z,ANSWERED,10,,,\n\
+             c,2024-05-01T10:00:00Z,NO_ANSWER,,2,,\n\
+             d,2024-04-01T00:00:00Z,VOICEMAIL,0,,\"any, thing\",\n\
+             e,2024-03-31T23:59:59Z,ANSWERED,3,,,\n"
+        );
+    }
+
+    #[test]
+    fn lines_these_rules_are_not_sure_of_are_kept() {
+        let doubtful = [
+            " a,2024-02-01T10:00:00Z,ANSWERED,10,,,",
+            ",2024-02-01T10:00:00Z,ANSWERED,10,,,",
+            "a,2024-02-30T10:00:00Z,ANSWERED,10,,,",
+            "a,2024-02-01T10:00:60Z,ANSWERED,10,,,",
+            "a,2024-02-01 10:00:00Z,ANSWERED,10,,,",
+            "a,2024-02-01T10:00:00+01:00,ANSWERED,10,,,",
+            "a,0999-02-01T10:00:00Z,ANSWERED,10,,,",
+            "a,2024-02-01T10:00:00Z,answered,10,,,",
+            "a,2024-02-01T10:00:00Z,,10,,,",
+            "a,2024-02-01T10:00:00Z,ANSWERED,-10,,,",
+            "a,2024-02-01T10:00:00Z,ANSWERED,1.0,,,",
+            "a,2024-02-01T10:00:00Z,ANSWERED,1234567890123456789,,,",
+            "a,2024-02-01T10:00:00Z,ANSWERED,1,1e3,,",
+            "a,2024-02-01T10:00:00Z,ANSWERED,1,.5,,",
+            "a,2024-02-01T10:00:00Z,ANSWERED,1,NaN,,",
+            "a,2024-02-01T10:00:00Z,ANSWERED,1,,,demo ",
+            "a,2024-02-01T10:00:00Z,ANSWERED,1,,,,",
+            "a,2024-02-01T10:00:00Z,ANSWERED,1,,",
+        ];
+        for line in doubtful {
+            let chunk = format!("{line}\nz,2024-01-01T00:00:00Z,ANSWERED,1,,,\n");
+            // The line and the latest line left out (here the only one).
+            assert_eq!(select(&march(), &chunk, false), chunk, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_quoted_record_over_several_lines_is_kept_whole() {
+        let chunk = "a,2024-02-01T10:00:00Z,ANSWERED,1,,\"one\n\
+                     b,2024-02-01T10:00:00Z,ANSWERED,1,,two\n\
+                     three\",\n\
+                     c,2024-02-01T11:00:00Z,ANSWERED,1,,,\n\
+                     d,2024-02-01T09:00:00Z,ANSWERED,1,,,\n";
+        assert_eq!(
+            select(&march(), chunk, false),
+            "a,2024-02-01T10:00:00Z,ANSWERED,1,,\"one\n\
+             b,2024-02-01T10:00:00Z,ANSWERED,1,,two\n\
+             three\",\n\
+             c,2024-02-01T11:00:00Z,ANSWERED,1,,,\n"
+        );
+    }
+
+    #[test]
+    fn a_column_holding_two_fields_is_not_picked_from() {
+        let present = [(Field::Id, Some(0)), (Field::UserId, Some(0))];
+        let window = (utc("2024-03-01T00:00:00Z"), utc("2024-04-01T00:00:00Z"));
+        assert!(WindowLines::new(2, &present, window).is_none());
+    }
+
+    #[test]
+    fn pieces_are_whole_lines_covering_the_chunk() {
+        let chunk = b"aaaa\nbb\ncccccc\nd\neeeeeeeeee\nff";
+        for count in 1..8 {
+            let pieces = line_pieces(chunk, count);
+            assert!(pieces.len() <= count);
+            assert_eq!(pieces.first().unwrap().start, 0);
+            assert_eq!(pieces.last().unwrap().end, chunk.len());
+            for pair in pieces.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start);
+                assert_eq!(chunk[pair[0].end - 1], b'\n');
+            }
+        }
+        assert_eq!(line_pieces(b"", 2), vec![0..0]);
+    }
+
+    #[test]
+    fn a_chunk_looked_at_in_pieces_keeps_the_lines_it_would_keep_whole() {
+        let mut chunk = String::from("id,date,result,duration,ringing_seconds,note,tags\n");
+        for day in 1..=90 {
+            let date = NaiveDate::from_yo_opt(2024, day).unwrap();
+            let result = if day % 11 == 0 { "maybe" } else { "ANSWERED" };
+            chunk.push_str(&format!("c{day:03},{date}T08:00:00Z,{result},1,,,\n"));
+        }
+        let lines = march();
+        let whole = lines.pick(chunk.as_bytes(), 0, true).unwrap();
+        let mut expected = whole.kept.clone();
+        let latest = whole.latest_left_out.unwrap().1;
+        expected.insert(
+            expected.partition_point(|range| range.start < latest.start),
+            latest,
+        );
+        let expected: String = expected.into_iter().map(|range| &chunk[range]).collect();
+        assert_eq!(select(&lines, &chunk, true), expected);
+        // Days 61 to 90 (1 to 30 March), the header, the doubtful days 11,
+        // 22, 33, 44 and 55, and 29 February, the latest left out.
+        assert_eq!(expected.lines().count(), 30 + 1 + 5 + 1, "{expected}");
+    }
+
+    #[test]
+    fn canonical_timestamps_are_read_to_the_microsecond() {
+        let instant = |text: &str| canonical_timestamp(text.as_bytes());
+        assert_eq!(
+            instant("2024-02-29T23:59:59Z"),
+            Some(utc("2024-02-29T23:59:59Z").timestamp_micros())
+        );
+        assert_eq!(instant("2023-02-29T00:00:00Z"), None);
+        assert_eq!(instant("2024-02-29T24:00:00Z"), None);
+        assert_eq!(instant("2024-02-29T23:59:59"), None);
+    }
+}
