@@ -114,7 +114,8 @@ impl WindowLines {
                 memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |at| start + at + 1);
             let line = &piece[start..end];
             let has_quotes = next_quote < end;
-            let date = (!in_quotes && !has_quotes && !(with_header && start == 0))
+            let is_header = with_header && start == 0;
+            let date = (!(in_quotes || has_quotes || is_header))
                 .then(|| self.canonical_date(line.strip_suffix(b"\n").unwrap_or(line)))
                 .flatten()
                 .filter(|date| *date < self.from || *date >= self.to);
@@ -171,7 +172,7 @@ impl Picked {
         if self
             .latest_left_out
             .as_ref()
-            .is_none_or(|(latest, _)| date > *latest)
+            .map_or(true, |(latest, _)| date > *latest)
         {
             self.latest_left_out = Some((date, line));
         }
@@ -236,7 +237,7 @@ fn is_plain_decimal(value: &[u8]) -> bool {
         None => (value, None),
     };
     let digits = |part: &[u8], most: usize| (1..=most).contains(&part.len()) && all_digits(part);
-    digits(whole, 15) && fraction.is_none_or(|fraction| digits(fraction, 9))
+    digits(whole, 15) && fraction.map_or(true, |fraction| digits(fraction, 9))
 }
 
 /// The instant of a canonical timestamp (`2024-03-04T09:30:00Z`, a year from
