@@ -1161,6 +1161,52 @@ fn a_window_keeps_a_call_whose_last_occurrence_is_in_another_file() {
     );
 }
 
+#[test]
+fn a_window_leaves_no_row_of_a_canonical_csv_unchecked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,date,result,duration\n");
+    for day in 1..=28 {
+        text.push_str(&format!(
+            "cll-{day:02},2024-02-{day:02}T12:00:00Z,ANSWERED,10\n"
+        ));
+    }
+    let window = (
+        Utc.with_ymd_and_hms(2024, 2, 10, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2024, 2, 17, 0, 0, 0).unwrap(),
+    );
+    let options = IngestOptions {
+        keep_window: Some(window),
+        ..IngestOptions::default()
+    };
+    // A bad date far from the window, on line 30, is still named.
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        &format!("{text}cll-90,2024-13-45T25:00:00Z,ANSWERED,10\n"),
+    );
+    let error = load(&[bad], &options).err().unwrap().to_string();
+    assert!(
+        error.contains("bad.csv:30") && error.contains("2024-13-45T25:00:00Z"),
+        "{error}"
+    );
+    // Values off canonical form outside the window are read by the rules:
+    // the latest call of all, in lower case, still gives its date.
+    let odd = write(
+        dir.path(),
+        "odd.csv",
+        &format!("{text}cll-91, 2024-03-01T09:00:00+01:00 ,answered,7\n"),
+    );
+    let (frame, report) = collect(load(&[odd], &options).unwrap());
+    assert_eq!(report.calls, 29);
+    let ids = texts(&frame, "id");
+    assert!(ids.iter().any(|id| id == "cll-10"), "{ids:?}");
+    assert_eq!(ids.last().map(String::as_str), Some("cll-91"));
+    assert_eq!(
+        dates(&frame).last().map(String::as_str),
+        Some("2024-03-01T08:00:00Z")
+    );
+}
+
 // ---------------------------------------------------------------- Parquet
 
 /// Writes `frame` as Parquet to `dir/name`.
