@@ -135,7 +135,10 @@ fn call_columns(present: &[(Field, Option<usize>)]) -> Vec<Expr> {
 /// file order); `None` as soon as a chunk is off canonical form, cannot be
 /// read, or `take` fails. With a `window`, the lines of a chunk that surely
 /// hold a canonical call dated outside it are left out before parsing (see
-/// [`WindowLines`]). Memory holds one chunk (and what `take` keeps).
+/// [`WindowLines`]), and the lines kept from several chunks are parsed
+/// together, about a chunk's worth at a time. Memory holds one chunk, the
+/// lines kept and not yet parsed (at most about a chunk's worth), and what
+/// `take` keeps.
 fn read_chunks(
     path: &Path,
     header: &[String],
@@ -144,28 +147,55 @@ fn read_chunks(
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     mut take: impl FnMut(LazyFrame) -> PolarsResult<()>,
 ) -> Option<()> {
-    let schema = Arc::new(text_schema(header, present));
+    let mut reader = ChunkReader {
+        schema: Arc::new(text_schema(header, present)),
+        header,
+        present,
+        header_read: false,
+    };
     let lines = window.and_then(|window| WindowLines::new(header.len(), present, window));
     let mut file = std::fs::File::open(path).ok()?;
-    let (mut bytes, mut selected) = (Vec::new(), Vec::new());
+    let (mut bytes, mut kept) = (Vec::new(), Vec::new());
     for (index, range) in chunks.iter().enumerate() {
         read_range(&mut file, range, &mut bytes).ok()?;
-        let parsed = match &lines {
-            Some(lines) => {
-                lines.select(&bytes, index == 0, &mut selected);
-                &selected
-            }
-            None => &bytes,
+        let Some(lines) = &lines else {
+            take(reader.calls(&bytes)?).ok()?;
+            continue;
         };
+        lines.select(&bytes, index == 0, &mut kept);
+        if kept.len() as u64 >= CHUNK_BYTES || index + 1 == chunks.len() {
+            take(reader.calls(&kept)?).ok()?;
+            kept.clear();
+        }
+    }
+    Some(())
+}
+
+/// Parses whole records of a CSV file in canonical form into calls.
+struct ChunkReader<'a> {
+    /// Every column of the file, as Polars reads it ([`text_schema`]).
+    schema: SchemaRef,
+    header: &'a [String],
+    present: &'a [(Field, Option<usize>)],
+    /// Whether the header line was read (it starts the first text).
+    header_read: bool,
+}
+
+impl ChunkReader<'_> {
+    /// The canonical calls of `text` (the header first, the first time);
+    /// `None` when a value is off canonical form or Polars cannot read it.
+    fn calls(&mut self, text: &[u8]) -> Option<LazyFrame> {
+        let with_header = !std::mem::replace(&mut self.header_read, true);
         let text = CsvReadOptions::default()
-            .with_has_header(index == 0)
-            .with_schema(Some(schema.clone()))
-            .into_reader_with_file_handle(std::io::Cursor::new(parsed.as_slice()))
+            .with_has_header(with_header)
+            .with_schema(Some(self.schema.clone()))
+            .into_reader_with_file_handle(std::io::Cursor::new(text))
             .finish()
             .ok()?;
         let converted = canonical_values(
-            text.lazy().select(renamed_columns(header, present)),
-            present,
+            text.lazy()
+                .select(renamed_columns(self.header, self.present)),
+            self.present,
         )
         .with_column(any_off_form())
         .collect()
@@ -174,9 +204,8 @@ fn read_chunks(
         if off_form != Some(false) {
             return None;
         }
-        take(converted.lazy().select(call_columns(present))).ok()?;
+        Some(converted.lazy().select(call_columns(self.present)))
     }
-    Some(())
 }
 
 /// The calls of the file, read by [`read_chunks`] into a [`CallBuffer`]:

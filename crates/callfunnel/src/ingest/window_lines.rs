@@ -54,14 +54,13 @@ impl WindowLines {
         })
     }
 
-    /// Copies into `kept` the lines of `chunk` (whole records, the header
+    /// Appends to `kept` the lines of `chunk` (whole records, the header
     /// first when `with_header`) that must be parsed, in their order: all
     /// but those surely holding a canonical call dated outside the window,
     /// one of which with the latest date is kept too. A chunk that is not
     /// valid UTF-8 is kept whole (the reader then refuses it). A chunk
     /// without quotes is looked at in pieces, one a core.
     pub fn select(&self, chunk: &[u8], with_header: bool, kept: &mut Vec<u8>) {
-        kept.clear();
         let picks: Option<Vec<Picked>> = if memchr::memchr(b'"', chunk).is_some() {
             self.pick(chunk, 0, with_header).map(|picked| vec![picked])
         } else {
