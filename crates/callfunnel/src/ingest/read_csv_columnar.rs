@@ -594,12 +594,25 @@ fn needs_trimming(field: Field) -> Expr {
     if matches!(field, Field::Duration | Field::RingingSeconds) {
         return lit(false);
     }
-    let text = col(field.name());
-    text.clone()
-        .eq(lit(""))
-        .or(text.clone().str().starts_with(lit(" ")))
-        .or(text.str().ends_with(lit(" ")))
-        .fill_null(lit(false))
+    // One pass over the values (three comparison kernels took a tenth of
+    // the time of reading a Parquet file of text columns).
+    col(field.name()).map(
+        |column| {
+            let untrimmed =
+                |text: &str| text.is_empty() || text.starts_with(' ') || text.ends_with(' ');
+            let flags = column
+                .str()?
+                .iter()
+                .map(|value| value.is_some_and(untrimmed));
+            Ok(BooleanChunked::from_iter_values(column.name().clone(), flags).into_column())
+        },
+        |_, input| {
+            Ok(polars::prelude::Field::new(
+                input.name().clone(),
+                DataType::Boolean,
+            ))
+        },
+    )
 }
 
 /// The file's columns as Polars reads them: numbers as numbers (a value
