@@ -18,6 +18,7 @@
 mod column_exprs;
 mod error;
 mod fields;
+mod line_pieces;
 mod read_csv;
 mod read_csv_columnar;
 mod read_json;

@@ -19,6 +19,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::column_exprs::api_spellings;
 use super::fields::Field;
+use super::line_pieces::on_every_core;
 
 /// Picks the lines of canonical CSV chunks to parse for a window.
 #[derive(Debug, Clone)]
@@ -64,21 +65,10 @@ impl WindowLines {
         let picks: Option<Vec<Picked>> = if memchr::memchr(b'"', chunk).is_some() {
             self.pick(chunk, 0, with_header).map(|picked| vec![picked])
         } else {
-            let pieces = line_pieces(chunk, parallelism());
-            std::thread::scope(|scope| {
-                let threads: Vec<_> = pieces
-                    .iter()
-                    .map(|piece| {
-                        let bytes = &chunk[piece.clone()];
-                        let header = with_header && piece.start == 0;
-                        scope.spawn(move || self.pick(bytes, piece.start, header))
-                    })
-                    .collect();
-                threads
-                    .into_iter()
-                    .map(|thread| thread.join().ok().flatten())
-                    .collect()
+            on_every_core(chunk, |piece, offset| {
+                self.pick(piece, offset, with_header && offset == 0)
             })
+            .and_then(|picks| picks.into_iter().collect())
         };
         let Some(picks) = picks else {
             kept.extend_from_slice(chunk);
@@ -176,29 +166,6 @@ impl Picked {
             self.latest_left_out = Some((date, line));
         }
     }
-}
-
-/// About `count` ranges of `chunk`, each made of whole lines.
-fn line_pieces(chunk: &[u8], count: usize) -> Vec<Range<usize>> {
-    let mut pieces = Vec::with_capacity(count);
-    let mut start = 0;
-    for index in 1..count {
-        let target = (chunk.len() * index / count).max(start);
-        let Some(at) = memchr::memchr(b'\n', &chunk[target..]) else {
-            break;
-        };
-        pieces.push(start..target + at + 1);
-        start = target + at + 1;
-    }
-    if start < chunk.len() || pieces.is_empty() {
-        pieces.push(start..chunk.len());
-    }
-    pieces
-}
-
-/// Threads to look at a chunk with: the cores this process may use.
-fn parallelism() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Whether the column-wise reader surely takes `value` (unquoted) of
@@ -366,22 +333,6 @@ mod tests {
         let present = [(Field::Id, Some(0)), (Field::UserId, Some(0))];
         let window = (utc("2024-03-01T00:00:00Z"), utc("2024-04-01T00:00:00Z"));
         assert!(WindowLines::new(2, &present, window).is_none());
-    }
-
-    #[test]
-    fn pieces_are_whole_lines_covering_the_chunk() {
-        let chunk = b"aaaa\nbb\ncccccc\nd\neeeeeeeeee\nff";
-        for count in 1..8 {
-            let pieces = line_pieces(chunk, count);
-            assert!(pieces.len() <= count);
-            assert_eq!(pieces.first().unwrap().start, 0);
-            assert_eq!(pieces.last().unwrap().end, chunk.len());
-            for pair in pieces.windows(2) {
-                assert_eq!(pair[0].end, pair[1].start);
-                assert_eq!(chunk[pair[0].end - 1], b'\n');
-            }
-        }
-        assert_eq!(line_pieces(b"", 2), vec![0..0]);
     }
 
     #[test]
