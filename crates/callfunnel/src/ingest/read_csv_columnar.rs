@@ -24,6 +24,7 @@ use polars::prelude::*;
 
 use super::column_exprs::{absent_value, api_spellings, default_enum};
 use super::fields::{push_tag, ColumnNames, Field};
+use super::line_pieces::on_every_core;
 use super::spill::{ids_increase, CallBuffer, SpillFile};
 use super::window_lines::WindowLines;
 use crate::engine::MAX_RINGING_SECONDS;
@@ -341,11 +342,9 @@ fn file_shape(path: &Path, id_column: usize, chunk_bytes: u64) -> std::io::Resul
         }
         let filled = carried + read;
         let block = &buffer[..filled];
-        if memchr::memchr3(b'\t', b'\r', 0x0b, block).is_some()
-            || memchr::memchr(0x0c, block).is_some()
-            || has_unicode_whitespace(block)
-            || !shape.feed(&buffer[carried..filled])
-        {
+        let odd_whitespace = on_every_core(block, |piece, _| has_odd_whitespace(piece))
+            .map_or(true, |found| found.contains(&true));
+        if odd_whitespace || !shape.feed(&buffer[carried..filled]) {
             return Ok(row_reader);
         }
         carried = CARRY.min(filled);
@@ -427,9 +426,20 @@ impl FieldCounter {
     /// once (its fields counted with a vectorised search); other bytes one
     /// by one.
     fn feed(&mut self, bytes: &[u8]) -> bool {
+        let quoted = memchr::memchr(b'"', bytes).is_some();
         let mut rest = bytes;
         while !rest.is_empty() {
             let at_record_start = self.record_bytes == 0 && !self.in_quotes && !self.quote_pending;
+            if at_record_start && !quoted {
+                match self.plain_lines(rest) {
+                    None => return false,
+                    Some(0) => {}
+                    Some(taken) => {
+                        rest = &rest[taken..];
+                        continue;
+                    }
+                }
+            }
             if at_record_start {
                 if let Some(end) = memchr::memchr(b'\n', rest) {
                     let line = &rest[..end];
@@ -457,19 +467,61 @@ impl FieldCounter {
         if line.len() >= MAX_COLUMNAR_RECORD_BYTES {
             return false;
         }
-        let mut separators = memchr::memchr_iter(b',', line);
-        let id_start = match self.id_column {
-            0 => Some(0),
-            column => separators.nth(column - 1).map(|at| at + 1),
-        };
-        if let Some(start) = id_start {
-            let id_end = memchr::memchr(b',', &line[start..]).map_or(line.len(), |at| start + at);
-            self.id.extend_from_slice(&line[start..id_end]);
-        }
-        self.fields = memchr::memchr_iter(b',', line).count();
+        let (separators, id) = separators_and_value(line, self.id_column);
+        self.id.extend_from_slice(id);
+        self.fields = separators;
         self.line_bytes = line.len();
         self.position += line.len() as u64 + 1;
         self.end_line()
+    }
+
+    /// Takes at once the whole lines at the start of `bytes` (which hold no
+    /// quote), after the header, looked at on every core: how many bytes
+    /// were taken (none before the header), `None` when a line breaks the
+    /// rules.
+    fn plain_lines(&mut self, bytes: &[u8]) -> Option<usize> {
+        let Some(expected) = self.expected else {
+            return Some(0);
+        };
+        let Some(last) = memchr::memrchr(b'\n', bytes) else {
+            return Some(0);
+        };
+        let lines = &bytes[..=last];
+        let id_column = self.id_column;
+        let pieces = on_every_core(lines, |piece, _| PlainLines::of(piece, id_column, expected))?;
+        for piece in pieces {
+            let piece = piece?;
+            self.records += piece.records;
+            if let (Some(first), Some(last)) = (piece.first_id, piece.last_id) {
+                if !piece.ids_increasing || first <= self.previous_id.as_slice() {
+                    self.ids_increasing = false;
+                }
+                self.previous_id.clear();
+                self.previous_id.extend_from_slice(last);
+            }
+        }
+        self.note_chunk_starts(lines);
+        self.position += lines.len() as u64;
+        Some(lines.len())
+    }
+
+    /// Notes the chunks that start in `lines` (whole lines from
+    /// [`Self::position`] on): where a line ends at or past the next chunk's
+    /// offset, as [`Self::end_line`] does line by line.
+    fn note_chunk_starts(&mut self, lines: &[u8]) {
+        loop {
+            // The line feed that ends a line exactly at the offset, or the first after.
+            let from = self.next_chunk_at.saturating_sub(self.position + 1) as usize;
+            let Some(at) = lines
+                .get(from..)
+                .and_then(|rest| memchr::memchr(b'\n', rest))
+            else {
+                return;
+            };
+            let start = self.position + (from + at + 1) as u64;
+            self.chunk_starts.push(start);
+            self.next_chunk_at = start + self.chunk_bytes;
+        }
     }
 
     fn byte(&mut self, byte: u8) -> bool {
@@ -566,6 +618,75 @@ impl FieldCounter {
         }
         !self.in_quotes && self.end_line()
     }
+}
+
+/// What [`FieldCounter::plain_lines`] finds in a piece of whole lines
+/// without quotes.
+struct PlainLines<'a> {
+    /// Data records (blank lines skipped).
+    records: u64,
+    /// The first and last record's id.
+    first_id: Option<&'a [u8]>,
+    last_id: Option<&'a [u8]>,
+    /// Whether each id is greater than the one before, within the piece.
+    ids_increasing: bool,
+}
+
+impl<'a> PlainLines<'a> {
+    /// The records of `piece`, their ids in column `id_column`; `None` when
+    /// a line has other than `expected` fields or is too long.
+    fn of(piece: &'a [u8], id_column: usize, expected: usize) -> Option<Self> {
+        let mut found = PlainLines {
+            records: 0,
+            first_id: None,
+            last_id: None,
+            ids_increasing: true,
+        };
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', piece) {
+            let line = &piece[start..end];
+            start = end + 1;
+            if line.is_empty() {
+                continue;
+            }
+            let (separators, id) = separators_and_value(line, id_column);
+            if line.len() >= MAX_COLUMNAR_RECORD_BYTES || separators + 1 != expected {
+                return None;
+            }
+            found.records += 1;
+            match found.last_id {
+                Some(previous) => found.ids_increasing &= id > previous,
+                None => found.first_id = Some(id),
+            }
+            found.last_id = Some(id);
+        }
+        Some(found)
+    }
+}
+
+/// The number of commas of `line` (no quotes) and its value in `column`
+/// (empty when it has no such column).
+fn separators_and_value(line: &[u8], column: usize) -> (usize, &[u8]) {
+    let start = match column {
+        0 => Some(0),
+        column => memchr::memchr_iter(b',', line)
+            .nth(column - 1)
+            .map(|at| at + 1),
+    };
+    let value = start.map_or(&[][..], |start| {
+        let end = memchr::memchr(b',', &line[start..]).map_or(line.len(), |at| start + at);
+        &line[start..end]
+    });
+    (memchr::memchr_iter(b',', line).count(), value)
+}
+
+/// Whether `bytes` hold whitespace that [`needs_trimming`] does not see:
+/// a tab, carriage return, vertical tab, form feed, or a non-ASCII
+/// whitespace character.
+fn has_odd_whitespace(bytes: &[u8]) -> bool {
+    memchr::memchr3(b'\t', b'\r', 0x0b, bytes).is_some()
+        || memchr::memchr(0x0c, bytes).is_some()
+        || has_unicode_whitespace(bytes)
 }
 
 /// Whether `bytes` hold a non-ASCII `char::is_whitespace` character (U+0085,
@@ -900,6 +1021,46 @@ mod tests {
             assert_eq!(bytes[start - 1], b'\n');
             assert!(bytes[start..].starts_with(b"cll-"), "chunk at {start}");
         }
+    }
+
+    #[test]
+    fn a_file_without_quotes_is_measured_as_line_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.csv");
+        let mut text = String::from("date,id,result\n");
+        for row in 0..2_000 {
+            let blank = if row % 300 == 0 { "\n" } else { "" };
+            text.push_str(&format!(
+                "2024-01-01T00:00:00Z,cll-{row:05},ANSWERED\n{blank}"
+            ));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let shape = file_shape(&path, 1, 5_000).unwrap();
+        assert!(shape.columnar && shape.ids_increasing);
+        assert_eq!(shape.records, 2_000);
+        // Each chunk starts at the first line that starts 5,000 bytes or
+        // more after the start of the one before.
+        let line_starts: Vec<u64> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at as u64 + 1))
+            .collect();
+        let mut expected = vec![0];
+        for start in line_starts {
+            if start >= expected.last().unwrap() + 5_000 && start < text.len() as u64 {
+                expected.push(start);
+            }
+        }
+        let starts: Vec<u64> = shape.chunks.iter().map(|chunk| chunk.start).collect();
+        assert_eq!(starts, expected);
+        assert_eq!(shape.chunks.last().unwrap().end, text.len() as u64);
+
+        // An id that goes back, a record with a field too many.
+        let back = text.replace("cll-01234", "cll-01232");
+        std::fs::write(&path, back).unwrap();
+        let shape = file_shape(&path, 1, 5_000).unwrap();
+        assert!(shape.columnar && !shape.ids_increasing);
+        let extra = text.replace("cll-01234,", "cll-01234,,");
+        std::fs::write(&path, extra).unwrap();
+        assert!(!file_shape(&path, 1, 5_000).unwrap().columnar);
     }
 
     #[test]
