@@ -1127,8 +1127,8 @@ mod tests {
         assert_eq!(compute(chunked, &request).unwrap(), expected);
 
         // Beyond 20 calls in memory, the window goes to a temporary file.
-        // (Files of 16 batches each, a batch a chunk when every line is
-        // parsed: more than one here.)
+        // (A new file every 20 rows too, at the end of a batch: a batch a
+        // chunk when every line is parsed, more than one file here.)
         let (spilled, spill) = read(20, false);
         assert!(spill.len() > 1, "{} spill files", spill.len());
         assert!(spill.iter().all(|file| file.path().exists()));
