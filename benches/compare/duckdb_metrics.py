@@ -35,7 +35,11 @@ def string_list(values):
 
 def load(con, path):
     """Creates the view `calls`: canonical columns, one row per id."""
-    if path.lower().endswith(".parquet"):
+    parquet = path.lower().endswith(".parquet")
+    if parquet and text_columns(con, path):
+        # A Parquet file of text columns (DuckDB's own COPY of a CSV): normalised as a CSV is.
+        return load_text(con, "read_parquet(%s)" % quote(path))
+    if parquet:
         source = "read_parquet(%s)" % quote(path)
         rows, unique = con.execute(
             "SELECT count(*), count(DISTINCT id) FROM %s" % source).fetchone()
@@ -49,8 +53,6 @@ def load(con, path):
         else:
             con.execute("CREATE VIEW calls AS SELECT * FROM %s" % source)
         return
-    # CSV or NDJSON: read once into a table (in file order), every field as
-    # text, normalising as callfunnel does.
     if path.lower().endswith((".ndjson", ".jsonl")):
         fields = ["id", "date", "direction", "type", "user_id", "user_name", "user_email",
                   "allo_number", "allo_number_label", "contact_number", "result", "duration",
@@ -60,6 +62,19 @@ def load(con, path):
     else:
         source = ("read_csv(%s, header = true, all_varchar = true, delim = ',', quote = '\"')"
                   % quote(path))
+    load_text(con, source)
+
+
+def text_columns(con, path):
+    """Whether the Parquet file at `path` holds its dates as text."""
+    kind = con.execute("SELECT typeof(date) FROM read_parquet(%s) LIMIT 1" % quote(path)).fetchone()
+    return kind is not None and kind[0] == "VARCHAR"
+
+
+def load_text(con, source):
+    """Creates the view `calls` from `source` (CSV, NDJSON or a Parquet file of text columns):
+    read once into a table (in file order), every field as text, normalising as callfunnel
+    does."""
     con.execute(
         """
         CREATE TEMP TABLE raw AS

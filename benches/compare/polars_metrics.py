@@ -6,8 +6,9 @@ Usage: python polars_metrics.py --input FILE(.csv|.ndjson|.parquet) --request RE
 Prints the same JSON as `callfunnel metrics`. Reads the canonical CSV that
 `callfunnel generate` writes (RFC 3339 timestamps with an offset or `Z`, enums
 and tags matched case-insensitively, tags `;`-separated, empty cells =
-unknown) or the canonical Parquet store, scanned lazily and taken as already
-canonical (API-case enums, lower-case tag lists). Duplicate ids collapse to
+unknown), the same columns as flat NDJSON or as a Parquet file of text
+columns (DuckDB's COPY of the CSV), or the canonical Parquet store, scanned
+lazily and taken as already canonical (API-case enums, lower-case tag lists). Duplicate ids collapse to
 the occurrence read last (SPEC 1.2), after a distinct-id count as callfunnel
 does. Unlike callfunnel it validates nothing and assumes a valid request.
 
@@ -31,17 +32,24 @@ FIELDS = ["id", "date", "direction", "type", "user_id", "user_name", "user_email
           "allo_number_label", "contact_number", "result", "duration", "ringing_seconds", "tags"]
 
 
+def scan_text(path):
+    """The CSV, flat NDJSON or Parquet file of text columns, every field as text."""
+    if path.lower().endswith((".ndjson", ".jsonl")):
+        return pl.scan_ndjson(path, schema={name: pl.String for name in FIELDS})
+    if path.lower().endswith(".parquet"):
+        return pl.scan_parquet(path)
+    return pl.scan_csv(path, infer_schema=False, quote_char='"')
+
+
 def read_text(path):
-    """The CSV or flat NDJSON read into memory as canonical columns (as callfunnel reads them):
-    every field as text first, then normalised."""
+    """The CSV, flat NDJSON or Parquet file of text columns read into memory as canonical
+    columns (as callfunnel reads them): every field as text first, then normalised."""
     text = lambda name: pl.col(name).replace("", None)  # noqa: E731
     upper = lambda name, default: (  # noqa: E731
         pl.col(name).str.to_uppercase().replace("", None).fill_null(default)
         if default is not None else pl.col(name).str.to_uppercase().replace("", None))
     return (
-        (pl.scan_ndjson(path, schema={name: pl.String for name in FIELDS})
-         if path.lower().endswith((".ndjson", ".jsonl"))
-         else pl.scan_csv(path, infer_schema=False, quote_char='"'))
+        scan_text(path)
         .select(
             pl.col("id"),
             pl.col("date").str.to_datetime(format="%+", time_unit="us", time_zone="UTC"),
@@ -66,7 +74,9 @@ def read_text(path):
 
 def load(path):
     """A lazy frame of canonical calls, one row per id."""
-    if path.lower().endswith(".parquet"):
+    typed = (path.lower().endswith(".parquet")
+             and pl.scan_parquet(path).collect_schema()["date"] != pl.String)
+    if typed:
         frame = pl.scan_parquet(path)
     else:
         frame = read_text(path).lazy()

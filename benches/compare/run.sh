@@ -15,9 +15,17 @@
 #   RUNS_<N>              timed runs for size N, e.g. RUNS_10000000=1
 #   WARMUP                untimed runs per engine before timing (the first one's
 #                         response is the one checked)        [1]
-#   FORMATS               "csv parquet ndjson" (ndjson after csv: DuckDB makes it
-#                         from the CSV)                       ["csv parquet"]
-#   QUERIES               "full 4weeks"                        [both]
+#   FORMATS               "csv parquet ndjson duckcsv duckparquet store": csv,
+#                         parquet (typed) and ndjson as generated/converted here;
+#                         duckcsv and duckparquet (text columns) as DuckDB's COPY
+#                         writes the CSV out again; store: `callfunnel convert` of
+#                         the CSV. Every format but csv and parquet is made from
+#                         the CSV, so csv comes first        ["csv parquet"]
+#   QUERIES               "full 4weeks issue11" (request_<query>.json here)
+#                                                             ["full 4weeks"]
+#
+# The table of issue 11 (DuckDB's files and the store, its request):
+#   FORMATS="csv duckcsv duckparquet store" QUERIES=issue11 benches/compare/run.sh
 #   ENGINES               "callfunnel duckdb polars"           [all three]
 #   CALLFUNNEL            callfunnel binary to measure         [built here with cargo]
 #   SKIP_BUILD=1          do not run cargo build (uses CALLFUNNEL or the existing binary)
@@ -52,6 +60,12 @@ log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
 [ "$WARMUP" -ge 1 ] || die "WARMUP must be at least 1 (its response is the one checked)"
+for fmt in $FORMATS; do
+    case $fmt in
+        csv | parquet | ndjson | duckcsv | duckparquet | store) ;;
+        *) die "unknown format $fmt (csv parquet ndjson duckcsv duckparquet store)" ;;
+    esac
+done
 mkdir -p "$BENCH_DIR/data" "$BENCH_DIR/results"
 
 # --- the Python side: a virtualenv with pinned DuckDB and Polars -------------------------
@@ -104,24 +118,39 @@ fi
 log "results in $OUT"
 
 # --- data -----------------------------------------------------------------------------------
-data_file() { echo "$BENCH_DIR/data/calls-$1-seed$SEED-$FROM-$TO.$2"; }
+data_file() { # rows format
+    local base="$BENCH_DIR/data/calls-$1-seed$SEED-$FROM-$TO"
+    case $2 in
+        duckcsv) echo "$base-duckdb.csv" ;;
+        duckparquet) echo "$base-duckdb.parquet" ;;
+        store) echo "$base-store.parquet" ;;
+        *) echo "$base.$2" ;;
+    esac
+}
 for n in $ROWS; do
     for fmt in $FORMATS; do
         file=$(data_file "$n" "$fmt")
         # regenerate when the file was written by another callfunnel binary (the writer may change)
         if [ ! -s "$file" ] || [ "$(cat "$file.generator" 2>/dev/null)" != "$BINARY_SUM" ]; then
             log "generating $n calls -> $file"
-            partial="${file%.*}.partial.$fmt"
-            if [ "$fmt" = ndjson ]; then
-                # NDJSON as another tool writes it: DuckDB's COPY of the same calls' CSV
-                # (flat records, numbers typed, tags as `;`-joined text)
-                csv=$(data_file "$n" csv)
-                [ -s "$csv" ] || die "FORMATS must list csv before ndjson (the NDJSON is made from the CSV)"
-                "$VPY" "$HERE/duckdb_ndjson.py" "$csv" "$partial"
-            else
-                "$CALLFUNNEL" generate --rows "$n" --seed "$SEED" --from "$FROM" --to "$TO" \
-                    --out "$partial" --quiet
-            fi
+            partial="${file%.*}.partial.${file##*.}"
+            csv=$(data_file "$n" csv)
+            case $fmt in
+                csv | parquet)
+                    "$CALLFUNNEL" generate --rows "$n" --seed "$SEED" --from "$FROM" --to "$TO" \
+                        --out "$partial" --quiet ;;
+                *)
+                    [ -s "$csv" ] || die "FORMATS must list csv before $fmt (it is made from the CSV)" ;;&
+                ndjson)
+                    # NDJSON as another tool writes it: DuckDB's COPY of the same calls' CSV
+                    # (flat records, numbers typed, tags as `;`-joined text)
+                    "$VPY" "$HERE/duckdb_ndjson.py" "$csv" "$partial" ;;
+                duckcsv | duckparquet)
+                    # the CSV written out again by DuckDB, as CSV or as Parquet of text columns
+                    "$VPY" "$HERE/duckdb_copy.py" "$csv" "$partial" ;;
+                store)
+                    "$CALLFUNNEL" convert --input "$csv" --out "$partial" --quiet ;;
+            esac
             mv "$partial" "$file"
             echo "$BINARY_SUM" > "$file.generator"
         fi
@@ -250,7 +279,7 @@ for n in $ROWS; do
     # callfunnel must give the same response from CSV as from Parquet and NDJSON
     for query in $QUERIES; do
         a=$OUT/responses/$n-csv-$query-callfunnel.checked.json
-        for other in parquet ndjson; do
+        for other in parquet ndjson duckcsv duckparquet store; do
             b=$OUT/responses/$n-$other-$query-callfunnel.checked.json
             if [ -s "$a" ] && [ -s "$b" ]; then
                 if python3 "$HERE/compare.py" "$a" "$b" --quiet; then

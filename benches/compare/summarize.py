@@ -18,7 +18,9 @@ import sys
 
 ENGINE_ORDER = ["callfunnel", "duckdb", "polars"]
 ENGINE_NAMES = {"callfunnel": "callfunnel", "duckdb": "DuckDB SQL", "polars": "Polars-Python"}
-QUERY_NAMES = {"full": "full (3 months, compare, drilldown)", "4weeks": "4 weeks"}
+QUERY_NAMES = {"full": "full (3 months, compare, drilldown)", "4weeks": "4 weeks",
+               "issue11": "issue 11 (4 weeks, compare, tags, DAY, New York, page 2)"}
+FORMATS = ["csv", "parquet", "ndjson", "duckcsv", "duckparquet", "store"]
 
 
 def read(path):
@@ -67,8 +69,7 @@ def main():
                "| median ÷ callfunnel's | same numbers as callfunnel |")
     out.append("|---|---|---|---|---:|---:|---:|---:|---:|---|")
     order = sorted({k[:3] for k in stats},
-                   key=lambda k: (int(k[0]), ["csv", "parquet"].index(k[1])
-                                  if k[1] in ("csv", "parquet") else 9,
+                   key=lambda k: (int(k[0]), FORMATS.index(k[1]) if k[1] in FORMATS else 9,
                                   list(QUERY_NAMES).index(k[2]) if k[2] in QUERY_NAMES else 9))
     for rows, fmt, query in order:
         base = median((rows, fmt, query, "callfunnel"))
@@ -126,6 +127,16 @@ def main():
                    cf_csv >= 2 * cf_pq)
         if cf_4w:
             target("4-week query on the Parquet store under 1 s", "%.2f s" % cf_4w, cf_4w < 1.0)
+        # Issue 11: against DuckDB on the same file; the store against DuckDB on its Parquet.
+        for fmt, bound, yardstick in (("csv", 0.5, "csv"), ("duckcsv", 0.5, "duckcsv"),
+                                      ("duckparquet", 0.5, "duckparquet"),
+                                      ("store", 0.1, "duckparquet")):
+            cf = median((rows, fmt, "issue11", "callfunnel"))
+            dd = median((rows, yardstick, "issue11", "duckdb"))
+            if cf and dd:
+                target("issue 11: %s at most %.1f× DuckDB's time on %s" % (fmt, bound, yardstick),
+                       "callfunnel %.2f s, DuckDB %.2f s (×%.2f)" % (cf, dd, cf / dd),
+                       cf <= bound * dd)
         in_memory = sizes.get((rows, "parquet"), {}).get("in_memory_bytes")
         if in_memory:
             in_memory = int(in_memory)
