@@ -116,8 +116,9 @@ def scope(con, request):
         filters.append("user_id IN (%s)" % ", ".join(quote(v) for v in request.user_ids))
     elif request.allo_numbers:
         filters.append("allo_number IN (%s)" % ", ".join(quote(v) for v in request.allo_numbers))
+    # Without request tags a call converts when it carries any tag (definitions 2).
     conversion = ("coalesce(list_has_any(tags, %s), false)" % string_list(request.tags)
-                  if request.tags else "false")
+                  if request.tags else "coalesce(len(tags) > 0, false)")
     con.execute(
         """
         CREATE TEMP TABLE scoped AS

@@ -104,7 +104,8 @@ def scoped_calls(calls, request):
         conversion = pl.any_horizontal(
             [pl.col("tags").list.contains(pl.lit(tag)) for tag in request.tags]).fill_null(False)
     else:
-        conversion = pl.lit(False)
+        # Without request tags a call converts when it carries any tag (definitions 2).
+        conversion = (pl.col("tags").list.len() > 0).fill_null(False)
     day = pl.col("local_day")
     return (
         calls.filter(counted)
