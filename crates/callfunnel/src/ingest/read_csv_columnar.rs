@@ -422,9 +422,10 @@ impl FieldCounter {
     }
 
     /// Takes the next bytes; `false` as soon as the file breaks the rules.
-    /// A whole line without quotes, met at the start of a record, is taken at
-    /// once (its fields counted with a vectorised search); other bytes one
-    /// by one.
+    /// When `bytes` hold no quote, their whole lines are taken at once, on
+    /// every core ([`Self::plain_lines`]); otherwise a whole line without
+    /// quotes, met at the start of a record, is taken at once (its fields
+    /// counted with a vectorised search). Other bytes are taken one by one.
     fn feed(&mut self, bytes: &[u8]) -> bool {
         let quoted = memchr::memchr(b'"', bytes).is_some();
         let mut rest = bytes;
