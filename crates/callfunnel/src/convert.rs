@@ -143,9 +143,11 @@ pub fn write_parquet(frame: LazyFrame, path: &Path) -> Result<u64, ConvertError>
         let spill = SpillFolder::create(path).map_err(io_error)?;
         let months = spill_by_month(calls, &spill)?;
         check_distinct_ids(&spill, &months)?;
-        write_months_sorted(&spill, &months, out).map_err(|source| ConvertError::Parquet {
-            path: path.to_path_buf(),
-            source,
+        write_months_sorted(&spill, &months, out, SORT_ROWS).map_err(|source| {
+            ConvertError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            }
         })
     })
 }
@@ -351,18 +353,83 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
 }
 
 /// Writes the store: each month's calls read back, sorted by date (ties in
-/// the order they came) and written as row groups of [`ROW_GROUP_ROWS`].
+/// the order they came; at most `sort_rows` at a time, see
+/// [`write_month_sorted`]) and written as row groups of [`ROW_GROUP_ROWS`].
 /// Returns the number of calls written.
 fn write_months_sorted(
     spill: &SpillFolder,
     months: &[i32],
     out: &mut BufWriter<File>,
+    sort_rows: usize,
 ) -> PolarsResult<u64> {
     write_store_file(out, None, |store| {
         months
             .iter()
-            .try_for_each(|month| store.write_sorted(spill.read_month(*month)?))
+            .try_for_each(|month| write_month_sorted(spill, *month, store, sort_rows))
     })
+}
+
+/// Calls sorted in memory at once (`sort_rows` of [`write_months_sorted`]):
+/// a month with more is sorted slice by slice of its time range (at 100M calls over two years, a month holds
+/// 4.2M: sorted whole, 4.1 GiB).
+const SORT_ROWS: usize = 1 << 20;
+
+/// Appends the calls of `month` to `store` in date order (ties in the order
+/// they came): read whole when at most `sort_rows`, else in slices of its
+/// time range, halved until each holds at most `sort_rows` calls.
+fn write_month_sorted<W: Write>(
+    spill: &SpillFolder,
+    month: i32,
+    store: &mut StoreWriter<W>,
+    sort_rows: usize,
+) -> PolarsResult<()> {
+    let path = spill.month_file(month);
+    let rows = ParquetReader::new(File::open(&path)?).num_rows()?;
+    if rows <= sort_rows {
+        return store.write_sorted(spill.read_month(month)?);
+    }
+    let calls = scan_parquet_files([path.as_path()])?;
+    let micros = col(column::DATE).cast(DataType::Int64);
+    let bounds = calls
+        .clone()
+        .select([
+            micros.clone().min().alias("first"),
+            micros.max().alias("last"),
+        ])
+        .collect()?;
+    let bound = |name: &str| -> PolarsResult<i64> {
+        bounds
+            .column(name)?
+            .i64()?
+            .get(0)
+            .ok_or_else(|| PolarsError::ComputeError("a month of calls without dates".into()))
+    };
+    let (first, last) = (bound("first")?, bound("last")?);
+    write_slice_sorted(&calls, first, last + 1, store, sort_rows)
+}
+
+/// Appends the calls of `calls` dated from `from` to `to` (microseconds,
+/// `to` excluded) to `store` in date order, halving the range while it holds
+/// more than `sort_rows` calls.
+fn write_slice_sorted<W: Write>(
+    calls: &LazyFrame,
+    from: i64,
+    to: i64,
+    store: &mut StoreWriter<W>,
+    sort_rows: usize,
+) -> PolarsResult<()> {
+    let micros = col(column::DATE).cast(DataType::Int64);
+    let slice = calls
+        .clone()
+        .filter(micros.clone().gt_eq(lit(from)).and(micros.lt(lit(to))));
+    let rows = slice.clone().select([len()]).collect()?;
+    let rows = rows.column("len")?.idx()?.get(0).unwrap_or(0) as usize;
+    if rows <= sort_rows || to - from <= 1 {
+        return store.write_sorted(slice.collect()?);
+    }
+    let middle = from + (to - from) / 2;
+    write_slice_sorted(calls, from, middle, store, sort_rows)?;
+    write_slice_sorted(calls, middle, to, store, sort_rows)
 }
 
 /// Writes calls to a store file, row group by row group, hashing what it
@@ -524,5 +591,55 @@ pub(crate) fn check_store_checksum(
     match &metadata.checksum {
         Some(expected) => checksum::check(path, expected),
         None => Ok(Ok(())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{calls_to_frame, Call};
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_month_beyond_the_sort_bound_is_sorted_in_slices() {
+        // 500 calls of March 2024 in shuffled order, dated by the half
+        // minute (ties two by two).
+        let calls: Vec<Call> = (0..500u32)
+            .map(|row| {
+                let minute = (row * 7_919) % 500;
+                let date = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap()
+                    + chrono::Duration::seconds(i64::from(minute / 2) * 30 * 60);
+                Call::new(format!("cll-{row:03}"), date)
+            })
+            .collect();
+        let frame = calls_to_frame(calls).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("calls.parquet");
+        let spill = SpillFolder::create(&store).unwrap();
+        let months = spill_by_month(canonical_calls(frame.clone().lazy()), &spill).unwrap();
+        let mut out = BufWriter::new(File::create(&store).unwrap());
+        assert_eq!(
+            write_months_sorted(&spill, &months, &mut out, 7).unwrap(),
+            500
+        );
+        drop(out);
+
+        let written = ParquetReader::new(File::open(&store).unwrap())
+            .finish()
+            .unwrap();
+        let expected = frame
+            .sort(
+                [column::DATE],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .unwrap();
+        assert!(written.equals_missing(&expected));
+        // Slices of at most 7 calls: a row group each, at least 500 / 7.
+        let groups = ParquetReader::new(File::open(&store).unwrap())
+            .get_metadata()
+            .unwrap()
+            .row_groups
+            .len();
+        assert!(groups >= 72, "{groups} row groups");
     }
 }
