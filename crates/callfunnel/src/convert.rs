@@ -125,10 +125,10 @@ pub enum ConvertError {
 /// The calls are checked as they pass (see [`STORE_MARKER_KEY`]); a frame
 /// that is not canonical is refused with [`ConvertError::NotCanonical`].
 ///
-/// Memory does not grow with the number of calls, only with the largest
-/// month's: one streaming pass spreads the calls over one temporary file
-/// per calendar month (UTC), then each month is sorted and appended to the
-/// store in turn. The store is written under a temporary name and renamed
+/// Memory does not grow with the number of calls: one streaming pass
+/// spreads the calls over one temporary file per calendar month (UTC), then
+/// each month is sorted and appended to the store in turn (a month of more
+/// than [`SORT_ROWS`] calls slice by slice of its time range). The store is written under a temporary name and renamed
 /// once complete, so `path` may also be one of the inputs, and a failed or
 /// interrupted write leaves any previous file in place (and no file that
 /// reads as a store).

@@ -20,13 +20,16 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
 use super::{
     canonical_calls, check_distinct_ids, check_store_checksum, hidden_sibling, spill_by_month,
-    store_metadata, write_replacing, write_store_file, ConvertError, SpillFolder, StoreMetadata,
+    store_metadata, write_month_sorted, write_replacing, write_store_file, ConvertError,
+    SpillFolder, StoreMetadata, StoreWriter, SORT_ROWS,
 };
 use crate::model::column;
 
@@ -83,8 +86,10 @@ fn fill_new_folder(frame: LazyFrame, building: &Path) -> Result<u64, ConvertErro
     let id = new_folder_id();
     let mut rows = 0;
     for month in months {
-        let calls = spill.read_month(month).map_err(ConvertError::Frame)?;
-        rows += write_month(&building.join(month_file_name(month)), calls, &id)?;
+        let path = building.join(month_file_name(month));
+        rows += write_month(&path, &id, |store| {
+            write_month_sorted(&spill, month, store, SORT_ROWS)
+        })?;
     }
     Ok(rows)
 }
@@ -142,11 +147,12 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError>
             std::fs::remove_file(path).map_err(io_error)?;
             continue;
         }
-        outcome.calls += write_month(path, calls, &id)?;
+        outcome.calls += write_month(path, &id, |store| store.write_sorted(calls))?;
     }
     for month in months.iter().filter(|month| !existing.contains_key(month)) {
         let calls = spill.read_month(*month).map_err(ConvertError::Frame)?;
-        outcome.calls += write_month(&folder.join(month_file_name(*month)), calls, &id)?;
+        let path = folder.join(month_file_name(*month));
+        outcome.calls += write_month(&path, &id, |store| store.write_sorted(calls))?;
         outcome.months_written += 1;
     }
     outcome.added -= outcome.replaced;
@@ -171,19 +177,22 @@ fn count(frame: LazyFrame) -> Result<u64, ConvertError> {
     crate::exprs::first_count(&counted, "rows").map_err(ConvertError::Frame)
 }
 
-/// Writes one month file (sorted by date), atomically; its number of calls.
-fn write_month(path: &Path, calls: DataFrame, folder_id: &str) -> Result<u64, ConvertError> {
+/// Writes one month file, atomically, with the calls `fill` gives the store
+/// writer (sorted by date); its number of calls.
+fn write_month(
+    path: &Path,
+    folder_id: &str,
+    fill: impl FnOnce(&mut StoreWriter<&mut BufWriter<File>>) -> PolarsResult<()>,
+) -> Result<u64, ConvertError> {
     let io_error = |source| ConvertError::Io {
         path: path.to_path_buf(),
         source,
     };
     write_replacing(path, io_error, |out| {
-        write_store_file(out, Some(folder_id), |store| store.write_sorted(calls)).map_err(
-            |source| ConvertError::Parquet {
-                path: path.to_path_buf(),
-                source,
-            },
-        )
+        write_store_file(out, Some(folder_id), fill).map_err(|source| ConvertError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })
     })
 }
 
