@@ -178,47 +178,15 @@ impl SpillFolder {
         Ok(SpillFolder(folder))
     }
 
-    /// The files of the month with key `month`, its parts in order.
-    fn month_files(&self, month: i32) -> std::io::Result<Vec<PathBuf>> {
-        let prefix = format!("{month}-");
-        let mut parts: Vec<(usize, PathBuf)> = Vec::new();
-        for entry in std::fs::read_dir(&self.0)? {
-            let path = entry?.path();
-            let part = path
-                .file_stem()
-                .and_then(|stem| stem.to_str()?.strip_prefix(&prefix)?.parse().ok());
-            if let Some(part) = part {
-                parts.push((part, path));
-            }
-        }
-        parts.sort();
-        Ok(parts.into_iter().map(|(_, path)| path).collect())
-    }
-
-    /// The calls of the month with key `month`, as a lazy scan of its parts.
-    fn scan_month(&self, month: i32) -> PolarsResult<LazyFrame> {
-        let files = self.month_files(month)?;
-        scan_parquet_files(files.iter().map(PathBuf::as_path))
+    /// The file of the month with key `month` (see [`month_key`]).
+    fn month_file(&self, month: i32) -> PathBuf {
+        self.0.join(format!("{month}.parquet"))
     }
 
     /// The calls of the month with key `month`, in the order they came.
     fn read_month(&self, month: i32) -> PolarsResult<DataFrame> {
-        self.scan_month(month)?.collect()
+        ParquetReader::new(File::open(self.month_file(month))?).finish()
     }
-
-    /// How many calls the month with key `month` holds.
-    fn month_rows(&self, month: i32) -> PolarsResult<usize> {
-        self.month_files(month)?
-            .iter()
-            .map(|path| ParquetReader::new(File::open(path)?).num_rows())
-            .sum()
-    }
-}
-
-/// Part `part` of the month with key `month` (see [`month_key`]) in the
-/// spill folder at `folder`.
-fn month_part_file(folder: &Path, month: i32, part: usize) -> PathBuf {
-    folder.join(format!("{month}-{part}.parquet"))
 }
 
 impl Drop for SpillFolder {
@@ -243,7 +211,12 @@ fn month_key() -> Expr {
 /// rules and its rows appended to their month's file. Returns the months
 /// written, in order.
 fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, ConvertError> {
-    let spreader = MonthSpreader::new(spill, MONTH_PART_ROWS);
+    let spreader = MonthSpreader {
+        folder: spill.0.clone(),
+        writers: BTreeMap::new(),
+        pending: BTreeMap::new(),
+        broken: None,
+    };
     let mut spreader = fold_batches(
         calls.with_columns([month_key(), broken_rule()]),
         true,
@@ -260,27 +233,10 @@ fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, Con
 /// Calls of a month gathered before they are written to its spill file.
 const SPILL_ROWS: usize = 64 * 1024;
 
-/// Calls written to one part file of a month before the next part is
-/// started: a Parquet writer holds memory for every row group it wrote until
-/// it is closed (24 months of the 100M file, one file each: +1.2 GiB).
-const MONTH_PART_ROWS: usize = 16 * SPILL_ROWS;
-
-/// The part file of a month being written.
-struct MonthPart {
-    writer: ParquetBatchedWriter<BufWriter<File>>,
-    /// Which part of its month it is (from 0).
-    index: usize,
-    /// Calls written to it so far.
-    rows: usize,
-}
-
-/// Appends batches of calls to files per month, a new part every
-/// [`MONTH_PART_ROWS`].
+/// Appends batches of calls to one file per month.
 struct MonthSpreader {
     folder: PathBuf,
-    /// Calls of a part file ([`MONTH_PART_ROWS`]).
-    part_rows: usize,
-    writers: BTreeMap<i32, MonthPart>,
+    writers: BTreeMap<i32, ParquetBatchedWriter<BufWriter<File>>>,
     /// Calls of each month not written yet (written [`SPILL_ROWS`] at a time:
     /// each write costs a row group).
     pending: BTreeMap<i32, DataFrame>,
@@ -289,17 +245,6 @@ struct MonthSpreader {
 }
 
 impl MonthSpreader {
-    /// A spreader into `spill`, a new part file every `part_rows` calls.
-    fn new(spill: &SpillFolder, part_rows: usize) -> Self {
-        MonthSpreader {
-            folder: spill.0.clone(),
-            part_rows,
-            writers: BTreeMap::new(),
-            pending: BTreeMap::new(),
-            broken: None,
-        }
-    }
-
     /// Takes one batch; `Ok(true)` stops the pass (a rule is broken).
     fn take(&mut self, batch: DataFrame) -> PolarsResult<bool> {
         if let Some(rule) = first_broken_rule(&batch)? {
@@ -341,39 +286,22 @@ impl MonthSpreader {
             self.write(month, pending)?;
         }
         let mut writers = std::mem::take(&mut self.writers);
-        for part in writers.values_mut() {
-            part.writer.finish()?;
+        for writer in writers.values_mut() {
+            writer.finish()?;
         }
         Ok(writers.into_keys().collect())
     }
 
     fn write(&mut self, month: i32, mut calls: DataFrame) -> PolarsResult<()> {
         calls.rechunk_mut();
-        let part = self.part(month)?;
-        part.rows += calls.height();
-        part.writer.write_batch(&calls)
+        self.writer(month)?.write_batch(&calls)
     }
 
-    /// The part file of `month` to write to: a new one when the month has
-    /// none yet or its last holds `part_rows` calls.
-    fn part(&mut self, month: i32) -> PolarsResult<&mut MonthPart> {
-        let next = match self.writers.get_mut(&month) {
-            None => Some(0),
-            Some(part) if part.rows >= self.part_rows => {
-                part.writer.finish()?;
-                Some(part.index + 1)
-            }
-            Some(_) => None,
-        };
-        if let Some(index) = next {
-            let file = File::create(month_part_file(&self.folder, month, index))?;
+    fn writer(&mut self, month: i32) -> PolarsResult<&mut ParquetBatchedWriter<BufWriter<File>>> {
+        if !self.writers.contains_key(&month) {
+            let file = File::create(self.folder.join(format!("{month}.parquet")))?;
             let writer = temporary_parquet_writer(file)?;
-            let part = MonthPart {
-                writer,
-                index,
-                rows: 0,
-            };
-            self.writers.insert(month, part);
+            self.writers.insert(month, writer);
         }
         Ok(self.writers.get_mut(&month).expect("inserted above"))
     }
@@ -408,14 +336,10 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
     if months.is_empty() {
         return Ok(());
     }
-    let mut files: Vec<PathBuf> = Vec::new();
-    for month in months {
-        files.extend(
-            spill
-                .month_files(*month)
-                .map_err(|error| ConvertError::Frame(error.into()))?,
-        );
-    }
+    let files: Vec<PathBuf> = months
+        .iter()
+        .map(|month| spill.month_file(*month))
+        .collect();
     let repeated = scan_parquet_files(files.iter().map(PathBuf::as_path))
         .and_then(|calls| repeated_ids(calls, 0))
         .map_err(ConvertError::Frame)?;
@@ -459,10 +383,12 @@ fn write_month_sorted<W: Write>(
     store: &mut StoreWriter<W>,
     sort_rows: usize,
 ) -> PolarsResult<()> {
-    if spill.month_rows(month)? <= sort_rows {
+    let path = spill.month_file(month);
+    let rows = ParquetReader::new(File::open(&path)?).num_rows()?;
+    if rows <= sort_rows {
         return store.write_sorted(spill.read_month(month)?);
     }
-    let calls = spill.scan_month(month)?;
+    let calls = scan_parquet_files([path.as_path()])?;
     let micros = col(column::DATE).cast(DataType::Int64);
     let bounds = calls
         .clone()
@@ -673,34 +599,6 @@ mod tests {
     use super::*;
     use crate::model::{calls_to_frame, Call};
     use chrono::{TimeZone, Utc};
-
-    #[test]
-    fn a_month_is_spread_over_parts_read_back_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let spill = SpillFolder::create(&dir.path().join("calls.parquet")).unwrap();
-        let mut spreader = MonthSpreader::new(&spill, 1);
-        let at = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap();
-        let batches: Vec<DataFrame> = (0..12)
-            .map(|batch| {
-                let calls = (0..3).map(|row| Call::new(format!("cll-{batch:02}-{row}"), at));
-                canonical_calls(calls_to_frame(calls).unwrap().lazy())
-                    .collect()
-                    .unwrap()
-            })
-            .collect();
-        for batch in &batches {
-            spreader.write(24_291, batch.clone()).unwrap();
-        }
-        assert_eq!(spreader.finish().unwrap(), [24_291]);
-        // A part a batch (parts 10 and 11 after 9), read back in order.
-        assert_eq!(spill.month_files(24_291).unwrap().len(), 12);
-        assert_eq!(spill.month_rows(24_291).unwrap(), 36);
-        let mut expected = batches[0].clone();
-        for batch in &batches[1..] {
-            expected.vstack_mut(batch).unwrap();
-        }
-        assert!(spill.read_month(24_291).unwrap().equals_missing(&expected));
-    }
 
     #[test]
     fn a_month_beyond_the_sort_bound_is_sorted_in_slices() {
