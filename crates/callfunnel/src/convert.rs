@@ -125,10 +125,11 @@ pub enum ConvertError {
 /// The calls are checked as they pass (see [`STORE_MARKER_KEY`]); a frame
 /// that is not canonical is refused with [`ConvertError::NotCanonical`].
 ///
-/// Memory does not grow with the number of calls: one streaming pass
-/// spreads the calls over one temporary file per calendar month (UTC), then
-/// each month is sorted and appended to the store in turn (a month of more
-/// than [`SORT_ROWS`] calls slice by slice of its time range). The store is written under a temporary name and renamed
+/// One streaming pass spreads the calls over one temporary file per
+/// calendar month (UTC), then each month is sorted and appended to the
+/// store in turn; a month of more than 1M calls is sorted slice
+/// by slice of its time range, so the sort's memory does not grow with a
+/// month's calls. The store is written under a temporary name and renamed
 /// once complete, so `path` may also be one of the inputs, and a failed or
 /// interrupted write leaves any previous file in place (and no file that
 /// reads as a store).
@@ -370,8 +371,8 @@ fn write_months_sorted(
 }
 
 /// Calls sorted in memory at once (`sort_rows` of [`write_months_sorted`]):
-/// a month with more is sorted slice by slice of its time range (at 100M calls over two years, a month holds
-/// 4.2M: sorted whole, 4.1 GiB).
+/// a month with more is sorted slice by slice of its time range (at 100M
+/// calls over two years, a month holds 4.2M: sorted whole, 4.1 GiB).
 const SORT_ROWS: usize = 1 << 20;
 
 /// Appends the calls of `month` to `store` in date order (ties in the order
