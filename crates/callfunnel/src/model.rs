@@ -1,7 +1,7 @@
 //! The call record of SPEC §1 and its canonical columnar form.
 //!
 //! Every ingest path ends in the same Polars frame: one row per call, with the
-//! columns named in [`column`] and the types given by [`canonical_schema`]. The
+//! columns named in [`column`](mod@column) and the types given by [`canonical_schema`]. The
 //! engine reads nothing else, so a Parquet file written in this shape can be
 //! scanned lazily and keep its predicate pushdown.
 

@@ -5,8 +5,9 @@ use std::fmt;
 
 /// Why a row could not be read (SPEC §1.2).
 ///
-/// Its text ([`Reason::as_str`]) ends every [`InvalidRow`] message and is the
-/// key under which `--skip-invalid` counts skipped rows.
+/// Its text ([`Reason::as_str`]) ends every
+/// [`InvalidRow`](crate::ingest::InvalidRow) message and is the key under
+/// which `--skip-invalid` counts skipped rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reason {
     /// No `id`, or an empty one.
