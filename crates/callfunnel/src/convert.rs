@@ -231,8 +231,10 @@ fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, Con
     spreader.finish().map_err(ConvertError::Frame)
 }
 
-/// Calls of a month gathered before they are written to its spill file.
-const SPILL_ROWS: usize = 64 * 1024;
+/// Calls of a month gathered before they are written to its spill file:
+/// every month holds up to this many at once (10M calls over 24 months:
+/// 1.15 GiB with 64Ki, 0.93 GiB with 16Ki, the same store).
+const SPILL_ROWS: usize = 16 * 1024;
 
 /// Appends batches of calls to one file per month.
 struct MonthSpreader {
