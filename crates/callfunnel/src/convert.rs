@@ -25,6 +25,7 @@ use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, TimeDelta, Utc};
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
@@ -39,7 +40,10 @@ use checksum::{Checksum, Summing};
 pub(crate) use rules::{any_broken, store_rules, StoreRule};
 
 use crate::duplicates::repeated_ids;
-use crate::exprs::{fold_batches, scan_parquet_files, temporary_parquet_writer, with_own_strings};
+use crate::exprs::{
+    dated_within, first_count, fold_batches, scan_parquet_files, temporary_parquet_writer,
+    with_own_strings,
+};
 use crate::model::{canonical_schema, column};
 
 /// Rows per row group of the store.
@@ -400,39 +404,36 @@ fn write_month_sorted<W: Write>(
             micros.max().alias("last"),
         ])
         .collect()?;
-    let bound = |name: &str| -> PolarsResult<i64> {
-        bounds
-            .column(name)?
-            .i64()?
-            .get(0)
+    let bound = |name: &str| -> PolarsResult<DateTime<Utc>> {
+        let micros = bounds.column(name)?.i64()?.get(0);
+        micros
+            .and_then(DateTime::from_timestamp_micros)
             .ok_or_else(|| PolarsError::ComputeError("a month of calls without dates".into()))
     };
-    let (first, last) = (bound("first")?, bound("last")?);
-    write_slice_sorted(&calls, first, last + 1, store, sort_rows)
+    let window = (bound("first")?, bound("last")? + TimeDelta::microseconds(1));
+    write_slice_sorted(&calls, window, store, sort_rows)
 }
 
-/// Appends the calls of `calls` dated from `from` to `to` (microseconds,
-/// `to` excluded) to `store` in date order, halving the range while it holds
+/// Appends the calls of `calls` dated in `window` (from inclusive, to
+/// exclusive) to `store` in date order, halving the window while it holds
 /// more than `sort_rows` calls.
 fn write_slice_sorted<W: Write>(
     calls: &LazyFrame,
-    from: i64,
-    to: i64,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
     store: &mut StoreWriter<W>,
     sort_rows: usize,
 ) -> PolarsResult<()> {
-    let micros = col(column::DATE).cast(DataType::Int64);
-    let slice = calls
-        .clone()
-        .filter(micros.clone().gt_eq(lit(from)).and(micros.lt(lit(to))));
-    let rows = slice.clone().select([len()]).collect()?;
-    let rows = rows.column("len")?.idx()?.get(0).unwrap_or(0) as usize;
-    if rows <= sort_rows || to - from <= 1 {
+    let slice = calls.clone().filter(dated_within((from, to)));
+    let rows = first_count(
+        &slice.clone().select([len().alias("rows")]).collect()?,
+        "rows",
+    )?;
+    if rows as usize <= sort_rows || to - from <= TimeDelta::microseconds(1) {
         return store.write_sorted(slice.collect()?);
     }
     let middle = from + (to - from) / 2;
-    write_slice_sorted(calls, from, middle, store, sort_rows)?;
-    write_slice_sorted(calls, middle, to, store, sort_rows)
+    write_slice_sorted(calls, (from, middle), store, sort_rows)?;
+    write_slice_sorted(calls, (middle, to), store, sort_rows)
 }
 
 /// Writes calls to a store file, row group by row group, hashing what it
