@@ -1,21 +1,28 @@
 //! Duplicate ids (SPEC §1.2): calls sharing an `id` are one call, the
 //! occurrence read last wins, at its place.
 //!
-//! Finding them holds 8 bytes per call, not the ids: a first streaming pass
-//! hashes every id (XXH3-64) into one array, sorted afterwards so that equal
-//! hashes sit side by side. Only the ids whose hash repeats (the repeated
-//! ids, as a rule few, plus any hash collision) are then looked up by their
-//! text in a second pass, which gives each repeated id its occurrences and
-//! the row of its last one; a third keeps every call but the earlier
-//! occurrences, in order: dropped by their row numbers when few (a join on
-//! the repeated ids, which the streaming engine buffers, only beyond).
+//! Finding them holds 8 bytes per call at most, not the ids: a first
+//! streaming pass hashes every id (XXH3-64) into one array, sorted
+//! afterwards so that equal hashes sit side by side; beyond
+//! [`HASHES_IN_MEMORY`] calls the hashes go to [`HASH_BUCKETS`] temporary
+//! files by their first bits (equal hashes share a file), each then sorted
+//! on its own, so memory does not grow with the input. Only the ids whose
+//! hash repeats (the repeated ids, as a rule few, plus any hash collision)
+//! are then looked up by their text in a second pass, which gives each
+//! repeated id its occurrences and the row of its last one; a third keeps
+//! every call but the earlier occurrences, in order: dropped by their row
+//! numbers when few (a join on the repeated ids, which the streaming engine
+//! buffers, only beyond).
 
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Write};
 
 use polars::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::exprs::fold_batches;
+use crate::ingest::SpillFile;
 use crate::model::column::ID;
 
 /// Name of the column of each row's position, while de-duplicating.
@@ -52,15 +59,19 @@ const FEW_ROWS: usize = 64;
 /// The repeated ids of `calls` (of at most `rows_hint` rows, used to size
 /// the array of hashes; 0 when unknown).
 pub(crate) fn repeated_ids(calls: LazyFrame, rows_hint: u64) -> PolarsResult<RepeatedIds> {
-    let mut hashes = id_hashes(calls.clone(), rows_hint)?;
-    let rows = hashes.len() as u64;
-    hashes.sort_unstable();
-    let repeated_hashes: HashSet<u64> = hashes
-        .windows(2)
-        .filter(|pair| pair[0] == pair[1])
-        .map(|pair| pair[0])
-        .collect();
-    drop(hashes);
+    repeated_ids_within(calls, rows_hint, HASHES_IN_MEMORY)
+}
+
+/// [`repeated_ids`], holding at most `hashes_in_memory` hashes at once
+/// while reading.
+fn repeated_ids_within(
+    calls: LazyFrame,
+    rows_hint: u64,
+    hashes_in_memory: usize,
+) -> PolarsResult<RepeatedIds> {
+    let hashes = id_hashes(calls.clone(), rows_hint, hashes_in_memory)?;
+    let rows = hashes.rows;
+    let repeated_hashes = hashes.repeated()?;
     let occurrences = if repeated_hashes.is_empty() {
         HashMap::new()
     } else {
@@ -129,22 +140,125 @@ fn only_last_rows(calls: LazyFrame, last_rows: DataFrame) -> LazyFrame {
         .drop(cols([ROW, LAST_ROW]))
 }
 
-/// The hash of every id of `calls`, in no particular order (one streaming
-/// pass; the hashes are computed on the engine's threads).
-fn id_hashes(calls: LazyFrame, rows_hint: u64) -> PolarsResult<Vec<u64>> {
-    let capacity = usize::try_from(rows_hint).unwrap_or(0);
+/// The hash of every id of `calls` (one streaming pass; the hashes are
+/// computed on the engine's threads).
+fn id_hashes(calls: LazyFrame, rows_hint: u64, hashes_in_memory: usize) -> PolarsResult<IdHashes> {
+    let capacity =
+        usize::try_from(rows_hint).map_or(hashes_in_memory, |rows| rows.min(hashes_in_memory));
     let hashed = calls.select([hash_of_id()]);
     fold_batches(
         hashed,
         false,
-        Vec::with_capacity(capacity),
-        |hashes: &mut Vec<u64>, batch| {
+        IdHashes::new(capacity, hashes_in_memory),
+        |hashes: &mut IdHashes, batch| {
             for chunk in batch.column(ID_HASH)?.u64()?.downcast_iter() {
-                hashes.extend_from_slice(chunk.values());
+                hashes.extend(chunk.values())?;
             }
             Ok(false)
         },
     )
+}
+
+/// Hashes held in memory (64 MiB); beyond, in [`HASH_BUCKETS`] files.
+const HASHES_IN_MEMORY: usize = 1 << 23;
+
+/// Temporary files the hashes are spread over beyond [`HASHES_IN_MEMORY`],
+/// by their first 8 bits: at 100M calls, 3 MiB each, sorted one at a time.
+const HASH_BUCKETS: usize = 256;
+
+/// Bytes buffered for each bucket file before it is written to.
+const BUCKET_BUFFER_BYTES: usize = 64 * 1024;
+
+/// The hashes of the ids read so far, in no particular order: in memory
+/// up to a bound, beyond spread over bucket files.
+struct IdHashes {
+    in_memory: Vec<u64>,
+    in_memory_bound: usize,
+    buckets: Vec<(SpillFile, BufWriter<File>)>,
+    /// Hashes taken in all.
+    rows: u64,
+}
+
+impl IdHashes {
+    /// No hashes yet, room for `capacity`, at most `in_memory_bound` kept
+    /// in memory.
+    fn new(capacity: usize, in_memory_bound: usize) -> Self {
+        IdHashes {
+            in_memory: Vec::with_capacity(capacity),
+            in_memory_bound,
+            buckets: Vec::new(),
+            rows: 0,
+        }
+    }
+
+    /// Takes `hashes`.
+    fn extend(&mut self, hashes: &[u64]) -> std::io::Result<()> {
+        self.rows += hashes.len() as u64;
+        if self.buckets.is_empty() {
+            if self.in_memory.len() + hashes.len() <= self.in_memory_bound {
+                self.in_memory.extend_from_slice(hashes);
+                return Ok(());
+            }
+            self.open_buckets()?;
+            let held = std::mem::take(&mut self.in_memory);
+            self.write_to_buckets(&held)?;
+        }
+        self.write_to_buckets(hashes)
+    }
+
+    /// Creates the bucket files.
+    fn open_buckets(&mut self) -> std::io::Result<()> {
+        self.buckets = (0..HASH_BUCKETS)
+            .map(|_| {
+                let (file, handle) = SpillFile::create("hashes")?;
+                Ok((file, BufWriter::with_capacity(BUCKET_BUFFER_BYTES, handle)))
+            })
+            .collect::<std::io::Result<_>>()?;
+        Ok(())
+    }
+
+    /// Appends each of `hashes` to its bucket's file.
+    fn write_to_buckets(&mut self, hashes: &[u64]) -> std::io::Result<()> {
+        for hash in hashes {
+            let (_, writer) = &mut self.buckets[bucket_of(*hash)];
+            writer.write_all(&hash.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The hashes taken more than once.
+    fn repeated(self) -> std::io::Result<HashSet<u64>> {
+        if self.buckets.is_empty() {
+            return Ok(repeated_in(self.in_memory));
+        }
+        let mut repeated = HashSet::new();
+        for (file, writer) in self.buckets {
+            drop(writer.into_inner().map_err(|error| error.into_error())?);
+            let bytes = std::fs::read(file.path())?;
+            let hashes = bytes
+                .chunks_exact(8)
+                .map(|hash| u64::from_le_bytes(hash.try_into().expect("8 bytes")))
+                .collect();
+            drop(bytes);
+            repeated.extend(repeated_in(hashes));
+        }
+        Ok(repeated)
+    }
+}
+
+/// The bucket of `hash`: its first 8 bits.
+fn bucket_of(hash: u64) -> usize {
+    (hash >> 56) as usize
+}
+
+/// The values found more than once in `hashes`.
+fn repeated_in(mut hashes: Vec<u64>) -> HashSet<u64> {
+    hashes.sort_unstable();
+    hashes
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect()
 }
 
 /// The rows where one id occurs.
@@ -265,6 +379,40 @@ mod tests {
         let mut expected: Vec<u32> = last.into_values().collect();
         expected.sort_unstable();
         assert_eq!(order(&kept), expected);
+    }
+
+    #[test]
+    fn hashes_beyond_the_memory_bound_find_the_same_repeats_from_bucket_files() {
+        let ids: Vec<String> = (0..200_000)
+            .map(|row| format!("id-{}", (row * 13) % 150_000))
+            .collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let frame = calls(&ids);
+        let in_memory = repeated_ids(frame.clone(), 0).unwrap();
+        let bucketed = repeated_ids_within(frame.clone(), 0, 1_000).unwrap();
+        assert_eq!((bucketed.rows, bucketed.duplicates), (200_000, 50_000));
+        assert_eq!((in_memory.rows, in_memory.duplicates), (200_000, 50_000));
+        let kept = keep_last_occurrences(frame.clone(), bucketed)
+            .collect()
+            .unwrap();
+        let expected = keep_last_occurrences(frame, in_memory).collect().unwrap();
+        assert_eq!(order(&kept), order(&expected));
+    }
+
+    #[test]
+    fn bucket_files_are_removed_once_read() {
+        let mut hashes = IdHashes::new(0, 2);
+        hashes.extend(&[1, 2]).unwrap();
+        hashes.extend(&[u64::MAX, 2, 7 << 56]).unwrap();
+        let paths: Vec<std::path::PathBuf> = hashes
+            .buckets
+            .iter()
+            .map(|(file, _)| file.path().to_path_buf())
+            .collect();
+        assert_eq!(paths.len(), HASH_BUCKETS);
+        assert_eq!(hashes.rows, 5);
+        assert_eq!(hashes.repeated().unwrap(), HashSet::from([2]));
+        assert!(paths.iter().all(|path| !path.exists()));
     }
 
     #[test]

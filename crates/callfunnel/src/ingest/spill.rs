@@ -18,11 +18,12 @@ pub struct SpillFile {
 }
 
 impl SpillFile {
-    /// A new, empty temporary file, and its handle for writing.
-    pub(crate) fn create() -> std::io::Result<(SpillFile, File)> {
+    /// A new, empty temporary file named with `extension`, and its handle
+    /// for writing.
+    pub(crate) fn create(extension: &str) -> std::io::Result<(SpillFile, File)> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = format!(
-            "callfunnel-{}-{}.parquet",
+            "callfunnel-{}-{}.{extension}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
@@ -82,7 +83,7 @@ impl SpillWriter {
 
     /// A new temporary file and its writer.
     fn open() -> PolarsResult<(SpillFile, ParquetBatchedWriter<std::io::BufWriter<File>>)> {
-        let (file, handle) = SpillFile::create()?;
+        let (file, handle) = SpillFile::create("parquet")?;
         Ok((file, temporary_parquet_writer(handle)?))
     }
 
