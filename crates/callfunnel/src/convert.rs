@@ -26,6 +26,7 @@ use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use polars::io::parquet::metadata::FileMetadata;
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
@@ -561,6 +562,9 @@ pub(crate) struct StoreMetadata {
     pub checksum: Option<String>,
     /// The folder store it is a month of, if any.
     pub folder: Option<String>,
+    /// The latest date of its calls (microseconds since the epoch, UTC),
+    /// from its row groups' statistics; `None` when one has none.
+    pub latest_date: Option<i64>,
 }
 
 /// Reads the metadata of the Parquet file at `path` (its footer only).
@@ -583,7 +587,21 @@ pub(crate) fn store_metadata(path: &Path) -> PolarsResult<StoreMetadata> {
         marked: summed || unsummed,
         checksum: summed.then(|| value(STORE_CHECKSUM_KEY).unwrap_or_default()),
         folder: value(STORE_FOLDER_KEY),
+        latest_date: latest_date(metadata),
     })
+}
+
+/// The latest date in a Parquet file of canonical calls, from the maximum
+/// its row groups' statistics give (no data is read); `None` when a row
+/// group has no statistics for the date.
+fn latest_date(metadata: &FileMetadata) -> Option<i64> {
+    let mut latest = None;
+    for group in &metadata.row_groups {
+        let chunk = group.columns_under_root_iter(column::DATE)?.next()?;
+        let statistics = chunk.statistics(&metadata.footer_buf)?.ok()?;
+        latest = latest.max(Some(statistics.as_int64()?.max_value?));
+    }
+    latest
 }
 
 /// Checks a store file against its checksum: `Ok(Ok(()))` when its bytes

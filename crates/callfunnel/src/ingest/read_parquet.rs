@@ -97,7 +97,7 @@ pub(crate) fn scan_parquet(
     let mut scan = LazyFrame::scan_parquet(source, args).map_err(unreadable)?;
     let schema = scan.collect_schema().map_err(unreadable)?;
     if !names.is_any_mapped() && *schema == canonical_schema() {
-        if let Some(part) = store_part(path, file, scan.clone(), options)? {
+        if let Some(part) = store_part(path, file, scan.clone(), options, keep_window)? {
             return Ok(part);
         }
     }
@@ -273,12 +273,16 @@ fn row_group_batches(row_group_rows: impl Iterator<Item = usize>) -> Vec<(i64, I
 /// with a checksum when its bytes differ from those `convert` wrote (read
 /// once, before anything is scanned), an earlier one without a checksum
 /// when a value it holds breaks a store rule (the calls of the request's
-/// window, or all of them).
+/// window, or all of them). With a `keep_window` (one file read), only the
+/// calls of the window and the latest calls are kept, the latest date read
+/// from the row groups' statistics: a query reads the window's row groups
+/// and the last one, not every date of the store.
 fn store_part(
     path: &Path,
     file: &str,
     scan: LazyFrame,
     options: &super::IngestOptions,
+    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<Option<ParquetPart>, IngestError> {
     let polars_error = |source: PolarsError| IngestError::Polars {
         context: file.to_string(),
@@ -309,8 +313,15 @@ fn store_part(
             }
         }
     }
+    let frame = match (keep_window, metadata.latest_date) {
+        (Some(window), Some(latest)) => {
+            let latest = lit(latest).cast(date_dtype());
+            scan.filter(dated_within(window).or(col(crate::model::column::DATE).eq(latest)))
+        }
+        _ => scan,
+    };
     Ok(Some(ParquetPart {
-        frame: scan,
+        frame,
         rows_read: metadata.rows,
         skipped: BTreeMap::new(),
         unique_ids: true,

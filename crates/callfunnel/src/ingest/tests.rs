@@ -2527,3 +2527,58 @@ fn a_store_read_for_a_window_checks_the_calls_of_that_window() {
         );
     }
 }
+
+#[test]
+fn a_store_read_for_a_window_keeps_its_calls_and_the_latest_with_the_same_answer() {
+    use crate::engine::{compute, window};
+    let request = crate::request::Request::from_json_str(
+        r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"granularity":"DAY",
+            "extend":"items","stage":"CONNECTED","page":1,"size":5}"#,
+    )
+    .unwrap();
+    let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+    // 400 calls every 10 hours, given out of order; the two latest share a date.
+    let mut calls: Vec<Call> = (0..400)
+        .map(|row| {
+            let mut call = Call::new(
+                format!("cll-{row:04}"),
+                start + chrono::Duration::minutes(600 * row),
+            );
+            call.result = Some(CallResult::Answered);
+            call.duration = 40 + row;
+            call
+        })
+        .collect();
+    calls[398].date = calls[399].date;
+    calls.reverse();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.parquet");
+    crate::convert::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
+    let every = load(std::slice::from_ref(&path), &defaults()).unwrap();
+    let options = IngestOptions {
+        keep_window: Some(window(&request)),
+        ..defaults()
+    };
+    let kept = load(std::slice::from_ref(&path), &options).unwrap();
+    let (kept_frame, kept_report) = collect(kept);
+    assert_eq!(kept_report, every.report);
+    // The calls of the window (by date), then the two latest (ties keep
+    // the order they came in: reversed).
+    let (from, to) = window(&request);
+    let in_window: Vec<String> = (0..398)
+        .filter(|row| {
+            let date = start + chrono::Duration::minutes(600 * row);
+            date >= from && date < to
+        })
+        .map(|row| format!("cll-{row:04}"))
+        .collect();
+    let mut ids = texts(&kept_frame, "id");
+    let latest = ids.split_off(ids.len() - 2);
+    assert_eq!(latest, ["cll-0399", "cll-0398"]);
+    assert_eq!(ids, in_window);
+    assert!(ids.len() < 100, "{} of 400 calls kept", ids.len());
+    assert_eq!(
+        compute(kept_frame.lazy(), &request).unwrap(),
+        compute(every.frame, &request).unwrap()
+    );
+}
