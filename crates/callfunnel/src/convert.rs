@@ -174,31 +174,70 @@ fn canonical_calls(frame: LazyFrame) -> LazyFrame {
 
 /// A temporary folder beside the store for the calls spread by month,
 /// removed when dropped.
-struct SpillFolder(PathBuf);
+struct SpillFolder {
+    path: PathBuf,
+    /// Calls written to one file of a month before the next is started.
+    rows_per_part: usize,
+}
+
+/// Calls written to one temporary file of a month before the next is
+/// started: a Parquet writer holds the metadata of every row group it wrote
+/// until it is closed (100M calls: 130 MiB more by the end of the pass).
+const ROWS_PER_MONTH_PART: usize = 1 << 20;
 
 impl SpillFolder {
     /// A new hidden folder beside `store` (a file or folder).
     fn create(store: &Path) -> std::io::Result<SpillFolder> {
-        let folder = hidden_sibling(store, "months");
-        std::fs::create_dir(&folder)?;
-        Ok(SpillFolder(folder))
+        let path = hidden_sibling(store, "months");
+        std::fs::create_dir(&path)?;
+        Ok(SpillFolder {
+            path,
+            rows_per_part: ROWS_PER_MONTH_PART,
+        })
     }
 
-    /// The file of the month with key `month` (see [`month_key`]).
-    fn month_file(&self, month: i32) -> PathBuf {
-        self.0.join(format!("{month}.parquet"))
+    /// The files of the month with key `month`, in the order written.
+    fn month_files(&self, month: i32) -> std::io::Result<Vec<PathBuf>> {
+        let prefix = format!("{month}-");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&self.path)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|name| name.to_str());
+            if name.is_some_and(|name| name.starts_with(&prefix)) {
+                files.push(path);
+            }
+        }
+        files.sort();
+        Ok(files)
     }
 
     /// The calls of the month with key `month`, in the order they came.
     fn read_month(&self, month: i32) -> PolarsResult<DataFrame> {
-        ParquetReader::new(File::open(self.month_file(month))?).finish()
+        let mut calls: Option<DataFrame> = None;
+        for path in self.month_files(month)? {
+            let part = ParquetReader::new(File::open(path)?).finish()?;
+            match &mut calls {
+                Some(calls) => {
+                    calls.vstack_mut(&part)?;
+                }
+                None => calls = Some(part),
+            }
+        }
+        calls.ok_or_else(|| PolarsError::ComputeError("a month without calls".into()))
     }
+}
+
+/// The file of part `part` of the month with key `month` (see
+/// [`month_key`]) in the spill folder `folder`: the parts of a month sort
+/// by name in the order they were written.
+fn month_part_file(folder: &Path, month: i32, part: usize) -> PathBuf {
+    folder.join(format!("{month}-{part:06}.parquet"))
 }
 
 impl Drop for SpillFolder {
     fn drop(&mut self) {
         // Best effort: a failure leaves a hidden folder behind, never a store.
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
@@ -217,16 +256,10 @@ fn month_key() -> Expr {
 /// rules and its rows appended to their month's file. Returns the months
 /// written, in order.
 fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, ConvertError> {
-    let spreader = MonthSpreader {
-        folder: spill.0.clone(),
-        writers: BTreeMap::new(),
-        pending: BTreeMap::new(),
-        broken: None,
-    };
     let mut spreader = fold_batches(
         calls.with_columns([month_key(), broken_rule()]),
         true,
-        spreader,
+        MonthSpreader::new(spill),
         MonthSpreader::take,
     )
     .map_err(ConvertError::Frame)?;
@@ -241,10 +274,13 @@ fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, Con
 /// 1.15 GiB with 64Ki, 0.93 GiB with 16Ki, the same store).
 const SPILL_ROWS: usize = 16 * 1024;
 
-/// Appends batches of calls to one file per month.
+/// Appends batches of calls to the files of their month.
 struct MonthSpreader {
+    /// The [`SpillFolder`]'s place.
     folder: PathBuf,
-    writers: BTreeMap<i32, ParquetBatchedWriter<BufWriter<File>>>,
+    /// Calls written to one file of a month before the next is started.
+    rows_per_part: usize,
+    writers: BTreeMap<i32, MonthWriter>,
     /// Calls of each month not written yet (written [`SPILL_ROWS`] at a time:
     /// each write costs a row group).
     pending: BTreeMap<i32, DataFrame>,
@@ -253,6 +289,17 @@ struct MonthSpreader {
 }
 
 impl MonthSpreader {
+    /// A spreader of calls to the month files of `spill`.
+    fn new(spill: &SpillFolder) -> Self {
+        MonthSpreader {
+            folder: spill.path.clone(),
+            rows_per_part: spill.rows_per_part,
+            writers: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            broken: None,
+        }
+    }
+
     /// Takes one batch; `Ok(true)` stops the pass (a rule is broken).
     fn take(&mut self, batch: DataFrame) -> PolarsResult<bool> {
         if let Some(rule) = first_broken_rule(&batch)? {
@@ -294,24 +341,52 @@ impl MonthSpreader {
             self.write(month, pending)?;
         }
         let mut writers = std::mem::take(&mut self.writers);
-        for writer in writers.values_mut() {
-            writer.finish()?;
+        for month in writers.values_mut() {
+            month.close()?;
         }
         Ok(writers.into_keys().collect())
     }
 
     fn write(&mut self, month: i32, mut calls: DataFrame) -> PolarsResult<()> {
         calls.rechunk_mut();
-        self.writer(month)?.write_batch(&calls)
-    }
-
-    fn writer(&mut self, month: i32) -> PolarsResult<&mut ParquetBatchedWriter<BufWriter<File>>> {
-        if !self.writers.contains_key(&month) {
-            let file = File::create(self.folder.join(format!("{month}.parquet")))?;
-            let writer = temporary_parquet_writer(file)?;
-            self.writers.insert(month, writer);
+        let writer = self.writers.entry(month).or_default();
+        let file = match &mut writer.file {
+            Some(file) => file,
+            None => {
+                let path = month_part_file(&self.folder, month, writer.part);
+                writer
+                    .file
+                    .insert(temporary_parquet_writer(File::create(path)?)?)
+            }
+        };
+        file.write_batch(&calls)?;
+        writer.rows += calls.height();
+        if writer.rows >= self.rows_per_part {
+            writer.close()?;
+            writer.part += 1;
+            writer.rows = 0;
         }
-        Ok(self.writers.get_mut(&month).expect("inserted above"))
+        Ok(())
+    }
+}
+
+/// The file a month's calls are being written to, if one is open, and
+/// which part of the month it is.
+#[derive(Default)]
+struct MonthWriter {
+    file: Option<ParquetBatchedWriter<BufWriter<File>>>,
+    part: usize,
+    /// Calls written to the open file.
+    rows: usize,
+}
+
+impl MonthWriter {
+    /// Closes the open file, if any.
+    fn close(&mut self) -> PolarsResult<()> {
+        if let Some(file) = self.file.take() {
+            file.finish()?;
+        }
+        Ok(())
     }
 }
 
@@ -344,10 +419,17 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
     if months.is_empty() {
         return Ok(());
     }
-    let files: Vec<PathBuf> = months
-        .iter()
-        .map(|month| spill.month_file(*month))
-        .collect();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for month in months {
+        files.extend(
+            spill
+                .month_files(*month)
+                .map_err(|source| ConvertError::Io {
+                    path: spill.path.clone(),
+                    source,
+                })?,
+        );
+    }
     let repeated = scan_parquet_files(files.iter().map(PathBuf::as_path))
         .and_then(|calls| repeated_ids(calls, 0))
         .map_err(ConvertError::Frame)?;
@@ -391,12 +473,15 @@ fn write_month_sorted<W: Write>(
     store: &mut StoreWriter<W>,
     sort_rows: usize,
 ) -> PolarsResult<()> {
-    let path = spill.month_file(month);
-    let rows = ParquetReader::new(File::open(&path)?).num_rows()?;
+    let files = spill.month_files(month)?;
+    let mut rows = 0;
+    for path in &files {
+        rows += ParquetReader::new(File::open(path)?).num_rows()?;
+    }
     if rows <= sort_rows {
         return store.write_sorted(spill.read_month(month)?);
     }
-    let calls = scan_parquet_files([path.as_path()])?;
+    let calls = scan_parquet_files(files.iter().map(PathBuf::as_path))?;
     let micros = col(column::DATE).cast(DataType::Int64);
     let bounds = calls
         .clone()
@@ -663,5 +748,44 @@ mod tests {
             .row_groups
             .len();
         assert!(groups >= 72, "{groups} row groups");
+    }
+
+    #[test]
+    fn a_month_is_written_in_parts_and_read_back_in_order() {
+        let calls: Vec<Call> = (0..35u32)
+            .map(|row| {
+                let date = Utc
+                    .with_ymd_and_hms(2024, 3, 31 - row / 2, 9, 0, 0)
+                    .unwrap();
+                Call::new(format!("cll-{row:02}"), date)
+            })
+            .collect();
+        let frame = calls_to_frame(calls).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut spill = SpillFolder::create(&dir.path().join("calls.parquet")).unwrap();
+        spill.rows_per_part = 10;
+        let mut spreader = MonthSpreader::new(&spill);
+        let march = 2024 * 12 + 3;
+        for start in (0..35).step_by(5) {
+            spreader.write(march, frame.slice(start, 5)).unwrap();
+        }
+        assert_eq!(spreader.finish().unwrap(), [march]);
+        // Parts of 10, 10, 10 and 5 calls, read back in the order written.
+        let parts = spill.month_files(march).unwrap();
+        let names: Vec<&str> = parts
+            .iter()
+            .filter_map(|path| path.file_name()?.to_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "24291-000000.parquet",
+                "24291-000001.parquet",
+                "24291-000002.parquet",
+                "24291-000003.parquet"
+            ]
+        );
+        assert!(spill.read_month(march).unwrap().equals_missing(&frame));
+        assert!(spill.month_files(march + 1).unwrap().is_empty());
     }
 }
