@@ -129,8 +129,9 @@ pub enum ConvertError {
 /// The calls are checked as they pass (see [`STORE_MARKER_KEY`]); a frame
 /// that is not canonical is refused with [`ConvertError::NotCanonical`].
 ///
-/// One streaming pass spreads the calls over one temporary file per
-/// calendar month (UTC), then each month is sorted and appended to the
+/// One streaming pass spreads the calls over temporary files by calendar
+/// month (UTC; a new file every 1M calls of a month), the ids are checked
+/// for repeats, then each month is sorted and appended to the
 /// store in turn; a month of more than 1M calls is sorted slice
 /// by slice of its time range, so the sort's memory does not grow with a
 /// month's calls. The store is written under a temporary name and renamed
