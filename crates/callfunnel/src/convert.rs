@@ -191,6 +191,7 @@ impl SpillFolder {
     fn create(store: &Path) -> std::io::Result<SpillFolder> {
         let path = hidden_sibling(store, "months");
         std::fs::create_dir(&path)?;
+        crate::temporary::track(&path);
         Ok(SpillFolder {
             path,
             rows_per_part: ROWS_PER_MONTH_PART,
@@ -239,6 +240,7 @@ impl Drop for SpillFolder {
     fn drop(&mut self) {
         // Best effort: a failure leaves a hidden folder behind, never a store.
         let _ = std::fs::remove_dir_all(&self.path);
+        crate::temporary::forget(&self.path);
     }
 }
 
@@ -624,6 +626,7 @@ pub fn write_replacing<T, E>(
     write: impl FnOnce(&mut BufWriter<File>) -> Result<T, E>,
 ) -> Result<T, E> {
     let temporary = hidden_sibling(path, "partial");
+    crate::temporary::track(&temporary);
     let outcome = File::create(&temporary)
         .map_err(&io_error)
         .and_then(|file| {
@@ -640,6 +643,7 @@ pub fn write_replacing<T, E>(
         // Best effort: the temporary file may not exist.
         let _ = std::fs::remove_file(&temporary);
     }
+    crate::temporary::forget(&temporary);
     outcome
 }
 

@@ -48,6 +48,7 @@ pub mod request;
 pub mod response;
 pub mod rounding;
 pub mod stages;
+pub mod temporary;
 pub mod verify;
 
 pub use engine::{compute, compute_with, compute_with_previous_series, EngineError};

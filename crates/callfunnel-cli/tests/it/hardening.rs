@@ -458,3 +458,68 @@ fn a_store_with_any_eight_bytes_overwritten_is_refused() {
         );
     }
 }
+
+/// The entries of `folder` whose name starts with `prefix`.
+fn entries_starting_with(folder: &Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| Some(entry.ok()?.file_name().to_string_lossy().into_owned()))
+                .filter(|name| name.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn convert_stopped_by_ctrl_c_removes_its_temporary_files_and_leaves_no_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("calls.csv");
+    let made = run(&[
+        "generate",
+        "--rows",
+        "300000",
+        "--seed",
+        "3",
+        "--out",
+        input.to_str().unwrap(),
+    ]);
+    assert_status(&made, 0);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir(&temp).unwrap();
+    let store = out.join("calls.parquet");
+    let mut child = command(&[
+        "convert",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        store.to_str().unwrap(),
+    ])
+    .env("TMPDIR", &temp)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // Interrupted once it writes: its hidden month folder or partial store
+    // beside the output.
+    let start = Instant::now();
+    while entries_starting_with(&out, ".").is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "convert ended first");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no temporary file"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(entries_starting_with(&out, ""), Vec::<String>::new());
+    assert_eq!(entries_starting_with(&temp, ""), Vec::<String>::new());
+}

@@ -63,7 +63,10 @@ pub fn write_folder(frame: LazyFrame, folder: &Path) -> Result<u64, ConvertError
     }
     let building = hidden_sibling(folder, "partial");
     std::fs::create_dir(&building).map_err(io_error)?;
+    crate::temporary::track(&building);
     let built = fill_new_folder(frame, &building);
+    // From here the folder is put in place, or removed below.
+    crate::temporary::forget(&building);
     let outcome = built.and_then(|rows| {
         swap_in(&building, folder).map_err(io_error)?;
         Ok(rows)

@@ -29,6 +29,7 @@ impl SpillFile {
         );
         let path = std::env::temp_dir().join(name);
         let file = File::options().write(true).create_new(true).open(&path)?;
+        crate::temporary::track(&path);
         Ok((SpillFile { path }, file))
     }
 
@@ -42,6 +43,7 @@ impl Drop for SpillFile {
     fn drop(&mut self) {
         // Best effort: the folder is the system's temporary one.
         let _ = std::fs::remove_file(&self.path);
+        crate::temporary::forget(&self.path);
     }
 }
 
