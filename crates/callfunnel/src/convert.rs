@@ -215,18 +215,16 @@ impl SpillFolder {
 
     /// The calls of the month with key `month`, in the order they came.
     fn read_month(&self, month: i32) -> PolarsResult<DataFrame> {
-        let mut calls: Option<DataFrame> = None;
-        for path in self.month_files(month)? {
-            let part = ParquetReader::new(File::open(path)?).finish()?;
-            match &mut calls {
-                Some(calls) => {
-                    calls.vstack_mut(&part)?;
-                }
-                None => calls = Some(part),
-            }
-        }
-        calls.ok_or_else(|| PolarsError::ComputeError("a month without calls".into()))
+        scan_month(&self.month_files(month)?)?.collect()
     }
+}
+
+/// One lazy scan of a month's `files`, in the order written.
+fn scan_month(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
+    if files.is_empty() {
+        return Err(PolarsError::ComputeError("a month without calls".into()));
+    }
+    scan_parquet_files(files.iter().map(PathBuf::as_path))
 }
 
 /// The file of part `part` of the month with key `month` (see
@@ -499,10 +497,10 @@ fn write_month_sorted<W: Write>(
     for path in &files {
         rows += ParquetReader::new(File::open(path)?).num_rows()?;
     }
+    let calls = scan_month(&files)?;
     if rows <= sort_rows {
-        return store.write_sorted(spill.read_month(month)?);
+        return store.write_sorted(calls.collect()?);
     }
-    let calls = scan_parquet_files(files.iter().map(PathBuf::as_path))?;
     let micros = col(column::DATE).cast(DataType::Int64);
     let bounds = calls
         .clone()

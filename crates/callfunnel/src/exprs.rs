@@ -91,6 +91,14 @@ pub(crate) fn dated_within((from, to): (DateTime<Utc>, DateTime<Utc>)) -> Expr {
     date.clone().gt_eq(micros(from)).and(date.lt(micros(to)))
 }
 
+/// The calls a reader keeps for a request's `window` (see
+/// [`crate::ingest::IngestOptions::keep_window`]): those dated in it, and
+/// those dated `latest` (the latest date of all), so that `last_updated`
+/// stays.
+pub(crate) fn kept_for_window(window: (DateTime<Utc>, DateTime<Utc>), latest: Expr) -> Expr {
+    dated_within(window).or(col(crate::model::column::DATE).eq(latest))
+}
+
 /// `frame` with its text columns (and tag lists) copied out of the buffers
 /// they share with the rows filtered away (a filter keeps the whole buffers
 /// of the text it took its rows from), so that memory holds only the rows

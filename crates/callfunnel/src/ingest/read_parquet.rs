@@ -30,7 +30,7 @@ use super::fields::{
 };
 use super::read_csv_columnar::GaveUp;
 use crate::convert::{any_broken, check_store_checksum, store_metadata, store_rules, StoreRule};
-use crate::exprs::{collect_streaming, dated_within, empty_tags, first_count};
+use crate::exprs::{collect_streaming, dated_within, empty_tags, first_count, kept_for_window};
 use crate::model::{canonical_schema, date_dtype};
 
 /// A scanned Parquet file and what checking it found.
@@ -315,8 +315,7 @@ fn store_part(
     }
     let frame = match (keep_window, metadata.latest_date) {
         (Some(window), Some(latest)) => {
-            let latest = lit(latest).cast(date_dtype());
-            scan.filter(dated_within(window).or(col(crate::model::column::DATE).eq(latest)))
+            scan.filter(kept_for_window(window, lit(latest).cast(date_dtype())))
         }
         _ => scan,
     };

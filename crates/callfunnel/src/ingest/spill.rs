@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
-use crate::exprs::{dated_within, scan_parquet_files, temporary_parquet_writer, with_own_strings};
+use crate::exprs::{
+    kept_for_window, scan_parquet_files, temporary_parquet_writer, with_own_strings,
+};
 
 /// A temporary file in the system's temporary folder, removed when dropped.
 #[derive(Debug)]
@@ -157,9 +159,8 @@ impl CallBuffer {
     pub fn push(&mut self, calls: LazyFrame) -> PolarsResult<usize> {
         let batch = match self.window {
             Some(window) => {
-                let date = col(crate::model::column::DATE);
-                let kept = dated_within(window).or(date.clone().eq(date.max()));
-                with_own_strings(calls.filter(kept).collect()?)?
+                let latest = col(crate::model::column::DATE).max();
+                with_own_strings(calls.filter(kept_for_window(window, latest)).collect()?)?
             }
             None => calls.collect()?,
         };
