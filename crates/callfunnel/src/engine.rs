@@ -18,6 +18,7 @@ use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use polars::prelude::*;
 
 use crate::exprs::{collect_streaming, dated_within, fold_batches, with_own_strings};
+use crate::model::rules::MAX_RINGING_SECONDS;
 use crate::model::{column, CallResult};
 use crate::request::{DateRange, Granularity, ItemsRequest, Request, Stage};
 use crate::response::{
@@ -38,10 +39,6 @@ pub enum EngineError {
     #[error("value out of range: {0}")]
     OutOfRange(String),
 }
-
-/// Largest `ringing_seconds` the computation holds exactly: its milliseconds
-/// fit a signed 64-bit integer. Readers refuse a larger value as a bad row.
-pub const MAX_RINGING_SECONDS: f64 = 9.0e15;
 
 /// Weekday names in heatmap order.
 pub const WEEKDAYS: [&str; 7] = [

@@ -26,7 +26,7 @@ pub enum Reason {
     NegativeRingingSeconds,
     /// A `ringing_seconds` that is not a finite number.
     NonNumericRingingSeconds,
-    /// A `ringing_seconds` beyond [`crate::engine::MAX_RINGING_SECONDS`]
+    /// A `ringing_seconds` beyond [`crate::model::rules::MAX_RINGING_SECONDS`]
     /// (its milliseconds would not fit 64 bits).
     RingingSecondsTooLarge,
     /// A `result` that is not one of the API's.

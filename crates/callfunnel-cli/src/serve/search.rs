@@ -2,6 +2,7 @@
 //! page, read as leniently as the real API reads them (unknown fields are
 //! ignored; a filter may be one value or a list), and run over the items.
 
+use callfunnel::model::rules::match_spelling;
 use callfunnel::model::{CallResult, CallType, Direction};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
@@ -225,8 +226,8 @@ fn read_keywords(fields: &Map<String, Value>) -> Result<Vec<String>, ApiFailure>
     }
 }
 
-/// An enum filter (one value or a list), matched case-insensitively and
-/// returned in the API's spelling.
+/// An enum filter (one value or a list), matched as the API's values are
+/// ([`match_spelling`]) and returned in the API's spelling.
 fn enum_values(
     fields: &Map<String, Value>,
     name: &str,
@@ -235,10 +236,8 @@ fn enum_values(
     texts(fields, name)?
         .iter()
         .map(|text| {
-            spellings
-                .iter()
-                .find(|spelling| spelling.eq_ignore_ascii_case(text.trim()))
-                .map(|spelling| spelling.to_string())
+            match_spelling(spellings, text)
+                .map(|index| spellings[index].to_string())
                 .ok_or_else(|| {
                     body_error(
                         name,
@@ -257,13 +256,11 @@ fn read_type(fields: &Map<String, Value>) -> Result<Option<String>, ApiFailure> 
     let text = value
         .as_str()
         .ok_or_else(|| body_error("type", "`type` must be CALL, SMS or ALL."))?;
-    if text.trim().eq_ignore_ascii_case("ALL") {
+    if match_spelling(&["ALL"], text).is_some() {
         return Ok(None);
     }
-    CallType::SPELLINGS
-        .iter()
-        .find(|spelling| spelling.eq_ignore_ascii_case(text.trim()))
-        .map(|spelling| Some(spelling.to_string()))
+    match_spelling(CallType::SPELLINGS, text)
+        .map(|index| Some(CallType::SPELLINGS[index].to_string()))
         .ok_or_else(|| body_error("type", format!("Unknown type '{text}' (CALL, SMS or ALL).")))
 }
 
@@ -271,7 +268,7 @@ fn read_type(fields: &Map<String, Value>) -> Result<Option<String>, ApiFailure> 
 fn read_sort(fields: &Map<String, Value>) -> Result<Option<Sort>, ApiFailure> {
     match present(fields, "sort") {
         None => Ok(None),
-        Some(Value::String(text)) if text.trim().eq_ignore_ascii_case("DATE_ASC") => {
+        Some(Value::String(text)) if match_spelling(&["DATE_ASC"], text).is_some() => {
             Ok(Some(Sort::DateAsc))
         }
         Some(Value::String(_)) => Ok(Some(Sort::DateDesc)),

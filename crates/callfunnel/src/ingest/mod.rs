@@ -15,7 +15,6 @@
 //! assert_eq!(ingested.report.calls, 1);
 //! ```
 
-mod column_exprs;
 mod error;
 mod fields;
 mod line_pieces;

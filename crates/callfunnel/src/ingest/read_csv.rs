@@ -14,8 +14,9 @@ use chrono_tz::Tz;
 use csv_core::ReadRecordResult;
 
 use super::error::{IngestError, Reason};
-use super::fields::{build_call, Cell, ColumnNames, Field, Raw};
+use super::fields::{build_call, Cell, ColumnNames, Raw};
 use super::sink::Sink;
+use crate::model::Field;
 
 /// Bytes read from the input at a time.
 const INPUT_BUFFER_BYTES: usize = 1 << 20;

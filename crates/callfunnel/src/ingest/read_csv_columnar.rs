@@ -22,14 +22,12 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::column_exprs::{absent_value, api_spellings, default_enum};
-use super::fields::{push_tag, ColumnNames, Field};
+use super::fields::{push_tag, ColumnNames};
 use super::line_pieces::on_every_core;
 use super::spill::{ids_increase, CallBuffer, SpillFile};
 use super::window_lines::WindowLines;
-use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::is_one_of;
-use crate::model::{date_dtype, DATE_UNIT};
+use crate::model::rules::{self, absent_value, with_default, without_negative_zero};
+use crate::model::{date_dtype, Field, DATE_UNIT};
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
 const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";
@@ -924,35 +922,28 @@ fn value(field: Field, present: bool) -> Expr {
                 lit("raise"),
             )
             .cast(date_dtype()),
-        Field::Direction | Field::Type => default_enum(field, text),
-        Field::Duration => text.fill_null(lit(0i64)),
-        // Adding +0.0 turns a -0.0 into 0.0, as `abs` does in the row reader.
-        Field::RingingSeconds => text + lit(0.0),
+        Field::Direction | Field::Type | Field::Duration => with_default(field, text),
+        Field::RingingSeconds => without_negative_zero(text),
         _ => text,
     }
 }
 
 /// True on the rows whose value of `field` (the column of the field's name,
-/// after [`value`]) is off canonical form: the row reader would refuse it
-/// or read it otherwise. Null where the value is absent and allowed to be.
+/// after [`value`]) is off canonical form: a SPEC §1 rule refuses it, or the
+/// row reader would read it otherwise (a date not written as
+/// [`CANONICAL_TIMESTAMP`]). Null where the value is absent and allowed to be.
 fn off_form(field: Field) -> Expr {
-    let value = col(field.name());
+    let refused = rules::refusals(field, col(field.name()))
+        .into_iter()
+        .map(|(_, rows)| rows)
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false));
     match field {
-        Field::Id => value.is_null(),
-        Field::Date => value.is_null().or(col(DATE_TEXT)
+        Field::Date => refused.or(col(DATE_TEXT)
             .str()
             .len_bytes()
             .neq(lit(CANONICAL_TIMESTAMP_BYTES))),
-        Field::Direction | Field::Type | Field::Result => {
-            is_one_of(value, api_spellings(field)).not()
-        }
-        Field::Duration => value.lt(lit(0i64)),
-        Field::RingingSeconds => value
-            .clone()
-            .is_nan()
-            .or(value.clone().gt(lit(MAX_RINGING_SECONDS)))
-            .or(value.lt(lit(0.0))),
-        _ => lit(false),
+        _ => refused,
     }
 }
 

@@ -22,10 +22,11 @@ use serde_json::{Map, Value};
 use super::error::{IngestError, Reason, RowError};
 use super::fields::{
     build_call, push_tag, read_date, read_duration, read_enum, read_id, read_minutes, read_text,
-    reject, Cell, ColumnNames, Field, Raw,
+    reject, Cell, ColumnNames, Raw,
 };
 use super::sink::Sink;
-use crate::model::{Call, CallResult, Direction};
+use crate::model::rules::match_spelling;
+use crate::model::{Call, CallResult, Direction, Field};
 use crate::request::Stage;
 
 /// How the records of a file are shaped.
@@ -595,9 +596,7 @@ fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Cal
     let id = read_id(present(fields, "id"), "id")?;
     let date = read_date(present(fields, "start_date"), "start_date", context.tz)?;
     let mut call = Call::new(id, date);
-    if let Some(direction) =
-        read_enum::<Direction>(present(fields, "type"), Reason::UnknownDirection)?
-    {
+    if let Some(direction) = read_enum::<Direction>(present(fields, "type"), Field::Direction)? {
         call.direction = direction;
     }
     let from = read_text(present(fields, "from_number"))?;
@@ -606,7 +605,7 @@ fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Cal
         Direction::Outbound => (from, to),
         Direction::Inbound => (to, from),
     };
-    call.result = read_enum::<CallResult>(present(fields, "result"), Reason::UnknownResult)?;
+    call.result = read_enum::<CallResult>(present(fields, "result"), Field::Result)?;
     call.duration = read_minutes(present(fields, "length_in_minutes"))?;
     if let Some(tag) = read_text(present(fields, "tag"))? {
         push_tag(&mut call.tags, &tag);
@@ -614,7 +613,8 @@ fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Cal
     Ok(call)
 }
 
-/// A drilldown `stage`, case-insensitive; `None` when absent.
+/// A drilldown `stage`, read as [`match_spelling`] reads the API's values;
+/// `None` when absent.
 fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
     let Some((raw, column)) = cell else {
         return Ok(None);
@@ -622,11 +622,8 @@ fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
     let Some(text) = read_text(cell)? else {
         return Ok(None);
     };
-    match Stage::ALL
-        .into_iter()
-        .find(|stage| stage.as_str().eq_ignore_ascii_case(&text))
-    {
-        Some(stage) => Ok(Some(stage)),
+    match match_spelling(&Stage::ALL.map(Stage::as_str), &text) {
+        Some(index) => Ok(Some(Stage::ALL[index])),
         None => Err(reject(
             (raw, column),
             Reason::UnknownStage,
@@ -635,19 +632,24 @@ fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
     }
 }
 
-/// A drilldown `voicemail` flag: a boolean (or `"true"`/`"false"`); absent is false.
+/// A drilldown `voicemail` flag: a boolean (or `"true"`/`"false"`, read as
+/// [`match_spelling`] reads the API's values); absent is false.
 fn read_voicemail(cell: Cell<'_>) -> Result<bool, RowError> {
     let Some((raw, column)) = cell else {
         return Ok(false);
     };
-    match raw {
-        Raw::Json(Value::Bool(flag)) => Ok(*flag),
-        Raw::Json(Value::String(text)) if text.trim().eq_ignore_ascii_case("true") => Ok(true),
-        Raw::Json(Value::String(text)) if text.trim().eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(reject(
+    let flag = match raw {
+        Raw::Json(Value::Bool(flag)) => Some(*flag),
+        Raw::Json(Value::String(text)) => {
+            match_spelling(&["false", "true"], text).map(|index| [false, true][index])
+        }
+        _ => None,
+    };
+    flag.ok_or_else(|| {
+        reject(
             (raw, column),
             Reason::InvalidVoicemail,
             Some("expected true or false".into()),
-        )),
-    }
+        )
+    })
 }

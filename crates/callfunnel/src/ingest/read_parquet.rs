@@ -22,16 +22,16 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::column_exprs::{absent_value, default_enum};
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
-use super::fields::{
-    duration_from_integer, duration_from_number, localize, push_tag, read_field,
-    ringing_from_number, text_value, ColumnNames, Field, FieldValue, Raw,
-};
+use super::fields::{localize, push_tag, read_field, ColumnNames, FieldValue, Raw};
 use super::read_csv_columnar::GaveUp;
 use crate::convert::{any_broken, check_store_checksum, store_metadata, store_rules, StoreRule};
-use crate::exprs::{collect_streaming, dated_within, empty_tags, first_count, kept_for_window};
-use crate::model::{canonical_schema, date_dtype};
+use crate::exprs::{collect_streaming, dated_within, first_count, kept_for_window};
+use crate::model::rules::{
+    self, absent_value, duration_from_integer, duration_from_number, ringing_from_number,
+    text_value, with_default,
+};
+use crate::model::{canonical_schema, date_dtype, Field};
 
 /// A scanned Parquet file and what checking it found.
 pub(crate) struct ParquetPart {
@@ -341,7 +341,7 @@ fn window_is_intact(
     let rules = store_rules();
     let of_dates = rules
         .iter()
-        .filter(|rule| matches!(rule.reason, Reason::MissingDate | Reason::BadTimestamp));
+        .filter(|rule| rule.column == Field::Date.name());
     let count = |rows: LazyFrame| -> PolarsResult<u64> {
         let counted = collect_streaming(rows.select([len().alias("rows")]))?;
         first_count(&counted, "rows")
@@ -547,20 +547,17 @@ fn plan_field(
     let (value, problem) = if dtype.is_null() {
         // A column of nulls only: the field is absent on every row.
         let value = absent_value(field);
-        let problem = match field {
-            Field::Id => Some(code_literal(Reason::MissingId)),
-            Field::Date => Some(code_literal(Reason::MissingDate)),
-            _ => None,
-        };
+        let problem = field
+            .is_required()
+            .then(|| first_problem(vec![rules::missing(field, value.clone())]))
+            .flatten();
         (value, problem)
     } else {
         match field {
             Field::Id if dtype.is_integer() => {
-                let value = raw.clone().cast(DataType::String);
-                (
-                    value,
-                    first_problem(vec![(Reason::MissingId, raw.is_null())]),
-                )
+                let value = raw.cast(DataType::String);
+                let problem = first_problem(vec![rules::missing(field, value.clone())]);
+                (value, problem)
             }
             Field::Id => text_field(field, column, dtype, "text or an integer")?,
             Field::Date => match dtype {
@@ -570,7 +567,7 @@ fn plan_field(
             },
             Field::Direction | Field::Type | Field::Result if is_textual(dtype) => {
                 let (value, problem) = by_csv_rules(field, column, tz);
-                (default_enum(field, value), problem)
+                (with_default(field, value), problem)
             }
             Field::Direction | Field::Type | Field::Result => return Err("text"),
             Field::Duration if is_numeric(dtype) => typed_duration(raw, dtype),
@@ -615,7 +612,7 @@ fn text_field(
             |_, field| Ok(field.clone()),
         );
         let problem = (field == Field::Id)
-            .then(|| first_problem(vec![(Reason::MissingId, value.clone().is_null())]))
+            .then(|| first_problem(vec![rules::missing(field, value.clone())]))
             .flatten();
         Ok((value, problem))
     } else if is_numeric(dtype) && field != Field::Id {
@@ -642,7 +639,7 @@ fn first_problem(checks: Vec<(Reason, Expr)>) -> Option<Expr> {
 /// (without one) read in `tz` by the rule of CSV's timestamps without offset
 /// ([`localize`]).
 fn typed_date(raw: Expr, zoned: bool, tz: Tz) -> (Expr, Option<Expr>) {
-    let missing = (Reason::MissingDate, raw.clone().is_null());
+    let missing = rules::missing(Field::Date, raw.clone());
     if zoned {
         let value = raw.dt().convert_time_zone(TimeZone::UTC).cast(date_dtype());
         return (value, first_problem(vec![missing]));
@@ -679,7 +676,7 @@ fn typed_duration(raw: Expr, dtype: &DataType) -> (Expr, Option<Expr>) {
         let (value, refused) = by_rule::<Float64Type, Int64Type>(number, duration_from_number);
         (value, Some(refused))
     };
-    (value.fill_null(lit(0i64)), problem)
+    (with_default(Field::Duration, value), problem)
 }
 
 /// A typed `ringing_seconds` by the rule of CSV's
@@ -742,28 +739,26 @@ fn first_problem_or(checks: Vec<(Reason, Expr)>, otherwise: Expr) -> Option<Expr
 /// Tag lists normalised as every reader does (`fields::push_tag`: trimmed,
 /// lower case, empty and null tags dropped); a null list is empty.
 fn normalized_tag_lists(raw: Expr) -> Expr {
-    let lists = raw.cast(DataType::List(Box::new(DataType::String)));
-    lists
-        .map(
-            |column| {
-                let lists = column.list()?.rechunk();
-                let mut builder =
-                    ListStringChunkedBuilder::new(column.name().clone(), lists.len(), lists.len());
-                let mut tags = Vec::new();
-                for list in lists.amortized_iter() {
-                    tags.clear();
-                    if let Some(list) = list {
-                        for tag in list.as_ref().str()?.iter().flatten() {
-                            push_tag(&mut tags, tag);
-                        }
+    let lists = raw.cast(DataType::List(Box::new(DataType::String))).map(
+        |column| {
+            let lists = column.list()?.rechunk();
+            let mut builder =
+                ListStringChunkedBuilder::new(column.name().clone(), lists.len(), lists.len());
+            let mut tags = Vec::new();
+            for list in lists.amortized_iter() {
+                tags.clear();
+                if let Some(list) = list {
+                    for tag in list.as_ref().str()?.iter().flatten() {
+                        push_tag(&mut tags, tag);
                     }
-                    builder.append_values_iter(tags.iter().map(String::as_str));
                 }
-                Ok(builder.finish().into_column())
-            },
-            |_, field| Ok(field.clone()),
-        )
-        .fill_null(empty_tags())
+                builder.append_values_iter(tags.iter().map(String::as_str));
+            }
+            Ok(builder.finish().into_column())
+        },
+        |_, field| Ok(field.clone()),
+    );
+    with_default(Field::Tags, lists)
 }
 
 /// The canonical type a text column of `field` is read into by the CSV rules

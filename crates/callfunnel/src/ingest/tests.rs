@@ -944,17 +944,21 @@ fn minutes_are_converted_exactly() {
         ("1e-40", 0),
     ];
     for (text, seconds) in cases {
-        assert_eq!(fields::minutes_to_seconds(text), Ok(seconds), "{text}");
+        assert_eq!(
+            crate::model::rules::minutes_to_seconds(text),
+            Ok(seconds),
+            "{text}"
+        );
     }
     for text in ["", "-", ".", "1e", "1.2.3", "abc", "1e400", "1e30"] {
         assert_eq!(
-            fields::minutes_to_seconds(text),
+            crate::model::rules::minutes_to_seconds(text),
             Err(Reason::NonNumericDuration),
             "{text}"
         );
     }
     assert_eq!(
-        fields::minutes_to_seconds("-0.5"),
+        crate::model::rules::minutes_to_seconds("-0.5"),
         Err(Reason::NegativeDuration)
     );
 }
