@@ -42,8 +42,9 @@ use rand_distr::StandardNormal;
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
-use callfunnel::convert::{write_parquet, write_replacing, ConvertError};
+use callfunnel::convert::{write_parquet, ConvertError};
 use callfunnel::model::{column, CallResult, CallType, Direction, DATE_UNIT};
+use callfunnel::scratch::write_replacing;
 
 /// Calls per chunk: the unit of parallel work, of random streams and of
 /// Parquet row groups.

@@ -45,6 +45,7 @@ use crate::exprs::{
     dated_within, first_count, fold_batches, scan_parquet_files, temporary_parquet_writer,
 };
 use crate::model::{canonical_schema, column};
+use crate::scratch::{write_replacing, SpillFolder};
 
 /// Rows per row group of the store.
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
@@ -146,7 +147,7 @@ pub fn write_parquet(frame: LazyFrame, path: &Path) -> Result<u64, ConvertError>
     };
     // The temporary file first: a bad output path fails before the work.
     write_replacing(path, io_error, |out| {
-        let spill = SpillFolder::create(path).map_err(io_error)?;
+        let spill = Months::create(path).map_err(io_error)?;
         let months = spill_by_month(calls, &spill)?;
         check_distinct_ids(&spill, &months)?;
         write_months_sorted(&spill, &months, out, SORT_ROWS).map_err(|source| {
@@ -172,10 +173,9 @@ fn canonical_calls(frame: LazyFrame) -> LazyFrame {
     frame.select(columns)
 }
 
-/// A temporary folder beside the store for the calls spread by month,
-/// removed when dropped.
-struct SpillFolder {
-    path: PathBuf,
+/// The calls spread by month, in a temporary folder beside the store.
+struct Months {
+    folder: SpillFolder,
     /// Calls written to one file of a month before the next is started.
     rows_per_part: usize,
 }
@@ -186,23 +186,25 @@ struct SpillFolder {
 /// with the calls).
 const ROWS_PER_MONTH_PART: usize = 1 << 20;
 
-impl SpillFolder {
+impl Months {
     /// A new hidden folder beside `store` (a file or folder).
-    fn create(store: &Path) -> std::io::Result<SpillFolder> {
-        let path = hidden_sibling(store, "months");
-        std::fs::create_dir(&path)?;
-        crate::temporary::track(&path);
-        Ok(SpillFolder {
-            path,
+    fn create(store: &Path) -> std::io::Result<Months> {
+        Ok(Months {
+            folder: SpillFolder::beside(store, "months")?,
             rows_per_part: ROWS_PER_MONTH_PART,
         })
+    }
+
+    /// Where the months' files are.
+    fn path(&self) -> &Path {
+        self.folder.path()
     }
 
     /// The files of the month with key `month`, in the order written.
     fn month_files(&self, month: i32) -> std::io::Result<Vec<PathBuf>> {
         let prefix = format!("{month}-");
         let mut files = Vec::new();
-        for entry in std::fs::read_dir(&self.path)? {
+        for entry in std::fs::read_dir(self.path())? {
             let path = entry?.path();
             let name = path.file_name().and_then(|name| name.to_str());
             if name.is_some_and(|name| name.starts_with(&prefix)) {
@@ -234,14 +236,6 @@ fn month_part_file(folder: &Path, month: i32, part: usize) -> PathBuf {
     folder.join(format!("{month}-{part:06}.parquet"))
 }
 
-impl Drop for SpillFolder {
-    fn drop(&mut self) {
-        // Best effort: a failure leaves a hidden folder behind, never a store.
-        let _ = std::fs::remove_dir_all(&self.path);
-        crate::temporary::forget(&self.path);
-    }
-}
-
 /// Name of the month key column while the calls are spread.
 const MONTH: &str = "__month";
 /// Name of the column giving the first store rule a row breaks.
@@ -256,7 +250,7 @@ fn month_key() -> Expr {
 /// One streaming pass over `calls`: each batch is checked against the store
 /// rules and its rows appended to their month's file. Returns the months
 /// written, in order.
-fn spill_by_month(calls: LazyFrame, spill: &SpillFolder) -> Result<Vec<i32>, ConvertError> {
+fn spill_by_month(calls: LazyFrame, spill: &Months) -> Result<Vec<i32>, ConvertError> {
     let mut spreader = fold_batches(
         calls.with_columns([month_key(), broken_rule()]),
         true,
@@ -278,7 +272,7 @@ const SPREAD_ROWS: usize = 256 * 1024;
 
 /// Appends batches of calls to the files of their month.
 struct MonthSpreader {
-    /// The [`SpillFolder`]'s place.
+    /// Where the months' files are.
     folder: PathBuf,
     /// Calls written to one file of a month before the next is started.
     rows_per_part: usize,
@@ -292,9 +286,9 @@ struct MonthSpreader {
 
 impl MonthSpreader {
     /// A spreader of calls to the month files of `spill`.
-    fn new(spill: &SpillFolder) -> Self {
+    fn new(spill: &Months) -> Self {
         MonthSpreader {
-            folder: spill.path.clone(),
+            folder: spill.path().to_path_buf(),
             rows_per_part: spill.rows_per_part,
             writers: BTreeMap::new(),
             gathered: Vec::new(),
@@ -434,7 +428,7 @@ fn first_broken_rule(batch: &DataFrame) -> PolarsResult<Option<String>> {
 
 /// Refuses calls sharing an id (read from the month files by their hashes,
 /// see [`repeated_ids`]).
-fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), ConvertError> {
+fn check_distinct_ids(spill: &Months, months: &[i32]) -> Result<(), ConvertError> {
     if months.is_empty() {
         return Ok(());
     }
@@ -444,7 +438,7 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
             spill
                 .month_files(*month)
                 .map_err(|source| ConvertError::Io {
-                    path: spill.path.clone(),
+                    path: spill.path().to_path_buf(),
                     source,
                 })?,
         );
@@ -466,7 +460,7 @@ fn check_distinct_ids(spill: &SpillFolder, months: &[i32]) -> Result<(), Convert
 /// [`write_month_sorted`]) and written as row groups of [`ROW_GROUP_ROWS`].
 /// Returns the number of calls written.
 fn write_months_sorted(
-    spill: &SpillFolder,
+    spill: &Months,
     months: &[i32],
     out: &mut BufWriter<File>,
     sort_rows: usize,
@@ -487,7 +481,7 @@ const SORT_ROWS: usize = 1 << 20;
 /// they came): read whole when at most `sort_rows`, else in slices of its
 /// time range, halved until each holds at most `sort_rows` calls.
 fn write_month_sorted<W: Write>(
-    spill: &SpillFolder,
+    spill: &Months,
     month: i32,
     store: &mut StoreWriter<W>,
     sort_rows: usize,
@@ -614,47 +608,6 @@ fn write_store_file<W: Write + Seek>(
     Ok(rows)
 }
 
-/// Writes `path` through `write`, under a temporary name in the same folder
-/// renamed to `path` once complete (and flushed); on failure the temporary
-/// file is removed and `path` is left as it was. A reader never sees a
-/// partial file.
-pub fn write_replacing<T, E>(
-    path: &Path,
-    io_error: impl Fn(std::io::Error) -> E,
-    write: impl FnOnce(&mut BufWriter<File>) -> Result<T, E>,
-) -> Result<T, E> {
-    let temporary = hidden_sibling(path, "partial");
-    crate::temporary::track(&temporary);
-    let outcome = File::create(&temporary)
-        .map_err(&io_error)
-        .and_then(|file| {
-            let mut out = BufWriter::with_capacity(1 << 20, file);
-            let value = write(&mut out)?;
-            out.flush().map_err(&io_error)?;
-            Ok(value)
-        })
-        .and_then(|value| {
-            std::fs::rename(&temporary, path).map_err(&io_error)?;
-            Ok(value)
-        });
-    if outcome.is_err() {
-        // Best effort: the temporary file may not exist.
-        let _ = std::fs::remove_file(&temporary);
-    }
-    crate::temporary::forget(&temporary);
-    outcome
-}
-
-/// A hidden name beside `path` for this process's temporary file or
-/// folder: `.NAME.PID.what`.
-fn hidden_sibling(path: &Path, what: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.{what}", std::process::id()))
-}
-
 /// What a Parquet file's metadata says of it as a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoreMetadata {
@@ -743,7 +696,7 @@ mod tests {
         let frame = calls_to_frame(calls).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("calls.parquet");
-        let spill = SpillFolder::create(&store).unwrap();
+        let spill = Months::create(&store).unwrap();
         let months = spill_by_month(canonical_calls(frame.clone().lazy()), &spill).unwrap();
         let mut out = BufWriter::new(File::create(&store).unwrap());
         assert_eq!(
@@ -786,7 +739,7 @@ mod tests {
             .collect()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let spill = SpillFolder::create(&dir.path().join("calls.parquet")).unwrap();
+        let spill = Months::create(&dir.path().join("calls.parquet")).unwrap();
         let mut spreader = MonthSpreader::new(&spill);
         for start in (0..60).step_by(7) {
             assert!(!spreader.take(batches.slice(start, 7)).unwrap());
@@ -819,7 +772,7 @@ mod tests {
             .collect();
         let frame = calls_to_frame(calls).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let mut spill = SpillFolder::create(&dir.path().join("calls.parquet")).unwrap();
+        let mut spill = Months::create(&dir.path().join("calls.parquet")).unwrap();
         spill.rows_per_part = 10;
         let mut spreader = MonthSpreader::new(&spill);
         let march = 2024 * 12 + 3;

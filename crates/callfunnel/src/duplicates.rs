@@ -22,8 +22,8 @@ use polars::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::exprs::fold_batches;
-use crate::ingest::SpillFile;
 use crate::model::column::ID;
+use crate::scratch::SpillFile;
 
 /// Name of the column of each row's position, while de-duplicating.
 const ROW: &str = "__row";

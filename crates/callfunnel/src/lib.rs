@@ -47,8 +47,8 @@ pub mod reason;
 pub mod request;
 pub mod response;
 pub mod rounding;
+pub mod scratch;
 pub mod stages;
-pub mod temporary;
 pub mod verify;
 
 pub use engine::{compute, compute_with, compute_with_previous_series, EngineError};

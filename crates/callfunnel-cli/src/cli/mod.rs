@@ -342,7 +342,7 @@ fn remove_temporary_files_on_interrupt() {
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            callfunnel::temporary::remove_all();
+            callfunnel::scratch::remove_all();
             std::process::exit(128 + signal);
         }
     });

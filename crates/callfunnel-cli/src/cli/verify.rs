@@ -127,7 +127,7 @@ fn fetch_answer(args: &VerifyArgs, request_text: &str) -> Result<(Value, PathBuf
         "{}\n",
         serde_json::to_string_pretty(&answer).unwrap_or_default()
     );
-    callfunnel::convert::write_replacing(
+    callfunnel::scratch::write_replacing(
         &path,
         |error| anyhow::Error::new(error).context(format!("writing {}", path.display())),
         |writer| {

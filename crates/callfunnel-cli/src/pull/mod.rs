@@ -197,7 +197,7 @@ fn check_page(answer: &Value, page: u32) -> Result<(), PullError> {
 
 /// Writes `bytes` to `path` under a temporary name renamed once complete.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PullError> {
-    callfunnel::convert::write_replacing(
+    callfunnel::scratch::write_replacing(
         path,
         |source| PullError::Io {
             path: path.to_path_buf(),

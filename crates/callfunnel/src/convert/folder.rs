@@ -27,11 +27,12 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::{
-    canonical_calls, check_distinct_ids, check_store_checksum, hidden_sibling, spill_by_month,
-    store_metadata, write_month_sorted, write_replacing, write_store_file, ConvertError,
-    SpillFolder, StoreMetadata, StoreWriter, SORT_ROWS,
+    canonical_calls, check_distinct_ids, check_store_checksum, spill_by_month, store_metadata,
+    write_month_sorted, write_store_file, ConvertError, Months, StoreMetadata, StoreWriter,
+    SORT_ROWS,
 };
 use crate::model::column;
+use crate::scratch::{self, hidden_sibling, write_replacing};
 
 /// What [`append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +64,10 @@ pub fn write_folder(frame: LazyFrame, folder: &Path) -> Result<u64, ConvertError
     }
     let building = hidden_sibling(folder, "partial");
     std::fs::create_dir(&building).map_err(io_error)?;
-    crate::temporary::track(&building);
+    scratch::track(&building);
     let built = fill_new_folder(frame, &building);
     // From here the folder is put in place, or removed below.
-    crate::temporary::forget(&building);
+    scratch::forget(&building);
     let outcome = built.and_then(|rows| {
         swap_in(&building, folder).map_err(io_error)?;
         Ok(rows)
@@ -79,11 +80,10 @@ pub fn write_folder(frame: LazyFrame, folder: &Path) -> Result<u64, ConvertError
 
 /// Writes the month files of a new folder store into the empty `building`.
 fn fill_new_folder(frame: LazyFrame, building: &Path) -> Result<u64, ConvertError> {
-    let spill =
-        SpillFolder::create(&building.join("calls")).map_err(|source| ConvertError::Io {
-            path: building.to_path_buf(),
-            source,
-        })?;
+    let spill = Months::create(&building.join("calls")).map_err(|source| ConvertError::Io {
+        path: building.to_path_buf(),
+        source,
+    })?;
     let months = spill_by_month(canonical_calls(frame), &spill)?;
     check_distinct_ids(&spill, &months)?;
     let id = new_folder_id();
@@ -117,7 +117,7 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError>
         })?,
         None => new_folder_id(),
     };
-    let spill = SpillFolder::create(&folder.join("append")).map_err(io_error)?;
+    let spill = Months::create(&folder.join("append")).map_err(io_error)?;
     let months = spill_by_month(canonical_calls(frame), &spill)?;
     check_distinct_ids(&spill, &months)?;
     let new_ids = export_ids(&spill, &months)?;
@@ -200,7 +200,7 @@ fn write_month(
 }
 
 /// The ids of the export's calls (memory grows with the export only).
-fn export_ids(spill: &SpillFolder, months: &[i32]) -> Result<Series, ConvertError> {
+fn export_ids(spill: &Months, months: &[i32]) -> Result<Series, ConvertError> {
     let mut ids = Series::new_empty(column::ID.into(), &DataType::String);
     for month in months {
         let calls = spill.read_month(*month).map_err(ConvertError::Frame)?;

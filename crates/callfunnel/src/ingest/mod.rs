@@ -36,8 +36,8 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use crate::duplicates::{keep_last_occurrences, repeated_ids};
+use crate::scratch::SpillFile;
 pub use error::{IngestError, InvalidRow, Reason};
-pub use spill::SpillFile;
 
 use fields::ColumnNames;
 use read_json::JsonContext;

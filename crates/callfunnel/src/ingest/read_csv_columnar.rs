@@ -24,10 +24,11 @@ use polars::prelude::*;
 
 use super::fields::{push_tag, ColumnNames};
 use super::line_pieces::on_every_core;
-use super::spill::{ids_increase, CallBuffer, SpillFile};
+use super::spill::{ids_increase, CallBuffer};
 use super::window_lines::WindowLines;
 use crate::model::rules::{self, absent_value, with_default, without_negative_zero};
 use crate::model::{date_dtype, Field, DATE_UNIT};
+use crate::scratch::SpillFile;
 
 /// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
 const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";

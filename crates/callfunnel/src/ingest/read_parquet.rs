@@ -42,7 +42,7 @@ pub(crate) struct ParquetPart {
     /// Rows skipped, by reason (only with `skip_invalid`).
     pub skipped: BTreeMap<String, u64>,
     /// Temporary files `frame` reads (see [`super::spill::CallBuffer`]).
-    pub spills: Vec<super::SpillFile>,
+    pub spills: Vec<crate::scratch::SpillFile>,
     /// Whether every id is known to be distinct: a canonical store's are
     /// (see [`crate::convert::STORE_MARKER_KEY`]); a file of text columns in
     /// canonical form had them checked to increase while it was read.

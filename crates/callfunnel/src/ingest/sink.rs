@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use super::error::{IngestError, Reason, RowError};
-use super::spill::{ids_increase, CallBuffer, SpillFile};
+use super::spill::{ids_increase, CallBuffer};
 use crate::model::{Call, CallColumns};
+use crate::scratch::SpillFile;
 
 /// Calls gathered in columns before they go to the buffer as one batch.
 const BATCH_ROWS: usize = 1 << 16;

@@ -2,8 +2,6 @@
 //! memory while few, then in temporary Parquet files that a lazy frame scans.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
@@ -12,42 +10,7 @@ use polars::prelude::*;
 use crate::exprs::{
     kept_for_window, scan_parquet_files, temporary_parquet_writer, with_own_strings,
 };
-
-/// A temporary file in the system's temporary folder, removed when dropped.
-#[derive(Debug)]
-pub struct SpillFile {
-    path: PathBuf,
-}
-
-impl SpillFile {
-    /// A new, empty temporary file named with `extension`, and its handle
-    /// for writing.
-    pub(crate) fn create(extension: &str) -> std::io::Result<(SpillFile, File)> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "callfunnel-{}-{}.{extension}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
-        let file = File::options().write(true).create_new(true).open(&path)?;
-        crate::temporary::track(&path);
-        Ok((SpillFile { path }, file))
-    }
-
-    /// Where the file is.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for SpillFile {
-    fn drop(&mut self) {
-        // Best effort: the folder is the system's temporary one.
-        let _ = std::fs::remove_file(&self.path);
-        crate::temporary::forget(&self.path);
-    }
-}
+use crate::scratch::SpillFile;
 
 /// Rows written to one temporary file before the next is started (at the
 /// end of a batch): a Parquet writer holds memory for every row group it
