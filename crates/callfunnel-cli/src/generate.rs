@@ -42,9 +42,9 @@ use rand_distr::StandardNormal;
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
-use callfunnel::convert::{write_parquet, ConvertError};
 use callfunnel::model::{column, CallResult, CallType, Direction, DATE_UNIT};
 use callfunnel::scratch::write_replacing;
+use callfunnel::store::{write_parquet, WriteError};
 
 /// Calls per chunk: the unit of parallel work, of random streams and of
 /// Parquet row groups.
@@ -143,7 +143,7 @@ pub enum GenerateError {
     },
     /// Writing the Parquet store failed.
     #[error(transparent)]
-    Store(#[from] ConvertError),
+    Store(#[from] WriteError),
     /// Building a frame in memory failed.
     #[error("building the call frame")]
     Frame(#[source] PolarsError),

@@ -13,7 +13,8 @@
 //! - [`response`]: the API-shaped response;
 //! - [`definitions`]: the rules, printable, with their version;
 //! - [`verify`]: an API answer compared with the recomputation;
-//! - [`convert`]: the canonical Parquet store.
+//! - [`store`]: the canonical Parquet store, written and read;
+//! - [`scratch`]: temporary files, removed on a signal.
 //!
 //! The command line, the text tables, the HTML/PNG report and the generator of
 //! synthetic calls live in the `callfunnel-cli` package, so this crate depends
@@ -36,7 +37,6 @@
 //! assert_eq!(response.data.funnel.connected.rate, Some(1.0));
 //! ```
 
-pub mod convert;
 pub mod definitions;
 mod duplicates;
 pub mod engine;
@@ -49,6 +49,7 @@ pub mod response;
 pub mod rounding;
 pub mod scratch;
 pub mod stages;
+pub mod store;
 pub mod verify;
 
 pub use engine::{compute, compute_with, compute_with_previous_series, EngineError};

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use callfunnel::convert::write_parquet;
 use callfunnel::ingest::{self, Format, IngestOptions};
 use callfunnel::model::column;
+use callfunnel::store::write_parquet;
 use chrono::{DateTime, NaiveDate};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};

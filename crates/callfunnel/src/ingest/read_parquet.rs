@@ -25,13 +25,13 @@ use polars::prelude::*;
 use super::error::{truncate_value, IngestError, InvalidRow, Reason};
 use super::fields::{localize, push_tag, read_field, ColumnNames, FieldValue, Raw};
 use super::read_csv_columnar::GaveUp;
-use crate::convert::{any_broken, check_store_checksum, store_metadata, store_rules, StoreRule};
-use crate::exprs::{collect_streaming, dated_within, first_count, kept_for_window};
+use crate::exprs::{collect_streaming, first_count};
 use crate::model::rules::{
     self, absent_value, duration_from_integer, duration_from_number, ringing_from_number,
     text_value, with_default,
 };
 use crate::model::{canonical_schema, date_dtype, Field};
+use crate::store::scan_store;
 
 /// A scanned Parquet file and what checking it found.
 pub(crate) struct ParquetPart {
@@ -44,11 +44,11 @@ pub(crate) struct ParquetPart {
     /// Temporary files `frame` reads (see [`super::spill::CallBuffer`]).
     pub spills: Vec<crate::scratch::SpillFile>,
     /// Whether every id is known to be distinct: a canonical store's are
-    /// (see [`crate::convert::STORE_MARKER_KEY`]); a file of text columns in
+    /// (see [`crate::store::STORE_MARKER_KEY`]); a file of text columns in
     /// canonical form had them checked to increase while it was read.
     pub unique_ids: bool,
     /// The folder store the file is a month of (see
-    /// [`crate::convert::STORE_FOLDER_KEY`]), if any.
+    /// [`crate::store::STORE_FOLDER_KEY`]), if any.
     pub store_folder: Option<String>,
 }
 
@@ -97,8 +97,17 @@ pub(crate) fn scan_parquet(
     let mut scan = LazyFrame::scan_parquet(source, args).map_err(unreadable)?;
     let schema = scan.collect_schema().map_err(unreadable)?;
     if !names.is_any_mapped() && *schema == canonical_schema() {
-        if let Some(part) = store_part(path, file, scan.clone(), options, keep_window)? {
-            return Ok(part);
+        let store = scan_store(path, file, scan.clone(), options.keep_window, keep_window)
+            .map_err(|error| IngestError::from_store(file, error))?;
+        if let Some(store) = store {
+            return Ok(ParquetPart {
+                frame: store.frame,
+                rows_read: store.rows,
+                skipped: BTreeMap::new(),
+                unique_ids: true,
+                store_folder: store.folder,
+                spills: Vec::new(),
+            });
         }
     }
 
@@ -266,160 +275,6 @@ fn row_group_batches(row_group_rows: impl Iterator<Item = usize>) -> Vec<(i64, I
         push(start, pending);
     }
     batches
-}
-
-/// The part of a canonical store file (its metadata carries the store
-/// marker); `None` for any other file. A store is refused when damaged: one
-/// with a checksum when its bytes differ from those `convert` wrote (read
-/// once, before anything is scanned), an earlier one without a checksum
-/// when a value it holds breaks a store rule (the calls of the request's
-/// window, or all of them). With a `keep_window` (one file read), only the
-/// calls of the window and the latest calls are kept, the latest date read
-/// from the row groups' statistics: a query reads the window's row groups
-/// and the last one, not every date of the store.
-fn store_part(
-    path: &Path,
-    file: &str,
-    scan: LazyFrame,
-    options: &super::IngestOptions,
-    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> Result<Option<ParquetPart>, IngestError> {
-    let polars_error = |source: PolarsError| IngestError::Polars {
-        context: file.to_string(),
-        source,
-    };
-    let metadata = store_metadata(path).map_err(polars_error)?;
-    if !metadata.marked {
-        return Ok(None);
-    }
-    check_store_checksum(path, &metadata)
-        .map_err(|source| IngestError::Unreadable {
-            file: file.to_string(),
-            source,
-        })?
-        .map_err(|mismatch| IngestError::DamagedStore {
-            file: file.to_string(),
-            expected: mismatch.expected,
-            found: mismatch.found,
-        })?;
-    if metadata.checksum.is_none() {
-        let intact = match options.keep_window {
-            Some(window) => window_is_intact(&scan, window).map_err(polars_error)?,
-            None => false,
-        };
-        if !intact {
-            if let Some(error) = check_store(&scan, file).map_err(polars_error)? {
-                return Err(error);
-            }
-        }
-    }
-    let frame = match (keep_window, metadata.latest_date) {
-        (Some(window), Some(latest)) => {
-            scan.filter(kept_for_window(window, lit(latest).cast(date_dtype())))
-        }
-        _ => scan,
-    };
-    Ok(Some(ParquetPart {
-        frame,
-        rows_read: metadata.rows,
-        skipped: BTreeMap::new(),
-        unique_ids: true,
-        store_folder: metadata.folder,
-        spills: Vec::new(),
-    }))
-}
-
-/// Whether the store's calls in `window` keep every store rule and every
-/// date of the store lies in years 0000–9999 (the latest date is read from
-/// all of them): the calls a query of that window reads. Only the row groups
-/// of the window are decoded, so a period query on a large store stays fast;
-/// `false` sends the load to [`check_store`], which locates the bad row.
-fn window_is_intact(
-    scan: &LazyFrame,
-    window: (DateTime<Utc>, DateTime<Utc>),
-) -> PolarsResult<bool> {
-    let rules = store_rules();
-    let of_dates = rules
-        .iter()
-        .filter(|rule| rule.column == Field::Date.name());
-    let count = |rows: LazyFrame| -> PolarsResult<u64> {
-        let counted = collect_streaming(rows.select([len().alias("rows")]))?;
-        first_count(&counted, "rows")
-    };
-    let broken_in_window = scan
-        .clone()
-        .filter(dated_within(window).and(any_broken(rules.iter())));
-    let broken_dates = scan.clone().filter(any_broken(of_dates));
-    Ok(count(broken_in_window)? == 0 && count(broken_dates)? == 0)
-}
-
-/// The columns the store rules read, shown in the error.
-const SHOWN: [&str; 7] = [
-    crate::model::column::DIRECTION,
-    crate::model::column::TYPE,
-    crate::model::column::RESULT,
-    crate::model::column::ID,
-    crate::model::column::DATE,
-    crate::model::column::DURATION,
-    crate::model::column::RINGING_SECONDS,
-];
-
-/// Checks the values of a store (one pass over the few columns the rules
-/// read); `Some` error locating the first row that breaks a rule. A store
-/// damaged on disk then stops the load instead of giving wrong figures.
-fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>> {
-    let rules = store_rules();
-    let broken = any_broken(rules.iter());
-    let flagged = scan
-        .clone()
-        .with_row_index("__row", None)
-        .filter(broken)
-        .limit(1)
-        .select(
-            [col("__row")]
-                .into_iter()
-                .chain(rules.iter().enumerate().map(|(index, rule)| {
-                    rule.broken
-                        .clone()
-                        .fill_null(lit(false))
-                        .alias(format!("rule{index}"))
-                }))
-                .chain(SHOWN.map(|name| {
-                    col(name)
-                        .cast(DataType::String)
-                        .alias(format!("shown_{name}"))
-                }))
-                .collect::<Vec<_>>(),
-        );
-    let flagged = collect_streaming(flagged)?;
-    if flagged.height() == 0 {
-        return Ok(None);
-    }
-    let row = flagged
-        .column("__row")?
-        .get(0)?
-        .extract::<u64>()
-        .unwrap_or(0)
-        + 1;
-    for (index, StoreRule { reason, column, .. }) in rules.iter().enumerate() {
-        if flagged.column(&format!("rule{index}"))?.get(0)? != AnyValue::Boolean(true) {
-            continue;
-        }
-        let shown = flagged.column(&format!("shown_{column}"))?.get(0)?;
-        let detail = match reason {
-            Reason::BadTimestamp => Some("outside years 0000–9999: is the store damaged?".into()),
-            _ => Some("is the store damaged?".into()),
-        };
-        return Ok(Some(IngestError::InvalidParquetRow(Box::new(InvalidRow {
-            file: file.to_string(),
-            line: row,
-            column: (*column).to_string(),
-            value: truncate_value(shown.get_str().unwrap_or_default()),
-            reason: *reason,
-            detail,
-        }))));
-    }
-    Ok(None)
 }
 
 /// One pass over the file: its rows, and the bad rows by reason.

@@ -1693,7 +1693,7 @@ fn request_tags_are_normalised_as_data_tags() {
 /// its values are checked as it is read), as a store damaged on disk would
 /// decode.
 fn write_unsummed_store(path: &Path, mut frame: DataFrame) {
-    use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION_UNSUMMED};
+    use crate::store::{STORE_MARKER_KEY, STORE_MARKER_VERSION_UNSUMMED};
     ParquetWriter::new(File::create(path).unwrap())
         .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
             STORE_MARKER_KEY.to_string(),
@@ -1711,7 +1711,7 @@ fn a_store_with_a_date_beyond_year_9999_is_a_located_error() {
     let damaged = Call::new("b", Utc.with_ymd_and_hms(245_685, 4, 9, 0, 0, 0).unwrap());
     let frame = calls_to_frame([good, damaged]).unwrap();
     // convert refuses to write it …
-    let refused = crate::convert::write_parquet(frame.clone().lazy(), &path).unwrap_err();
+    let refused = crate::store::write_parquet(frame.clone().lazy(), &path).unwrap_err();
     assert!(
         refused
             .to_string()
@@ -1743,7 +1743,7 @@ fn a_store_changed_after_convert_is_refused_by_its_checksum() {
             Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap() + chrono::Duration::minutes(index);
         Call::new(format!("cll-{index}"), date)
     });
-    crate::convert::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
+    crate::store::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
     assert_eq!(
         load(std::slice::from_ref(&path), &defaults())
             .unwrap()
@@ -2557,7 +2557,7 @@ fn a_store_read_for_a_window_keeps_its_calls_and_the_latest_with_the_same_answer
     calls.reverse();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.parquet");
-    crate::convert::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
+    crate::store::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
     let every = load(std::slice::from_ref(&path), &defaults()).unwrap();
     let options = IngestOptions {
         keep_window: Some(window(&request)),

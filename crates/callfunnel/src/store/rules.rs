@@ -1,6 +1,7 @@
-//! The rules every call of a store keeps: checked by `convert` before a call
-//! is written, and by ingest when a store without a checksum is read (a
-//! damaged file may decode to any value). One table for both.
+//! The rules every call of a store keeps (SPEC §1's, from
+//! [`crate::model::rules`]): checked before a call is written, and when a
+//! store without a checksum is read (a damaged file may decode to any
+//! value). One table for both.
 
 use polars::prelude::*;
 
