@@ -1,4 +1,5 @@
-//! Reading one call from the fields of a record, whatever the source format.
+//! Reading one call from the fields of a record, whatever the source format,
+//! by the value rules of [`crate::model::rules`].
 //!
 //! CSV cells and JSON values both reach the same readers as a [`Cell`]: the
 //! raw value plus the column (or key) it came from, so that a rejected value

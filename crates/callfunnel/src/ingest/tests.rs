@@ -1,5 +1,6 @@
 //! Tests of the ingest module.
 
+use std::fs::File;
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
@@ -1378,7 +1379,10 @@ fn same_both_ways(text: &str) -> bool {
     let path = dir.path().join("calls.csv");
     std::fs::write(&path, text).unwrap();
     let names = ColumnNames::new(&[]).unwrap();
-    let columnar = read_csv_columnar::scan_canonical_csv(&path, &names, None).is_some();
+    let columnar = matches!(
+        csv::columnar::scan_canonical_csv(&path, "calls.csv", &names, None).unwrap(),
+        part::FastRead::Calls(_)
+    );
     let (from_file, file_report) = collect(load(&[path], &defaults()).expect("file loads"));
     let (from_text, text_report) = csv_ok(text, &defaults());
     assert!(
@@ -1515,7 +1519,7 @@ fn sorted_ids_skip_the_distinct_count_but_still_catch_a_repeat() {
 }
 
 // ---------------------------------------------------------------------------
-// Issue 14: every row located at its physical line, every field linear.
+// Every row located at its physical line, every field read in linear time.
 // ---------------------------------------------------------------------------
 
 /// Options that skip and count bad rows.
@@ -1939,7 +1943,15 @@ fn as_csv(header: &[&str], rows: &[Vec<Option<&str>>]) -> String {
 
 #[test]
 fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
-    use super::read_csv_columnar::{canonical_text_calls, field_positions, GaveUp};
+    use super::canonical_text::field_positions;
+    use super::parquet::text::canonical_text_calls;
+    use super::part::{FastRead, Windowed};
+    /// Why the reader gave the file back.
+    #[derive(Debug, PartialEq)]
+    enum GaveUp {
+        OffForm,
+        IdsDoNotIncrease,
+    }
     let header = ["id", "date", "result"];
     let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let table = |ids: &dyn Fn(i64) -> String, result_of_last: &str| -> Vec<Vec<String>> {
@@ -1979,8 +1991,14 @@ fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
         .unwrap();
         let names: Vec<String> = header.iter().map(|name| name.to_string()).collect();
         let present = field_positions(&names, &ColumnNames::new(&[]).unwrap());
-        canonical_text_calls(scan, &names, &present, window, batches)
-            .map(|calls| (calls.frame.collect().unwrap(), calls.ids_increase))
+        match canonical_text_calls("calls.parquet", scan, &names, &present, window, batches) {
+            Ok(Windowed::Read(FastRead::Calls(part))) => {
+                Ok((part.frame.collect().unwrap(), part.ids == Ids::Unique))
+            }
+            Ok(Windowed::Read(FastRead::RuleByRule)) => Err(GaveUp::OffForm),
+            Ok(Windowed::IdsWentBack) => Err(GaveUp::IdsDoNotIncrease),
+            Err(error) => panic!("{error}"),
+        }
     };
     let increasing = |row: i64| format!("cll-{row:04}");
     let in_four: Vec<(i64, IdxSize)> = (0..4).map(|batch| (batch * 100, 100)).collect();
@@ -2357,7 +2375,7 @@ fn parquet_naive_time_skipped_by_dst_is_a_located_bad_timestamp() {
 
 #[test]
 fn parquet_tags_in_any_case_convert_like_csv_tags() {
-    // Issue 14, case 4: a pyarrow file with tags ['DEMO_BOOKED'] and a request for demo_booked.
+    // A pyarrow file with tags ['DEMO_BOOKED'] and a request for demo_booked.
     let dir = tempfile::tempdir().unwrap();
     let mut tag_lists = ListStringChunkedBuilder::new("tags".into(), 2, 2);
     tag_lists.append_values_iter(["DEMO_BOOKED"].into_iter());
@@ -2435,9 +2453,9 @@ fn parquet_decimal_numbers() {
 #[test]
 fn parquet_typed_numbers_follow_the_csv_rules_of_their_field() {
     // The typed columns of a Parquet file are read by the same rules as a CSV
-    // cell: a ringing time beyond 9e15 s is refused (it was accepted once,
-    // and only the engine stopped at it), a -0.0 reads as 0.0, a whole
-    // unsigned duration beyond i64 is non-numeric.
+    // cell: a ringing time beyond 9e15 s is refused (at read, not by the
+    // engine), a -0.0 reads as 0.0, a whole unsigned duration beyond i64 is
+    // non-numeric.
     let dir = tempfile::tempdir().unwrap();
     let file = |ringing: Vec<Option<f64>>, durations: Vec<Option<u64>>| {
         let n = ringing.len();

@@ -15,14 +15,12 @@ use crate::scratch::SpillFile;
 /// Rows written to one temporary file before the next is started (at the
 /// end of a batch): a Parquet writer holds memory for every row group it
 /// wrote until it is closed, and Polars' streaming scan reads ahead within
-/// a file (100M calls, 7.7M of them in the window: 744 MiB with files of
-/// 128Ki rows, 1.27 GiB with files of 1.8M).
+/// a file, so both grow with a file's rows.
 const ROWS_PER_SPILL_FILE: usize = 128 * 1024;
 
 /// Rows of a row group of a temporary file: Polars' streaming scan holds
 /// some dozens of decoded row groups in flight when what reads them back is
-/// slower than the scan (`convert` spreading 10M calls over month files:
-/// 0.90 GiB with row groups of 64Ki rows, 0.46 GiB with 16Ki).
+/// slower than the scan, so small row groups keep that memory small.
 const SPILL_ROW_GROUP_ROWS: usize = 16 * 1024;
 
 /// Canonical calls written to temporary Parquet files (fast compression, no

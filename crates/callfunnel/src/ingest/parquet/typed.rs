@@ -1,13 +1,11 @@
-//! Parquet input, typed or as text (SPEC §1.1), scanned lazily.
-//!
-//! A canonical store (written and marked by `convert` or `generate`) is
-//! scanned as it is. Any other file is read field by field:
-//! - a typed column (a timestamp of any unit, with or without a zone; any
-//!   integer, float or decimal; a list of strings) by Polars expressions;
-//! - a text column by the CSV rules themselves ([`super::fields::read_field`]),
-//!   applied to each value, so that a value is accepted, normalised or
-//!   refused exactly as in a CSV file (a `date` as RFC 3339 text, `tags` as
-//!   `;`-joined text, numbers as text, enums in any case).
+//! A Parquet file read field by field, by the rules of SPEC §1 (§1.1 for
+//! Parquet): a typed column (a timestamp of any unit, with or without a
+//! zone; any integer, float or decimal; a list of strings) by Polars
+//! expressions; a text column by the CSV rules themselves
+//! ([`crate::ingest::fields::read_field`]), applied to each value, so that a
+//! value is accepted, normalised or refused exactly as in a CSV file (a
+//! `date` as RFC 3339 text, `tags` as `;`-joined text, numbers as text,
+//! enums in any case).
 //!
 //! Each field gives its canonical value and, per row, the reason its value is
 //! refused (null when it is not). A row's reason is that of its first refused
@@ -16,107 +14,37 @@
 //! handed on stays a lazy scan.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::error::{truncate_value, IngestError, InvalidRow, Reason};
-use super::fields::{localize, push_tag, read_field, ColumnNames, FieldValue, Raw};
-use super::read_csv_columnar::GaveUp;
 use crate::exprs::{collect_streaming, first_count};
+use crate::ingest::error::{truncate_value, IngestError, InvalidRow, Reason};
+use crate::ingest::fields::{localize, push_tag, read_field, ColumnNames, FieldValue, Raw};
+use crate::ingest::part::{FilePart, Ids};
+use crate::ingest::IngestOptions;
 use crate::model::rules::{
     self, absent_value, duration_from_integer, duration_from_number, ringing_from_number,
     text_value, with_default,
 };
-use crate::model::{canonical_schema, date_dtype, Field};
-use crate::store::scan_store;
+use crate::model::{date_dtype, Field};
 
-/// A scanned Parquet file and what checking it found.
-pub(crate) struct ParquetPart {
-    /// The canonical frame, without the skipped rows.
-    pub frame: LazyFrame,
-    /// Rows in the file.
-    pub rows_read: u64,
-    /// Rows skipped, by reason (only with `skip_invalid`).
-    pub skipped: BTreeMap<String, u64>,
-    /// Temporary files `frame` reads (see [`super::spill::CallBuffer`]).
-    pub spills: Vec<crate::scratch::SpillFile>,
-    /// Whether every id is known to be distinct: a canonical store's are
-    /// (see [`crate::store::STORE_MARKER_KEY`]); a file of text columns in
-    /// canonical form had them checked to increase while it was read.
-    pub unique_ids: bool,
-    /// The folder store the file is a month of (see
-    /// [`crate::store::STORE_FOLDER_KEY`]), if any.
-    pub store_folder: Option<String>,
-}
-
-/// How a field is read from the file.
-struct FieldPlan {
-    field: Field,
-    /// The column in the file, when present.
-    column: Option<String>,
-    /// The canonical value.
-    value: Expr,
-    /// Per row, the [`Reason::code`] of the reason the value is refused;
-    /// null when it is not. `None` when no value can be refused.
-    problem: Option<Expr>,
-}
-
-/// Name of the column of row numbers used to locate a bad row.
-const ROW_NUMBER: &str = "__row";
-/// Name of the column of each row's first problem, while counting them.
-const ROW_PROBLEM: &str = "__problem";
-
-/// Scans `path` (named `file` in messages) and checks its rows; with a
-/// `keep_window` (one file read, see [`super::IngestOptions::keep_window`]),
-/// a file of text columns may keep only the calls of that window.
-pub(crate) fn scan_parquet(
-    path: &Path,
+/// The calls of a Parquet file (named `file` in messages; `scan` its lazy
+/// scan, of `schema`), each field read by its plan; a bad row stops the
+/// read, or is skipped and counted with `skip_invalid`.
+pub(super) fn read(
     file: &str,
+    mut scan: LazyFrame,
+    schema: &Schema,
     names: &ColumnNames,
-    options: &super::IngestOptions,
-    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> Result<ParquetPart, IngestError> {
+    options: &IngestOptions,
+) -> Result<FilePart, IngestError> {
     let (tz, skip_invalid) = (options.input_tz, options.skip_invalid);
     let polars_error = |source: PolarsError| IngestError::Polars {
         context: file.to_string(),
         source,
     };
-    let source = PlRefPath::try_from_path(path).map_err(polars_error)?;
-    let args = ScanArgsParquet {
-        glob: false,
-        ..Default::default()
-    };
-    // The footer is read here: a file cut short or damaged there fails.
-    let unreadable = |source: PolarsError| IngestError::Polars {
-        context: format!("{file}: not a readable Parquet file (damaged or cut short?)"),
-        source,
-    };
-    let mut scan = LazyFrame::scan_parquet(source, args).map_err(unreadable)?;
-    let schema = scan.collect_schema().map_err(unreadable)?;
-    if !names.is_any_mapped() && *schema == canonical_schema() {
-        let store = scan_store(path, file, scan.clone(), options.keep_window, keep_window)
-            .map_err(|error| IngestError::from_store(file, error))?;
-        if let Some(store) = store {
-            return Ok(ParquetPart {
-                frame: store.frame,
-                rows_read: store.rows,
-                skipped: BTreeMap::new(),
-                unique_ids: true,
-                store_folder: store.folder,
-                spills: Vec::new(),
-            });
-        }
-    }
-
-    if let Some(part) =
-        canonical_text_part(path, &scan, &schema, names, keep_window).map_err(polars_error)?
-    {
-        return Ok(part);
-    }
-
     let mut plans: Vec<FieldPlan> = Vec::with_capacity(Field::ALL.len());
     for field in Field::ALL {
         let column = names.get(field);
@@ -164,118 +92,31 @@ pub(crate) fn scan_parquet(
         .into_iter()
         .map(|plan| plan.value.alias(plan.field.name()))
         .collect();
-    Ok(ParquetPart {
+    Ok(FilePart {
         frame: scan.select(columns),
         rows_read,
         skipped,
-        unique_ids: false,
-        store_folder: None,
+        ids: Ids::Unknown,
         spills: Vec::new(),
     })
 }
 
-/// A file whose fields are all text columns in canonical form (as a CSV
-/// export written to Parquet by another tool), read vectorised in batches
-/// of row groups, as a canonical CSV file is: with a `keep_window` and
-/// increasing ids, only the window's calls (read again keeping every call
-/// should an id not increase); `None` when a field is missing or not text,
-/// or a value is off canonical form (the file is then read by the rules
-/// below).
-fn canonical_text_part(
-    path: &Path,
-    scan: &LazyFrame,
-    schema: &Schema,
-    names: &ColumnNames,
-    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> PolarsResult<Option<ParquetPart>> {
-    let header: Vec<String> = schema.iter_names().map(|name| name.to_string()).collect();
-    let present = super::read_csv_columnar::field_positions(&header, names);
-    let usable = present.iter().all(|(field, index)| match index {
-        Some(index) => schema
-            .get_at_index(*index)
-            .is_some_and(|(_, dtype)| dtype.is_string()),
-        None => !field.is_required() && !names.is_mapped(*field),
-    });
-    if !usable {
-        return Ok(None);
-    }
-    let mut reader = ParquetReader::new(std::fs::File::open(path)?);
-    let metadata = reader.get_metadata()?;
-    let rows = metadata.num_rows as u64;
-    let batches = row_group_batches(metadata.row_groups.iter().map(|group| group.num_rows()));
-    let part = |frame, unique_ids, spills| ParquetPart {
-        frame,
-        rows_read: rows,
-        skipped: BTreeMap::new(),
-        unique_ids,
-        store_folder: None,
-        spills,
-    };
-    let read = |window| {
-        super::read_csv_columnar::canonical_text_calls(
-            scan.clone(),
-            &header,
-            &present,
-            window,
-            &batches,
-        )
-    };
-    let calls = match keep_window.map(|window| read(Some(window))) {
-        Some(Err(GaveUp::IdsDoNotIncrease)) | None => read(None),
-        Some(windowed) => windowed,
-    };
-    Ok(calls
-        .ok()
-        .map(|calls| part(calls.frame, calls.ids_increase, calls.spills)))
+/// How a field is read from the file.
+struct FieldPlan {
+    field: Field,
+    /// The column in the file, when present.
+    column: Option<String>,
+    /// The canonical value.
+    value: Expr,
+    /// Per row, the [`Reason::code`] of the reason the value is refused;
+    /// null when it is not. `None` when no value can be refused.
+    problem: Option<Expr>,
 }
 
-/// Rows gathered into one batch when a file of text columns is read: small
-/// row groups are read together until they hold this many.
-const BATCH_ROWS: usize = 100_000;
-/// The largest row group read whole; a larger one is read in slices of
-/// [`SLICE_ROWS`].
-const WHOLE_GROUP_ROWS: usize = 1_000_000;
-/// Rows of a slice of a row group larger than [`WHOLE_GROUP_ROWS`].
-const SLICE_ROWS: usize = 250_000;
-
-/// The batches (first row, rows) that read a file whose row groups hold
-/// `row_group_rows`: whole row groups (decoding a whole row group is
-/// fastest), consecutive small ones gathered until they hold
-/// [`BATCH_ROWS`], a very large one cut into slices, so that memory holds at
-/// most a few batches, whatever the file's row groups.
-fn row_group_batches(row_group_rows: impl Iterator<Item = usize>) -> Vec<(i64, IdxSize)> {
-    let mut batches = Vec::new();
-    let mut push = |start: usize, rows: usize| {
-        let rows = IdxSize::try_from(rows).unwrap_or(IdxSize::MAX);
-        batches.push((start as i64, rows));
-    };
-    let (mut start, mut pending) = (0usize, 0usize);
-    for rows in row_group_rows {
-        if rows > WHOLE_GROUP_ROWS {
-            if pending > 0 {
-                push(start, pending);
-            }
-            let group_start = start + pending;
-            for slice_start in (0..rows).step_by(SLICE_ROWS) {
-                push(
-                    group_start + slice_start,
-                    SLICE_ROWS.min(rows - slice_start),
-                );
-            }
-            (start, pending) = (group_start + rows, 0);
-            continue;
-        }
-        pending += rows;
-        if pending >= BATCH_ROWS {
-            push(start, pending);
-            (start, pending) = (start + pending, 0);
-        }
-    }
-    if pending > 0 {
-        push(start, pending);
-    }
-    batches
-}
+/// Name of the column of row numbers used to locate a bad row.
+const ROW_NUMBER: &str = "__row";
+/// Name of the column of each row's first problem, while counting them.
+const ROW_PROBLEM: &str = "__problem";
 
 /// One pass over the file: its rows, and the bad rows by reason.
 fn count_rows(
@@ -718,47 +559,5 @@ fn canonical_column(
             )
             .into_column()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn row_groups_are_gathered_into_batches_and_large_ones_cut() {
-        // DuckDB's row groups of 122,880 rows: one per batch.
-        assert_eq!(
-            row_group_batches([122_880; 3].into_iter()),
-            [(0, 122_880), (122_880, 122_880), (245_760, 122_880)]
-        );
-        // Small groups gather until the batch is full.
-        let batches = row_group_batches([40_000, 40_000, 30_000, 10].into_iter());
-        assert_eq!(batches, [(0, 110_000), (110_000, 10)]);
-        // A row group of 1.2M rows is cut into slices, after the pending
-        // small group and before the next; one of 1M rows is read whole.
-        let batches = row_group_batches([1_000, 1_200_000, 1_000_000, 5].into_iter());
-        assert_eq!(
-            batches,
-            [
-                (0, 1_000),
-                (1_000, 250_000),
-                (251_000, 250_000),
-                (501_000, 250_000),
-                (751_000, 250_000),
-                (1_001_000, 200_000),
-                (1_201_000, 1_000_000),
-                (2_201_000, 5)
-            ]
-        );
-        // Every row is in exactly one batch, in order.
-        let groups = [7, 1_600_000, 3, 250_000, 99_999, 1];
-        let mut next = 0i64;
-        for (start, rows) in row_group_batches(groups.into_iter()) {
-            assert_eq!(start, next);
-            next += i64::from(rows);
-        }
-        assert_eq!(next, groups.iter().sum::<usize>() as i64);
-        assert!(row_group_batches(std::iter::empty()).is_empty());
     }
 }

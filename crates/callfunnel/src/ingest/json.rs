@@ -12,7 +12,8 @@
 //! line by line ([`read_ndjson`]), never whole; the other shapes are one
 //! JSON value, read from the file's whole text.
 
-use std::io::BufRead;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use chrono_tz::Tz;
@@ -24,7 +25,8 @@ use super::fields::{
     build_call, push_tag, read_date, read_duration, read_enum, read_id, read_minutes, read_text,
     reject, Cell, ColumnNames, Raw,
 };
-use super::sink::Sink;
+use super::part::{FilePart, Window};
+use super::sink::{read_rows, Sink};
 use crate::model::rules::match_spelling;
 use crate::model::{Call, CallResult, Direction, Field};
 use crate::request::Stage;
@@ -51,6 +53,50 @@ pub(crate) struct JsonContext<'a> {
     /// Tags given to `CONVERSION` drilldown items, lower case (see
     /// [`crate::stages::conversion_tags`]).
     pub conversion_tags: &'a [String],
+}
+
+/// The calls of the JSON file at `path` (`context` names it): NDJSON read
+/// line by line as it comes, any other shape from the file's whole text;
+/// the calls of `keep_window` only when its ids allow (see
+/// [`super::IngestOptions::keep_window`]).
+pub(super) fn read(
+    path: &Path,
+    context: &JsonContext<'_>,
+    skip_invalid: bool,
+    keep_window: Option<Window>,
+) -> Result<FilePart, IngestError> {
+    let unreadable = |source| IngestError::Unreadable {
+        file: context.file.to_string(),
+        source,
+    };
+    if is_ndjson_file(path).map_err(unreadable)? {
+        return read_rows(skip_invalid, keep_window, |sink| {
+            let input = BufReader::new(File::open(path).map_err(unreadable)?);
+            read_ndjson(input, context, sink)
+        });
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let text = utf8_text(bytes, context.file)?;
+    read_rows(skip_invalid, keep_window, |sink| {
+        read_json(&text, context, sink)
+    })
+}
+
+/// A file's bytes as text; invalid UTF-8 is malformed input at its line.
+fn utf8_text(bytes: Vec<u8>, file: &str) -> Result<String, IngestError> {
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = err.utf8_error().valid_up_to();
+        let line = err.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1;
+        IngestError::Malformed {
+            file: file.to_string(),
+            line,
+            message: "invalid UTF-8".into(),
+        }
+    })
 }
 
 /// Reads every record of a JSON text into `sink`.
@@ -483,8 +529,8 @@ fn take_line(
 /// as it comes: its first non-blank line is one whole JSON value, not an
 /// array, and text follows that line. Such a file is never one JSON value,
 /// so [`read_json`] would read it line by line too.
-pub(crate) fn is_ndjson_file(path: &Path) -> std::io::Result<bool> {
-    let mut input = std::io::BufReader::new(std::fs::File::open(path)?);
+fn is_ndjson_file(path: &Path) -> std::io::Result<bool> {
+    let mut input = BufReader::new(File::open(path)?);
     let mut bytes = Vec::new();
     let mut first_line_read = false;
     loop {

@@ -4,7 +4,7 @@
 //! Most calls of a long export fall outside a request's window, and parsing
 //! them is most of the cost of reading it. A line is left out before parsing
 //! when its bytes show, by rules stricter than the column-wise reader's
-//! checks of canonical form (`read_csv_columnar`), that it holds a call in
+//! checks of canonical form ([`super::columnar`]), that it holds a call in
 //! canonical form dated outside the window: that reader would have accepted
 //! it, then dropped it for its date. Every other line — in the window,
 //! quoted, or with any value these rules are not sure of — is kept, and
@@ -17,7 +17,7 @@ use std::ops::Range;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use super::line_pieces::on_every_core;
+use crate::ingest::line_pieces::on_every_core;
 use crate::model::rules::{is_in_api_case, MAX_RINGING_WHOLE_DIGITS};
 use crate::model::Field;
 
@@ -371,8 +371,10 @@ mod tests {
     /// reader accepts, with the date it gives.
     mod against_the_column_wise_reader {
         use super::*;
+        use crate::ingest::canonical_text::field_positions;
+        use crate::ingest::csv::columnar::scan_canonical_csv;
         use crate::ingest::fields::ColumnNames;
-        use crate::ingest::read_csv_columnar::{field_positions, scan_canonical_csv};
+        use crate::ingest::part::FastRead;
         use polars::prelude::DataType;
         use proptest::prelude::*;
 
@@ -500,7 +502,10 @@ mod tests {
                     let dir = tempfile::tempdir().unwrap();
                     let path = dir.path().join("calls.csv");
                     std::fs::write(&path, format!("{HEADER}\n{line}\n")).unwrap();
-                    let read = scan_canonical_csv(&path, &names, None);
+                    let read = match scan_canonical_csv(&path, "calls.csv", &names, None).unwrap() {
+                        FastRead::Calls(part) => Some(part),
+                        FastRead::RuleByRule => None,
+                    };
                     prop_assert!(read.is_some(), "the reader refused {line:?}");
                     let frame = read.unwrap().frame.collect().unwrap();
                     let micros = frame.column("date").unwrap().cast(&DataType::Int64).unwrap();
