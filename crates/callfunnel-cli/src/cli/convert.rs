@@ -43,12 +43,12 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
         (true, false) => write_file(&args, &args.input)?,
         (true, true) => append_to_file(&args)?,
         (false, false) => {
-            let loaded = args.input.load(&[])?;
+            let loaded = args.input.load()?;
             let rows = with_spinner(&args, || folder::write_folder(loaded.frame, &args.out))?;
             format!("wrote {rows} calls to {}", args.out.display())
         }
         (false, true) => {
-            let loaded = args.input.load(&[])?;
+            let loaded = args.input.load()?;
             let added = with_spinner(&args, || folder::append(loaded.frame, &args.out))?;
             format!(
                 "added {} calls and replaced {} in {} ({} month files written, {} calls in all)",
@@ -76,7 +76,7 @@ fn has_parquet_extension(path: &Path) -> bool {
 
 /// Writes the calls of `input` to the one-file store at `--out`.
 fn write_file(args: &ConvertArgs, input: &InputArgs) -> Result<String, Failure> {
-    let loaded = input.load(&[])?;
+    let loaded = input.load()?;
     let rows = with_spinner(args, || write_parquet(loaded.frame, &args.out))?;
     Ok(format!("wrote {rows} calls to {}", args.out.display()))
 }

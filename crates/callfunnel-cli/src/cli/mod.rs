@@ -133,29 +133,29 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// Reads every input (exit status 3 on failure) and prints the ingest summary on stderr.
-    pub fn load(&self, request_tags: &[String]) -> Result<ingest::Ingested, Failure> {
-        self.load_with(request_tags, None)
-    }
-
-    /// Like [`InputArgs::load`], for one request only: the calls it cannot
-    /// count may be left out (see [`IngestOptions::keep_window`]).
-    pub fn load_for(&self, request: &Request) -> Result<ingest::Ingested, Failure> {
-        self.load_with(&request.tags, Some(callfunnel::engine::window(request)))
-    }
-
-    fn load_with(
-        &self,
-        request_tags: &[String],
-        keep_window: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
-    ) -> Result<ingest::Ingested, Failure> {
-        let options = IngestOptions {
+    /// How the inputs are read: `base` with this zone, `--map` and
+    /// `--skip-invalid`.
+    pub fn options(&self, base: IngestOptions) -> IngestOptions {
+        IngestOptions {
             input_tz: self.input_tz,
             column_map: self.map.clone(),
             skip_invalid: self.skip_invalid,
-            request_tags: request_tags.to_vec(),
-            keep_window,
-        };
+            ..base
+        }
+    }
+
+    /// Reads every input (exit status 3 on failure) and prints the ingest summary on stderr.
+    pub fn load(&self) -> Result<ingest::Ingested, Failure> {
+        self.load_with(self.options(IngestOptions::default()))
+    }
+
+    /// Like [`InputArgs::load`], for one request only (see
+    /// [`IngestOptions::for_request`]): the calls it cannot count may be left out.
+    pub fn load_for(&self, request: &Request) -> Result<ingest::Ingested, Failure> {
+        self.load_with(self.options(IngestOptions::for_request(request)))
+    }
+
+    fn load_with(&self, options: IngestOptions) -> Result<ingest::Ingested, Failure> {
         let spinner = self.spinner("reading the calls");
         let loaded = ingest::load(&self.input, &options).map_err(Failure::input);
         if let Some(spinner) = spinner {

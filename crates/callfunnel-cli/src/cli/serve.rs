@@ -56,13 +56,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
     let options = ServeOptions {
         source: Source {
             inputs: args.input.input.clone(),
-            options: IngestOptions {
-                input_tz: args.input.input_tz,
-                column_map: args.input.map.clone(),
-                skip_invalid: args.input.skip_invalid,
-                request_tags: Vec::new(),
-                keep_window: None,
-            },
+            options: args.input.options(IngestOptions::default()),
         },
         listen: args.listen,
         access,

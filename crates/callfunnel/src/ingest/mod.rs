@@ -43,6 +43,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use crate::duplicates::{keep_last_occurrences, repeated_ids};
+use crate::request::Request;
 use crate::scratch::SpillFile;
 pub use error::{IngestError, InvalidRow, Reason};
 pub use paths::{expand_inputs, MAX_WALK_ENTRIES};
@@ -67,13 +68,40 @@ pub struct IngestOptions {
     pub request_tags: Vec<String>,
     /// The calls the caller will use: those dated in this UTC range (from
     /// inclusive, to exclusive), e.g. [`crate::engine::window`] of its one
-    /// request. A reader may then leave out the other calls (keeping the
-    /// latest call of all, so `last_updated` is unchanged) when no later row
-    /// can replace a kept one (one input file, its ids increasing): a large
-    /// CSV or NDJSON file then keeps the window's calls only. `None` keeps
-    /// every call. Either way a file is read in batches, in memory that does
-    /// not grow with its size.
+    /// request (see [`IngestOptions::for_request`]). A reader may then leave
+    /// out the other calls (keeping the latest call of all, so
+    /// `last_updated` is unchanged) when no later row can replace a kept one
+    /// (one input file, its ids increasing): a large CSV or NDJSON file then
+    /// keeps the window's calls only. `None` keeps every call. Either way a
+    /// file is read in batches, in memory that does not grow with its size.
     pub keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl IngestOptions {
+    /// The options for loading the calls of one request: its tags (given to
+    /// saved drilldown `CONVERSION` items) and its window (the calls it can
+    /// count, [`crate::engine::window`]: the others may be left out); the
+    /// other options are the defaults.
+    ///
+    /// ```
+    /// use callfunnel::ingest::IngestOptions;
+    /// use callfunnel::Request;
+    ///
+    /// let request = Request::from_json_str(
+    ///     r#"{"date": {"from": "2024-03-04", "to": "2024-03-10"}, "tags": ["Won"]}"#,
+    /// )
+    /// .unwrap();
+    /// let options = IngestOptions::for_request(&request);
+    /// assert_eq!(options.request_tags, ["won"]);
+    /// assert_eq!(options.keep_window, Some(callfunnel::engine::window(&request)));
+    /// ```
+    pub fn for_request(request: &Request) -> Self {
+        IngestOptions {
+            request_tags: request.tags.clone(),
+            keep_window: Some(crate::engine::window(request)),
+            ..IngestOptions::default()
+        }
+    }
 }
 
 impl Default for IngestOptions {

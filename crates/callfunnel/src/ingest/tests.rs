@@ -1858,7 +1858,7 @@ fn canonical_text_parquet_with_distinct_or_repeated_ids() {
 #[test]
 fn canonical_text_parquet_keeps_a_window_in_one_pass_when_its_ids_increase() {
     use crate::engine::{compute, window};
-    let request = crate::request::Request::from_json_str(
+    let request = Request::from_json_str(
         r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"granularity":"DAY",
             "extend":"items","stage":"CONNECTED","page":1,"size":5}"#,
     )
@@ -2395,7 +2395,7 @@ fn parquet_tags_in_any_case_convert_like_csv_tags() {
         DataFrame::new(2, columns).unwrap(),
     );
     let calls = load(&[path], &defaults()).unwrap().frame;
-    let request = crate::Request::from_json_str(
+    let request = Request::from_json_str(
         r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}, "tags": ["demo_booked"]}"#,
     )
     .unwrap();
@@ -2403,8 +2403,7 @@ fn parquet_tags_in_any_case_convert_like_csv_tags() {
     assert_eq!(response.data.funnel.conversions.count.value, 1);
     // Without request tags, both carry a tag: both convert.
     let request =
-        crate::Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}}"#)
-            .unwrap();
+        Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}}"#).unwrap();
     let response = crate::compute(calls, &request).unwrap();
     assert_eq!(response.data.funnel.conversions.count.value, 2);
 }
@@ -2553,7 +2552,7 @@ fn a_store_read_for_a_window_checks_the_calls_of_that_window() {
 #[test]
 fn a_store_read_for_a_window_keeps_its_calls_and_the_latest_with_the_same_answer() {
     use crate::engine::{compute, window};
-    let request = crate::request::Request::from_json_str(
+    let request = Request::from_json_str(
         r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"granularity":"DAY",
             "extend":"items","stage":"CONNECTED","page":1,"size":5}"#,
     )
