@@ -70,8 +70,8 @@ impl Ids {
 
 /// What a fast reader gives for a file.
 pub(crate) enum FastRead {
-    /// The file's calls.
-    Calls(FilePart),
+    /// The file's calls (boxed: the hand-back is one word).
+    Calls(Box<FilePart>),
     /// The file is not for this reader (a value off canonical form, a shape
     /// or a value Polars does not read as the reader expects): the
     /// rule-by-rule reader reads it, which accepts every form SPEC §1 allows
@@ -86,7 +86,7 @@ impl FastRead {
         read: impl FnOnce() -> Result<FilePart, IngestError>,
     ) -> Result<FilePart, IngestError> {
         match self {
-            FastRead::Calls(part) => Ok(part),
+            FastRead::Calls(part) => Ok(*part),
             FastRead::RuleByRule => read(),
         }
     }

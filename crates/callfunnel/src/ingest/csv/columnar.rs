@@ -116,7 +116,7 @@ fn read_buffered(
         Ok((frame, spills)) => {
             let ids = Ids::increasing(shape.ids_increasing);
             let part = FilePart::all_valid(frame, shape.records, ids, spills);
-            Ok(FastRead::Calls(part))
+            Ok(FastRead::Calls(Box::new(part)))
         }
         Err(error) => {
             stop_on_io(file, error)?;
