@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use super::format::{check_checksum, store_metadata};
-use super::rules::{any_broken, store_rules, StoreRule};
+use super::rules::{any_broken, store_rules, StoreRule, CHECKED};
 use crate::exprs::{collect_streaming, dated_within, first_count, kept_for_window};
-use crate::model::{column, date_dtype, Field};
+use crate::model::{date_dtype, Field};
 use crate::reason::{truncate_value, InvalidRow, Reason};
 
 /// A store file, checked and scanned lazily.
@@ -115,17 +115,6 @@ fn window_is_intact(
     Ok(count(broken_in_window)? == 0 && count(broken_dates)? == 0)
 }
 
-/// The columns the store rules read, shown in the error.
-const SHOWN: [&str; 7] = [
-    column::DIRECTION,
-    column::TYPE,
-    column::RESULT,
-    column::ID,
-    column::DATE,
-    column::DURATION,
-    column::RINGING_SECONDS,
-];
-
 /// Checks the values of a store (one pass over the few columns the rules
 /// read); the first row that breaks a rule, if any. A store damaged on disk
 /// then stops the load instead of giving wrong figures.
@@ -146,10 +135,10 @@ fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<InvalidRow>>
                         .fill_null(lit(false))
                         .alias(format!("rule{index}"))
                 }))
-                .chain(SHOWN.map(|name| {
-                    col(name)
+                .chain(CHECKED.map(|field| {
+                    col(field.name())
                         .cast(DataType::String)
-                        .alias(format!("shown_{name}"))
+                        .alias(format!("shown_{}", field.name()))
                 }))
                 .collect::<Vec<_>>(),
         );

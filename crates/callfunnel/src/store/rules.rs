@@ -28,7 +28,7 @@ impl StoreRule {
 
 /// The fields whose SPEC §1 rules a store's calls keep, in the order breaks
 /// are reported.
-const CHECKED: [Field; 7] = [
+pub(super) const CHECKED: [Field; 7] = [
     Field::Direction,
     Field::Type,
     Field::Result,
