@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use callfunnel::model::{CallResult, CallType, Direction};
 use callfunnel::request::Stage;
 
+use crate::harness::repo_root;
+
 /// The source files of both crates, without test files.
 fn sources(folder: &Path, found: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(folder).unwrap() {
@@ -51,7 +53,7 @@ fn enum_values_are_spelled_only_in_their_home_module() {
                 .collect(),
         ),
     ];
-    let crates = crate::repo_root().join("crates");
+    let crates = repo_root().join("crates");
     let mut files = Vec::new();
     for krate in ["callfunnel", "callfunnel-cli"] {
         sources(&crates.join(krate).join("src"), &mut files);
