@@ -7,8 +7,9 @@ use super::derived;
 use super::last_updated::format_utc;
 use crate::exprs::{fold_batches, with_own_strings};
 use crate::model::{column, CallResult};
+use crate::pagination::{items_before, Pagination};
 use crate::request::{ItemsRequest, Stage};
-use crate::response::{DrilldownItem, Items, Pagination, UserRef};
+use crate::response::{DrilldownItem, Items, UserRef};
 
 /// Whether a call is in `stage` (SPEC §3).
 fn in_stage(stage: Stage) -> Expr {
@@ -28,7 +29,7 @@ fn in_stage(stage: Stage) -> Expr {
 /// with the calls. (Polars 0.55's streaming top-k keeps every batch whose rows
 /// come in ascending date order, as a store's and an export's do.)
 pub(super) fn drilldown_page(scoped: LazyFrame, items: &ItemsRequest) -> PolarsResult<DataFrame> {
-    let offset = u64::from(items.page - 1) * u64::from(items.size);
+    let offset = items_before(items.page, items.size);
     let keep = usize::try_from(offset + u64::from(items.size)).unwrap_or(usize::MAX);
     let mut candidates = scoped
         .filter(col(derived::IN_CURRENT).and(in_stage(items.stage)))
@@ -150,16 +151,8 @@ pub(super) fn read_items(
         })
         .collect();
 
-    let total_count = total.max(0) as u64;
-    let total_pages = total_count.div_ceil(u64::from(request.size));
     Ok(Items {
         data,
-        pagination: Pagination {
-            page: request.page,
-            size: request.size,
-            total_count,
-            total_pages,
-            has_more: u64::from(request.page) < total_pages,
-        },
+        pagination: Pagination::new(request.page, request.size, total.max(0) as u64),
     })
 }
