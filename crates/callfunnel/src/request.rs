@@ -11,12 +11,11 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::pagination::page_size;
+pub use crate::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
 /// Default conversation threshold in seconds (SPEC §3).
 pub const DEFAULT_CONVERSATION_THRESHOLD_SECONDS: i64 = 60;
-/// Default drilldown page size (SPEC §2).
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
-/// Largest drilldown page size (SPEC §2).
-pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// An inclusive range of calendar days, `from` to `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -320,17 +319,9 @@ impl Request {
             ));
         }
 
-        let size = match size {
-            None => DEFAULT_PAGE_SIZE,
-            Some(size) if (1..=i64::from(MAX_PAGE_SIZE)).contains(&size) => size as u32,
-            Some(size) => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidPageSize,
-                    Some("size"),
-                    format!("size must be between 1 and {MAX_PAGE_SIZE}, not {size}"),
-                ))
-            }
-        };
+        let size = page_size(size).map_err(|error| {
+            ApiError::new(ErrorCode::InvalidPageSize, Some("size"), error.to_string())
+        })?;
         let page = match page {
             None => 1,
             Some(page) if page >= 1 => page.min(i64::from(u32::MAX)) as u32,

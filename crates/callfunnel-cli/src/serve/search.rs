@@ -3,17 +3,15 @@
 //! ignored; a filter may be one value or a list), and run over the items.
 
 use callfunnel::model::{CallResult, CallType, Direction};
+use callfunnel::pagination::{
+    items_before, page_size, PageSizeOutOfRange, Pagination, MAX_PAGE_SIZE,
+};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::errors::ApiFailure;
 use super::items::{ConversationItem, ItemStore, Shared};
-
-/// Default page size of the search.
-pub const DEFAULT_SIZE: u32 = 20;
-/// Largest page size of the search.
-pub const MAX_SIZE: u32 = 100;
 
 /// The order of the results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,27 +44,12 @@ pub struct SearchQuery {
     size: u32,
 }
 
-/// `{"page", "size", "total_count", "total_pages", "has_more"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Pagination {
-    /// 1-based page number.
-    pub page: u32,
-    /// Page size.
-    pub size: u32,
-    /// Items matching the filters.
-    pub total_count: u64,
-    /// `ceil(total_count ÷ size)`.
-    pub total_pages: u64,
-    /// Whether a later page holds items.
-    pub has_more: bool,
-}
-
 /// `{"data": [...], "pagination": {...}}`: the shape `ingest` reads back.
 #[derive(Debug, Serialize)]
 pub struct SearchPage<'a> {
     /// The page's items.
     pub data: Vec<&'a ConversationItem>,
-    /// Where the page lies.
+    /// Where the page lies among the items matching the filters.
     pub pagination: Pagination,
 }
 
@@ -152,7 +135,7 @@ impl SearchQuery {
 
     /// The requested page of the matching items, in the requested order.
     pub fn run<'a>(&self, store: &'a ItemStore) -> SearchPage<'a> {
-        let skip = (u64::from(self.page) - 1) * u64::from(self.size);
+        let skip = items_before(self.page, self.size);
         let mut total_count = 0u64;
         let mut data = Vec::new();
         let mut visit = |item: &'a ConversationItem| {
@@ -170,16 +153,9 @@ impl SearchQuery {
                 .iter()
                 .for_each(|&position| visit(&store.newest_first[position as usize])),
         }
-        let total_pages = total_count.div_ceil(u64::from(self.size));
         SearchPage {
             data,
-            pagination: Pagination {
-                page: self.page,
-                size: self.size,
-                total_count,
-                total_pages,
-                has_more: u64::from(self.page) < total_pages,
-            },
+            pagination: Pagination::new(self.page, self.size, total_count),
         }
     }
 }
@@ -306,17 +282,15 @@ fn read_page(fields: &Map<String, Value>) -> Result<u32, ApiFailure> {
     }
 }
 
-/// `size` in 1..=100 (default 20).
+/// `size`, by the API's page-size rule (1..=100, default 20).
 fn read_size(fields: &Map<String, Value>) -> Result<u32, ApiFailure> {
-    match integer(fields, "size")? {
-        None => Ok(DEFAULT_SIZE),
-        Some(size) if (1..=i64::from(MAX_SIZE)).contains(&size) => Ok(size as u32),
-        Some(size) => Err(ApiFailure::validation(
+    page_size(integer(fields, "size")?).map_err(|PageSizeOutOfRange(size)| {
+        ApiFailure::validation(
             "INVALID_PAGE_SIZE",
             "size",
-            format!("`size` must be between 1 and {MAX_SIZE}, not {size}."),
-        )),
-    }
+            format!("`size` must be between 1 and {MAX_PAGE_SIZE}, not {size}."),
+        )
+    })
 }
 
 /// Which end of a range a bound is.
