@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 use callfunnel::definitions;
 use callfunnel::ingest::{self, IngestOptions};
+use callfunnel::request::DateRange;
 use callfunnel::{compute_with, ApiError, Request, Rounding};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -24,6 +25,7 @@ use crate::messages::say;
 mod completions;
 mod convert;
 mod generate;
+mod period;
 mod pull;
 mod report;
 mod serve;
@@ -188,12 +190,14 @@ impl InputArgs {
 
 /// The request: a JSON file, `-` for stdin, or flags.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("period").args(["month", "week", "quarter"])
+    .conflicts_with_all(["from", "to"])))]
 struct RequestArgs {
     /// Request body as JSON (`-` reads standard input); conflicts with the request flags.
     #[arg(long, value_name = "REQUEST.json", conflicts_with_all = [
-        "from", "to", "compare_from", "compare_to", "tags", "granularity", "user_ids",
-        "allo_numbers", "extend", "stage", "page", "size", "timezone",
-        "conversation_threshold_seconds",
+        "from", "to", "month", "week", "quarter", "compare_from", "compare_to", "tags",
+        "granularity", "user_ids", "allo_numbers", "extend", "stage", "page", "size",
+        "timezone", "conversation_threshold_seconds",
     ])]
     request: Option<String>,
     /// First day of the period (YYYY-MM-DD, inclusive).
@@ -202,6 +206,15 @@ struct RequestArgs {
     /// Last day of the period (YYYY-MM-DD, inclusive).
     #[arg(long, value_name = "DATE")]
     to: Option<String>,
+    /// The period is this calendar month, e.g. `--month 2026-03`.
+    #[arg(long, value_name = "YYYY-MM", value_parser = period::parse_month)]
+    month: Option<DateRange>,
+    /// The period is this ISO week, Monday to Sunday, e.g. `--week 2026-W10`.
+    #[arg(long, value_name = "YYYY-Www", value_parser = period::parse_week)]
+    week: Option<DateRange>,
+    /// The period is this calendar quarter, e.g. `--quarter 2026-Q1`.
+    #[arg(long, value_name = "YYYY-Qn", value_parser = period::parse_quarter)]
+    quarter: Option<DateRange>,
     /// First day of the comparison period.
     #[arg(long, value_name = "DATE")]
     compare_from: Option<String>,
@@ -211,7 +224,7 @@ struct RequestArgs {
     /// Tags that define a conversion, comma separated.
     #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
     tags: Vec<String>,
-    /// Time-series buckets: DAY, WEEK or MONTH.
+    /// Time-series buckets: DAY, WEEK or MONTH (any case).
     #[arg(long, value_name = "DAY|WEEK|MONTH")]
     granularity: Option<String>,
     /// Keep only these users' calls, comma separated.
@@ -223,7 +236,7 @@ struct RequestArgs {
     /// `items` adds the drilldown list (needs --stage).
     #[arg(long, value_name = "items")]
     extend: Option<String>,
-    /// Drilldown stage: DIAL, CONNECTED, CONVERSATION or CONVERSION.
+    /// Drilldown stage: DIAL, CONNECTED, CONVERSATION or CONVERSION (any case).
     #[arg(long, value_name = "STAGE")]
     stage: Option<String>,
     /// Drilldown page (from 1).
@@ -250,7 +263,7 @@ struct OutputArgs {
     #[arg(long)]
     compact: bool,
     /// Output format, e.g. `--format table`.
-    #[arg(long, value_enum, default_value = "json")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "json")]
     format: MetricsFormat,
 }
 
@@ -284,7 +297,7 @@ enum DefinitionsFormat {
 #[derive(Debug, Args)]
 struct DefinitionsArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "text")]
     format: DefinitionsFormat,
 }
 
@@ -501,7 +514,9 @@ fn request_from_flags(args: &RequestArgs) -> Value {
         }
         Value::Object(range)
     };
-    if args.from.is_some() || args.to.is_some() {
+    if let Some(period) = args.month.or(args.week).or(args.quarter) {
+        body.insert("date".into(), json!(period));
+    } else if args.from.is_some() || args.to.is_some() {
         body.insert("date".into(), range(&args.from, &args.to));
     }
     if args.compare_from.is_some() || args.compare_to.is_some() {
@@ -520,11 +535,16 @@ fn request_from_flags(args: &RequestArgs) -> Value {
             body.insert(name.into(), json!(values));
         }
     }
+    // The enums in the API's case, whatever case they were typed in.
+    let upper = |value: &Option<String>| value.as_deref().map(str::to_ascii_uppercase);
     let texts = [
-        ("granularity", &args.granularity),
-        ("extend", &args.extend),
-        ("stage", &args.stage),
-        ("timezone", &args.timezone),
+        ("granularity", upper(&args.granularity)),
+        (
+            "extend",
+            args.extend.as_deref().map(str::to_ascii_lowercase),
+        ),
+        ("stage", upper(&args.stage)),
+        ("timezone", args.timezone.clone()),
     ];
     for (name, value) in texts {
         if let Some(value) = value {

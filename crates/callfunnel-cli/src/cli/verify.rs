@@ -55,7 +55,7 @@ pub struct VerifyArgs {
     #[command(flatten)]
     api: ApiArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "table")]
     format: VerifyFormat,
 }
 

@@ -7,6 +7,7 @@ mod hardening;
 mod harness;
 mod help;
 mod one_home;
+mod periods;
 mod pull;
 mod report;
 mod serve;
