@@ -35,13 +35,14 @@ use crate::response::{Response, ResponseData, TimeSeries};
 use crate::rounding::Rounding;
 
 use drilldown::{drilldown_page, read_items};
+pub use drilldown::{drilldown_rows, DrilldownRow, DrilldownRows, Pages};
 pub use heatmap::WEEKDAYS;
 use heatmap::{heatmap_plan, read_heatmap};
 use last_updated::{last_updated_plan, read_last_updated};
 use leaderboard::{leaderboard_plan, read_leaderboard};
 pub(crate) use scope::scoped_calls;
 use scope::section_columns;
-pub use scope::window;
+pub use scope::{filter_names, period_census, window, PeriodCensus};
 pub(crate) use series::bucket_start;
 use series::{read_series, series_plan};
 use totals::{totals_plan, Totals};
