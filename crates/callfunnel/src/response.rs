@@ -7,6 +7,7 @@ use serde::Serialize;
 
 pub use crate::pagination::Pagination;
 use crate::request::{DateRange, Stage};
+use crate::rounding::{Rounding, RATE_DECIMALS};
 
 /// `{"data": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,6 +58,19 @@ pub struct FunnelStage {
     pub count: MetricValue<u64>,
     /// Stage count ÷ current dials; `null` when there are no dials.
     pub rate: Option<f64>,
+}
+
+impl FunnelStage {
+    /// The stage's rate in the comparison period, which the API does not
+    /// give: its previous count ÷ the previous period's dials, rounded as
+    /// `rounding` rounds rates; `None` without previous dials.
+    pub fn previous_rate(&self, previous_dials: u64, rounding: Rounding) -> Option<f64> {
+        rounding.ratio(
+            self.count.previous.into(),
+            previous_dials.into(),
+            RATE_DECIMALS,
+        )
+    }
 }
 
 /// The four stages.

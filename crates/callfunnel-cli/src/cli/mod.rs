@@ -9,22 +9,23 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context;
 use callfunnel::definitions;
 use callfunnel::ingest::{self, IngestOptions};
 use callfunnel::request::DateRange;
-use callfunnel::{compute_with, ApiError, Request, Rounding};
+use callfunnel::{ApiError, Request};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::csv_tables::TableError;
 use crate::messages::say;
 
 mod completions;
 mod convert;
 mod generate;
+mod metrics;
 mod period;
 mod pull;
 mod report;
@@ -76,7 +77,7 @@ enum Command {
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
     ///
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
-    Metrics(Box<MetricsArgs>),
+    Metrics(Box<metrics::MetricsArgs>),
     /// Write the metrics as one self-contained HTML page: funnel, charts, heatmap, leaderboard, input summary.
     ///
     /// Example: callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html --png charts/
@@ -253,39 +254,6 @@ struct RequestArgs {
     conversation_threshold_seconds: Option<i64>,
 }
 
-/// Output options of `metrics`.
-#[derive(Debug, Args)]
-struct OutputArgs {
-    /// Print the exact values, without the API's rounding.
-    #[arg(long)]
-    exact: bool,
-    /// Print the JSON on one line.
-    #[arg(long)]
-    compact: bool,
-    /// Output format, e.g. `--format table`.
-    #[arg(long, value_enum, ignore_case = true, default_value = "json")]
-    format: MetricsFormat,
-}
-
-/// What `metrics` prints.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum MetricsFormat {
-    /// The API's response, as JSON.
-    Json,
-    /// Text tables for people; arrows and colours when stdout is a terminal (unless NO_COLOR is set).
-    Table,
-}
-
-#[derive(Debug, Args)]
-struct MetricsArgs {
-    #[command(flatten)]
-    input: InputArgs,
-    #[command(flatten)]
-    request: RequestArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-}
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DefinitionsFormat {
     /// The rules in words.
@@ -327,7 +295,7 @@ pub fn run(cli: Cli) -> ExitCode {
         remove_temporary_files_on_interrupt();
     }
     let outcome = match cli.command {
-        Command::Metrics(args) => metrics(*args),
+        Command::Metrics(args) => metrics::run(*args),
         Command::Report(args) => report::run(*args),
         Command::Verify(args) => verify::run(*args),
         Command::Definitions(args) => print_definitions(args),
@@ -422,44 +390,6 @@ impl Failure {
         }
     }
 }
-
-fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
-    let request = match read_request(&args.request)? {
-        Ok(request) => request,
-        Err(api_error) => return Ok(reject_request(&api_error)),
-    };
-    let started = Instant::now();
-    let loaded = args.input.load_for(&request)?;
-    let loaded_at = started.elapsed();
-    let rounding = if args.output.exact {
-        Rounding::Exact
-    } else {
-        Rounding::Api
-    };
-    let response = compute_with(loaded.frame, &request, rounding).map_err(Failure::internal)?;
-    let computed_at = started.elapsed();
-    let text = match args.output.format {
-        MetricsFormat::Table => crate::table::render(&response, stdout_wants_color()),
-        MetricsFormat::Json if args.output.compact => serde_json::to_string(&response)
-            .map(|line| line + "\n")
-            .context("serializing the response")
-            .map_err(Failure::internal)?,
-        MetricsFormat::Json => response.to_json_pretty(),
-    };
-    let code = write_stdout(&text);
-    if std::env::var_os(TIMINGS_VARIABLE).is_some() {
-        say(format!(
-            "timings: ingest {:.3} s, engine {:.3} s, output {:.3} s",
-            loaded_at.as_secs_f64(),
-            (computed_at - loaded_at).as_secs_f64(),
-            (started.elapsed() - computed_at).as_secs_f64()
-        ));
-    }
-    code
-}
-
-/// Set (to anything) to print how long each phase of `metrics` took.
-const TIMINGS_VARIABLE: &str = "CALLFUNNEL_TIMINGS";
 
 /// Reads the request body (file, stdin or flags) and validates it; an I/O
 /// failure is a usage error, an invalid body is the API's error.
@@ -647,15 +577,30 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.
 pub fn write_stdout(text: &str) -> Result<ExitCode, Failure> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    stream_stdout(|out| out.write_all(text.as_bytes()))
+}
+
+/// Writes data to stdout with `write`, through a buffer; a closed pipe
+/// (e.g. `| head`) ends quietly, another failure is an output error.
+pub(crate) fn stream_stdout(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<ExitCode, Failure> {
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(err) => Err(Failure::output(
             anyhow::Error::new(err).context("writing to stdout"),
         )),
+    }
+}
+
+/// The failure of a CSV table that could not be made: the computation's
+/// (exit status 70), the output's (4), or a table the request cannot give (2).
+fn table_failure(error: TableError) -> Failure {
+    match error {
+        TableError::Write(_) => Failure::output(error),
+        TableError::Engine(_) => Failure::internal(error),
+        TableError::NoDrilldown => Failure::usage(error),
     }
 }

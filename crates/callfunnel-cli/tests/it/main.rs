@@ -3,6 +3,7 @@
 
 mod browser;
 mod cli;
+mod csv_tables;
 mod hardening;
 mod harness;
 mod help;
