@@ -58,33 +58,17 @@ fn records(text: &str) -> Vec<Vec<String>> {
 }
 
 #[test]
-fn funnel_csv() {
-    insta::assert_snapshot!(table("funnel"));
-}
-
-#[test]
-fn time_spent_csv() {
-    insta::assert_snapshot!(table("time_spent"));
-}
-
-#[test]
-fn series_csv() {
-    insta::assert_snapshot!(table("series"));
-}
-
-#[test]
-fn heatmap_csv() {
-    insta::assert_snapshot!(table("heatmap"));
-}
-
-#[test]
-fn leaderboard_csv() {
-    insta::assert_snapshot!(table("leaderboard"));
-}
-
-#[test]
-fn items_csv() {
-    insta::assert_snapshot!(table("items"));
+fn every_table_as_csv() {
+    for name in [
+        "funnel",
+        "time_spent",
+        "series",
+        "heatmap",
+        "leaderboard",
+        "items",
+    ] {
+        insta::assert_snapshot!(format!("{name}_csv"), table(name));
+    }
 }
 
 #[test]

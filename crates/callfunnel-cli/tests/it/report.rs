@@ -11,7 +11,7 @@ use callfunnel::engine::{compute_with_previous_series, period_census};
 use callfunnel::ingest::IngestReport;
 use callfunnel::model::{calls_to_frame, Call, CallResult};
 use callfunnel::{compute, Request, Rounding};
-use callfunnel_cli::report::{charts, render_html, ReportInput};
+use callfunnel_cli::report::{charts, render_html, Chart, ReportInput};
 use chrono::{TimeZone, Utc};
 use polars::prelude::IntoLazy;
 
@@ -284,6 +284,30 @@ fn report_rejects_an_invalid_request_and_writes_nothing() {
         .stdout("");
 }
 
+/// The report of `calls` for `request` (rounded as the API rounds, no
+/// filter, no title), from the library: the page and its charts; with the
+/// comparison period's series when `previous`.
+fn report_of(
+    calls: polars::prelude::LazyFrame,
+    request: &Request,
+    ingest: &IngestReport,
+    previous: bool,
+) -> (String, Vec<Chart>) {
+    let (response, previous_series) =
+        compute_with_previous_series(calls.clone(), request, Rounding::Api).expect("computing");
+    let input = ReportInput {
+        request,
+        response: &response,
+        rounding: Rounding::Api,
+        previous: previous.then_some(&previous_series),
+        ingest,
+        census: period_census(calls, request).expect("counting"),
+        filter_names: &[],
+        title: None,
+    };
+    (render_html(&input), charts(&input))
+}
+
 /// A report on one call whose rep and file name hold HTML.
 fn hostile_report() -> String {
     let mut call = Call::new(
@@ -300,24 +324,13 @@ fn hostile_report() -> String {
         r#"{"date": {"from": "2024-03-04", "to": "2024-03-10"}, "tags": ["<b>won</b>"]}"#,
     )
     .expect("a request");
-    let (response, previous) =
-        compute_with_previous_series(frame.clone(), &request, Rounding::Api).expect("computing");
     let ingest = IngestReport {
         files: vec![PathBuf::from("exports/<calls> & \"more\".csv")],
         rows_read: 1,
         calls: 1,
         ..IngestReport::default()
     };
-    render_html(&ReportInput {
-        request: &request,
-        response: &response,
-        rounding: Rounding::Api,
-        previous: Some(&previous),
-        ingest: &ingest,
-        census: period_census(frame, &request).expect("counting"),
-        filter_names: &[],
-        title: None,
-    })
+    report_of(frame, &request, &ingest, true).0
 }
 
 /// The request whose response's time series is the comparison period's: the
@@ -375,19 +388,7 @@ fn charts_are_well_formed_svg_documents() {
         "2024-02-26"
     );
     let frame = calls_to_frame(Vec::<Call>::new()).expect("a frame").lazy();
-    let response = compute(frame.clone(), &request).expect("computing");
-    let ingest = IngestReport::default();
-    let input = ReportInput {
-        request: &request,
-        response: &response,
-        rounding: Rounding::Api,
-        previous: None,
-        ingest: &ingest,
-        census: period_census(frame, &request).expect("counting"),
-        filter_names: &[],
-        title: None,
-    };
-    let charts = charts(&input);
+    let (_, charts) = report_of(frame, &request, &IngestReport::default(), false);
     let names: Vec<&str> = charts.iter().map(|chart| chart.name).collect();
     assert_eq!(
         names,
@@ -436,37 +437,27 @@ fn weekday_calls() -> polars::prelude::LazyFrame {
     calls_to_frame(calls).expect("a frame").lazy()
 }
 
-/// The report's charts for `calls` over 2024-03-04 to 2024-03-17 (UTC).
-fn charts_of(calls: polars::prelude::LazyFrame) -> Vec<callfunnel_cli::report::Chart> {
-    let request = Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-17"}}"#)
-        .expect("a request");
-    let (response, previous) =
-        compute_with_previous_series(calls.clone(), &request, Rounding::Api).expect("computing");
-    // The JSON keeps the API's 0 for the weekend's rate.
-    assert_eq!(
-        response.data.time_series.connection_rate[5].date,
-        "2024-03-09"
-    );
-    assert_eq!(response.data.time_series.connection_rate[5].value, 0.0);
-    let ingest = IngestReport {
-        calls: 10,
-        ..IngestReport::default()
-    };
-    charts(&ReportInput {
-        request: &request,
-        response: &response,
-        rounding: Rounding::Api,
-        previous: Some(&previous),
-        ingest: &ingest,
-        census: period_census(calls, &request).expect("counting"),
-        filter_names: &[],
-        title: None,
-    })
+/// The request of the weekday calls: 2024-03-04 to 2024-03-17, UTC.
+fn two_weeks() -> Request {
+    Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-17"}}"#)
+        .expect("a request")
 }
 
 #[test]
 fn a_weekend_without_dials_is_a_gap_in_the_connection_rate() {
-    let charts = charts_of(weekday_calls());
+    // The JSON keeps the API's 0 for the weekend's rate.
+    let response = compute(weekday_calls(), &two_weeks()).expect("computing");
+    let saturday = &response.data.time_series.connection_rate[5];
+    assert_eq!(
+        (saturday.date.as_str(), saturday.value),
+        ("2024-03-09", 0.0)
+    );
+    let (_, charts) = report_of(
+        weekday_calls(),
+        &two_weeks(),
+        &IngestReport::default(),
+        true,
+    );
     let rate = &charts
         .iter()
         .find(|chart| chart.name == "connection_rate")
@@ -500,22 +491,12 @@ fn a_weekend_without_dials_is_a_gap_in_the_connection_rate() {
 
 #[test]
 fn the_leaderboard_has_no_email_column_when_no_call_has_one() {
-    let calls = weekday_calls();
-    let request = Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-17"}}"#)
-        .expect("a request");
-    let (response, previous) =
-        compute_with_previous_series(calls.clone(), &request, Rounding::Api).expect("computing");
-    let ingest = IngestReport::default();
-    let html = render_html(&ReportInput {
-        request: &request,
-        response: &response,
-        rounding: Rounding::Api,
-        previous: Some(&previous),
-        ingest: &ingest,
-        census: period_census(calls, &request).expect("counting"),
-        filter_names: &[],
-        title: None,
-    });
+    let (html, _) = report_of(
+        weekday_calls(),
+        &two_weeks(),
+        &IngestReport::default(),
+        true,
+    );
     let leaderboard = section(&html, "leaderboard");
     assert!(leaderboard.contains(
         r#"<tr><th class="num">#</th><th>Rep</th><th class="num">Connected</th><th></th></tr>"#
