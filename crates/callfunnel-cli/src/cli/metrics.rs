@@ -152,12 +152,15 @@ pub fn run(args: MetricsArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let loaded = args.input.load_for(&request)?;
     let loaded_at = started.elapsed();
-    let code = print(output, loaded.frame, &request, args.output.rounding());
+    let computed = compute(output, loaded.frame, &request, args.output.rounding())?;
+    let computed_at = started.elapsed();
+    let code = computed.print(&request);
     if std::env::var_os(TIMINGS_VARIABLE).is_some() {
         say(format!(
-            "timings: ingest {:.3} s, computation and output {:.3} s",
+            "timings: ingest {:.3} s, engine {:.3} s, output {:.3} s",
             loaded_at.as_secs_f64(),
-            (started.elapsed() - loaded_at).as_secs_f64()
+            (computed_at - loaded_at).as_secs_f64(),
+            (started.elapsed() - computed_at).as_secs_f64()
         ));
     }
     code
@@ -166,28 +169,34 @@ pub fn run(args: MetricsArgs) -> Result<ExitCode, Failure> {
 /// Set (to anything) to print how long each phase of `metrics` took.
 const TIMINGS_VARIABLE: &str = "CALLFUNNEL_TIMINGS";
 
-/// Computes `output` from the calls and writes it on stdout.
-fn print(
+/// What `metrics` prints, computed.
+enum Computed {
+    /// Text, whole.
+    Text(String),
+    /// Drilldown calls as JSON, one item per line, written as they are read.
+    ItemsJson(DrilldownRows),
+    /// Drilldown calls as CSV, written as they are read.
+    ItemsCsv(DrilldownRows),
+}
+
+/// Computes `output` from the calls.
+fn compute(
     output: Output,
     calls: LazyFrame,
     request: &Request,
     rounding: Rounding,
-) -> Result<ExitCode, Failure> {
+) -> Result<Computed, Failure> {
     let rows = |pages| drilldown_rows(calls.clone(), request, pages).map_err(Failure::internal);
-    match output {
-        Output::Json { compact } => {
-            let response =
-                compute_with(calls.clone(), request, rounding).map_err(Failure::internal)?;
-            if compact {
-                let line = serde_json::to_string(&response)
-                    .context("serializing the response")
-                    .map_err(Failure::internal)?;
-                write_stdout(&(line + "\n"))
-            } else {
-                write_stdout(&response.to_json_pretty())
-            }
-        }
-        Output::AllItemsJson(stage) => write_ndjson(&rows(Pages::All(stage))?),
+    let response = || compute_with(calls.clone(), request, rounding).map_err(Failure::internal);
+    Ok(match output {
+        Output::Json { compact: true } => Computed::Text(
+            serde_json::to_string(&response()?)
+                .context("serializing the response")
+                .map_err(Failure::internal)?
+                + "\n",
+        ),
+        Output::Json { compact: false } => Computed::Text(response()?.to_json_pretty()),
+        Output::AllItemsJson(stage) => Computed::ItemsJson(rows(Pages::All(stage))?),
         Output::Table { all_calls } => {
             let all_calls = match all_calls {
                 Some(stage) => Some(
@@ -199,21 +208,16 @@ fn print(
                 ),
                 None => None,
             };
-            let response =
-                compute_with(calls.clone(), request, rounding).map_err(Failure::internal)?;
+            let response = response()?;
             let input = TableInput {
                 response: &response,
                 request,
                 rounding,
                 all_calls: all_calls.as_deref(),
             };
-            write_stdout(&crate::table::render(&input, stdout_wants_color()))
+            Computed::Text(crate::table::render(&input, stdout_wants_color()))
         }
-        Output::ItemsCsv(pages) => {
-            let calls = rows(pages)?;
-            let rows = calls.iter().map_err(Failure::internal)?;
-            stream_stdout(|out| Ok(write_items(rows, request, out)?))
-        }
+        Output::ItemsCsv(pages) => Computed::ItemsCsv(rows(pages)?),
         Output::Csv(name) => {
             let (response, previous) =
                 compute_with_previous_series(calls.clone(), request, rounding)
@@ -227,7 +231,25 @@ fn print(
             };
             let mut bytes = Vec::new();
             tables.write(name, &mut bytes).map_err(table_failure)?;
-            stream_stdout(|out| out.write_all(&bytes))
+            Computed::Text(
+                String::from_utf8(bytes)
+                    .context("a CSV table")
+                    .map_err(Failure::internal)?,
+            )
+        }
+    })
+}
+
+impl Computed {
+    /// Writes it on stdout.
+    fn print(self, request: &Request) -> Result<ExitCode, Failure> {
+        match self {
+            Computed::Text(text) => write_stdout(&text),
+            Computed::ItemsJson(calls) => write_ndjson(&calls),
+            Computed::ItemsCsv(calls) => {
+                let rows = calls.iter().map_err(Failure::internal)?;
+                stream_stdout(|out| Ok(write_items(rows, request, out)?))
+            }
         }
     }
 }

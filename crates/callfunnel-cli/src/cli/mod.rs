@@ -77,10 +77,12 @@ enum Command {
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
     ///
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
+    ///
+    /// Example: callfunnel metrics --input sample_data/calls.csv --month 2024-03 --format csv --table series
     Metrics(Box<metrics::MetricsArgs>),
     /// Write the metrics as one self-contained HTML page: funnel, charts, heatmap, leaderboard, input summary.
     ///
-    /// Example: callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html --png charts/
+    /// Example: callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html --png charts/ --csv tables/
     Report(Box<report::ReportArgs>),
     /// Recompute an API answer from the calls behind it and list every difference.
     ///

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::harness::{
-    assert_status, json_of, path_arg, run, sample_path, stderr_of, stdout_of, temporary_folder,
-    write_file,
+    assert_status, json_of, path_arg, repo_root, run, sample_path, stderr_of, stdout_of,
+    temporary_folder, write_file,
 };
 
 /// `metrics` on the sample with `request` and `extra` flags: stdout,
@@ -362,4 +362,14 @@ fn flags_that_do_not_go_together_are_usage_errors() {
         assert!(output.stdout.is_empty(), "{flags:?}");
         assert!(stderr_of(&output).contains(message), "{flags:?}: {}", stderr_of(&output));
     }
+}
+
+#[test]
+fn the_readme_shows_the_current_funnel_csv() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("the README");
+    let funnel = metrics("request.json", &["--format", "csv", "--table", "funnel"]);
+    assert!(
+        readme.contains(&format!("```\n{funnel}```")),
+        "README.md's CSV example differs from the command's output:\n{funnel}"
+    );
 }
