@@ -14,7 +14,7 @@ use std::io::Write;
 
 use callfunnel::engine::{DrilldownRow, DrilldownRows};
 use callfunnel::request::Granularity;
-use callfunnel::response::{HeatmapCell, MetricValue, Response, TimeSeries, TimeSeriesPoint};
+use callfunnel::response::{MetricValue, Response, TimeSeries, TimeSeriesPoint};
 use callfunnel::{EngineError, Request, Rounding};
 use clap::ValueEnum;
 
@@ -220,7 +220,6 @@ impl Tables<'_> {
             .zip(&heatmap.connected)
             .zip(&heatmap.connection_rate);
         for ((dials, connected), rate) in cells {
-            let rate: &HeatmapCell<f64> = rate;
             csv.write_record([
                 display::weekday(dials.day),
                 dials.hour.to_string(),
