@@ -108,6 +108,13 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Answer Allo's API routes over HTTP from the loaded calls, as a local Allo.
     ///
+    /// Limits: bodies of 1 MiB (413), a request line and headers of 64 KiB and 100
+    /// headers (431), a period of 10,000 time-series buckets (400
+    /// INVALID_DATE_RANGE), 1,000 values a search filter and 20 search keywords
+    /// (400), and the timeouts and connections below. SIGINT or SIGTERM stops it
+    /// once the answers in flight are sent (within --shutdown-timeout); a second
+    /// signal stops it at once.
+    ///
     /// Example: callfunnel serve --input calls.parquet --api-key dev-key --listen 127.0.0.1:8080
     Serve(Box<serve::ServeArgs>),
 }
