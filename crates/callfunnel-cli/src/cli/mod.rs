@@ -51,7 +51,8 @@ const EXAMPLES: &str = "Examples:
 Exit statuses: 0 success, 1 verification differences, 2 invalid request or usage,
 3 unreadable input, 4 output could not be written (stdout, a report, a store),
 5 the network could not be reached or held (pull and verify --live: the API after
-retries; serve: the address is in use),
+retries, or answers it cannot use: not JSON, too large, redirected away, paging
+that does not end or is incomplete; serve: the address is in use),
 70 internal failure (a defect: please report it).
 
 Run `callfunnel help COMMAND` for a command's options and its example.";
@@ -96,9 +97,18 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Copy the calls of a period from Allo's API into a store (the key from $ALLO_API_KEY).
     ///
-    /// Pages are saved as they arrive, so an interrupted pull resumes; the count is
-    /// checked against the API's total. Ringing time is not in the API's call items,
-    /// so `verify` lists it as not checkable on a pulled store.
+    /// Pages are saved as they arrive, so an interrupted pull resumes (from the same
+    /// server, with the same key: the pages folder records which); the count is
+    /// checked against the API's total. Only the period's calls are kept. Ringing time
+    /// is not in the API's call items, so `verify` lists it as not checkable on a
+    /// pulled store.
+    ///
+    /// Exit status 5, the pages kept for a resume, when the API cannot be reached
+    /// after retries or answers what cannot be used: a body that is not JSON (tried
+    /// again first), larger than 64 MiB (never read further), a redirect that would
+    /// turn the POST into a GET or lead to another origin, a page that repeats the
+    /// previous one, pages that go on past the total announced, or an empty page that
+    /// says more follow.
     ///
     /// Example: callfunnel pull --from 2026-01-01 --to 2026-03-31 --out calls.parquet
     Pull(pull::PullArgs),
@@ -586,10 +596,12 @@ fn stdout_wants_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Refuses an output path that names one of the command's own inputs (a
-/// call file, expanded as `--input` is, or the request file): writing it
-/// would destroy that input. A usage error (exit status 2).
+/// Refuses an output path (given as `flag`) that names one of the
+/// command's own inputs (a call file, expanded as `--input` is, or the
+/// request file): writing it would destroy that input. A usage error (exit
+/// status 2).
 pub(crate) fn refuse_overwriting_inputs(
+    flag: &str,
     out: &Path,
     inputs: &[PathBuf],
     request: Option<&str>,
@@ -602,7 +614,7 @@ pub(crate) fn refuse_overwriting_inputs(
         .find(|input| same_file(out, input));
     match named {
         Some(input) => Err(Failure::usage(anyhow::anyhow!(
-            "--out {} is the input {}: refusing to overwrite it",
+            "{flag} {} is the input {}: refusing to overwrite it",
             out.display(),
             input.display()
         ))),

@@ -3,6 +3,7 @@
 mod browser;
 mod cli;
 mod hardening;
+mod hardening_pull;
 mod hardening_serve;
 mod help;
 mod one_home;

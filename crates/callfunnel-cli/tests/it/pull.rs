@@ -358,7 +358,10 @@ fn retries_exhausted_stop_with_status_5_keeping_the_pages_and_a_rerun_resumes() 
         .iter()
         .all(|(status, fault)| status == "000" && fault.as_deref() == Some("drop")));
 
-    let healthy = Server::start(&[]);
+    // The same address (a resume is of the same server), now healthy.
+    let address = failing.address().to_string();
+    drop(failing);
+    let healthy = Server::start_on(&address, &[]);
     let output = run(pull_command(
         &healthy.base,
         &store,
@@ -374,7 +377,7 @@ fn retries_exhausted_stop_with_status_5_keeping_the_pages_and_a_rerun_resumes() 
 }
 
 /// Page files saved in `folder`.
-fn saved_pages(folder: &Path) -> usize {
+pub(crate) fn saved_pages(folder: &Path) -> usize {
     std::fs::read_dir(folder).map_or(0, |entries| {
         entries
             .filter_map(Result::ok)
