@@ -146,11 +146,11 @@ impl ApiFailure {
         failure
     }
 
-    /// The answer to a request head that is not HTTP/1.1 hyper can read:
-    /// 400 `MALFORMED_REQUEST`, 414 `URI_TOO_LONG` or 431 `HEADERS_TOO_LARGE`.
+    /// The answer to a request head hyper cannot read: 431
+    /// `HEADERS_TOO_LARGE` over the head limit (a URI too long included:
+    /// the limit is below hyper's own for URIs), else 400 `MALFORMED_REQUEST`.
     pub fn unreadable_head(status: StatusCode, max_head_bytes: usize) -> Self {
         let (code, message) = match status {
-            StatusCode::URI_TOO_LONG => ("URI_TOO_LONG", "The request's URI is too long.".to_string()),
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
                 "HEADERS_TOO_LARGE",
                 format!(

@@ -1,6 +1,6 @@
 //! One connection's bytes: what moved last, for the idle and header
 //! timeouts ([`Clock`]), and hyper's own bare answers to request heads it
-//! cannot read (400, 414, 431) rewritten as the API's envelope with a
+//! cannot read (400, 431) rewritten as the API's envelope with a
 //! request id ([`Wire`]).
 
 use std::io;
@@ -173,18 +173,17 @@ impl Wire {
 }
 
 /// The status of `bytes` when they are exactly one of hyper's own answers to
-/// a request head it cannot read: a complete head without a body, status 400,
-/// 414 or 431, and no `X-Request-Id` (which every answer of the routes
-/// carries, see `super::pipeline`).
+/// a request head it cannot read: a complete head without a body, status 400
+/// or 431 (hyper's 414 cannot come: a URI it finds too long is beyond the
+/// head limit first), and no `X-Request-Id` (which every answer of the
+/// routes carries, see `super::pipeline`).
 fn hyper_rejection(bytes: &[u8]) -> Option<StatusCode> {
     let head = std::str::from_utf8(bytes).ok()?;
     let status = head.strip_prefix("HTTP/1.1 ")?.get(..3)?;
     let whole_head = head.find("\r\n\r\n").map(|end| end + 4) == Some(head.len());
     let ours = head.to_ascii_lowercase().contains("\r\nx-request-id:");
     match status {
-        "400" | "414" | "431" if whole_head && !ours => {
-            StatusCode::from_bytes(status.as_bytes()).ok()
-        }
+        "400" | "431" if whole_head && !ours => StatusCode::from_bytes(status.as_bytes()).ok(),
         _ => None,
     }
 }

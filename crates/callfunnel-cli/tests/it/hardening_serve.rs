@@ -364,6 +364,11 @@ fn unreadable_request_heads_are_answered_with_the_envelope() {
     large.extend_from_slice(b"\r\n\r\n");
     let envelope = assert_raw_envelope(&raw(large), 431, "HEADERS_TOO_LARGE");
     assert_eq!(envelope["error"]["type"], json!("validation_error"));
+    let long_uri = format!(
+        "GET /v2/api/{} HTTP/1.1\r\nHost: test\r\n\r\n",
+        "u".repeat(70_000)
+    );
+    assert_raw_envelope(&raw(long_uri.into_bytes()), 431, "HEADERS_TOO_LARGE");
     let mut many = b"GET /v2/api/me HTTP/1.1\r\nHost: test\r\n".to_vec();
     for index in 0..101 {
         many.extend_from_slice(format!("X-H{index}: v\r\n").as_bytes());
