@@ -11,12 +11,11 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::pagination::{page_number, page_size};
+pub use crate::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
 /// Default conversation threshold in seconds (SPEC §3).
 pub const DEFAULT_CONVERSATION_THRESHOLD_SECONDS: i64 = 60;
-/// Default drilldown page size (SPEC §2).
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
-/// Largest drilldown page size (SPEC §2).
-pub const MAX_PAGE_SIZE: u32 = 100;
 /// The most time-series buckets a period (`date`, or a given
 /// `compare_date`) may span: 27 years of days, 191 of weeks, 833 of months.
 /// A bucket is a point in each of the four series, so this bounds the
@@ -355,32 +354,10 @@ impl Request {
             ));
         }
 
-        let size = match size {
-            None => DEFAULT_PAGE_SIZE,
-            Some(size) if (1..=i128::from(MAX_PAGE_SIZE)).contains(&size) => size as u32,
-            Some(size) => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidPageSize,
-                    Some("size"),
-                    format!("size must be between 1 and {MAX_PAGE_SIZE}, not {size}"),
-                ))
-            }
-        };
-        let page = match page {
-            None => 1,
-            Some(page) if page < 1 => {
-                return Err(body_error(
-                    "page",
-                    format!("page must be at least 1, not {page}"),
-                ))
-            }
-            Some(page) => u32::try_from(page).map_err(|_| {
-                body_error(
-                    "page",
-                    format!("page must be at most {}, not {page}", u32::MAX),
-                )
-            })?,
-        };
+        let size = page_size(size).map_err(|error| {
+            ApiError::new(ErrorCode::InvalidPageSize, Some("size"), error.to_string())
+        })?;
+        let page = page_number(page).map_err(|error| body_error("page", error.to_string()))?;
 
         if !user_ids.is_empty() && !allo_numbers.is_empty() {
             return Err(ApiError::new(

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+pub use crate::pagination::Pagination;
 use crate::request::{DateRange, Stage};
 
 /// `{"data": {...}}`.
@@ -169,27 +170,12 @@ pub struct DrilldownItem {
     pub date: String,
 }
 
-/// Drilldown pagination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Pagination {
-    /// Requested page.
-    pub page: u32,
-    /// Requested size.
-    pub size: u32,
-    /// Calls in the stage.
-    pub total_count: u64,
-    /// `ceil(total_count ÷ size)`.
-    pub total_pages: u64,
-    /// `page < total_pages`.
-    pub has_more: bool,
-}
-
 /// The drilldown list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Items {
     /// One page of calls, newest first.
     pub data: Vec<DrilldownItem>,
-    /// Where the page sits.
+    /// Where the page sits among the stage's calls.
     pub pagination: Pagination,
 }
 

@@ -24,7 +24,7 @@ use super::errors::{raw_answer, ApiFailure};
 use super::pipeline::{log_unrouted, new_request_id};
 use super::wire::{Clock, Expiry, Wire};
 use super::ServeError;
-use crate::cli::say;
+use crate::messages::say;
 
 /// The largest request line and headers accepted (431 beyond).
 pub const MAX_HEAD_BYTES: usize = 64 << 10;

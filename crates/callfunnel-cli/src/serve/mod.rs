@@ -1,4 +1,4 @@
-//! `callfunnel serve` (issue 12, SPEC §6): a local replica of Allo's API over
+//! `callfunnel serve` (SPEC §6): a local replica of Allo's API over
 //! HTTP, answering from the loaded calls with the API's bodies, statuses and
 //! error envelopes, so that programs written against Allo run unchanged
 //! against `http://127.0.0.1:PORT`.
@@ -29,6 +29,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 
+use crate::messages::say;
 use auth::Access;
 use connections::ConnectionLimits;
 use faults::{FaultInjector, FaultPlan};
@@ -81,7 +82,7 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     let dataset = options.source.load().map_err(ServeError::Input)?;
     let calls = dataset.items.newest_first.len();
     if let Some(plan) = &options.faults {
-        eprintln!("callfunnel: injecting faults: {plan}");
+        say(format!("injecting faults: {plan}"));
     }
     let state = Arc::new(
         AppState::new(dataset, options.access, RateLimiter::new(options.limits))
@@ -95,8 +96,8 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         .enable_all()
         .build()
         .map_err(|err| ServeError::Internal(format!("starting the runtime: {err}")))?;
-    eprintln!("callfunnel: serving {calls} calls");
-    eprintln!("callfunnel: listening on http://{address}");
+    say(format!("serving {calls} calls"));
+    say(format!("listening on http://{address}"));
     let served = runtime.block_on(connections::serve(
         listener,
         router(state),

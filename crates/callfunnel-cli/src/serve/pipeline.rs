@@ -23,7 +23,7 @@ use super::faults::{dropped_connection, Fault};
 use super::rate_limit::{Class, Quota};
 use super::routes::BODY_LIMIT;
 use super::state::AppState;
-use crate::cli::say;
+use crate::messages::say;
 
 /// The header carrying the request id, both ways.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -5,6 +5,10 @@
 use std::collections::HashSet;
 
 use callfunnel::model::{CallResult, CallType, Direction};
+use callfunnel::pagination::{
+    items_before, page_number, page_size, PageOutOfRange, PageSizeOutOfRange, Pagination, MAX_PAGE,
+    MAX_PAGE_SIZE,
+};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -13,8 +17,6 @@ use super::errors::ApiFailure;
 use super::items::{ConversationItem, ItemStore, Shared};
 use super::routes::Cancellation;
 
-/// Default page size of the search.
-pub const DEFAULT_SIZE: u32 = 20;
 /// The most distinct values one filter may list (400 beyond): each is
 /// looked up in a hash set, but the body still has to be read and hashed.
 pub const MAX_FILTER_VALUES: usize = 1_000;
@@ -23,8 +25,6 @@ pub const MAX_FILTER_VALUES: usize = 1_000;
 pub const MAX_KEYWORDS: usize = 20;
 /// Items scanned between two looks at whether the client is still there.
 const ITEMS_BETWEEN_CHECKS: usize = 4096;
-/// Largest page size of the search.
-pub const MAX_SIZE: u32 = 100;
 
 /// The order of the results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,27 +59,12 @@ pub struct SearchQuery {
     size: u32,
 }
 
-/// `{"page", "size", "total_count", "total_pages", "has_more"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Pagination {
-    /// 1-based page number.
-    pub page: u32,
-    /// Page size.
-    pub size: u32,
-    /// Items matching the filters.
-    pub total_count: u64,
-    /// `ceil(total_count ÷ size)`.
-    pub total_pages: u64,
-    /// Whether a later page holds items.
-    pub has_more: bool,
-}
-
 /// `{"data": [...], "pagination": {...}}`: the shape `ingest` reads back.
 #[derive(Debug, Serialize)]
 pub struct SearchPage<'a> {
     /// The page's items.
     pub data: Vec<&'a ConversationItem>,
-    /// Where the page lies.
+    /// Where the page lies among the items matching the filters.
     pub pagination: Pagination,
 }
 
@@ -170,7 +155,7 @@ impl SearchQuery {
         store: &'a ItemStore,
         cancellation: &Cancellation,
     ) -> Option<SearchPage<'a>> {
-        let skip = (u64::from(self.page) - 1) * u64::from(self.size);
+        let skip = items_before(self.page, self.size);
         let mut total_count = 0u64;
         let mut data = Vec::new();
         let in_order: Box<dyn Iterator<Item = &'a ConversationItem> + 'a> =
@@ -194,16 +179,9 @@ impl SearchQuery {
                 total_count += 1;
             }
         }
-        let total_pages = total_count.div_ceil(u64::from(self.size));
         Some(SearchPage {
             data,
-            pagination: Pagination {
-                page: self.page,
-                size: self.size,
-                total_count,
-                total_pages,
-                has_more: u64::from(self.page) < total_pages,
-            },
+            pagination: Pagination::new(self.page, self.size, total_count),
         })
     }
 }
@@ -360,30 +338,28 @@ fn integer(fields: &Map<String, Value>, name: &str) -> Result<Option<i128>, ApiF
     }
 }
 
-/// `page` ≥ 1 (default 1).
+/// `page`, by the API's page-number rule (from 1, default 1).
 fn read_page(fields: &Map<String, Value>) -> Result<u32, ApiFailure> {
-    match integer(fields, "page")? {
-        None => Ok(1),
-        Some(page) if page >= 1 => u32::try_from(page)
-            .map_err(|_| body_error("page", format!("`page` {page} is too large."))),
-        Some(page) => Err(body_error(
-            "page",
-            format!("`page` must be at least 1, not {page}."),
-        )),
-    }
+    page_number(integer(fields, "page")?).map_err(|error| {
+        let message = match error {
+            PageOutOfRange::BeforeFirst(page) => format!("`page` must be at least 1, not {page}."),
+            PageOutOfRange::BeyondLast(page) => {
+                format!("`page` must be at most {MAX_PAGE}, not {page}.")
+            }
+        };
+        body_error("page", message)
+    })
 }
 
-/// `size` in 1..=100 (default 20).
+/// `size`, by the API's page-size rule (1..=100, default 20).
 fn read_size(fields: &Map<String, Value>) -> Result<u32, ApiFailure> {
-    match integer(fields, "size")? {
-        None => Ok(DEFAULT_SIZE),
-        Some(size) if (1..=i128::from(MAX_SIZE)).contains(&size) => Ok(size as u32),
-        Some(size) => Err(ApiFailure::validation(
+    page_size(integer(fields, "size")?).map_err(|PageSizeOutOfRange(size)| {
+        ApiFailure::validation(
             "INVALID_PAGE_SIZE",
             "size",
-            format!("`size` must be between 1 and {MAX_SIZE}, not {size}."),
-        )),
-    }
+            format!("`size` must be between 1 and {MAX_PAGE_SIZE}, not {size}."),
+        )
+    })
 }
 
 /// Which end of a range a bound is.
@@ -520,6 +496,28 @@ mod tests {
             ("INVALID_REQUEST_BODY".into(), Some("size".into()))
         );
         assert_eq!(query(json!({"size": 100})).size, 100);
+    }
+
+    #[test]
+    fn pages_and_sizes_out_of_range_are_refused_with_the_value_sent() {
+        let message = |body: Value| {
+            SearchQuery::from_body(&body)
+                .expect_err("an invalid body")
+                .message
+        };
+        assert_eq!(query(json!({"page": 4_294_967_295u64})).page, u32::MAX);
+        assert_eq!(
+            message(json!({"page": 4_294_967_296u64})),
+            "`page` must be at most 4294967295, not 4294967296."
+        );
+        assert_eq!(
+            message(json!({"page": -3})),
+            "`page` must be at least 1, not -3."
+        );
+        assert_eq!(
+            message(json!({"size": u64::MAX})),
+            "`size` must be between 1 and 100, not 18446744073709551615."
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::connections::ConnectionLimits;
 use super::faults::FaultInjector;
 use super::items::ItemStore;
 use super::rate_limit::RateLimiter;
-use crate::cli::say;
+use crate::messages::say;
 
 /// One load of the inputs.
 pub struct Dataset {
@@ -39,7 +39,7 @@ impl Source {
     pub fn load(&self) -> anyhow::Result<Dataset> {
         let loaded = ingest::load(&self.inputs, &self.options)?;
         for line in loaded.report.summary_lines() {
-            eprintln!("callfunnel: {line}");
+            say(line);
         }
         let frame = loaded.frame.collect().context("reading the calls")?;
         let items = ItemStore::from_frame(&frame).context("indexing the calls")?;

@@ -5,14 +5,16 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::pull::saved_pages;
-use crate::sample::sample_path;
+use crate::harness::{
+    assert_status, path_arg, run, sample_path, stderr_of, temporary_folder, write_file,
+};
+use crate::pull::{pull_period_command, saved_pages, verify_live_command};
 
 /// One request the fake API received.
 #[derive(Debug, Clone)]
@@ -175,33 +177,28 @@ fn pull(base: &str, out: &Path, extra: &[&str]) -> Output {
     pull_with_key(base, out, KEY, extra)
 }
 
+/// [`pull`] with the API key `key`.
 fn pull_with_key(base: &str, out: &Path, key: &str, extra: &[&str]) -> Output {
-    Command::new(assert_cmd::cargo::cargo_bin("callfunnel"))
-        .args([
-            "pull",
-            "--from",
-            "2024-03-01",
-            "--to",
-            "2024-03-31",
-            "--out",
-        ])
-        .arg(out)
-        .args(["--base-url", base, "--quiet", "--rate", "1000"])
+    pull_period_command(base, ("2024-03-01", "2024-03-31"), out, &["--rate", "1000"])
         .args(extra)
         .env("ALLO_API_KEY", key)
-        .stdin(Stdio::null())
         .output()
         .expect("running pull")
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// `verify --live` of `input` against `base`, saving its answer to `answer`.
+fn verify_live(input: &Path, base: &str, answer: &Path) -> Output {
+    verify_live_command(input, &sample_path("api/request.json"), base)
+        .arg(answer)
+        .env("ALLO_API_KEY", KEY)
+        .output()
+        .expect("running verify")
 }
 
 /// Asserts the exit status and that stderr holds `needle`.
-fn assert_fails(output: &Output, status: i32, needle: &str) {
-    let text = stderr(output);
-    assert_eq!(output.status.code(), Some(status), "{text}");
+fn assert_exits_saying(output: &Output, status: i32, needle: &str) {
+    assert_status(output, status);
+    let text = stderr_of(output);
     assert!(text.contains(needle), "expected `{needle}` in:\n{text}");
 }
 
@@ -215,10 +212,10 @@ fn an_endless_answer_stops_pull_and_verify_live_at_the_cap() {
         "/v2/api/analytics/outbound" => Reply::Announced(1 << 30),
         _ => Reply::Endless,
     });
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let started = Instant::now();
     let output = pull(&api.base, &folder.path().join("calls.parquet"), &[]);
-    assert_fails(
+    assert_exits_saying(
         &output,
         5,
         "the API's answer to /v2/api/conversations/items/search is larger than 64 MiB: reading stopped there",
@@ -227,17 +224,8 @@ fn an_endless_answer_stops_pull_and_verify_live_at_the_cap() {
     assert_eq!(api.received().len(), 1, "not tried again");
 
     let answer = folder.path().join("answer.json");
-    let output = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"))
-        .args(["verify", "--input"])
-        .arg(sample_path("calls.csv"))
-        .arg("--request")
-        .arg(sample_path("api/request.json"))
-        .args(["--live", "--base-url", &api.base, "--save-answer"])
-        .arg(&answer)
-        .env("ALLO_API_KEY", KEY)
-        .output()
-        .unwrap();
-    assert_fails(
+    let output = verify_live(&sample_path("calls.csv"), &api.base, &answer);
+    assert_exits_saying(
         &output,
         5,
         "the API's answer to /v2/api/analytics/outbound is larger than 64 MiB",
@@ -252,14 +240,14 @@ fn an_endless_answer_stops_pull_and_verify_live_at_the_cap() {
 #[test]
 fn a_page_repeated_for_ever_stops_the_pull() {
     let api = FakeApi::start(|_, _| Reply::Json(200, page(items(0, 100), 1, true, 250)));
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let pages = folder.path().join("pages");
     let output = pull(
         &api.base,
         &folder.path().join("calls.parquet"),
-        &["--pages", pages.to_str().unwrap()],
+        &["--pages", path_arg(&pages)],
     );
-    assert_fails(
+    assert_exits_saying(
         &output,
         5,
         "page 2: the page holds the same 100 calls as page 1: the API's paging does not move on; the 1 pages before it are kept in",
@@ -277,9 +265,9 @@ fn new_calls_for_ever_past_the_announced_total_stop_the_pull() {
             page(items(number as usize * 100, 100), number, true, 250),
         )
     });
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let output = pull(&api.base, &folder.path().join("calls.parquet"), &[]);
-    assert_fails(
+    assert_exits_saying(
         &output,
         5,
         "page 6: the API announced 3 pages (250 calls) and page 6 still says more follow: its paging does not end",
@@ -293,14 +281,14 @@ fn redirects_that_change_the_method_or_the_origin_are_refused() {
     let elsewhere = FakeApi::start(|_, _| Reply::Json(200, page(items(0, 3), 1, false, 3)));
     let target = format!("{}/v2/api/conversations/items/search", elsewhere.base);
     let moved = FakeApi::start(move |_, _| Reply::Redirect(302, target.clone()));
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let output = pull(&moved.base, &folder.path().join("moved.parquet"), &[]);
-    assert_fails(
+    assert_exits_saying(
         &output,
         5,
         "the API redirected /v2/api/conversations/items/search: 302 to http://",
     );
-    assert!(stderr(&output).contains("which would turn the POST into a GET"));
+    assert!(stderr_of(&output).contains("which would turn the POST into a GET"));
 
     let target = format!("{}/v2/api/conversations/items/search", elsewhere.base);
     let other_origin = FakeApi::start(move |_, _| Reply::Redirect(308, target.clone()));
@@ -309,7 +297,7 @@ fn redirects_that_change_the_method_or_the_origin_are_refused() {
         &folder.path().join("other.parquet"),
         &[],
     );
-    assert_fails(
+    assert_exits_saying(
         &output,
         5,
         &format!("308 to another origin, {}: not followed", elsewhere.base),
@@ -325,7 +313,7 @@ fn redirects_that_change_the_method_or_the_origin_are_refused() {
         _ => Reply::Json(200, page(items(0, 3), 1, false, 3)),
     });
     let output = pull(&same.base, &folder.path().join("same.parquet"), &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_status(&output, 0);
     let received = same.received();
     assert_eq!(received.len(), 2);
     assert_eq!(received[1].method, "POST");
@@ -347,10 +335,10 @@ fn an_empty_page_that_says_more_follow_fails_the_pull_keeping_its_pages() {
         1 => Reply::Json(200, page(items(0, 100), 1, true, 250)),
         number => Reply::Json(200, page(Vec::new(), number, true, 250)),
     });
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
     let output = pull(&api.base, &store, &[]);
-    assert_fails(
+    assert_exits_saying(
         &output,
         5,
         "page 2: the page is empty but says more follow: the API stopped before the end, so the pull is incomplete",
@@ -368,17 +356,17 @@ fn a_resume_from_another_server_or_with_another_key_is_refused() {
             json!({"error": {"code": "INTERNAL_ERROR", "message": "down"}}),
         ),
     });
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
     let pages = folder.path().join("pages");
-    let pages_arg = ["--pages", pages.to_str().unwrap(), "--max-retries", "0"];
-    assert_fails(&pull(&failing.base, &store, &pages_arg), 5, "after 1 tries");
+    let pages_arg = ["--pages", path_arg(&pages), "--max-retries", "0"];
+    assert_exits_saying(&pull(&failing.base, &store, &pages_arg), 5, "after 1 tries");
     assert_eq!(saved_pages(&pages), 1);
 
     let other = FakeApi::start(|request, _| {
         Reply::Json(200, page(items(0, 100), page_asked(request), false, 100))
     });
-    assert_fails(
+    assert_exits_saying(
         &pull(&other.base, &store, &pages_arg),
         2,
         &format!(
@@ -386,7 +374,7 @@ fn a_resume_from_another_server_or_with_another_key_is_refused() {
             failing.base
         ),
     );
-    assert_fails(
+    assert_exits_saying(
         &pull_with_key(&failing.base, &store, "another-key", &pages_arg),
         2,
         "holds the pages of another pull (with another API key)",
@@ -424,16 +412,13 @@ fn calls_outside_the_period_are_left_out_and_since_last_never_goes_backwards() {
             ),
         )
     });
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
     let output = pull(&api.base, &store, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains(
-            "warning: the API answered 2 calls dated outside 2024-03-01 to 2024-03-31; they were left out"
-        ),
-        "{}",
-        stderr(&output)
+    assert_exits_saying(
+        &output,
+        0,
+        "warning: the API answered 2 calls dated outside 2024-03-01 to 2024-03-31; they were left out",
     );
     let ids = |store: &Path| -> Vec<String> {
         let loaded = callfunnel::ingest::load(&[store.to_path_buf()], &Default::default()).unwrap();
@@ -447,26 +432,29 @@ fn calls_outside_the_period_are_left_out_and_since_last_never_goes_backwards() {
     assert_eq!(ids(&store), ["cll-in"]);
 
     // A store whose last call is after --to: nothing to pull, no request.
-    let late = folder.path().join("late.csv");
-    std::fs::write(&late, "id,date\ncll-june,2024-06-30T10:00:00Z\n").unwrap();
+    let late = write_file(
+        folder.path(),
+        "late.csv",
+        "id,date\ncll-june,2024-06-30T10:00:00Z\n",
+    );
     let late_store = folder.path().join("late.parquet");
-    let converted = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"))
-        .args(["convert", "--input"])
-        .arg(&late)
-        .arg("--out")
-        .arg(&late_store)
-        .output()
-        .unwrap();
-    assert_eq!(converted.status.code(), Some(0), "{}", stderr(&converted));
+    let converted = run(
+        &[
+            "convert",
+            "--input",
+            path_arg(&late),
+            "--out",
+            path_arg(&late_store),
+        ],
+        None,
+    );
+    assert_status(&converted, 0);
     let before = api.received().len();
     let output = pull(&api.base, &late_store, &["--since-last"]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains(
-            "the store's last call is on 2024-06-30, after --to 2024-03-31: nothing to pull"
-        ),
-        "{}",
-        stderr(&output)
+    assert_exits_saying(
+        &output,
+        0,
+        "the store's last call is on 2024-06-30, after --to 2024-03-31: nothing to pull",
     );
     assert_eq!(api.received().len(), before);
     assert_eq!(ids(&late_store), ["cll-june"]);
@@ -479,18 +467,18 @@ fn calls_outside_the_period_are_left_out_and_since_last_never_goes_backwards() {
 #[test]
 fn answers_that_are_not_json_are_retried_then_exit_5() {
     let broken = FakeApi::start(|_, _| Reply::Text("<html>Bad gateway</html>".into()));
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
     let output = pull(&broken.base, &store, &["--max-retries", "2"]);
-    assert_fails(
+    assert_exits_saying(
         &output,
         5,
         "the API answered /v2/api/conversations/items/search 3 times with a body that is not JSON (the API is at fault): HTTP 200: expected value at line 1 column 1",
     );
     assert!(
-        stderr(&output).contains("retried 3 requests: 0 rate limited (429), 0 server errors (5xx), 0 network errors, 3 answers not JSON; waited 1.5 s"),
+        stderr_of(&output).contains("retried 3 requests: 0 rate limited (429), 0 server errors (5xx), 0 network errors, 3 answers not JSON; waited 1.5 s"),
         "{}",
-        stderr(&output)
+        stderr_of(&output)
     );
     assert_eq!(broken.received().len(), 3);
 
@@ -500,12 +488,7 @@ fn answers_that_are_not_json_are_retried_then_exit_5() {
         _ => Reply::Json(200, page(items(0, 3), 1, false, 3)),
     });
     let output = pull(&flaky.base, &folder.path().join("flaky.parquet"), &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("1 answers not JSON"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exits_saying(&output, 0, "1 answers not JSON");
 }
 
 // ---------------------------------------------------------------------------
@@ -515,23 +498,18 @@ fn answers_that_are_not_json_are_retried_then_exit_5() {
 #[test]
 fn verify_live_refuses_to_save_the_answer_over_an_input() {
     let api = FakeApi::start(|_, _| Reply::Json(200, json!({"data": {}})));
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let calls = folder.path().join("calls.csv");
     std::fs::copy(sample_path("calls.csv"), &calls).unwrap();
     let request = folder.path().join("request.json");
     std::fs::copy(sample_path("api/request.json"), &request).unwrap();
     for target in [&calls, &request] {
-        let output = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"))
-            .args(["verify", "--input"])
-            .arg(folder.path())
-            .arg("--request")
-            .arg(&request)
-            .args(["--live", "--base-url", &api.base, "--save-answer"])
+        let output = verify_live_command(folder.path(), &request, &api.base)
             .arg(target)
             .env("ALLO_API_KEY", KEY)
             .output()
-            .unwrap();
-        assert_fails(
+            .expect("running verify");
+        assert_exits_saying(
             &output,
             2,
             &format!(

@@ -4,15 +4,12 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::sample::sample_path;
-use crate::serve::{
-    assert_envelope, is_generated_request_id, json_of, path_text, wait_until, Server, KEY,
-};
+use crate::harness::{assert_status, path_arg, run, sample_path, send_signal, temporary_folder};
+use crate::serve::{assert_envelope, is_generated_request_id, json_of, wait_until, Server, KEY};
 
 const OUTBOUND: &str = "/v2/api/analytics/outbound";
 const SEARCH: &str = "/v2/api/conversations/items/search";
@@ -120,12 +117,20 @@ fn a_period_of_too_many_buckets_is_a_400_and_the_server_goes_on() {
         Some(10_000)
     );
     // `metrics` refuses the same request with the same envelope.
-    let output = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("callfunnel"))
-        .args(["metrics", "--input", path_text(&sample_path("calls.csv"))])
-        .args(["--from", "0000-01-01", "--to", "9999-12-31"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    let calls = sample_path("calls.csv");
+    let output = run(
+        &[
+            "metrics",
+            "--input",
+            path_arg(&calls),
+            "--from",
+            "0000-01-01",
+            "--to",
+            "9999-12-31",
+        ],
+        None,
+    );
+    assert_status(&output, 2);
     let envelope: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(envelope["error"]["code"], json!("INVALID_DATE_RANGE"));
 }
@@ -173,7 +178,7 @@ fn wrong_keys_are_refused_before_the_rate_limit_and_cost_no_memory() {
 
 #[test]
 fn watch_serves_a_rewritten_input_whole_or_keeps_the_old_calls() {
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let file = folder.path().join("calls.csv");
     let sample = std::fs::read_to_string(sample_path("calls.csv")).unwrap();
     let lines: Vec<&str> = sample.lines().collect();
@@ -182,7 +187,7 @@ fn watch_serves_a_rewritten_input_whole_or_keeps_the_old_calls() {
     let server = Server::start_with_env(
         &[
             "--input",
-            path_text(&file),
+            path_arg(&file),
             "--api-key",
             KEY,
             "--watch",
@@ -384,15 +389,6 @@ fn unreadable_request_heads_are_answered_with_the_envelope() {
 // 9: a shutdown has a deadline; a second signal stops at once.
 // ---------------------------------------------------------------------------
 
-/// Sends signal `name` (`TERM`, `INT`) to `pid`.
-fn signal(name: &str, pid: u32) {
-    let sent = Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .expect("running kill");
-    assert!(sent.success());
-}
-
 /// A connection holding a request half sent.
 fn half_sent_request(server: &Server) -> TcpStream {
     let mut stream = connect(server);
@@ -408,7 +404,7 @@ fn sigterm_stops_within_the_shutdown_deadline_despite_a_half_sent_request() {
     let mut server = Server::start(&["--shutdown-timeout", "1"]);
     let _held = half_sent_request(&server);
     let started = Instant::now();
-    signal("TERM", server.pid());
+    send_signal("TERM", server.pid());
     let status = server.exit_within(Duration::from_secs(5));
     let log = server.stderr_with("stopped");
     assert_eq!(status.and_then(|status| status.code()), Some(0), "{log}");
@@ -423,10 +419,10 @@ fn sigterm_stops_within_the_shutdown_deadline_despite_a_half_sent_request() {
 fn a_second_signal_stops_the_server_at_once() {
     let mut server = Server::start(&[]);
     let _held = half_sent_request(&server);
-    signal("TERM", server.pid());
+    send_signal("TERM", server.pid());
     server.stderr_with("shutting down");
     let started = Instant::now();
-    signal("INT", server.pid());
+    send_signal("INT", server.pid());
     let status = server.exit_within(Duration::from_secs(3));
     assert_eq!(status.and_then(|status| status.code()), Some(130));
     assert!(started.elapsed() < Duration::from_secs(2));
