@@ -11,7 +11,8 @@
 //!   conversation, conversion), in one place;
 //! - [`engine`]: the pure computation, on Polars lazy frames;
 //! - [`response`]: the API-shaped response;
-//! - [`pagination`]: the page-size rule and the `pagination` of a page;
+//! - [`pagination`]: the page-number and page-size rules and the
+//!   `pagination` of a page;
 //! - [`definitions`]: the rules, printable, with their version;
 //! - [`verify`]: an API answer compared with the recomputation;
 //! - [`convert`]: the canonical Parquet store.

@@ -57,7 +57,8 @@ const EXAMPLES: &str = "Examples:
 Exit statuses: 0 success, 1 verification differences, 2 invalid request or usage,
 3 unreadable input, 4 output could not be written (stdout, a report, a store),
 5 the network could not be reached or held (pull and verify --live: the API after
-retries; serve: the address is in use),
+retries, or answers it cannot use: not JSON, too large, redirected away, paging
+that does not end or is incomplete; serve: the address is in use),
 70 internal failure (a defect: please report it).
 
 Run `callfunnel help COMMAND` for a command's options and its example.";
@@ -104,9 +105,18 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Copy the calls of a period from Allo's API into a store (the key from $ALLO_API_KEY).
     ///
-    /// Pages are saved as they arrive, so an interrupted pull resumes; the count is
-    /// checked against the API's total. Ringing time is not in the API's call items,
-    /// so `verify` lists it as not checkable on a pulled store.
+    /// Pages are saved as they arrive, so an interrupted pull resumes (from the same
+    /// server, with the same key: the pages folder records which); the count is
+    /// checked against the API's total. Only the period's calls are kept. Ringing time
+    /// is not in the API's call items, so `verify` lists it as not checkable on a
+    /// pulled store.
+    ///
+    /// Exit status 5, the pages kept for a resume, when the API cannot be reached
+    /// after retries or answers what cannot be used: a body that is not JSON (tried
+    /// again first), larger than 64 MiB (never read further), a redirect that would
+    /// turn the POST into a GET or lead to another origin, a page that repeats the
+    /// previous one, pages that go on past the total announced, or an empty page that
+    /// says more follow.
     ///
     /// Example: callfunnel pull --from 2026-01-01 --to 2026-03-31 --out calls.parquet
     Pull(pull::PullArgs),
@@ -115,6 +125,13 @@ enum Command {
     /// Example: callfunnel completions bash > /etc/bash_completion.d/callfunnel
     Completions(completions::CompletionsArgs),
     /// Answer Allo's API routes over HTTP from the loaded calls, as a local Allo.
+    ///
+    /// Limits: bodies of 1 MiB (413), a request line and headers of 64 KiB and 100
+    /// headers (431), a period of 10,000 time-series buckets (400
+    /// INVALID_DATE_RANGE), 1,000 values a search filter and 20 search keywords
+    /// (400), and the timeouts and connections below. SIGINT or SIGTERM stops it
+    /// once the answers in flight are sent (within --shutdown-timeout); a second
+    /// signal stops it at once.
     ///
     /// Example: callfunnel serve --input calls.parquet --api-key dev-key --listen 127.0.0.1:8080
     Serve(Box<serve::ServeArgs>),
@@ -534,10 +551,12 @@ fn stdout_wants_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Refuses an output path that names one of the command's own inputs (a
-/// call file, expanded as `--input` is, or the request file): writing it
-/// would destroy that input. A usage error (exit status 2).
+/// Refuses an output path (given as `flag`) that names one of the
+/// command's own inputs (a call file, expanded as `--input` is, or the
+/// request file): writing it would destroy that input. A usage error (exit
+/// status 2).
 pub(crate) fn refuse_overwriting_inputs(
+    flag: &str,
     out: &Path,
     inputs: &[PathBuf],
     request: Option<&str>,
@@ -550,7 +569,7 @@ pub(crate) fn refuse_overwriting_inputs(
         .find(|input| same_file(out, input));
     match named {
         Some(input) => Err(Failure::usage(anyhow::anyhow!(
-            "--out {} is the input {}: refusing to overwrite it",
+            "{flag} {} is the input {}: refusing to overwrite it",
             out.display(),
             input.display()
         ))),

@@ -55,7 +55,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
     let request_file = args.request.request.as_deref().filter(|path| *path != "-");
-    refuse_overwriting_inputs(&args.out, &args.input.input, request_file)?;
+    refuse_overwriting_inputs("--out", &args.out, &args.input.input, request_file)?;
     let loaded = args.input.load_for(&request)?;
     let rounding = if args.exact {
         Rounding::Exact

@@ -5,6 +5,8 @@ mod browser;
 mod cli;
 mod csv_tables;
 mod hardening;
+mod hardening_pull;
+mod hardening_serve;
 mod harness;
 mod help;
 mod one_home;
