@@ -11,6 +11,8 @@
 //!   conversation, conversion), in one place;
 //! - [`engine`]: the pure computation, on Polars lazy frames;
 //! - [`response`]: the API-shaped response;
+//! - [`pagination`]: the page-number and page-size rules and the
+//!   `pagination` of a page;
 //! - [`definitions`]: the rules, printable, with their version;
 //! - [`verify`]: an API answer compared with the recomputation;
 //! - [`store`]: the canonical Parquet store, written and read;
@@ -43,6 +45,7 @@ pub mod engine;
 mod exprs;
 pub mod ingest;
 pub mod model;
+pub mod pagination;
 pub mod reason;
 pub mod request;
 pub mod response;

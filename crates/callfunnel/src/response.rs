@@ -5,7 +5,9 @@
 
 use serde::Serialize;
 
+pub use crate::pagination::Pagination;
 use crate::request::{DateRange, Stage};
+use crate::rounding::{Rounding, RATE_DECIMALS};
 
 /// `{"data": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,6 +58,19 @@ pub struct FunnelStage {
     pub count: MetricValue<u64>,
     /// Stage count ÷ current dials; `null` when there are no dials.
     pub rate: Option<f64>,
+}
+
+impl FunnelStage {
+    /// The stage's rate in the comparison period, which the API does not
+    /// give: its previous count ÷ the previous period's dials, rounded as
+    /// `rounding` rounds rates; `None` without previous dials.
+    pub fn previous_rate(&self, previous_dials: u64, rounding: Rounding) -> Option<f64> {
+        rounding.ratio(
+            self.count.previous.into(),
+            previous_dials.into(),
+            RATE_DECIMALS,
+        )
+    }
 }
 
 /// The four stages.
@@ -169,27 +184,12 @@ pub struct DrilldownItem {
     pub date: String,
 }
 
-/// Drilldown pagination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Pagination {
-    /// Requested page.
-    pub page: u32,
-    /// Requested size.
-    pub size: u32,
-    /// Calls in the stage.
-    pub total_count: u64,
-    /// `ceil(total_count ÷ size)`.
-    pub total_pages: u64,
-    /// `page < total_pages`.
-    pub has_more: bool,
-}
-
 /// The drilldown list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Items {
     /// One page of calls, newest first.
     pub data: Vec<DrilldownItem>,
-    /// Where the page sits.
+    /// Where the page sits among the stage's calls.
     pub pagination: Pagination,
 }
 
