@@ -237,6 +237,15 @@ fn restatements() -> Vec<Restatement> {
             elsewhere: &[],
         },
         Restatement {
+            rule: "a tags cell split into keys",
+            restates: |line| any_of(line, &[".split(';')", ".split(TAG_SEPARATORS", "'|', ','"]),
+            elsewhere: &[(
+                "callfunnel-cli/src/serve/routes.rs",
+                ".split(';')",
+                "an HTTP header's parameters",
+            )],
+        },
+        Restatement {
             rule: "a default for an absent value",
             restates: |line| {
                 let defaulting = any_of(

@@ -8,7 +8,8 @@
 //! rule-by-rule readers of [`super::fields`] give, and each row is checked:
 //! as soon as one value is off canonical form (a lower-case result, a
 //! timestamp with an offset, a missing id, a negative duration, a value
-//! with surrounding whitespace, an empty quoted value…), the reader hands
+//! with surrounding whitespace, an empty quoted value, a tags cell that may
+//! be in another list form than `;`-separated keys…), the reader hands
 //! the file to the rule-by-rule reader, which accepts every form SPEC §1
 //! allows and locates a bad row. Both give the same calls (tests in
 //! `ingest::tests`).
@@ -16,7 +17,9 @@
 use polars::prelude::*;
 
 use super::fields::{push_tag, ColumnNames};
-use crate::model::rules::{self, absent_value, with_default, without_negative_zero};
+use crate::model::rules::{
+    self, absent_value, may_be_another_tags_form, tag_keys, with_default, without_negative_zero,
+};
 use crate::model::{date_dtype, Field, DATE_UNIT};
 
 /// The canonical values of the fields of `text` (text columns named as in
@@ -110,7 +113,7 @@ fn canonical_values(text: LazyFrame, present: &[(Field, Option<usize>)]) -> Lazy
     let untrimmed = Field::ALL
         .into_iter()
         .filter(|field| is_present(*field))
-        .map(needs_trimming)
+        .map(needs_row_rules)
         .reduce(Expr::or)
         .unwrap_or_else(|| lit(false))
         .alias(UNTRIMMED);
@@ -184,20 +187,24 @@ fn off_form(field: Field) -> Expr {
 }
 
 /// True on the rows where a text field needs the row reader's trimming or
-/// emptiness rule: an empty value (a quoted `""`) or a space at either end.
-fn needs_trimming(field: Field) -> Expr {
+/// emptiness rule (an empty value, a quoted `""`, or a space at either end),
+/// or, for tags, its reading of other list forms (a `[`, `|` or `,`).
+fn needs_row_rules(field: Field) -> Expr {
     if matches!(field, Field::Duration | Field::RingingSeconds) {
         return lit(false);
     }
-    // One pass over the values, not three comparison kernels.
+    let tags = field == Field::Tags;
+    // One pass over the values, not several comparison kernels.
     col(field.name()).map(
-        |column| {
+        move |column| {
             let untrimmed =
                 |text: &str| text.is_empty() || text.starts_with(' ') || text.ends_with(' ');
+            let off_form =
+                |text: &str| untrimmed(text) || (tags && may_be_another_tags_form(text.as_bytes()));
             let flags = column
                 .str()?
                 .iter()
-                .map(|value| value.is_some_and(untrimmed));
+                .map(|value| value.is_some_and(off_form));
             Ok(BooleanChunked::from_iter_values(column.name().clone(), flags).into_column())
         },
         |_, input| {
@@ -232,17 +239,16 @@ fn renamed_columns(header: &[String], present: &[(Field, Option<usize>)]) -> Vec
     columns
 }
 
-/// Tag lists from `;`-separated text, each tag trimmed and lower-cased, empty
-/// ones dropped (the same function as the row reader's).
+/// Tag lists from `;`-separated text (the form [`needs_row_rules`] leaves
+/// here), each tag trimmed and lower-cased, empty ones dropped (the same
+/// functions as the row reader's).
 fn tag_lists(text: &StringChunked) -> ListChunked {
     let mut builder =
         ListStringChunkedBuilder::new(Field::Tags.name().into(), text.len(), text.len());
     let mut tags = Vec::new();
     for value in text.iter() {
         tags.clear();
-        for piece in value.unwrap_or_default().split(';') {
-            push_tag(&mut tags, piece);
-        }
+        tag_keys(value.unwrap_or_default(), |key| push_tag(&mut tags, key));
         builder.append_values_iter(tags.iter().map(String::as_str));
     }
     builder.finish()

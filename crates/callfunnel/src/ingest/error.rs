@@ -69,6 +69,12 @@ pub enum IngestError {
         /// The column it was mapped to.
         column: String,
     },
+    /// A `--map-value FIELD:FROM=TO` whose field has no values to map.
+    #[error("--map-value {field}:…: `{field}` has no values to map (expected one of {})", crate::model::rules::MAPPABLE_FIELDS.join(", "))]
+    UnmappableField {
+        /// The field as given.
+        field: String,
+    },
     /// A file that could not be read.
     #[error("{file}: {source}")]
     Unreadable {

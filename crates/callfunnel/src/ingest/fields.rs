@@ -15,11 +15,56 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::error::{IngestError, Reason, RowError};
+use super::facts::{DateForm, RowFacts};
+use super::IngestOptions;
 use crate::model::rules::{
-    self, duration_from_integer, duration_from_number, minutes_to_seconds, ringing_from_number,
-    text_value,
+    self, decimal_to_seconds, duration_from_text, duration_from_units, ringing_from_number,
+    tag_keys, text_value, DurationUnit, ValueMap,
 };
 use crate::model::{column, Call, CallResult, CallType, Direction, Field, UnknownValue};
+
+/// How values are read beyond SPEC §1's fixed rules: what varies from one
+/// export to another (the zone of its timestamps without offset, its own
+/// values and its unit of talk time).
+#[derive(Debug, Clone)]
+pub(crate) struct ValueReading {
+    /// Zone of timestamps without offset (`--input-tz`).
+    pub tz: Tz,
+    /// Values read as others (`--map-value`).
+    pub values: ValueMap,
+    /// Unit of `duration` (`--duration-unit`).
+    pub duration_unit: DurationUnit,
+}
+
+impl ValueReading {
+    /// The reading `options` ask for.
+    pub fn new(options: &IngestOptions) -> Result<ValueReading, IngestError> {
+        let values = ValueMap::new(&options.value_map)
+            .map_err(|field| IngestError::UnmappableField { field })?;
+        Ok(ValueReading {
+            tz: options.input_tz,
+            values,
+            duration_unit: options.duration_unit,
+        })
+    }
+
+    /// A reading in zone `tz`, every value as written, durations in seconds.
+    #[cfg(test)]
+    pub fn in_zone(tz: Tz) -> ValueReading {
+        ValueReading {
+            tz,
+            values: ValueMap::default(),
+            duration_unit: DurationUnit::Seconds,
+        }
+    }
+
+    /// Whether values are read as SPEC §1 writes them (no value mapped,
+    /// durations in seconds): what the column-wise readers of canonical
+    /// form and the store take.
+    pub fn is_as_written(&self) -> bool {
+        self.values.is_empty() && self.duration_unit == DurationUnit::Seconds
+    }
+}
 
 /// The column (or JSON key) each field is read from, after `--map`.
 #[derive(Debug, Clone)]
@@ -148,8 +193,14 @@ pub(crate) fn read_id(cell: Cell<'_>, column: &str) -> Result<String, RowError> 
     rules::required(Field::Id, read_text(cell)?).map_err(|reason| absent(column, reason))
 }
 
-/// The dial instant; a timestamp without offset is read in `tz`.
-pub(crate) fn read_date(cell: Cell<'_>, column: &str, tz: Tz) -> Result<DateTime<Utc>, RowError> {
+/// The dial instant; a timestamp without offset is read in `tz` (how it
+/// was written is noted in `facts`).
+pub(crate) fn read_date(
+    cell: Cell<'_>,
+    column: &str,
+    tz: Tz,
+    facts: &mut RowFacts,
+) -> Result<DateTime<Utc>, RowError> {
     let Some(cell) = cell else {
         return rules::required(Field::Date, None).map_err(|reason| absent(column, reason));
     };
@@ -170,19 +221,32 @@ pub(crate) fn read_date(cell: Cell<'_>, column: &str, tz: Tz) -> Result<DateTime
     };
     match text.as_deref().and_then(text_value) {
         None => rules::required(Field::Date, None).map_err(|reason| absent(cell.1, reason)),
-        Some(text) => parse_timestamp(text, tz)
-            .map_err(|detail| reject(cell, Reason::BadTimestamp, Some(detail))),
+        Some(text) => match parse_timestamp(text, tz) {
+            Ok((instant, form)) => {
+                facts.date = form;
+                Ok(instant)
+            }
+            Err(error) => {
+                facts.date = error.form;
+                Err(reject(cell, Reason::BadTimestamp, Some(error.detail)))
+            }
+        },
     }
 }
 
-/// A value of enum `field` (read as [`rules::match_spelling`] reads the
-/// API's values); `None` when absent or empty.
+/// A value of enum `field` (mapped by `values`, then read as
+/// [`rules::match_spelling`] reads the API's values); `None` when absent or
+/// empty.
 pub(crate) fn read_enum<T: FromStr<Err = UnknownValue>>(
     cell: Cell<'_>,
     field: Field,
+    values: &ValueMap,
 ) -> Result<Option<T>, RowError> {
     let Some(present) = cell else { return Ok(None) };
     let Some(text) = read_text(cell)? else {
+        return Ok(None);
+    };
+    let Some(text) = text_value(values.apply(field, &text)) else {
         return Ok(None);
     };
     text.parse::<T>().map(Some).map_err(|err| {
@@ -194,13 +258,14 @@ pub(crate) fn read_enum<T: FromStr<Err = UnknownValue>>(
     })
 }
 
-/// The talk time in whole seconds; 0 when absent or empty.
-pub(crate) fn read_duration(cell: Cell<'_>) -> Result<i64, RowError> {
+/// The talk time in whole seconds, from a number of `unit`s (a JSON number
+/// read as its text); 0 when absent or empty.
+pub(crate) fn read_duration(cell: Cell<'_>, unit: DurationUnit) -> Result<i64, RowError> {
     let Some(cell) = cell else { return Ok(0) };
     let seconds = match cell.0 {
         Raw::Json(Value::Number(number)) => match number.as_i64() {
-            Some(whole) => duration_from_integer(whole),
-            None => duration_from_number(number.as_f64().unwrap_or(f64::NAN)),
+            Some(whole) => duration_from_units(whole, unit),
+            None => duration_from_text(&number.to_string(), unit),
         },
         Raw::Json(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => {
             Err(Reason::NonNumericDuration)
@@ -211,13 +276,7 @@ pub(crate) fn read_duration(cell: Cell<'_>) -> Result<i64, RowError> {
             .map_err(|(reason, detail)| reject(cell, reason, detail))?
         {
             None => return Ok(0),
-            Some(text) => match text.parse::<i64>() {
-                Ok(whole) => duration_from_integer(whole),
-                Err(_) => match text.parse::<f64>() {
-                    Ok(number) => duration_from_number(number),
-                    Err(_) => Err(Reason::NonNumericDuration),
-                },
-            },
+            Some(text) => duration_from_text(&text, unit),
         },
     };
     seconds.map_err(|reason| reject(cell, reason, None))
@@ -238,7 +297,8 @@ pub(crate) fn read_minutes(cell: Cell<'_>) -> Result<i64, RowError> {
     };
     match text {
         None => Ok(0),
-        Some(text) => minutes_to_seconds(&text).map_err(|reason| reject(cell, reason, None)),
+        Some(text) => decimal_to_seconds(&text, DurationUnit::Minutes)
+            .map_err(|reason| reject(cell, reason, None)),
     }
 }
 
@@ -264,9 +324,14 @@ pub(crate) fn read_ringing(cell: Cell<'_>) -> Result<Option<f64>, RowError> {
     })
 }
 
-/// Tag keys: a `;`-separated string or a JSON array of strings; each trimmed,
-/// lower-cased, empty ones dropped.
-pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
+/// Tag keys: a text in one of the forms of [`tag_keys`] (its form noted in
+/// `facts`) or a JSON array of strings; each mapped by `values`, then
+/// trimmed and lower-cased, empty ones dropped.
+pub(crate) fn read_tags(
+    cell: Cell<'_>,
+    values: &ValueMap,
+    facts: &mut RowFacts,
+) -> Result<Vec<String>, RowError> {
     let Some(cell) = cell else {
         return Ok(Vec::new());
     };
@@ -275,7 +340,7 @@ pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
             let mut tags = Vec::with_capacity(items.len());
             for item in items {
                 match item {
-                    Value::String(tag) => push_tag(&mut tags, tag),
+                    Value::String(tag) => push_mapped_tag(&mut tags, tag, values),
                     Value::Null => {}
                     _ => {
                         return Err(reject(
@@ -300,9 +365,9 @@ pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
                 .text()
                 .map_err(|(reason, detail)| reject(cell, reason, detail))?;
             let mut tags = Vec::new();
-            for piece in text.as_deref().unwrap_or_default().split(';') {
-                push_tag(&mut tags, piece);
-            }
+            facts.tags = tag_keys(text.as_deref().unwrap_or_default(), |key| {
+                push_mapped_tag(&mut tags, key, values)
+            });
             Ok(tags)
         }
     }
@@ -311,6 +376,12 @@ pub(crate) fn read_tags(cell: Cell<'_>) -> Result<Vec<String>, RowError> {
 /// Appends one tag, trimmed and lower-cased, unless it is empty.
 pub(crate) fn push_tag(tags: &mut Vec<String>, tag: &str) {
     tags.extend(crate::model::normalize_tag(tag));
+}
+
+/// Appends one tag key as `values` maps it, trimmed and lower-cased, unless
+/// it is empty.
+pub(crate) fn push_mapped_tag(tags: &mut Vec<String>, key: &str, values: &ValueMap) {
+    push_tag(tags, values.apply(Field::Tags, key.trim()));
 }
 
 /// The value of one field, as read from a cell.
@@ -350,45 +421,50 @@ impl FieldValue {
     }
 }
 
-/// Reads `field` from `cell` by the rules of SPEC §1 and §1.2, the same for
-/// every input; `column` names where a required field was looked for.
+/// Reads `field` from `cell` by the rules of SPEC §1 and §1.2 as `reading`
+/// says, the same for every input, noting in `facts` how it was written;
+/// `column` names where a required field was looked for.
 pub(crate) fn read_field(
     field: Field,
     cell: Cell<'_>,
     column: &str,
-    tz: Tz,
+    reading: &ValueReading,
+    facts: &mut RowFacts,
 ) -> Result<FieldValue, RowError> {
+    let values = &reading.values;
     Ok(match field {
         Field::Id => FieldValue::Id(read_id(cell, column)?),
-        Field::Date => FieldValue::Date(read_date(cell, column, tz)?),
-        Field::Direction => FieldValue::Direction(read_enum(cell, field)?),
-        Field::Type => FieldValue::Type(read_enum(cell, field)?),
-        Field::Result => FieldValue::Result(read_enum(cell, field)?),
+        Field::Date => FieldValue::Date(read_date(cell, column, reading.tz, facts)?),
+        Field::Direction => FieldValue::Direction(read_enum(cell, field, values)?),
+        Field::Type => FieldValue::Type(read_enum(cell, field, values)?),
+        Field::Result => FieldValue::Result(read_enum(cell, field, values)?),
         Field::UserId
         | Field::UserName
         | Field::UserEmail
         | Field::AlloNumber
         | Field::AlloNumberLabel
         | Field::ContactNumber => FieldValue::Text(read_text(cell)?),
-        Field::Duration => FieldValue::Duration(read_duration(cell)?),
+        Field::Duration => FieldValue::Duration(read_duration(cell, reading.duration_unit)?),
         Field::RingingSeconds => FieldValue::Ringing(read_ringing(cell)?),
-        Field::Tags => FieldValue::Tags(read_tags(cell)?),
+        Field::Tags => FieldValue::Tags(read_tags(cell, values, facts)?),
     })
 }
 
-/// Reads a whole call from a flat record (CSV names, after `--map`).
+/// Reads a whole call from a flat record (CSV names, after `--map`), as
+/// `reading` says, noting in `facts` how its values were written.
 ///
 /// `cell` gives the value of a field, already looked up in the record.
 pub(crate) fn build_call<'a>(
     cell: impl Fn(Field) -> Cell<'a>,
     names: &ColumnNames,
-    tz: Tz,
+    reading: &ValueReading,
+    facts: &mut RowFacts,
 ) -> Result<Call, RowError> {
     let id = read_id(cell(Field::Id), names.get(Field::Id))?;
-    let date = read_date(cell(Field::Date), names.get(Field::Date), tz)?;
+    let date = read_date(cell(Field::Date), names.get(Field::Date), reading.tz, facts)?;
     let mut call = Call::new(id, date);
     for field in &Field::ALL[2..] {
-        let value = read_field(*field, cell(*field), names.get(*field), tz)?;
+        let value = read_field(*field, cell(*field), names.get(*field), reading, facts)?;
         set_field(&mut call, *field, value);
     }
     Ok(call)
@@ -421,8 +497,34 @@ fn set_field(call: &mut Call, field: Field, value: FieldValue) {
 /// without offset, read in `tz`. Also accepted: no seconds (`09:30`), a
 /// `±HHMM` or `±HH` offset, a space before the offset, and `UTC` for `Z`.
 ///
-/// The error is a short explanation for the message.
-pub(crate) fn parse_timestamp(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+/// Gives the instant and how it was written; the error is a short
+/// explanation for the message.
+pub(crate) fn parse_timestamp(
+    text: &str,
+    tz: Tz,
+) -> Result<(DateTime<Utc>, DateForm), TimestampError> {
+    parse_written_timestamp(text, tz).map_err(|detail| TimestampError {
+        detail,
+        form: DateForm::WithOffset,
+    })?
+}
+
+/// A timestamp that cannot be read: why, and how it was written (a
+/// wall-clock time in a daylight-saving gap, or not).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TimestampError {
+    /// A short explanation for the message.
+    pub detail: String,
+    /// How it was written.
+    pub form: DateForm,
+}
+
+/// [`parse_timestamp`]: the timestamp's form checked (outer error), then its
+/// instant found (inner result).
+fn parse_written_timestamp(
+    text: &str,
+    tz: Tz,
+) -> Result<Result<(DateTime<Utc>, DateForm), TimestampError>, String> {
     const EXPECTED: &str = "expected an RFC 3339 timestamp like 2024-03-04T09:30:00Z";
     let bytes = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
@@ -482,15 +584,16 @@ pub(crate) fn parse_timestamp(text: &str, tz: Tz) -> Result<DateTime<Utc>, Strin
         return Err("no such time of day".into());
     };
     let local = NaiveDateTime::new(date, time);
+    let with_offset = |instant: DateTime<Utc>| Ok(Ok((instant, DateForm::WithOffset)));
     match text[pos..].trim_start() {
-        "" => localize(local, tz),
-        "Z" | "z" | "UTC" => Ok(local.and_utc()),
+        "" => Ok(localize(local, tz)),
+        "Z" | "z" | "UTC" => with_offset(local.and_utc()),
         offset => {
             let seconds = parse_offset(offset)
                 .ok_or_else(|| format!("unexpected `{offset}` after the time"))?;
             let offset = FixedOffset::east_opt(seconds).ok_or("offset out of range")?;
             match offset.from_local_datetime(&local) {
-                LocalResult::Single(instant) => Ok(instant.with_timezone(&Utc)),
+                LocalResult::Single(instant) => with_offset(instant.with_timezone(&Utc)),
                 _ => Err("out of range".into()),
             }
         }
@@ -522,18 +625,25 @@ fn parse_offset(text: &str) -> Option<i32> {
 
 /// Reads a wall-clock time in `tz` (SPEC §1.1, a `date` without offset): a
 /// time skipped by a DST change is an error, a repeated one takes the
-/// earlier instant.
-pub(crate) fn localize(local: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, String> {
+/// earlier instant (its form [`DateForm::InFold`]).
+pub(crate) fn localize(
+    local: NaiveDateTime,
+    tz: Tz,
+) -> Result<(DateTime<Utc>, DateForm), TimestampError> {
     if tz == Tz::UTC {
-        return Ok(local.and_utc());
+        return Ok((local.and_utc(), DateForm::WithoutOffset));
     }
     match tz.from_local_datetime(&local) {
-        LocalResult::Single(instant) => Ok(instant.with_timezone(&Utc)),
-        LocalResult::Ambiguous(first, second) => {
-            Ok(first.with_timezone(&Utc).min(second.with_timezone(&Utc)))
-        }
-        LocalResult::None => Err(format!(
-            "this local time does not exist in {tz}: clocks skip it for daylight saving time"
+        LocalResult::Single(instant) => Ok((instant.with_timezone(&Utc), DateForm::WithoutOffset)),
+        LocalResult::Ambiguous(first, second) => Ok((
+            first.with_timezone(&Utc).min(second.with_timezone(&Utc)),
+            DateForm::InFold,
         )),
+        LocalResult::None => Err(TimestampError {
+            detail: format!(
+                "this local time does not exist in {tz}: clocks skip it for daylight saving time"
+            ),
+            form: DateForm::InGap,
+        }),
     }
 }

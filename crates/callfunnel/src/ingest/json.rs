@@ -16,14 +16,14 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use chrono_tz::Tz;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value};
 
 use super::error::{IngestError, Reason, RowError};
+use super::facts::RowFacts;
 use super::fields::{
-    build_call, push_tag, read_date, read_duration, read_enum, read_id, read_minutes, read_text,
-    reject, Cell, ColumnNames, Raw,
+    build_call, push_mapped_tag, read_date, read_duration, read_enum, read_id, read_minutes,
+    read_text, reject, Cell, ColumnNames, Raw, ValueReading,
 };
 use super::part::{FilePart, Window};
 use super::sink::{read_rows, Sink};
@@ -48,8 +48,8 @@ pub(crate) struct JsonContext<'a> {
     pub file: &'a str,
     /// Columns (keys) of flat records, after `--map`.
     pub names: &'a ColumnNames,
-    /// Zone of timestamps without offset.
-    pub tz: Tz,
+    /// How values are read (zone, value maps, duration unit).
+    pub reading: &'a ValueReading,
     /// Tags given to `CONVERSION` drilldown items, lower case (see
     /// [`crate::stages::conversion_tags`]).
     pub conversion_tags: &'a [String],
@@ -310,18 +310,25 @@ impl JsonReader<'_, '_, '_> {
 
     /// Reads one record that starts at `line`.
     fn record(&mut self, record: Value, line: u64, shape: Shape) -> Result<(), IngestError> {
-        let row = record_call(&record, shape, self.context);
-        self.sink.accept(self.context.file, line, row)
+        let mut facts = RowFacts::default();
+        let row = record_call(&record, shape, self.context, &mut facts);
+        self.sink.accept(self.context.file, line, row, facts)
     }
 }
 
-/// The call a JSON record gives, or why it gives none.
-fn record_call(record: &Value, shape: Shape, context: &JsonContext<'_>) -> Result<Call, RowError> {
+/// The call a JSON record gives, or why it gives none; `facts` notes how
+/// its values were written.
+fn record_call(
+    record: &Value,
+    shape: Shape,
+    context: &JsonContext<'_>,
+    facts: &mut RowFacts,
+) -> Result<Call, RowError> {
     match record {
         Value::Object(fields) => match shape {
-            Shape::Calls => flat_call(fields, context),
-            Shape::Drilldown => drilldown_call(fields, context),
-            Shape::V1Calls => v1_call(fields, context),
+            Shape::Calls => flat_call(fields, context, facts),
+            Shape::Drilldown => drilldown_call(fields, context, facts),
+            Shape::V1Calls => v1_call(fields, context, facts),
         },
         other => Err(RowError {
             column: "record".into(),
@@ -367,8 +374,9 @@ enum LineRecord {
     NotUtf8,
     /// Text that is not one JSON value, and why.
     NotJson(String),
-    /// A record: its call, or why it gives none.
-    Record(Result<Call, RowError>),
+    /// A record: its call, or why it gives none, and how its values were
+    /// written.
+    Record(Result<Call, RowError>, RowFacts),
 }
 
 /// Reads one record per line (NDJSON) from `input`, a block of lines at a
@@ -495,7 +503,11 @@ fn line_record(bytes: &[u8], context: &JsonContext<'_>) -> LineRecord {
         return LineRecord::NotUtf8;
     };
     match serde_json::from_str::<Value>(text) {
-        Ok(value) => LineRecord::Record(record_call(&value, Shape::Calls, context)),
+        Ok(value) => {
+            let mut facts = RowFacts::default();
+            let row = record_call(&value, Shape::Calls, context, &mut facts);
+            LineRecord::Record(row, facts)
+        }
         Err(err) => {
             let message = err.to_string();
             let message = message
@@ -521,7 +533,7 @@ fn take_line(
             message: "invalid UTF-8".into(),
         }),
         LineRecord::NotJson(message) => sink.reject_line(Reason::InvalidJson, file, line, message),
-        LineRecord::Record(row) => sink.accept(file, line, row),
+        LineRecord::Record(row, facts) => sink.accept(file, line, row, facts),
     }
 }
 
@@ -594,21 +606,26 @@ fn user_cell<'a>(user: Option<&'a Map<String, Value>>, field: Field) -> Cell<'a>
 
 /// A flat record or a `ConversationItem`: flat keys (after `--map`) first,
 /// then the nested `user` for the user fields.
-fn flat_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Call, RowError> {
+fn flat_call(
+    fields: &Map<String, Value>,
+    context: &JsonContext<'_>,
+    facts: &mut RowFacts,
+) -> Result<Call, RowError> {
     let user = nested_user(fields)?;
     let names = context.names;
     let cell = |field: Field| present(fields, names.get(field)).or_else(|| user_cell(user, field));
-    build_call(cell, names, context.tz)
+    build_call(cell, names, context.reading, facts)
 }
 
 /// An `OutboundDrilldownItem` as a call (SPEC §1.1).
 fn drilldown_call(
     fields: &Map<String, Value>,
     context: &JsonContext<'_>,
+    facts: &mut RowFacts,
 ) -> Result<Call, RowError> {
     let user = nested_user(fields)?;
     let id = read_id(present(fields, "id"), "id")?;
-    let date = read_date(present(fields, "date"), "date", context.tz)?;
+    let date = read_date(present(fields, "date"), "date", context.reading.tz, facts)?;
     let mut call = Call::new(id, date);
     call.user_id = read_text(user_cell(user, Field::UserId))?;
     call.user_name = read_text(user_cell(user, Field::UserName))?;
@@ -618,7 +635,7 @@ fn drilldown_call(
     call.contact_number = read_text(present(fields, "contact_number"))?;
     let stage = read_stage(present(fields, "stage"))?;
     let voicemail = read_voicemail(present(fields, "voicemail"))?;
-    call.duration = read_duration(present(fields, "duration"))?;
+    call.duration = read_duration(present(fields, "duration"), context.reading.duration_unit)?;
     call.result = if voicemail {
         Some(CallResult::Voicemail)
     } else {
@@ -637,12 +654,24 @@ fn drilldown_call(
 /// A v1 call record (`CallApiResponse`) as a call (SPEC §1.1): `start_date`
 /// is the date, `type` the direction, `length_in_minutes` the talk time,
 /// `from_number` and `to_number` the Allo and contact numbers as the
-/// direction says, `tag` the one tag, `result` as is.
-fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Call, RowError> {
+/// direction says, `tag` the one tag, `result` as is (the values as
+/// `--map-value` maps them).
+fn v1_call(
+    fields: &Map<String, Value>,
+    context: &JsonContext<'_>,
+    facts: &mut RowFacts,
+) -> Result<Call, RowError> {
+    let values = &context.reading.values;
     let id = read_id(present(fields, "id"), "id")?;
-    let date = read_date(present(fields, "start_date"), "start_date", context.tz)?;
+    let date = read_date(
+        present(fields, "start_date"),
+        "start_date",
+        context.reading.tz,
+        facts,
+    )?;
     let mut call = Call::new(id, date);
-    if let Some(direction) = read_enum::<Direction>(present(fields, "type"), Field::Direction)? {
+    let direction = read_enum::<Direction>(present(fields, "type"), Field::Direction, values)?;
+    if let Some(direction) = direction {
         call.direction = direction;
     }
     let from = read_text(present(fields, "from_number"))?;
@@ -651,10 +680,10 @@ fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Cal
         Direction::Outbound => (from, to),
         Direction::Inbound => (to, from),
     };
-    call.result = read_enum::<CallResult>(present(fields, "result"), Field::Result)?;
+    call.result = read_enum::<CallResult>(present(fields, "result"), Field::Result, values)?;
     call.duration = read_minutes(present(fields, "length_in_minutes"))?;
     if let Some(tag) = read_text(present(fields, "tag"))? {
-        push_tag(&mut call.tags, &tag);
+        push_mapped_tag(&mut call.tags, &tag, values);
     }
     Ok(call)
 }

@@ -26,6 +26,9 @@ mod call_buffer;
 mod canonical_text;
 mod csv;
 mod error;
+#[cfg(test)]
+mod export_tests;
+mod facts;
 mod fields;
 mod json;
 mod line_pieces;
@@ -46,9 +49,12 @@ use crate::duplicates::{keep_last_occurrences, repeated_ids};
 use crate::request::Request;
 use crate::scratch::SpillFile;
 pub use error::{IngestError, InvalidRow, Reason};
+pub use facts::{Location, ReadingFacts, SkippedRow, Tally, EXAMPLES, SKIPPED_LISTED};
 pub use paths::{expand_inputs, MAX_WALK_ENTRIES};
 
-use fields::ColumnNames;
+use crate::model::rules::{DurationUnit, ValueMapping};
+use facts::SkippedRows;
+use fields::{ColumnNames, ValueReading};
 use json::JsonContext;
 use part::{FilePart, Ids};
 use sink::read_rows;
@@ -75,6 +81,12 @@ pub struct IngestOptions {
     /// keeps the window's calls only. `None` keeps every call. Either way a
     /// file is read in batches, in memory that does not grow with its size.
     pub keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// `--map-value FIELD:FROM=TO` mappings: an export's own values read as
+    /// SPEC §1's (a later mapping of the same value wins).
+    pub value_map: Vec<ValueMapping>,
+    /// The unit talk time is written in (`--duration-unit`); `ringing_seconds`
+    /// keeps seconds.
+    pub duration_unit: DurationUnit,
 }
 
 impl IngestOptions {
@@ -112,6 +124,8 @@ impl Default for IngestOptions {
             skip_invalid: false,
             request_tags: Vec::new(),
             keep_window: None,
+            value_map: Vec::new(),
+            duration_unit: DurationUnit::Seconds,
         }
     }
 }
@@ -129,6 +143,13 @@ pub struct IngestReport {
     pub duplicates: u64,
     /// Calls kept after de-duplication.
     pub calls: u64,
+    /// The first rows skipped for each reason, in reading order (only with
+    /// `skip_invalid`): the first [`SKIPPED_LISTED`] rows skipped are the
+    /// first of them.
+    pub skipped_rows: Vec<SkippedRow>,
+    /// What reading the rows found in their values besides the calls
+    /// (dates without offset, tags cells in other list forms).
+    pub facts: ReadingFacts,
 }
 
 impl IngestReport {
@@ -218,6 +239,7 @@ impl Format {
 /// with [`IngestError::InvalidRow`].
 pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, IngestError> {
     let names = ColumnNames::new(&options.column_map)?;
+    let reading = ValueReading::new(options)?;
     let files = expand_inputs(inputs)?;
     if files.is_empty() {
         return Err(IngestError::NoInput);
@@ -237,17 +259,24 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
     for (path, format) in files.iter().zip(formats) {
         let file = path.display().to_string();
         let part = match format {
-            Format::Csv => csv::read(path, &file, &names, options, keep_window)?,
+            Format::Csv => csv::read(
+                path,
+                &file,
+                &names,
+                &reading,
+                options.skip_invalid,
+                keep_window,
+            )?,
             Format::Json => {
                 let context = JsonContext {
                     file: &file,
                     names: &names,
-                    tz: options.input_tz,
+                    reading: &reading,
                     conversion_tags: &conversion_tags,
                 };
                 json::read(path, &context, options.skip_invalid, keep_window)?
             }
-            Format::Parquet => parquet::read(path, &file, &names, options, keep_window)?,
+            Format::Parquet => parquet::read(path, &file, &names, &reading, options, keep_window)?,
         };
         loader.add(part);
     }
@@ -264,16 +293,17 @@ pub fn load_str(
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
     let names = ColumnNames::new(&options.column_map)?;
+    let reading = ValueReading::new(options)?;
     let part = match format {
         Format::Csv => read_rows(options.skip_invalid, None, |sink| {
-            csv::read_csv(text.as_bytes(), name, &names, options.input_tz, sink)
+            csv::read_csv(text.as_bytes(), name, &names, &reading, sink)
         })?,
         Format::Json => {
             let conversion_tags = item_conversion_tags(options);
             let context = JsonContext {
                 file: name,
                 names: &names,
-                tz: options.input_tz,
+                reading: &reading,
                 conversion_tags: &conversion_tags,
             };
             read_rows(options.skip_invalid, None, |sink| {
@@ -306,6 +336,8 @@ struct Loader {
     /// Each part's calls and what is known of their ids, in input order.
     parts: Vec<(LazyFrame, Ids)>,
     report: IngestReport,
+    /// The first rows skipped for each reason.
+    skipped_rows: SkippedRows,
     /// Temporary files the parts read.
     spills: Vec<SpillFile>,
 }
@@ -315,6 +347,8 @@ impl Loader {
     fn add(&mut self, part: FilePart) {
         self.report.rows_read += part.rows_read;
         merge_counts(&mut self.report.skipped, part.skipped);
+        self.skipped_rows.merge(part.skipped_rows);
+        self.report.facts.merge(part.facts);
         self.spills.extend(part.spills);
         self.parts.push((part.frame, part.ids));
     }
@@ -327,6 +361,7 @@ impl Loader {
         };
         let mut report = self.report;
         report.files = files;
+        report.skipped_rows = self.skipped_rows.into_rows();
         let distinct_parts = self.parts.len() == 1
             && matches!(self.parts[0].1, Ids::Unique | Ids::UniqueInFolder(_));
         let distinct = distinct_parts || one_folder_store(&self.parts);

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use super::error::IngestError;
+use super::facts::{ReadingFacts, SkippedRows};
 use crate::scratch::SpillFile;
 
 /// A UTC range of dates: from inclusive, to exclusive.
@@ -24,6 +25,10 @@ pub(crate) struct FilePart {
     pub rows_read: u64,
     /// Rows skipped, by reason (only with `skip_invalid`).
     pub skipped: BTreeMap<String, u64>,
+    /// The first rows skipped for each reason.
+    pub skipped_rows: SkippedRows,
+    /// What reading the rows found in their values.
+    pub facts: ReadingFacts,
     /// What is known of the calls' ids.
     pub ids: Ids,
     /// Temporary files `frame` reads: they must outlive it.
@@ -31,12 +36,15 @@ pub(crate) struct FilePart {
 }
 
 impl FilePart {
-    /// A part whose `rows` rows are all calls (none skipped).
+    /// A part whose `rows` rows are all calls in canonical form (none
+    /// skipped, nothing found in their values).
     pub fn all_valid(frame: LazyFrame, rows: u64, ids: Ids, spills: Vec<SpillFile>) -> FilePart {
         FilePart {
             frame,
             rows_read: rows,
             skipped: BTreeMap::new(),
+            skipped_rows: SkippedRows::default(),
+            facts: ReadingFacts::default(),
             ids,
             spills,
         }

@@ -8,6 +8,7 @@ use polars::prelude::*;
 
 use super::call_buffer::{ids_increase, CallBuffer};
 use super::error::{IngestError, Reason, RowError};
+use super::facts::{Location, ReadingFacts, RowFacts, SkippedRow, SkippedRows};
 use super::part::{keeping_window, FilePart, Ids, Window, Windowed};
 use crate::model::{Call, CallColumns};
 
@@ -30,6 +31,10 @@ pub(crate) struct Sink {
     rows_read: u64,
     /// Rows skipped, by reason (only with `skip_invalid`).
     skipped: BTreeMap<String, u64>,
+    /// The first rows skipped for each reason.
+    skipped_rows: SkippedRows,
+    /// What reading the rows found in their values.
+    facts: ReadingFacts,
     /// Skip bad rows instead of failing.
     skip_invalid: bool,
     /// The last id of the batches gathered, while they increase.
@@ -65,6 +70,8 @@ impl Sink {
             buffer: CallBuffer::new(window),
             rows_read: 0,
             skipped: BTreeMap::new(),
+            skipped_rows: SkippedRows::default(),
+            facts: ReadingFacts::default(),
             skip_invalid,
             last_id: None,
             ids_increasing: true,
@@ -93,25 +100,40 @@ impl Sink {
             });
         }
         *self.skipped.entry(reason.as_str().to_string()).or_default() += 1;
+        self.skipped_rows.add(reason, || SkippedRow {
+            location: Location {
+                file: file.to_string(),
+                line,
+            },
+            reason,
+            problem: message,
+        });
         Ok(())
     }
 
-    /// Takes one row read from `file` at `line`: keeps it, counts it as
-    /// skipped, or stops with its error.
+    /// Takes one row read from `file` at `line` (`facts`: what reading its
+    /// values found): keeps it, counts it as skipped, or stops with its
+    /// error.
     pub fn accept(
         &mut self,
         file: &str,
         line: u64,
         row: Result<Call, RowError>,
+        facts: RowFacts,
     ) -> Result<(), IngestError> {
         self.rows_read += 1;
+        let location = || Location {
+            file: file.to_string(),
+            line,
+        };
+        self.facts.record(facts, row.is_ok(), location);
         match row {
             Ok(call) => self.keep(call),
             Err(error) if self.skip_invalid => {
-                *self
-                    .skipped
-                    .entry(error.reason.as_str().to_string())
-                    .or_default() += 1;
+                let reason = error.reason;
+                *self.skipped.entry(reason.as_str().to_string()).or_default() += 1;
+                self.skipped_rows
+                    .add(reason, || SkippedRow::of(&error.locate(file, line)));
                 Ok(())
             }
             Err(error) => Err(IngestError::InvalidRow(Box::new(error.locate(file, line)))),
@@ -166,6 +188,8 @@ impl Sink {
             frame,
             rows_read: self.rows_read,
             skipped: self.skipped,
+            skipped_rows: self.skipped_rows,
+            facts: self.facts,
             ids: Ids::increasing(self.ids_increasing),
             spills,
         }))
@@ -178,7 +202,7 @@ mod tests {
 
     use super::*;
     use crate::engine::{compute, window};
-    use crate::ingest::fields::ColumnNames;
+    use crate::ingest::fields::{ColumnNames, ValueReading};
     use crate::ingest::json::{read_ndjson, JsonContext};
     use crate::request::Request;
 
@@ -219,7 +243,7 @@ mod tests {
         let context = JsonContext {
             file: "calls.ndjson",
             names: &names,
-            tz: chrono_tz::UTC,
+            reading: &ValueReading::in_zone(chrono_tz::UTC),
             conversion_tags: &[],
         };
         read_ndjson(text.as_bytes(), &context, sink)

@@ -45,7 +45,7 @@ fn collect(ingested: Ingested) -> (DataFrame, IngestReport) {
 }
 
 /// A string column as options.
-fn strings(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
+pub(super) fn strings(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
     frame
         .column(name)
         .unwrap()
@@ -84,7 +84,7 @@ fn dates(frame: &DataFrame) -> Vec<String> {
 }
 
 /// The `duration` column.
-fn durations(frame: &DataFrame) -> Vec<i64> {
+pub(super) fn durations(frame: &DataFrame) -> Vec<i64> {
     frame
         .column("duration")
         .unwrap()
@@ -107,7 +107,7 @@ fn ringing(frame: &DataFrame) -> Vec<Option<f64>> {
 }
 
 /// The `tags` column.
-fn tags(frame: &DataFrame) -> Vec<Vec<String>> {
+pub(super) fn tags(frame: &DataFrame) -> Vec<Vec<String>> {
     let lists = frame.column("tags").unwrap().list().unwrap().clone();
     (0..lists.len())
         .map(|index| {
@@ -946,20 +946,20 @@ fn minutes_are_converted_exactly() {
     ];
     for (text, seconds) in cases {
         assert_eq!(
-            crate::model::rules::minutes_to_seconds(text),
+            crate::model::rules::decimal_to_seconds(text, DurationUnit::Minutes),
             Ok(seconds),
             "{text}"
         );
     }
     for text in ["", "-", ".", "1e", "1.2.3", "abc", "1e400", "1e30"] {
         assert_eq!(
-            crate::model::rules::minutes_to_seconds(text),
+            crate::model::rules::decimal_to_seconds(text, DurationUnit::Minutes),
             Err(Reason::NonNumericDuration),
             "{text}"
         );
     }
     assert_eq!(
-        crate::model::rules::minutes_to_seconds("-0.5"),
+        crate::model::rules::decimal_to_seconds("-0.5", DurationUnit::Minutes),
         Err(Reason::NegativeDuration)
     );
 }
@@ -1020,7 +1020,7 @@ fn garbage_never_panics() {
 // ---------------------------------------------------------------- files
 
 /// Writes `text` to `dir/name` and returns the path.
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(super) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
@@ -1215,7 +1215,7 @@ fn a_window_leaves_no_row_of_a_canonical_csv_unchecked() {
 // ---------------------------------------------------------------- Parquet
 
 /// Writes `frame` as Parquet to `dir/name`.
-fn write_parquet(dir: &Path, name: &str, mut frame: DataFrame) -> PathBuf {
+pub(super) fn write_parquet(dir: &Path, name: &str, mut frame: DataFrame) -> PathBuf {
     let path = dir.join(name);
     let file = File::create(&path).unwrap();
     ParquetWriter::new(file).finish(&mut frame).unwrap();

@@ -16,9 +16,11 @@
 //! assert!(MAX_RINGING_SECONDS * 1000.0 < i64::MAX as f64);
 //! ```
 
+use std::str::FromStr;
+
 use polars::prelude::*;
 
-use super::{CallResult, CallType, Direction, Field};
+use super::{column, CallResult, CallType, Direction, Field};
 use crate::reason::Reason;
 
 // ---------------------------------------------------------------------------
@@ -152,6 +154,115 @@ pub(crate) fn is_one_of(value: Expr, allowed: &[&'static str]) -> Expr {
 }
 
 // ---------------------------------------------------------------------------
+// Other exports' values.
+// ---------------------------------------------------------------------------
+
+/// The fields whose values `--map-value` may map: the enums and the tag keys.
+pub const MAPPABLE_FIELDS: [&str; 4] = [
+    column::DIRECTION,
+    column::TYPE,
+    column::RESULT,
+    column::TAGS,
+];
+
+/// One `--map-value FIELD:FROM=TO` (SPEC §1.2): a value `FROM` of `FIELD`
+/// (trimmed, in any case) is read as `TO`, before the field's rule; for
+/// tags, key by key.
+///
+/// ```
+/// use callfunnel::model::rules::ValueMapping;
+///
+/// let mapping: ValueMapping = "result:Connected=ANSWERED".parse().unwrap();
+/// assert_eq!((mapping.field.as_str(), mapping.from.as_str()), ("result", "Connected"));
+/// assert!("duration:x=1".parse::<ValueMapping>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueMapping {
+    /// The field, one of [`MAPPABLE_FIELDS`].
+    pub field: String,
+    /// The value as the input writes it (matched whatever its case).
+    pub from: String,
+    /// The value it stands for (empty: no value).
+    pub to: String,
+}
+
+impl FromStr for ValueMapping {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let shape = || format!("`{text}` is not FIELD:FROM=TO");
+        let (field, rest) = text.split_once(':').ok_or_else(shape)?;
+        let (from, to) = rest.split_once('=').ok_or_else(shape)?;
+        let field = field.trim();
+        if mappable_field(field).is_none() {
+            return Err(format!(
+                "`{field}` has no values to map (one of {})",
+                MAPPABLE_FIELDS.join(", ")
+            ));
+        }
+        if from.trim().is_empty() {
+            return Err(format!("`{text}` maps no value: FROM is empty"));
+        }
+        Ok(ValueMapping {
+            field: field.to_string(),
+            from: from.trim().to_string(),
+            to: to.trim().to_string(),
+        })
+    }
+}
+
+/// The field of a name of [`MAPPABLE_FIELDS`].
+fn mappable_field(name: &str) -> Option<Field> {
+    Field::ALL
+        .into_iter()
+        .find(|field| field.name() == name && MAPPABLE_FIELDS.contains(&name))
+}
+
+/// The [`ValueMapping`]s of a load, by field, ready to apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ValueMap {
+    entries: Vec<(Field, String, String)>,
+}
+
+impl ValueMap {
+    /// The map of `mappings` (a later mapping of the same value wins); the
+    /// error names the field of a mapping that cannot map.
+    pub fn new(mappings: &[ValueMapping]) -> Result<ValueMap, String> {
+        let entries = mappings
+            .iter()
+            .rev()
+            .map(|mapping| match mappable_field(mapping.field.trim()) {
+                Some(field) => Ok((field, mapping.from.trim().into(), mapping.to.trim().into())),
+                None => Err(mapping.field.clone()),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ValueMap { entries })
+    }
+
+    /// Whether it maps nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The value `value` (trimmed) of `field` stands for.
+    pub fn apply<'a>(&'a self, field: Field, value: &'a str) -> &'a str {
+        self.entries
+            .iter()
+            .find(|(mapped, from, _)| *mapped == field && same_ignoring_case(from, value))
+            .map_or(value, |(_, _, to)| to.as_str())
+    }
+}
+
+/// Whether two texts are equal whatever their case.
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Absent values.
 // ---------------------------------------------------------------------------
 
@@ -220,17 +331,109 @@ pub(crate) fn duration_from_number(number: f64) -> Result<i64, Reason> {
     }
 }
 
-/// Most significant digits of a number of minutes read exactly.
-const MAX_MINUTE_DIGITS: usize = 30;
-/// Most decimals of a number of minutes divided out exactly (`2 · 10^36`
-/// stays within `i128`).
-const MAX_SCALE: u32 = 36;
+/// The unit an input writes talk time in (`--duration-unit`, SPEC §1.2):
+/// a `duration` is held in whole seconds, whatever the unit it was read in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum DurationUnit {
+    /// Seconds (`s`), the API's unit: a value must be whole.
+    #[default]
+    Seconds,
+    /// Milliseconds (`ms`).
+    Milliseconds,
+    /// Minutes (`min`), e.g. v1's `length_in_minutes`.
+    Minutes,
+    /// Hours (`h`).
+    Hours,
+}
 
-/// A talk time given in minutes (v1's `length_in_minutes`, SPEC §1.1) as a
-/// `duration`: `text`, a decimal number of minutes (`12`, `-0.5`,
-/// `1.25e1`), × 60, rounded half away from zero, computed on the decimal as
-/// written (a binary float would round `0.025` minutes down).
-pub(crate) fn minutes_to_seconds(text: &str) -> Result<i64, Reason> {
+impl DurationUnit {
+    /// Every unit, seconds first.
+    pub const ALL: [DurationUnit; 4] = [
+        DurationUnit::Seconds,
+        DurationUnit::Milliseconds,
+        DurationUnit::Minutes,
+        DurationUnit::Hours,
+    ];
+
+    /// Its name on the command line: `s`, `ms`, `min` or `h`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DurationUnit::Seconds => "s",
+            DurationUnit::Milliseconds => "ms",
+            DurationUnit::Minutes => "min",
+            DurationUnit::Hours => "h",
+        }
+    }
+
+    /// The unit named `name` ([`DurationUnit::name`]), if any.
+    pub fn from_name(name: &str) -> Option<DurationUnit> {
+        DurationUnit::ALL
+            .into_iter()
+            .find(|unit| unit.name() == name.trim())
+    }
+
+    /// Seconds in one unit, as a fraction (numerator, denominator).
+    fn seconds_per_unit(self) -> (i128, i128) {
+        match self {
+            DurationUnit::Seconds => (1, 1),
+            DurationUnit::Milliseconds => (1, 1000),
+            DurationUnit::Minutes => (60, 1),
+            DurationUnit::Hours => (3600, 1),
+        }
+    }
+}
+
+/// A `duration` from `text`, a number of `unit`s: in seconds, a whole
+/// number (`12`, `1e3`, `12.0`), as [`duration_from_number`] reads one; in
+/// another unit, any decimal number (`1.25`, `-0`, `2.5e-1`), converted to
+/// seconds on the decimal as written (a binary float would round `0.025`
+/// minutes down) and rounded half away from zero.
+pub(crate) fn duration_from_text(text: &str, unit: DurationUnit) -> Result<i64, Reason> {
+    match unit {
+        DurationUnit::Seconds => match text.parse::<i64>() {
+            Ok(whole) => duration_from_integer(whole),
+            Err(_) => match text.parse::<f64>() {
+                Ok(number) => duration_from_number(number),
+                Err(_) => Err(Reason::NonNumericDuration),
+            },
+        },
+        _ => decimal_to_seconds(text, unit),
+    }
+}
+
+/// A `duration` from a binary float number of `unit`s (a typed column's):
+/// in seconds, as [`duration_from_number`] reads it; in another unit, the
+/// shortest decimal that reads back as the float, converted as
+/// [`duration_from_text`] converts its text.
+pub(crate) fn duration_from_float(units: f64, unit: DurationUnit) -> Result<i64, Reason> {
+    match unit {
+        DurationUnit::Seconds => duration_from_number(units),
+        _ if !units.is_finite() => Err(Reason::NonNumericDuration),
+        _ => decimal_to_seconds(&units.to_string(), unit),
+    }
+}
+
+/// A `duration` from a whole number of `unit`s, converted exactly as
+/// [`duration_from_text`] converts its text.
+pub(crate) fn duration_from_units(units: i64, unit: DurationUnit) -> Result<i64, Reason> {
+    match unit {
+        DurationUnit::Seconds => duration_from_integer(units),
+        _ => decimal_to_seconds(&units.to_string(), unit),
+    }
+}
+
+/// Most significant digits of a decimal number read exactly.
+const MAX_DECIMAL_DIGITS: usize = 30;
+/// Most decimals divided out exactly: a number of fewer than
+/// [`MAX_DECIMAL_DIGITS`] significant digits and more decimals is below
+/// 10^(30 − 34) hours, far below half a second; `2 · 10^33 · 1000` stays
+/// within `i128`.
+const MAX_SCALE: u32 = 33;
+
+/// `text`, a decimal number of `unit`s (`12`, `-0.5`, `1.25e1`), as whole
+/// seconds: × the unit's seconds, rounded half away from zero, computed on
+/// the decimal as written.
+pub(crate) fn decimal_to_seconds(text: &str, unit: DurationUnit) -> Result<i64, Reason> {
     let (negative, unsigned) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -256,37 +459,41 @@ pub(crate) fn minutes_to_seconds(text: &str) -> Result<i64, Reason> {
     if negative {
         return Err(Reason::NegativeDuration);
     }
-    if significant.len() > MAX_MINUTE_DIGITS {
+    if significant.len() > MAX_DECIMAL_DIGITS {
         return Err(Reason::NonNumericDuration);
     }
     let units: i128 = significant
         .parse()
         .map_err(|_| Reason::NonNumericDuration)?;
-    // minutes = units ÷ 10^scale; seconds = 60 · units ÷ 10^scale.
+    // value = units ÷ 10^scale; seconds = value · per_unit ÷ unit_divisor.
+    let (per_unit, unit_divisor) = unit.seconds_per_unit();
     let scale = i64::try_from(fraction.len()).unwrap_or(i64::MAX) - i64::from(exponent);
-    let numerator = 60 * units;
+    let numerator = per_unit * units;
     let seconds = if scale <= 0 {
         u32::try_from(-scale)
             .ok()
             .and_then(|power| 10i128.checked_pow(power))
             .and_then(|factor| numerator.checked_mul(factor))
+            .and_then(|numerator| round_half_up(numerator, unit_divisor))
     } else {
         match u32::try_from(scale)
             .ok()
             .filter(|power| *power <= MAX_SCALE)
         {
-            // floor(n ÷ d + 1/2) = floor((2n + d) ÷ 2d), n ≥ 0.
-            Some(power) => {
-                let denominator = 10i128.pow(power);
-                Some((2 * numerator + denominator) / (2 * denominator))
-            }
-            // The value is below 10^(30 − 36) minutes: far below half a second.
+            Some(power) => round_half_up(numerator, 10i128.pow(power) * unit_divisor),
             None => Some(0),
         }
     };
     seconds
         .and_then(|seconds| i64::try_from(seconds).ok())
         .ok_or(Reason::NonNumericDuration)
+}
+
+/// `numerator ÷ denominator` rounded half up (both ≥ 0, the denominator
+/// > 0): floor(n ÷ d + 1/2) = floor((2n + d) ÷ 2d); `None` beyond `i128`.
+fn round_half_up(numerator: i128, denominator: i128) -> Option<i128> {
+    let twice = numerator.checked_mul(2)?.checked_add(denominator)?;
+    Some(twice / denominator.checked_mul(2)?)
 }
 
 // ---------------------------------------------------------------------------
@@ -328,6 +535,99 @@ pub(crate) fn ringing_bound() -> String {
 /// [`ringing_from_number`] reads it.
 pub(crate) fn without_negative_zero(ringing: Expr) -> Expr {
     ringing + lit(0.0)
+}
+
+// ---------------------------------------------------------------------------
+// Tags.
+// ---------------------------------------------------------------------------
+
+/// How a tags cell (a CSV cell, a text column's value, a JSON string) writes
+/// its keys (SPEC §1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum TagsForm {
+    /// Keys separated by `;`, or one key, or none: the canonical form.
+    #[default]
+    Semicolons,
+    /// Keys separated by `|` or `,` (and maybe `;`).
+    OtherSeparators,
+    /// A JSON array of strings, e.g. `["a","b"]`.
+    JsonList,
+    /// A cell that looks like a JSON array (it starts with `[`) but is not
+    /// one of strings: read as keys separated by `;`, `|` or `,`, its
+    /// brackets and quotes stripped, and worth a warning (SPEC §1.2).
+    MalformedList,
+}
+
+impl TagsForm {
+    /// Every form, in declaration order (`ALL[form as usize]` is `form`).
+    pub const ALL: [TagsForm; 4] = [
+        TagsForm::Semicolons,
+        TagsForm::OtherSeparators,
+        TagsForm::JsonList,
+        TagsForm::MalformedList,
+    ];
+}
+
+/// What separates the keys of a tags cell that is not a JSON array.
+const TAG_SEPARATORS: [char; 3] = [';', '|', ','];
+
+/// The separators but the canonical `;`: a cell holding one is
+/// [`TagsForm::OtherSeparators`].
+const OTHER_TAG_SEPARATORS: [char; 2] = ['|', ','];
+
+/// Reads the tags cell `text`: gives each key to `key` as written (not yet
+/// trimmed, lower-cased or known to be non-empty: the caller normalises it,
+/// see [`crate::model::normalize_tag`]) and returns the cell's form. A cell
+/// starting with `[` is a JSON array of strings (null items are no key);
+/// any other is keys separated by `;`, `|` or `,`.
+///
+/// ```
+/// use callfunnel::model::rules::{tag_keys, TagsForm};
+///
+/// let keys = |text| {
+///     let mut keys = Vec::new();
+///     let form = tag_keys(text, |key| keys.push(key.trim().to_string()));
+///     (keys, form)
+/// };
+/// assert_eq!(keys("a; b"), (vec!["a".into(), "b".into()], TagsForm::Semicolons));
+/// assert_eq!(keys("a|b,c").1, TagsForm::OtherSeparators);
+/// assert_eq!(keys(r#"["a","b"]"#), (vec!["a".into(), "b".into()], TagsForm::JsonList));
+/// assert_eq!(keys(r#"["a","b""#), (vec!["a".into(), "b".into()], TagsForm::MalformedList));
+/// ```
+pub fn tag_keys(text: &str, mut key: impl FnMut(&str)) -> TagsForm {
+    if !may_be_another_tags_form(text.as_bytes()) {
+        text.split(';').for_each(key);
+        return TagsForm::Semicolons;
+    }
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('[') {
+        text.split(TAG_SEPARATORS).for_each(key);
+        return if text.contains(OTHER_TAG_SEPARATORS) {
+            TagsForm::OtherSeparators
+        } else {
+            TagsForm::Semicolons
+        };
+    }
+    if let Ok(items) = serde_json::from_str::<Vec<Option<String>>>(trimmed) {
+        items.iter().flatten().for_each(|item| key(item));
+        return TagsForm::JsonList;
+    }
+    let inner = trimmed
+        .trim_end()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    for piece in inner.split(TAG_SEPARATORS) {
+        key(piece.trim().trim_matches(['"', '\'']));
+    }
+    TagsForm::MalformedList
+}
+
+/// Whether a tags cell may be in another form than [`TagsForm::Semicolons`]:
+/// it holds a `[`, `|` or `,` (one `memchr3` pass). A cell without them is
+/// keys separated by `;`, read as before.
+pub(crate) fn may_be_another_tags_form(text: &[u8]) -> bool {
+    memchr::memchr3(b'[', b'|', b',', text).is_some()
 }
 
 // ---------------------------------------------------------------------------

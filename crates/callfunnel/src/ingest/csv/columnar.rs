@@ -261,7 +261,7 @@ struct FileShape {
 
 /// One pass over the file's bytes, read in blocks so memory stays flat. The
 /// file must be read row by row when it holds whitespace that a row-wise
-/// trim could remove but [`needs_trimming`] does not see (any ASCII
+/// trim could remove but the canonical text step does not see (any ASCII
 /// whitespace but space and line feed: tabs, carriage returns…; any
 /// non-ASCII whitespace character), or a record longer than
 /// [`MAX_COLUMNAR_RECORD_BYTES`], or one whose number of fields differs from
@@ -644,7 +644,7 @@ fn separators_and_value(line: &[u8], column: usize) -> (usize, &[u8]) {
     (memchr::memchr_iter(b',', line).count(), value)
 }
 
-/// Whether `bytes` hold whitespace that [`needs_trimming`] does not see:
+/// Whether `bytes` hold whitespace that the canonical text step does not see:
 /// a tab, carriage return, vertical tab, form feed, or a non-ASCII
 /// whitespace character.
 fn has_odd_whitespace(bytes: &[u8]) -> bool {

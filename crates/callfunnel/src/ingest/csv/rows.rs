@@ -10,18 +10,19 @@
 
 use std::io::Read;
 
-use chrono_tz::Tz;
 use csv_core::ReadRecordResult;
 
 use crate::ingest::error::{IngestError, Reason};
-use crate::ingest::fields::{build_call, Cell, ColumnNames, Raw};
+use crate::ingest::facts::RowFacts;
+use crate::ingest::fields::{build_call, Cell, ColumnNames, Raw, ValueReading};
 use crate::ingest::sink::Sink;
 use crate::model::Field;
 
 /// Bytes read from the input at a time.
 const INPUT_BUFFER_BYTES: usize = 1 << 20;
 
-/// Reads every record of a CSV stream into `sink`.
+/// Reads every record of a CSV stream into `sink`, its values as `reading`
+/// says.
 ///
 /// Columns are found by name once, from the header; `file` names the input in
 /// messages.
@@ -29,7 +30,7 @@ pub(crate) fn read_csv<R: Read>(
     input: R,
     file: &str,
     names: &ColumnNames,
-    tz: Tz,
+    reading: &ValueReading,
     sink: &mut Sink,
 ) -> Result<(), IngestError> {
     let mut records = Records::new(input);
@@ -81,8 +82,9 @@ pub(crate) fn read_csv<R: Read>(
             let index = positions[field as usize]?;
             Some((Raw::Bytes(records.field(index)), header[index].as_str()))
         };
-        let row = build_call(cell, names, tz);
-        sink.accept(file, line, row)?;
+        let mut facts = RowFacts::default();
+        let row = build_call(cell, names, reading, &mut facts);
+        sink.accept(file, line, row, facts)?;
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::ops::Range;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use crate::ingest::line_pieces::on_every_core;
-use crate::model::rules::{is_in_api_case, MAX_RINGING_WHOLE_DIGITS};
+use crate::model::rules::{is_in_api_case, may_be_another_tags_form, MAX_RINGING_WHOLE_DIGITS};
 use crate::model::Field;
 
 /// Picks the lines of canonical CSV chunks to parse for a window.
@@ -177,6 +177,7 @@ fn surely_canonical(field: Field, value: &[u8]) -> bool {
         Field::Result => is_in_api_case(field, value),
         Field::Duration => value.is_empty() || (value.len() <= 18 && all_digits(value)),
         Field::RingingSeconds => value.is_empty() || is_plain_decimal(value),
+        Field::Tags => without_edge_spaces(value) && !may_be_another_tags_form(value),
         _ => without_edge_spaces(value),
     }
 }

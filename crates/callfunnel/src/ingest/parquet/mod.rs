@@ -10,19 +10,22 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::error::IngestError;
-use super::fields::ColumnNames;
+use super::fields::{ColumnNames, ValueReading};
 use super::part::{FilePart, Ids, Window};
 use super::IngestOptions;
 use crate::model::canonical_schema;
 use crate::store::scan_store;
 
-/// The calls of the Parquet file at `path` (named `file` in messages); with
-/// a `keep_window` (one file read, see [`IngestOptions::keep_window`]), a
-/// store or a file of text columns may keep only the calls of that window.
+/// The calls of the Parquet file at `path` (named `file` in messages), its
+/// values as `reading` says; with a `keep_window` (one file read, see
+/// [`IngestOptions::keep_window`]), a store or a file of text columns may
+/// keep only the calls of that window. Values read as written may take
+/// the store's or the text columns' column-wise reader.
 pub(super) fn read(
     path: &Path,
     file: &str,
     names: &ColumnNames,
+    reading: &ValueReading,
     options: &IngestOptions,
     keep_window: Option<Window>,
 ) -> Result<FilePart, IngestError> {
@@ -42,6 +45,10 @@ pub(super) fn read(
     };
     let mut scan = LazyFrame::scan_parquet(source, args).map_err(unreadable)?;
     let schema = scan.collect_schema().map_err(unreadable)?;
+    let typed = |scan| typed::read(file, scan, &schema, names, reading, options.skip_invalid);
+    if !reading.is_as_written() {
+        return typed(scan);
+    }
     if !names.is_any_mapped() && *schema == canonical_schema() {
         let store = scan_store(path, file, scan.clone(), options.keep_window, keep_window)
             .map_err(|error| IngestError::from_store(file, error))?;
@@ -58,6 +65,5 @@ pub(super) fn read(
             ));
         }
     }
-    text::read(path, file, &scan, &schema, names, keep_window)?
-        .or_rule_by_rule(|| typed::read(file, scan, &schema, names, options))
+    text::read(path, file, &scan, &schema, names, keep_window)?.or_rule_by_rule(|| typed(scan))
 }

@@ -13,34 +13,36 @@
 //! aggregate query counts the rows and the bad rows per reason; the frame
 //! handed on stays a lazy scan.
 
-use std::collections::BTreeMap;
-
 use chrono::DateTime;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::exprs::{collect_streaming, first_count};
 use crate::ingest::error::{truncate_value, IngestError, InvalidRow, Reason};
-use crate::ingest::fields::{localize, push_tag, read_field, ColumnNames, FieldValue, Raw};
+use crate::ingest::facts::{
+    DateForm, Location, ReadingFacts, RowFacts, SkippedRow, SkippedRows, EXAMPLES, SKIPPED_LISTED,
+};
+use crate::ingest::fields::{
+    localize, push_mapped_tag, read_field, ColumnNames, FieldValue, Raw, ValueReading,
+};
 use crate::ingest::part::{FilePart, Ids};
-use crate::ingest::IngestOptions;
 use crate::model::rules::{
-    self, absent_value, duration_from_integer, duration_from_number, ringing_from_number,
-    text_value, with_default,
+    self, absent_value, duration_from_float, duration_from_units, ringing_from_number, text_value,
+    with_default, DurationUnit, TagsForm, ValueMap,
 };
 use crate::model::{date_dtype, Field};
 
 /// The calls of a Parquet file (named `file` in messages; `scan` its lazy
-/// scan, of `schema`), each field read by its plan; a bad row stops the
-/// read, or is skipped and counted with `skip_invalid`.
+/// scan, of `schema`), each field read by its plan, as `reading` says; a bad
+/// row stops the read, or is skipped and counted with `skip_invalid`.
 pub(super) fn read(
     file: &str,
     mut scan: LazyFrame,
     schema: &Schema,
     names: &ColumnNames,
-    options: &IngestOptions,
+    reading: &ValueReading,
+    skip_invalid: bool,
 ) -> Result<FilePart, IngestError> {
-    let (tz, skip_invalid) = (options.input_tz, options.skip_invalid);
     let polars_error = |source: PolarsError| IngestError::Polars {
         context: file.to_string(),
         source,
@@ -49,7 +51,7 @@ pub(super) fn read(
     for field in Field::ALL {
         let column = names.get(field);
         let plan = match schema.get(column) {
-            Some(dtype) => plan_field(field, column, dtype, tz).map_err(|expected| {
+            Some(dtype) => plan_field(field, column, dtype, reading).map_err(|expected| {
                 IngestError::BadColumnType {
                     file: file.to_string(),
                     column: column.to_string(),
@@ -69,6 +71,7 @@ pub(super) fn read(
                 column: None,
                 value: absent_value(field),
                 problem: None,
+                fact: None,
             },
         };
         plans.push(plan);
@@ -79,11 +82,35 @@ pub(super) fn read(
         .filter_map(|plan| plan.problem.clone())
         .collect();
     let row_problem = (!problems.is_empty()).then(|| coalesce(&problems));
-    let (rows_read, skipped) = count_rows(&scan, row_problem.as_ref()).map_err(polars_error)?;
-    if let (false, Some(row_problem)) = (skipped.is_empty(), row_problem) {
+    let findings = Findings::new(&plans, row_problem.as_ref());
+    let counts = findings.count(&scan).map_err(polars_error)?;
+    let facts = findings.facts(&scan, &counts, file).map_err(polars_error)?;
+    let mut skipped_rows = SkippedRows::default();
+    if let (false, Some(row_problem)) = (counts.skipped.is_empty(), row_problem) {
+        let bad = |only, limit| {
+            let rows = bad_rows(
+                scan.clone(),
+                file,
+                &plans,
+                &row_problem,
+                reading,
+                only,
+                limit,
+            );
+            rows.map_err(polars_error)
+        };
         if !skip_invalid {
-            let error = first_bad_row(scan, file, &plans, row_problem, tz).map_err(polars_error)?;
-            return Err(error);
+            let first = bad(None, 1)?.into_iter().next();
+            let first = first.ok_or_else(|| polars_error(no_bad_row()))?;
+            return Err(IngestError::InvalidParquetRow(Box::new(first)));
+        }
+        let mut listed = Vec::new();
+        for (reason, _) in &counts.skipped {
+            listed.extend(bad(Some(*reason), SKIPPED_LISTED)?);
+        }
+        listed.sort_by_key(|row| row.line);
+        for row in &listed {
+            skipped_rows.add(row.reason, || SkippedRow::of(row));
         }
         scan = scan.filter(row_problem.is_null());
     }
@@ -94,8 +121,14 @@ pub(super) fn read(
         .collect();
     Ok(FilePart {
         frame: scan.select(columns),
-        rows_read,
-        skipped,
+        rows_read: counts.rows,
+        skipped: counts
+            .skipped
+            .iter()
+            .map(|(reason, rows)| (reason.as_str().to_string(), *rows))
+            .collect(),
+        skipped_rows,
+        facts,
         ids: Ids::Unknown,
         spills: Vec::new(),
     })
@@ -111,41 +144,166 @@ struct FieldPlan {
     /// Per row, the [`Reason::code`] of the reason the value is refused;
     /// null when it is not. `None` when no value can be refused.
     problem: Option<Expr>,
+    /// Per row, how the value was written, as the code of a [`DateForm`]
+    /// (for `date`) or a [`TagsForm`] (for `tags`); null when absent.
+    /// `None` when every value is written one way.
+    fact: Option<Expr>,
 }
 
-/// Name of the column of row numbers used to locate a bad row.
+/// Name of the column of row numbers used to locate a row.
 const ROW_NUMBER: &str = "__row";
-/// Name of the column of each row's first problem, while counting them.
+/// Name of the column of each row's first problem.
 const ROW_PROBLEM: &str = "__problem";
 
-/// One pass over the file: its rows, and the bad rows by reason.
-fn count_rows(
-    scan: &LazyFrame,
-    row_problem: Option<&Expr>,
-) -> PolarsResult<(u64, BTreeMap<String, u64>)> {
-    let mut summary = vec![len().alias("rows")];
-    let mut scan = scan.clone();
-    if let Some(problem) = row_problem {
-        // Computed once per row, then counted for each reason.
-        scan = scan.with_column(problem.clone().alias(ROW_PROBLEM));
+/// What one pass over the file finds: its rows, its bad rows by reason and
+/// the rows showing each fact of [`ReadingFacts`].
+struct Counts {
+    rows: u64,
+    skipped: Vec<(Reason, u64)>,
+    /// The rows of each of [`Findings::checks`].
+    facts: Vec<u64>,
+}
+
+/// The rows of a file that show one fact of [`ReadingFacts`]: those whose
+/// fact column (a field's [`FieldPlan::fact`]) holds `code`, and that gave
+/// a call (`kept`) or not.
+struct FactCheck {
+    column: String,
+    code: i32,
+    facts: RowFacts,
+    kept: bool,
+}
+
+impl FactCheck {
+    /// Whether a row of [`Findings::columns`] shows it.
+    fn shown(&self) -> Expr {
+        let kept = if self.kept {
+            col(ROW_PROBLEM).is_null()
+        } else {
+            col(ROW_PROBLEM).is_not_null()
+        };
+        col(self.column.as_str())
+            .eq(lit(self.code))
+            .and(kept)
+            .fill_null(lit(false))
+    }
+}
+
+/// The problems and facts of a file's rows, each computed once per row as a
+/// column of the scan.
+struct Findings {
+    /// The row problem and the fact columns.
+    columns: Vec<Expr>,
+    /// The facts they may show.
+    checks: Vec<FactCheck>,
+}
+
+impl Findings {
+    /// The findings of `plans`, whose first problem per row is `row_problem`.
+    fn new(plans: &[FieldPlan], row_problem: Option<&Expr>) -> Findings {
+        let no_problem = || lit(NULL).cast(DataType::Int32);
+        let mut columns = vec![row_problem
+            .cloned()
+            .unwrap_or_else(no_problem)
+            .alias(ROW_PROBLEM)];
+        let mut checks = Vec::new();
+        for (index, plan) in plans.iter().enumerate() {
+            let Some(fact) = &plan.fact else { continue };
+            let column = format!("__fact{index}");
+            columns.push(fact.clone().alias(column.as_str()));
+            let found = |code: u8, facts: RowFacts, kept: bool| FactCheck {
+                column: column.clone(),
+                code: i32::from(code),
+                facts,
+                kept,
+            };
+            match plan.field {
+                Field::Date => checks.extend(DateForm::ALL[1..].iter().map(|form| {
+                    let facts = RowFacts {
+                        date: *form,
+                        ..RowFacts::default()
+                    };
+                    found(*form as u8, facts, *form != DateForm::InGap)
+                })),
+                _ => checks.extend(TagsForm::ALL[1..].iter().map(|form| {
+                    let facts = RowFacts {
+                        tags: *form,
+                        ..RowFacts::default()
+                    };
+                    found(*form as u8, facts, true)
+                })),
+            }
+        }
+        Findings { columns, checks }
+    }
+
+    /// One pass over `scan`: its rows, the bad rows by reason, the rows
+    /// showing each fact.
+    fn count(&self, scan: &LazyFrame) -> PolarsResult<Counts> {
+        let mut summary = vec![len().alias("rows")];
         summary.extend(Reason::ALL.iter().map(|reason| {
             col(ROW_PROBLEM)
                 .eq(code_literal(*reason))
                 .sum()
                 .alias(reason_count_name(*reason))
         }));
-    }
-    let counts = collect_streaming(scan.select(summary))?;
-    let mut skipped = BTreeMap::new();
-    if row_problem.is_some() {
+        summary.extend(
+            self.checks
+                .iter()
+                .enumerate()
+                .map(|(index, check)| check.shown().sum().alias(format!("fact{index}"))),
+        );
+        let counts = collect_streaming(
+            scan.clone()
+                .with_columns(self.columns.clone())
+                .select(summary),
+        )?;
+        let mut skipped = Vec::new();
         for reason in Reason::ALL {
             let bad = first_count(&counts, &reason_count_name(reason))?;
             if bad > 0 {
-                skipped.insert(reason.as_str().to_string(), bad);
+                skipped.push((reason, bad));
             }
         }
+        let facts = (0..self.checks.len())
+            .map(|index| first_count(&counts, &format!("fact{index}")))
+            .collect::<PolarsResult<_>>()?;
+        Ok(Counts {
+            rows: first_count(&counts, "rows")?,
+            skipped,
+            facts,
+        })
     }
-    Ok((first_count(&counts, "rows")?, skipped))
+
+    /// The facts `counts` found in `scan` (the file named `file`), with the
+    /// first rows showing each.
+    fn facts(&self, scan: &LazyFrame, counts: &Counts, file: &str) -> PolarsResult<ReadingFacts> {
+        let mut facts = ReadingFacts::default();
+        for (check, rows) in self.checks.iter().zip(&counts.facts) {
+            if *rows == 0 {
+                continue;
+            }
+            let first = scan
+                .clone()
+                .with_row_index(ROW_NUMBER, None)
+                .with_columns(self.columns.clone())
+                .filter(check.shown())
+                .select([col(ROW_NUMBER)])
+                .limit(EXAMPLES as IdxSize);
+            let first = collect_streaming(first)?;
+            let first: Vec<Location> = first
+                .column(ROW_NUMBER)?
+                .idx()?
+                .into_no_null_iter()
+                .map(|row| Location {
+                    file: file.to_string(),
+                    line: u64::from(row) + 1,
+                })
+                .collect();
+            facts.record_rows(check.facts, check.kept, *rows, &first);
+        }
+        Ok(facts)
+    }
 }
 
 /// Name of the summary column counting the rows bad for `reason`.
@@ -158,16 +316,23 @@ fn code_literal(reason: Reason) -> Expr {
     lit(i32::from(reason.code()))
 }
 
-/// The error for the first bad row of the file: its 1-based number, and the
-/// first refused field's column, value, reason and (as the CSV rules give
-/// it) detail.
-fn first_bad_row(
+/// The error of a file whose bad rows cannot be found again.
+fn no_bad_row() -> PolarsError {
+    PolarsError::ComputeError("no bad row found".into())
+}
+
+/// The first `limit` bad rows of the file (those bad for `only`, when
+/// given), in order: each its 1-based number, and its first refused field's
+/// column, value, reason and (as the CSV rules give it) detail.
+fn bad_rows(
     scan: LazyFrame,
     file: &str,
     plans: &[FieldPlan],
-    row_problem: Expr,
-    tz: Tz,
-) -> PolarsResult<IngestError> {
+    row_problem: &Expr,
+    reading: &ValueReading,
+    only: Option<Reason>,
+    limit: usize,
+) -> PolarsResult<Vec<InvalidRow>> {
     let mut select = vec![col(ROW_NUMBER)];
     for (index, plan) in plans.iter().enumerate() {
         if let (Some(problem), Some(column)) = (&plan.problem, &plan.column) {
@@ -179,15 +344,32 @@ fn first_bad_row(
             );
         }
     }
-    let row = scan
+    let bad = match only {
+        Some(reason) => row_problem.clone().eq(code_literal(reason)),
+        None => row_problem.clone().is_not_null(),
+    };
+    let rows = scan
         .with_row_index(ROW_NUMBER, None)
-        .filter(row_problem.is_not_null())
+        .filter(bad.fill_null(lit(false)))
         .select(select)
-        .limit(1);
-    let row = collect_streaming(row)?;
-    let number = row
+        .limit(IdxSize::try_from(limit).unwrap_or(IdxSize::MAX));
+    let rows = collect_streaming(rows)?;
+    (0..rows.height())
+        .map(|row| bad_row(&rows, row, file, plans, reading))
+        .collect()
+}
+
+/// The bad row at `row` of the frame of [`bad_rows`].
+fn bad_row(
+    rows: &DataFrame,
+    row: usize,
+    file: &str,
+    plans: &[FieldPlan],
+    reading: &ValueReading,
+) -> PolarsResult<InvalidRow> {
+    let number = rows
         .column(ROW_NUMBER)?
-        .get(0)?
+        .get(row)?
         .extract::<u64>()
         .unwrap_or(0)
         + 1;
@@ -195,30 +377,31 @@ fn first_bad_row(
         let (Some(_), Some(column)) = (&plan.problem, &plan.column) else {
             continue;
         };
-        let code = row.column(&format!("problem{index}"))?.get(0)?;
+        let code = rows.column(&format!("problem{index}"))?.get(row)?;
         let Some(reason) = code.extract::<u8>().and_then(Reason::from_code) else {
             continue;
         };
-        let shown = row.column(&format!("shown{index}"))?.get(0)?;
+        let shown = rows.column(&format!("shown{index}"))?.get(row)?;
         let value = shown.get_str().map(str::to_string);
         // The CSV rules, given the value as text, explain the refusal.
         let cell = value
             .as_deref()
             .map(|text| (Raw::Bytes(text.as_bytes()), column.as_str()));
-        let detail = match read_field(plan.field, cell, column, tz) {
+        let mut facts = RowFacts::default();
+        let detail = match read_field(plan.field, cell, column, reading, &mut facts) {
             Err(error) if error.reason == reason => error.detail,
             _ => None,
         };
-        return Ok(IngestError::InvalidParquetRow(Box::new(InvalidRow {
+        return Ok(InvalidRow {
             file: file.to_string(),
             line: number,
             column: column.clone(),
             value: truncate_value(value.as_deref().unwrap_or_default()),
             reason,
             detail,
-        })));
+        });
     }
-    Err(PolarsError::ComputeError("no bad row found".into()))
+    Err(no_bad_row())
 }
 
 /// Whether a column of type `dtype` holds text.
@@ -231,55 +414,60 @@ fn is_numeric(dtype: &DataType) -> bool {
     dtype.is_primitive_numeric() || dtype.is_decimal()
 }
 
-/// How to read `field` from `column` of type `dtype`; the error names the
-/// types that can hold the field.
+/// How to read `field` from `column` of type `dtype`, as `reading` says;
+/// the error names the types that can hold the field.
 fn plan_field(
     field: Field,
     column: &str,
     dtype: &DataType,
-    tz: Tz,
+    reading: &ValueReading,
 ) -> Result<FieldPlan, &'static str> {
     let raw = col(column);
-    let (value, problem) = if dtype.is_null() {
+    let plain = |(value, problem): (Expr, Option<Expr>)| (value, problem, None);
+    let (value, problem, fact) = if dtype.is_null() {
         // A column of nulls only: the field is absent on every row.
         let value = absent_value(field);
         let problem = field
             .is_required()
             .then(|| first_problem(vec![rules::missing(field, value.clone())]))
             .flatten();
-        (value, problem)
+        (value, problem, None)
     } else {
         match field {
             Field::Id if dtype.is_integer() => {
                 let value = raw.cast(DataType::String);
                 let problem = first_problem(vec![rules::missing(field, value.clone())]);
-                (value, problem)
+                (value, problem, None)
             }
-            Field::Id => text_field(field, column, dtype, "text or an integer")?,
+            Field::Id => plain(text_field(field, column, dtype, "text or an integer")?),
             Field::Date => match dtype {
-                DataType::Datetime(_, zone) => typed_date(raw, zone.is_some(), tz),
-                _ if is_textual(dtype) => by_csv_rules(field, column, tz),
+                DataType::Datetime(_, zone) => typed_date(raw, zone.is_some(), reading.tz),
+                _ if is_textual(dtype) => by_csv_rules(field, column, reading),
                 _ => return Err("a timestamp or text"),
             },
             Field::Direction | Field::Type | Field::Result if is_textual(dtype) => {
-                let (value, problem) = by_csv_rules(field, column, tz);
-                (with_default(field, value), problem)
+                let (value, problem, fact) = by_csv_rules(field, column, reading);
+                (with_default(field, value), problem, fact)
             }
             Field::Direction | Field::Type | Field::Result => return Err("text"),
-            Field::Duration if is_numeric(dtype) => typed_duration(raw, dtype),
-            Field::RingingSeconds if is_numeric(dtype) => typed_ringing(raw),
+            Field::Duration if is_numeric(dtype) => {
+                plain(typed_duration(raw, dtype, reading.duration_unit))
+            }
+            Field::RingingSeconds if is_numeric(dtype) => plain(typed_ringing(raw)),
             Field::Duration | Field::RingingSeconds if is_textual(dtype) => {
-                by_csv_rules(field, column, tz)
+                by_csv_rules(field, column, reading)
             }
             Field::Duration | Field::RingingSeconds => return Err("a number or text"),
             Field::Tags => match dtype {
-                DataType::List(inner) if is_textual(inner) || inner.is_null() => {
-                    (normalized_tag_lists(raw), None)
-                }
-                _ if is_textual(dtype) => by_csv_rules(field, column, tz),
+                DataType::List(inner) if is_textual(inner) || inner.is_null() => (
+                    normalized_tag_lists(raw, reading.values.clone()),
+                    None,
+                    None,
+                ),
+                _ if is_textual(dtype) => by_csv_rules(field, column, reading),
                 _ => return Err("a list of strings or text"),
             },
-            _ => text_field(field, column, dtype, "text or a number")?,
+            _ => plain(text_field(field, column, dtype, "text or a number")?),
         }
     };
     Ok(FieldPlan {
@@ -287,6 +475,7 @@ fn plan_field(
         column: Some(column.to_string()),
         value,
         problem,
+        fact,
     })
 }
 
@@ -333,31 +522,41 @@ fn first_problem(checks: Vec<(Reason, Expr)>) -> Option<Expr> {
 
 /// A typed `date`: an instant (with a zone) as it is; a wall-clock time
 /// (without one) read in `tz` by the rule of CSV's timestamps without offset
-/// ([`localize`]).
-fn typed_date(raw: Expr, zoned: bool, tz: Tz) -> (Expr, Option<Expr>) {
+/// ([`localize`]), its [`DateForm`] as the fact.
+fn typed_date(raw: Expr, zoned: bool, tz: Tz) -> (Expr, Option<Expr>, Option<Expr>) {
     let missing = rules::missing(Field::Date, raw.clone());
     if zoned {
         let value = raw.dt().convert_time_zone(TimeZone::UTC).cast(date_dtype());
-        return (value, first_problem(vec![missing]));
+        return (value, first_problem(vec![missing]), None);
     }
     let wall_clock = raw
         .cast(DataType::Datetime(TimeUnit::Microseconds, None))
         .cast(DataType::Int64);
+    let local = |micros: i64| DateTime::from_timestamp_micros(micros).map(|at| at.naive_utc());
     let read = move |micros: i64| {
-        let local = DateTime::from_timestamp_micros(micros).ok_or(Reason::BadTimestamp)?;
-        let instant = localize(local.naive_utc(), tz).map_err(|_| Reason::BadTimestamp)?;
+        let local = local(micros).ok_or(Reason::BadTimestamp)?;
+        let (instant, _) = localize(local, tz).map_err(|_| Reason::BadTimestamp)?;
         Ok(instant.timestamp_micros())
     };
-    let (value, refused) = by_rule::<Int64Type, Int64Type>(wall_clock, read);
+    let form = move |micros: i64| {
+        let form = match localize(local(micros)?, tz) {
+            Ok((_, form)) => form,
+            Err(error) => error.form,
+        };
+        Some(i32::from(form as u8))
+    };
+    let (value, refused) = by_rule::<Int64Type, Int64Type>(wall_clock.clone(), read);
     (
         value.cast(date_dtype()),
         first_problem_or(vec![missing], refused),
+        Some(codes_by::<Int64Type>(wall_clock, form)),
     )
 }
 
-/// A typed `duration` by the rule of CSV's durations: whole seconds, at
-/// least 0 ([`duration_from_integer`], [`duration_from_number`]); absent is 0.
-fn typed_duration(raw: Expr, dtype: &DataType) -> (Expr, Option<Expr>) {
+/// A typed `duration`, a number of `unit`s, by the rule of CSV's durations:
+/// whole seconds, at least 0 ([`duration_from_units`],
+/// [`duration_from_float`]); absent is 0.
+fn typed_duration(raw: Expr, dtype: &DataType, unit: DurationUnit) -> (Expr, Option<Expr>) {
     let (value, problem) = if dtype.is_integer() {
         let whole = raw.clone().cast(DataType::Int64);
         // An unsigned integer beyond `i64` does not fit the canonical integer.
@@ -365,11 +564,13 @@ fn typed_duration(raw: Expr, dtype: &DataType) -> (Expr, Option<Expr>) {
             Reason::NonNumericDuration,
             raw.is_not_null().and(whole.clone().is_null()),
         );
-        let (value, refused) = by_rule::<Int64Type, Int64Type>(whole, duration_from_integer);
+        let rule = move |units| duration_from_units(units, unit);
+        let (value, refused) = by_rule::<Int64Type, Int64Type>(whole, rule);
         (value, first_problem_or(vec![too_large], refused))
     } else {
         let number = raw.cast(DataType::Float64);
-        let (value, refused) = by_rule::<Float64Type, Int64Type>(number, duration_from_number);
+        let rule = move |units| duration_from_float(units, unit);
+        let (value, refused) = by_rule::<Float64Type, Int64Type>(number, rule);
         (value, Some(refused))
     };
     (with_default(Field::Duration, value), problem)
@@ -404,25 +605,10 @@ where
             Ok(ChunkedArray::<O>::from_iter_options(column.name().clone(), values).into_column())
         }
     };
-    let codes = move |column: Column| -> PolarsResult<Column> {
-        let input = column.as_materialized_series().unpack::<I>()?;
-        let codes = input.iter().map(|value| {
-            let refusal = value.and_then(|value| rule(value).err());
-            refusal.map(|reason| i32::from(reason.code()))
-        });
-        Ok(Int32Chunked::from_iter_options(column.name().clone(), codes).into_column())
-    };
-    let typed = |dtype: DataType| {
-        move |_: &Schema, field: &polars::prelude::Field| {
-            Ok(polars::prelude::Field::new(
-                field.name().clone(),
-                dtype.clone(),
-            ))
-        }
-    };
+    let codes = move |value| rule(value).err().map(|reason| i32::from(reason.code()));
     (
-        input.clone().map(values, typed(O::get_static_dtype())),
-        input.map(codes, typed(DataType::Int32)),
+        input.clone().map(values, typed_as(O::get_static_dtype())),
+        codes_by::<I>(input, codes),
     )
 }
 
@@ -432,11 +618,12 @@ fn first_problem_or(checks: Vec<(Reason, Expr)>, otherwise: Expr) -> Option<Expr
     Some(coalesce(&[checked, otherwise]))
 }
 
-/// Tag lists normalised as every reader does (`fields::push_tag`: trimmed,
-/// lower case, empty and null tags dropped); a null list is empty.
-fn normalized_tag_lists(raw: Expr) -> Expr {
+/// Tag lists normalised as every reader does (`fields::push_mapped_tag`:
+/// mapped by `values`, trimmed, lower case, empty and null tags dropped); a
+/// null list is empty.
+fn normalized_tag_lists(raw: Expr, values: ValueMap) -> Expr {
     let lists = raw.cast(DataType::List(Box::new(DataType::String))).map(
-        |column| {
+        move |column| {
             let lists = column.list()?.rechunk();
             let mut builder =
                 ListStringChunkedBuilder::new(column.name().clone(), lists.len(), lists.len());
@@ -445,7 +632,7 @@ fn normalized_tag_lists(raw: Expr) -> Expr {
                 tags.clear();
                 if let Some(list) = list {
                     for tag in list.as_ref().str()?.iter().flatten() {
-                        push_tag(&mut tags, tag);
+                        push_mapped_tag(&mut tags, tag, &values);
                     }
                 }
                 builder.append_values_iter(tags.iter().map(String::as_str));
@@ -469,49 +656,94 @@ fn read_dtype(field: Field) -> DataType {
 }
 
 /// A text column read value by value by the CSV rules of `field`
-/// ([`read_field`]): the canonical value (null where refused) and the reason
-/// of each refusal.
-fn by_csv_rules(field: Field, column: &str, tz: Tz) -> (Expr, Option<Expr>) {
+/// ([`read_field`], as `reading` says): the canonical value (null where
+/// refused), the reason of each refusal and, for `date` and `tags`, how
+/// each value was written (the code of its [`DateForm`] or [`TagsForm`]).
+fn by_csv_rules(
+    field: Field,
+    column: &str,
+    reading: &ValueReading,
+) -> (Expr, Option<Expr>, Option<Expr>) {
     let text = col(column).cast(DataType::String);
-    let name = column.to_string();
-    let read_values = move |input: Column| -> PolarsResult<Column> {
-        let texts = input.str()?;
-        let values = texts.iter().map(|text| {
+    // Each output reads the column by the rules again: one closure per
+    // output, each owning what it reads with.
+    let reader = |column: &str| {
+        let (name, reading) = (column.to_string(), reading.clone());
+        move |text: Option<&str>| {
             let cell = text.map(|text| (Raw::Bytes(text.as_bytes()), name.as_str()));
-            read_field(field, cell, &name, tz).ok()
-        });
+            let mut facts = RowFacts::default();
+            let read = read_field(field, cell, &name, &reading, &mut facts);
+            (read, facts)
+        }
+    };
+    let read = reader(column);
+    let read_values = move |input: Column| -> PolarsResult<Column> {
+        let values = input.str()?.iter().map(|text| read(text).0.ok());
         Ok(canonical_column(field, input.name().clone(), values))
     };
-    let output = read_dtype(field);
-    let value = text.clone().map(read_values, move |_, input| {
-        Ok(polars::prelude::Field::new(
-            input.name().clone(),
-            output.clone(),
-        ))
-    });
+    let value = text.clone().map(read_values, typed_as(read_dtype(field)));
     let value = match field {
         Field::Date => value.cast(date_dtype()),
         _ => value,
     };
 
-    let name = column.to_string();
+    let read = reader(column);
     let read_problems = move |input: Column| -> PolarsResult<Column> {
-        let texts = input.str()?;
-        let codes = texts.iter().map(|text| {
-            let cell = text.map(|text| (Raw::Bytes(text.as_bytes()), name.as_str()));
-            read_field(field, cell, &name, tz)
-                .err()
-                .map(|error| i32::from(error.reason.code()))
+        let codes = input.str()?.iter().map(|text| {
+            let reason = read(text).0.err()?.reason;
+            Some(i32::from(reason.code()))
         });
         Ok(Int32Chunked::from_iter_options(input.name().clone(), codes).into_column())
     };
-    let problem = text.map(read_problems, |_, input| {
+    let problem = text.clone().map(read_problems, typed_as(DataType::Int32));
+
+    let fact = matches!(field, Field::Date | Field::Tags).then(|| {
+        let read = reader(column);
+        text.map(
+            move |input: Column| {
+                let codes = input.str()?.iter().map(|text| {
+                    let facts = read(Some(text?)).1;
+                    let code = match field {
+                        Field::Date => facts.date as u8,
+                        _ => facts.tags as u8,
+                    };
+                    Some(i32::from(code))
+                });
+                Ok(Int32Chunked::from_iter_options(input.name().clone(), codes).into_column())
+            },
+            typed_as(DataType::Int32),
+        )
+    });
+    (value, Some(problem), fact)
+}
+
+/// The output type of a map whose output column is of `dtype`, named as its
+/// input.
+fn typed_as(
+    dtype: DataType,
+) -> impl Fn(&Schema, &polars::prelude::Field) -> PolarsResult<polars::prelude::Field> + Clone {
+    move |_, input| {
         Ok(polars::prelude::Field::new(
             input.name().clone(),
-            DataType::Int32,
+            dtype.clone(),
         ))
-    });
-    (value, Some(problem))
+    }
+}
+
+/// `input` mapped value by value to an `i32` code by `code` (null where the
+/// value is null or `code` gives none).
+fn codes_by<I: PolarsNumericType>(
+    input: Expr,
+    code: impl Fn(I::Native) -> Option<i32> + Send + Sync + 'static,
+) -> Expr {
+    input.map(
+        move |column: Column| {
+            let input = column.as_materialized_series().unpack::<I>()?;
+            let codes = input.iter().map(|value| code(value?));
+            Ok(Int32Chunked::from_iter_options(column.name().clone(), codes).into_column())
+        },
+        typed_as(DataType::Int32),
+    )
 }
 
 /// A column of [`read_dtype`] from the values read (`None` where refused).
