@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use callfunnel::definitions;
-use callfunnel::ingest::{self, IngestOptions};
+use callfunnel::ingest::{self, IngestOptions, SkipCeiling};
+use callfunnel::model::rules::{DurationUnit, ValueMapping};
 use callfunnel::request::DateRange;
 use callfunnel::{ApiError, Request};
 use chrono_tz::Tz;
@@ -20,7 +21,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::csv_tables::TableError;
-use crate::messages::say;
+use crate::messages::{say, warn};
 
 mod completions;
 mod convert;
@@ -31,6 +32,7 @@ mod pull;
 mod report;
 mod serve;
 mod verify;
+mod warnings;
 use serde_json::{json, Map, Value};
 
 /// Exit status for an invalid request or a usage error.
@@ -149,35 +151,60 @@ pub struct InputArgs {
     /// Read a field from a differently named column, e.g. `--map date=started_at`; repeatable.
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_mapping)]
     pub map: Vec<(String, String)>,
-    /// Skip unreadable rows (counted by reason on stderr) instead of stopping.
+    /// Read another export's value as SPEC's, e.g. `--map-value result:Connected=ANSWERED`
+    /// (FROM in any case; for tags, key by key); repeatable.
+    #[arg(long = "map-value", value_name = "FIELD:FROM=TO", value_parser = parse_value_mapping)]
+    pub map_value: Vec<ValueMapping>,
+    /// Unit the talk time (`duration`) is written in: s, ms, min or h (converted to whole
+    /// seconds, half away from zero; `ringing_seconds` stays in seconds).
+    #[arg(long, default_value = "s", value_name = "s|ms|min|h", value_parser = parse_duration_unit)]
+    pub duration_unit: DurationUnit,
+    /// Skip unreadable rows (counted by reason on stderr, the first ten named) instead of stopping.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Most rows --skip-invalid may skip: a count (`50`) or a share of the rows read (`1%`);
+    /// past it the run stops (exit 3), naming the reasons and the first lines skipped.
+    #[arg(long, default_value = "1%", value_name = "N|P%", value_parser = parse_skip_ceiling)]
+    pub max_invalid: SkipCeiling,
     /// No progress spinner on stderr (it shows only on a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
 }
 
 impl InputArgs {
-    /// How the inputs are read: `base` with this zone, `--map` and
-    /// `--skip-invalid`.
+    /// How the inputs are read: `base` with this zone, `--map`,
+    /// `--map-value`, `--duration-unit`, `--skip-invalid` and `--max-invalid`.
     pub fn options(&self, base: IngestOptions) -> IngestOptions {
         IngestOptions {
             input_tz: self.input_tz,
             column_map: self.map.clone(),
+            value_map: self.map_value.clone(),
+            duration_unit: self.duration_unit,
             skip_invalid: self.skip_invalid,
+            max_invalid: self.max_invalid,
             ..base
         }
     }
 
-    /// Reads every input (exit status 3 on failure) and prints the ingest summary on stderr.
+    /// Reads every input (exit status 3 on failure) and prints the ingest
+    /// summary and the reading's warnings on stderr.
     pub fn load(&self) -> Result<ingest::Ingested, Failure> {
-        self.load_with(self.options(IngestOptions::default()))
+        let loaded = self.load_with(self.options(IngestOptions::default()))?;
+        warnings::reading(&loaded.report, self.input_tz, None).for_each(warn);
+        Ok(loaded)
     }
 
     /// Like [`InputArgs::load`], for one request only (see
-    /// [`IngestOptions::for_request`]): the calls it cannot count may be left out.
+    /// [`IngestOptions::for_request`]): the calls it cannot count may be left
+    /// out. The warnings also say when the request's zone differs from the
+    /// input's and which of its filter values and tags match no call.
     pub fn load_for(&self, request: &Request) -> Result<ingest::Ingested, Failure> {
-        self.load_with(self.options(IngestOptions::for_request(request)))
+        let loaded = self.load_with(self.options(IngestOptions::for_request(request)))?;
+        warnings::reading(&loaded.report, self.input_tz, Some(request.timezone)).for_each(warn);
+        let unmatched =
+            ingest::unmatched_filters(loaded.frame.clone(), request).map_err(Failure::input)?;
+        unmatched.iter().map(warnings::unmatched).for_each(warn);
+        Ok(loaded)
     }
 
     fn load_with(&self, options: IngestOptions) -> Result<ingest::Ingested, Failure> {
@@ -291,6 +318,19 @@ struct DefinitionsArgs {
 fn parse_zone(name: &str) -> Result<Tz, String> {
     name.parse::<Tz>()
         .map_err(|_| format!("unknown time zone `{name}` (an IANA name such as Europe/Paris)"))
+}
+
+fn parse_value_mapping(text: &str) -> Result<ValueMapping, String> {
+    text.parse()
+}
+
+fn parse_duration_unit(name: &str) -> Result<DurationUnit, String> {
+    DurationUnit::from_name(name)
+        .ok_or_else(|| format!("unknown unit `{name}` (one of s, ms, min, h)"))
+}
+
+fn parse_skip_ceiling(text: &str) -> Result<SkipCeiling, String> {
+    text.parse()
 }
 
 fn parse_mapping(text: &str) -> Result<(String, String), String> {

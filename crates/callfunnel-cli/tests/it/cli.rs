@@ -785,6 +785,8 @@ fn skip_invalid_skips_and_counts_bad_rows() {
             "--input",
             path_arg(&bad),
             "--skip-invalid",
+            "--max-invalid",
+            "50%",
             "--from",
             "2024-03-05",
             "--to",

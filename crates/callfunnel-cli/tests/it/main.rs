@@ -4,6 +4,7 @@
 mod browser;
 mod cli;
 mod csv_tables;
+mod exports;
 mod hardening;
 mod hardening_pull;
 mod hardening_serve;

@@ -139,6 +139,8 @@ fn bad_rows_skipped_and_counted() {
         "--request",
         "sample_data/request.json",
         "--skip-invalid",
+        "--max-invalid",
+        "50%",
         "--compact"
     ]));
 }

@@ -1,9 +1,12 @@
 //! Errors of the ingest step (SPEC §1.2's reasons, and a bad row's place,
 //! are in [`crate::reason`]).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use polars::prelude::PolarsError;
+
+use super::facts::{SkipCeiling, SkippedRow, SKIPPED_LISTED};
 
 pub(crate) use crate::reason::truncate_value;
 pub use crate::reason::{InvalidRow, Reason};
@@ -68,6 +71,25 @@ pub enum IngestError {
         field: String,
         /// The column it was mapped to.
         column: String,
+    },
+    /// More rows skipped with `--skip-invalid` than `--max-invalid` allows
+    /// (SPEC §1.2): the reasons and the first rows skipped are named.
+    #[error(
+        "{skipped} of {rows_read} rows could not be read, more than --max-invalid {ceiling} allows: {}; first skipped: {}",
+        reason_counts(reasons),
+        first_lines(first)
+    )]
+    TooManyInvalid {
+        /// Rows skipped.
+        skipped: u64,
+        /// Rows read.
+        rows_read: u64,
+        /// The ceiling they went past.
+        ceiling: SkipCeiling,
+        /// Rows skipped, by reason.
+        reasons: BTreeMap<String, u64>,
+        /// The first rows skipped (see [`super::IngestReport::skipped_rows`]).
+        first: Vec<SkippedRow>,
     },
     /// A `--map-value FIELD:FROM=TO` whose field has no values to map.
     #[error("--map-value {field}:…: `{field}` has no values to map (expected one of {})", crate::model::rules::MAPPABLE_FIELDS.join(", "))]
@@ -199,6 +221,25 @@ impl RowError {
             detail: self.detail,
         }
     }
+}
+
+/// Counts by reason, as `negative duration: 3, bad timestamp: 1`.
+pub(crate) fn reason_counts(reasons: &BTreeMap<String, u64>) -> String {
+    let counts: Vec<String> = reasons
+        .iter()
+        .map(|(reason, count)| format!("{reason}: {count}"))
+        .collect();
+    counts.join(", ")
+}
+
+/// The first [`SKIPPED_LISTED`] of `rows`, as `file:line (reason)`.
+pub(crate) fn first_lines(rows: &[SkippedRow]) -> String {
+    let lines: Vec<String> = rows
+        .iter()
+        .take(SKIPPED_LISTED)
+        .map(|row| format!("{} ({})", row.location, row.reason.as_str()))
+        .collect();
+    lines.join(", ")
 }
 
 #[cfg(test)]

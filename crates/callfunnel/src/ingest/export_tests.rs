@@ -333,6 +333,8 @@ fn dates_without_offset_are_counted_with_their_first_lines() {
     let options = IngestOptions {
         input_tz: chrono_tz::Europe::Paris,
         skip_invalid: true,
+        // Every row may be skipped: these tests look at the rows skipped.
+        max_invalid: SkipCeiling::Rows(u64::MAX),
         ..IngestOptions::default()
     };
     let report = load_str(csv, Format::Csv, "d.csv", &options)
@@ -384,6 +386,8 @@ fn skipped_rows_keep_the_first_of_each_reason_in_reading_order() {
     }
     let options = IngestOptions {
         skip_invalid: true,
+        // Every row may be skipped: these tests look at the rows skipped.
+        max_invalid: SkipCeiling::Rows(u64::MAX),
         ..IngestOptions::default()
     };
     let report = load_str(&csv, Format::Csv, "s.csv", &options)

@@ -62,6 +62,73 @@ impl Tally {
     }
 }
 
+/// The most rows `--skip-invalid` may skip (`--max-invalid`, SPEC §1.2):
+/// past it the load stops ([`super::IngestError::TooManyInvalid`]).
+///
+/// ```
+/// use callfunnel::ingest::SkipCeiling;
+///
+/// let share: SkipCeiling = "2.5%".parse().unwrap();
+/// assert!(share.allows(25, 1000) && !share.allows(26, 1000));
+/// let count: SkipCeiling = "3".parse().unwrap();
+/// assert!(count.allows(3, 10) && !count.allows(4, 1_000_000));
+/// assert_eq!(SkipCeiling::default().to_string(), "1%");
+/// assert!("-1".parse::<SkipCeiling>().is_err() && "101%".parse::<SkipCeiling>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SkipCeiling {
+    /// At most this many rows.
+    Rows(u64),
+    /// At most this percentage of the rows read (0 to 100).
+    Percent(f64),
+}
+
+impl Default for SkipCeiling {
+    fn default() -> Self {
+        SkipCeiling::Percent(1.0)
+    }
+}
+
+impl SkipCeiling {
+    /// Whether skipping `skipped` of `rows_read` rows stays within it.
+    pub fn allows(self, skipped: u64, rows_read: u64) -> bool {
+        match self {
+            SkipCeiling::Rows(most) => skipped <= most,
+            // Exact for any count a file can hold (below 2^53 rows).
+            SkipCeiling::Percent(percent) => skipped as f64 * 100.0 <= percent * rows_read as f64,
+        }
+    }
+}
+
+impl std::str::FromStr for SkipCeiling {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let refused = || {
+            format!("`{text}` is not a count of rows (`50`) or a share of them (`1%`, 0 to 100 %)")
+        };
+        match text.strip_suffix('%') {
+            Some(percent) => match percent.trim().parse::<f64>() {
+                Ok(percent) if (0.0..=100.0).contains(&percent) => {
+                    Ok(SkipCeiling::Percent(percent))
+                }
+                _ => Err(refused()),
+            },
+            None => text.parse().map(SkipCeiling::Rows).map_err(|_| refused()),
+        }
+    }
+}
+
+impl fmt::Display for SkipCeiling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipCeiling::Rows(rows) => write!(f, "{rows}"),
+            SkipCeiling::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
+}
+
 /// A row skipped with `--skip-invalid`: where it is, why, and what is
 /// wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

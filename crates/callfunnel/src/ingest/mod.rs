@@ -38,6 +38,7 @@ mod paths;
 mod sink;
 #[cfg(test)]
 mod tests;
+mod unmatched;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,8 +50,9 @@ use crate::duplicates::{keep_last_occurrences, repeated_ids};
 use crate::request::Request;
 use crate::scratch::SpillFile;
 pub use error::{IngestError, InvalidRow, Reason};
-pub use facts::{Location, ReadingFacts, SkippedRow, Tally, EXAMPLES, SKIPPED_LISTED};
+pub use facts::{Location, ReadingFacts, SkipCeiling, SkippedRow, Tally, EXAMPLES, SKIPPED_LISTED};
 pub use paths::{expand_inputs, MAX_WALK_ENTRIES};
+pub use unmatched::{unmatched_filters, Unmatched};
 
 use crate::model::rules::{DurationUnit, ValueMapping};
 use facts::SkippedRows;
@@ -87,6 +89,9 @@ pub struct IngestOptions {
     /// The unit talk time is written in (`--duration-unit`); `ringing_seconds`
     /// keeps seconds.
     pub duration_unit: DurationUnit,
+    /// The most rows `skip_invalid` may skip (`--max-invalid`): past it the
+    /// load stops with [`IngestError::TooManyInvalid`].
+    pub max_invalid: SkipCeiling,
 }
 
 impl IngestOptions {
@@ -126,6 +131,7 @@ impl Default for IngestOptions {
             keep_window: None,
             value_map: Vec::new(),
             duration_unit: DurationUnit::Seconds,
+            max_invalid: SkipCeiling::default(),
         }
     }
 }
@@ -166,15 +172,14 @@ impl IngestReport {
         )];
         let skipped: u64 = self.skipped.values().sum();
         if skipped > 0 {
-            let reasons: Vec<String> = self
-                .skipped
-                .iter()
-                .map(|(reason, count)| format!("{reason}: {count}"))
-                .collect();
             lines.push(format!(
                 "skipped {} ({})",
                 plural(skipped, "invalid row", "invalid rows"),
-                reasons.join(", ")
+                error::reason_counts(&self.skipped)
+            ));
+            lines.push(format!(
+                "first skipped: {}",
+                error::first_lines(&self.skipped_rows)
             ));
         }
         if self.duplicates > 0 {
@@ -280,7 +285,7 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
         };
         loader.add(part);
     }
-    loader.finish(files)
+    loader.finish(files, options.max_invalid)
 }
 
 /// Reads calls held in memory, as [`load`] reads one file; `name` stands for
@@ -318,7 +323,7 @@ pub fn load_str(
     };
     let mut loader = Loader::default();
     loader.add(part);
-    loader.finish(Vec::new())
+    loader.finish(Vec::new(), options.max_invalid)
 }
 
 /// The tags given to `CONVERSION` items of saved drilldown pages (SPEC §1.1):
@@ -353,8 +358,23 @@ impl Loader {
         self.parts.push((part.frame, part.ids));
     }
 
-    /// Concatenates the parts and collapses duplicate ids.
-    fn finish(self, files: Vec<PathBuf>) -> Result<Ingested, IngestError> {
+    /// Concatenates the parts and collapses duplicate ids; stops when more
+    /// rows were skipped than `max_invalid` allows.
+    fn finish(
+        self,
+        files: Vec<PathBuf>,
+        max_invalid: SkipCeiling,
+    ) -> Result<Ingested, IngestError> {
+        let skipped: u64 = self.report.skipped.values().sum();
+        if !max_invalid.allows(skipped, self.report.rows_read) {
+            return Err(IngestError::TooManyInvalid {
+                skipped,
+                rows_read: self.report.rows_read,
+                ceiling: max_invalid,
+                reasons: self.report.skipped,
+                first: self.skipped_rows.into_rows(),
+            });
+        }
         let polars_error = |source| IngestError::Polars {
             context: "de-duplicating calls".into(),
             source,

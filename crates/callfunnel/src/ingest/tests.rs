@@ -429,6 +429,8 @@ fn long_values_are_truncated_in_messages() {
 fn skip_invalid_counts_rows_by_reason() {
     let options = IngestOptions {
         skip_invalid: true,
+        // Every row may be skipped: these tests look at the rows skipped.
+        max_invalid: SkipCeiling::Rows(u64::MAX),
         ..defaults()
     };
     let text = "id,date,result,duration\n\
@@ -456,6 +458,8 @@ fn skip_invalid_counts_rows_by_reason() {
         [
             "read 7 rows from 0 files",
             "skipped 5 invalid rows (bad timestamp: 1, missing id: 1, negative duration: 2, unknown result: 1)",
+            "first skipped: calls.csv:3 (bad timestamp), calls.csv:4 (unknown result), \
+             calls.csv:5 (missing id), calls.csv:6 (negative duration), calls.csv:7 (negative duration)",
         ]
     );
 }
@@ -1007,6 +1011,7 @@ fn garbage_never_panics() {
             for skip_invalid in [false, true] {
                 let options = IngestOptions {
                     skip_invalid,
+                    max_invalid: SkipCeiling::Rows(u64::MAX),
                     ..defaults()
                 };
                 if let Ok(ingested) = load_str(sample, format, "x", &options) {
@@ -1347,6 +1352,8 @@ fn parquet_bad_rows_fail_or_are_skipped() {
     );
     let options = IngestOptions {
         skip_invalid: true,
+        // Every row may be skipped: these tests look at the rows skipped.
+        max_invalid: SkipCeiling::Rows(u64::MAX),
         ..defaults()
     };
     let (frame, report) = collect(load(&[path], &options).unwrap());
@@ -1526,6 +1533,8 @@ fn sorted_ids_skip_the_distinct_count_but_still_catch_a_repeat() {
 fn skipping() -> IngestOptions {
     IngestOptions {
         skip_invalid: true,
+        // Every row may be skipped: these tests look at the rows skipped.
+        max_invalid: SkipCeiling::Rows(u64::MAX),
         ..defaults()
     }
 }
@@ -2175,6 +2184,8 @@ fn parquet_text_bad_rows_are_located_as_in_csv() {
     let path = text_parquet(dir.path(), &header, &table);
     let options = IngestOptions {
         skip_invalid: true,
+        // Every row may be skipped: these tests look at the rows skipped.
+        max_invalid: SkipCeiling::Rows(u64::MAX),
         ..paris()
     };
     let (frame, report) = collect(load(&[path], &options).unwrap());
@@ -2362,6 +2373,8 @@ fn parquet_naive_time_skipped_by_dst_is_a_located_bad_timestamp() {
     );
     let options = IngestOptions {
         skip_invalid: true,
+        // Every row may be skipped: these tests look at the rows skipped.
+        max_invalid: SkipCeiling::Rows(u64::MAX),
         ..paris()
     };
     let (frame, report) = collect(load(&[path], &options).unwrap());
@@ -2500,6 +2513,8 @@ fn parquet_typed_numbers_follow_the_csv_rules_of_their_field() {
     );
     let options = IngestOptions {
         skip_invalid: true,
+        // Every row may be skipped: these tests look at the rows skipped.
+        max_invalid: SkipCeiling::Rows(u64::MAX),
         ..defaults()
     };
     let path = file(vec![Some(1e16), Some(3.5)], vec![Some(1), Some(2)]);
