@@ -1,7 +1,9 @@
 //! The library's integration tests, one binary: the engine against a naive
 //! reference implementation and by properties, the sample data against
-//! independently computed answers, and `verify`.
+//! independently computed answers, another dialer's export against the
+//! reference, and `verify`.
 
+mod exports;
 mod properties;
 mod reference;
 mod sample;
