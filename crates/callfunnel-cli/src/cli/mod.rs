@@ -32,7 +32,7 @@ mod pull;
 mod report;
 mod serve;
 mod verify;
-mod warnings;
+pub(crate) mod warnings;
 use serde_json::{json, Map, Value};
 
 /// Exit status for an invalid request or a usage error.

@@ -35,12 +35,15 @@ pub struct Source {
 }
 
 impl Source {
-    /// Reads every input and builds the items; prints the ingest summary.
+    /// Reads every input and builds the items; prints the ingest summary and
+    /// the reading's warnings.
     pub fn load(&self) -> anyhow::Result<Dataset> {
         let loaded = ingest::load(&self.inputs, &self.options)?;
         for line in loaded.report.summary_lines() {
             say(line);
         }
+        crate::cli::warnings::reading(&loaded.report, self.options.input_tz, None)
+            .for_each(crate::messages::warn);
         let frame = loaded.frame.collect().context("reading the calls")?;
         let items = ItemStore::from_frame(&frame).context("indexing the calls")?;
         Ok(Dataset { frame, items })
