@@ -12,7 +12,12 @@
 //! value), and a file in canonical form is read column-wise by the step the
 //! CSV and Parquet readers share (`canonical_text`). Every reader hands on
 //! the same thing for a file: its calls as a lazy frame, the rows read and
-//! skipped, and what is known of its ids.
+//! skipped (the first of them located), what reading found in the values
+//! (`facts`: dates without offset, tags cells in other list forms), and what
+//! is known of its ids. Other exports' values and units (`--map-value`,
+//! `--duration-unit`) are read by every reader from the same rules; the
+//! column-wise readers take values read as written only. A load stops when
+//! more rows were skipped than [`IngestOptions::max_invalid`] allows.
 //!
 //! ```
 //! use callfunnel::ingest::{load_str, Format, IngestOptions};
