@@ -14,6 +14,7 @@ use anyhow::Context;
 use callfunnel::definitions;
 use callfunnel::ingest::{self, IngestOptions};
 use callfunnel::request::DateRange;
+use callfunnel::scratch::TemporaryWriteError;
 use callfunnel::{ApiError, Request};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -377,11 +378,15 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// Input that could not be read (exit status 3).
+    /// Input that could not be read (exit status 3); a temporary file that
+    /// could not be written on the way (a full disk) is an output that
+    /// could not be written (exit status 4), whatever was being read.
     pub fn input(error: impl Into<anyhow::Error>) -> Self {
+        let error = error.into();
+        let write_failed = TemporaryWriteError::find(error.as_ref()).is_some();
         Failure {
-            status: EXIT_INPUT,
-            error: error.into(),
+            status: if write_failed { EXIT_OUTPUT } else { EXIT_INPUT },
+            error,
         }
     }
 
