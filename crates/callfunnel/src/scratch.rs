@@ -125,7 +125,10 @@ impl FirstFailure {
         outcome: polars::prelude::PolarsResult<T>,
     ) -> polars::prelude::PolarsResult<T> {
         outcome.map_err(|error| {
-            let first = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let first = self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             match first.as_ref() {
                 Some(failure) => failure.to_io_error().into(),
                 None => error,
@@ -257,7 +260,28 @@ pub fn write_replacing<T, E>(
     io_error: impl Fn(io::Error) -> E,
     write: impl FnOnce(&mut BufWriter<File>) -> Result<T, E>,
 ) -> Result<T, E> {
-    let temporary = hidden_sibling(path, PARTIAL);
+    let (temporary, value) = write_aside(path, PARTIAL, &io_error, write)?;
+    let renamed = std::fs::rename(&temporary, path).map_err(&io_error);
+    if renamed.is_err() {
+        // Best effort: the temporary file may not exist.
+        let _ = std::fs::remove_file(&temporary);
+    }
+    forget(&temporary);
+    renamed.map(|()| value)
+}
+
+/// Writes a new file for `path` through `write`, complete and flushed,
+/// under a hidden name beside it ending in `what` (see [`hidden_sibling`]),
+/// left there for the caller to put in place; until then it is a tracked
+/// temporary (see [`forget`]). On failure it is removed. Returns its path
+/// and what `write` returned.
+pub(crate) fn write_aside<T, E>(
+    path: &Path,
+    what: &str,
+    io_error: impl Fn(io::Error) -> E,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<T, E>,
+) -> Result<(PathBuf, T), E> {
+    let temporary = hidden_sibling(path, what);
     track(&temporary);
     let outcome = File::create(&temporary)
         .map_err(&io_error)
@@ -266,17 +290,16 @@ pub fn write_replacing<T, E>(
             let value = write(&mut out)?;
             out.flush().map_err(&io_error)?;
             Ok(value)
-        })
-        .and_then(|value| {
-            std::fs::rename(&temporary, path).map_err(&io_error)?;
-            Ok(value)
         });
-    if outcome.is_err() {
-        // Best effort: the temporary file may not exist.
-        let _ = std::fs::remove_file(&temporary);
+    match outcome {
+        Ok(value) => Ok((temporary, value)),
+        Err(error) => {
+            // Best effort: the temporary file may not exist.
+            let _ = std::fs::remove_file(&temporary);
+            forget(&temporary);
+            Err(error)
+        }
     }
-    forget(&temporary);
-    outcome
 }
 
 /// A hidden name beside `path` for this process's temporary file or

@@ -141,7 +141,8 @@ enum Command {
 /// Where the calls come from and how to read them.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Call log files (CSV, JSON, NDJSON, saved API pages, Parquet), folders or globs; repeatable.
+    /// Call log files (CSV, JSON, NDJSON, saved API pages, Parquet), folders, globs or pipes,
+    /// or `-` for standard input (with --input-format); repeatable.
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
     pub input: Vec<PathBuf>,
     /// Time zone of timestamps that carry no offset.
@@ -156,6 +157,34 @@ pub struct InputArgs {
     /// No progress spinner on stderr (it shows only on a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
+    /// Format of standard input (`--input -`, where it is required) and of a pipe such as
+    /// `<(zcat calls.csv.gz)` (whose format is otherwise told from its first bytes).
+    #[arg(long, value_enum, ignore_case = true, value_name = "FORMAT")]
+    pub input_format: Option<InputFormat>,
+}
+
+/// The format of standard input or of a pipe (`--input-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array, a saved API page or one record per line.
+    Json,
+    /// One JSON record per line.
+    Ndjson,
+    /// Parquet.
+    Parquet,
+}
+
+impl InputFormat {
+    /// The reader's format (NDJSON is read as JSON, told apart by shape).
+    fn format(self) -> ingest::Format {
+        match self {
+            InputFormat::Csv => ingest::Format::Csv,
+            InputFormat::Json | InputFormat::Ndjson => ingest::Format::Json,
+            InputFormat::Parquet => ingest::Format::Parquet,
+        }
+    }
 }
 
 impl InputArgs {
@@ -166,7 +195,26 @@ impl InputArgs {
             input_tz: self.input_tz,
             column_map: self.map.clone(),
             skip_invalid: self.skip_invalid,
+            input_format: self.input_format.map(InputFormat::format),
             ..base
+        }
+    }
+
+    /// Refuses standard input given without its format, or more than once.
+    fn check_stdin(&self) -> Result<(), Failure> {
+        let stdin = self
+            .input
+            .iter()
+            .filter(|input| input.as_os_str() == ingest::STDIN);
+        match stdin.count() {
+            0 => Ok(()),
+            1 if self.input_format.is_some() => Ok(()),
+            1 => Err(Failure::usage(anyhow::anyhow!(
+                "--input -: standard input needs --input-format csv|json|ndjson|parquet"
+            ))),
+            _ => Err(Failure::usage(anyhow::anyhow!(
+                "--input -: standard input can be read once only"
+            ))),
         }
     }
 
@@ -182,6 +230,7 @@ impl InputArgs {
     }
 
     fn load_with(&self, options: IngestOptions) -> Result<ingest::Ingested, Failure> {
+        self.check_stdin()?;
         let spinner = self.spinner("reading the calls");
         let loaded = ingest::load(&self.input, &options).map_err(Failure::input);
         if let Some(spinner) = spinner {
@@ -385,7 +434,11 @@ impl Failure {
         let error = error.into();
         let write_failed = TemporaryWriteError::find(error.as_ref()).is_some();
         Failure {
-            status: if write_failed { EXIT_OUTPUT } else { EXIT_INPUT },
+            status: if write_failed {
+                EXIT_OUTPUT
+            } else {
+                EXIT_INPUT
+            },
             error,
         }
     }
