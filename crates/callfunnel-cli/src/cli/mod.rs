@@ -200,6 +200,21 @@ impl InputArgs {
         }
     }
 
+    /// Refuses standard input as an input when `other` (the request, a
+    /// saved answer) is read from it too: it can be read once.
+    pub fn refuse_stdin_shared(&self, other: Option<&str>) -> Result<(), Failure> {
+        let input_reads_stdin = self
+            .input
+            .iter()
+            .any(|input| input.as_os_str() == ingest::STDIN);
+        if input_reads_stdin && other == Some("-") {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "--input -: standard input can be read once only, and the request is read from it"
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuses standard input given without its format, or more than once.
     fn check_stdin(&self) -> Result<(), Failure> {
         let stdin = self

@@ -551,6 +551,24 @@ fn standard_input_without_its_format_or_twice_is_a_usage_error() {
     );
     assert_status(&output, 2);
     assert!(stderr_of(&output).contains("standard input can be read once only"));
+    let output = run(
+        &[
+            "metrics",
+            "--input",
+            "-",
+            "--input-format",
+            "csv",
+            "--request",
+            "-",
+        ],
+        Some(&csv),
+    );
+    assert_status(&output, 2);
+    assert!(
+        stderr_of(&output).contains("and the request is read from it"),
+        "{}",
+        stderr_of(&output)
+    );
 }
 
 #[test]
