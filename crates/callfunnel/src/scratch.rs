@@ -52,9 +52,10 @@ pub fn remove_all() -> usize {
     LIVE.remove_all()
 }
 
-/// Runs `switch` (a few renames putting a store's new files in place)
-/// without [`remove_all`] running in the middle: a signal then stops the
-/// run before the switch or after it, never half way.
+/// Runs `switch` (a few renames putting a store's new files in place, or
+/// a file made and tracked) without [`remove_all`] running in the middle:
+/// a signal then stops the run before the switch or after it, never half
+/// way.
 pub(crate) fn uninterrupted<T>(switch: impl FnOnce() -> T) -> T {
     let _switching = SWITCHING
         .lock()

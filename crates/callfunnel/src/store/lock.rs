@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::journal;
 use super::WriteError;
-use crate::scratch::hidden_sibling;
+use crate::scratch::{self, hidden_sibling};
 
 /// Who holds a store's lock, as its lock file says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +131,11 @@ impl StoreLock {
         };
         let mut recovered = Vec::new();
         for _ in 0..ATTEMPTS {
-            match create_lock(&lock) {
+            // Removed by a signal's clean-up too, which waits for it to be
+            // tracked once made.
+            let created =
+                scratch::uninterrupted(|| create_lock(&lock).inspect(|()| scratch::track(&lock)));
+            match created {
                 Ok(()) => {
                     let mut held = StoreLock {
                         store: store.to_path_buf(),
@@ -247,6 +251,7 @@ impl Drop for StoreLock {
     fn drop(&mut self) {
         // Best effort: a lock left behind is stale once this process ends.
         let _ = std::fs::remove_file(&self.lock);
+        scratch::forget(&self.lock);
     }
 }
 
