@@ -90,10 +90,10 @@ impl Journal {
         for switch in &journal.switches {
             let plain = |name: &str| !name.contains(['/', '\\']) && name != ".." && name != ".";
             let month_ok = super::folder::is_month_file_name(&switch.month);
-            let new_ok = switch
-                .new
-                .as_deref()
-                .is_none_or(|new| new.starts_with('.') && plain(new));
+            let new_ok = match switch.new.as_deref() {
+                Some(new) => new.starts_with('.') && plain(new),
+                None => true,
+            };
             if !month_ok || !new_ok {
                 return Err(damaged(format!("names a file it may not: {switch:?}")));
             }
