@@ -44,6 +44,11 @@ fn calls_csv(folder: &Path, name: &str, rows: &[String]) -> PathBuf {
 
 /// `convert --input INPUT --out STORE [--append]`, not yet run.
 fn convert(input: &Path, store: &Path, append: bool) -> Command {
+    command(&convert_args(input, store, append))
+}
+
+/// The arguments of `convert --input INPUT --out STORE [--append]`.
+fn convert_args<'a>(input: &'a Path, store: &'a Path, append: bool) -> Vec<&'a str> {
     let mut args = vec![
         "convert",
         "--input",
@@ -54,7 +59,7 @@ fn convert(input: &Path, store: &Path, append: bool) -> Command {
     if append {
         args.push("--append");
     }
-    command(&args)
+    args
 }
 
 /// The calls of the store at `store`, read as every command reads them,
@@ -410,15 +415,8 @@ fn convert_with_tiny_files(input: &Path, store: &Path, append: bool) -> std::pro
         "-c",
         "ulimit -f 2; trap '' XFSZ; exec \"$0\" \"$@\"",
         env!("CARGO_BIN_EXE_callfunnel"),
-        "convert",
-        "--input",
-        path_arg(input),
-        "--out",
-        path_arg(store),
     ];
-    if append {
-        args.push("--append");
-    }
+    args.extend(convert_args(input, store, append));
     Command::new("sh")
         .args(args)
         .stdin(Stdio::null())
@@ -527,13 +525,16 @@ fn standard_input_reads_csv_and_ndjson_as_the_same_file_read_normally() {
     }
     // A bad row is located in standard input.
     let bad = csv.replace("c-0003,", "c-0003,not-a-date-");
-    let output = run(&metrics_args("-", &["--input-format", "csv"]), Some(&bad));
-    assert_status(&output, 3);
-    assert!(
-        stderr_of(&output).contains("standard input"),
-        "{}",
-        stderr_of(&output)
-    );
+    let args = metrics_args("-", &["--input-format", "csv"]);
+    assert_fails(&args, &bad, 3, "standard input");
+}
+
+/// Runs `callfunnel ARGS…` on `stdin` and asserts it exits with `status`,
+/// saying `said` on stderr.
+fn assert_fails(args: &[&str], stdin: &str, status: i32, said: &str) {
+    let output = run(args, Some(stdin));
+    assert_status(&output, status);
+    assert!(stderr_of(&output).contains(said), "{}", stderr_of(&output));
 }
 
 #[test]
@@ -545,30 +546,18 @@ fn standard_input_without_its_format_or_twice_is_a_usage_error() {
         stderr_of(&output),
         "callfunnel: --input -: standard input needs --input-format csv|json|ndjson|parquet\n"
     );
-    let output = run(
-        &metrics_args("-", &["--input", "-", "--input-format", "csv"]),
-        Some(&csv),
-    );
-    assert_status(&output, 2);
-    assert!(stderr_of(&output).contains("standard input can be read once only"));
-    let output = run(
-        &[
-            "metrics",
-            "--input",
-            "-",
-            "--input-format",
-            "csv",
-            "--request",
-            "-",
-        ],
-        Some(&csv),
-    );
-    assert_status(&output, 2);
-    assert!(
-        stderr_of(&output).contains("and the request is read from it"),
-        "{}",
-        stderr_of(&output)
-    );
+    let twice = metrics_args("-", &["--input", "-", "--input-format", "csv"]);
+    assert_fails(&twice, &csv, 2, "standard input can be read once only");
+    let with_request = [
+        "metrics",
+        "--input",
+        "-",
+        "--input-format",
+        "csv",
+        "--request",
+        "-",
+    ];
+    assert_fails(&with_request, &csv, 2, "and the request is read from it");
 }
 
 #[test]
