@@ -2,6 +2,7 @@
 //! at once, an append killed between month renames, a disk that refuses a
 //! write, temporaries left by a killed run.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,6 +20,9 @@ use crate::harness::{
 /// the first month switched in, the append creates this file and waits
 /// until it is removed.
 const PAUSE: &str = "CALLFUNNEL_TEST_PAUSE_SWITCH";
+
+/// `open(2)`'s flag for a FIFO opened without waiting for its other end.
+const O_NONBLOCK: i32 = 0o4000;
 
 /// A pid above the kernel's largest (`PID_MAX_LIMIT`): no process has it.
 const DEAD_PID: u32 = 4_194_305;
@@ -577,9 +581,20 @@ fn a_fifo_and_a_process_substitution_are_read_once_like_the_file() {
             .spawn()
             .unwrap();
         let pid = child.id();
-        std::fs::write(&fifo, text).unwrap();
+        let writer = {
+            let (fifo, text) = (fifo.clone(), text.clone());
+            std::thread::spawn(move || std::fs::write(fifo, text))
+        };
         let output = child.wait_with_output().unwrap();
+        // A writer still waiting for a reader (the run never opened the
+        // FIFO) gets one, and fails, instead of hanging the test.
+        let _reader = std::fs::File::options()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&fifo);
+        let written = writer.join().unwrap();
         assert_eq!(json_of(&output), expected);
+        written.unwrap();
         // Its temporary copy is gone with the process.
         let left = std::fs::read_dir(std::env::temp_dir())
             .unwrap()
