@@ -24,7 +24,7 @@ use crate::scratch::{self, write_replacing};
 /// The journal's name in the folder store.
 const JOURNAL: &str = ".switch.json";
 
-/// What [`NEW_MONTH`] new month files end in (after `.YYYY-MM.parquet.PID.`).
+/// What the new month files of an append end in (after `.YYYY-MM.parquet.PID.`).
 pub(super) const NEW_MONTH: &str = "new.parquet";
 
 /// The switches of one append, as its journal holds them.
@@ -236,6 +236,71 @@ fn pause_for_tests() -> impl FnMut() {
             while flag.exists() {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_follows_the_journal_and_a_journal_naming_other_files_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path();
+        for name in [
+            "2024-01.parquet",
+            "2024-02.parquet",
+            ".2024-01.parquet.7.new.parquet",
+        ] {
+            std::fs::write(folder.join(name), b"calls").unwrap();
+        }
+        let listed = || {
+            vec![
+                folder.join("2024-01.parquet"),
+                folder.join("2024-02.parquet"),
+            ]
+        };
+        let mut journal = Journal::default();
+        journal.replace(
+            &folder.join("2024-01.parquet"),
+            &folder.join(".2024-01.parquet.7.new.parquet"),
+        );
+        journal.replace(
+            &folder.join("2024-03.parquet"),
+            &folder.join(".2024-03.parquet.7.new.parquet"),
+        );
+        journal.remove(&folder.join("2024-02.parquet"));
+        journal.write(folder).unwrap();
+        // January not yet renamed, March renamed already, February removed.
+        std::fs::write(folder.join("2024-03.parquet"), b"calls").unwrap();
+        let mut files = listed();
+        files_to_read(folder, &mut files).unwrap();
+        assert_eq!(
+            files,
+            [
+                folder.join(".2024-01.parquet.7.new.parquet"),
+                folder.join("2024-03.parquet")
+            ]
+        );
+        assert_eq!(complete(folder).unwrap(), Some(3));
+        let mut left: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["2024-01.parquet", "2024-03.parquet"]);
+        assert_eq!(complete(folder).unwrap(), None);
+
+        for bad in [
+            r#"{"switches":[{"month":"../2024-01.parquet","new":null}]}"#,
+            r#"{"switches":[{"month":"2024-01.parquet","new":"../../etc/passwd"}]}"#,
+            r#"{"switches":[{"month":"2024-01.parquet","new":"visible.parquet"}]}"#,
+            "not json",
+        ] {
+            std::fs::write(folder.join(JOURNAL), bad).unwrap();
+            let error = files_to_read(folder, &mut listed()).unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "{bad}");
         }
     }
 }
