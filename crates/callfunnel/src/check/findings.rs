@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::scan::{date_text, talk_time, Condition, Counted, Scanned};
 use super::typos::{likely_typos, COMMON_TAG_FACTOR, RARE_TAG_CALLS, TYPO_EDITS};
-use super::{CheckOptions, LONE_DATE_DAYS, MAX_RINGING_SECONDS};
+use super::{CheckOptions, LONE_DATE_DAYS, LONG_RINGING_SECONDS};
 use crate::ingest::IngestReport;
 
 /// Examples a finding shows, at most.
@@ -238,7 +238,7 @@ fn of_condition(
         Condition::LongRinging => (
             "long_ringing",
             Severity::Note,
-            format!("calls ringing over {MAX_RINGING_SECONDS} s (10 min)"),
+            format!("calls ringing over {LONG_RINGING_SECONDS} s (10 min)"),
         ),
         Condition::Future => (
             "future_date",

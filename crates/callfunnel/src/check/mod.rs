@@ -42,7 +42,7 @@ use crate::ingest::IngestReport;
 pub const DEFAULT_MAX_TALK_SECONDS: i64 = 4 * 3600;
 
 /// Ringing time over which a call is reported (10 minutes).
-pub const MAX_RINGING_SECONDS: f64 = 600.0;
+pub const LONG_RINGING_SECONDS: f64 = 600.0;
 
 /// Days after every other call beyond which a call's date is a "lone
 /// far-off date".

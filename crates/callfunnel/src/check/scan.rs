@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use super::findings::EXAMPLES;
-use super::{CheckOptions, MAX_RINGING_SECONDS};
+use super::{CheckOptions, LONG_RINGING_SECONDS};
 use crate::exprs::fold_batches;
 use crate::model::column;
 use crate::model::{CallType, Direction};
@@ -24,7 +24,7 @@ pub(crate) enum Condition {
     ConnectedWithoutTalk,
     /// Talk time on a call that is not connected.
     TalkNotConnected,
-    /// Ringing over [`MAX_RINGING_SECONDS`].
+    /// Ringing over [`LONG_RINGING_SECONDS`].
     LongRinging,
     /// Dated after the moment of the check.
     Future,
@@ -74,7 +74,7 @@ impl Condition {
             Condition::TalkOverMax => duration().gt(lit(options.max_talk_seconds)),
             Condition::ConnectedWithoutTalk => stages::is_connected().and(duration().eq(lit(0))),
             Condition::TalkNotConnected => stages::is_connected().not().and(duration().gt(lit(0))),
-            Condition::LongRinging => col(column::RINGING_SECONDS).gt(lit(MAX_RINGING_SECONDS)),
+            Condition::LongRinging => col(column::RINGING_SECONDS).gt(lit(LONG_RINGING_SECONDS)),
             Condition::Future => col(DATE_MICROS).gt(lit(options.now.timestamp_micros())),
             Condition::NoUser => col(column::USER_ID).is_null(),
             Condition::NoContact => col(column::CONTACT_NUMBER).is_null(),
