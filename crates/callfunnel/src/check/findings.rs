@@ -233,7 +233,7 @@ fn of_condition(
         Condition::TalkNotConnected => (
             "talk_not_connected",
             Severity::Warning,
-            "calls with talk time whose result is not connected (or unknown): never a conversation".to_string(),
+            "calls with talk time whose result is not connected (or unknown), voicemail aside: never a conversation".to_string(),
         ),
         Condition::LongRinging => (
             "long_ringing",

@@ -12,7 +12,7 @@ use super::findings::EXAMPLES;
 use super::{CheckOptions, LONG_RINGING_SECONDS};
 use crate::exprs::fold_batches;
 use crate::model::column;
-use crate::model::{CallType, Direction};
+use crate::model::{CallResult, CallType, Direction};
 use crate::stages;
 
 /// A condition of a call that `check` reports.
@@ -22,7 +22,8 @@ pub(crate) enum Condition {
     TalkOverMax,
     /// A connected result with 0 s talk.
     ConnectedWithoutTalk,
-    /// Talk time on a call that is not connected.
+    /// Talk time on a call that is not connected, nor a voicemail (whose
+    /// talk time is the message left).
     TalkNotConnected,
     /// Ringing over [`LONG_RINGING_SECONDS`].
     LongRinging,
@@ -73,7 +74,10 @@ impl Condition {
         let holds = match self {
             Condition::TalkOverMax => duration().gt(lit(options.max_talk_seconds)),
             Condition::ConnectedWithoutTalk => stages::is_connected().and(duration().eq(lit(0))),
-            Condition::TalkNotConnected => stages::is_connected().not().and(duration().gt(lit(0))),
+            Condition::TalkNotConnected => stages::is_connected()
+                .not()
+                .and(is_voicemail().not())
+                .and(duration().gt(lit(0))),
             Condition::LongRinging => col(column::RINGING_SECONDS).gt(lit(LONG_RINGING_SECONDS)),
             Condition::Future => col(DATE_MICROS).gt(lit(options.now.timestamp_micros())),
             Condition::NoUser => col(column::USER_ID).is_null(),
@@ -96,6 +100,13 @@ impl Condition {
             _ => row.id.to_string(),
         }
     }
+}
+
+/// Whether a call's result is `VOICEMAIL` (false when it has none).
+fn is_voicemail() -> Expr {
+    col(column::RESULT)
+        .eq(lit(CallResult::Voicemail.as_str()))
+        .fill_null(lit(false))
 }
 
 /// The column of each call's date in microseconds since the epoch.

@@ -158,13 +158,14 @@ fn talk_over_max_says_the_share_of_talk_time_it_carries() {
 }
 
 #[test]
-fn connected_calls_without_talk_and_talk_on_unconnected_calls() {
+fn connected_calls_without_talk_and_talk_on_unconnected_calls_voicemail_aside() {
     let findings = check_rows(&[
         "a0,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,0,5,",
         "t0,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,TRANSFERRED_AI,0,5,",
         "v0,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,VOICEMAIL,0,5,",
         "a5,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,5,5,",
         "v30,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,VOICEMAIL,30,5,",
+        "b30,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,BUSY,30,5,",
         "n12,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,,12,5,",
     ]);
     assert_finding(
@@ -179,7 +180,7 @@ fn connected_calls_without_talk_and_talk_on_unconnected_calls() {
         "talk_not_connected",
         Severity::Warning,
         2,
-        &["v30 (30 s)", "n12 (12 s)"],
+        &["b30 (30 s)", "n12 (12 s)"],
     );
 }
 
