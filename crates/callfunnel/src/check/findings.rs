@@ -279,7 +279,7 @@ fn of_condition(
 }
 
 /// `part` as a percentage of `whole`, one decimal (`0 %` of nothing).
-fn percent(part: i64, whole: i64) -> String {
+fn percent(part: i128, whole: i128) -> String {
     if whole == 0 {
         return "0 %".to_string();
     }
@@ -291,8 +291,8 @@ fn percent(part: i64, whole: i64) -> String {
 fn lone_far_off_date(scanned: &Scanned) -> Option<Finding> {
     let (latest, id) = scanned.latest.as_ref()?;
     let second = scanned.second_latest?;
-    let gap_days = (latest - second) / (86_400 * 1_000_000);
-    (gap_days > LONE_DATE_DAYS).then(|| {
+    let gap_days = (i128::from(*latest) - i128::from(second)) / (86_400 * 1_000_000);
+    (gap_days > i128::from(LONE_DATE_DAYS)).then(|| {
         Finding::counted(
             "lone_far_off_date",
             Severity::Warning,

@@ -4,7 +4,7 @@
 
 use polars::prelude::*;
 
-use crate::engine::{derived, scoped_calls, EngineError};
+use crate::engine::{derived, exact_sum_where, read_split_sum, scoped_calls, EngineError};
 use crate::exprs::{collect_streaming, first_count};
 use crate::model::column;
 use crate::request::Request;
@@ -18,12 +18,12 @@ pub const TOLD_SHARE: f64 = 0.10;
 pub struct TalkOutliers {
     /// Dials over the bound.
     pub calls: u64,
-    /// Their talk time, in seconds.
-    pub seconds: u64,
+    /// Their talk time, in seconds (exact, whatever the values).
+    pub seconds: i128,
     /// The longest talk time of them, in seconds (0 without any).
     pub longest_seconds: u64,
-    /// Talk time of every dial of the period, in seconds.
-    pub period_seconds: u64,
+    /// Talk time of every dial of the period, in seconds (exact).
+    pub period_seconds: i128,
 }
 
 impl TalkOutliers {
@@ -56,21 +56,21 @@ pub fn talk_outliers(
     const PERIOD: &str = "period";
     let duration = || col(column::DURATION);
     let over = || duration().gt(lit(max_talk_seconds));
+    let mut aggregations = vec![
+        over().cast(DataType::Int64).sum().alias(CALLS),
+        duration().filter(over()).max().alias(LONGEST),
+    ];
+    aggregations.extend(exact_sum_where(over(), duration(), SECONDS));
+    aggregations.extend(exact_sum_where(lit(true), duration(), PERIOD));
     let totals = collect_streaming(
         scoped_calls(calls, request)
             .filter(col(derived::IN_CURRENT))
-            .select([
-                over().cast(DataType::Int64).sum().alias(CALLS),
-                duration().filter(over()).sum().alias(SECONDS),
-                duration().filter(over()).max().alias(LONGEST),
-                duration().sum().alias(PERIOD),
-            ]),
+            .select(aggregations),
     )?;
-    let count = |name: &str| first_count(&totals, name);
     Ok(TalkOutliers {
-        calls: count(CALLS)?,
-        seconds: count(SECONDS)?,
-        longest_seconds: count(LONGEST)?,
-        period_seconds: count(PERIOD)?,
+        calls: first_count(&totals, CALLS)?,
+        seconds: read_split_sum(&totals, SECONDS)?,
+        longest_seconds: first_count(&totals, LONGEST)?,
+        period_seconds: read_split_sum(&totals, PERIOD)?,
     })
 }

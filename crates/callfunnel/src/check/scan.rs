@@ -128,10 +128,10 @@ pub(crate) struct Scanned {
     pub calls: u64,
     /// The calls meeting each condition.
     pub conditions: HashMap<Condition, Counted>,
-    /// Talk time of every call, in seconds.
-    pub talk_seconds: i64,
+    /// Talk time of every call, in seconds (exact, whatever the values).
+    pub talk_seconds: i128,
     /// Talk time of the calls over `--max-talk`, in seconds.
-    pub talk_over_max_seconds: i64,
+    pub talk_over_max_seconds: i128,
     /// The longest talk time, in seconds.
     pub longest_talk_seconds: i64,
     /// The latest call (date in microseconds, id) and the date of the one
@@ -205,25 +205,23 @@ impl Scanned {
             }
             counted.count += count;
         }
-        self.take_talk(
-            durations,
-            batch.column(Condition::TalkOverMax.column())?.bool()?,
-        )?;
+        let over_max = batch.column(Condition::TalkOverMax.column())?.bool()?;
+        self.take_talk(durations, over_max);
         self.take_dates(ids, dates);
         self.take_results(batch.column(column::RESULT)?.str()?);
         self.take_tags(batch.column(column::TAGS)?.list()?)
     }
 
-    /// Adds the batch's talk times.
-    fn take_talk(
-        &mut self,
-        durations: &Int64Chunked,
-        over_max: &BooleanChunked,
-    ) -> PolarsResult<()> {
-        self.talk_seconds += durations.sum().unwrap_or(0);
-        self.talk_over_max_seconds += durations.filter(over_max)?.sum().unwrap_or(0);
-        self.longest_talk_seconds = self.longest_talk_seconds.max(durations.max().unwrap_or(0));
-        Ok(())
+    /// Adds the batch's talk times (in 128 bits: no sum wraps).
+    fn take_talk(&mut self, durations: &Int64Chunked, over_max: &BooleanChunked) {
+        for (duration, over_max) in durations.iter().zip(over_max.iter()) {
+            let duration = duration.unwrap_or(0);
+            self.talk_seconds += i128::from(duration);
+            if over_max == Some(true) {
+                self.talk_over_max_seconds += i128::from(duration);
+            }
+            self.longest_talk_seconds = self.longest_talk_seconds.max(duration);
+        }
     }
 
     /// Keeps the two latest dates (the id of the latest).

@@ -158,6 +158,19 @@ fn talk_over_max_says_the_share_of_talk_time_it_carries() {
 }
 
 #[test]
+fn huge_talk_times_are_summed_exactly() {
+    // 2 × 2⁶² s: one more than the largest signed 64-bit integer.
+    let findings = check_rows(&[
+        "a,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,4611686018427387904,5,",
+        "b,2024-03-01T11:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,4611686018427387904,5,",
+    ]);
+    assert_eq!(
+        finding(&findings, "talk_over_max").explanation,
+        "calls with talk time over 4 h 0 min (--max-talk): they carry 100.0 % of all talk time, the longest 1281023894007607 h 45 min"
+    );
+}
+
+#[test]
 fn connected_calls_without_talk_and_talk_on_unconnected_calls_voicemail_aside() {
     let findings = check_rows(&[
         "a0,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,0,5,",
