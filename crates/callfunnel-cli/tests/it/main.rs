@@ -2,6 +2,7 @@
 //! low). The library's own tests are in `crates/callfunnel/tests/it/`.
 
 mod browser;
+mod check;
 mod cli;
 mod csv_tables;
 mod hardening;
