@@ -2,12 +2,14 @@
 //! low). The library's own tests are in `crates/callfunnel/tests/it/`.
 
 mod browser;
+mod check;
 mod cli;
 mod csv_tables;
 mod exports;
 mod hardening;
 mod hardening_pull;
 mod hardening_serve;
+mod hardening_store;
 mod harness;
 mod help;
 mod one_home;

@@ -3,6 +3,7 @@
 //! independently computed answers, another dialer's export against the
 //! reference, and `verify`.
 
+mod check;
 mod exports;
 mod properties;
 mod reference;
