@@ -42,8 +42,12 @@ fn month_of_calls(prefix: &str, month: u32, count: u32) -> String {
 
 /// A CSV of calls named `name` in `folder`.
 fn calls_csv(folder: &Path, name: &str, rows: &[String]) -> PathBuf {
-    let header = "id,date,result,duration,ringing_seconds,tags\n".to_string();
-    write_file(folder, name, &(header + &rows.concat()))
+    write_file(folder, name, &calls_text(rows))
+}
+
+/// CSV text of `rows` (see [`month_of_calls`]) under the header.
+fn calls_text(rows: &[String]) -> String {
+    "id,date,result,duration,ringing_seconds,tags\n".to_string() + &rows.concat()
 }
 
 /// `convert --input INPUT --out STORE [--append]`, not yet run.
@@ -627,4 +631,69 @@ fn a_fifo_and_a_process_substitution_are_read_once_like_the_file() {
         .output()
         .unwrap();
     assert_eq!(json_of(&output), expected);
+}
+
+// ---------------------------------------------------------------------------
+// 6: `pull --out STORE` takes the store's lock like `convert`.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_pull_into_a_store_another_writer_holds_is_refused_and_the_store_kept() {
+    let dir = temporary_folder();
+    let store = dir.path().join("calls.parquet");
+    let base = calls_csv(dir.path(), "base.csv", &[month_of_calls("base", 1, 20)]);
+    assert_status(&convert(&base, &store, false).output().unwrap(), 0);
+    // A real writer holding the lock: a `convert` of the store waiting for
+    // its input, a FIFO nobody writes yet.
+    let fifo = dir.path().join("more.csv");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let holder = convert(&fifo, &store, true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = dir.path().join(".calls.parquet.lock");
+    let start = Instant::now();
+    while !lock.exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never locked");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Refused before any request: the address has no server.
+    let refused = command(&[
+        "pull",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-31",
+        "--out",
+        path_arg(&store),
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--quiet",
+        "--since-last",
+    ])
+    .env("ALLO_API_KEY", "key")
+    .output()
+    .unwrap();
+    assert_status(&refused, 4);
+    assert_eq!(
+        stderr_of(&refused),
+        format!(
+            "callfunnel: {}: another callfunnel (process {}) is writing this store; try again once it has finished (its lock is {})\n",
+            store.display(),
+            holder.id(),
+            lock.display()
+        )
+    );
+    // The holder goes on, and the store has its calls and the new one.
+    std::fs::write(&fifo, calls_text(&[month_of_calls("more", 1, 1)])).unwrap();
+    let output = holder.wait_with_output().unwrap();
+    assert_status(&output, 0);
+    assert!(!lock.exists(), "the lock is removed with its holder");
+    let (counted, calls) = stored_calls(&store);
+    assert_eq!((counted, calls.height()), (21, 21));
 }
