@@ -697,3 +697,101 @@ fn a_pull_into_a_store_another_writer_holds_is_refused_and_the_store_kept() {
     let (counted, calls) = stored_calls(&store);
     assert_eq!((counted, calls.height()), (21, 21));
 }
+
+// ---------------------------------------------------------------------------
+// 7: a query overlapping an append's switch never counts a call twice.
+// ---------------------------------------------------------------------------
+
+/// The test hook of a reader (see `callfunnel::store::view`): its first
+/// snapshot of a folder store made, the reader creates this file and waits
+/// until it is removed.
+const PAUSE_READER: &str = "CALLFUNNEL_TEST_PAUSE_SNAPSHOT";
+
+/// A folder store `calls` of January and February (50 calls each) and an
+/// export moving `feb-00000` to January and adding ten calls of March: the
+/// store, the export.
+fn store_and_moving_export(dir: &Path) -> (PathBuf, PathBuf) {
+    let store = dir.join("calls");
+    let base = calls_csv(
+        dir,
+        "base.csv",
+        &[month_of_calls("jan", 1, 50), month_of_calls("feb", 2, 50)],
+    );
+    assert_status(&convert(&base, &store, false).output().unwrap(), 0);
+    let moved = "feb-00000,2024-01-15T12:00:00Z,ANSWERED,777,5,\n".to_string();
+    let export = calls_csv(dir, "export.csv", &[moved, month_of_calls("mar", 3, 10)]);
+    (store, export)
+}
+
+/// Starts `metrics` of the first quarter on `store`, paused at its first
+/// snapshot; returns once it is paused there (the file `flag` exists).
+fn paused_metrics(store: &Path, flag: &Path) -> Child {
+    let mut child = command(&[
+        "metrics",
+        "--input",
+        path_arg(store),
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-31",
+    ])
+    .env(PAUSE_READER, flag)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    while !flag.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "metrics ended first");
+        assert!(start.elapsed() < Duration::from_secs(20), "never paused");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+/// The dials `metrics` counted (its standard output), and its standard error.
+fn dials_of(metrics: Child) -> (serde_json::Value, String) {
+    let output = metrics.wait_with_output().unwrap();
+    assert_status(&output, 0);
+    let dials = json_of(&output)["data"]["funnel"]["dials"]["count"]["value"].clone();
+    (dials, stderr_of(&output))
+}
+
+#[test]
+fn a_query_whose_snapshot_an_append_overtook_opens_the_store_again_and_counts_each_call_once() {
+    let dir = temporary_folder();
+    let (store, export) = store_and_moving_export(dir.path());
+    let flag = dir.path().join("reader-paused");
+    let reader = paused_metrics(&store, &flag);
+    // The whole append lands while the reader holds links to the old months.
+    assert_status(&convert(&export, &store, true).output().unwrap(), 0);
+    std::fs::remove_file(&flag).unwrap();
+    let (dials, said) = dials_of(reader);
+    assert_eq!(dials, 110, "the appended store, each call once");
+    assert!(
+        said.contains(&format!(
+            "{}: an append switched months in while the store was being opened; opened again",
+            store.display()
+        )),
+        "{said}"
+    );
+    // Its links are gone with it.
+    assert!(hidden_entries(dir.path()).is_empty());
+}
+
+#[test]
+fn a_query_opened_half_way_through_a_switch_reads_the_append_whole_while_it_completes() {
+    let dir = temporary_folder();
+    let (store, export) = store_and_moving_export(dir.path());
+    let writer_flag = dir.path().join("writer-paused");
+    let writer = paused_append(&export, &store, &writer_flag);
+    // The reader links the months as the journal says, half renamed.
+    let reader_flag = dir.path().join("reader-paused");
+    let reader = paused_metrics(&store, &reader_flag);
+    std::fs::remove_file(&writer_flag).unwrap();
+    assert!(writer.wait_with_output().unwrap().status.success());
+    std::fs::remove_file(&reader_flag).unwrap();
+    let (dials, said) = dials_of(reader);
+    assert_eq!(dials, 110, "the appended store, each call once");
+    assert!(!said.contains("opened again"), "{said}");
+}
