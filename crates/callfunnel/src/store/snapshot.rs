@@ -108,7 +108,7 @@ pub(crate) fn view(
         ));
     }
     Err(io::Error::other(format!(
-        "an append switched months in each of {MAX_ATTEMPTS} times the store was opened; try again once it has finished"
+        "an append switched months in each of the {MAX_ATTEMPTS} times the store was opened; try again once it has finished"
     )))
 }
 
@@ -162,5 +162,92 @@ fn pause_for_tests(attempt: usize) {
         while flag.exists() {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// The entries of `folder`, sorted.
+    fn entries(folder: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn month_files_are_read_through_links_removed_with_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("calls");
+        std::fs::create_dir(&folder).unwrap();
+        let months = [
+            folder.join("2024-01.parquet"),
+            folder.join("2024-02.parquet"),
+        ];
+        for (month, text) in months.iter().zip(["january", "february"]) {
+            std::fs::write(month, text).unwrap();
+        }
+        let view = view(&folder, || Ok(months.to_vec())).unwrap();
+        let links = format!(".calls.{}.snapshot", std::process::id());
+        let shown: Vec<&PathBuf> = view.files.iter().map(|(shown, _)| shown).collect();
+        assert_eq!(shown, [&months[0], &months[1]]);
+        // A new January renamed over the old one: the link keeps the old.
+        std::fs::write(folder.join(".new"), "new january").unwrap();
+        std::fs::rename(folder.join(".new"), &months[0]).unwrap();
+        let read: Vec<String> = view
+            .files
+            .iter()
+            .map(|(_, read)| std::fs::read_to_string(read).unwrap())
+            .collect();
+        assert_eq!(read, ["january", "february"]);
+        assert!(view.notes.is_empty());
+        let names = entries(dir.path());
+        assert_eq!(names.len(), 2);
+        assert!(names[0].starts_with(&links), "{names:?}");
+        drop(view.snapshot);
+        assert_eq!(entries(dir.path()), ["calls"]);
+    }
+
+    #[test]
+    fn a_store_changing_at_every_attempt_is_refused_and_no_link_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("calls");
+        std::fs::create_dir(&folder).unwrap();
+        let months = [
+            folder.join("2024-01.parquet"),
+            folder.join("2024-02.parquet"),
+        ];
+        for month in &months {
+            std::fs::write(month, "calls").unwrap();
+        }
+        // Each listing differs from the one before: no two resolutions agree.
+        let listed = Cell::new(0usize);
+        let list = || {
+            listed.set(listed.get() + 1);
+            Ok(months[..1 + listed.get() % 2].to_vec())
+        };
+        let error = view(&folder, list).err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            "an append switched months in each of the 5 times the store was opened; try again once it has finished"
+        );
+        assert_eq!(listed.get(), 1 + 2 * MAX_ATTEMPTS);
+        assert_eq!(entries(dir.path()), ["calls"]);
+    }
+
+    #[test]
+    fn a_folder_of_other_files_is_read_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("export.csv");
+        std::fs::write(&file, "id,date\n").unwrap();
+        let view = view(dir.path(), || Ok(vec![file.clone()])).unwrap();
+        assert_eq!(view.files, [(file.clone(), file)]);
+        assert_eq!(entries(dir.path()), ["export.csv"]);
     }
 }
