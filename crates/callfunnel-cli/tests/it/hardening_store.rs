@@ -246,21 +246,7 @@ fn two_appends_run_at_once_both_land_or_one_is_refused_and_no_call_is_lost() {
 #[test]
 fn an_append_killed_between_month_renames_counts_every_call_once_and_is_completed() {
     let dir = temporary_folder();
-    let store = dir.path().join("calls");
-    let base = calls_csv(
-        dir.path(),
-        "base.csv",
-        &[month_of_calls("jan", 1, 50), month_of_calls("feb", 2, 50)],
-    );
-    assert_status(&convert(&base, &store, false).output().unwrap(), 0);
-    // The export moves feb-00000 to January (it leaves February, joins
-    // January: two months switched in) and adds ten calls of March.
-    let moved = "feb-00000,2024-01-15T12:00:00Z,ANSWERED,777,5,\n".to_string();
-    let export = calls_csv(
-        dir.path(),
-        "export.csv",
-        &[moved, month_of_calls("mar", 3, 10)],
-    );
+    let (store, base, export) = store_and_moving_export(dir.path());
 
     let flag = dir.path().join("paused");
     let mut killed = paused_append(&export, &store, &flag);
@@ -292,21 +278,7 @@ fn an_append_killed_between_month_renames_counts_every_call_once_and_is_complete
     let applied = dir.path().join("applied");
     assert_status(&convert(&base, &applied, false).output().unwrap(), 0);
     assert_status(&convert(&export, &applied, true).output().unwrap(), 0);
-    let metrics = |store: &Path| {
-        let output = run(
-            &[
-                "metrics",
-                "--input",
-                path_arg(store),
-                "--from",
-                "2024-01-01",
-                "--to",
-                "2024-03-31",
-            ],
-            None,
-        );
-        json_of(&output)
-    };
+    let metrics = |store: &Path| json_of(&run(&first_quarter_metrics(store), None));
     let figures = metrics(&store);
     assert_eq!(figures["data"]["funnel"]["dials"]["count"]["value"], 110);
     assert_eq!(figures, metrics(&applied));
@@ -708,9 +680,10 @@ fn a_pull_into_a_store_another_writer_holds_is_refused_and_the_store_kept() {
 const PAUSE_READER: &str = "CALLFUNNEL_TEST_PAUSE_SNAPSHOT";
 
 /// A folder store `calls` of January and February (50 calls each) and an
-/// export moving `feb-00000` to January and adding ten calls of March: the
-/// store, the export.
-fn store_and_moving_export(dir: &Path) -> (PathBuf, PathBuf) {
+/// export moving `feb-00000` to January (it leaves February, joins January:
+/// two months switched in) and adding ten calls of March: the store, the
+/// export it was converted from, the export to append.
+fn store_and_moving_export(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let store = dir.join("calls");
     let base = calls_csv(
         dir,
@@ -720,13 +693,12 @@ fn store_and_moving_export(dir: &Path) -> (PathBuf, PathBuf) {
     assert_status(&convert(&base, &store, false).output().unwrap(), 0);
     let moved = "feb-00000,2024-01-15T12:00:00Z,ANSWERED,777,5,\n".to_string();
     let export = calls_csv(dir, "export.csv", &[moved, month_of_calls("mar", 3, 10)]);
-    (store, export)
+    (store, base, export)
 }
 
-/// Starts `metrics` of the first quarter on `store`, paused at its first
-/// snapshot; returns once it is paused there (the file `flag` exists).
-fn paused_metrics(store: &Path, flag: &Path) -> Child {
-    let mut child = command(&[
+/// The arguments of `metrics` of the first quarter of 2024 on `store`.
+fn first_quarter_metrics(store: &Path) -> [&str; 7] {
+    [
         "metrics",
         "--input",
         path_arg(store),
@@ -734,12 +706,18 @@ fn paused_metrics(store: &Path, flag: &Path) -> Child {
         "2024-01-01",
         "--to",
         "2024-03-31",
-    ])
-    .env(PAUSE_READER, flag)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    ]
+}
+
+/// Starts `metrics` of the first quarter on `store`, paused at its first
+/// snapshot; returns once it is paused there (the file `flag` exists).
+fn paused_metrics(store: &Path, flag: &Path) -> Child {
+    let mut child = command(&first_quarter_metrics(store))
+        .env(PAUSE_READER, flag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     while !flag.exists() {
         assert!(child.try_wait().unwrap().is_none(), "metrics ended first");
@@ -760,7 +738,7 @@ fn dials_of(metrics: Child) -> (serde_json::Value, String) {
 #[test]
 fn a_query_whose_snapshot_an_append_overtook_opens_the_store_again_and_counts_each_call_once() {
     let dir = temporary_folder();
-    let (store, export) = store_and_moving_export(dir.path());
+    let (store, _, export) = store_and_moving_export(dir.path());
     let flag = dir.path().join("reader-paused");
     let reader = paused_metrics(&store, &flag);
     // The whole append lands while the reader holds links to the old months.
@@ -782,7 +760,7 @@ fn a_query_whose_snapshot_an_append_overtook_opens_the_store_again_and_counts_ea
 #[test]
 fn a_query_opened_half_way_through_a_switch_reads_the_append_whole_while_it_completes() {
     let dir = temporary_folder();
-    let (store, export) = store_and_moving_export(dir.path());
+    let (store, _, export) = store_and_moving_export(dir.path());
     let writer_flag = dir.path().join("writer-paused");
     let writer = paused_append(&export, &store, &writer_flag);
     // The reader links the months as the journal says, half renamed.

@@ -181,10 +181,10 @@ mod tests {
         names
     }
 
-    #[test]
-    fn month_files_are_read_through_links_removed_with_the_snapshot() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = dir.path().join("calls");
+    /// A folder store `calls` in `dir` of two months, holding `january`
+    /// and `february`: the folder and its month files.
+    fn store_of_two_months(dir: &Path) -> (PathBuf, [PathBuf; 2]) {
+        let folder = dir.join("calls");
         std::fs::create_dir(&folder).unwrap();
         let months = [
             folder.join("2024-01.parquet"),
@@ -193,6 +193,13 @@ mod tests {
         for (month, text) in months.iter().zip(["january", "february"]) {
             std::fs::write(month, text).unwrap();
         }
+        (folder, months)
+    }
+
+    #[test]
+    fn month_files_are_read_through_links_removed_with_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (folder, months) = store_of_two_months(dir.path());
         let view = view(&folder, || Ok(months.to_vec())).unwrap();
         let links = format!(".calls.{}.snapshot", std::process::id());
         let shown: Vec<&PathBuf> = view.files.iter().map(|(shown, _)| shown).collect();
@@ -217,15 +224,7 @@ mod tests {
     #[test]
     fn a_store_changing_at_every_attempt_is_refused_and_no_link_left() {
         let dir = tempfile::tempdir().unwrap();
-        let folder = dir.path().join("calls");
-        std::fs::create_dir(&folder).unwrap();
-        let months = [
-            folder.join("2024-01.parquet"),
-            folder.join("2024-02.parquet"),
-        ];
-        for month in &months {
-            std::fs::write(month, "calls").unwrap();
-        }
+        let (folder, months) = store_of_two_months(dir.path());
         // Each listing differs from the one before: no two resolutions agree.
         let listed = Cell::new(0usize);
         let list = || {
