@@ -106,18 +106,21 @@ fn hidden_entries(folder: &Path) -> Vec<String> {
 /// Starts an append of `input` to `store` that pauses at its first month
 /// switched in; returns once it is paused there (the file `flag` exists).
 fn paused_append(input: &Path, store: &Path, flag: &Path) -> Child {
-    let mut child = convert(input, store, true)
+    let child = convert(input, store, true)
         .env(PAUSE, flag)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    once_paused(child, flag)
+}
+
+/// `child` once it has made the file `flag` (paused at a test hook, or
+/// holding a lock); fails when it ends first or takes over 20 s.
+fn once_paused(mut child: Child, flag: &Path) -> Child {
     let start = Instant::now();
     while !flag.exists() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the append ended first"
-        );
+        assert!(child.try_wait().unwrap().is_none(), "it ended first");
         assert!(start.elapsed() < Duration::from_secs(20), "never paused");
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -629,11 +632,7 @@ fn a_pull_into_a_store_another_writer_holds_is_refused_and_the_store_kept() {
         .spawn()
         .unwrap();
     let lock = dir.path().join(".calls.parquet.lock");
-    let start = Instant::now();
-    while !lock.exists() {
-        assert!(start.elapsed() < Duration::from_secs(20), "never locked");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let holder = once_paused(holder, &lock);
     // Refused before any request: the address has no server.
     let refused = command(&[
         "pull",
@@ -712,19 +711,13 @@ fn first_quarter_metrics(store: &Path) -> [&str; 7] {
 /// Starts `metrics` of the first quarter on `store`, paused at its first
 /// snapshot; returns once it is paused there (the file `flag` exists).
 fn paused_metrics(store: &Path, flag: &Path) -> Child {
-    let mut child = command(&first_quarter_metrics(store))
+    let child = command(&first_quarter_metrics(store))
         .env(PAUSE_READER, flag)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while !flag.exists() {
-        assert!(child.try_wait().unwrap().is_none(), "metrics ended first");
-        assert!(start.elapsed() < Duration::from_secs(20), "never paused");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child
+    once_paused(child, flag)
 }
 
 /// The dials `metrics` counted (its standard output), and its standard error.
