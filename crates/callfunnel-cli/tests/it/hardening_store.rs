@@ -103,6 +103,16 @@ fn hidden_entries(folder: &Path) -> Vec<String> {
     names
 }
 
+/// What a writer refused because process `pid` holds the lock `lock` of
+/// `store` says.
+fn refusal(store: &Path, pid: u32, lock: &Path) -> String {
+    format!(
+        "callfunnel: {}: another callfunnel (process {pid}) is writing this store; try again once it has finished (its lock is {})\n",
+        store.display(),
+        lock.display()
+    )
+}
+
 /// Starts an append of `input` to `store` that pauses at its first month
 /// switched in; returns once it is paused there (the file `flag` exists).
 fn paused_append(input: &Path, store: &Path, flag: &Path) -> Child {
@@ -167,15 +177,7 @@ fn a_second_append_while_one_runs_is_refused_and_no_call_is_lost() {
     let refused = convert(&second, &store, true).output().unwrap();
     assert_status(&refused, 4);
     let lock = dir.path().join(".calls.lock");
-    assert_eq!(
-        stderr_of(&refused),
-        format!(
-            "callfunnel: {}: another callfunnel (process {}) is writing this store; try again once it has finished (its lock is {})\n",
-            store.display(),
-            running.id(),
-            lock.display()
-        )
-    );
+    assert_eq!(stderr_of(&refused), refusal(&store, running.id(), &lock));
     std::fs::remove_file(&flag).unwrap();
     assert!(running.wait().unwrap().success());
     assert!(!lock.exists(), "the lock is removed with its holder");
@@ -651,15 +653,7 @@ fn a_pull_into_a_store_another_writer_holds_is_refused_and_the_store_kept() {
     .output()
     .unwrap();
     assert_status(&refused, 4);
-    assert_eq!(
-        stderr_of(&refused),
-        format!(
-            "callfunnel: {}: another callfunnel (process {}) is writing this store; try again once it has finished (its lock is {})\n",
-            store.display(),
-            holder.id(),
-            lock.display()
-        )
-    );
+    assert_eq!(stderr_of(&refused), refusal(&store, holder.id(), &lock));
     // The holder goes on, and the store has its calls and the new one.
     std::fs::write(&fifo, calls_text(&[month_of_calls("more", 1, 1)])).unwrap();
     let output = holder.wait_with_output().unwrap();
