@@ -1,6 +1,7 @@
 //! The store under hostile conditions, run through the binary: two appends
-//! at once, an append killed between month renames, a disk that refuses a
-//! write, temporaries left by a killed run.
+//! at once, a pull into a locked store, an append killed between month
+//! renames, queries and `serve --watch` overlapping an append's switch, a
+//! disk that refuses a write, temporaries left by a killed run.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -10,11 +11,13 @@ use std::time::{Duration, Instant};
 use callfunnel::ingest::{load, IngestOptions};
 use callfunnel::model::column;
 use polars::prelude::*;
+use serde_json::json;
 
 use crate::harness::{
     assert_status, command, json_of, path_arg, run, send_signal, stderr_of, temporary_folder,
     write_file,
 };
+use crate::serve::{json_of as served_json, wait_until, Server, KEY};
 
 /// The test hook of the store's switch (see `callfunnel::store::folder`):
 /// the first month switched in, the append creates this file and waits
@@ -759,4 +762,61 @@ fn a_query_opened_half_way_through_a_switch_reads_the_append_whole_while_it_comp
     let (dials, said) = dials_of(reader);
     assert_eq!(dials, 110, "the appended store, each call once");
     assert!(!said.contains("opened again"), "{said}");
+}
+
+#[test]
+fn serve_watching_a_folder_store_serves_it_before_or_after_an_append_never_mixed() {
+    let dir = temporary_folder();
+    let (store, _, export) = store_and_moving_export(dir.path());
+    let server = Server::start_with_env(
+        &[
+            "--input",
+            path_arg(&store),
+            "--api-key",
+            KEY,
+            "--watch",
+            "--watch-quiet",
+            "0.3",
+        ],
+        &[],
+    );
+    let total = || {
+        served_json(
+            server.post("/v2/api/conversations/items/search", &json!({})),
+            200,
+        )["pagination"]["total_count"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut served = std::collections::BTreeSet::from([total()]);
+    // An append paused half way through its switch is read whole.
+    let flag = dir.path().join("paused");
+    let writer = paused_append(&export, &store, &flag);
+    wait_until(
+        || {
+            served.insert(total());
+            served.contains(&110)
+        },
+        "the reload half way through the switch",
+    );
+    std::fs::remove_file(&flag).unwrap();
+    assert!(writer.wait_with_output().unwrap().status.success());
+    // Completed, the switch is read again: the same calls.
+    wait_until(
+        || {
+            served.insert(total());
+            server
+                .stderr()
+                .matches("reloaded, serving 110 calls")
+                .count()
+                == 2
+        },
+        "the reload after the switch",
+    );
+    served.insert(total());
+    assert_eq!(
+        served.into_iter().collect::<Vec<_>>(),
+        [100, 110],
+        "the old calls or the appended ones, each call once"
+    );
 }
