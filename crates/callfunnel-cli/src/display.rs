@@ -14,6 +14,21 @@
 /// What a missing figure (a rate without dials, a change against 0) prints as.
 pub const NOT_AVAILABLE: &str = "n/a";
 
+/// A figure of the comparison period, shown by `show`, or [`NOT_AVAILABLE`]
+/// without a comparison (`compare: none`).
+pub fn compared<T>(value: Option<T>, show: impl FnOnce(T) -> String) -> String {
+    value.map_or_else(|| NOT_AVAILABLE.into(), show)
+}
+
+/// The comparison period in words, `compared with FROM to TO`, or `no
+/// comparison`; `to` joins the two days.
+pub fn comparison(range: Option<callfunnel::request::DateRange>, to: &str) -> String {
+    range.map_or_else(
+        || "no comparison".into(),
+        |range| format!("compared with {}{to}{}", range.from, range.to),
+    )
+}
+
 /// A whole number with `,` between groups of three digits.
 pub fn count(value: u64) -> String {
     let digits = value.to_string();

@@ -23,11 +23,10 @@ const SHADES: [char; 4] = ['░', '▒', '▓', '█'];
 pub fn render(response: &Response, color: bool) -> String {
     let data = &response.data;
     let mut sections = vec![format!(
-        "Outbound calls {} to {}, compared with {} to {}\nLast call loaded: {} · definitions version {DEFINITIONS_VERSION}",
+        "Outbound calls {} to {}, {}\nLast call loaded: {} · definitions version {DEFINITIONS_VERSION}",
         data.date.from,
         data.date.to,
-        data.compare_date.from,
-        data.compare_date.to,
+        display::comparison(data.compare_date, " to "),
         data.last_updated.as_deref().unwrap_or(display::NOT_AVAILABLE),
     )];
     sections.push(format!("Funnel\n{}", funnel_table(response, color)));
@@ -108,7 +107,7 @@ fn funnel_table(response: &Response, color: bool) -> Table {
         table.add_row(vec![
             Cell::new(name),
             Cell::new(display::count(stage.count.value)),
-            Cell::new(display::count(stage.count.previous)),
+            Cell::new(display::compared(stage.count.previous, display::count)),
             change_cell(stage.count.change, true, color),
             Cell::new(display::percent(stage.rate)),
         ]);
@@ -136,7 +135,7 @@ fn time_spent_table(response: &Response, color: bool) -> Table {
         table.add_row(vec![
             Cell::new(name),
             Cell::new(display::seconds(metric.value)),
-            Cell::new(display::seconds(metric.previous)),
+            Cell::new(display::compared(metric.previous, display::seconds)),
             change_cell(metric.change, higher_is_better, color),
         ]);
     }
@@ -144,7 +143,7 @@ fn time_spent_table(response: &Response, color: bool) -> Table {
     table.add_row(vec![
         Cell::new("Total conversation time"),
         Cell::new(display::duration(total.value)),
-        Cell::new(display::duration(total.previous)),
+        Cell::new(display::compared(total.previous, display::duration)),
         change_cell(total.change, true, color),
     ]);
     align_right(&mut table, &[1, 2, 3]);

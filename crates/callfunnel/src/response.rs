@@ -1,18 +1,24 @@
-//! The response of SPEC §4: same keys, nesting and types as the API's.
+//! The response of SPEC §4: same keys, nesting and types as the API's, and
+//! the analysis of SPEC §8 beside it when asked for.
 //!
 //! Fields are declared in the order the API prints them; `serde_json` keeps
 //! that order, so the same input always gives the same bytes.
 
 use serde::Serialize;
 
+use crate::analysis::Analysis;
 pub use crate::pagination::Pagination;
 use crate::request::{DateRange, Stage};
 
-/// `{"data": {...}}`.
+/// `{"data": {...}}`, and `"analysis"` when the request asks for any of
+/// SPEC §8.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Response {
-    /// The metrics.
+    /// The metrics, as the API answers them.
     pub data: ResponseData,
+    /// Beyond the API (SPEC §8): absent unless asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
 }
 
 /// Every section of the response, in the API's order.
@@ -20,8 +26,8 @@ pub struct Response {
 pub struct ResponseData {
     /// The current period.
     pub date: DateRange,
-    /// The comparison period.
-    pub compare_date: DateRange,
+    /// The comparison period; `null` with `compare: none` (SPEC §8.5).
+    pub compare_date: Option<DateRange>,
     /// Dials → connected → conversations → conversions.
     pub funnel: Funnel,
     /// One point per bucket of the current period.
@@ -44,8 +50,10 @@ pub struct ResponseData {
 pub struct MetricValue<T> {
     /// Current period.
     pub value: T,
-    /// Comparison period.
-    pub previous: T,
+    /// Comparison period; `None` (`null`) only without a comparison
+    /// (`compare: none`, SPEC §8.5), so an average over a comparison period
+    /// without calls is `Some(None)`, also `null`.
+    pub previous: Option<T>,
     /// `(value − previous) ÷ previous`; `null` when `previous` is 0 or null.
     pub change: Option<f64>,
 }

@@ -46,7 +46,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
     let input = ReportInput {
         request: &request,
         response: &response,
-        previous: Some(&previous),
+        previous: previous.as_ref(),
         ingest: &loaded.report,
     };
     write(&args.out, render_html(&input).as_bytes())?;

@@ -111,12 +111,11 @@ fn header(page: &mut String, input: &ReportInput, title: &str) {
     };
     let _ = write!(
         page,
-        "<header>\n<h1>{}</h1>\n<p class=\"period\">{} – {}, compared with {} – {}</p>\n<p class=\"meta\">Time zone {} · conversion tags: {} · a conversation is a connected call longer than {} s · definitions version {DEFINITIONS_VERSION} · last call loaded {}</p>\n</header>\n",
+        "<header>\n<h1>{}</h1>\n<p class=\"period\">{} – {}, {}</p>\n<p class=\"meta\">Time zone {} · conversion tags: {} · a conversation is a connected call longer than {} s · definitions version {DEFINITIONS_VERSION} · last call loaded {}</p>\n</header>\n",
         escape(title),
         data.date.from,
         data.date.to,
-        data.compare_date.from,
-        data.compare_date.to,
+        display::comparison(data.compare_date, " – "),
         escape(request.timezone.name()),
         escape(&tags),
         request.conversation_threshold_seconds,
@@ -177,7 +176,7 @@ fn funnel_table(input: &ReportInput) -> String {
             vec![
                 name.to_string(),
                 display::count(stage.count.value),
-                display::count(stage.count.previous),
+                display::compared(stage.count.previous, display::count),
                 change_html(stage.count.change, true),
                 display::percent(stage.rate),
             ]
@@ -230,7 +229,7 @@ fn time_spent(input: &ReportInput) -> String {
         vec![
             name.to_string(),
             display::seconds(metric.value),
-            display::seconds(metric.previous),
+            display::compared(metric.previous, display::seconds),
             change_html(metric.change, higher_is_better),
         ]
     };
@@ -249,7 +248,7 @@ fn time_spent(input: &ReportInput) -> String {
         vec![
             "Total conversation time".to_string(),
             display::duration(total.value),
-            display::duration(total.previous),
+            display::compared(total.previous, display::duration),
             change_html(total.change, true),
         ],
     ];

@@ -107,10 +107,11 @@ fn series_of<'a, T>(
     let (name, range) = if previous {
         ("Previous", data.compare_date)
     } else {
-        ("Current", data.date)
+        ("Current", Some(data.date))
     };
+    let dates = range.map_or_else(String::new, |range| format!(" {} – {}", range.from, range.to));
     Series {
-        legend: format!("{name} {} – {}", range.from, range.to),
+        legend: format!("{name}{dates}"),
         points: points
             .iter()
             .map(|point| (point.date.as_str(), value(&point.value)))

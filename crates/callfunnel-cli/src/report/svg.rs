@@ -340,7 +340,7 @@ pub fn funnel(funnel: &Funnel) -> String {
         .dials
         .count
         .value
-        .max(funnel.dials.count.previous)
+        .max(funnel.dials.count.previous.unwrap_or(0))
         .max(1) as f64;
     let mut svg = open(WIDTH as u32, height as u32, "Funnel");
     let _ = write!(
@@ -350,7 +350,7 @@ pub fn funnel(funnel: &Funnel) -> String {
     for (index, (name, stage)) in stages.iter().enumerate() {
         let y = TOP + ROW * index as f64;
         let current = BAR_SPACE * stage.count.value as f64 / most;
-        let previous = BAR_SPACE * stage.count.previous as f64 / most;
+        let previous = BAR_SPACE * stage.count.previous.unwrap_or(0) as f64 / most;
         text(&mut svg, LEFT - 10.0, y + 15.0, "end", name);
         let _ = write!(
             svg,
@@ -358,7 +358,7 @@ pub fn funnel(funnel: &Funnel) -> String {
             display::count(stage.count.value),
             display::percent(stage.rate),
             y + 24.0,
-            display::count(stage.count.previous)
+            display::compared(stage.count.previous, display::count)
         );
         text(
             &mut svg,
@@ -369,7 +369,7 @@ pub fn funnel(funnel: &Funnel) -> String {
                 "{} ({}) · was {}, {}",
                 display::count(stage.count.value),
                 display::percent(stage.rate),
-                display::count(stage.count.previous),
+                display::compared(stage.count.previous, display::count),
                 display::change(stage.count.change)
             ),
         );

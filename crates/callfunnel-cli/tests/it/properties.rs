@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use callfunnel::analysis::GroupBy;
 use callfunnel::model::{calls_to_frame, Call, CallResult, CallType, Direction};
 use callfunnel::request::{Granularity, ItemsRequest, Request, Stage};
 use callfunnel::{compute_with, Rounding};
@@ -124,6 +125,115 @@ struct Scenario {
     threshold: Option<i64>,
     filter: Filter,
     items: Option<(&'static str, u32, u32)>,
+    /// The analysis fields of SPEC §8 (and `compare`).
+    extensions: Extensions,
+}
+
+/// The SPEC §8 fields of a generated request, as written in the body.
+#[derive(Debug, Clone, Default)]
+struct Extensions {
+    /// `group_by`, in the case written.
+    group_by: Option<&'static str>,
+    group_sort: Option<&'static str>,
+    /// `group_page` and `group_size`.
+    group_page: Option<(u32, u32)>,
+    connect_rules: bool,
+    reach: bool,
+    intervals: bool,
+    /// A `compare` preset (only when the scenario gives no `compare_date`).
+    compare: Option<&'static str>,
+}
+
+impl Extensions {
+    fn insert_into(&self, fields: &mut serde_json::Map<String, Value>) {
+        let texts = [
+            ("group_by", self.group_by),
+            ("group_sort", self.group_sort),
+            ("compare", self.compare),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                fields.insert(name.into(), json!(value));
+            }
+        }
+        if let Some((page, size)) = self.group_page {
+            fields.insert("group_page".into(), json!(page));
+            fields.insert("group_size".into(), json!(size));
+        }
+        let flags = [
+            ("connect_rules", self.connect_rules),
+            ("reach", self.reach),
+            ("intervals", self.intervals),
+        ];
+        for (name, value) in flags {
+            if value {
+                fields.insert(name.into(), json!(true));
+            }
+        }
+    }
+}
+
+/// The SPEC §8 fields, often absent; presets valid for the period (from
+/// `from`, `days` long, `compare_date` given or not).
+fn extensions(
+    from: NaiveDate,
+    days: u32,
+    compare_date: bool,
+) -> impl Strategy<Value = Extensions> {
+    let group_by = prop_oneof![
+        2 => Just(None),
+        1 => proptest::sample::select(vec![
+            "USER", "user", "ALLO_NUMBER", "Tag", "CONTACT_NUMBER", "RESULT", "weekday", "HOUR",
+        ])
+        .prop_map(Some),
+    ];
+    let group_sort = proptest::sample::select(vec![
+        None,
+        Some("dials"),
+        Some("CONNECTED"),
+        Some("conversations"),
+        Some("conversions"),
+        Some("connect_rate"),
+        Some("Conversion_Rate"),
+        Some("key"),
+    ]);
+    let group_page = prop_oneof![
+        2 => Just(None),
+        1 => (1u32..=4, 1u32..=4).prop_map(Some),
+        1 => Just(Some((1, 1000))),
+    ];
+    let whole_month = from.day() == 1
+        && from.checked_add_months(Months::new(1)) == Some(from + Days::new(u64::from(days)));
+    let mut presets = vec![None];
+    if !compare_date {
+        presets.extend([Some("none"), Some("PREVIOUS_PERIOD"), Some("same_weekdays_last_year")]);
+        if whole_month {
+            presets.push(Some("previous_month"));
+        }
+    }
+    let compare = proptest::sample::select(presets);
+    (
+        group_by,
+        group_sort,
+        group_page,
+        proptest::bool::weighted(0.3),
+        proptest::bool::weighted(0.3),
+        proptest::bool::weighted(0.3),
+        compare,
+    )
+        .prop_map(
+            |(group_by, group_sort, group_page, connect_rules, reach, intervals, compare)| {
+                Extensions {
+                    group_by,
+                    group_sort,
+                    group_page,
+                    connect_rules,
+                    reach,
+                    intervals,
+                    compare,
+                }
+            },
+        )
 }
 
 impl Scenario {
@@ -175,6 +285,7 @@ impl Scenario {
             fields.insert("page".into(), json!(page));
             fields.insert("size".into(), json!(size));
         }
+        self.extensions.insert_into(fields);
         body
     }
 
@@ -192,6 +303,9 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         1 => Just((NaiveDate::from_ymd_opt(2020, 12, 31).unwrap(), 10u32)),
         1 => Just((NaiveDate::from_ymd_opt(2024, 2, 26).unwrap(), 7u32)),
         1 => Just((NaiveDate::from_ymd_opt(2024, 3, 31).unwrap(), 1u32)),
+        // Whole months, for `compare: previous_month`.
+        1 => Just((NaiveDate::from_ymd_opt(2024, 2, 1).unwrap(), 29u32)),
+        1 => Just((NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(), 31u32)),
         6 => (0..starts.len(), 0u64..21, prop_oneof![9 => 1u32..=60, 1 => 61u32..=400])
             .prop_map(move |(i, offset, days)| (starts[i] + Days::new(offset), days)),
     ];
@@ -278,9 +392,19 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     threshold,
                     filter,
                     items,
+                    extensions: Extensions::default(),
                 }
             },
         )
+        .prop_flat_map(|scenario| {
+            let days = (scenario.to - scenario.from).num_days() as u32 + 1;
+            extensions(scenario.from, days, scenario.compare.is_some()).prop_map(
+                move |extensions| Scenario {
+                    extensions,
+                    ..scenario.clone()
+                },
+            )
+        })
 }
 
 /// Instants worth hitting in `[start, end)`: every local midnight (and one
@@ -501,10 +625,8 @@ fn call_spec(start: i64, end: i64, specials: Vec<i64>) -> impl Strategy<Value = 
 fn case() -> impl Strategy<Value = (Scenario, Vec<Call>)> {
     scenario().prop_flat_map(|scenario| {
         let request = scenario.request();
-        let first = request.date.from.min(request.compare_date.from) - Days::new(2);
-        let last = request.date.to.max(request.compare_date.to) + Days::new(3);
-        let at = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
-        let (start, end) = (at(first), at(last));
+        let (start, end) = callfunnel::engine::window(&request);
+        let (start, end) = (start.timestamp(), end.timestamp());
         let specials = special_instants(request.timezone, start, end);
         let (users, numbers) = (scenario.users, scenario.numbers);
         let calls = proptest::collection::vec(call_spec(start, end, specials), 0..300).prop_map(
@@ -640,11 +762,24 @@ fn check_invariants(calls: &[Call], request: &Request, response: &Value) {
         count("conversions"),
     );
     assert!(dials >= connected && connected >= conversations && conversions <= dials);
-    assert!(
-        previous("dials") >= previous("connected")
-            && previous("connected") >= previous("conversations")
-            && previous("conversions") <= previous("dials")
-    );
+    if request.compare_date.is_some() {
+        assert!(
+            previous("dials") >= previous("connected")
+                && previous("connected") >= previous("conversations")
+                && previous("conversions") <= previous("dials")
+        );
+    } else {
+        // SPEC §8.5: `compare: none` nulls every comparison of `data`.
+        assert!(data["compare_date"].is_null());
+        for stage in ["dials", "connected", "conversations", "conversions"] {
+            assert!(funnel[stage]["count"]["previous"].is_null(), "{stage}");
+            assert!(funnel[stage]["count"]["change"].is_null(), "{stage}");
+        }
+        for metric in data["time_spent"].as_object().unwrap().values() {
+            assert!(metric["previous"].is_null() && metric["change"].is_null());
+        }
+    }
+    check_analysis(calls, request, response);
 
     assert_eq!(series_sum(data, "time_series", "dials"), dials);
     assert_eq!(series_sum(data, "time_series", "connected"), connected);
@@ -735,6 +870,88 @@ fn check_invariants(calls: &[Call], request: &Request, response: &Value) {
         assert!(dates[0] <= request.date.from && request.date.from < next(dates[0]));
         let last = *dates.last().unwrap();
         assert!(last <= request.date.to && request.date.to < next(last));
+    }
+}
+
+/// SPEC §8 invariants on a response's `analysis`: the breakdown's rows add
+/// up to the funnel (every grouping but `TAG`, whose rows hold each tag's
+/// calls), the page is the one asked for, the connect rules agree with the
+/// funnel, and `analysis` is there exactly when something of §8 was asked.
+fn check_analysis(calls: &[Call], request: &Request, response: &Value) {
+    let data = &response["data"];
+    let Some(analysis) = response.get("analysis") else {
+        assert!(request.analysis.is_empty(), "analysis missing");
+        return;
+    };
+    assert!(!request.analysis.is_empty(), "analysis not asked for");
+    let funnel = &data["funnel"];
+    if let Some(breakdown) = &request.analysis.breakdown {
+        let rows = analysis["breakdown"]["rows"].as_array().unwrap();
+        let pagination = &analysis["breakdown"]["pagination"];
+        let total = int(&pagination["total_count"]);
+        let offset = u64::from(breakdown.page - 1) * u64::from(breakdown.size);
+        assert_eq!(
+            rows.len() as u64,
+            total.saturating_sub(offset).min(u64::from(breakdown.size))
+        );
+        // `period`: "" for the current figures, "/previous" for the others.
+        let sum = |period: &str, name: &str| -> u64 {
+            rows.iter()
+                .map(|row| int(row.pointer(&format!("{period}/{name}")).unwrap()))
+                .sum()
+        };
+        let all_rows = rows.len() as u64 == total;
+        if breakdown.group_by == GroupBy::Tag {
+            let tagged = current_calls(calls, request);
+            for row in rows {
+                let carrying = tagged
+                    .iter()
+                    .filter(|call| match row["key"].as_str() {
+                        Some(tag) => call.tags.iter().any(|t| t == tag),
+                        None => call.tags.is_empty(),
+                    })
+                    .count() as u64;
+                assert_eq!(int(&row["dials"]), carrying, "tag {}", row["key"]);
+            }
+            if all_rows {
+                let expected: usize = tagged.iter().map(|call| call.tags.len().max(1)).sum();
+                assert_eq!(sum("", "dials"), expected as u64);
+            }
+        } else if all_rows {
+            for (stage, name) in [
+                ("dials", "dials"),
+                ("connected", "connected"),
+                ("conversations", "conversations"),
+                ("conversions", "conversions"),
+            ] {
+                assert_eq!(sum("", name), int(&funnel[stage]["count"]["value"]), "{name}");
+                if request.compare_date.is_some() {
+                    assert_eq!(
+                        sum("/previous", name),
+                        int(&funnel[stage]["count"]["previous"]),
+                        "previous {name}"
+                    );
+                }
+            }
+            let total_talk = &data["time_spent"]["total_conversation_time_seconds"];
+            assert_eq!(sum("", "total_conversation_time_seconds"), int(&total_talk["value"]));
+        }
+        for row in rows {
+            assert!(int(&row["dials"]) > 0 || row["previous"]["dials"].as_u64().unwrap_or(0) > 0);
+            assert_eq!(row["previous"].is_null(), request.compare_date.is_none());
+        }
+    }
+    if request.analysis.connect_rules {
+        let rules = &analysis["connect_rules"];
+        for (period, value) in [("current", "value"), ("previous", "previous")] {
+            if period == "previous" && request.compare_date.is_none() {
+                assert!(rules["previous"].is_null());
+                continue;
+            }
+            assert_eq!(rules[period]["dials"], funnel["dials"]["count"][value]);
+            assert_eq!(rules[period]["connected"], funnel["connected"]["count"][value]);
+        }
+        assert_eq!(rules["current"]["connect_rate"], funnel["connected"]["rate"]);
     }
 }
 

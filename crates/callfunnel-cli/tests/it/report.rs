@@ -274,7 +274,7 @@ fn hostile_report() -> String {
     render_html(&ReportInput {
         request: &request,
         response: &response,
-        previous: Some(&previous),
+        previous: previous.as_ref(),
         ingest: &ingest,
     })
 }
@@ -283,7 +283,7 @@ fn hostile_report() -> String {
 /// same request with `date` set to `compare_date`, and no drilldown.
 fn previous_period_request(request: &Request) -> Request {
     Request {
-        date: request.compare_date,
+        date: request.compare_date.expect("a comparison period"),
         items: None,
         ..request.clone()
     }
@@ -302,6 +302,7 @@ fn the_previous_series_is_the_series_of_the_comparison_period_computed_alone() {
             compute_with_previous_series(calls.clone(), &request, Rounding::Api)
                 .expect("computing");
         let alone = compute(calls.clone(), &previous_period_request(&request)).expect("computing");
+        let previous = previous.expect("a comparison period");
         assert_eq!(previous, alone.data.time_series, "{body}");
         assert_eq!(
             response,
