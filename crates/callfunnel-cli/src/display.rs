@@ -50,6 +50,39 @@ pub fn percent(rate: Option<f64>) -> String {
     )
 }
 
+/// A rate with its 95 % interval in percent, e.g. `41.9% (38.1–45.8)`, and
+/// [`SMALL_SAMPLE_MARK`] after it when the interval rests on fewer than 30
+/// calls; the rate alone without an interval (or without trials).
+pub fn rate_within(rate: Option<f64>, interval: Option<&callfunnel::analysis::Interval>) -> String {
+    let rate_text = percent(rate);
+    let Some(interval) = interval else {
+        return rate_text;
+    };
+    let mark = if interval.small_sample {
+        SMALL_SAMPLE_MARK
+    } else {
+        ""
+    };
+    match (interval.low, interval.high) {
+        (Some(low), Some(high)) => {
+            format!("{rate_text} ({:.1}–{:.1}){mark}", low * 100.0, high * 100.0)
+        }
+        _ => format!("{rate_text}{mark}"),
+    }
+}
+
+/// The mark of a rate resting on fewer than 30 calls.
+pub const SMALL_SAMPLE_MARK: &str = " *";
+
+/// A difference of two rates in percentage points, e.g. `-0.07` → `-7.0 pp`.
+pub fn points(difference: Option<f64>) -> String {
+    match difference {
+        None => NOT_AVAILABLE.into(),
+        Some(points) if (points * 1000.0).round() == 0.0 => "0.0 pp".into(),
+        Some(points) => format!("{:+.1} pp", points * 100.0),
+    }
+}
+
 /// A relative change as a signed percentage, e.g. `0.08` → `+8.0%`; no sign for 0.
 pub fn change(change: Option<f64>) -> String {
     match change {
@@ -191,6 +224,28 @@ mod tests {
         assert_eq!(Trend::of(Some(-0.01), false), Trend::Better);
         assert_eq!(Trend::of(None, true), Trend::Flat);
         assert_eq!(arrow(Some(-0.04)), "▼");
+    }
+
+    #[test]
+    fn rates_with_intervals_and_points() {
+        use callfunnel::analysis::wilson;
+        use callfunnel::Rounding;
+        assert_eq!(
+            rate_within(Some(0.308), Some(&wilson(81, 263, Rounding::Api))),
+            "30.8% (25.5–36.6)"
+        );
+        assert_eq!(
+            rate_within(Some(0.1), Some(&wilson(1, 10, Rounding::Api))),
+            "10.0% (1.8–40.4) *"
+        );
+        assert_eq!(
+            rate_within(None, Some(&wilson(0, 0, Rounding::Api))),
+            "n/a *"
+        );
+        assert_eq!(rate_within(Some(0.5), None), "50.0%");
+        assert_eq!(points(Some(-0.07)), "-7.0 pp");
+        assert_eq!(points(Some(0.0)), "0.0 pp");
+        assert_eq!(points(None), "n/a");
     }
 
     #[test]

@@ -1,15 +1,19 @@
 //! A response as aligned text tables, for people (`metrics --format table`).
 //!
 //! The funnel with counts, rates and change, time spent, the top of the
-//! leaderboard, a compact weekday × hour heatmap of dials, and the drilldown
-//! page when the response has one. With `color`, changes carry arrows and
-//! colours (for a terminal); without, the text is plain.
+//! leaderboard, a compact weekday × hour heatmap of dials, the drilldown
+//! page when the response has one, and the analysis of SPEC §8 when asked
+//! for (in [`analysis`]). With `color`, changes carry arrows and colours
+//! (for a terminal); without, the text is plain.
+
+mod analysis;
 
 use comfy_table::modifiers::UTF8_ROUND_CORNERS;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
 use crate::display::{self, Trend};
+use callfunnel::analysis::StageInterval;
 use callfunnel::definitions::DEFINITIONS_VERSION;
 use callfunnel::response::{FunnelStage, HeatmapCell, Items, MetricValue, Response};
 
@@ -40,6 +44,9 @@ pub fn render(response: &Response, color: bool) -> String {
     sections.push(heatmap_text(&data.heatmap.dials));
     if let Some(items) = &data.items {
         sections.push(items_section(items, color));
+    }
+    if let Some(found) = &response.analysis {
+        sections.extend(analysis::sections(found, color));
     }
     sections.join("\n\n") + "\n"
 }
@@ -96,20 +103,37 @@ fn change_cell(change: Option<f64>, higher_is_better: bool, color: bool) -> Cell
 
 fn funnel_table(response: &Response, color: bool) -> Table {
     let funnel = &response.data.funnel;
+    let intervals = response
+        .analysis
+        .as_ref()
+        .and_then(|analysis| analysis.intervals.as_ref())
+        .map(|intervals| &intervals.funnel);
     let mut table = new_table(&["Stage", "Current", "Previous", "Change", "Rate"], color);
-    let stages: [(&str, &FunnelStage); 4] = [
-        ("Dials", &funnel.dials),
-        ("Connected", &funnel.connected),
-        ("Conversations", &funnel.conversations),
-        ("Conversions", &funnel.conversions),
+    let stages: [(&str, &FunnelStage, Option<&StageInterval>); 4] = [
+        ("Dials", &funnel.dials, intervals.map(|i| &i.dials)),
+        (
+            "Connected",
+            &funnel.connected,
+            intervals.map(|i| &i.connected),
+        ),
+        (
+            "Conversations",
+            &funnel.conversations,
+            intervals.map(|i| &i.conversations),
+        ),
+        (
+            "Conversions",
+            &funnel.conversions,
+            intervals.map(|i| &i.conversions),
+        ),
     ];
-    for (name, stage) in stages {
+    for (name, stage, interval) in stages {
         table.add_row(vec![
             Cell::new(name),
             Cell::new(display::count(stage.count.value)),
             Cell::new(display::compared(stage.count.previous, display::count)),
             change_cell(stage.count.change, true, color),
-            Cell::new(display::percent(stage.rate)),
+            Cell::new(display::rate_within(stage.rate, interval.map(|i| &i.rate))),
         ]);
     }
     align_right(&mut table, &[1, 2, 3, 4]);

@@ -1,4 +1,6 @@
-//! The rules of SPEC §3–§4 in words, with their version (SPEC §7).
+//! The rules of SPEC §3–§4 in words, with their version (SPEC §7), and the
+//! analysis extensions of SPEC §8 with the decisions taken where it is
+//! silent (each marked `(decision)`).
 //!
 //! `callfunnel definitions` prints them, and every human-readable report names
 //! [`DEFINITIONS_VERSION`].
@@ -7,6 +9,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use crate::analysis::{GroupBy, GroupSort, DEFAULT_GROUP_SIZE, MAX_GROUP_SIZE};
 use crate::model::CallResult;
 use crate::stages::{CONNECTED_RESULTS, CONVERTED_TAG};
 
@@ -40,7 +43,7 @@ impl Definition {
     }
 }
 
-/// Every rule, in the order of SPEC §3–§4.
+/// Every rule, in the order of SPEC §3–§4, then §8.
 pub fn definitions() -> Vec<Definition> {
     vec![
         Definition::new(
@@ -101,6 +104,27 @@ pub fn definitions() -> Vec<Definition> {
             "input",
             "CSV, JSON or NDJSON records, saved API pages (conversations search, outbound drilldown, v1 calls) and Parquet with typed or text columns are read by the same rules. Timestamps without an offset are read in --input-tz (default UTC). Calls sharing an id are one call: the occurrence read last wins. Enum values and tags are matched case-insensitively. A row that cannot be read stops the run, or is skipped and counted with --skip-invalid.",
         ),
+        Definition::new(
+            "analysis",
+            "Beyond the API (since version 2.1): request fields the API does not have add a key under a top-level `analysis` object beside `data` (absent unless asked for); `data` stays the API's, but for compare=none. Every figure below follows the rounding rule: rates and their changes in points to 3 decimals, count changes to 2, averages to 1; --exact leaves them unrounded.",
+        ),
+        Definition::new("group_by", group_by_rule()),
+        Definition::new(
+            "connect_rules",
+            "connect_rules=true adds, for the current and the comparison period: dials, voicemails (dials with result VOICEMAIL), connected, connect_rate (connected / dials), connect_rate_with_voicemail ((connected + voicemails) / dials), connect_rate_excl_voicemail (connected / (dials - voicemails), null when every dial went to voicemail) and voicemail_inflation (with voicemail - connect_rate, that is voicemails / dials, rounded once).",
+        ),
+        Definition::new(
+            "reach",
+            "reach=true adds, over the current period's dials with a contact_number (the others counted in dials_without_contact): contacts_dialled (distinct numbers), contacts_reached (at least one connected call), contacts_converted, reach_rate (reached / dialled), dials_per_contact, dials_to_first_connect (for each reached contact, its dials up to and including the first connected one, ordered by date then id: mean and median, the median of an even count being the mean of the two middle values; both rounded as averages (decision)), unreached_after_5_dials (at least 5 dials, none connected) and most_dialled (the 10 contacts with the most dials, ties by number ascending: contact_number, dials, connected, last_dialled in UTC YYYY-MM-DDTHH:MM:SSZ as drilldown dates (decision)).",
+        ),
+        Definition::new(
+            "intervals",
+            "intervals=true adds, under analysis.intervals at the same path as each rate x/n of data (funnel rates, time_series.connection_rate with its date, heatmap.connection_rate with its day and hour) and of analysis (every rate of the breakdown's rows, current and previous; the connect rules; reach_rate) (decision: every rate field, both periods), its 95 % Wilson score interval {n, low, high, small_sample}: z = 1.959964, low/high = (p + z²/2n ∓ z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n), rounded as rates; n = 0 gives null bounds; small_sample is n < 30.",
+        ),
+        Definition::new(
+            "compare",
+            "compare: previous_period (default: the period of the same length just before), none (no comparison: data.compare_date, every previous and every change are null), previous_month (only when date is one whole calendar month: the month before; otherwise INVALID_COMPARE), same_weekdays_last_year (both bounds 364 days earlier, so each day keeps its weekday). compare with an explicit compare_date is INVALID_REQUEST_BODY (param compare); an unknown preset is INVALID_REQUEST_BODY (param compare).",
+        ),
     ]
 }
 
@@ -112,6 +136,17 @@ fn connected_rule() -> String {
         "result is {} or {last}: the recipient picked up. {} is a machine, not the recipient, and is not connected; any other result, and an empty one, is not connected.",
         others.join(", "),
         CallResult::Voicemail.as_str(),
+    )
+}
+
+/// The breakdown rule (SPEC §8.1), with the decisions the SPEC leaves open.
+fn group_by_rule() -> String {
+    let keys: Vec<&str> = GroupBy::ALL.iter().map(|key| key.as_str()).collect();
+    let sorts: Vec<&str> = GroupSort::ALL.iter().map(|sort| sort.as_str()).collect();
+    format!(
+        "group_by ({}, in any case; another value is INVALID_GROUP_BY, param group_by) adds analysis.breakdown {{group_by, rows, pagination}}: one row per key with at least one dial in the current or the comparison period (decision), each with key, label, and for the current period and under previous: dials, connected, conversations, conversions, voicemails, their rates over dials, connect_rate_excl_voicemail, avg_conversation_time_seconds and total_conversation_time_seconds; change holds the change of each count, total and average as for data, and of each rate in points (current - previous). A USER row equals the metrics with user_ids=[key], an ALLO_NUMBER row those with allo_numbers=[key]; a TAG row holds the calls carrying the tag (a call with two tags is in two rows, untagged calls in the null row); WEEKDAY and HOUR are read in the request's timezone. key is text, but an integer 0-23 for HOUR (decision), and null for the calls without one; label is the rep's name (USER) or the number's label (ALLO_NUMBER) on the group's latest call, of the current period when it has one (ties: the greatest id) (decision), null otherwise. Rows are sorted by group_sort ({}; default dials; a metric descending, key ascending) on the exact values, ties by key ascending (decision); keys sort WEEKDAY Monday to Sunday, HOUR 0 to 23, others by their text, the null key last; a rate of a row without current dials sorts last (decision). Paged by group_page (from 1) and group_size (1 to {MAX_GROUP_SIZE}, default {DEFAULT_GROUP_SIZE}; else INVALID_PAGE_SIZE, param group_size).",
+        keys.join(", "),
+        sorts.join(", "),
     )
 }
 

@@ -82,10 +82,9 @@ impl Rounding {
             .and_then(|(a, b)| Some((a.checked_sub(b)?, n1.checked_mul(n0)?)));
         match exact {
             Some((numerator, denominator)) => self.ratio(numerator, denominator, RATE_DECIMALS),
-            None => Some(self.round_f64(
-                x1 as f64 / n1 as f64 - x0 as f64 / n0 as f64,
-                RATE_DECIMALS,
-            )),
+            None => {
+                Some(self.round_f64(x1 as f64 / n1 as f64 - x0 as f64 / n0 as f64, RATE_DECIMALS))
+            }
         }
     }
 

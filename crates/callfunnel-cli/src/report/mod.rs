@@ -109,7 +109,9 @@ fn series_of<'a, T>(
     } else {
         ("Current", Some(data.date))
     };
-    let dates = range.map_or_else(String::new, |range| format!(" {} – {}", range.from, range.to));
+    let dates = range.map_or_else(String::new, |range| {
+        format!(" {} – {}", range.from, range.to)
+    });
     Series {
         legend: format!("{name}{dates}"),
         points: points

@@ -1,5 +1,6 @@
 //! The single integration-test binary (one binary keeps link times low).
 
+mod analysis;
 mod browser;
 mod cli;
 mod hardening;

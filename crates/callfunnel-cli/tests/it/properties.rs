@@ -175,11 +175,7 @@ impl Extensions {
 
 /// The SPEC §8 fields, often absent; presets valid for the period (from
 /// `from`, `days` long, `compare_date` given or not).
-fn extensions(
-    from: NaiveDate,
-    days: u32,
-    compare_date: bool,
-) -> impl Strategy<Value = Extensions> {
+fn extensions(from: NaiveDate, days: u32, compare_date: bool) -> impl Strategy<Value = Extensions> {
     let group_by = prop_oneof![
         2 => Just(None),
         1 => proptest::sample::select(vec![
@@ -206,7 +202,11 @@ fn extensions(
         && from.checked_add_months(Months::new(1)) == Some(from + Days::new(u64::from(days)));
     let mut presets = vec![None];
     if !compare_date {
-        presets.extend([Some("none"), Some("PREVIOUS_PERIOD"), Some("same_weekdays_last_year")]);
+        presets.extend([
+            Some("none"),
+            Some("PREVIOUS_PERIOD"),
+            Some("same_weekdays_last_year"),
+        ]);
         if whole_month {
             presets.push(Some("previous_month"));
         }
@@ -924,7 +924,11 @@ fn check_analysis(calls: &[Call], request: &Request, response: &Value) {
                 ("conversations", "conversations"),
                 ("conversions", "conversions"),
             ] {
-                assert_eq!(sum("", name), int(&funnel[stage]["count"]["value"]), "{name}");
+                assert_eq!(
+                    sum("", name),
+                    int(&funnel[stage]["count"]["value"]),
+                    "{name}"
+                );
                 if request.compare_date.is_some() {
                     assert_eq!(
                         sum("/previous", name),
@@ -934,7 +938,10 @@ fn check_analysis(calls: &[Call], request: &Request, response: &Value) {
                 }
             }
             let total_talk = &data["time_spent"]["total_conversation_time_seconds"];
-            assert_eq!(sum("", "total_conversation_time_seconds"), int(&total_talk["value"]));
+            assert_eq!(
+                sum("", "total_conversation_time_seconds"),
+                int(&total_talk["value"])
+            );
         }
         for row in rows {
             assert!(int(&row["dials"]) > 0 || row["previous"]["dials"].as_u64().unwrap_or(0) > 0);
@@ -949,9 +956,15 @@ fn check_analysis(calls: &[Call], request: &Request, response: &Value) {
                 continue;
             }
             assert_eq!(rules[period]["dials"], funnel["dials"]["count"][value]);
-            assert_eq!(rules[period]["connected"], funnel["connected"]["count"][value]);
+            assert_eq!(
+                rules[period]["connected"],
+                funnel["connected"]["count"][value]
+            );
         }
-        assert_eq!(rules["current"]["connect_rate"], funnel["connected"]["rate"]);
+        assert_eq!(
+            rules["current"]["connect_rate"],
+            funnel["connected"]["rate"]
+        );
     }
 }
 
@@ -1177,7 +1190,9 @@ fn check_rows_equal_filtered_runs(calls: &[Call], scenario: &Scenario, by_user: 
     };
     let request = scenario.request();
     let response = engine(calls, &request, Rounding::Api);
-    let rows = response["analysis"]["breakdown"]["rows"].as_array().unwrap();
+    let rows = response["analysis"]["breakdown"]["rows"]
+        .as_array()
+        .unwrap();
     for row in rows.iter().filter(|row| !row["key"].is_null()) {
         let key = row["key"].as_str().unwrap().to_string();
         let mut alone = request.clone();
@@ -1197,20 +1212,35 @@ fn check_rows_equal_filtered_runs(calls: &[Call], scenario: &Scenario, by_user: 
         ] {
             let metric = &funnel[stage]["count"];
             assert_eq!(row[count], metric["value"], "{key} {count}");
-            assert_eq!(row["previous"][count], metric["previous"], "{key} previous {count}");
-            assert_eq!(row["change"][count], metric["change"], "{key} change {count}");
+            assert_eq!(
+                row["previous"][count], metric["previous"],
+                "{key} previous {count}"
+            );
+            assert_eq!(
+                row["change"][count], metric["change"],
+                "{key} change {count}"
+            );
             if let Some(rate) = rate {
                 assert_eq!(row[rate], funnel[stage]["rate"], "{key} {rate}");
             }
         }
-        for name in ["avg_conversation_time_seconds", "total_conversation_time_seconds"] {
+        for name in [
+            "avg_conversation_time_seconds",
+            "total_conversation_time_seconds",
+        ] {
             let metric = &data["time_spent"][name];
             assert_eq!(row[name], metric["value"], "{key} {name}");
-            assert_eq!(row["previous"][name], metric["previous"], "{key} previous {name}");
+            assert_eq!(
+                row["previous"][name], metric["previous"],
+                "{key} previous {name}"
+            );
             assert_eq!(row["change"][name], metric["change"], "{key} change {name}");
         }
         if by_user && int(&row["dials"]) > 0 {
-            assert_eq!(row["label"], data["leaderboard"][0]["user"]["name"], "{key} label");
+            assert_eq!(
+                row["label"], data["leaderboard"][0]["user"]["name"],
+                "{key} label"
+            );
         }
     }
 }
@@ -1968,8 +1998,14 @@ fn wilson_bounds_match_published_values() {
     let round = |value: f64| (value * 1000.0).round() / 1000.0;
     for (successes, n, low, high) in PUBLISHED_WILSON {
         let exact = callfunnel::analysis::wilson(successes, n, Rounding::Exact);
-        assert!((exact.low.unwrap() - low).abs() < 1e-12, "{successes}/{n}: {exact:?}");
-        assert!((exact.high.unwrap() - high).abs() < 1e-12, "{successes}/{n}: {exact:?}");
+        assert!(
+            (exact.low.unwrap() - low).abs() < 1e-12,
+            "{successes}/{n}: {exact:?}"
+        );
+        assert!(
+            (exact.high.unwrap() - high).abs() < 1e-12,
+            "{successes}/{n}: {exact:?}"
+        );
         let rounded = callfunnel::analysis::wilson(successes, n, Rounding::Api);
         assert_eq!(
             (rounded.low, rounded.high, rounded.n, rounded.small_sample),
@@ -1982,7 +2018,10 @@ fn wilson_bounds_match_published_values() {
     // The published figures to 4 decimals, for the record.
     let rounded = callfunnel::analysis::wilson(81, 263, Rounding::Exact);
     assert_eq!(
-        ((rounded.low.unwrap() * 1e4).round(), (rounded.high.unwrap() * 1e4).round()),
+        (
+            (rounded.low.unwrap() * 1e4).round(),
+            (rounded.high.unwrap() * 1e4).round()
+        ),
         (2553.0, 3662.0)
     );
 }
@@ -2013,10 +2052,20 @@ fn reach_counts_dials_to_first_connect_by_date_then_id() {
     ];
     // D: five dials, never reached; E: four, never reached.
     for i in 0..5 {
-        calls.push(dialled(&format!("d{i}"), &at(&format!("13:0{i}:00")), "+33100000004", Some(NoAnswer)));
+        calls.push(dialled(
+            &format!("d{i}"),
+            &at(&format!("13:0{i}:00")),
+            "+33100000004",
+            Some(NoAnswer),
+        ));
     }
     for i in 0..4 {
-        calls.push(dialled(&format!("e{i}"), &at(&format!("14:0{i}:00")), "+33100000005", Some(Voicemail)));
+        calls.push(dialled(
+            &format!("e{i}"),
+            &at(&format!("14:0{i}:00")),
+            "+33100000005",
+            Some(Voicemail),
+        ));
     }
     let mut unknown = call("x", &at("15:00:00"));
     unknown.result = Some(Answered);
@@ -2038,9 +2087,15 @@ fn reach_counts_dials_to_first_connect_by_date_then_id() {
             // 20 dials with a contact over 6 contacts.
             ("/dials_per_contact", json!(3.3)),
             // 3, 2, 1 and 4 dials: mean 2.5, median (2 + 3) / 2.
-            ("/dials_to_first_connect", json!({"mean": 2.5, "median": 2.5})),
+            (
+                "/dials_to_first_connect",
+                json!({"mean": 2.5, "median": 2.5}),
+            ),
             ("/unreached_after_5_dials", json!(1)),
-            ("/most_dialled/0", json!({"contact_number": "+33100000004", "dials": 5, "connected": 0, "last_dialled": "2024-05-06T13:04:00Z"})),
+            (
+                "/most_dialled/0",
+                json!({"contact_number": "+33100000004", "dials": 5, "connected": 0, "last_dialled": "2024-05-06T13:04:00Z"}),
+            ),
             // Four dials each: A, E, F by number.
             ("/most_dialled/1/contact_number", json!("+33100000001")),
             ("/most_dialled/1/connected", json!(2)),
@@ -2050,7 +2105,13 @@ fn reach_counts_dials_to_first_connect_by_date_then_id() {
             ("/most_dialled/5/contact_number", json!("+33100000003")),
         ],
     );
-    assert_eq!(outputs[1]["analysis"]["reach"]["most_dialled"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        outputs[1]["analysis"]["reach"]["most_dialled"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
 }
 
 #[test]
@@ -2058,14 +2119,34 @@ fn connect_rules_by_hand() {
     use CallResult::{Answered, NoAnswer, Voicemail};
     // 10 dials: 4 connected, 3 voicemails, 3 not answered; before: 2 dials,
     // both voicemail.
-    let results = [Answered, Answered, Answered, Answered, Voicemail, Voicemail, Voicemail, NoAnswer, NoAnswer, NoAnswer];
+    let results = [
+        Answered, Answered, Answered, Answered, Voicemail, Voicemail, Voicemail, NoAnswer,
+        NoAnswer, NoAnswer,
+    ];
     let mut calls: Vec<Call> = results
         .iter()
         .enumerate()
-        .map(|(i, &result)| dialled(&format!("c{i}"), "2024-05-07T10:00:00Z", "+331", Some(result)))
+        .map(|(i, &result)| {
+            dialled(
+                &format!("c{i}"),
+                "2024-05-07T10:00:00Z",
+                "+331",
+                Some(result),
+            )
+        })
         .collect();
-    calls.push(dialled("p1", "2024-05-06T10:00:00Z", "+331", Some(Voicemail)));
-    calls.push(dialled("p2", "2024-05-06T11:00:00Z", "+331", Some(Voicemail)));
+    calls.push(dialled(
+        "p1",
+        "2024-05-06T10:00:00Z",
+        "+331",
+        Some(Voicemail),
+    ));
+    calls.push(dialled(
+        "p2",
+        "2024-05-06T11:00:00Z",
+        "+331",
+        Some(Voicemail),
+    ));
     let body = json!({"date": {"from": "2024-05-07", "to": "2024-05-07"}, "connect_rules": true, "intervals": true});
     let outputs = outputs(&calls, body, false);
     expect_under(
@@ -2098,10 +2179,19 @@ fn connect_rules_by_hand() {
         "/analysis/intervals/connect_rules",
         &[
             ("/current/connect_rate_excl_voicemail/n", json!(7)),
-            ("/current/connect_rate_excl_voicemail/small_sample", json!(true)),
-            ("/previous/connect_rate_excl_voicemail", json!({"n": 0, "low": null, "high": null, "small_sample": true})),
+            (
+                "/current/connect_rate_excl_voicemail/small_sample",
+                json!(true),
+            ),
+            (
+                "/previous/connect_rate_excl_voicemail",
+                json!({"n": 0, "low": null, "high": null, "small_sample": true}),
+            ),
             // 4/10: its interval as the funnel's connected rate has it.
-            ("/current/connect_rate", outputs[1]["analysis"]["intervals"]["funnel"]["connected"]["rate"].clone()),
+            (
+                "/current/connect_rate",
+                outputs[1]["analysis"]["intervals"]["funnel"]["connected"]["rate"].clone(),
+            ),
         ],
     );
 }
@@ -2114,7 +2204,7 @@ fn breakdown_keys_sort_naturally_and_ties_go_by_key() {
         dialled("m9", "2024-05-06T07:15:00Z", "+331", Some(Answered)), // Monday 9h
         dialled("m10", "2024-05-06T08:15:00Z", "+331", Some(NoAnswer)), // Monday 10h
         dialled("t9", "2024-05-07T07:45:00Z", "+331", Some(NoAnswer)), // Tuesday 9h
-        dialled("t23", "2024-05-07T21:30:00Z", "+331", None), // Tuesday 23h
+        dialled("t23", "2024-05-07T21:30:00Z", "+331", None),          // Tuesday 23h
     ];
     calls[0].tags = vec!["demo".into(), "won".into()];
     calls[1].tags = vec!["won".into()];
@@ -2137,7 +2227,12 @@ fn breakdown_keys_sort_naturally_and_ties_go_by_key() {
     expect_under(
         &by_hour,
         "/analysis/breakdown/rows/0",
-        &[("/dials", json!(2)), ("/connect_rate", json!(0.5)), ("/previous", json!(null)), ("/change", json!(null))],
+        &[
+            ("/dials", json!(2)),
+            ("/connect_rate", json!(0.5)),
+            ("/previous", json!(null)),
+            ("/change", json!(null)),
+        ],
     );
     // Tuesday has more dials, but the key order is Monday first.
     let by_weekday = outputs(&calls, body("WEEKDAY", "key"), false);
@@ -2149,12 +2244,19 @@ fn breakdown_keys_sort_naturally_and_ties_go_by_key() {
     expect_under(
         &by_tag,
         "/analysis/breakdown/rows",
-        &[("/1/dials", json!(2)), ("/1/connected", json!(1)), ("/2/dials", json!(2))],
+        &[
+            ("/1/dials", json!(2)),
+            ("/1/connected", json!(1)),
+            ("/2/dials", json!(2)),
+        ],
     );
     // Connect rate: ANSWERED (1/1) first; NO_ANSWER (0/2) and the null
     // result (0/1) tie at 0, by key with null last.
     let by_result = outputs(&calls, body("RESULT", "connect_rate"), false);
-    assert_eq!(keys(&by_result), [json!("ANSWERED"), json!("NO_ANSWER"), json!(null)]);
+    assert_eq!(
+        keys(&by_result),
+        [json!("ANSWERED"), json!("NO_ANSWER"), json!(null)]
+    );
     // Page 2 of size 2 holds the last row; the pagination counts them all.
     let mut paged = body("RESULT", "connect_rate");
     paged["group_page"] = json!(2);
@@ -2164,7 +2266,10 @@ fn breakdown_keys_sort_naturally_and_ties_go_by_key() {
     expect_under(
         &paged,
         "/analysis/breakdown/pagination",
-        &[("", json!({"page": 2, "size": 2, "total_count": 3, "total_pages": 2, "has_more": false}))],
+        &[(
+            "",
+            json!({"page": 2, "size": 2, "total_count": 3, "total_pages": 2, "has_more": false}),
+        )],
     );
 }
 
@@ -2182,15 +2287,24 @@ fn compare_presets_by_hand() {
     expect(
         &month,
         &[
-            ("/compare_date", json!({"from": "2024-02-01", "to": "2024-02-29"})),
-            ("/funnel/dials/count", json!({"value": 1, "previous": 1, "change": 0.0})),
+            (
+                "/compare_date",
+                json!({"from": "2024-02-01", "to": "2024-02-29"}),
+            ),
+            (
+                "/funnel/dials/count",
+                json!({"value": 1, "previous": 1, "change": 0.0}),
+            ),
         ],
     );
     let year = outputs(&calls, body("same_weekdays_last_year"), false);
     expect(
         &year,
         &[
-            ("/compare_date", json!({"from": "2023-03-03", "to": "2023-04-02"})),
+            (
+                "/compare_date",
+                json!({"from": "2023-03-03", "to": "2023-04-02"}),
+            ),
             ("/funnel/dials/count/previous", json!(1)),
         ],
     );
@@ -2199,8 +2313,14 @@ fn compare_presets_by_hand() {
         &none,
         &[
             ("/compare_date", json!(null)),
-            ("/funnel/dials/count", json!({"value": 1, "previous": null, "change": null})),
-            ("/time_spent/avg_ringing_time_seconds", json!({"value": null, "previous": null, "change": null})),
+            (
+                "/funnel/dials/count",
+                json!({"value": 1, "previous": null, "change": null}),
+            ),
+            (
+                "/time_spent/avg_ringing_time_seconds",
+                json!({"value": null, "previous": null, "change": null}),
+            ),
         ],
     );
     // Nothing of §8 but compare: no `analysis` key.

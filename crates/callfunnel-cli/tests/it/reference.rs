@@ -377,7 +377,10 @@ pub fn reference(calls: &[Call], request: &Request, exact: bool) -> Value {
     data.insert("date".into(), range_json(&request.date));
     data.insert(
         "compare_date".into(),
-        request.compare_date.as_ref().map_or(Value::Null, range_json),
+        request
+            .compare_date
+            .as_ref()
+            .map_or(Value::Null, range_json),
     );
     data.insert("funnel".into(), funnel);
     data.insert("time_series".into(), time_series);
@@ -514,7 +517,10 @@ fn analysis(rows: &[Row], request: &Request, exact: bool, data: &Value) -> Optio
                 "voicemail_inflation": rate_or_null(v, d, exact),
             })
         };
-        let current = rows.iter().filter(|row| request.date.contains(row.day)).collect();
+        let current = rows
+            .iter()
+            .filter(|row| request.date.contains(row.day))
+            .collect();
         let previous = request.compare_date.map(|_| {
             rows.iter()
                 .filter(|row| in_previous(request, row))
@@ -579,7 +585,10 @@ impl GroupCounts {
         ] {
             map.insert(name.into(), json!(value as u64));
         }
-        map.insert("connect_rate".into(), rate_or_null(self.connected, d, exact));
+        map.insert(
+            "connect_rate".into(),
+            rate_or_null(self.connected, d, exact),
+        );
         map.insert(
             "conversation_rate".into(),
             rate_or_null(self.conversations, d, exact),
@@ -598,7 +607,12 @@ impl GroupCounts {
         );
         map.insert(
             "avg_conversation_time_seconds".into(),
-            json!((self.connected > 0).then(|| round_ratio(self.talk, self.connected, AVERAGE, exact))),
+            json!((self.connected > 0).then(|| round_ratio(
+                self.talk,
+                self.connected,
+                AVERAGE,
+                exact
+            ))),
         );
         map.insert(
             "total_conversation_time_seconds".into(),
@@ -615,13 +629,20 @@ impl GroupCounts {
         };
         // x1/n1 − x0/n0 = (x1·n0 − x0·n1) / (n1·n0).
         let points = |(x1, n1): (i128, i128), (x0, n0): (i128, i128)| {
-            json!((n1 != 0 && n0 != 0).then(|| round_ratio(x1 * n0 - x0 * n1, n1 * n0, RATE, exact)))
+            json!((n1 != 0 && n0 != 0).then(|| round_ratio(
+                x1 * n0 - x0 * n1,
+                n1 * n0,
+                RATE,
+                exact
+            )))
         };
-        let over_dials = |counts: &GroupCounts, x: fn(&GroupCounts) -> i128| (x(counts), counts.dials);
+        let over_dials =
+            |counts: &GroupCounts, x: fn(&GroupCounts) -> i128| (x(counts), counts.dials);
         let rate = |x: fn(&GroupCounts) -> i128| points(over_dials(self, x), over_dials(before, x));
         // (a/b − c/d) ÷ (c/d) = (a·d − c·b) / (c·b).
         let (a, b, c, d) = (self.talk, self.connected, before.talk, before.connected);
-        let average = (b > 0 && d > 0 && c != 0).then(|| round_ratio(a * d - c * b, c * b, CHANGE, exact));
+        let average =
+            (b > 0 && d > 0 && c != 0).then(|| round_ratio(a * d - c * b, c * b, CHANGE, exact));
         json!({
             "dials": count(self.dials, before.dials),
             "connected": count(self.connected, before.connected),
@@ -659,7 +680,12 @@ fn group_keys(row: &Row, group_by: GroupBy) -> Vec<SortKey> {
         GroupBy::ContactNumber => vec![text(&row.call.contact_number)],
         GroupBy::Result => vec![text(&row.call.result.map(|r| r.as_str().to_string()))],
         GroupBy::Tag if row.call.tags.is_empty() => vec![(true, 0, String::new())],
-        GroupBy::Tag => row.call.tags.iter().map(|tag| (false, 0, tag.clone())).collect(),
+        GroupBy::Tag => row
+            .call
+            .tags
+            .iter()
+            .map(|tag| (false, 0, tag.clone()))
+            .collect(),
         // Monday is 1, as the key sorts; the JSON key is its name.
         GroupBy::Weekday => vec![(false, row.weekday as i64 + 1, String::new())],
         GroupBy::Hour => vec![(false, row.hour as i64, String::new())],
@@ -687,7 +713,12 @@ struct Group<'a> {
 }
 
 /// `analysis.breakdown` (SPEC §8.1).
-fn breakdown_json(rows: &[Row], request: &Request, breakdown: &BreakdownRequest, exact: bool) -> Value {
+fn breakdown_json(
+    rows: &[Row],
+    request: &Request,
+    breakdown: &BreakdownRequest,
+    exact: bool,
+) -> Value {
     let group_by = breakdown.group_by;
     let mut groups: BTreeMap<SortKey, Group> = BTreeMap::new();
     for row in rows {
@@ -764,11 +795,19 @@ fn breakdown_json(rows: &[Row], request: &Request, breakdown: &BreakdownRequest,
             row.extend(group.current.figures(exact));
             row.insert(
                 "previous".into(),
-                if compared { Value::Object(group.previous.figures(exact)) } else { Value::Null },
+                if compared {
+                    Value::Object(group.previous.figures(exact))
+                } else {
+                    Value::Null
+                },
             );
             row.insert(
                 "change".into(),
-                if compared { group.current.changes(&group.previous, exact) } else { Value::Null },
+                if compared {
+                    group.current.changes(&group.previous, exact)
+                } else {
+                    Value::Null
+                },
             );
             Value::Object(row)
         })
@@ -835,7 +874,8 @@ fn reach_json(rows: &[Row], request: &Request, exact: bool) -> Value {
         .collect();
     to_first_connect.sort();
     let n = to_first_connect.len();
-    let mean = (n > 0).then(|| round_ratio(to_first_connect.iter().sum(), n as i128, AVERAGE, exact));
+    let mean =
+        (n > 0).then(|| round_ratio(to_first_connect.iter().sum(), n as i128, AVERAGE, exact));
     let median = (n > 0).then(|| {
         let twice = if n % 2 == 1 {
             2 * to_first_connect[n / 2]
@@ -876,8 +916,16 @@ pub fn wilson_json(x: u64, n: u64, exact: bool) -> Value {
             (value * 1000.0).round() / 1000.0
         }
     };
-    let low = if x == 0.0 { 0.0 } else { (2.0 * x + Z * Z - root) / denominator };
-    let high = if x == trials { 1.0 } else { (2.0 * x + Z * Z + root) / denominator };
+    let low = if x == 0.0 {
+        0.0
+    } else {
+        (2.0 * x + Z * Z - root) / denominator
+    };
+    let high = if x == trials {
+        1.0
+    } else {
+        (2.0 * x + Z * Z + root) / denominator
+    };
     json!({ "n": n, "low": round(low), "high": round(high), "small_sample": n < 30 })
 }
 
@@ -895,7 +943,12 @@ fn intervals_json(data: &Value, analysis: &Value, exact: bool) -> Value {
         Value::Object(
             stages
                 .iter()
-                .map(|stage| (stage.to_string(), json!({ "rate": interval(&funnel[stage]["count"]["value"], dials) })))
+                .map(|stage| {
+                    (
+                        stage.to_string(),
+                        json!({ "rate": interval(&funnel[stage]["count"]["value"], dials) }),
+                    )
+                })
                 .collect(),
         ),
     );
@@ -903,7 +956,12 @@ fn intervals_json(data: &Value, analysis: &Value, exact: bool) -> Value {
     let beside = |point: &Value, connected: &Value| {
         let mut entry = point.as_object().unwrap().clone();
         entry.remove("value");
-        entry.extend(interval(&connected["value"], &point["value"]).as_object().unwrap().clone());
+        entry.extend(
+            interval(&connected["value"], &point["value"])
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         Value::Object(entry)
     };
     for section in ["time_series", "heatmap"] {

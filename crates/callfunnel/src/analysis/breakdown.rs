@@ -403,7 +403,8 @@ pub(super) struct PeriodColumns {
 impl PeriodColumns {
     /// The columns of period `prefix` (`current` or `previous`) in `frame`.
     pub(super) fn new(frame: &DataFrame, prefix: &str) -> PolarsResult<PeriodColumns> {
-        let column = |name: &str, dtype: &DataType| frame.column(&format!("{prefix}_{name}"))?.cast(dtype);
+        let column =
+            |name: &str, dtype: &DataType| frame.column(&format!("{prefix}_{name}"))?.cast(dtype);
         let int = |name: &str| -> PolarsResult<Int64Chunked> {
             Ok(column(name, &DataType::Int64)?.i64()?.clone())
         };
@@ -424,8 +425,10 @@ impl PeriodColumns {
 
     /// The counts of row `row`.
     pub(super) fn at(&self, row: usize) -> PeriodCounts {
-        let [dials, connected, conversations, conversions, voicemails] =
-            self.counts.each_ref().map(|counts| counts.get(row).unwrap_or(0));
+        let [dials, connected, conversations, conversions, voicemails] = self
+            .counts
+            .each_ref()
+            .map(|counts| counts.get(row).unwrap_or(0));
         PeriodCounts {
             dials,
             connected,
@@ -448,7 +451,10 @@ impl PeriodCounts {
 
     /// `(connected, dials − voicemails)`: the connect rate without voicemail.
     pub(super) fn excluding_voicemail(&self) -> (i128, i128) {
-        (self.connected.into(), i128::from(self.dials - self.voicemails))
+        (
+            self.connected.into(),
+            i128::from(self.dials - self.voicemails),
+        )
     }
 
     /// The figures, rounded as `rounding` says.
@@ -553,6 +559,9 @@ fn read_key(keys: &Column, group_by: GroupBy, row: usize) -> PolarsResult<Option
                 _ => GroupKey::Hour(number as u32),
             })
         }
-        _ => keys.str()?.get(row).map(|text| GroupKey::Text(text.to_string())),
+        _ => keys
+            .str()?
+            .get(row)
+            .map(|text| GroupKey::Text(text.to_string())),
     })
 }

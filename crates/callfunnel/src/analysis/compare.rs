@@ -82,8 +82,7 @@ pub struct NotOneMonth;
 
 /// Whether `date` runs from the first to the last day of one month.
 fn is_one_month(date: &DateRange) -> bool {
-    date.from.day() == 1
-        && date.from.checked_add_months(Months::new(1)) == date.to.succ_opt()
+    date.from.day() == 1 && date.from.checked_add_months(Months::new(1)) == date.to.succ_opt()
 }
 
 /// The request's comparison period: `compare_date` when given (then
@@ -165,7 +164,10 @@ mod tests {
     #[test]
     fn same_weekdays_last_year_is_52_weeks_earlier() {
         let date = range("2024-03-04", "2024-03-10");
-        let compared = Compare::SameWeekdaysLastYear.period(&date).unwrap().unwrap();
+        let compared = Compare::SameWeekdaysLastYear
+            .period(&date)
+            .unwrap()
+            .unwrap();
         assert_eq!(compared, range("2023-03-06", "2023-03-12"));
         assert_eq!(compared.from.weekday(), date.from.weekday());
         assert_eq!(Compare::None.period(&date), Ok(None));

@@ -32,8 +32,8 @@ pub use breakdown::{
     Breakdown, BreakdownRequest, BreakdownRow, GroupBy, GroupChanges, GroupFigures, GroupKey,
     GroupSort, DEFAULT_GROUP_SIZE, MAX_GROUP_SIZE,
 };
-pub use compare::{Compare, NotOneMonth};
 pub(crate) use compare::comparison_period;
+pub use compare::{Compare, NotOneMonth};
 pub use connect_rules::{ConnectRuleFigures, ConnectRules};
 pub use intervals::{
     wilson, BreakdownIntervals, CellInterval, ConnectRateIntervals, ConnectRulesIntervals,

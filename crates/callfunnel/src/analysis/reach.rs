@@ -218,7 +218,8 @@ fn median(values: &mut [i64], rounding: Rounding) -> Option<f64> {
 /// The [`MOST_DIALLED`] contacts with the most dials (ties: number
 /// ascending), most first.
 fn most_dialled(contacts: &mut [Contact]) -> Vec<MostDialled> {
-    let order = |a: &Contact, b: &Contact| b.dials.cmp(&a.dials).then_with(|| a.number.cmp(b.number));
+    let order =
+        |a: &Contact, b: &Contact| b.dials.cmp(&a.dials).then_with(|| a.number.cmp(b.number));
     let shown = contacts.len().min(MOST_DIALLED);
     if contacts.len() > shown {
         contacts.select_nth_unstable_by(shown, order);

@@ -37,7 +37,10 @@ impl AnalysisRequest {
                 ApiError::new(
                     ErrorCode::InvalidGroupBy,
                     Some("group_by"),
-                    format!("group_by must be one of {}, not `{text}`", spellings(GroupBy::ALL.map(GroupBy::as_str))),
+                    format!(
+                        "group_by must be one of {}, not `{text}`",
+                        spellings(GroupBy::ALL.map(GroupBy::as_str))
+                    ),
                 )
             })?),
         };
@@ -46,7 +49,10 @@ impl AnalysisRequest {
             Some(text) => GroupSort::parse(&text).ok_or_else(|| {
                 body_error(
                     "group_sort",
-                    format!("group_sort must be one of {}, not `{text}`", spellings(GroupSort::ALL.map(GroupSort::as_str))),
+                    format!(
+                        "group_sort must be one of {}, not `{text}`",
+                        spellings(GroupSort::ALL.map(GroupSort::as_str))
+                    ),
                 )
             })?,
         };
@@ -60,14 +66,18 @@ impl AnalysisRequest {
                 ))
             }
         };
-        let size = size_within(fields.integer("group_size")?, DEFAULT_GROUP_SIZE, MAX_GROUP_SIZE)
-            .map_err(|size| {
-                ApiError::new(
-                    ErrorCode::InvalidPageSize,
-                    Some("group_size"),
-                    format!("group_size must be between 1 and {MAX_GROUP_SIZE}, not {size}"),
-                )
-            })?;
+        let size = size_within(
+            fields.integer("group_size")?,
+            DEFAULT_GROUP_SIZE,
+            MAX_GROUP_SIZE,
+        )
+        .map_err(|size| {
+            ApiError::new(
+                ErrorCode::InvalidPageSize,
+                Some("group_size"),
+                format!("group_size must be between 1 and {MAX_GROUP_SIZE}, not {size}"),
+            )
+        })?;
         Ok(AnalysisRequest {
             breakdown: group_by.map(|group_by| BreakdownRequest {
                 group_by,
@@ -104,21 +114,56 @@ mod tests {
     #[test]
     fn bad_fields_name_their_param() {
         let (code, param, message) = error(r#""group_by": "TEAM""#);
-        assert_eq!((code, param.as_deref()), (ErrorCode::InvalidGroupBy, Some("group_by")));
+        assert_eq!(
+            (code, param.as_deref()),
+            (ErrorCode::InvalidGroupBy, Some("group_by"))
+        );
         assert_eq!(
             message,
             "group_by must be one of USER, ALLO_NUMBER, TAG, CONTACT_NUMBER, RESULT, WEEKDAY or HOUR, not `TEAM`"
         );
         let cases = [
-            (r#""group_sort": "name""#, ErrorCode::InvalidRequestBody, "group_sort"),
-            (r#""group_page": 0"#, ErrorCode::InvalidRequestBody, "group_page"),
-            (r#""group_page": "2""#, ErrorCode::InvalidRequestBody, "group_page"),
-            (r#""group_size": 0"#, ErrorCode::InvalidPageSize, "group_size"),
-            (r#""group_size": 1001"#, ErrorCode::InvalidPageSize, "group_size"),
+            (
+                r#""group_sort": "name""#,
+                ErrorCode::InvalidRequestBody,
+                "group_sort",
+            ),
+            (
+                r#""group_page": 0"#,
+                ErrorCode::InvalidRequestBody,
+                "group_page",
+            ),
+            (
+                r#""group_page": "2""#,
+                ErrorCode::InvalidRequestBody,
+                "group_page",
+            ),
+            (
+                r#""group_size": 0"#,
+                ErrorCode::InvalidPageSize,
+                "group_size",
+            ),
+            (
+                r#""group_size": 1001"#,
+                ErrorCode::InvalidPageSize,
+                "group_size",
+            ),
             (r#""reach": "yes""#, ErrorCode::InvalidRequestBody, "reach"),
-            (r#""intervals": 1"#, ErrorCode::InvalidRequestBody, "intervals"),
-            (r#""connect_rules": []"#, ErrorCode::InvalidRequestBody, "connect_rules"),
-            (r#""compare": "last_year""#, ErrorCode::InvalidRequestBody, "compare"),
+            (
+                r#""intervals": 1"#,
+                ErrorCode::InvalidRequestBody,
+                "intervals",
+            ),
+            (
+                r#""connect_rules": []"#,
+                ErrorCode::InvalidRequestBody,
+                "connect_rules",
+            ),
+            (
+                r#""compare": "last_year""#,
+                ErrorCode::InvalidRequestBody,
+                "compare",
+            ),
             (r#""compare": 3"#, ErrorCode::InvalidRequestBody, "compare"),
             (
                 r#""compare": "none", "compare_date": {"from": "2024-01-01", "to": "2024-01-31"}"#,
@@ -128,15 +173,23 @@ mod tests {
         ];
         for (body, code, param) in cases {
             let (actual, actual_param, _) = error(body);
-            assert_eq!((actual, actual_param.as_deref()), (code, Some(param)), "{body}");
+            assert_eq!(
+                (actual, actual_param.as_deref()),
+                (code, Some(param)),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn previous_month_needs_one_whole_month() {
-        let text = r#"{"date": {"from": "2024-03-01", "to": "2024-03-30"}, "compare": "previous_month"}"#;
+        let text =
+            r#"{"date": {"from": "2024-03-01", "to": "2024-03-30"}, "compare": "previous_month"}"#;
         let error = Request::from_json_str(text).unwrap_err();
-        assert_eq!((error.code, error.param.as_deref()), (ErrorCode::InvalidCompare, Some("compare")));
+        assert_eq!(
+            (error.code, error.param.as_deref()),
+            (ErrorCode::InvalidCompare, Some("compare"))
+        );
         assert_eq!(error.to_string(), "compare=previous_month needs date to be one whole calendar month, not 2024-03-01 to 2024-03-30 (InvalidCompare, param Some(\"compare\"))");
     }
 

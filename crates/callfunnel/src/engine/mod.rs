@@ -37,6 +37,7 @@ use crate::rounding::Rounding;
 use drilldown::{drilldown_page, read_items};
 pub use heatmap::WEEKDAYS;
 use heatmap::{heatmap_plan, read_heatmap};
+pub(crate) use last_updated::format_utc;
 use last_updated::{last_updated_plan, read_last_updated};
 use leaderboard::{leaderboard_plan, read_leaderboard};
 pub(crate) use scope::scoped_calls;
@@ -44,7 +45,6 @@ use scope::section_columns;
 pub use scope::window;
 pub(crate) use series::bucket_start;
 use series::{read_series, series_plan};
-pub(crate) use last_updated::format_utc;
 pub(crate) use totals::{exact_sum_where, join_split_sum, total_seconds};
 use totals::{totals_plan, Totals};
 
@@ -149,12 +149,9 @@ fn compute_parts(
         unreachable!("one frame per plan");
     };
     let previous = match (rest, &previous_range) {
-        ([previous], Some(range)) => Some(read_series(
-            previous,
-            range,
-            request.granularity,
-            rounding,
-        )?),
+        ([previous], Some(range)) => {
+            Some(read_series(previous, range, request.granularity, rounding)?)
+        }
         _ => None,
     };
 

@@ -177,7 +177,9 @@ impl Totals {
         let stage = |count: fn(&PeriodTotals) -> i64| FunnelStage {
             count: count_metric(
                 count(&self.current).into(),
-                self.previous.as_ref().map(|previous| count(previous).into()),
+                self.previous
+                    .as_ref()
+                    .map(|previous| count(previous).into()),
                 rounding,
             ),
             rate: rounding.ratio(
@@ -245,11 +247,7 @@ fn talk_mean(totals: &PeriodTotals) -> (i128, i128) {
 
 /// A count with its previous value (none without a comparison) and the
 /// exact change (both counts fit 64 bits unsigned).
-fn count_metric(
-    value: i128,
-    previous: Option<i128>,
-    rounding: Rounding,
-) -> MetricValue<u64> {
+fn count_metric(value: i128, previous: Option<i128>, rounding: Rounding) -> MetricValue<u64> {
     MetricValue {
         value: value as u64,
         previous: previous.map(|previous| previous as u64),
