@@ -53,15 +53,11 @@ impl Rounding {
         if c1 == 0 || c0 == 0 {
             return None;
         }
-        let exact = s1
-            .checked_mul(c0)
-            .zip(s0.checked_mul(c1))
-            .and_then(|(a, b)| Some((a.checked_sub(b)?, b)));
+        let exact = cross_difference(current, previous).zip(s0.checked_mul(c1));
         match exact {
             Some((numerator, denominator)) => self.ratio(numerator, denominator, CHANGE_DECIMALS),
             None => {
-                let approximate = |(sum, count): (i128, i128)| sum as f64 / count as f64;
-                let (m1, m0) = (approximate(current), approximate(previous));
+                let (m1, m0) = (quotient(current), quotient(previous));
                 (m0 != 0.0).then(|| self.round_f64((m1 - m0) / m0, CHANGE_DECIMALS))
             }
         }
@@ -70,21 +66,17 @@ impl Rounding {
     /// The difference of two rates `x1/n1 − x0/n0` (each `(x, n)`), a change
     /// in percentage points as a fraction (0.05 is 5 points), rounded as a
     /// rate on the exact value `(x1·n0 − x0·n1) ÷ (n1·n0)`; `None` when
-    /// either rate is undefined (`n` is 0).
+    /// either rate is undefined (`n` is 0). Where these products overflow
+    /// 128 bits, the difference of the two rates in floating point.
     pub fn rate_difference(self, current: (i128, i128), previous: (i128, i128)) -> Option<f64> {
-        let ((x1, n1), (x0, n0)) = (current, previous);
+        let ((_, n1), (_, n0)) = (current, previous);
         if n1 == 0 || n0 == 0 {
             return None;
         }
-        let exact = x1
-            .checked_mul(n0)
-            .zip(x0.checked_mul(n1))
-            .and_then(|(a, b)| Some((a.checked_sub(b)?, n1.checked_mul(n0)?)));
+        let exact = cross_difference(current, previous).zip(n1.checked_mul(n0));
         match exact {
             Some((numerator, denominator)) => self.ratio(numerator, denominator, RATE_DECIMALS),
-            None => {
-                Some(self.round_f64(x1 as f64 / n1 as f64 - x0 as f64 / n0 as f64, RATE_DECIMALS))
-            }
+            None => Some(self.round_f64(quotient(current) - quotient(previous), RATE_DECIMALS)),
         }
     }
 
@@ -99,6 +91,17 @@ impl Rounding {
             }
         }
     }
+}
+
+/// `a·d − c·b` for the fractions `a/b` (`current`) and `c/d` (`previous`):
+/// the numerator of their difference over `b·d`; `None` on overflow.
+fn cross_difference((a, b): (i128, i128), (c, d): (i128, i128)) -> Option<i128> {
+    a.checked_mul(d)?.checked_sub(c.checked_mul(b)?)
+}
+
+/// `sum ÷ count` in floating point.
+fn quotient((sum, count): (i128, i128)) -> f64 {
+    sum as f64 / count as f64
 }
 
 /// Rounds `numerator ÷ denominator` to `decimals`, half away from zero, exactly.
