@@ -1,5 +1,6 @@
 //! The `callfunnel` command's own parts, on top of the `callfunnel` library:
-//! the command line ([`cli`]), numbers as people read them ([`display`]), the
+//! the command line ([`cli`]) and its lines on standard error
+//! ([`messages`]), numbers as people read them ([`display`]), the
 //! text tables ([`table`]), the HTML/PNG report ([`report`]) and the
 //! synthetic call generator ([`generate`]), the client of Allo's API behind
 //! `pull` and `verify --live` ([`pull`]) and the local replica of Allo's API
@@ -8,6 +9,7 @@
 pub mod cli;
 pub mod display;
 pub mod generate;
+pub mod messages;
 pub mod pull;
 pub mod report;
 pub mod serve;

@@ -49,7 +49,7 @@ impl Rounding {
     /// Where these products overflow 128 bits, the change is the quotient of
     /// the two means in floating point.
     pub fn mean_change(self, current: (i128, i128), previous: (i128, i128)) -> Option<f64> {
-        let ((s1, c1), (s0, c0)) = (current, previous);
+        let ((_, c1), (s0, c0)) = (current, previous);
         if c1 == 0 || c0 == 0 {
             return None;
         }

@@ -12,6 +12,7 @@ use callfunnel::ingest::Format;
 use clap::Args;
 
 use super::{Failure, InputArgs};
+use crate::messages::say;
 
 /// Options of `convert`.
 #[derive(Debug, Args)]
@@ -61,7 +62,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
         }
     };
     if !args.input.quiet {
-        super::say(format!(
+        say(format!(
             "{summary} in {:.2} s",
             started.elapsed().as_secs_f64()
         ));

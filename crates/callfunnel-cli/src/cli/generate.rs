@@ -11,6 +11,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Failure;
+use crate::messages::say;
 
 /// Options of `generate`.
 #[derive(Debug, Args)]
@@ -70,7 +71,7 @@ pub fn run(args: GenerateArgs) -> Result<ExitCode, Failure> {
         _ => Failure::output(error),
     })?;
     if !args.quiet {
-        super::say(format!(
+        say(format!(
             "wrote {rows} calls to {} in {:.2} s",
             args.out.display(),
             started.elapsed().as_secs_f64()

@@ -1,6 +1,7 @@
 //! The command line (SPEC §6): argument parsing and the subcommands.
 //!
-//! stdout carries data only; every message goes to stderr. Exit statuses:
+//! stdout carries data only; every message goes to stderr, through
+//! [`crate::messages`]. Exit statuses:
 //! 0 success, 1 verification differences, 2 invalid request or usage,
 //! 3 unreadable input, 4 output could not be written, 5 network failure,
 //! 70 internal failure.
@@ -17,6 +18,8 @@ use callfunnel::{compute_with, ApiError, Request, Rounding};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::messages::say;
 
 mod completions;
 mod convert;
@@ -698,17 +701,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
             _ => false,
         }
     }
-}
-
-/// Prints `callfunnel: MESSAGE` on standard error, its control characters
-/// escaped. A failure to write it (stderr closed or full) is ignored: a
-/// message never costs the data on stdout, nor ends the run in a panic.
-pub fn say(message: impl std::fmt::Display) {
-    let line = format!(
-        "callfunnel: {}\n",
-        crate::display::printable(&message.to_string())
-    );
-    let _ignored = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.

@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use polars::prelude::*;
 
 use super::{Failure, EXIT_INPUT, EXIT_NETWORK, EXIT_OUTPUT, EXIT_USAGE};
+use crate::messages::{say, warn};
 use crate::pull::client::{
     ApiCallError, ApiClient, ClientOptions, Retries, DEFAULT_BASE_URL, DEFAULT_POSTS_PER_SECOND,
 };
@@ -167,7 +168,7 @@ pub fn run(args: PullArgs) -> Result<ExitCode, Failure> {
     })?;
     report(&pulled, pulled_calls, client.requests_sent, period);
     report_retries(client.retries);
-    eprintln!("callfunnel: wrote {rows} calls to {}", args.out.display());
+    say(format!("wrote {rows} calls to {}", args.out.display()));
     if args.pages.is_none() {
         // The default folder only served to resume; the store now holds it all.
         let _ = std::fs::remove_dir_all(&folder);
@@ -207,25 +208,25 @@ fn distinct_calls(pages: &[PathBuf]) -> Result<u64, Failure> {
 
 /// What was pulled, on stderr, with the count checked against the API's.
 fn report(pulled: &Pulled, calls: u64, requests: u64, period: Period) {
-    eprintln!(
-        "callfunnel: pulled {} pages ({} fetched now, {requests} requests) of calls from {} to {}: {} items, {calls} distinct calls",
+    say(format!(
+        "pulled {} pages ({} fetched now, {requests} requests) of calls from {} to {}: {} items, {calls} distinct calls",
         pulled.pages.len(),
         pulled.fetched,
         period.from,
         period.to,
         pulled.items,
-    );
+    ));
     match pulled.announced {
-        Some(announced) if announced != calls => eprintln!(
-            "callfunnel: warning: the API announced {announced} calls and {calls} were pulled: {} while paging",
+        Some(announced) if announced != calls => warn(format!(
+            "the API announced {announced} calls and {calls} were pulled: {} while paging",
             if announced > calls {
                 format!("{} removed (or not reached)", announced - calls)
             } else {
                 format!("{} added", calls - announced)
             }
-        ),
-        Some(_) => eprintln!("callfunnel: the count agrees with the API's total_count"),
-        None => eprintln!("callfunnel: warning: the API announced no total_count"),
+        )),
+        Some(_) => say("the count agrees with the API's total_count"),
+        None => warn("the API announced no total_count"),
     }
 }
 
@@ -234,14 +235,14 @@ fn report_retries(retries: Retries) {
     if retries.total() == 0 {
         return;
     }
-    eprintln!(
-        "callfunnel: retried {} requests: {} rate limited (429), {} server errors (5xx), {} network errors; waited {:.1} s",
+    say(format!(
+        "retried {} requests: {} rate limited (429), {} server errors (5xx), {} network errors; waited {:.1} s",
         retries.total(),
         retries.throttled,
         retries.server_errors,
         retries.network_errors,
         retries.waited.as_secs_f64(),
-    );
+    ));
 }
 
 /// The status of a stopped pull.

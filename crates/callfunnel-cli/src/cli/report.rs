@@ -16,6 +16,7 @@ use std::io::Write;
 use super::{
     read_request, refuse_overwriting_inputs, reject_request, Failure, InputArgs, RequestArgs,
 };
+use crate::messages::{say, warn};
 
 /// Arguments of `report`.
 #[derive(Debug, Args)]
@@ -50,7 +51,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         ingest: &loaded.report,
     };
     write(&args.out, render_html(&input).as_bytes())?;
-    super::say(format!("wrote {}", args.out.display()));
+    say(format!("wrote {}", args.out.display()));
     if let Some(folder) = &args.png {
         write_pngs(folder, &charts(&input))?;
     }
@@ -64,9 +65,7 @@ fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
         .map_err(Failure::output)?;
     let renderer = PngRenderer::with_system_fonts();
     if !renderer.has_fonts() {
-        super::say(
-            "warning: no font found; the PNG charts will have no text (install fonts-dejavu-core)",
-        );
+        warn("no font found; the PNG charts will have no text (install fonts-dejavu-core)");
     }
     for chart in charts {
         let path = folder.join(format!("{}.png", chart.name));
@@ -76,7 +75,7 @@ fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
             .map_err(Failure::internal)?;
         write(&path, &png)?;
     }
-    super::say(format!(
+    say(format!(
         "wrote {} charts as PNG to {}",
         charts.len(),
         folder.display()

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::pull::{api_failure, ApiArgs};
 use super::{read_bounded, read_request_text, reject_request, write_stdout, Failure, InputArgs};
+use crate::messages::say;
 
 /// Largest saved API response read, in bytes (64 MiB; a response with a
 /// drilldown page of 100 items is about 100 KiB).
@@ -86,7 +87,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
             serde_json::to_string_pretty(&report.to_json()).expect("reports serialize")
         ),
     };
-    super::say(report.summary());
+    say(report.summary());
     write_stdout(&text)?;
     Ok(if report.agrees() {
         ExitCode::SUCCESS
@@ -137,7 +138,7 @@ fn fetch_answer(args: &VerifyArgs, request_text: &str) -> Result<(Value, PathBuf
         },
     )
     .map_err(Failure::output)?;
-    eprintln!("callfunnel: saved the API's answer to {}", path.display());
+    say(format!("saved the API's answer to {}", path.display()));
     Ok((answer, path))
 }
 

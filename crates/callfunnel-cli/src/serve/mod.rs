@@ -1,4 +1,4 @@
-//! `callfunnel serve` (issue 12, SPEC §6): a local replica of Allo's API over
+//! `callfunnel serve` (SPEC §6): a local replica of Allo's API over
 //! HTTP, answering from the loaded calls with the API's bodies, statuses and
 //! error envelopes, so that programs written against Allo run unchanged
 //! against `http://127.0.0.1:PORT`.
@@ -24,6 +24,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 
+use crate::messages::say;
 use auth::Access;
 use faults::{FaultInjector, FaultPlan};
 use rate_limit::{Limits, RateLimiter};
@@ -73,7 +74,7 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     let dataset = options.source.load().map_err(ServeError::Input)?;
     let calls = dataset.items.newest_first.len();
     if let Some(plan) = &options.faults {
-        eprintln!("callfunnel: injecting faults: {plan}");
+        say(format!("injecting faults: {plan}"));
     }
     let state = Arc::new(
         AppState::new(dataset, options.access, RateLimiter::new(options.limits))
@@ -86,8 +87,8 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         .enable_all()
         .build()
         .map_err(|err| ServeError::Internal(format!("starting the runtime: {err}")))?;
-    eprintln!("callfunnel: serving {calls} calls");
-    eprintln!("callfunnel: listening on http://{address}");
+    say(format!("serving {calls} calls"));
+    say(format!("listening on http://{address}"));
     runtime.block_on(serve(listener, router(state)))
 }
 
@@ -132,7 +133,7 @@ async fn serve(listener: TcpListener, app: Router) -> Result<(), ServeError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|err| ServeError::Network(format!("serving: {err}")))?;
-    eprintln!("callfunnel: stopped");
+    say("stopped");
     Ok(())
 }
 
@@ -159,7 +160,7 @@ async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
-    eprintln!("callfunnel: shutting down");
+    say("shutting down");
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use super::faults::{dropped_connection, Fault};
 use super::rate_limit::{Class, Quota};
 use super::routes::BODY_LIMIT;
 use super::state::AppState;
+use crate::messages::say;
 
 /// The header carrying the request id, both ways.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -59,11 +60,11 @@ pub async fn pipeline(
         Some(Fault::Dropped) => 0,
         _ => response.status().as_u16(),
     };
-    eprintln!(
-        "callfunnel: {method} {path} {status:03} {:.1} ms {request_id}{}",
+    say(format!(
+        "{method} {path} {status:03} {:.1} ms {request_id}{}",
         started.elapsed().as_secs_f64() * 1000.0,
         fault.map_or(String::new(), |fault| format!(" fault={}", fault.name()))
-    );
+    ));
     response
 }
 
@@ -109,7 +110,7 @@ async fn run_guarded(next: Next, request: Request, request_id: &str) -> Response
     match tokio::spawn(next.run(request)).await {
         Ok(response) => response,
         Err(err) => {
-            eprintln!("callfunnel: request {request_id} failed: {err}");
+            say(format!("request {request_id} failed: {err}"));
             ApiFailure::internal("The request failed inside callfunnel; the failure is logged.")
                 .into_response()
         }

@@ -18,6 +18,7 @@ use super::errors::ApiFailure;
 use super::items::{ConversationItem, Shared};
 use super::search::SearchQuery;
 use super::state::AppState;
+use crate::messages::say;
 
 /// Largest request body accepted: 1 MiB.
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -278,7 +279,7 @@ async fn outbound(
         compute(dataset.frame.clone().lazy(), &request)
             .map(|response| response.to_json_pretty())
             .map_err(|err| {
-                eprintln!("callfunnel: the engine failed: {err}");
+                say(format!("the engine failed: {err}"));
                 ApiFailure::internal(format!("The computation failed: {err}"))
             })
     })

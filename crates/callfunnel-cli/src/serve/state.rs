@@ -14,6 +14,7 @@ use super::auth::Access;
 use super::faults::FaultInjector;
 use super::items::ItemStore;
 use super::rate_limit::RateLimiter;
+use crate::messages::say;
 
 /// One load of the inputs.
 pub struct Dataset {
@@ -37,7 +38,7 @@ impl Source {
     pub fn load(&self) -> anyhow::Result<Dataset> {
         let loaded = ingest::load(&self.inputs, &self.options)?;
         for line in loaded.report.summary_lines() {
-            eprintln!("callfunnel: {line}");
+            say(line);
         }
         let frame = loaded.frame.collect().context("reading the calls")?;
         let items = ItemStore::from_frame(&frame).context("indexing the calls")?;
@@ -118,18 +119,16 @@ pub fn watch(source: Source, state: Arc<AppState>) {
                 continue;
             }
             seen = now;
-            eprintln!("callfunnel: inputs changed, reloading");
+            say("inputs changed, reloading");
             match source.load() {
                 Ok(dataset) => {
                     let calls = dataset.items.newest_first.len();
                     state.replace(dataset);
-                    eprintln!("callfunnel: reloaded, serving {calls} calls");
+                    say(format!("reloaded, serving {calls} calls"));
                 }
-                Err(err) => {
-                    eprintln!(
-                        "callfunnel: reload failed, still serving the previous calls: {err:#}"
-                    )
-                }
+                Err(err) => say(format!(
+                    "reload failed, still serving the previous calls: {err:#}"
+                )),
             }
         }
     });

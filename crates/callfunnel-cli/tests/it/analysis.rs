@@ -5,16 +5,14 @@
 
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 
-use crate::sample::sample_path;
+use crate::harness::{assert_status, command, repo_root, sample_path, stdout_of};
 
+/// Runs `callfunnel ARGS…` in the repository's root (for `sample_data/`).
 fn run(args: &[&str]) -> Output {
-    Command::cargo_bin("callfunnel")
-        .expect("the callfunnel binary")
-        .current_dir(crate::repo_root())
-        .args(args)
+    command(args)
+        .current_dir(repo_root())
         .output()
         .expect("running callfunnel")
 }
@@ -24,16 +22,11 @@ fn metrics(args: &[&str]) -> String {
     let mut all = vec!["metrics", "--input", "sample_data/calls.csv"];
     all.extend_from_slice(args);
     let output = run(&all);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8")
+    assert_status(&output, 0);
+    stdout_of(&output)
 }
 
-fn json_of(text: &str) -> Value {
+fn parse(text: &str) -> Value {
     serde_json::from_str(text).expect("JSON")
 }
 
@@ -81,7 +74,7 @@ fn flags_build_the_body_and_add_to_a_request_file() {
     on_file.extend(&flags[4..]);
     assert_eq!(from_flags, metrics(&on_file));
 
-    let response = json_of(&from_flags);
+    let response = parse(&from_flags);
     let breakdown = &response["analysis"]["breakdown"];
     assert_eq!(breakdown["group_by"], "USER");
     assert_eq!(
@@ -97,10 +90,7 @@ fn flags_build_the_body_and_add_to_a_request_file() {
 #[test]
 fn data_stays_the_apis_byte_for_byte() {
     let plain = metrics(&["--request", "sample_data/request.json"]);
-    assert!(!json_of(&plain)
-        .as_object()
-        .unwrap()
-        .contains_key("analysis"));
+    assert!(!parse(&plain).as_object().unwrap().contains_key("analysis"));
     let extended = metrics(&[
         "--request",
         "sample_data/request.json",
@@ -118,9 +108,9 @@ fn data_stays_the_apis_byte_for_byte() {
     let at = |key: &str| analysis.find(&format!("\n    \"{key}\": ")).expect(key);
     assert!(at("breakdown") < at("connect_rules") && at("connect_rules") < at("reach"));
     assert!(at("reach") < at("intervals"));
-    let plain = json_of(&plain);
+    let plain = parse(&plain);
     // compare: none nulls the comparison of data, and only that.
-    let none = json_of(&metrics(&[
+    let none = parse(&metrics(&[
         "--request",
         "sample_data/request.json",
         "--compare",
@@ -169,7 +159,7 @@ fn invalid_fields_give_the_api_envelope() {
         args.extend(extra);
         let output = run(&args);
         assert_eq!(output.status.code(), Some(2), "{extra:?}");
-        let envelope = json_of(&String::from_utf8_lossy(&output.stdout));
+        let envelope = parse(&String::from_utf8_lossy(&output.stdout));
         assert_eq!(envelope["error"]["code"], code, "{extra:?}");
         assert_eq!(envelope["error"]["param"], param, "{extra:?}");
     }
@@ -213,7 +203,7 @@ fn the_table_shows_the_breakdown_with_n_and_intervals() {
         text.ends_with("* fewer than 30 calls behind the rate: too few to read as a signal\n"),
         "{text}"
     );
-    let readme = std::fs::read_to_string(crate::repo_root().join("README.md")).expect("the README");
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("the README");
     assert!(
         readme.contains(BREAKDOWN_TABLE),
         "README.md's breakdown table differs from the command's"
@@ -252,7 +242,7 @@ fn verify_ignores_the_analysis() {
     // A request with §8 fields and an answer carrying an `analysis` object
     // (as `serve` answers): the figures of `data` are compared, nothing else.
     let mut request: Value =
-        json_of(&std::fs::read_to_string(sample_path("api/request.json")).unwrap());
+        parse(&std::fs::read_to_string(sample_path("api/request.json")).unwrap());
     for (name, value) in [
         ("group_by", json!("user")),
         ("reach", json!(true)),
@@ -261,7 +251,7 @@ fn verify_ignores_the_analysis() {
         request[name] = value;
     }
     let mut answer: Value =
-        json_of(&std::fs::read_to_string(sample_path("api/response.json")).unwrap());
+        parse(&std::fs::read_to_string(sample_path("api/response.json")).unwrap());
     answer["analysis"] = json!({"breakdown": {"rows": [{"key": "nobody", "dials": -1}]}});
     let (request, answer) = (request_file(&request), request_file(&answer));
     let output = run(&[

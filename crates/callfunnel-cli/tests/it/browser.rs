@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::harness::temporary_folder;
 use crate::report::sample_report;
 
 /// Where Debian installs Chromium.
@@ -122,7 +123,7 @@ fn report_renders_in_chromium_with_the_expected_figures() {
         eprintln!("skipping report_renders_in_chromium: {CHROMIUM} is not installed (apt-get install chromium)");
         return;
     }
-    let folder = tempfile::tempdir().expect("a temporary folder");
+    let folder = temporary_folder();
     let (_, page) = sample_report(folder.path());
     let url = format!("file://{}", page.display());
 

@@ -2,64 +2,24 @@
 //!
 //! Expected responses come from `sample_data/expected.py` (see `sample.rs`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
-use assert_cmd::Command;
 use chrono::DateTime;
 use predicates::prelude::*;
 use serde_json::{json, Value};
 
-use crate::sample::{assert_json_close, sample_json, sample_path};
-
-fn callfunnel() -> Command {
-    Command::cargo_bin("callfunnel").expect("the callfunnel binary")
-}
-
-fn path_arg(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 path")
-}
-
-/// Runs `callfunnel ARGS…` with `stdin` (empty when `None`).
-fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut command = callfunnel();
-    command.args(args);
-    command.write_stdin(stdin.unwrap_or_default());
-    command.output().expect("running callfunnel")
-}
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
-}
-
-/// Asserts the exit status, showing both streams when it differs.
-fn assert_status(output: &Output, expected: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(expected),
-        "exit status\n--- stdout:\n{}\n--- stderr:\n{}",
-        stdout_of(output),
-        stderr_of(output)
-    );
-}
+use crate::harness::{
+    assert_json_close, assert_status, callfunnel, command, json_of, path_arg, repo_root, run,
+    sample_json, sample_path, stderr_of, stdout_of, temporary_folder, write_file,
+};
 
 /// Runs `metrics` and returns stdout parsed, asserting success.
 fn metrics_json(args: &[&str], stdin: Option<&str>) -> (Value, Output) {
     let mut full = vec!["metrics"];
     full.extend_from_slice(args);
     let output = run(&full, stdin);
-    assert_status(&output, 0);
-    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
-        panic!(
-            "stdout is not JSON ({err}):\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    });
-    (value, output)
+    (json_of(&output), output)
 }
 
 fn calls() -> PathBuf {
@@ -309,15 +269,24 @@ fn several_inputs_are_concatenated() {
     let header = lines.next().expect("a header");
     let rows: Vec<&str> = lines.collect();
     let (first, second) = rows.split_at(1500);
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let a = dir.path().join("a.csv");
-    let b = dir.path().join("b.csv");
-    let c = dir.path().join("c.csv");
-    std::fs::write(&a, format!("{header}\n{}\n", first.join("\n"))).expect("writing");
+    let dir = temporary_folder();
+    let a = write_file(
+        dir.path(),
+        "a.csv",
+        &format!("{header}\n{}\n", first.join("\n")),
+    );
     // The corrected duplicates are the last rows: in the file read last.
     let (middle, last) = second.split_at(1000);
-    std::fs::write(&b, format!("{header}\n{}\n", middle.join("\n"))).expect("writing");
-    std::fs::write(&c, format!("{header}\n{}\n", last.join("\n"))).expect("writing");
+    let b = write_file(
+        dir.path(),
+        "b.csv",
+        &format!("{header}\n{}\n", middle.join("\n")),
+    );
+    let c = write_file(
+        dir.path(),
+        "c.csv",
+        &format!("{header}\n{}\n", last.join("\n")),
+    );
     let request = sample_path("request_drilldown.json");
     let expected = sample_json("expected_response_drilldown.json");
     // Repeated --input, and one --input with several files.
@@ -353,30 +322,23 @@ fn a_call_replaced_by_a_later_file_leaves_the_period() {
     // Two files in canonical form, their ids increasing: `cll-1`, in the
     // period in `first.csv`, is read last from `later.csv`, dated before it.
     let header = "id,date,result,duration";
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let first = dir.path().join("first.csv");
-    let later = dir.path().join("later.ndjson");
-    std::fs::write(
-        &first,
-        format!("{header}\ncll-1,2024-10-08T12:00:00Z,ANSWERED,100\ncll-2,2024-10-09T12:00:00Z,ANSWERED,100\n"),
-    )
-    .expect("writing");
-    std::fs::write(
-        &later,
+    let dir = temporary_folder();
+    let first = write_file(
+        dir.path(),
+        "first.csv",
+        &format!("{header}\ncll-1,2024-10-08T12:00:00Z,ANSWERED,100\ncll-2,2024-10-09T12:00:00Z,ANSWERED,100\n"),
+    );
+    let later = write_file(
+        dir.path(),
+        "later.ndjson",
         concat!(
             r#"{"id":"cll-1","date":"2023-01-01T12:00:00Z","result":"ANSWERED","duration":100}"#,
             "\n",
             r#"{"id":"cll-3","date":"2024-01-01T12:00:00Z","result":"ANSWERED","duration":100}"#,
             "\n"
         ),
-    )
-    .expect("writing");
-    let later_csv = dir.path().join("later.csv");
-    std::fs::write(
-        &later_csv,
-        format!("{header}\ncll-1,2023-01-01T12:00:00Z,ANSWERED,100\ncll-3,2024-01-01T12:00:00Z,ANSWERED,100\n"),
-    )
-    .expect("writing");
+    );
+    let later_csv = write_file(dir.path(), "later.csv", &format!("{header}\ncll-1,2023-01-01T12:00:00Z,ANSWERED,100\ncll-3,2024-01-01T12:00:00Z,ANSWERED,100\n"));
     for later in [&later, &later_csv] {
         let (actual, output) = metrics_json(
             &[
@@ -417,9 +379,12 @@ fn map_reads_renamed_columns() {
                 .map_or(column, |(_, name)| *name)
         })
         .collect();
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let file = dir.path().join("export.csv");
-    std::fs::write(&file, format!("{}\n{body}", renamed.join(","))).expect("writing");
+    let dir = temporary_folder();
+    let file = write_file(
+        dir.path(),
+        "export.csv",
+        &format!("{}\n{body}", renamed.join(",")),
+    );
     let request = sample_path("request.json");
     let mut args = vec![
         "--input".to_string(),
@@ -446,7 +411,7 @@ fn input_tz_reads_timestamps_without_offset() {
     // The sample with every date rewritten as Paris wall-clock time, no offset.
     let text = read_sample("calls.csv");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dir = temporary_folder();
     let file = dir.path().join("naive.csv");
     let mut writer = csv::Writer::from_path(&file).expect("creating");
     let headers = reader.headers().expect("a header").clone();
@@ -653,9 +618,8 @@ fn invalid_request_bodies_give_the_api_error() {
 #[test]
 fn invalid_request_files_and_flags_give_the_api_error() {
     let calls = calls();
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let file = dir.path().join("request.json");
-    std::fs::write(&file, "not json at all").expect("writing");
+    let dir = temporary_folder();
+    let file = write_file(dir.path(), "request.json", "not json at all");
     let output = run(
         &[
             "metrics",
@@ -781,7 +745,7 @@ fn a_bad_row_stops_the_run_naming_file_line_column_and_value() {
 fn each_kind_of_bad_row_is_named() {
     let text = read_sample("bad_rows.csv");
     let lines: Vec<&str> = text.lines().collect();
-    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dir = temporary_folder();
     let request = sample_path("request.json");
     // (line of bad_rows.csv, column, value, reason)
     let cases = [
@@ -790,12 +754,11 @@ fn each_kind_of_bad_row_is_named() {
     ];
     for (line, column, value, reason) in cases {
         // The header, one good row, then the bad row: line 3 of the new file.
-        let file = dir.path().join(format!("bad_{column}.csv"));
-        std::fs::write(
-            &file,
-            format!("{}\n{}\n{}\n", lines[0], lines[1], lines[line - 1]),
-        )
-        .expect("writing");
+        let file = write_file(
+            dir.path(),
+            &format!("bad_{column}.csv"),
+            &format!("{}\n{}\n{}\n", lines[0], lines[1], lines[line - 1]),
+        );
         callfunnel()
             .args([
                 "metrics",
@@ -878,7 +841,7 @@ fn skip_invalid_skips_and_counts_bad_rows() {
 
 #[test]
 fn a_missing_input_file_exits_3() {
-    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dir = temporary_folder();
     let missing = dir.path().join("no_such_calls.csv");
     let request = sample_path("request.json");
     callfunnel()
@@ -898,10 +861,10 @@ fn a_missing_input_file_exits_3() {
 #[test]
 fn definitions_2_result_values_and_v1_pages_load() {
     // Each of these rows stopped a run under definitions 1 ("unknown result").
-    let folder = tempfile::tempdir().expect("a temporary folder");
-    let csv = folder.path().join("v1_results.csv");
-    std::fs::write(
-        &csv,
+    let folder = temporary_folder();
+    let csv = write_file(
+        folder.path(),
+        "v1_results.csv",
         "id,date,result,duration,tags\n\
          a,2024-03-04T09:00:00Z,TRANSFERRED_AI,75,\n\
          b,2024-03-04T09:10:00Z,transferred_external,30,won\n\
@@ -910,17 +873,15 @@ fn definitions_2_result_values_and_v1_pages_load() {
          e,2024-03-04T09:40:00Z,BLOCKED,0,\n\
          f,2024-03-04T09:50:00Z,CLOSED,0,\n\
          g,2024-03-04T10:00:00Z,RECEIVED,0,lost\n",
-    )
-    .unwrap();
+    );
     // A saved v1 call page: naive start_date (UTC by default), minutes, one tag.
-    let page = folder.path().join("v1_page.json");
-    std::fs::write(
-        &page,
+    let page = write_file(
+        folder.path(),
+        "v1_page.json",
         r#"{"data": {"results": [{"id": "h", "start_date": "2024-03-04T10:10:00", "type": "OUTBOUND",
             "from_number": "+33100", "to_number": "+33600", "length_in_minutes": 1.25,
             "result": "ANSWERED", "tag": "Won"}], "metadata": {"total_pages": 1}}}"#,
-    )
-    .unwrap();
+    );
     let request = r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}}"#;
     let (v, output) = metrics_json(
         &[
@@ -984,10 +945,12 @@ fn verify_args<'a>(input: &'a str, response: &'a str, extra: &[&'a str]) -> Vec<
     args
 }
 
+/// Runs `callfunnel ARGS…` from the repository's root, stdin closed.
 fn run_in_crate(args: &[&str]) -> Output {
-    let mut command = callfunnel();
-    command.current_dir(crate::repo_root()).args(args);
-    command.output().expect("running callfunnel")
+    command(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("running callfunnel")
 }
 
 #[test]
@@ -1052,9 +1015,8 @@ fn verify_catches_a_tampered_answer() {
             .unwrap()
             + 1
     );
-    let dir = tempfile::tempdir().unwrap();
-    let tampered = dir.path().join("tampered.json");
-    std::fs::write(&tampered, answer.to_string()).unwrap();
+    let dir = temporary_folder();
+    let tampered = write_file(dir.path(), "tampered.json", &answer.to_string());
     let output = run_in_crate(&verify_args(
         "sample_data/calls.csv",
         path_arg(&tampered),
@@ -1081,7 +1043,7 @@ fn verify_rejects_an_unreadable_answer_and_a_bad_request() {
     assert!(stderr_of(&output).contains("not JSON"));
 
     let mut command = callfunnel();
-    command.current_dir(crate::repo_root()).args([
+    command.current_dir(repo_root()).args([
         "verify",
         "--input",
         "sample_data/calls.csv",

@@ -1,57 +1,16 @@
-//! Issue 14, "Hardening": every input bounded, every number exact, nothing
-//! lost. Each test is one reproduction of the issue, run through the binary.
+//! Hostile and extreme inputs, run through the binary: every input bounded,
+//! every number exact, nothing lost.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::sample::sample_path;
-
-/// `callfunnel ARGS…` with stdin closed, run to completion.
-fn run(args: &[&str]) -> Output {
-    command(args).output().expect("running callfunnel")
-}
-
-/// `callfunnel ARGS…`, stdin closed, not yet run.
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_callfunnel"));
-    command.args(args).stdin(Stdio::null());
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Asserts the exit status, showing both streams when it differs.
-fn assert_status(output: &Output, expected: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(expected),
-        "exit status\n--- stdout:\n{}\n--- stderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
-/// The JSON printed by a successful run.
-fn json_of(output: &Output) -> Value {
-    assert_status(output, 0);
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 path")
-}
-
-/// Writes `contents` to `name` in `dir`.
-fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).expect("writing a test file");
-    path
-}
+use crate::harness::{
+    assert_status, command, json_of, path_arg, run, sample_path, stderr_of, stdout_of,
+    temporary_folder, write_file,
+};
 
 const HEADER: &str = "id,date,result,duration,ringing_seconds,tags\n";
 
@@ -60,14 +19,14 @@ fn metrics_of(calls: &Path, more: &[&str]) -> Output {
     let mut args = vec![
         "metrics",
         "--input",
-        arg(calls),
+        path_arg(calls),
         "--from",
         "2024-03-04",
         "--to",
         "2024-03-10",
     ];
     args.extend_from_slice(more);
-    run(&args)
+    run(&args, None)
 }
 
 fn conversions(response: &Value) -> &Value {
@@ -80,7 +39,7 @@ fn conversions(response: &Value) -> &Value {
 
 #[test]
 fn ten_thousand_request_tags_are_linear() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let calls = sample_path("calls.csv");
     let mut tags: Vec<String> = (0..10_000).map(|i| format!("t{i}")).collect();
     tags.push("demo_booked".into());
@@ -89,42 +48,51 @@ fn ten_thousand_request_tags_are_linear() {
         "tags": tags,
         "timezone": "Europe/Paris",
     });
-    let request = write(dir.path(), "request.json", &request.to_string());
+    let request = write_file(dir.path(), "request.json", &request.to_string());
     let started = Instant::now();
-    let many = json_of(&run(&[
-        "metrics",
-        "--input",
-        arg(&calls),
-        "--request",
-        arg(&request),
-    ]));
+    let many = json_of(&run(
+        &[
+            "metrics",
+            "--input",
+            path_arg(&calls),
+            "--request",
+            path_arg(&request),
+        ],
+        None,
+    ));
     let elapsed = started.elapsed();
-    let one = json_of(&run(&[
-        "metrics",
-        "--input",
-        arg(&calls),
-        "--request",
-        arg(&sample_path("request.json")),
-    ]));
+    let one = json_of(&run(
+        &[
+            "metrics",
+            "--input",
+            path_arg(&calls),
+            "--request",
+            path_arg(&sample_path("request.json")),
+        ],
+        None,
+    ));
     assert_eq!(many["data"]["funnel"], one["data"]["funnel"]);
     // Before the fix: 3,000 tags took 10 s, 10,000 took 8 minutes.
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
 
     let flags = tags[..3000].join(",") + ",demo_booked";
     let started = Instant::now();
-    let from_flags = json_of(&run(&[
-        "metrics",
-        "--input",
-        arg(&calls),
-        "--from",
-        "2024-03-04",
-        "--to",
-        "2024-03-17",
-        "--timezone",
-        "Europe/Paris",
-        "--tags",
-        &flags,
-    ]));
+    let from_flags = json_of(&run(
+        &[
+            "metrics",
+            "--input",
+            path_arg(&calls),
+            "--from",
+            "2024-03-04",
+            "--to",
+            "2024-03-17",
+            "--timezone",
+            "Europe/Paris",
+            "--tags",
+            &flags,
+        ],
+        None,
+    ));
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(from_flags["data"]["funnel"], one["data"]["funnel"]);
 }
@@ -135,8 +103,8 @@ fn ten_thousand_request_tags_are_linear() {
 
 #[test]
 fn huge_ringing_times_average_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    let calls = write(
+    let dir = temporary_folder();
+    let calls = write_file(
         dir.path(),
         "calls.csv",
         &format!(
@@ -149,7 +117,7 @@ fn huge_ringing_times_average_exactly() {
     // Their milliseconds sum to 10¹⁹, beyond 64 bits: it used to wrap negative.
     assert_eq!(ringing["value"].as_f64(), Some(5e15));
 
-    let too_large = write(
+    let too_large = write_file(
         dir.path(),
         "large.csv",
         &format!("{HEADER}a,2024-03-04T09:00:00Z,ANSWERED,10,1e16,\n"),
@@ -157,19 +125,19 @@ fn huge_ringing_times_average_exactly() {
     let output = metrics_of(&too_large, &[]);
     assert_status(&output, 3);
     assert!(
-        text(&output.stderr).contains(&format!(
+        stderr_of(&output).contains(&format!(
             "{}:2: column `ringing_seconds`: invalid value `1e16`: ringing_seconds too large (at most 9e15)",
             too_large.display()
         )),
         "{}",
-        text(&output.stderr)
+        stderr_of(&output)
     );
 }
 
 #[test]
 fn huge_durations_average_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    let calls = write(
+    let dir = temporary_folder();
+    let calls = write_file(
         dir.path(),
         "calls.csv",
         &format!(
@@ -196,8 +164,8 @@ fn huge_durations_average_exactly() {
 
 #[test]
 fn request_tags_are_trimmed_and_lower_cased_like_data_tags() {
-    let dir = tempfile::tempdir().unwrap();
-    let calls = write(
+    let dir = temporary_folder();
+    let calls = write_file(
         dir.path(),
         "calls.csv",
         &format!(
@@ -209,18 +177,21 @@ fn request_tags_are_trimmed_and_lower_cased_like_data_tags() {
     let flags = json_of(&metrics_of(&calls, &["--tags", "demo_booked, QUALIFIED "]));
     assert_eq!(conversions(&flags), 2);
 
-    let request = write(
+    let request = write_file(
         dir.path(),
         "request.json",
         r#"{"date":{"from":"2024-03-04","to":"2024-03-10"},"tags":[" demo_booked","Qualified\t"]}"#,
     );
-    let body = json_of(&run(&[
-        "metrics",
-        "--input",
-        arg(&calls),
-        "--request",
-        arg(&request),
-    ]));
+    let body = json_of(&run(
+        &[
+            "metrics",
+            "--input",
+            path_arg(&calls),
+            "--request",
+            path_arg(&request),
+        ],
+        None,
+    ));
     assert_eq!(conversions(&body), 2);
 }
 
@@ -237,9 +208,9 @@ fn a_full_stderr_loses_nothing_on_stdout() {
     let output = command(&[
         "metrics",
         "--input",
-        arg(&sample_path("calls.csv")),
+        path_arg(&sample_path("calls.csv")),
         "--request",
-        arg(&sample_path("request.json")),
+        path_arg(&sample_path("request.json")),
     ])
     .stderr(full)
     .output()
@@ -255,18 +226,21 @@ fn a_full_stderr_loses_nothing_on_stdout() {
 #[test]
 fn an_endless_request_is_refused_at_its_cap() {
     let started = Instant::now();
-    let output = run(&[
-        "metrics",
-        "--input",
-        arg(&sample_path("calls.csv")),
-        "--request",
-        "/dev/zero",
-    ]);
+    let output = run(
+        &[
+            "metrics",
+            "--input",
+            path_arg(&sample_path("calls.csv")),
+            "--request",
+            "/dev/zero",
+        ],
+        None,
+    );
     assert_status(&output, 2);
     assert!(
-        text(&output.stderr).contains("the request is larger than 1024 KiB"),
+        stderr_of(&output).contains("the request is larger than 1024 KiB"),
         "{}",
-        text(&output.stderr)
+        stderr_of(&output)
     );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
@@ -277,43 +251,49 @@ fn an_endless_request_is_refused_at_its_cap() {
 
 #[test]
 fn report_refuses_to_overwrite_an_input() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let original = std::fs::read_to_string(sample_path("calls.csv")).unwrap();
-    let calls = write(dir.path(), "calls.csv", &original);
-    let request = write(
+    let calls = write_file(dir.path(), "calls.csv", &original);
+    let request = write_file(
         dir.path(),
         "request.json",
         &std::fs::read_to_string(sample_path("request.json")).unwrap(),
     );
     for out in [&calls, &request] {
-        let output = run(&[
-            "report",
-            "--input",
-            arg(dir.path()),
-            "--request",
-            arg(&request),
-            "--out",
-            arg(out),
-        ]);
+        let output = run(
+            &[
+                "report",
+                "--input",
+                path_arg(dir.path()),
+                "--request",
+                path_arg(&request),
+                "--out",
+                path_arg(out),
+            ],
+            None,
+        );
         assert_status(&output, 2);
         assert!(
-            text(&output.stderr).contains("refusing to overwrite it"),
+            stderr_of(&output).contains("refusing to overwrite it"),
             "{}",
-            text(&output.stderr)
+            stderr_of(&output)
         );
     }
     assert_eq!(std::fs::read_to_string(&calls).unwrap(), original);
 
     let out = dir.path().join("report.html");
-    let output = run(&[
-        "report",
-        "--input",
-        arg(&calls),
-        "--request",
-        arg(&request),
-        "--out",
-        arg(&out),
-    ]);
+    let output = run(
+        &[
+            "report",
+            "--input",
+            path_arg(&calls),
+            "--request",
+            path_arg(&request),
+            "--out",
+            path_arg(&out),
+        ],
+        None,
+    );
     assert_status(&output, 0);
     assert!(std::fs::read_to_string(&out)
         .unwrap()
@@ -333,7 +313,7 @@ fn report_refuses_to_overwrite_an_input() {
 
 #[test]
 fn a_fifo_input_is_refused_at_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let fifo = dir.path().join("calls.csv");
     let made = Command::new("mkfifo").arg(&fifo).status();
     if !made.is_ok_and(|status| status.success()) {
@@ -343,41 +323,44 @@ fn a_fifo_input_is_refused_at_once() {
     let output = metrics_of(&fifo, &[]);
     assert_status(&output, 3);
     assert!(
-        text(&output.stderr).contains(&format!("{}: not a regular file", fifo.display())),
+        stderr_of(&output).contains(&format!("{}: not a regular file", fifo.display())),
         "{}",
-        text(&output.stderr)
+        stderr_of(&output)
     );
 }
 
 #[test]
 fn a_symlink_loop_under_a_double_star_pattern_ends() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let root = dir.path().join("d");
     std::fs::create_dir_all(root.join("sub")).unwrap();
     let row = "a,2024-03-04T09:00:00Z,ANSWERED,90,,\n";
-    write(&root, "a.csv", &format!("{HEADER}{row}"));
-    write(
+    write_file(&root, "a.csv", &format!("{HEADER}{row}"));
+    write_file(
         &root.join("sub"),
         "b.csv",
         &format!("{HEADER}{}", row.replace("a,", "b,")),
     );
     std::os::unix::fs::symlink(&root, root.join("sub").join("loop")).unwrap();
     let pattern = format!("{}/**/*.csv", root.display());
-    let output = run(&[
-        "metrics",
-        "--input",
-        &pattern,
-        "--from",
-        "2024-03-04",
-        "--to",
-        "2024-03-10",
-    ]);
+    let output = run(
+        &[
+            "metrics",
+            "--input",
+            &pattern,
+            "--from",
+            "2024-03-04",
+            "--to",
+            "2024-03-10",
+        ],
+        None,
+    );
     let response = json_of(&output);
     assert_eq!(response["data"]["funnel"]["dials"]["count"]["value"], 2);
     assert!(
-        text(&output.stderr).contains("read 2 rows from 2 files"),
+        stderr_of(&output).contains("read 2 rows from 2 files"),
         "{}",
-        text(&output.stderr)
+        stderr_of(&output)
     );
 }
 
@@ -387,8 +370,8 @@ fn a_symlink_loop_under_a_double_star_pattern_ends() {
 
 #[test]
 fn table_output_escapes_control_characters() {
-    let dir = tempfile::tempdir().unwrap();
-    let calls = write(
+    let dir = temporary_folder();
+    let calls = write_file(
         dir.path(),
         "calls.csv",
         "id,date,result,user_id,user_name\n\
@@ -396,7 +379,7 @@ fn table_output_escapes_control_characters() {
     );
     let output = metrics_of(&calls, &["--format", "table"]);
     assert_status(&output, 0);
-    let shown = text(&output.stdout);
+    let shown = stdout_of(&output);
     assert!(shown.contains("Eve\\x1b[2J\\x07"), "{shown}");
     assert!(!shown.contains('\u{1b}'));
 }
@@ -407,19 +390,32 @@ fn table_output_escapes_control_characters() {
 
 #[test]
 fn a_store_with_any_eight_bytes_overwritten_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let store = dir.path().join("calls.parquet");
     let request = sample_path("request.json");
-    let converted = run(&[
-        "convert",
-        "--input",
-        arg(&sample_path("calls.csv")),
-        "--out",
-        arg(&store),
-    ]);
+    let converted = run(
+        &[
+            "convert",
+            "--input",
+            path_arg(&sample_path("calls.csv")),
+            "--out",
+            path_arg(&store),
+        ],
+        None,
+    );
     assert_status(&converted, 0);
-    let answer =
-        |input: &Path| run(&["metrics", "--input", arg(input), "--request", arg(&request)]);
+    let answer = |input: &Path| {
+        run(
+            &[
+                "metrics",
+                "--input",
+                path_arg(input),
+                "--request",
+                path_arg(&request),
+            ],
+            None,
+        )
+    };
     let from_csv = json_of(&answer(&sample_path("calls.csv")));
     assert_eq!(json_of(&answer(&store)), from_csv);
 
@@ -446,13 +442,13 @@ fn a_store_with_any_eight_bytes_overwritten_is_refused() {
         assert!(output.stdout.is_empty(), "offset {offset}");
         // A data page or the checksum: the checksum; the footer's schema
         // or statistics: the footer no longer parses.
-        let message = text(&output.stderr);
+        let message = stderr_of(&output);
         let said = [
             "damaged store: its bytes are not those `convert` wrote",
             "not a readable Parquet file (damaged or cut short?)",
         ];
         assert!(
-            message.starts_with(&format!("callfunnel: {}: ", arg(&damaged_path)))
+            message.starts_with(&format!("callfunnel: {}: ", path_arg(&damaged_path)))
                 && said.iter().any(|words| message.contains(words)),
             "offset {offset}: {message}"
         );
@@ -473,17 +469,20 @@ fn entries_starting_with(folder: &Path, prefix: &str) -> Vec<String> {
 
 #[test]
 fn convert_stopped_by_ctrl_c_removes_its_temporary_files_and_leaves_no_store() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let input = dir.path().join("calls.csv");
-    let made = run(&[
-        "generate",
-        "--rows",
-        "300000",
-        "--seed",
-        "3",
-        "--out",
-        input.to_str().unwrap(),
-    ]);
+    let made = run(
+        &[
+            "generate",
+            "--rows",
+            "300000",
+            "--seed",
+            "3",
+            "--out",
+            input.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_status(&made, 0);
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();

@@ -1,7 +1,7 @@
 //! Help text and shell completions: every subcommand and flag is documented,
 //! every subcommand has an example.
 
-use assert_cmd::Command;
+use crate::harness::{callfunnel, run, stdout_of};
 
 /// Every subcommand of `callfunnel`.
 const SUBCOMMANDS: &[&str] = &[
@@ -16,14 +16,11 @@ const SUBCOMMANDS: &[&str] = &[
     "serve",
 ];
 
-fn stdout_of(args: &[&str]) -> String {
-    let output = Command::cargo_bin("callfunnel")
-        .expect("the callfunnel binary")
-        .args(args)
-        .output()
-        .expect("running callfunnel");
+/// What a successful `callfunnel ARGS…` prints on standard output.
+fn printed(args: &[&str]) -> String {
+    let output = run(args, None);
     assert!(output.status.success(), "callfunnel {args:?} failed");
-    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+    stdout_of(&output)
 }
 
 /// The flags of a help text that have no description: a flag line whose
@@ -56,7 +53,7 @@ fn undocumented_flags(help: &str) -> Vec<String> {
 
 #[test]
 fn every_subcommand_is_listed_with_examples() {
-    let help = stdout_of(&["--help"]);
+    let help = printed(&["--help"]);
     for name in SUBCOMMANDS {
         assert!(help.contains(&format!("  {name} ")), "{name} in:\n{help}");
     }
@@ -67,7 +64,7 @@ fn every_subcommand_is_listed_with_examples() {
 #[test]
 fn every_subcommand_and_flag_is_documented_with_an_example() {
     for name in SUBCOMMANDS {
-        let help = stdout_of(&[name, "--help"]);
+        let help = printed(&[name, "--help"]);
         assert!(
             help.contains("Example: callfunnel "),
             "no example for {name}:\n{help}"
@@ -79,19 +76,18 @@ fn every_subcommand_and_flag_is_documented_with_an_example() {
 
 #[test]
 fn completions_cover_subcommands_and_flags() {
-    let bash = stdout_of(&["completions", "bash"]);
+    let bash = printed(&["completions", "bash"]);
     for word in ["metrics", "report", "--request", "--format", "--png"] {
         assert!(bash.contains(word), "`{word}` in the bash completions");
     }
     assert!(bash.contains("complete -F _callfunnel"), "a bash script");
-    let zsh = stdout_of(&["completions", "zsh"]);
+    let zsh = printed(&["completions", "zsh"]);
     assert!(zsh.starts_with("#compdef callfunnel"), "a zsh script");
 }
 
 #[test]
 fn an_unknown_shell_is_a_usage_error() {
-    Command::cargo_bin("callfunnel")
-        .expect("the callfunnel binary")
+    callfunnel()
         .args(["completions", "tcsh"])
         .assert()
         .code(2)

@@ -1,12 +1,15 @@
-//! Issue 9, "one home for every rule": each API enum value is spelled as a
-//! string literal only in its home module; everywhere else it is named
-//! through the library (`CallResult::Answered.as_str()`, `Stage::ALL`, …),
-//! so renaming or adding one is one edit. Test code may spell them.
+//! One home for every rule, checked on the sources: each API enum value is
+//! spelled as a string literal only in its home module; everywhere else it
+//! is named through the library (`CallResult::Answered.as_str()`,
+//! `Stage::ALL`, …), so renaming or adding one is one edit (test code may
+//! spell them); and only the `messages` module writes on standard error.
 
 use std::path::{Path, PathBuf};
 
 use callfunnel::model::{CallResult, CallType, Direction};
 use callfunnel::request::Stage;
+
+use crate::harness::repo_root;
 
 /// The source files of both crates, without test files.
 fn sources(folder: &Path, found: &mut Vec<PathBuf>) {
@@ -20,6 +23,24 @@ fn sources(folder: &Path, found: &mut Vec<PathBuf>) {
             found.push(path);
         }
     }
+}
+
+/// Every source file of both crates but test files: its path below
+/// `crates/` and its text.
+fn crate_sources() -> Vec<(String, String)> {
+    let crates = repo_root().join("crates");
+    let mut files = Vec::new();
+    for krate in ["callfunnel", "callfunnel-cli"] {
+        sources(&crates.join(krate).join("src"), &mut files);
+    }
+    assert!(files.len() > 30, "{} source files", files.len());
+    files
+        .iter()
+        .map(|file| {
+            let name = file.strip_prefix(&crates).unwrap().to_string_lossy();
+            (name.into_owned(), std::fs::read_to_string(file).unwrap())
+        })
+        .collect()
 }
 
 /// The lines of `text` before its test module (`#[cfg(test)]`).
@@ -51,21 +72,13 @@ fn enum_values_are_spelled_only_in_their_home_module() {
                 .collect(),
         ),
     ];
-    let crates = crate::repo_root().join("crates");
-    let mut files = Vec::new();
-    for krate in ["callfunnel", "callfunnel-cli"] {
-        sources(&crates.join(krate).join("src"), &mut files);
-    }
-    assert!(files.len() > 30, "{} source files", files.len());
     let mut strays = Vec::new();
-    for file in &files {
-        let name = file.strip_prefix(&crates).unwrap().to_string_lossy();
-        let text = std::fs::read_to_string(file).unwrap();
+    for (name, text) in &crate_sources() {
         for (home, values) in &homes {
-            if name == *home {
+            if name == home {
                 continue;
             }
-            for (number, line) in code_lines(&text) {
+            for (number, line) in code_lines(text) {
                 for value in values {
                     if line.contains(&format!("\"{value}\"")) {
                         strays.push(format!("{name}:{number}: \"{value}\" (home: {home})"));
@@ -77,6 +90,41 @@ fn enum_values_are_spelled_only_in_their_home_module() {
     assert!(
         strays.is_empty(),
         "spelled outside their home:\n{}",
+        strays.join("\n")
+    );
+}
+
+/// Whether a line of code writes on standard error itself: a print macro, or
+/// a handle on stderr used for more than asking whether it is a terminal.
+fn writes_on_stderr(line: &str) -> bool {
+    let code = line.trim_start();
+    !code.starts_with("//")
+        && (code.contains("eprint!(")
+            || code.contains("eprintln!(")
+            || code
+                .replace("stderr().is_terminal()", "")
+                .contains("stderr()"))
+}
+
+#[test]
+fn standard_error_is_written_only_by_the_messages_module() {
+    // The home escapes every line and never panics on a closed stderr; the
+    // library writes nothing on stderr at all.
+    let home = "callfunnel-cli/src/messages.rs";
+    let mut strays = Vec::new();
+    for (name, text) in &crate_sources() {
+        if name == home {
+            continue;
+        }
+        for (number, line) in code_lines(text) {
+            if writes_on_stderr(line) {
+                strays.push(format!("{name}:{number}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        strays.is_empty(),
+        "writes on stderr outside {home}:\n{}",
         strays.join("\n")
     );
 }

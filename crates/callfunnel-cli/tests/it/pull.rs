@@ -1,17 +1,19 @@
-//! `callfunnel pull` and `verify --live` (issue 13) against `callfunnel serve`
+//! `callfunnel pull` and `verify --live` against `callfunnel serve`
 //! (the local replica of the API): the pulled store holds exactly the served
 //! calls, the API's own answer verifies against it, an interrupted pull
 //! resumes to the same store, and the pace holds.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use callfunnel::ingest::{load, IngestOptions};
 use callfunnel::model::column;
 use polars::prelude::*;
 
-use crate::sample::sample_path;
+use crate::harness::{
+    assert_status, command, path_arg, sample_path, stderr_of, stdout_of, temporary_folder,
+};
 use crate::serve::{Server, KEY};
 
 /// `callfunnel pull` of 2024 from `base` into `out`, with `extra` flags.
@@ -21,25 +23,18 @@ fn pull_command(base: &str, out: &Path, extra: &[&str]) -> Command {
 
 /// `callfunnel pull` of the days `period` from `base` into `out`, with `extra` flags.
 fn pull_period_command(base: &str, period: (&str, &str), out: &Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"));
-    command
-        .args(["pull", "--from", period.0, "--to", period.1, "--out"])
-        .arg(out)
+    let mut pull = command(&["pull", "--from", period.0, "--to", period.1, "--out"]);
+    pull.arg(out)
         .args(["--base-url", base, "--quiet"])
         .args(extra)
-        .env("ALLO_API_KEY", KEY)
-        .stdin(Stdio::null());
-    command
+        .env("ALLO_API_KEY", KEY);
+    pull
 }
 
-fn run(mut command: Command) -> Output {
-    let output = command.output().expect("running callfunnel");
-    assert!(
-        output.status.success(),
-        "exit {:?}\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+/// Runs a prepared command to its end, asserting it succeeded.
+fn succeed(mut prepared: Command) -> Output {
+    let output = prepared.output().expect("running callfunnel");
+    assert_status(&output, 0);
     output
 }
 
@@ -71,10 +66,10 @@ fn calls_of(path: &Path) -> DataFrame {
 #[test]
 fn pull_then_verify_live_reproduces_the_served_calls() {
     let server = Server::start(&[]);
-    let folder = tempfile::tempdir().expect("a folder");
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
-    let output = run(pull_command(&server.base, &store, &["--rate", "200"]));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = succeed(pull_command(&server.base, &store, &["--rate", "200"]));
+    let stderr = stderr_of(&output);
     assert!(
         stderr.contains("the count agrees with the API's total_count"),
         "{stderr}"
@@ -89,8 +84,7 @@ fn pull_then_verify_live_reproduces_the_served_calls() {
     );
 
     let answer = folder.path().join("answer.json");
-    let verified = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"))
-        .args(["verify", "--input"])
+    let verified = command(&["verify", "--input"])
         .arg(&store)
         .args(["--request"])
         .arg(sample_path("api/request.json"))
@@ -99,7 +93,7 @@ fn pull_then_verify_live_reproduces_the_served_calls() {
         .env("ALLO_API_KEY", KEY)
         .output()
         .expect("running verify");
-    let stdout = String::from_utf8_lossy(&verified.stdout);
+    let stdout = stdout_of(&verified);
     assert_eq!(verified.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("figures agree"), "{stdout}");
     let saved: serde_json::Value =
@@ -111,13 +105,13 @@ fn pull_then_verify_live_reproduces_the_served_calls() {
 #[test]
 fn an_interrupted_pull_resumes_to_the_same_store() {
     let server = Server::start(&[]);
-    let folder = tempfile::tempdir().expect("a folder");
+    let folder = temporary_folder();
     let whole = folder.path().join("whole.parquet");
-    run(pull_command(&server.base, &whole, &["--rate", "200"]));
+    succeed(pull_command(&server.base, &whole, &["--rate", "200"]));
 
     let store = folder.path().join("resumed.parquet");
     let pages = folder.path().join("pages");
-    let pages_arg = pages.to_str().expect("a UTF-8 path");
+    let pages_arg = path_arg(&pages);
     let mut slow = pull_command(&server.base, &store, &["--rate", "4", "--pages", pages_arg])
         .spawn()
         .expect("starting pull");
@@ -131,12 +125,12 @@ fn an_interrupted_pull_resumes_to_the_same_store() {
     assert!(saved >= 3, "{saved} pages saved before the stop");
     assert!(!store.exists(), "no store from an interrupted pull");
 
-    let output = run(pull_command(
+    let output = succeed(pull_command(
         &server.base,
         &store,
         &["--rate", "200", "--pages", pages_arg],
     ));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of(&output);
     let total = saved_pages(&pages);
     assert!(
         stderr.contains(&format!("({} fetched now", total - saved)),
@@ -148,12 +142,12 @@ fn an_interrupted_pull_resumes_to_the_same_store() {
 #[test]
 fn the_pull_keeps_its_pace() {
     let server = Server::start(&[]);
-    let folder = tempfile::tempdir().expect("a folder");
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
     let started = Instant::now();
-    let output = run(pull_command(&server.base, &store, &["--rate", "20"]));
+    let output = succeed(pull_command(&server.base, &store, &["--rate", "20"]));
     let elapsed = started.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of(&output);
     let requests: f64 = stderr
         .split(" requests)")
         .next()
@@ -171,13 +165,13 @@ fn the_pull_keeps_its_pace() {
 #[test]
 fn a_wrong_key_is_refused_and_an_absent_server_is_a_network_failure() {
     let server = Server::start(&[]);
-    let folder = tempfile::tempdir().expect("a folder");
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
     let mut wrong = pull_command(&server.base, &store, &[]);
     wrong.env("ALLO_API_KEY", "not-the-key");
     let output = wrong.output().expect("running pull");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("API_KEY_INVALID"));
+    assert!(stderr_of(&output).contains("API_KEY_INVALID"));
 
     let mut absent = pull_command("http://127.0.0.1:9", &store, &["--max-retries", "1"]);
     absent.env("ALLO_API_KEY", KEY);
@@ -233,13 +227,13 @@ fn a_pull_through_injected_faults_holds_exactly_the_served_calls_at_its_pace() {
         "--inject-faults",
         "429=0.07,500=0.07,drop=0.07,slow=0.07,delay-ms=300,retry-after=1,seed=4",
     ]);
-    let folder = tempfile::tempdir().expect("a folder");
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
     let rate = 20.0;
     let started = Instant::now();
-    let output = run(pull_command(&server.base, &store, &["--rate", "20"]));
+    let output = succeed(pull_command(&server.base, &store, &["--rate", "20"]));
     let elapsed = started.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of(&output);
 
     // Exactly the served calls, and the count agrees with the API's.
     assert!(
@@ -301,17 +295,17 @@ fn a_pull_through_injected_faults_holds_exactly_the_served_calls_at_its_pace() {
 #[test]
 fn a_429_is_waited_for_as_its_retry_after_says() {
     let server = Server::start(&["--inject-faults", "429=1,limit=1,retry-after=2"]);
-    let folder = tempfile::tempdir().expect("a folder");
+    let folder = temporary_folder();
     let store = folder.path().join("day.parquet");
     let started = Instant::now();
-    let output = run(pull_period_command(
+    let output = succeed(pull_period_command(
         &server.base,
         ("2024-03-04", "2024-03-04"),
         &store,
         &["--rate", "200"],
     ));
     let elapsed = started.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of(&output);
     assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
     assert!(
         stderr.contains("retried 1 requests: 1 rate limited (429), 0 server errors (5xx), 0 network errors; waited 2.0 s"),
@@ -332,10 +326,10 @@ fn a_429_is_waited_for_as_its_retry_after_says() {
 #[test]
 fn retries_exhausted_stop_with_status_5_keeping_the_pages_and_a_rerun_resumes() {
     let failing = Server::start(&["--inject-faults", "drop=1,after=3"]);
-    let folder = tempfile::tempdir().expect("a folder");
+    let folder = temporary_folder();
     let store = folder.path().join("calls.parquet");
     let pages = folder.path().join("pages");
-    let pages_arg = pages.to_str().expect("a UTF-8 path");
+    let pages_arg = path_arg(&pages);
     let output = pull_command(
         &failing.base,
         &store,
@@ -343,7 +337,7 @@ fn retries_exhausted_stop_with_status_5_keeping_the_pages_and_a_rerun_resumes() 
     )
     .output()
     .expect("running pull");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("after 3 tries"), "{stderr}");
     assert!(
@@ -359,12 +353,12 @@ fn retries_exhausted_stop_with_status_5_keeping_the_pages_and_a_rerun_resumes() 
         .all(|(status, fault)| status == "000" && fault.as_deref() == Some("drop")));
 
     let healthy = Server::start(&[]);
-    let output = run(pull_command(
+    let output = succeed(pull_command(
         &healthy.base,
         &store,
         &["--rate", "200", "--pages", pages_arg],
     ));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of(&output);
     let total = saved_pages(&pages);
     assert!(
         stderr.contains(&format!("({} fetched now", total - 3)),

@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 use callfunnel::engine::compute_with_previous_series;
 use callfunnel::ingest::IngestReport;
 use callfunnel::model::{calls_to_frame, Call, CallResult};
@@ -16,16 +15,13 @@ use callfunnel_cli::report::{charts, render_html, ReportInput};
 use chrono::{TimeZone, Utc};
 use polars::prelude::IntoLazy;
 
-use crate::sample::sample_path;
+use crate::harness::{callfunnel, command, load_sample, sample_path, temporary_folder};
 
 /// Runs `callfunnel report` on the sample with `request.json` and `extra`
 /// arguments, writing into `folder`; returns the output and the page's path.
 pub(crate) fn run_report(folder: &Path, extra: &[&str]) -> (Output, PathBuf) {
     let page = folder.join("report.html");
-    let output = Command::cargo_bin("callfunnel")
-        .expect("the callfunnel binary")
-        .arg("report")
-        .arg("--input")
+    let output = command(&["report", "--input"])
         .arg(sample_path("calls.csv"))
         .arg("--request")
         .arg(sample_path("request.json"))
@@ -62,7 +58,7 @@ fn section<'a>(html: &'a str, id: &str) -> &'a str {
 
 #[test]
 fn report_shows_every_part_with_the_sample_figures() {
-    let folder = tempfile::tempdir().expect("a temporary folder");
+    let folder = temporary_folder();
     let (html, _) = sample_report(folder.path());
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<h1>Outbound calls 2024-03-04 – 2024-03-17</h1>"));
@@ -135,7 +131,7 @@ fn report_shows_every_part_with_the_sample_figures() {
 
 #[test]
 fn report_is_self_contained() {
-    let folder = tempfile::tempdir().expect("a temporary folder");
+    let folder = temporary_folder();
     let (html, _) = sample_report(folder.path());
     for forbidden in [
         "<script", "<link", "<img", "<iframe", "src=", "href=", "url(", "@import",
@@ -153,7 +149,7 @@ fn report_is_self_contained() {
 
 #[test]
 fn report_writes_the_same_bytes_each_time() {
-    let folder = tempfile::tempdir().expect("a temporary folder");
+    let folder = temporary_folder();
     let (first, _) = sample_report(folder.path());
     let (second, _) = sample_report(folder.path());
     assert_eq!(first, second);
@@ -161,7 +157,7 @@ fn report_writes_the_same_bytes_each_time() {
 
 #[test]
 fn report_png_writes_every_chart() {
-    let folder = tempfile::tempdir().expect("a temporary folder");
+    let folder = temporary_folder();
     let pngs = folder.path().join("charts");
     let (output, _) = run_report(
         folder.path(),
@@ -217,12 +213,9 @@ fn assert_drawn(name: &str, png: &[u8]) {
 
 #[test]
 fn report_rejects_an_invalid_request_and_writes_nothing() {
-    let folder = tempfile::tempdir().expect("a temporary folder");
+    let folder = temporary_folder();
     let page = folder.path().join("report.html");
-    let output = Command::cargo_bin("callfunnel")
-        .expect("the callfunnel binary")
-        .arg("report")
-        .arg("--input")
+    let output = command(&["report", "--input"])
         .arg(sample_path("calls.csv"))
         .args(["--from", "2024-03-17", "--to", "2024-03-04", "--out"])
         .arg(&page)
@@ -235,8 +228,7 @@ fn report_rejects_an_invalid_request_and_writes_nothing() {
     assert!(!page.exists());
 
     // Without --out: a usage error.
-    Command::cargo_bin("callfunnel")
-        .expect("the callfunnel binary")
+    callfunnel()
         .arg("report")
         .arg("--input")
         .arg(sample_path("calls.csv"))
@@ -291,7 +283,7 @@ fn previous_period_request(request: &Request) -> Request {
 
 #[test]
 fn the_previous_series_is_the_series_of_the_comparison_period_computed_alone() {
-    let (calls, _) = crate::sample::load_sample();
+    let (calls, _) = load_sample();
     for body in [
         r#"{"date": {"from": "2024-03-04", "to": "2024-03-17"}, "tags": ["demo_booked"]}"#,
         r#"{"date": {"from": "2024-03-01", "to": "2024-03-31"}, "granularity": "WEEK", "timezone": "America/New_York"}"#,

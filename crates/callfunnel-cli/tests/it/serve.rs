@@ -1,4 +1,4 @@
-//! `callfunnel serve` (issue 12): the real binary on a free port, spoken to
+//! `callfunnel serve`: the real binary on a free port, spoken to
 //! over HTTP by a real client (reqwest), and by Python `requests` and Node
 //! `fetch` scripts as third-party programs would.
 //!
@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
@@ -18,19 +18,10 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
 
-use crate::sample::sample_path;
+use crate::harness::{command, path_arg, run, sample_path, stderr_of, temporary_folder};
 
 /// The key the test servers accept.
 pub(crate) const KEY: &str = "test-key";
-
-/// The `callfunnel` binary.
-fn binary() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("callfunnel")
-}
-
-fn path_text(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 path")
-}
 
 /// A running `callfunnel serve`, stopped (killed) when dropped.
 pub(crate) struct Server {
@@ -48,17 +39,14 @@ impl Server {
     /// Starts `callfunnel serve --listen 127.0.0.1:0 ARGS…` with the
     /// environment `env`, and waits for its `listening on` line.
     fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(binary());
-        command
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
+        let mut child = command(&["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .env_remove("CALLFUNNEL_API_KEYS")
             .envs(env.iter().copied())
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("starting callfunnel serve");
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting callfunnel serve");
         let (log, lines) = collect_stderr(&mut child);
         let base = wait_for_address(&mut child, &lines, &log);
         Server {
@@ -75,7 +63,7 @@ impl Server {
     /// Starts a server on the sample calls, with the key [`KEY`].
     pub(crate) fn start(args: &[&str]) -> Server {
         let calls = sample_path("calls.csv");
-        let mut all = vec!["--input", path_text(&calls), "--api-key", KEY];
+        let mut all = vec!["--input", path_arg(&calls), "--api-key", KEY];
         all.extend_from_slice(args);
         Server::start_with_env(&all, &[])
     }
@@ -214,12 +202,9 @@ fn is_generated_request_id(id: &str) -> bool {
 
 /// Runs `callfunnel metrics ARGS…` with `stdin`; returns (status, stdout).
 fn metrics(args: &[&str], stdin: &str) -> (i32, Vec<u8>) {
-    let output = assert_cmd::Command::new(binary())
-        .arg("metrics")
-        .args(args)
-        .write_stdin(stdin)
-        .output()
-        .expect("running metrics");
+    let mut full = vec!["metrics"];
+    full.extend_from_slice(args);
+    let output = run(&full, Some(stdin));
     (output.status.code().unwrap_or(-1), output.stdout)
 }
 
@@ -337,9 +322,9 @@ fn outbound_over_http_equals_metrics_byte_for_byte() {
         let (status, expected) = metrics(
             &[
                 "--input",
-                path_text(&calls),
+                path_arg(&calls),
                 "--request",
-                path_text(&request_path),
+                path_arg(&request_path),
             ],
             "",
         );
@@ -401,7 +386,7 @@ fn invalid_outbound_requests_get_the_cli_envelope_with_a_request_id() {
         r#"{"date":{"from":"2024-03-04","to":"2024-03-10"},"user_ids":["u"],"allo_numbers":["n"]}"#,
     ];
     for body in bodies {
-        let (status, stdout) = metrics(&["--input", path_text(&calls), "--request", "-"], body);
+        let (status, stdout) = metrics(&["--input", path_arg(&calls), "--request", "-"], body);
         assert_eq!(status, 2, "{body}");
         let cli: Value = serde_json::from_slice(&stdout).unwrap();
         let response = server
@@ -430,7 +415,7 @@ fn keys_are_read_as_allo_reads_them() {
     let server = Server::start_with_env(
         &[
             "--input",
-            path_text(&calls),
+            path_arg(&calls),
             "--api-key",
             "k1",
             "--api-key",
@@ -460,22 +445,21 @@ fn keys_are_read_as_allo_reads_them() {
 #[test]
 fn serve_refuses_to_start_without_a_key_unless_told() {
     let calls = sample_path("calls.csv");
-    let output = assert_cmd::Command::new(binary())
-        .args([
-            "serve",
-            "--input",
-            path_text(&calls),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env_remove("CALLFUNNEL_API_KEYS")
-        .output()
-        .unwrap();
+    let output = command(&[
+        "serve",
+        "--input",
+        path_arg(&calls),
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .env_remove("CALLFUNNEL_API_KEYS")
+    .output()
+    .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of(&output);
     assert!(stderr.contains("no API key"), "{stderr}");
 
-    let open = Server::start_with_env(&["--input", path_text(&calls), "--no-auth"], &[]);
+    let open = Server::start_with_env(&["--input", path_arg(&calls), "--no-auth"], &[]);
     let me = open.client.get(open.url("/v2/api/me")).send().unwrap();
     assert_eq!(me.status().as_u16(), 200);
 }
@@ -559,13 +543,12 @@ fn sigterm_stops_cleanly_and_a_busy_address_is_exit_status_5() {
     let server = Server::start(&[]);
     let address = server.base.trim_start_matches("http://").to_string();
     let calls = sample_path("calls.csv");
-    let busy = assert_cmd::Command::new(binary())
-        .args(["serve", "--input", path_text(&calls), "--api-key", KEY])
+    let busy = command(&["serve", "--input", path_arg(&calls), "--api-key", KEY])
         .args(["--listen", &address])
         .output()
         .unwrap();
     assert_eq!(busy.status.code(), Some(5));
-    let stderr = String::from_utf8_lossy(&busy.stderr);
+    let stderr = stderr_of(&busy);
     assert!(stderr.contains("already in use"), "{stderr}");
 
     assert_eq!(server.get("/v2/api/me").status().as_u16(), 200);
@@ -835,7 +818,7 @@ fn saved_search_pages_read_back_as_the_same_calls() {
     let server = Server::start(&[]);
     let (ids, pages) = all_pages(&server, &json!({"sort": "DATE_ASC"}), 100);
     assert_eq!(ids.len(), 3060);
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     for (index, page) in pages.iter().enumerate() {
         std::fs::write(folder.path().join(format!("page-{index:03}.json")), page).unwrap();
     }
@@ -843,21 +826,16 @@ fn saved_search_pages_read_back_as_the_same_calls() {
     for request_file in ["request.json", "request_drilldown.json"] {
         let request = sample_path(request_file);
         let (status, from_csv) = metrics(
-            &[
-                "--input",
-                path_text(&calls),
-                "--request",
-                path_text(&request),
-            ],
+            &["--input", path_arg(&calls), "--request", path_arg(&request)],
             "",
         );
         assert_eq!(status, 0);
         let (status, from_pages) = metrics(
             &[
                 "--input",
-                path_text(folder.path()),
+                path_arg(folder.path()),
                 "--request",
-                path_text(&request),
+                path_arg(&request),
             ],
             "",
         );
@@ -867,10 +845,8 @@ fn saved_search_pages_read_back_as_the_same_calls() {
             "{request_file}: the saved pages compute differently"
         );
     }
-    let replica = Server::start_with_env(
-        &["--input", path_text(folder.path()), "--api-key", KEY],
-        &[],
-    );
+    let replica =
+        Server::start_with_env(&["--input", path_arg(folder.path()), "--api-key", KEY], &[]);
     let (replica_ids, replica_pages) = all_pages(&replica, &json!({"sort": "DATE_ASC"}), 100);
     assert_eq!(replica_ids, ids);
     assert!(
@@ -1096,7 +1072,7 @@ fn injected_faults_answer_as_a_struggling_api_and_are_logged() {
 
 #[test]
 fn watch_reloads_changed_inputs_and_keeps_the_old_calls_when_a_reload_fails() {
-    let folder = tempfile::tempdir().unwrap();
+    let folder = temporary_folder();
     let file = folder.path().join("calls.csv");
     let sample = std::fs::read_to_string(sample_path("calls.csv")).unwrap();
     let first_rows: String = sample
@@ -1106,7 +1082,7 @@ fn watch_reloads_changed_inputs_and_keeps_the_old_calls_when_a_reload_fails() {
         .collect();
     std::fs::write(&file, &first_rows).unwrap();
     let server = Server::start_with_env(
-        &["--input", path_text(&file), "--api-key", KEY, "--watch"],
+        &["--input", path_arg(&file), "--api-key", KEY, "--watch"],
         &[],
     );
     let total = || {
@@ -1180,12 +1156,7 @@ fn expected_client_summary() -> Value {
     let calls = sample_path("calls.csv");
     let request = sample_path("request.json");
     let (_, stdout) = metrics(
-        &[
-            "--input",
-            path_text(&calls),
-            "--request",
-            path_text(&request),
-        ],
+        &["--input", path_arg(&calls), "--request", path_arg(&request)],
         "",
     );
     let response: Value = serde_json::from_slice(&stdout).unwrap();

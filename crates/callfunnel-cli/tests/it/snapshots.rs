@@ -3,28 +3,27 @@
 //! and records its exit status, standard output and standard error.
 //!
 //! A deliberate change of output is accepted with
-//! `INSTA_UPDATE=always cargo test --test it snapshots` and reviewed with
-//! `git diff` on `tests/it/snapshots/`; CI (`CI=true`) never writes them.
+//! `INSTA_UPDATE=always cargo test -p callfunnel-cli --test it snapshots`
+//! and reviewed with `git diff` on `tests/it/snapshots/`; CI (`CI=true`)
+//! never writes them.
 
 use std::fs::File;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::repo_root;
+use crate::harness::{command, repo_root};
 
 /// The exit status, stdout and stderr of `callfunnel ARGS`, run from the
 /// repository root with colours off; stdout goes to `stdout` when given.
-fn run_to(args: &[&str], stdout: Option<Stdio>) -> String {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("callfunnel"));
-    command
+fn transcript_to(args: &[&str], stdout: Option<Stdio>) -> String {
+    let mut invocation = command(args);
+    invocation
         .current_dir(repo_root())
         .env("NO_COLOR", "1")
-        .env_remove("CALLFUNNEL_TIMINGS")
-        .args(args)
-        .stdin(Stdio::null());
+        .env_remove("CALLFUNNEL_TIMINGS");
     if let Some(stdout) = stdout {
-        command.stdout(stdout);
+        invocation.stdout(stdout);
     }
-    let output = command.output().expect("running callfunnel");
+    let output = invocation.output().expect("running callfunnel");
     format!(
         "exit: {}\n--- stdout\n{}--- stderr\n{}",
         output
@@ -36,16 +35,16 @@ fn run_to(args: &[&str], stdout: Option<Stdio>) -> String {
     )
 }
 
-/// [`run_to`] with stdout captured.
-fn run(args: &[&str]) -> String {
-    run_to(args, None)
+/// [`transcript_to`] with stdout captured.
+fn transcript(args: &[&str]) -> String {
+    transcript_to(args, None)
 }
 
 const CALLS: &str = "sample_data/calls.csv";
 
 #[test]
 fn metrics_json() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "metrics",
         "--input",
         CALLS,
@@ -56,7 +55,7 @@ fn metrics_json() {
 
 #[test]
 fn metrics_drilldown_compact() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "metrics",
         "--input",
         CALLS,
@@ -68,7 +67,7 @@ fn metrics_drilldown_compact() {
 
 #[test]
 fn metrics_table() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "metrics",
         "--input",
         CALLS,
@@ -81,7 +80,7 @@ fn metrics_table() {
 
 #[test]
 fn invalid_request_prints_the_api_envelope() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "metrics",
         "--input",
         CALLS,
@@ -94,7 +93,7 @@ fn invalid_request_prints_the_api_envelope() {
 
 #[test]
 fn drilldown_without_stage_is_a_missing_parameter() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "metrics",
         "--input",
         CALLS,
@@ -109,7 +108,7 @@ fn drilldown_without_stage_is_a_missing_parameter() {
 
 #[test]
 fn a_bad_row_is_located() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "metrics",
         "--input",
         "sample_data/bad_rows.csv",
@@ -120,7 +119,7 @@ fn a_bad_row_is_located() {
 
 #[test]
 fn bad_rows_skipped_and_counted() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "metrics",
         "--input",
         "sample_data/bad_rows.csv",
@@ -133,7 +132,7 @@ fn bad_rows_skipped_and_counted() {
 
 #[test]
 fn a_missing_input_is_unreadable() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "metrics",
         "--input",
         "sample_data/no_such_file.csv",
@@ -145,7 +144,7 @@ fn a_missing_input_is_unreadable() {
 #[test]
 fn an_unwritable_stdout_is_an_output_failure() {
     let full = File::create("/dev/full").expect("/dev/full exists");
-    insta::assert_snapshot!(run_to(
+    insta::assert_snapshot!(transcript_to(
         &[
             "metrics",
             "--input",
@@ -159,7 +158,7 @@ fn an_unwritable_stdout_is_an_output_failure() {
 
 #[test]
 fn verify_agrees() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "verify",
         "--input",
         CALLS,
@@ -172,7 +171,7 @@ fn verify_agrees() {
 
 #[test]
 fn verify_lists_every_difference() {
-    insta::assert_snapshot!(run(&[
+    insta::assert_snapshot!(transcript(&[
         "verify",
         "--input",
         CALLS,
@@ -185,15 +184,15 @@ fn verify_lists_every_difference() {
 
 #[test]
 fn definitions() {
-    insta::assert_snapshot!(run(&["definitions"]));
+    insta::assert_snapshot!(transcript(&["definitions"]));
 }
 
 #[test]
 fn help() {
-    insta::assert_snapshot!(run(&["--help"]));
+    insta::assert_snapshot!(transcript(&["--help"]));
 }
 
 #[test]
 fn an_unknown_command_is_a_usage_error() {
-    insta::assert_snapshot!(run(&["frobnicate"]));
+    insta::assert_snapshot!(transcript(&["frobnicate"]));
 }

@@ -11,6 +11,8 @@ use callfunnel::model::{canonical_schema, column};
 use callfunnel_cli::generate::{generate_frame, GenerateOptions};
 use polars::prelude::*;
 
+use crate::harness::{callfunnel, sample_path, temporary_folder};
+
 /// Some generated calls.
 fn calls(rows: u64) -> DataFrame {
     generate_frame(&GenerateOptions {
@@ -41,7 +43,7 @@ fn by_date(frame: DataFrame) -> DataFrame {
 
 #[test]
 fn the_store_holds_the_same_calls_sorted_by_date() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let path = dir.path().join("calls.parquet");
     let expected = calls(5_000);
     assert_eq!(
@@ -68,7 +70,7 @@ fn the_store_holds_the_same_calls_sorted_by_date() {
 
 #[test]
 fn columns_come_out_in_canonical_order_whatever_the_input_order() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let path = dir.path().join("calls.parquet");
     let expected = calls(100);
     let reversed: Vec<Expr> = column::ALL.iter().rev().map(|name| col(*name)).collect();
@@ -86,7 +88,7 @@ fn columns_come_out_in_canonical_order_whatever_the_input_order() {
 
 #[test]
 fn ingested_duplicates_are_collapsed_before_writing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let path = dir.path().join("calls.parquet");
     let csv = "id,date,result,duration,tags\n\
                cll-2,2024-03-05T10:00:00Z,answered,80,Demo_Booked\n\
@@ -109,7 +111,7 @@ fn ingested_duplicates_are_collapsed_before_writing() {
 
 #[test]
 fn a_store_can_be_rewritten_from_itself() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let path = dir.path().join("calls.parquet");
     let expected = by_date(calls(2_000));
     write_parquet(expected.clone().lazy(), &path).unwrap();
@@ -122,7 +124,7 @@ fn a_store_can_be_rewritten_from_itself() {
 
 #[test]
 fn a_marked_store_reads_back_like_the_same_file_checked_row_by_row() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let store = dir.path().join("store.parquet");
     let plain = dir.path().join("plain.parquet");
     let expected = by_date(calls(3_000));
@@ -161,7 +163,7 @@ fn a_marked_store_reads_back_like_the_same_file_checked_row_by_row() {
 
 #[test]
 fn calls_that_are_not_canonical_get_no_store() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let path = dir.path().join("calls.parquet");
     let canonical = calls(50);
     let twice = concat(
@@ -190,7 +192,7 @@ fn calls_that_are_not_canonical_get_no_store() {
 
 #[test]
 fn a_failed_write_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let path = dir.path().join("missing").join("calls.parquet");
     let error = write_parquet(calls(10).lazy(), &path).unwrap_err();
     assert!(matches!(error, ConvertError::Io { .. }), "{error}");
@@ -201,7 +203,7 @@ fn a_failed_write_leaves_nothing_behind() {
 
 #[test]
 fn a_frame_that_is_not_canonical_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let path = dir.path().join("calls.parquet");
     let frame = df!("id" => ["cll-1"]).unwrap().lazy();
     let error = write_parquet(frame, &path).unwrap_err();
@@ -221,7 +223,7 @@ fn month_files(folder: &Path) -> Vec<String> {
 
 #[test]
 fn a_folder_store_holds_one_file_per_month_and_reads_back_as_one_store() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let folder = dir.path().join("store");
     let expected = by_date(calls(5_000));
     assert_eq!(
@@ -248,7 +250,7 @@ fn a_folder_store_holds_one_file_per_month_and_reads_back_as_one_store() {
 
 #[test]
 fn append_adds_new_calls_replaces_same_ids_and_rewrites_only_changed_months() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let folder = dir.path().join("store");
     let all = by_date(calls(4_000));
     let (first, later) = (all.slice(0, 3_000), all.slice(3_000, 1_000));
@@ -340,7 +342,7 @@ fn append_adds_new_calls_replaces_same_ids_and_rewrites_only_changed_months() {
 
 #[test]
 fn append_refuses_to_rewrite_a_damaged_month() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let folder = dir.path().join("store");
     let all = by_date(calls(2_000));
     folder::write_folder(all.clone().lazy(), &folder).unwrap();
@@ -370,12 +372,11 @@ fn append_refuses_to_rewrite_a_damaged_month() {
 
 #[test]
 fn convert_cli_writes_a_folder_store_and_appends_to_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temporary_folder();
     let folder = dir.path().join("store");
-    let sample = crate::repo_root().join("sample_data").join("calls.csv");
+    let sample = sample_path("calls.csv");
     let run = |extra: &[&str]| {
-        assert_cmd::Command::cargo_bin("callfunnel")
-            .unwrap()
+        callfunnel()
             .args(["convert", "--input"])
             .arg(&sample)
             .arg("--out")

@@ -4,11 +4,10 @@
 //! (from `sample_data/expected.py`): dials 930 against 858 (+8%), connected
 //! 350, conversations 193, conversions 58, and so on.
 
-use assert_cmd::Command;
 use callfunnel::ingest::{load, IngestOptions};
 use callfunnel::{compute, Request};
 
-use crate::sample::sample_path;
+use crate::harness::{assert_status, command, repo_root, sample_path, stdout_of};
 
 /// The plain (not a terminal) table of the sample and `request.json`.
 const EXPECTED: &str = r"Outbound calls 2024-03-04 to 2024-03-17, compared with 2024-02-19 to 2024-03-03
@@ -58,18 +57,15 @@ Sun ·······░··░··········░·░
 
 /// Runs `callfunnel metrics --format table` on the sample with `request`.
 fn table_of(request: &str) -> String {
-    let output = Command::cargo_bin("callfunnel")
-        .expect("the callfunnel binary")
-        .arg("metrics")
-        .arg("--input")
+    let output = command(&["metrics", "--input"])
         .arg(sample_path("calls.csv"))
         .arg("--request")
         .arg(sample_path(request))
         .args(["--format", "table"])
         .output()
         .expect("running callfunnel");
-    assert_eq!(output.status.code(), Some(0), "exit status");
-    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+    assert_status(&output, 0);
+    stdout_of(&output)
 }
 
 /// The sample's response to `request`, from the library.
@@ -137,7 +133,7 @@ fn table_lists_the_drilldown_page() {
 #[test]
 fn the_readme_shows_the_current_table() {
     let readme =
-        std::fs::read_to_string(crate::repo_root().join("README.md")).expect("reading the README");
+        std::fs::read_to_string(repo_root().join("README.md")).expect("reading the README");
     assert!(
         readme.contains(EXPECTED),
         "README.md's table example differs from the command's output"

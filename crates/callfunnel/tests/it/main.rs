@@ -1,0 +1,9 @@
+//! The library's integration tests, one binary: the engine against a naive
+//! reference implementation and by properties, the sample data against
+//! independently computed answers, and `verify`.
+
+mod properties;
+mod reference;
+mod sample;
+mod sample_data;
+mod verify;
