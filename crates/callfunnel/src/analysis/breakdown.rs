@@ -304,6 +304,8 @@ pub struct GroupChanges {
 
 /// Names of the aggregated columns.
 const KEY: &str = "key";
+/// The number of groups, beside the page.
+const TOTAL: &str = "groups";
 const LABEL: &str = "label";
 const DIALS: &str = "dials";
 const CONNECTED: &str = "connected";
@@ -348,10 +350,18 @@ pub(super) fn period_aggregations() -> Vec<Expr> {
     aggregations
 }
 
-/// Every group's counts in both periods, sorted as the request asks (ties:
-/// key ascending, the `null` key last). All rows are kept: the page is cut
-/// when read, so the total number of rows is known even past the last page.
-pub(super) fn breakdown_plan(scoped: LazyFrame, request: &BreakdownRequest) -> LazyFrame {
+/// The page of groups the request asks for, each with its counts in both
+/// periods, sorted as the request asks (ties: key ascending, the `null` key
+/// last), and beside it, in its first row, the number of groups ([`TOTAL`]).
+/// A page past the last is one row of nulls beside the total.
+///
+/// The groups are aggregated once (the page and the total share them) and
+/// only the page is sorted out of them: memory holds the groups, not a
+/// sorted copy.
+pub(super) fn breakdown_plan(
+    scoped: LazyFrame,
+    request: &BreakdownRequest,
+) -> PolarsResult<LazyFrame> {
     let group_by = request.group_by;
     let calls = match group_by {
         GroupBy::Tag => scoped.explode(
@@ -371,15 +381,28 @@ pub(super) fn breakdown_plan(scoped: LazyFrame, request: &BreakdownRequest) -> L
         Some(metric) => (vec![metric, col(KEY)], vec![true, false]),
         None => (vec![col(KEY)], vec![false]),
     };
-    calls
+    let groups = calls
         .group_by([group_by.key().alias(KEY)])
-        .agg(aggregations)
+        .agg(aggregations);
+    let offset = i64::try_from(items_before(request.page, request.size)).unwrap_or(i64::MAX);
+    let page = groups
+        .clone()
         .sort_by_exprs(
             by,
             SortMultipleOptions::default()
                 .with_order_descending_multi(descending)
                 .with_nulls_last(true),
         )
+        .slice(offset, request.size);
+    let total = groups.select([len().cast(DataType::Int64).alias(TOTAL)]);
+    concat_lf_horizontal(
+        [page, total],
+        HConcatOptions {
+            parallel: true,
+            strict: false,
+            broadcast_unit_length: false,
+        },
+    )
 }
 
 /// One period's counts and exact talk time, as aggregated.
@@ -421,6 +444,11 @@ impl PeriodColumns {
                 .u64()?
                 .clone(),
         })
+    }
+
+    /// Whether row `row` holds a group's counts (not padding).
+    fn is_group(&self, row: usize) -> bool {
+        self.counts[0].get(row).is_some()
     }
 
     /// The counts of row `row`.
@@ -507,26 +535,27 @@ impl PeriodCounts {
     }
 }
 
-/// The page of rows the request asks for, from [`breakdown_plan`]'s frame;
-/// `previous` and `change` only when `compared`.
+/// The page of rows from [`breakdown_plan`]'s frame; `previous` and
+/// `change` only when `compared`.
 pub(super) fn read_breakdown(
     frame: &DataFrame,
     request: &BreakdownRequest,
     compared: bool,
     rounding: Rounding,
 ) -> Result<Breakdown, EngineError> {
-    let offset = i64::try_from(items_before(request.page, request.size)).unwrap_or(i64::MAX);
-    let page = frame.slice(offset, request.size as usize);
-    let keys = page.column(KEY)?;
+    let total = frame.column(TOTAL)?.i64()?.get(0).unwrap_or(0);
+    let keys = frame.column(KEY)?;
     let labels = match request.group_by.label() {
-        Some(_) => Some(page.column(LABEL)?.str()?.clone()),
+        Some(_) => Some(frame.column(LABEL)?.str()?.clone()),
         None => None,
     };
     let (current, previous) = (
-        PeriodColumns::new(&page, "current")?,
-        PeriodColumns::new(&page, "previous")?,
+        PeriodColumns::new(frame, "current")?,
+        PeriodColumns::new(frame, "previous")?,
     );
-    let rows = (0..page.height())
+    // Rows past the page's (the total's padding) have no counts.
+    let rows = (0..frame.height()).filter(|&row| current.is_group(row));
+    let rows = rows
         .map(|row| {
             let (current, previous) = (current.at(row), previous.at(row));
             Ok(BreakdownRow {
@@ -543,7 +572,7 @@ pub(super) fn read_breakdown(
     Ok(Breakdown {
         group_by: request.group_by,
         rows,
-        pagination: Pagination::new(request.page, request.size, frame.height() as u64),
+        pagination: Pagination::new(request.page, request.size, total.max(0) as u64),
     })
 }
 

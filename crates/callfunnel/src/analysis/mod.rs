@@ -82,11 +82,11 @@ pub(crate) fn extra_columns(request: &AnalysisRequest) -> Vec<&'static str> {
 
 /// The plans of the analysis `request` asks for, over the scoped calls, in
 /// the order [`read`] takes their frames.
-pub(crate) fn plans(scoped: &LazyFrame, request: &Request) -> Vec<LazyFrame> {
+pub(crate) fn plans(scoped: &LazyFrame, request: &Request) -> PolarsResult<Vec<LazyFrame>> {
     let analysis = &request.analysis;
     let mut plans = Vec::new();
     if let Some(breakdown) = &analysis.breakdown {
-        plans.push(breakdown::breakdown_plan(scoped.clone(), breakdown));
+        plans.push(breakdown::breakdown_plan(scoped.clone(), breakdown)?);
     }
     if analysis.connect_rules {
         plans.push(connect_rules::connect_rules_plan(scoped.clone()));
@@ -94,7 +94,7 @@ pub(crate) fn plans(scoped: &LazyFrame, request: &Request) -> Vec<LazyFrame> {
     if analysis.reach {
         plans.push(reach::reach_plan(scoped.clone()));
     }
-    plans
+    Ok(plans)
 }
 
 /// The `analysis` object from the frames of [`plans`] (in order) and the

@@ -138,7 +138,7 @@ fn compute_parts(
         ));
     }
     let sections = plans.len();
-    plans.extend(crate::analysis::plans(&frame, request));
+    plans.extend(crate::analysis::plans(&frame, request)?);
     let drilldown = match &request.items {
         Some(items) => Some(drilldown_page(frame.clone(), items)?),
         None => None,
@@ -363,8 +363,19 @@ mod tests {
             "request_weekly.json",
             "request_no_tags.json",
         ];
-        for name in requests {
-            let text = std::fs::read_to_string(samples.join(name)).unwrap();
+        // The analysis of SPEC §8 too, with a page past the last for TAG.
+        let analysis = [
+            r#""group_by": "USER", "connect_rules": true, "reach": true, "intervals": true"#,
+            r#""group_by": "TAG", "group_sort": "key", "group_size": 2, "group_page": 4"#,
+            r#""group_by": "contact_number", "group_sort": "connect_rate", "group_size": 7"#,
+        ];
+        let texts = requests
+            .iter()
+            .map(|name| std::fs::read_to_string(samples.join(name)).unwrap())
+            .chain(analysis.iter().map(|fields| {
+                format!(r#"{{"date": {{"from": "2024-03-04", "to": "2024-03-17"}}, {fields}}}"#)
+            }));
+        for (text, name) in texts.zip(requests.iter().chain(&analysis)) {
             let mut request = Request::from_json_str(&text).unwrap();
             for page in [1, 2, 40] {
                 if let Some(items) = &mut request.items {
