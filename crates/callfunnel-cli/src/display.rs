@@ -2,14 +2,23 @@
 //! and the HTML report ([`crate::report`]).
 //!
 //! ```
-//! use callfunnel_cli::display::{change, count, duration, percent, seconds};
+//! use callfunnel::Rounding;
+//! use callfunnel_cli::display::{change, count, duration, percent, points, seconds};
 //!
 //! assert_eq!(count(71408), "71,408");
 //! assert_eq!(percent(Some(0.376)), "37.6%");
-//! assert_eq!(change(Some(-0.04)), "-4.0%");
+//! assert_eq!(points(Some(0.376), Some(0.408)), "-3.2 pp");
+//! assert_eq!(change(Some(-0.04), Rounding::Api), "-4%");
+//! assert_eq!(change(Some(0.2763), Rounding::Exact), "+27.6%");
 //! assert_eq!(seconds(Some(204.0)), "204.0 s");
 //! assert_eq!(duration(71408), "19h 50m 08s");
 //! ```
+
+use callfunnel::response::{Funnel, FunnelStage};
+use callfunnel::rounding::CHANGE_DECIMALS;
+use callfunnel::Rounding;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 /// What a missing figure (a rate without dials, a change against 0) prints as.
 pub const NOT_AVAILABLE: &str = "n/a";
@@ -74,22 +83,73 @@ pub fn rate_within(rate: Option<f64>, interval: Option<&callfunnel::analysis::In
 /// The mark of a rate resting on fewer than 30 calls.
 pub const SMALL_SAMPLE_MARK: &str = " *";
 
-/// A difference of two rates in percentage points, e.g. `-0.07` → `-7.0 pp`.
-pub fn points(difference: Option<f64>) -> String {
-    match difference {
+/// A relative change as a signed percentage at the precision it holds: the
+/// API rounds a change to 2 decimals of a fraction, so whole percents
+/// (`0.28` → `+28%`, never `+28.0%`, which would claim a precision the
+/// figure lacks); an exact change (`--exact`) gets one decimal (`0.2763` →
+/// `+27.6%`). No sign for 0.
+pub fn change(change: Option<f64>, rounding: Rounding) -> String {
+    let decimals = match rounding {
+        Rounding::Api => CHANGE_DECIMALS.saturating_sub(2) as usize,
+        Rounding::Exact => 1,
+    };
+    match change {
         None => NOT_AVAILABLE.into(),
-        Some(points) if (points * 1000.0).round() == 0.0 => "0.0 pp".into(),
-        Some(points) => format!("{:+.1} pp", points * 100.0),
+        Some(change) => format!("{}%", signed(change * 100.0, decimals)),
     }
 }
 
-/// A relative change as a signed percentage, e.g. `0.08` → `+8.0%`; no sign for 0.
-pub fn change(change: Option<f64>) -> String {
-    match change {
-        None => NOT_AVAILABLE.into(),
-        Some(change) if (change * 1000.0).round() == 0.0 => "0.0%".into(),
-        Some(change) => format!("{:+.1}%", change * 100.0),
+/// `value` with `decimals` decimals and its sign, but none when it prints
+/// as zero (`-0.0004` at one decimal is `0.0`, not `-0.0`).
+fn signed(value: f64, decimals: usize) -> String {
+    let magnitude = format!("{:.decimals$}", value.abs());
+    if magnitude.bytes().all(|digit| matches!(digit, b'0' | b'.')) {
+        magnitude
+    } else {
+        format!("{value:+.decimals$}")
     }
+}
+
+/// The difference of two rates in percentage points, signed, one decimal
+/// (rates hold 3 decimals of a fraction): `0.376` against `0.408` →
+/// `-3.2 pp`; n/a when either rate is missing.
+pub fn points(rate: Option<f64>, previous: Option<f64>) -> String {
+    point_difference(rate.zip(previous).map(|(rate, previous)| rate - previous))
+}
+
+/// A difference of two rates in percentage points, signed, one decimal:
+/// `-0.032` → `-3.2 pp`; n/a when there is none.
+pub fn point_difference(difference: Option<f64>) -> String {
+    match difference {
+        None => NOT_AVAILABLE.into(),
+        Some(difference) => format!("{} pp", signed(difference * 100.0, 1)),
+    }
+}
+
+/// An instant the API writes in UTC (`2024-03-17T22:45:00Z`) as the wall
+/// clock of `zone` reads it, `2024-03-17 23:45:00`; text that is not such an
+/// instant is kept as it is.
+pub fn local_time(utc: &str, zone: Tz) -> String {
+    DateTime::parse_from_rfc3339(utc).map_or_else(
+        |_| utc.to_string(),
+        |instant| {
+            instant
+                .with_timezone(&Utc)
+                .with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        },
+    )
+}
+
+/// The funnel's stages in funnel order, each with the name people read.
+pub fn funnel_stages(funnel: &Funnel) -> [(&'static str, &FunnelStage); 4] {
+    [
+        ("Dials", &funnel.dials),
+        ("Connected", &funnel.connected),
+        ("Conversations", &funnel.conversations),
+        ("Conversions", &funnel.conversions),
+    ]
 }
 
 /// A mean number of seconds, e.g. `20.04` → `20.0 s`.
@@ -216,9 +276,19 @@ mod tests {
 
     #[test]
     fn changes_and_trends() {
-        assert_eq!(change(Some(0.0)), "0.0%");
-        assert_eq!(change(Some(0.16)), "+16.0%");
-        assert_eq!(change(None), "n/a");
+        assert_eq!(change(Some(0.0), Rounding::Api), "0%");
+        assert_eq!(change(Some(0.16), Rounding::Api), "+16%");
+        assert_eq!(change(Some(0.28), Rounding::Api), "+28%");
+        assert_eq!(change(Some(-0.04), Rounding::Api), "-4%");
+        assert_eq!(change(None, Rounding::Api), "n/a");
+        assert_eq!(change(Some(0.0), Rounding::Exact), "0.0%");
+        assert_eq!(change(Some(0.27634), Rounding::Exact), "+27.6%");
+        assert_eq!(change(Some(-0.0004), Rounding::Exact), "0.0%");
+        assert_eq!(change(Some(-0.0006), Rounding::Exact), "-0.1%");
+        assert_eq!(points(Some(0.376), Some(0.408)), "-3.2 pp");
+        assert_eq!(points(Some(0.5), Some(0.5)), "0.0 pp");
+        assert_eq!(points(Some(1.0), Some(0.25)), "+75.0 pp");
+        assert_eq!(points(Some(0.5), None), "n/a");
         assert_eq!(Trend::of(Some(0.1), true), Trend::Better);
         assert_eq!(Trend::of(Some(0.1), false), Trend::Worse);
         assert_eq!(Trend::of(Some(-0.01), false), Trend::Better);
@@ -243,9 +313,10 @@ mod tests {
             "n/a *"
         );
         assert_eq!(rate_within(Some(0.5), None), "50.0%");
-        assert_eq!(points(Some(-0.07)), "-7.0 pp");
-        assert_eq!(points(Some(0.0)), "0.0 pp");
-        assert_eq!(points(None), "n/a");
+        assert_eq!(point_difference(Some(-0.07)), "-7.0 pp");
+        assert_eq!(point_difference(Some(0.0)), "0.0 pp");
+        assert_eq!(point_difference(Some(-0.0004)), "0.0 pp");
+        assert_eq!(point_difference(None), "n/a");
     }
 
     #[test]
@@ -255,6 +326,24 @@ mod tests {
         assert_eq!(printable("x\u{9b}y\u{7f}"), "x\\u{9b}y\\x7f");
         assert_eq!(printable("é ü"), "é ü");
         assert_eq!(printable_lines("a\u{1b}\nb\n"), "a\\x1b\nb\n");
+    }
+
+    #[test]
+    fn instants_in_a_zone() {
+        let paris: Tz = "Europe/Paris".parse().unwrap();
+        assert_eq!(
+            local_time("2024-03-17T22:45:00Z", paris),
+            "2024-03-17 23:45:00"
+        );
+        assert_eq!(
+            local_time("2024-03-31T01:30:00Z", paris),
+            "2024-03-31 03:30:00"
+        );
+        assert_eq!(
+            local_time("2024-03-17T22:45:00Z", Tz::UTC),
+            "2024-03-17 22:45:00"
+        );
+        assert_eq!(local_time("yesterday", paris), "yesterday");
     }
 
     #[test]

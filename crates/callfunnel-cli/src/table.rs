@@ -1,10 +1,12 @@
 //! A response as aligned text tables, for people (`metrics --format table`).
 //!
-//! The funnel with counts, rates and change, time spent, the top of the
-//! leaderboard, a compact weekday × hour heatmap of dials, the drilldown
-//! page when the response has one, and the analysis of SPEC §8 when asked
-//! for (in [`analysis`]). With `color`, changes carry arrows and colours
-//! (for a terminal); without, the text is plain.
+//! The funnel with counts, change, rates and the previous rates, time
+//! spent, the top of the leaderboard, a compact weekday × hour heatmap of
+//! dials, and the drilldown page when the response has one (or every call
+//! of the stage, `--all-pages`), its times in the request's zone, and the
+//! analysis of SPEC §8 when asked for (in [`analysis`]). With
+//! `color`, changes carry arrows and colours (for a terminal); without, the
+//! text is plain.
 
 mod analysis;
 
@@ -15,7 +17,8 @@ use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 use crate::display::{self, Trend};
 use callfunnel::analysis::StageInterval;
 use callfunnel::definitions::DEFINITIONS_VERSION;
-use callfunnel::response::{FunnelStage, HeatmapCell, Items, MetricValue, Response};
+use callfunnel::response::{DrilldownItem, HeatmapCell, MetricValue, Response};
+use callfunnel::{Request, Rounding};
 
 /// How many leaderboard rows the text shows.
 pub const LEADERBOARD_ROWS: usize = 10;
@@ -23,9 +26,23 @@ pub const LEADERBOARD_ROWS: usize = 10;
 /// Shades of the text heatmap, from the lowest non-zero count to the highest.
 const SHADES: [char; 4] = ['░', '▒', '▓', '█'];
 
+/// What the tables show.
+#[derive(Debug, Clone, Copy)]
+pub struct TableInput<'a> {
+    /// The metrics.
+    pub response: &'a Response,
+    /// The request they answer (its zone dates the calls).
+    pub request: &'a Request,
+    /// How the response was rounded: changes print at the precision they hold.
+    pub rounding: Rounding,
+    /// Every call of the drilldown's stage (`--all-pages`), listed instead
+    /// of the response's page.
+    pub all_calls: Option<&'a [DrilldownItem]>,
+}
+
 /// The response as text tables, ending with a newline.
-pub fn render(response: &Response, color: bool) -> String {
-    let data = &response.data;
+pub fn render(input: &TableInput, color: bool) -> String {
+    let data = &input.response.data;
     let mut sections = vec![format!(
         "Outbound calls {} to {}, {}\nLast call loaded: {} · definitions version {DEFINITIONS_VERSION}",
         data.date.from,
@@ -33,19 +50,35 @@ pub fn render(response: &Response, color: bool) -> String {
         display::comparison(data.compare_date, " to "),
         data.last_updated.as_deref().unwrap_or(display::NOT_AVAILABLE),
     )];
-    sections.push(format!("Funnel\n{}", funnel_table(response, color)));
-    sections.push(format!("Time spent\n{}", time_spent_table(response, color)));
+    sections.push(format!("Funnel\n{}", funnel_table(input, color)));
+    sections.push(format!("Time spent\n{}", time_spent_table(input, color)));
     let shown = data.leaderboard.len().min(LEADERBOARD_ROWS);
     sections.push(format!(
         "Leaderboard: connected calls, top {shown} of {} reps\n{}",
         data.leaderboard.len(),
-        leaderboard_table(response, color)
+        leaderboard_table(input.response, color)
     ));
     sections.push(heatmap_text(&data.heatmap.dials));
-    if let Some(items) = &data.items {
-        sections.push(items_section(items, color));
+    match (input.all_calls, &data.items) {
+        (Some(calls), _) => sections.push(format!(
+            "Calls: all {} of the stage\n{}",
+            display::count(calls.len() as u64),
+            calls_table(calls, input.request, color)
+        )),
+        (None, Some(items)) => {
+            let pagination = &items.pagination;
+            sections.push(format!(
+                "Calls: page {} of {}, {} per page, {} in all\n{}",
+                pagination.page,
+                pagination.total_pages,
+                pagination.size,
+                display::count(pagination.total_count),
+                calls_table(&items.data, input.request, color)
+            ));
+        }
+        (None, None) => {}
     }
-    if let Some(found) = &response.analysis {
+    if let Some(found) = &input.response.analysis {
         sections.extend(analysis::sections(found, color));
     }
     sections.join("\n\n") + "\n"
@@ -88,8 +121,13 @@ fn align_right(table: &mut Table, columns: &[usize]) {
 }
 
 /// A change cell: the percentage, with an arrow and a colour when `color`.
-fn change_cell(change: Option<f64>, higher_is_better: bool, color: bool) -> Cell {
-    let text = display::change(change);
+fn change_cell(
+    change: Option<f64>,
+    rounding: Rounding,
+    higher_is_better: bool,
+    color: bool,
+) -> Cell {
+    let text = display::change(change, rounding);
     if !color {
         return Cell::new(text);
     }
@@ -101,47 +139,53 @@ fn change_cell(change: Option<f64>, higher_is_better: bool, color: bool) -> Cell
     }
 }
 
-fn funnel_table(response: &Response, color: bool) -> Table {
-    let funnel = &response.data.funnel;
-    let intervals = response
+fn funnel_table(input: &TableInput, color: bool) -> Table {
+    let funnel = &input.response.data.funnel;
+    let mut table = new_table(
+        &[
+            "Stage",
+            "Current",
+            "Previous",
+            "Change",
+            "Rate",
+            "Previous rate",
+            "Rate change",
+        ],
+        color,
+    );
+    let intervals = input
+        .response
         .analysis
         .as_ref()
         .and_then(|analysis| analysis.intervals.as_ref())
         .map(|intervals| &intervals.funnel);
-    let mut table = new_table(&["Stage", "Current", "Previous", "Change", "Rate"], color);
-    let stages: [(&str, &FunnelStage, Option<&StageInterval>); 4] = [
-        ("Dials", &funnel.dials, intervals.map(|i| &i.dials)),
-        (
-            "Connected",
-            &funnel.connected,
-            intervals.map(|i| &i.connected),
-        ),
-        (
-            "Conversations",
-            &funnel.conversations,
-            intervals.map(|i| &i.conversations),
-        ),
-        (
-            "Conversions",
-            &funnel.conversions,
-            intervals.map(|i| &i.conversions),
-        ),
+    let stage_intervals: [Option<&StageInterval>; 4] = [
+        intervals.map(|i| &i.dials),
+        intervals.map(|i| &i.connected),
+        intervals.map(|i| &i.conversations),
+        intervals.map(|i| &i.conversions),
     ];
-    for (name, stage, interval) in stages {
+    for ((name, stage), interval) in display::funnel_stages(funnel)
+        .into_iter()
+        .zip(stage_intervals)
+    {
+        let previous_rate = stage.previous_rate(funnel.dials.count.previous, input.rounding);
         table.add_row(vec![
             Cell::new(name),
             Cell::new(display::count(stage.count.value)),
             Cell::new(display::compared(stage.count.previous, display::count)),
-            change_cell(stage.count.change, true, color),
+            change_cell(stage.count.change, input.rounding, true, color),
             Cell::new(display::rate_within(stage.rate, interval.map(|i| &i.rate))),
+            Cell::new(display::percent(previous_rate)),
+            Cell::new(display::points(stage.rate, previous_rate)),
         ]);
     }
-    align_right(&mut table, &[1, 2, 3, 4]);
+    align_right(&mut table, &[1, 2, 3, 4, 5, 6]);
     table
 }
 
-fn time_spent_table(response: &Response, color: bool) -> Table {
-    let spent = &response.data.time_spent;
+fn time_spent_table(input: &TableInput, color: bool) -> Table {
+    let spent = &input.response.data.time_spent;
     let mut table = new_table(&["Time", "Current", "Previous", "Change"], color);
     let averages: [(&str, &MetricValue<Option<f64>>, bool); 2] = [
         (
@@ -160,7 +204,7 @@ fn time_spent_table(response: &Response, color: bool) -> Table {
             Cell::new(name),
             Cell::new(display::seconds(metric.value)),
             Cell::new(display::compared(metric.previous, display::seconds)),
-            change_cell(metric.change, higher_is_better, color),
+            change_cell(metric.change, input.rounding, higher_is_better, color),
         ]);
     }
     let total = &spent.total_conversation_time_seconds;
@@ -168,7 +212,7 @@ fn time_spent_table(response: &Response, color: bool) -> Table {
         Cell::new("Total conversation time"),
         Cell::new(display::duration(total.value)),
         Cell::new(display::compared(total.previous, display::duration)),
-        change_cell(total.change, true, color),
+        change_cell(total.change, input.rounding, true, color),
     ]);
     align_right(&mut table, &[1, 2, 3]);
     table
@@ -225,15 +269,23 @@ fn shade(value: u64, max: u64) -> char {
     SHADES[(level as usize).clamp(1, SHADES.len()) - 1]
 }
 
-fn items_section(items: &Items, color: bool) -> String {
-    let pagination = &items.pagination;
+/// Drilldown calls, their times in the request's zone.
+fn calls_table(calls: &[DrilldownItem], request: &Request, color: bool) -> Table {
+    let zone = request.timezone;
     let mut table = new_table(
-        &["Date (UTC)", "Call", "Rep", "Contact", "Stage", "Duration"],
+        &[
+            &format!("Date ({})", zone.name()),
+            "Call",
+            "Rep",
+            "Contact",
+            "Stage",
+            "Duration",
+        ],
         color,
     );
-    for item in &items.data {
+    for item in calls {
         table.add_row(vec![
-            text_cell(&item.date),
+            text_cell(&display::local_time(&item.date, zone)),
             text_cell(&item.id),
             text_cell(item.user.as_ref().map_or("", display::user_name)),
             text_cell(item.contact_number.as_deref().unwrap_or_default()),
@@ -246,13 +298,7 @@ fn items_section(items: &Items, color: bool) -> String {
         ]);
     }
     align_right(&mut table, &[5]);
-    format!(
-        "Calls: page {} of {}, {} per page, {} in all\n{table}",
-        pagination.page,
-        pagination.total_pages,
-        pagination.size,
-        display::count(pagination.total_count)
-    )
+    table
 }
 
 #[cfg(test)]

@@ -17,10 +17,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Err("usage: compute_from_csv CALLS.csv REQUEST.json".into());
     };
     let request = Request::from_json_str(&std::fs::read_to_string(request)?)?;
-    let options = IngestOptions {
-        request_tags: request.tags.clone(),
-        ..IngestOptions::default()
-    };
+    let options = IngestOptions::for_request(&request);
     let loaded = load(&[PathBuf::from(calls)], &options)?;
     eprintln!("{} calls loaded", loaded.report.calls);
     let response = compute(loaded.frame, &request)?;

@@ -22,10 +22,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
     };
     let request = Request::from_json_str(&std::fs::read_to_string(request)?)?;
     let answer: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(answer)?)?;
-    let options = IngestOptions {
-        request_tags: request.tags.clone(),
-        ..IngestOptions::default()
-    };
+    let options = IngestOptions::for_request(&request);
     let loaded = load(&[PathBuf::from(calls)], &options)?;
     let report = verify(loaded.frame, &request, &answer)?;
     println!("{}", report.render_table());

@@ -22,8 +22,8 @@ use polars::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::exprs::fold_batches;
-use crate::ingest::SpillFile;
 use crate::model::column::ID;
+use crate::scratch::SpillFile;
 
 /// Name of the column of each row's position, while de-duplicating.
 const ROW: &str = "__row";
@@ -163,7 +163,8 @@ fn id_hashes(calls: LazyFrame, rows_hint: u64, hashes_in_memory: usize) -> Polar
 const HASHES_IN_MEMORY: usize = 1 << 23;
 
 /// Temporary files the hashes are spread over beyond [`HASHES_IN_MEMORY`],
-/// by their first 8 bits: at 100M calls, 3 MiB each, sorted one at a time.
+/// by their first 8 bits: each holds a 256th of the hashes, sorted one file
+/// at a time.
 const HASH_BUCKETS: usize = 256;
 
 /// Bytes buffered for each bucket file before it is written to.

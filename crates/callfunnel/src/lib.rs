@@ -14,10 +14,12 @@
 //!   contact reach, Wilson intervals and comparison presets, computed with
 //!   the engine's sections;
 //! - [`response`]: the API-shaped response;
-//! - [`pagination`]: the page-size rule and the `pagination` of a page;
+//! - [`pagination`]: the page-number and page-size rules and the
+//!   `pagination` of a page;
 //! - [`definitions`]: the rules, printable, with their version;
 //! - [`verify`]: an API answer compared with the recomputation;
-//! - [`convert`]: the canonical Parquet store.
+//! - [`store`]: the canonical Parquet store, written and read;
+//! - [`scratch`]: temporary files, removed on a signal.
 //!
 //! The command line, the text tables, the HTML/PNG report and the generator of
 //! synthetic calls live in the `callfunnel-cli` package, so this crate depends
@@ -41,7 +43,6 @@
 //! ```
 
 pub mod analysis;
-pub mod convert;
 pub mod definitions;
 mod duplicates;
 pub mod engine;
@@ -53,8 +54,9 @@ pub mod reason;
 pub mod request;
 pub mod response;
 pub mod rounding;
+pub mod scratch;
 pub mod stages;
-pub mod temporary;
+pub mod store;
 pub mod verify;
 
 pub use engine::{compute, compute_with, compute_with_previous_series, EngineError};

@@ -1,4 +1,5 @@
-//! The call record of SPEC §1 and its canonical columnar form.
+//! The call record of SPEC §1, its canonical columnar form, and the rules of
+//! its values ([`rules`]).
 //!
 //! Every ingest path ends in the same Polars frame: one row per call, with the
 //! columns named in [`column`](mod@column) and the types given by [`canonical_schema`]. The
@@ -10,6 +11,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
+
+pub mod rules;
 
 /// Column names of the canonical call frame (SPEC §1 field names).
 pub mod column {
@@ -61,6 +64,50 @@ pub mod column {
     ];
 }
 
+/// A call field of SPEC §1, in canonical column order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Id,
+    Date,
+    Direction,
+    Type,
+    UserId,
+    UserName,
+    UserEmail,
+    AlloNumber,
+    AlloNumberLabel,
+    ContactNumber,
+    Result,
+    Duration,
+    RingingSeconds,
+    Tags,
+}
+
+impl Field {
+    /// Every field, in canonical order (the order of [`column::ALL`]).
+    pub const ALL: [Field; 14] = [
+        Field::Id,
+        Field::Date,
+        Field::Direction,
+        Field::Type,
+        Field::UserId,
+        Field::UserName,
+        Field::UserEmail,
+        Field::AlloNumber,
+        Field::AlloNumberLabel,
+        Field::ContactNumber,
+        Field::Result,
+        Field::Duration,
+        Field::RingingSeconds,
+        Field::Tags,
+    ];
+
+    /// The SPEC §1 name, which is also the canonical column name.
+    pub fn name(self) -> &'static str {
+        column::ALL[self as usize]
+    }
+}
+
 /// The time unit of the canonical `date` column.
 pub const DATE_UNIT: TimeUnit = TimeUnit::Microseconds;
 
@@ -73,21 +120,22 @@ pub fn date_dtype() -> DataType {
 pub fn canonical_schema() -> Schema {
     use column::*;
     let string = || DataType::String;
+    let field = |name: &str, dtype| polars::prelude::Field::new(name.into(), dtype);
     Schema::from_iter([
-        Field::new(ID.into(), string()),
-        Field::new(DATE.into(), date_dtype()),
-        Field::new(DIRECTION.into(), string()),
-        Field::new(TYPE.into(), string()),
-        Field::new(USER_ID.into(), string()),
-        Field::new(USER_NAME.into(), string()),
-        Field::new(USER_EMAIL.into(), string()),
-        Field::new(ALLO_NUMBER.into(), string()),
-        Field::new(ALLO_NUMBER_LABEL.into(), string()),
-        Field::new(CONTACT_NUMBER.into(), string()),
-        Field::new(RESULT.into(), string()),
-        Field::new(DURATION.into(), DataType::Int64),
-        Field::new(RINGING_SECONDS.into(), DataType::Float64),
-        Field::new(TAGS.into(), DataType::List(Box::new(string()))),
+        field(ID, string()),
+        field(DATE, date_dtype()),
+        field(DIRECTION, string()),
+        field(TYPE, string()),
+        field(USER_ID, string()),
+        field(USER_NAME, string()),
+        field(USER_EMAIL, string()),
+        field(ALLO_NUMBER, string()),
+        field(ALLO_NUMBER_LABEL, string()),
+        field(CONTACT_NUMBER, string()),
+        field(RESULT, string()),
+        field(DURATION, DataType::Int64),
+        field(RINGING_SECONDS, DataType::Float64),
+        field(TAGS, DataType::List(Box::new(string()))),
     ])
 }
 
@@ -103,7 +151,8 @@ pub struct UnknownValue {
     pub expected: &'static str,
 }
 
-/// Declares a string enum that parses case-insensitively and prints in API case.
+/// Declares a string enum that parses as [`rules::match_spelling`] reads the
+/// API's values and prints in API case.
 macro_rules! api_enum {
     ($(#[$meta:meta])* $name:ident, $kind:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -134,17 +183,14 @@ macro_rules! api_enum {
             type Err = UnknownValue;
 
             fn from_str(text: &str) -> Result<Self, Self::Err> {
-                let trimmed = text.trim();
-                $(
-                    if trimmed.eq_ignore_ascii_case($text) {
-                        return Ok($name::$variant);
-                    }
-                )+
-                Err(UnknownValue {
-                    kind: $kind,
-                    value: text.to_string(),
-                    expected: concat!($($text, " "),+),
-                })
+                match rules::match_spelling(Self::SPELLINGS, text) {
+                    Some(index) => Ok(Self::ALL[index]),
+                    None => Err(UnknownValue {
+                        kind: $kind,
+                        value: text.to_string(),
+                        expected: concat!($($text, " "),+),
+                    }),
+                }
             }
         }
 
@@ -168,7 +214,7 @@ api_enum!(
 
 api_enum!(
     /// Telephony outcome of a call (SPEC §1). Which outcomes are connected is
-    /// a stage rule: see [`crate::stages::CONNECTED_RESULTS`].
+    /// a stage rule (SPEC §3, `crate::stages`).
     CallResult, "result" {
         Answered => "ANSWERED",
         Voicemail => "VOICEMAIL",
@@ -186,14 +232,6 @@ api_enum!(
         Received => "RECEIVED",
     }
 );
-
-impl CallResult {
-    /// Whether the recipient picked up (SPEC §3; the rule lives in
-    /// [`crate::stages::CONNECTED_RESULTS`]).
-    pub fn is_connected(self) -> bool {
-        crate::stages::CONNECTED_RESULTS.contains(&self)
-    }
-}
 
 /// A tag key as calls and requests hold it (SPEC §1.2): trimmed and lower
 /// case; `None` when nothing is left. Data and request tags go through this
@@ -220,9 +258,9 @@ pub struct Call {
     pub id: String,
     /// Dial instant.
     pub date: DateTime<Utc>,
-    /// Direction (default `OUTBOUND`).
+    /// Direction (default [`rules::DEFAULT_DIRECTION`]).
     pub direction: Direction,
-    /// Item type (default `CALL`).
+    /// Item type (default [`rules::DEFAULT_TYPE`]).
     pub call_type: CallType,
     /// Rep id.
     pub user_id: Option<String>,
@@ -252,8 +290,8 @@ impl Call {
         Call {
             id: id.into(),
             date,
-            direction: Direction::Outbound,
-            call_type: CallType::Call,
+            direction: rules::DEFAULT_DIRECTION,
+            call_type: rules::DEFAULT_TYPE,
             user_id: None,
             user_name: None,
             user_email: None,

@@ -1,10 +1,12 @@
 //! Paging through a list (SPEC §2 `page` and `size`, §4 `pagination`): the
-//! page-size rule, where a page starts, and the `pagination` object that
-//! comes with a page.
+//! page-number and page-size rules, where a page starts, and the
+//! `pagination` object that comes with a page.
 //!
 //! The drilldown pages its calls this way, and `callfunnel serve`'s
 //! conversation search pages its items the same way, as the real API does:
-//! one rule, so the two cannot drift apart.
+//! one rule, so the two cannot drift apart. A number sent is taken exactly
+//! (as an `i128`, wide enough for any JSON integer the parsers read): one
+//! out of range is refused with the value sent, never clamped.
 
 use serde::Serialize;
 
@@ -12,28 +14,51 @@ use serde::Serialize;
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// Largest page size.
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Largest page number: a page's number is a `u32`.
+pub const MAX_PAGE: u32 = u32::MAX;
 
 /// A requested page size outside `1..=MAX_PAGE_SIZE` (the API's
-/// `INVALID_PAGE_SIZE`); it holds the size asked for.
+/// `INVALID_PAGE_SIZE`); it holds the size sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("size must be between 1 and {MAX_PAGE_SIZE}, not {0}")]
-pub struct PageSizeOutOfRange(pub i64);
+pub struct PageSizeOutOfRange(pub i128);
 
 /// The page size of a request: [`DEFAULT_PAGE_SIZE`] when none is given,
 /// else the one given if it lies in `1..=MAX_PAGE_SIZE`.
-pub fn page_size(requested: Option<i64>) -> Result<u32, PageSizeOutOfRange> {
+pub fn page_size(requested: Option<i128>) -> Result<u32, PageSizeOutOfRange> {
     size_within(requested, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(PageSizeOutOfRange)
 }
 
 /// A page size under another list's rule: `default` when none is given,
 /// else the one given if it lies in `1..=max`; the size asked for when not.
-pub fn size_within(requested: Option<i64>, default: u32, max: u32) -> Result<u32, i64> {
+pub fn size_within(requested: Option<i128>, default: u32, max: u32) -> Result<u32, i128> {
     match requested {
         None => Ok(default),
         Some(size) => u32::try_from(size)
             .ok()
             .filter(|size| (1..=max).contains(size))
             .ok_or(size),
+    }
+}
+
+/// A requested page number that no page can have; it holds the number sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PageOutOfRange {
+    /// Below the first page, 1.
+    #[error("page must be at least 1, not {0}")]
+    BeforeFirst(i128),
+    /// Beyond the largest page number, [`MAX_PAGE`].
+    #[error("page must be at most {MAX_PAGE}, not {0}")]
+    BeyondLast(i128),
+}
+
+/// The page number of a request, counted from 1: 1 when none is given, else
+/// the one given if it lies in `1..=MAX_PAGE`.
+pub fn page_number(requested: Option<i128>) -> Result<u32, PageOutOfRange> {
+    match requested {
+        None => Ok(1),
+        Some(page) if page < 1 => Err(PageOutOfRange::BeforeFirst(page)),
+        Some(page) => u32::try_from(page).map_err(|_| PageOutOfRange::BeyondLast(page)),
     }
 }
 
@@ -82,12 +107,46 @@ mod tests {
         assert_eq!(page_size(None), Ok(20));
         assert_eq!(page_size(Some(1)), Ok(1));
         assert_eq!(page_size(Some(100)), Ok(100));
-        for size in [0, -1, 101, i64::from(u32::MAX) + 1, i64::MIN] {
+        for size in [
+            0,
+            -1,
+            101,
+            i128::from(u32::MAX) + 1,
+            i128::from(i64::MIN),
+            i128::from(u64::MAX),
+        ] {
             assert_eq!(page_size(Some(size)), Err(PageSizeOutOfRange(size)));
         }
         assert_eq!(
             PageSizeOutOfRange(101).to_string(),
             "size must be between 1 and 100, not 101"
+        );
+    }
+
+    #[test]
+    fn pages_start_at_one_and_end_at_the_largest_u32() {
+        assert_eq!(page_number(None), Ok(1));
+        assert_eq!(page_number(Some(1)), Ok(1));
+        assert_eq!(page_number(Some(i128::from(u32::MAX))), Ok(u32::MAX));
+        for page in [0, -1, i128::from(i64::MIN)] {
+            assert_eq!(
+                page_number(Some(page)),
+                Err(PageOutOfRange::BeforeFirst(page))
+            );
+        }
+        for page in [i128::from(u32::MAX) + 1, i128::from(u64::MAX)] {
+            assert_eq!(
+                page_number(Some(page)),
+                Err(PageOutOfRange::BeyondLast(page))
+            );
+        }
+        assert_eq!(
+            PageOutOfRange::BeforeFirst(0).to_string(),
+            "page must be at least 1, not 0"
+        );
+        assert_eq!(
+            PageOutOfRange::BeyondLast(4_294_967_296).to_string(),
+            "page must be at most 4294967295, not 4294967296"
         );
     }
 

@@ -1,12 +1,12 @@
 //! Why a row is refused (SPEC §1.2): one list for every reader, the store
-//! rules and `--skip-invalid`'s counts.
+//! rules and `--skip-invalid`'s counts; and a refused row with its place.
 
 use std::fmt;
 
 /// Why a row could not be read (SPEC §1.2).
 ///
 /// Its text ([`Reason::as_str`]) ends every
-/// [`InvalidRow`](crate::ingest::InvalidRow) message and is the key under
+/// [`InvalidRow`] message and is the key under
 /// which `--skip-invalid` counts skipped rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reason {
@@ -26,7 +26,7 @@ pub enum Reason {
     NegativeRingingSeconds,
     /// A `ringing_seconds` that is not a finite number.
     NonNumericRingingSeconds,
-    /// A `ringing_seconds` beyond [`crate::engine::MAX_RINGING_SECONDS`]
+    /// A `ringing_seconds` beyond [`crate::model::rules::MAX_RINGING_SECONDS`]
     /// (its milliseconds would not fit 64 bits).
     RingingSecondsTooLarge,
     /// A `result` that is not one of the API's.
@@ -118,5 +118,54 @@ impl Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Longest offending value quoted in a message, in characters.
+const MAX_VALUE_CHARS: usize = 80;
+
+/// A row that could not be read, with where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidRow {
+    /// The file (or the name given to [`crate::ingest::load_str`]).
+    pub file: String,
+    /// 1-based physical line where the row starts (the CSV header is line 1);
+    /// for Parquet, the 1-based row number.
+    pub line: u64,
+    /// The column (CSV) or key (JSON) as named in the file.
+    pub column: String,
+    /// The offending value as it appears, cut to about 80 characters.
+    pub value: String,
+    /// Why the row was rejected.
+    pub reason: Reason,
+    /// More about the reason, e.g. the accepted values.
+    pub detail: Option<String>,
+}
+
+impl InvalidRow {
+    /// Everything after the position: column, value, reason and detail.
+    pub(crate) fn problem(&self) -> String {
+        let detail = match &self.detail {
+            Some(detail) => format!(" ({detail})"),
+            None => String::new(),
+        };
+        format!(
+            "column `{}`: invalid value `{}`: {}{detail}",
+            self.column, self.value, self.reason
+        )
+    }
+}
+
+impl fmt::Display for InvalidRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.problem())
+    }
+}
+
+/// Cuts `value` to about [`MAX_VALUE_CHARS`] characters for a message.
+pub(crate) fn truncate_value(value: &str) -> String {
+    match value.char_indices().nth(MAX_VALUE_CHARS) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_string(),
     }
 }

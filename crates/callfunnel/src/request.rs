@@ -6,17 +6,22 @@
 
 use std::fmt;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::analysis::{comparison_period, AnalysisRequest};
-use crate::pagination::page_size;
+use crate::pagination::{page_number, page_size};
 pub use crate::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// Default conversation threshold in seconds (SPEC §3).
 pub const DEFAULT_CONVERSATION_THRESHOLD_SECONDS: i64 = 60;
+/// The most time-series buckets a period (`date`, or a given
+/// `compare_date`) may span: 27 years of days, 191 of weeks, 833 of months.
+/// A bucket is a point in each of the four series, so this bounds the
+/// answer's size and the work and memory of one request, whatever its dates.
+pub const MAX_BUCKETS: u64 = 10_000;
 
 /// An inclusive range of calendar days, `from` to `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -44,6 +49,19 @@ impl DateRange {
         self.from <= day && day <= self.to
     }
 
+    /// How many time-series buckets of `granularity` the range spans (the
+    /// first may start before `from`, SPEC §4).
+    pub fn buckets(&self, granularity: Granularity) -> u64 {
+        let spanned = match granularity {
+            Granularity::Day => self.days(),
+            Granularity::Week => (week_start(self.to) - week_start(self.from)).num_days() / 7 + 1,
+            Granularity::Month => {
+                months_since_year_zero(self.to) - months_since_year_zero(self.from) + 1
+            }
+        };
+        spanned.unsigned_abs()
+    }
+
     /// The equally long range that ends the day before this one starts
     /// (the default `compare_date`, SPEC §2).
     pub fn preceding(&self) -> DateRange {
@@ -51,6 +69,16 @@ impl DateRange {
         let from = to - Days::new(self.days() as u64 - 1);
         DateRange { from, to }
     }
+}
+
+/// The Monday of `day`'s ISO week.
+fn week_start(day: NaiveDate) -> NaiveDate {
+    day - Days::new(u64::from(day.weekday().num_days_from_monday()))
+}
+
+/// Calendar months from January of year 0 to `day`'s month.
+fn months_since_year_zero(day: NaiveDate) -> i64 {
+    i64::from(day.year()) * 12 + i64::from(day.month0())
 }
 
 /// Time-series bucket size.
@@ -273,10 +301,10 @@ impl Request {
             }
             Some(value) => parse_range(value, "date")?,
         };
-        let compare_date = match fields.get("compare_date") {
-            None => None,
-            Some(value) => Some(parse_range(value, "compare_date")?),
-        };
+        let given_compare_date = fields
+            .get("compare_date")
+            .map(|value| parse_range(value, "compare_date"))
+            .transpose()?;
 
         let granularity = match granularity_text.as_deref() {
             None | Some("DAY") => Granularity::Day,
@@ -290,6 +318,11 @@ impl Request {
                 ))
             }
         };
+
+        check_buckets(&date, granularity, "date")?;
+        if let Some(range) = &given_compare_date {
+            check_buckets(range, granularity, "compare_date")?;
+        }
 
         let stage = match stage_text.as_deref() {
             None => None,
@@ -332,16 +365,7 @@ impl Request {
         let size = page_size(size).map_err(|error| {
             ApiError::new(ErrorCode::InvalidPageSize, Some("size"), error.to_string())
         })?;
-        let page = match page {
-            None => 1,
-            Some(page) if page >= 1 => page.min(i64::from(u32::MAX)) as u32,
-            Some(page) => {
-                return Err(body_error(
-                    "page",
-                    format!("page must be at least 1, not {page}"),
-                ))
-            }
-        };
+        let page = page_number(page).map_err(|error| body_error("page", error.to_string()))?;
 
         if !user_ids.is_empty() && !allo_numbers.is_empty() {
             return Err(ApiError::new(
@@ -360,16 +384,22 @@ impl Request {
 
         let conversation_threshold_seconds = match threshold {
             None => DEFAULT_CONVERSATION_THRESHOLD_SECONDS,
-            Some(seconds) if seconds >= 0 => seconds,
-            Some(seconds) => {
-                return Err(body_error(
-                    "conversation_threshold_seconds",
-                    format!("conversation_threshold_seconds must be at least 0, not {seconds}"),
-                ))
-            }
+            Some(seconds) => i64::try_from(seconds)
+                .ok()
+                .filter(|seconds| *seconds >= 0)
+                .ok_or_else(|| {
+                    body_error(
+                        "conversation_threshold_seconds",
+                        format!(
+                            "conversation_threshold_seconds must be from 0 to {}, not {seconds}",
+                            i64::MAX
+                        ),
+                    )
+                })?,
         };
 
-        let compare_date = comparison_period(&fields, &date, compare_date)?;
+        // A preset's period is as long as `date`, so it spans at most one bucket more.
+        let compare_date = comparison_period(&fields, &date, given_compare_date)?;
         let analysis = AnalysisRequest::from_fields(&fields)?;
 
         Ok(Request {
@@ -420,11 +450,18 @@ impl Fields<'_> {
         }
     }
 
-    pub(crate) fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
+    /// An integer, exactly as given (beyond 64 bits signed too, so that a
+    /// range check names the value sent, never a clamped one).
+    pub(crate) fn integer(&self, name: &str) -> Result<Option<i128>, ApiError> {
+        let exact = |number: &serde_json::Number| {
+            number
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| number.as_u64().map(i128::from))
+        };
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(number)) if number.as_i64().is_some() => Ok(number.as_i64()),
-            Some(Value::Number(number)) if number.as_u64().is_some() => Ok(Some(i64::MAX)),
+            Some(Value::Number(number)) if exact(number).is_some() => Ok(exact(number)),
             Some(other) => Err(body_error(
                 name,
                 format!("{name} must be an integer, not {other}"),
@@ -443,6 +480,27 @@ impl Fields<'_> {
             Some(_) => Err(wrong()),
         }
     }
+}
+
+/// Refuses a period of more than [`MAX_BUCKETS`] buckets (`INVALID_DATE_RANGE`).
+fn check_buckets(range: &DateRange, granularity: Granularity, param: &str) -> Result<(), ApiError> {
+    let buckets = range.buckets(granularity);
+    if buckets <= MAX_BUCKETS {
+        return Ok(());
+    }
+    let (name, longest) = match granularity {
+        Granularity::Day => ("DAY", "27 years"),
+        Granularity::Week => ("WEEK", "191 years"),
+        Granularity::Month => ("MONTH", "833 years"),
+    };
+    Err(ApiError::new(
+        ErrorCode::InvalidDateRange,
+        Some(param),
+        format!(
+            "{param} ({} to {}) spans {buckets} {name} buckets; a period may span at most {MAX_BUCKETS} (about {longest} with {name})",
+            range.from, range.to
+        ),
+    ))
 }
 
 /// Parses `{from, to}`; anything malformed inside it is `INVALID_DATE_RANGE`.
@@ -487,4 +545,94 @@ pub fn parse_day(text: &str) -> Option<NaiveDate> {
         return None;
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn range(from: &str, to: &str) -> DateRange {
+        DateRange {
+            from: parse_day(from).unwrap(),
+            to: parse_day(to).unwrap(),
+        }
+    }
+
+    #[test]
+    fn buckets_count_days_iso_weeks_and_months() {
+        // 2024-03-03 is a Sunday: its week starts on Monday 2024-02-26.
+        let period = range("2024-03-03", "2024-04-01");
+        assert_eq!(period.buckets(Granularity::Day), 30);
+        assert_eq!(period.buckets(Granularity::Week), 6);
+        assert_eq!(period.buckets(Granularity::Month), 2);
+        let day = range("2024-03-03", "2024-03-03");
+        for granularity in [Granularity::Day, Granularity::Week, Granularity::Month] {
+            assert_eq!(day.buckets(granularity), 1);
+        }
+    }
+
+    #[test]
+    fn a_period_of_more_than_the_most_buckets_is_refused() {
+        let body = |granularity: &str, from: &str, to: &str| json!({"date": {"from": from, "to": to}, "granularity": granularity});
+        // 10,000 days from 2000-01-01 end on 2027-05-18.
+        assert!(Request::from_json(&body("DAY", "2000-01-01", "2027-05-18")).is_ok());
+        let error = Request::from_json(&body("DAY", "2000-01-01", "2027-05-19")).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidDateRange);
+        assert_eq!(error.param.as_deref(), Some("date"));
+        assert_eq!(
+            error.message,
+            "date (2000-01-01 to 2027-05-19) spans 10001 DAY buckets; a period may span at most 10000 (about 27 years with DAY)"
+        );
+        let whole = body("WEEK", "0000-01-01", "9999-12-31");
+        let error = Request::from_json(&whole).unwrap_err();
+        assert!(
+            error.message.contains("spans 521776 WEEK buckets"),
+            "{error}"
+        );
+        assert!(Request::from_json(&body("MONTH", "1500-01-01", "2299-12-31")).is_ok());
+
+        let compare = json!({
+            "date": {"from": "2024-03-04", "to": "2024-03-10"},
+            "compare_date": {"from": "0000-01-01", "to": "2024-03-03"},
+        });
+        let error = Request::from_json(&compare).unwrap_err();
+        assert_eq!(
+            (error.code, error.param.as_deref()),
+            (ErrorCode::InvalidDateRange, Some("compare_date"))
+        );
+    }
+
+    #[test]
+    fn integers_beyond_their_range_are_refused_with_the_value_sent() {
+        let body = |field: &str, value: Value| {
+            let mut body = json!({"date": {"from": "2024-03-04", "to": "2024-03-10"}, "extend": "items", "stage": "DIAL"});
+            body[field] = value;
+            body
+        };
+        let error = Request::from_json(&body("page", json!(4_294_967_296u64))).unwrap_err();
+        assert_eq!(error.param.as_deref(), Some("page"));
+        assert_eq!(
+            error.message,
+            "page must be at most 4294967295, not 4294967296"
+        );
+        let page = Request::from_json(&body("page", json!(4_294_967_295u64))).unwrap();
+        assert_eq!(page.items.unwrap().page, u32::MAX);
+
+        let error = Request::from_json(&body("size", json!(u64::MAX))).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidPageSize);
+        assert_eq!(
+            error.message,
+            "size must be between 1 and 100, not 18446744073709551615"
+        );
+        let error = Request::from_json(&body(
+            "conversation_threshold_seconds",
+            json!(9_223_372_036_854_775_808u64),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            error.message,
+            "conversation_threshold_seconds must be from 0 to 9223372036854775807, not 9223372036854775808"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::analysis::Analysis;
 pub use crate::pagination::Pagination;
 use crate::request::{DateRange, Stage};
+use crate::rounding::{Rounding, RATE_DECIMALS};
 
 /// `{"data": {...}}`, and `"analysis"` when the request asks for any of
 /// SPEC §8.
@@ -65,6 +66,20 @@ pub struct FunnelStage {
     pub count: MetricValue<u64>,
     /// Stage count ÷ current dials; `null` when there are no dials.
     pub rate: Option<f64>,
+}
+
+impl FunnelStage {
+    /// The stage's rate in the comparison period, which the API does not
+    /// give: its previous count ÷ the previous period's dials, rounded as
+    /// `rounding` rounds rates; `None` without previous dials or without a
+    /// comparison period.
+    pub fn previous_rate(&self, previous_dials: Option<u64>, rounding: Rounding) -> Option<f64> {
+        rounding.ratio(
+            self.count.previous?.into(),
+            previous_dials?.into(),
+            RATE_DECIMALS,
+        )
+    }
 }
 
 /// The four stages.

@@ -16,6 +16,7 @@
 
 use polars::prelude::*;
 
+use crate::model::rules::is_one_of;
 use crate::model::{column, CallResult, CallType, Direction};
 
 /// The results where the recipient picked up: a call with one of them is
@@ -42,6 +43,14 @@ pub fn conversion_tags(request_tags: &[String]) -> Vec<String> {
     }
 }
 
+impl CallResult {
+    /// Whether the recipient picked up: the result is one of
+    /// [`CONNECTED_RESULTS`].
+    pub fn is_connected(self) -> bool {
+        CONNECTED_RESULTS.contains(&self)
+    }
+}
+
 /// Whether a call enters the metrics at all: an `OUTBOUND` `CALL` (the
 /// request's filters aside).
 pub fn is_counted() -> Expr {
@@ -50,13 +59,11 @@ pub fn is_counted() -> Expr {
         .and(col(column::TYPE).eq(lit(CallType::Call.as_str())))
 }
 
-/// Whether a call is connected: its `result` is one of [`CONNECTED_RESULTS`].
-///
-/// A few equality tests, not `is_in`: Polars' streaming engine runs an
-/// `is_in` as a separate node fed by a multiplexer, which buffers the other
-/// columns while it waits (memory that grows with the calls).
+/// Whether a call is connected: its `result` is one of [`CONNECTED_RESULTS`]
+/// (a few equality tests: an `is_in` would buffer the other columns in
+/// Polars' streaming engine).
 pub fn is_connected() -> Expr {
-    crate::exprs::is_one_of(
+    is_one_of(
         col(column::RESULT),
         &CONNECTED_RESULTS.map(CallResult::as_str),
     )

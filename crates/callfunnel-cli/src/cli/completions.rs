@@ -11,7 +11,7 @@ use super::{write_stdout, Cli, Failure};
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
-    #[arg(value_enum, value_name = "SHELL")]
+    #[arg(value_enum, ignore_case = true, value_name = "SHELL")]
     shell: Shell,
 }
 

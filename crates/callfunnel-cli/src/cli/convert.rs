@@ -1,5 +1,5 @@
 //! `callfunnel convert`: calls read through ingest, written as the canonical
-//! Parquet store (see `callfunnel::convert`): one file, or a folder of month
+//! Parquet store (see `callfunnel::store`): one file, or a folder of month
 //! files that `--append` adds new exports to.
 
 use std::path::{Path, PathBuf};
@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::anyhow;
-use callfunnel::convert::{folder, write_parquet, ConvertError};
 use callfunnel::ingest::Format;
+use callfunnel::store::{folder, write_parquet, WriteError};
 use clap::Args;
 
 use super::{Failure, InputArgs};
@@ -44,12 +44,12 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
         (true, false) => write_file(&args, &args.input)?,
         (true, true) => append_to_file(&args)?,
         (false, false) => {
-            let loaded = args.input.load(&[])?;
+            let loaded = args.input.load()?;
             let rows = with_spinner(&args, || folder::write_folder(loaded.frame, &args.out))?;
             format!("wrote {rows} calls to {}", args.out.display())
         }
         (false, true) => {
-            let loaded = args.input.load(&[])?;
+            let loaded = args.input.load()?;
             let added = with_spinner(&args, || folder::append(loaded.frame, &args.out))?;
             format!(
                 "added {} calls and replaced {} in {} ({} month files written, {} calls in all)",
@@ -77,7 +77,7 @@ fn has_parquet_extension(path: &Path) -> bool {
 
 /// Writes the calls of `input` to the one-file store at `--out`.
 fn write_file(args: &ConvertArgs, input: &InputArgs) -> Result<String, Failure> {
-    let loaded = input.load(&[])?;
+    let loaded = input.load()?;
     let rows = with_spinner(args, || write_parquet(loaded.frame, &args.out))?;
     Ok(format!("wrote {rows} calls to {}", args.out.display()))
 }
@@ -96,7 +96,7 @@ fn append_to_file(args: &ConvertArgs) -> Result<String, Failure> {
 /// Runs `write` under the `writing the store` spinner.
 fn with_spinner<T>(
     args: &ConvertArgs,
-    write: impl FnOnce() -> Result<T, ConvertError>,
+    write: impl FnOnce() -> Result<T, WriteError>,
 ) -> Result<T, Failure> {
     let spinner = args.input.spinner("writing the store");
     let written = write().map_err(store_failure);
@@ -109,12 +109,12 @@ fn with_spinner<T>(
 /// The exit status of a failed store write: the calls could not be prepared
 /// or a store appended to is damaged (status 3, they are read) or the store
 /// could not be written (4).
-fn store_failure(error: ConvertError) -> Failure {
+fn store_failure(error: WriteError) -> Failure {
     match error {
-        ConvertError::Frame(_) | ConvertError::NotCanonical(_) | ConvertError::Damaged { .. } => {
+        WriteError::Frame(_) | WriteError::NotCanonical(_) | WriteError::Damaged { .. } => {
             Failure::input(error)
         }
-        ConvertError::NotAStore { .. } | ConvertError::Parquet { .. } | ConvertError::Io { .. } => {
+        WriteError::NotAStore { .. } | WriteError::Parquet { .. } | WriteError::Io { .. } => {
             Failure::output(error)
         }
     }

@@ -9,21 +9,24 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context;
 use callfunnel::definitions;
 use callfunnel::ingest::{self, IngestOptions};
-use callfunnel::{compute_with, ApiError, Request, Rounding};
+use callfunnel::request::DateRange;
+use callfunnel::{ApiError, Request};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::csv_tables::TableError;
 use crate::messages::say;
 
 mod completions;
 mod convert;
 mod generate;
+mod metrics;
+mod period;
 mod pull;
 mod report;
 mod serve;
@@ -54,7 +57,8 @@ const EXAMPLES: &str = "Examples:
 Exit statuses: 0 success, 1 verification differences, 2 invalid request or usage,
 3 unreadable input, 4 output could not be written (stdout, a report, a store),
 5 the network could not be reached or held (pull and verify --live: the API after
-retries; serve: the address is in use),
+retries, or answers it cannot use: not JSON, too large, redirected away, paging
+that does not end or is incomplete; serve: the address is in use),
 70 internal failure (a defect: please report it).
 
 Run `callfunnel help COMMAND` for a command's options and its example.";
@@ -74,10 +78,12 @@ enum Command {
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json
     ///
     /// Example: callfunnel metrics --input sample_data/calls.csv --request sample_data/request.json --format table
-    Metrics(Box<MetricsArgs>),
+    ///
+    /// Example: callfunnel metrics --input sample_data/calls.csv --month 2024-03 --format csv --table series
+    Metrics(Box<metrics::MetricsArgs>),
     /// Write the metrics as one self-contained HTML page: funnel, charts, heatmap, leaderboard, input summary.
     ///
-    /// Example: callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html --png charts/
+    /// Example: callfunnel report --input sample_data/calls.csv --request sample_data/request.json --out report.html --png charts/ --csv tables/
     Report(Box<report::ReportArgs>),
     /// Recompute an API answer from the calls behind it and list every difference.
     ///
@@ -99,9 +105,18 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Copy the calls of a period from Allo's API into a store (the key from $ALLO_API_KEY).
     ///
-    /// Pages are saved as they arrive, so an interrupted pull resumes; the count is
-    /// checked against the API's total. Ringing time is not in the API's call items,
-    /// so `verify` lists it as not checkable on a pulled store.
+    /// Pages are saved as they arrive, so an interrupted pull resumes (from the same
+    /// server, with the same key: the pages folder records which); the count is
+    /// checked against the API's total. Only the period's calls are kept. Ringing time
+    /// is not in the API's call items, so `verify` lists it as not checkable on a
+    /// pulled store.
+    ///
+    /// Exit status 5, the pages kept for a resume, when the API cannot be reached
+    /// after retries or answers what cannot be used: a body that is not JSON (tried
+    /// again first), larger than 64 MiB (never read further), a redirect that would
+    /// turn the POST into a GET or lead to another origin, a page that repeats the
+    /// previous one, pages that go on past the total announced, or an empty page that
+    /// says more follow.
     ///
     /// Example: callfunnel pull --from 2026-01-01 --to 2026-03-31 --out calls.parquet
     Pull(pull::PullArgs),
@@ -110,6 +125,13 @@ enum Command {
     /// Example: callfunnel completions bash > /etc/bash_completion.d/callfunnel
     Completions(completions::CompletionsArgs),
     /// Answer Allo's API routes over HTTP from the loaded calls, as a local Allo.
+    ///
+    /// Limits: bodies of 1 MiB (413), a request line and headers of 64 KiB and 100
+    /// headers (431), a period of 10,000 time-series buckets (400
+    /// INVALID_DATE_RANGE), 1,000 values a search filter and 20 search keywords
+    /// (400), and the timeouts and connections below. SIGINT or SIGTERM stops it
+    /// once the answers in flight are sent (within --shutdown-timeout); a second
+    /// signal stops it at once.
     ///
     /// Example: callfunnel serve --input calls.parquet --api-key dev-key --listen 127.0.0.1:8080
     Serve(Box<serve::ServeArgs>),
@@ -136,29 +158,29 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// Reads every input (exit status 3 on failure) and prints the ingest summary on stderr.
-    pub fn load(&self, request_tags: &[String]) -> Result<ingest::Ingested, Failure> {
-        self.load_with(request_tags, None)
-    }
-
-    /// Like [`InputArgs::load`], for one request only: the calls it cannot
-    /// count may be left out (see [`IngestOptions::keep_window`]).
-    pub fn load_for(&self, request: &Request) -> Result<ingest::Ingested, Failure> {
-        self.load_with(&request.tags, Some(callfunnel::engine::window(request)))
-    }
-
-    fn load_with(
-        &self,
-        request_tags: &[String],
-        keep_window: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
-    ) -> Result<ingest::Ingested, Failure> {
-        let options = IngestOptions {
+    /// How the inputs are read: `base` with this zone, `--map` and
+    /// `--skip-invalid`.
+    pub fn options(&self, base: IngestOptions) -> IngestOptions {
+        IngestOptions {
             input_tz: self.input_tz,
             column_map: self.map.clone(),
             skip_invalid: self.skip_invalid,
-            request_tags: request_tags.to_vec(),
-            keep_window,
-        };
+            ..base
+        }
+    }
+
+    /// Reads every input (exit status 3 on failure) and prints the ingest summary on stderr.
+    pub fn load(&self) -> Result<ingest::Ingested, Failure> {
+        self.load_with(self.options(IngestOptions::default()))
+    }
+
+    /// Like [`InputArgs::load`], for one request only (see
+    /// [`IngestOptions::for_request`]): the calls it cannot count may be left out.
+    pub fn load_for(&self, request: &Request) -> Result<ingest::Ingested, Failure> {
+        self.load_with(self.options(IngestOptions::for_request(request)))
+    }
+
+    fn load_with(&self, options: IngestOptions) -> Result<ingest::Ingested, Failure> {
         let spinner = self.spinner("reading the calls");
         let loaded = ingest::load(&self.input, &options).map_err(Failure::input);
         if let Some(spinner) = spinner {
@@ -188,12 +210,14 @@ impl InputArgs {
 
 /// The request: a JSON file, `-` for stdin, or flags.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("period").args(["month", "week", "quarter"])
+    .conflicts_with_all(["from", "to"])))]
 struct RequestArgs {
     /// Request body as JSON (`-` reads standard input); conflicts with the request flags.
     #[arg(long, value_name = "REQUEST.json", conflicts_with_all = [
-        "from", "to", "compare_from", "compare_to", "tags", "granularity", "user_ids",
-        "allo_numbers", "extend", "stage", "page", "size", "timezone",
-        "conversation_threshold_seconds",
+        "from", "to", "month", "week", "quarter", "compare_from", "compare_to", "tags",
+        "granularity", "user_ids", "allo_numbers", "extend", "stage", "page", "size",
+        "timezone", "conversation_threshold_seconds",
     ])]
     request: Option<String>,
     /// First day of the period (YYYY-MM-DD, inclusive).
@@ -202,6 +226,15 @@ struct RequestArgs {
     /// Last day of the period (YYYY-MM-DD, inclusive).
     #[arg(long, value_name = "DATE")]
     to: Option<String>,
+    /// The period is this calendar month, e.g. `--month 2026-03`.
+    #[arg(long, value_name = "YYYY-MM", value_parser = period::parse_month)]
+    month: Option<DateRange>,
+    /// The period is this ISO week, Monday to Sunday, e.g. `--week 2026-W10`.
+    #[arg(long, value_name = "YYYY-Www", value_parser = period::parse_week)]
+    week: Option<DateRange>,
+    /// The period is this calendar quarter, e.g. `--quarter 2026-Q1`.
+    #[arg(long, value_name = "YYYY-Qn", value_parser = period::parse_quarter)]
+    quarter: Option<DateRange>,
     /// First day of the comparison period.
     #[arg(long, value_name = "DATE")]
     compare_from: Option<String>,
@@ -211,7 +244,7 @@ struct RequestArgs {
     /// Tags that define a conversion, comma separated.
     #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
     tags: Vec<String>,
-    /// Time-series buckets: DAY, WEEK or MONTH.
+    /// Time-series buckets: DAY, WEEK or MONTH (any case).
     #[arg(long, value_name = "DAY|WEEK|MONTH")]
     granularity: Option<String>,
     /// Keep only these users' calls, comma separated.
@@ -223,7 +256,7 @@ struct RequestArgs {
     /// `items` adds the drilldown list (needs --stage).
     #[arg(long, value_name = "items")]
     extend: Option<String>,
-    /// Drilldown stage: DIAL, CONNECTED, CONVERSATION or CONVERSION.
+    /// Drilldown stage: DIAL, CONNECTED, CONVERSATION or CONVERSION (any case).
     #[arg(long, value_name = "STAGE")]
     stage: Option<String>,
     /// Drilldown page (from 1).
@@ -308,39 +341,6 @@ impl AnalysisArgs {
     }
 }
 
-/// Output options of `metrics`.
-#[derive(Debug, Args)]
-struct OutputArgs {
-    /// Print the exact values, without the API's rounding.
-    #[arg(long)]
-    exact: bool,
-    /// Print the JSON on one line.
-    #[arg(long)]
-    compact: bool,
-    /// Output format, e.g. `--format table`.
-    #[arg(long, value_enum, default_value = "json")]
-    format: MetricsFormat,
-}
-
-/// What `metrics` prints.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum MetricsFormat {
-    /// The API's response, as JSON.
-    Json,
-    /// Text tables for people; arrows and colours when stdout is a terminal (unless NO_COLOR is set).
-    Table,
-}
-
-#[derive(Debug, Args)]
-struct MetricsArgs {
-    #[command(flatten)]
-    input: InputArgs,
-    #[command(flatten)]
-    request: RequestArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-}
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DefinitionsFormat {
     /// The rules in words.
@@ -352,7 +352,7 @@ enum DefinitionsFormat {
 #[derive(Debug, Args)]
 struct DefinitionsArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "text")]
     format: DefinitionsFormat,
 }
 
@@ -382,7 +382,7 @@ pub fn run(cli: Cli) -> ExitCode {
         remove_temporary_files_on_interrupt();
     }
     let outcome = match cli.command {
-        Command::Metrics(args) => metrics(*args),
+        Command::Metrics(args) => metrics::run(*args),
         Command::Report(args) => report::run(*args),
         Command::Verify(args) => verify::run(*args),
         Command::Definitions(args) => print_definitions(args),
@@ -413,7 +413,7 @@ fn remove_temporary_files_on_interrupt() {
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            callfunnel::temporary::remove_all();
+            callfunnel::scratch::remove_all();
             std::process::exit(128 + signal);
         }
     });
@@ -478,44 +478,6 @@ impl Failure {
     }
 }
 
-fn metrics(args: MetricsArgs) -> Result<ExitCode, Failure> {
-    let request = match read_request(&args.request)? {
-        Ok(request) => request,
-        Err(api_error) => return Ok(reject_request(&api_error)),
-    };
-    let started = Instant::now();
-    let loaded = args.input.load_for(&request)?;
-    let loaded_at = started.elapsed();
-    let rounding = if args.output.exact {
-        Rounding::Exact
-    } else {
-        Rounding::Api
-    };
-    let response = compute_with(loaded.frame, &request, rounding).map_err(Failure::internal)?;
-    let computed_at = started.elapsed();
-    let text = match args.output.format {
-        MetricsFormat::Table => crate::table::render(&response, stdout_wants_color()),
-        MetricsFormat::Json if args.output.compact => serde_json::to_string(&response)
-            .map(|line| line + "\n")
-            .context("serializing the response")
-            .map_err(Failure::internal)?,
-        MetricsFormat::Json => response.to_json_pretty(),
-    };
-    let code = write_stdout(&text);
-    if std::env::var_os(TIMINGS_VARIABLE).is_some() {
-        say(format!(
-            "timings: ingest {:.3} s, engine {:.3} s, output {:.3} s",
-            loaded_at.as_secs_f64(),
-            (computed_at - loaded_at).as_secs_f64(),
-            (started.elapsed() - computed_at).as_secs_f64()
-        ));
-    }
-    code
-}
-
-/// Set (to anything) to print how long each phase of `metrics` took.
-const TIMINGS_VARIABLE: &str = "CALLFUNNEL_TIMINGS";
-
 /// Reads the request body (file, stdin or flags, the §8 flags added to a
 /// file's body) and validates it; an I/O failure is a usage error, an
 /// invalid body is the API's error.
@@ -578,7 +540,9 @@ fn request_from_flags(args: &RequestArgs) -> Value {
         }
         Value::Object(range)
     };
-    if args.from.is_some() || args.to.is_some() {
+    if let Some(period) = args.month.or(args.week).or(args.quarter) {
+        body.insert("date".into(), json!(period));
+    } else if args.from.is_some() || args.to.is_some() {
         body.insert("date".into(), range(&args.from, &args.to));
     }
     if args.compare_from.is_some() || args.compare_to.is_some() {
@@ -597,11 +561,16 @@ fn request_from_flags(args: &RequestArgs) -> Value {
             body.insert(name.into(), json!(values));
         }
     }
+    // The enums in the API's case, whatever case they were typed in.
+    let upper = |value: &Option<String>| value.as_deref().map(str::to_ascii_uppercase);
     let texts = [
-        ("granularity", &args.granularity),
-        ("extend", &args.extend),
-        ("stage", &args.stage),
-        ("timezone", &args.timezone),
+        ("granularity", upper(&args.granularity)),
+        (
+            "extend",
+            args.extend.as_deref().map(str::to_ascii_lowercase),
+        ),
+        ("stage", upper(&args.stage)),
+        ("timezone", args.timezone.clone()),
     ];
     for (name, value) in texts {
         if let Some(value) = value {
@@ -660,10 +629,12 @@ fn stdout_wants_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Refuses an output path that names one of the command's own inputs (a
-/// call file, expanded as `--input` is, or the request file): writing it
-/// would destroy that input. A usage error (exit status 2).
+/// Refuses an output path (given as `flag`) that names one of the
+/// command's own inputs (a call file, expanded as `--input` is, or the
+/// request file): writing it would destroy that input. A usage error (exit
+/// status 2).
 pub(crate) fn refuse_overwriting_inputs(
+    flag: &str,
     out: &Path,
     inputs: &[PathBuf],
     request: Option<&str>,
@@ -676,7 +647,7 @@ pub(crate) fn refuse_overwriting_inputs(
         .find(|input| same_file(out, input));
     match named {
         Some(input) => Err(Failure::usage(anyhow::anyhow!(
-            "--out {} is the input {}: refusing to overwrite it",
+            "{flag} {} is the input {}: refusing to overwrite it",
             out.display(),
             input.display()
         ))),
@@ -705,15 +676,30 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Writes data to stdout; a closed pipe (e.g. `| head`) ends quietly.
 pub fn write_stdout(text: &str) -> Result<ExitCode, Failure> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    stream_stdout(|out| out.write_all(text.as_bytes()))
+}
+
+/// Writes data to stdout with `write`, through a buffer; a closed pipe
+/// (e.g. `| head`) ends quietly, another failure is an output error.
+pub(crate) fn stream_stdout(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<ExitCode, Failure> {
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(err) => Err(Failure::output(
             anyhow::Error::new(err).context("writing to stdout"),
         )),
+    }
+}
+
+/// The failure of a CSV table that could not be made: the computation's
+/// (exit status 70), the output's (4), or a table the request cannot give (2).
+fn table_failure(error: TableError) -> Failure {
+    match error {
+        TableError::Write(_) => Failure::output(error),
+        TableError::Engine(_) => Failure::internal(error),
+        TableError::NoDrilldown => Failure::usage(error),
     }
 }

@@ -7,20 +7,20 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use callfunnel::convert::write_parquet;
 use callfunnel::ingest::{self, Format, IngestOptions};
 use callfunnel::model::column;
+use callfunnel::store::write_parquet;
 use chrono::{DateTime, NaiveDate};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use polars::prelude::*;
 
-use super::{Failure, EXIT_INPUT, EXIT_NETWORK, EXIT_OUTPUT, EXIT_USAGE};
+use super::{Failure, EXIT_NETWORK, EXIT_OUTPUT, EXIT_USAGE};
 use crate::messages::{say, warn};
 use crate::pull::client::{
     ApiCallError, ApiClient, ClientOptions, Retries, DEFAULT_BASE_URL, DEFAULT_POSTS_PER_SECOND,
 };
-use crate::pull::{pull_pages, Period, PullError, Pulled};
+use crate::pull::{pull_pages, Period, PullError, PullIdentity, Pulled};
 
 /// How to reach the API.
 #[derive(Debug, Clone, Args)]
@@ -35,8 +35,9 @@ pub struct ApiArgs {
     /// At most this many POSTs a second (Allo allows 5 per key).
     #[arg(long, default_value_t = DEFAULT_POSTS_PER_SECOND, value_name = "N")]
     pub rate: f64,
-    /// Retries of a call after a server or network error, each after a
-    /// doubled wait (from 0.5 s); then the run stops with exit status 5.
+    /// Retries of a call after a server or network error or an answer that
+    /// is not JSON, each after a doubled wait (from 0.5 s); then the run
+    /// stops with exit status 5.
     #[arg(long, default_value_t = 6, value_name = "N")]
     pub max_retries: u32,
 }
@@ -53,9 +54,9 @@ impl ApiArgs {
                     self.api_key_env
                 ))
             })?;
-        if !(self.rate.is_finite() && self.rate > 0.0) {
+        if !(MIN_RATE..=MAX_RATE).contains(&self.rate) {
             return Err(Failure::usage(anyhow!(
-                "--rate {}: give a positive number of POSTs a second",
+                "--rate {}: give a number of POSTs a second from {MIN_RATE} to {MAX_RATE}",
                 self.rate
             )));
         }
@@ -70,12 +71,21 @@ impl ApiArgs {
     }
 }
 
+/// The slowest pace `--rate` takes: a POST every 1,000 seconds.
+const MIN_RATE: f64 = 0.001;
+/// The fastest pace `--rate` takes (a pace, not a limit of the API's).
+const MAX_RATE: f64 = 1e6;
+
 /// A failed API call as a failure: refused is a usage problem (key,
-/// request), unreachable is the network's (exit status 5).
+/// request); unreachable, or answering what cannot be used (not JSON, too
+/// large, redirected away), is the network's (exit status 5).
 pub fn api_failure(error: ApiCallError) -> Failure {
     let status = match error {
         ApiCallError::Refused { .. } => EXIT_USAGE,
-        ApiCallError::Unreachable { .. } => EXIT_NETWORK,
+        ApiCallError::Unreachable { .. }
+        | ApiCallError::NotJson { .. }
+        | ApiCallError::TooLarge { .. }
+        | ApiCallError::Redirected { .. } => EXIT_NETWORK,
     };
     Failure {
         status,
@@ -96,12 +106,14 @@ pub struct PullArgs {
     #[arg(long, value_name = "STORE.parquet")]
     out: PathBuf,
     /// Keep the pages in this folder as they arrive; a pull interrupted and
-    /// run again resumes after the last saved page. Default: `OUT.pages/`,
-    /// removed once the store is written.
+    /// run again resumes after the last saved page (refused when the folder
+    /// holds the pages of another period, server or key). Default:
+    /// `OUT.pages/`, removed once the store is written.
     #[arg(long, value_name = "DIR")]
     pages: Option<PathBuf>,
     /// Pull only from the day of the store's last call on, and add the new
-    /// calls to the store (a call pulled again replaces its old copy).
+    /// calls to the store (a call pulled again replaces its old copy); when
+    /// that day is after --to, there is nothing to pull.
     #[arg(long)]
     since_last: bool,
     #[command(flatten)]
@@ -129,17 +141,32 @@ pub fn run(args: PullArgs) -> Result<ExitCode, Failure> {
     let mut client = args.api.client()?;
     let existing = (args.since_last && args.out.exists()).then(|| args.out.clone());
     let from = match &existing {
-        Some(store) => args.from.max(last_call_day(store)?),
+        Some(store) => {
+            let last = last_call_day(store)?;
+            if last > args.to {
+                say(format_args!(
+                    "the store's last call is on {last}, after --to {}: nothing to pull",
+                    args.to
+                ));
+                return Ok(ExitCode::SUCCESS);
+            }
+            args.from.max(last)
+        }
         None => args.from,
     };
     let period = Period { from, to: args.to };
+    let pull = PullIdentity {
+        period,
+        base_url: client.base_url().to_string(),
+        key_hash: client.key_hash(),
+    };
     let folder = args
         .pages
         .clone()
         .unwrap_or_else(|| args.out.with_extension("pages"));
 
     let bar = progress_bar(args.quiet);
-    let pulled = pull_pages(&mut client, period, &folder, &|page, items| {
+    let pulled = pull_pages(&mut client, &pull, &folder, &|page, items| {
         if let Some(bar) = &bar {
             bar.set_message(format!("page {page}, {items} calls"));
         }
@@ -216,6 +243,12 @@ fn report(pulled: &Pulled, calls: u64, requests: u64, period: Period) {
         period.to,
         pulled.items,
     ));
+    if pulled.outside > 0 {
+        warn(format_args!(
+            "the API answered {} calls dated outside {} to {}; they were left out",
+            pulled.outside, period.from, period.to
+        ));
+    }
     match pulled.announced {
         Some(announced) if announced != calls => warn(format!(
             "the API announced {announced} calls and {calls} were pulled: {} while paging",
@@ -235,8 +268,12 @@ fn report_retries(retries: Retries) {
     if retries.total() == 0 {
         return;
     }
-    say(format!(
-        "retried {} requests: {} rate limited (429), {} server errors (5xx), {} network errors; waited {:.1} s",
+    let not_json = match retries.not_json {
+        0 => String::new(),
+        count => format!(", {count} answers not JSON"),
+    };
+    say(format_args!(
+        "retried {} requests: {} rate limited (429), {} server errors (5xx), {} network errors{not_json}; waited {:.1} s",
         retries.total(),
         retries.throttled,
         retries.server_errors,
@@ -249,8 +286,8 @@ fn report_retries(retries: Retries) {
 fn pull_failure(error: PullError) -> Failure {
     match error {
         PullError::Api(error) => api_failure(error),
-        PullError::NotAPage { .. } => Failure {
-            status: EXIT_INPUT,
+        PullError::NotAPage { .. } | PullError::Paging { .. } => Failure {
+            status: EXIT_NETWORK,
             error: error.into(),
         },
         PullError::OtherPull { .. } => Failure::usage(error),

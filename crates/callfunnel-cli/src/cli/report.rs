@@ -4,17 +4,21 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::csv_tables::{TableName, Tables};
 use crate::report::png::PngRenderer;
 use crate::report::{charts, render_html, Chart, ReportInput};
 use anyhow::Context;
-use callfunnel::convert::write_replacing;
-use callfunnel::engine::compute_with_previous_series;
+use callfunnel::engine::{
+    compute_with_previous_series, drilldown_rows, filter_names, period_census, Pages,
+};
+use callfunnel::scratch::write_replacing;
 use callfunnel::Rounding;
 use clap::Args;
 use std::io::Write;
 
 use super::{
-    read_request, refuse_overwriting_inputs, reject_request, Failure, InputArgs, RequestArgs,
+    read_request, refuse_overwriting_inputs, reject_request, table_failure, Failure, InputArgs,
+    RequestArgs,
 };
 use crate::messages::{say, warn};
 
@@ -31,6 +35,17 @@ pub struct ReportArgs {
     /// Also write each chart as a PNG file into this folder (created when missing).
     #[arg(long, value_name = "DIR")]
     png: Option<PathBuf>,
+    /// Also write every table as a CSV file into this folder (created when missing):
+    /// funnel.csv, time_spent.csv, series.csv, heatmap.csv, leaderboard.csv, and
+    /// items.csv when the request has a drilldown.
+    #[arg(long, value_name = "DIR")]
+    csv: Option<PathBuf>,
+    /// The page's heading (default: the period, and the rep or number the request keeps).
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+    /// Show the exact values, without the API's rounding (changes to a tenth of a percent).
+    #[arg(long)]
+    exact: bool,
 }
 
 /// Computes the metrics of both periods and writes the page (and the PNGs).
@@ -40,29 +55,92 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         Err(api_error) => return Ok(reject_request(&api_error)),
     };
     let request_file = args.request.request.as_deref().filter(|path| *path != "-");
-    refuse_overwriting_inputs(&args.out, &args.input.input, request_file)?;
+    refuse_overwriting_inputs("--out", &args.out, &args.input.input, request_file)?;
     let loaded = args.input.load_for(&request)?;
-    let (response, previous) = compute_with_previous_series(loaded.frame, &request, Rounding::Api)
+    let rounding = if args.exact {
+        Rounding::Exact
+    } else {
+        Rounding::Api
+    };
+    let calls = loaded.frame;
+    let (response, previous) = compute_with_previous_series(calls.clone(), &request, rounding)
         .map_err(Failure::internal)?;
+    let census = period_census(calls.clone(), &request).map_err(Failure::internal)?;
+    if census.in_period > loaded.report.calls
+        || census.dials != response.data.funnel.dials.count.value
+    {
+        return Err(Failure::internal(anyhow::anyhow!(
+            "the period's census ({census:?}) disagrees with the {} calls kept or the {} dials",
+            loaded.report.calls,
+            response.data.funnel.dials.count.value
+        )));
+    }
+    let names = filter_names(calls.clone(), &request).map_err(Failure::internal)?;
     let input = ReportInput {
         request: &request,
         response: &response,
+        rounding,
         previous: previous.as_ref(),
         ingest: &loaded.report,
+        census,
+        filter_names: &names,
+        title: args.title.as_deref(),
     };
     write(&args.out, render_html(&input).as_bytes())?;
     say(format!("wrote {}", args.out.display()));
     if let Some(folder) = &args.png {
         write_pngs(folder, &charts(&input))?;
     }
+    if let Some(folder) = &args.csv {
+        let calls = match request.items {
+            Some(items) => Some(
+                drilldown_rows(calls, &request, Pages::One(items)).map_err(Failure::internal)?,
+            ),
+            None => None,
+        };
+        let tables = Tables {
+            response: &response,
+            request: &request,
+            rounding,
+            previous: previous.as_ref(),
+            calls: calls.as_ref(),
+        };
+        write_csvs(folder, &tables)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes every table `tables` can give as `FOLDER/NAME.csv` (the items
+/// only when the request has a drilldown).
+fn write_csvs(folder: &Path, tables: &Tables) -> Result<(), Failure> {
+    create_folder(folder)?;
+    let names: Vec<TableName> = TableName::ALL
+        .into_iter()
+        .filter(|name| *name != TableName::Items || tables.calls.is_some())
+        .collect();
+    for name in &names {
+        let mut bytes = Vec::new();
+        tables.write(*name, &mut bytes).map_err(table_failure)?;
+        write(&folder.join(format!("{}.csv", name.name())), &bytes)?;
+    }
+    say(format!(
+        "wrote {} tables as CSV to {}",
+        names.len(),
+        folder.display()
+    ));
+    Ok(())
+}
+
+/// Creates `folder` when missing; a failure is an output error.
+fn create_folder(folder: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("creating {}", folder.display()))
+        .map_err(Failure::output)
 }
 
 /// Writes every chart as `FOLDER/NAME.png`.
 fn write_pngs(folder: &Path, charts: &[Chart]) -> Result<(), Failure> {
-    std::fs::create_dir_all(folder)
-        .with_context(|| format!("creating {}", folder.display()))
-        .map_err(Failure::output)?;
+    create_folder(folder)?;
     let renderer = PngRenderer::with_system_fonts();
     if !renderer.has_fonts() {
         warn("no font found; the PNG charts will have no text (install fonts-dejavu-core)");

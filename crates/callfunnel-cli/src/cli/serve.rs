@@ -2,12 +2,14 @@
 
 use std::collections::HashSet;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use callfunnel::ingest::IngestOptions;
 use clap::Args;
 
 use super::{Failure, InputArgs, EXIT_INTERNAL, EXIT_NETWORK};
 use crate::serve::auth::Access;
+use crate::serve::connections::ConnectionLimits;
 use crate::serve::faults::FaultPlan;
 use crate::serve::rate_limit::ALLO_PRESET;
 use crate::serve::state::Source;
@@ -31,12 +33,39 @@ pub struct ServeArgs {
     /// Accept every request, with or without a key.
     #[arg(long, conflicts_with = "api_keys")]
     no_auth: bool,
-    /// Enforce Allo's rate limits: 20 reads (GET) and 5 writes (POST) per second and per key.
+    /// Enforce Allo's rate limits: 20 reads (GET) and 5 writes (POST) per second and per key
+    /// (a refused key is answered 401 and never counted; with --no-auth every client
+    /// shares one budget).
     #[arg(long)]
     rate_limit: bool,
-    /// Reload the inputs when a file changes (a failed reload keeps the previous calls).
+    /// Reload the inputs when a file changes, once every input has been
+    /// unchanged for --watch-quiet; a reload that fails, or finds an input
+    /// empty or changing while read, keeps the previous calls and logs why.
     #[arg(long)]
     watch: bool,
+    /// With --watch: how long the inputs must stay unchanged before a reload.
+    /// A file rewritten in place with longer pauses can be read half way:
+    /// write it beside and rename it over instead.
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_seconds, requires = "watch")]
+    watch_quiet: Duration,
+    /// A request's line and headers must arrive whole within this of their
+    /// first byte; else the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    header_timeout: Duration,
+    /// A request's body must arrive whole within this (else 408 REQUEST_TIMEOUT).
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    body_timeout: Duration,
+    /// A connection waiting for a request (new, or kept alive after an
+    /// answer) is closed after this long without a byte.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    idle_timeout: Duration,
+    /// Connections served at once; one more is answered 503 TOO_MANY_CONNECTIONS.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_connections: u32,
+    /// On SIGINT or SIGTERM, the answers in flight get this long before the
+    /// server stops anyway (a second signal stops it at once).
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    shutdown_timeout: Duration,
     /// Inject faults on the data routes (search, batch, item, analytics), for
     /// testing clients: comma-separated KEY=VALUE, 429=SHARE (429
     /// RATE_LIMIT_EXCEEDED with Retry-After), 500=SHARE (500, retryable),
@@ -56,18 +85,19 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
     let options = ServeOptions {
         source: Source {
             inputs: args.input.input.clone(),
-            options: IngestOptions {
-                input_tz: args.input.input_tz,
-                column_map: args.input.map.clone(),
-                skip_invalid: args.input.skip_invalid,
-                request_tags: Vec::new(),
-                keep_window: None,
-            },
+            options: args.input.options(IngestOptions::default()),
         },
         listen: args.listen,
         access,
         limits: args.rate_limit.then_some(ALLO_PRESET),
-        watch: args.watch,
+        connections: ConnectionLimits {
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_connections as usize,
+            shutdown_timeout: args.shutdown_timeout,
+        },
+        watch: args.watch.then_some(args.watch_quiet),
         faults: args.inject_faults,
     };
     crate::serve::run(options).map_err(|err| {
@@ -107,4 +137,35 @@ fn access(args: &ServeArgs) -> Result<Access, Failure> {
         )));
     }
     Ok(Access::Keys(keys))
+}
+
+/// A positive number of seconds, fractions allowed (`0.5`); a value out of
+/// range is refused, never clamped.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| *seconds > 0.0)
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|duration| *duration <= Duration::from_secs(MAX_SECONDS))
+        .ok_or_else(|| {
+            format!("`{text}` is not a number of seconds above 0 and at most {MAX_SECONDS}")
+        })
+}
+
+/// The longest timeout taken: a day.
+const MAX_SECONDS: u64 = 86_400;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_positive_and_at_most_a_day() {
+        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_seconds("10"), Ok(Duration::from_secs(10)));
+        for refused in ["0", "-1", "NaN", "inf", "1e300", "86401", "ten"] {
+            assert!(parse_seconds(refused).is_err(), "{refused}");
+        }
+    }
 }

@@ -11,7 +11,10 @@ use clap::{Args, ValueEnum};
 use serde_json::Value;
 
 use super::pull::{api_failure, ApiArgs};
-use super::{read_bounded, read_request_text, reject_request, write_stdout, Failure, InputArgs};
+use super::{
+    read_bounded, read_request_text, refuse_overwriting_inputs, reject_request, write_stdout,
+    Failure, InputArgs,
+};
 use crate::messages::say;
 
 /// Largest saved API response read, in bytes (64 MiB; a response with a
@@ -55,7 +58,7 @@ pub struct VerifyArgs {
     #[command(flatten)]
     api: ApiArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "table")]
     format: VerifyFormat,
 }
 
@@ -109,13 +112,12 @@ fn read_answer(path: &Path) -> Result<Value, Failure> {
         .map_err(Failure::input)
 }
 
-/// The API's own answer to the request, saved (atomically) for the record.
+/// The API's own answer to the request, saved (atomically) for the record;
+/// a save path that names an input is refused before the API is asked.
 fn fetch_answer(args: &VerifyArgs, request_text: &str) -> Result<(Value, PathBuf), Failure> {
     let body: Value = serde_json::from_str(request_text)
         .context("the request is not JSON")
         .map_err(Failure::usage)?;
-    let mut client = args.api.client()?;
-    let answer = client.post(OUTBOUND_PATH, &body).map_err(api_failure)?;
     let path = args.save_answer.clone().unwrap_or_else(|| {
         let request = Path::new(if args.request == "-" {
             "request.json"
@@ -124,11 +126,15 @@ fn fetch_answer(args: &VerifyArgs, request_text: &str) -> Result<(Value, PathBuf
         });
         request.with_extension("answer.json")
     });
+    let request_file = (args.request != "-").then_some(args.request.as_str());
+    refuse_overwriting_inputs("--save-answer", &path, &args.input.input, request_file)?;
+    let mut client = args.api.client()?;
+    let answer = client.post(OUTBOUND_PATH, &body).map_err(api_failure)?;
     let text = format!(
         "{}\n",
         serde_json::to_string_pretty(&answer).unwrap_or_default()
     );
-    callfunnel::convert::write_replacing(
+    callfunnel::scratch::write_replacing(
         &path,
         |error| anyhow::Error::new(error).context(format!("writing {}", path.display())),
         |writer| {

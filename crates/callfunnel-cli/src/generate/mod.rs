@@ -48,8 +48,9 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use callfunnel::convert::{write_parquet, write_replacing, ConvertError};
 use callfunnel::model::column;
+use callfunnel::scratch::write_replacing;
+use callfunnel::store::{write_parquet, WriteError};
 
 use world::World;
 
@@ -150,7 +151,7 @@ pub enum GenerateError {
     },
     /// Writing the Parquet store failed.
     #[error(transparent)]
-    Store(#[from] ConvertError),
+    Store(#[from] WriteError),
     /// Building a frame in memory failed.
     #[error("building the call frame")]
     Frame(#[source] PolarsError),

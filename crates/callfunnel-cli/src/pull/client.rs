@@ -1,6 +1,9 @@
 //! A well-behaved client of Allo's API: `Authorization: Api-Key …`, paced
 //! under the documented rate limit, waiting as a 429 says, retrying 5xx
-//! answers and network errors with a bounded exponential backoff.
+//! answers, answers that are not JSON and network errors with a bounded
+//! exponential backoff. An answer is read up to [`MAX_ANSWER_BYTES`], never
+//! further; a redirect is followed only when it keeps the POST a POST on the
+//! same origin (307, 308).
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -25,6 +28,13 @@ const MAX_WAIT: Duration = Duration::from_secs(120);
 /// How many 429 answers in a row one call accepts before giving up.
 const MAX_THROTTLED: u32 = 50;
 
+/// The largest answer read (a search page of 100 calls is about 60 KiB, an
+/// analytics answer of the most buckets about 3 MiB): 64 MiB.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+/// The most redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
 /// Why a call to the API failed for good.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiCallError {
@@ -48,6 +58,31 @@ pub enum ApiCallError {
         tries: u32,
         /// The last failure.
         last: String,
+    },
+    /// Every try was answered, with a body that is not JSON: a fault of the
+    /// API's (or of what stands between).
+    #[error("the API answered {path} {tries} times with a body that is not JSON (the API is at fault): {last}")]
+    NotJson {
+        /// The route called.
+        path: String,
+        /// How many times it was tried.
+        tries: u32,
+        /// What the last body was.
+        last: String,
+    },
+    /// The answer was larger than [`MAX_ANSWER_BYTES`]; reading stopped there.
+    #[error("the API's answer to {path} is larger than {} MiB: reading stopped there", MAX_ANSWER_BYTES >> 20)]
+    TooLarge {
+        /// The route called.
+        path: String,
+    },
+    /// The API redirected the request where it cannot follow.
+    #[error("the API redirected {path}: {reason}")]
+    Redirected {
+        /// The route called.
+        path: String,
+        /// Where to, and why it was not followed.
+        reason: String,
     },
 }
 
@@ -75,6 +110,8 @@ pub struct Retries {
     pub server_errors: u32,
     /// Network errors: no answer (refused, dropped, timed out, cut short).
     pub network_errors: u32,
+    /// Successful statuses whose body is not JSON.
+    pub not_json: u32,
     /// Time spent waiting before the tries again (pacing aside).
     pub waited: Duration,
 }
@@ -82,7 +119,7 @@ pub struct Retries {
 impl Retries {
     /// Every failed try.
     pub fn total(&self) -> u32 {
-        self.throttled + self.server_errors + self.network_errors
+        self.throttled + self.server_errors + self.network_errors + self.not_json
     }
 }
 
@@ -106,6 +143,7 @@ impl ApiClient {
             .build()?;
         let http = Client::builder()
             .timeout(REQUEST_TIMEOUT)
+            .redirect(redirect_policy())
             .user_agent(concat!("callfunnel/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(std::io::Error::other)?;
@@ -119,10 +157,20 @@ impl ApiClient {
         })
     }
 
+    /// The API's address, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        self.options.base_url.trim_end_matches('/')
+    }
+
+    /// The hash of the key, as a pages folder records it.
+    pub fn key_hash(&self) -> String {
+        super::key_hash(&self.options.api_key)
+    }
+
     /// POSTs `body` as JSON to `path` and returns the JSON answer, pacing,
     /// waiting and retrying as the module docs say.
     pub fn post(&mut self, path: &str, body: &Value) -> Result<Value, ApiCallError> {
-        let url = format!("{}{path}", self.options.base_url.trim_end_matches('/'));
+        let url = format!("{}{path}", self.base_url());
         let (mut failures, mut throttled) = (0, 0);
         loop {
             self.pace();
@@ -134,14 +182,31 @@ impl ApiClient {
                 .json(body);
             let outcome = self.runtime.block_on(exchange(request));
             let (wait, last) = match outcome {
+                Err(Failed::TooLarge) => {
+                    return Err(ApiCallError::TooLarge {
+                        path: path.to_string(),
+                    })
+                }
+                Err(Failed::Network(error)) if error.is_redirect() => {
+                    return Err(ApiCallError::Redirected {
+                        path: path.to_string(),
+                        reason: redirect_reason(&error),
+                    })
+                }
                 Ok(answer) if answer.status.is_success() => {
-                    return serde_json::from_slice(&answer.body).map_err(|error| {
-                        ApiCallError::Refused {
-                            path: path.to_string(),
-                            status: answer.status.as_u16(),
-                            message: format!("the answer is not JSON: {error}"),
+                    match serde_json::from_slice(&answer.body) {
+                        Ok(value) => return Ok(value),
+                        Err(error) => {
+                            self.retries.not_json += 1;
+                            (
+                                None,
+                                Retryable::NotJson(format!(
+                                    "HTTP {}: {error}",
+                                    answer.status.as_u16()
+                                )),
+                            )
                         }
-                    });
+                    }
                 }
                 Ok(answer) => {
                     let status = answer.status;
@@ -167,20 +232,19 @@ impl ApiClient {
                             message,
                         });
                     }
-                    (retry_after, format!("HTTP {}: {message}", status.as_u16()))
+                    (
+                        retry_after,
+                        Retryable::Unreachable(format!("HTTP {}: {message}", status.as_u16())),
+                    )
                 }
-                Err(error) => {
+                Err(Failed::Network(error)) => {
                     self.retries.network_errors += 1;
-                    (None, error_chain(&error))
+                    (None, Retryable::Unreachable(error_chain(&error)))
                 }
             };
             failures += 1;
             if failures > self.options.max_retries {
-                return Err(ApiCallError::Unreachable {
-                    path: path.to_string(),
-                    tries: failures,
-                    last,
-                });
+                return Err(last.into_error(path, failures));
             }
             self.wait(wait.unwrap_or(self.backoff(failures)));
         }
@@ -195,7 +259,7 @@ impl ApiClient {
 
     /// Sleeps until the next POST keeps within the pace.
     fn pace(&mut self) {
-        let interval = Duration::from_secs_f64(1.0 / self.options.posts_per_second.max(0.001));
+        let interval = Duration::from_secs_f64(1.0 / self.options.posts_per_second);
         if let Some(last) = self.last_post {
             let next = last + interval;
             let now = Instant::now();
@@ -214,6 +278,25 @@ impl ApiClient {
     }
 }
 
+/// A failed try that may be tried again, by kind.
+enum Retryable {
+    /// A 5xx answer or a network error.
+    Unreachable(String),
+    /// A successful status with a body that is not JSON.
+    NotJson(String),
+}
+
+impl Retryable {
+    /// The error once the tries are exhausted.
+    fn into_error(self, path: &str, tries: u32) -> ApiCallError {
+        let path = path.to_string();
+        match self {
+            Retryable::Unreachable(last) => ApiCallError::Unreachable { path, tries, last },
+            Retryable::NotJson(last) => ApiCallError::NotJson { path, tries, last },
+        }
+    }
+}
+
 /// One HTTP exchange, its body read whole.
 struct Answer {
     status: StatusCode,
@@ -221,17 +304,76 @@ struct Answer {
     body: Vec<u8>,
 }
 
-/// Sends `request` and reads the answer.
-async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
-    let response = request.send().await?;
+/// Why an exchange brought no answer.
+enum Failed {
+    /// No answer: refused, dropped, timed out, cut short, or a redirect refused.
+    Network(reqwest::Error),
+    /// An answer beyond [`MAX_ANSWER_BYTES`].
+    TooLarge,
+}
+
+/// Sends `request` and reads the answer, at most [`MAX_ANSWER_BYTES`] of it.
+async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, Failed> {
+    let mut response = request.send().await.map_err(Failed::Network)?;
     let status = response.status();
     let retry_after = retry_after_header(response.headers());
-    let body = response.bytes().await?.to_vec();
+    let announced = response.content_length().unwrap_or(0);
+    if announced > MAX_ANSWER_BYTES as u64 {
+        return Err(Failed::TooLarge);
+    }
+    let mut body = Vec::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await.map_err(Failed::Network)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(Failed::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(Answer {
         status,
         retry_after,
         body,
     })
+}
+
+/// Redirects kept only when they cannot change the request: 307 or 308
+/// (a POST stays a POST with its body) to the same origin (the key goes
+/// nowhere else), at most [`MAX_REDIRECTS`] of them.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let status = attempt.status().as_u16();
+        let to = attempt.url().clone();
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == to.origin());
+        if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else if !matches!(status, 307 | 308) {
+            attempt.error(format!(
+                "{status} to {to}, which would turn the POST into a GET: give --base-url the address it points to"
+            ))
+        } else if !same_origin {
+            attempt.error(format!(
+                "{status} to another origin, {}: not followed (the key stays with the address given); give --base-url {} to use it",
+                to.origin().ascii_serialization(),
+                to.origin().ascii_serialization()
+            ))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The reason a redirect policy gave, without reqwest's wrapping.
+fn redirect_reason(error: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.source().is_none() {
+            return cause.to_string();
+        }
+        source = cause.source();
+    }
+    error.to_string()
 }
 
 /// An error with its causes (`error sending request: connection closed

@@ -3,10 +3,12 @@
 use std::fmt::Write;
 
 use super::escape::escape;
+use super::glossary::glossary;
 use super::{bucket_name, charts, Chart, ReportInput};
 use crate::display::{self, Trend};
-use callfunnel::definitions::{definitions as rules, CHANGES, DEFINITIONS_VERSION};
-use callfunnel::response::{FunnelStage, MetricValue};
+use callfunnel::definitions::DEFINITIONS_VERSION;
+use callfunnel::response::MetricValue;
+use callfunnel::Rounding;
 
 /// The page's style sheet, inline.
 const STYLE: &str = "
@@ -15,13 +17,15 @@ header, main, footer { max-width: 1180px; margin: 0 auto; padding: 0 24px; }
 header { padding-top: 24px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 0 0 12px; }
-.period { font-size: 16px; margin: 0 0 6px; }
+.period, .scope { font-size: 16px; margin: 0 0 6px; }
+h3 { font-size: 15px; margin: 16px 0 8px; }
 .meta, footer, .note { color: #64748b; font-size: 13px; }
 section { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 16px 20px; margin: 16px 0; }
 .row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .row > section { flex: 1 1 420px; margin: 0; }
 .pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 16px; align-items: start; }
 .pair svg { width: 100%; }
+.flow { display: flex; flex-wrap: wrap; gap: 16px 32px; align-items: flex-start; }
 svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 14px; }
 th, td { padding: 5px 12px; border-bottom: 1px solid #e2e8f0; text-align: left; white-space: nowrap; }
@@ -39,7 +43,6 @@ footer { padding-bottom: 24px; }
 
 /// The report as one self-contained HTML page.
 pub fn render_html(input: &ReportInput) -> String {
-    let data = &input.response.data;
     let charts = charts(input);
     let chart = |name: &str| -> &str {
         charts
@@ -47,7 +50,9 @@ pub fn render_html(input: &ReportInput) -> String {
             .find(|chart: &&Chart| chart.name == name)
             .map_or("", |chart| chart.svg.as_str())
     };
-    let title = format!("Outbound calls {} – {}", data.date.from, data.date.to);
+    let title = input
+        .title
+        .map_or_else(|| default_title(input), str::to_string);
     let mut page = format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -55,23 +60,24 @@ pub fn render_html(input: &ReportInput) -> String {
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · callfunnel</title>
+<title>{} · callfunnel</title>
 <style>{STYLE}</style>
 </head>
 <body>
-"#
+"#,
+        escape(&title)
     );
     header(&mut page, input, &title);
     page.push_str("<main>\n");
     let _ = write!(
         page,
-        "<section id=\"funnel\">\n<h2>Funnel</h2>\n<div class=\"pair\">{}\n{}</div>\n</section>\n",
+        "<section id=\"funnel\">\n<h2>Funnel</h2>\n<div class=\"flow\">{}\n{}</div>\n</section>\n",
         funnel_table(input),
         chart("funnel")
     );
     let _ = write!(
         page,
-        "<section id=\"time-series\">\n<h2>Over time, by {}</h2>\n<p class=\"note\">Solid: the current period; dashed: the previous one, bucket by bucket. Hover a point for its figure.</p>\n<div class=\"pair\">\n{}\n{}\n{}\n{}\n</div>\n</section>\n",
+        "<section id=\"time-series\">\n<h2>Over time, by {}</h2>\n<p class=\"note\">Solid: the current period; dashed: the previous one, bucket by bucket. Hover a point for its figure. The connection rate breaks where there were no dials.</p>\n<div class=\"pair\">\n{}\n{}\n{}\n{}\n</div>\n</section>\n",
         bucket_name(input.request.granularity),
         chart("dials"),
         chart("connected"),
@@ -91,7 +97,7 @@ pub fn render_html(input: &ReportInput) -> String {
         time_spent(input)
     );
     input_summary(&mut page, input);
-    definitions(&mut page);
+    how_to_read(&mut page, input);
     let _ = write!(
         page,
         "</main>\n<footer>Made by callfunnel {} from the figures of <code>callfunnel metrics</code>.</footer>\n</body>\n</html>\n",
@@ -100,19 +106,67 @@ pub fn render_html(input: &ReportInput) -> String {
     page
 }
 
+/// `Outbound calls 2024-03-04 – 2024-03-17`, naming the rep or number
+/// when the request keeps only one.
+fn default_title(input: &ReportInput) -> String {
+    let date = input.response.data.date;
+    match (input.filter_names, input.request.user_ids.is_empty()) {
+        ([one], true) => format!(
+            "Outbound calls from {}, {} – {}",
+            named(one),
+            date.from,
+            date.to
+        ),
+        ([one], false) => format!(
+            "Outbound calls of {}, {} – {}",
+            named(one),
+            date.from,
+            date.to
+        ),
+        _ => format!("Outbound calls {} – {}", date.from, date.to),
+    }
+}
+
+/// A filtered rep or number as people know it: `Zoë Müller (usr-7b1x3d)`,
+/// or the key alone when no call names it.
+fn named((key, name): &(String, Option<String>)) -> String {
+    match name {
+        Some(name) => format!("{name} ({key})"),
+        None => key.clone(),
+    }
+}
+
+/// `Rep: …`, `Allo numbers: …`: whose calls the report holds, when the
+/// request keeps only some.
+fn scope_line(input: &ReportInput) -> String {
+    let names: Vec<String> = input.filter_names.iter().map(named).collect();
+    let what = match (input.request.user_ids.is_empty(), names.len()) {
+        (_, 0) => return String::new(),
+        (false, 1) => "Rep",
+        (false, _) => "Reps",
+        (true, 1) => "Allo number",
+        (true, _) => "Allo numbers",
+    };
+    format!(
+        "<p class=\"scope\">{what}: {}</p>\n",
+        escape(&names.join(", "))
+    )
+}
+
 /// The title, the periods and what the figures are computed with.
 fn header(page: &mut String, input: &ReportInput, title: &str) {
     let data = &input.response.data;
     let request = input.request;
     let tags = if request.tags.is_empty() {
-        "none (no call converts)".to_string()
+        "none (any tagged call converts)".to_string()
     } else {
         request.tags.join(", ")
     };
     let _ = write!(
         page,
-        "<header>\n<h1>{}</h1>\n<p class=\"period\">{} – {}, {}</p>\n<p class=\"meta\">Time zone {} · conversion tags: {} · a conversation is a connected call longer than {} s · definitions version {DEFINITIONS_VERSION} · last call loaded {}</p>\n</header>\n",
+        "<header>\n<h1>{}</h1>\n{}<p class=\"period\">{} – {}, {}</p>\n<p class=\"meta\">Time zone {} · conversion tags: {} · a conversation is a connected call longer than {} s · definitions version {DEFINITIONS_VERSION} · last call loaded {}</p>\n</header>\n",
         escape(title),
+        scope_line(input),
         data.date.from,
         data.date.to,
         display::comparison(data.compare_date, " – "),
@@ -148,8 +202,9 @@ fn table(header: &[&str], numeric: &[usize], rows: &[Vec<String>]) -> String {
     html
 }
 
-/// A change, with its arrow, coloured by whether it is good news.
-fn change_html(change: Option<f64>, higher_is_better: bool) -> String {
+/// A change, with its arrow, coloured by whether it is good news, at the
+/// precision `rounding` leaves it.
+fn change_html(change: Option<f64>, rounding: Rounding, higher_is_better: bool) -> String {
     let class = match Trend::of(change, higher_is_better) {
         Trend::Better => "better",
         Trend::Worse => "worse",
@@ -158,33 +213,38 @@ fn change_html(change: Option<f64>, higher_is_better: bool) -> String {
     format!(
         "<span class=\"{class}\">{} {}</span>",
         display::arrow(change),
-        display::change(change)
+        display::change(change, rounding)
     )
 }
 
 fn funnel_table(input: &ReportInput) -> String {
     let funnel = &input.response.data.funnel;
-    let stages: [(&str, &FunnelStage); 4] = [
-        ("Dials", &funnel.dials),
-        ("Connected", &funnel.connected),
-        ("Conversations", &funnel.conversations),
-        ("Conversions", &funnel.conversions),
-    ];
-    let rows: Vec<Vec<String>> = stages
+    let rows: Vec<Vec<String>> = display::funnel_stages(funnel)
         .iter()
         .map(|(name, stage)| {
+            let previous_rate = stage.previous_rate(funnel.dials.count.previous, input.rounding);
             vec![
                 name.to_string(),
                 display::count(stage.count.value),
                 display::compared(stage.count.previous, display::count),
-                change_html(stage.count.change, true),
+                change_html(stage.count.change, input.rounding, true),
                 display::percent(stage.rate),
+                display::percent(previous_rate),
+                display::points(stage.rate, previous_rate),
             ]
         })
         .collect();
     table(
-        &["Stage", "Current", "Previous", "Change", "Rate of dials"],
-        &[1, 2, 3, 4],
+        &[
+            "Stage",
+            "Current",
+            "Previous",
+            "Change",
+            "Rate of dials",
+            "Previous rate",
+            "Rate change",
+        ],
+        &[1, 2, 3, 4, 5, 6],
         &rows,
     )
 }
@@ -197,26 +257,39 @@ fn leaderboard(input: &ReportInput) -> String {
         .max()
         .unwrap_or(0)
         .max(1);
+    // No email column when no rep has one (an export without emails).
+    let emails = entries.iter().any(|entry| {
+        entry
+            .user
+            .email
+            .as_deref()
+            .is_some_and(|email| !email.trim().is_empty())
+    });
     let rows: Vec<Vec<String>> = entries
         .iter()
         .enumerate()
         .map(|(rank, entry)| {
-            vec![
+            let mut row = vec![
                 (rank + 1).to_string(),
                 escape(display::user_name(&entry.user)),
-                escape(entry.user.email.as_deref().unwrap_or_default()),
+            ];
+            if emails {
+                row.push(escape(entry.user.email.as_deref().unwrap_or_default()));
+            }
+            row.extend([
                 display::count(entry.connected),
                 format!(
                     "<div class=\"bar\" style=\"width: {:.0}px\"></div>",
                     160.0 * entry.connected as f64 / best as f64
                 ),
-            ]
+            ]);
+            row
         })
         .collect();
-    let body = if rows.is_empty() {
-        "<p class=\"note\">No rep made a call in the period.</p>\n".to_string()
-    } else {
-        table(&["#", "Rep", "Email", "Connected", ""], &[0, 3], &rows)
+    let body = match (rows.is_empty(), emails) {
+        (true, _) => "<p class=\"note\">No rep made a call in the period.</p>\n".to_string(),
+        (false, true) => table(&["#", "Rep", "Email", "Connected", ""], &[0, 3], &rows),
+        (false, false) => table(&["#", "Rep", "Connected", ""], &[0, 2], &rows),
     };
     format!(
         "<section id=\"leaderboard\">\n<h2>Leaderboard: connected calls</h2>\n{body}</section>\n"
@@ -230,7 +303,7 @@ fn time_spent(input: &ReportInput) -> String {
             name.to_string(),
             display::seconds(metric.value),
             display::compared(metric.previous, display::seconds),
-            change_html(metric.change, higher_is_better),
+            change_html(metric.change, input.rounding, higher_is_better),
         ]
     };
     let total = &spent.total_conversation_time_seconds;
@@ -249,7 +322,7 @@ fn time_spent(input: &ReportInput) -> String {
             "Total conversation time".to_string(),
             display::duration(total.value),
             display::compared(total.previous, display::duration),
-            change_html(total.change, true),
+            change_html(total.change, input.rounding, true),
         ],
     ];
     format!(
@@ -258,10 +331,13 @@ fn time_spent(input: &ReportInput) -> String {
     )
 }
 
-/// What was read: files, rows, skipped rows by reason, duplicates; and the filters.
+/// What was read: files, rows, skipped rows by reason, duplicates; then how
+/// the calls kept come down to the period's dials (each step exact: the
+/// census counts them), and the filters.
 fn input_summary(page: &mut String, input: &ReportInput) {
     let report = input.ingest;
     let request = input.request;
+    let census = &input.census;
     let mut files = String::from("<ul class=\"files\">");
     for file in &report.files {
         let _ = write!(files, "<li>{}</li>", escape(&file.display().to_string()));
@@ -285,38 +361,80 @@ fn input_summary(page: &mut String, input: &ReportInput) {
             escape(&values.join(", "))
         }
     };
+    let zone = escape(request.timezone.name());
+    let date = request.date;
+    // Each step: its sign, name, count and what it is.
+    let mut steps = vec![
+        (
+            "",
+            "Calls kept",
+            report.calls,
+            "the rows read, less those skipped and the duplicates".to_string(),
+        ),
+        (
+            "− ",
+            "Outside the period",
+            report.calls.saturating_sub(census.in_period),
+            format!(
+                "placed before {} or after {} in {zone} (the previous period's calls among them)",
+                date.from, date.to
+            ),
+        ),
+        (
+            "− ",
+            "Inbound or SMS",
+            census.inbound_or_sms,
+            "in the period, but not outbound calls".to_string(),
+        ),
+    ];
+    if !request.user_ids.is_empty() || !request.allo_numbers.is_empty() {
+        steps.push((
+            "− ",
+            "Other reps or numbers",
+            census.filtered_out,
+            "outbound calls of the period that the filter leaves out".to_string(),
+        ));
+    }
+    steps.push((
+        "= ",
+        "Dials",
+        census.dials,
+        "the funnel's dials".to_string(),
+    ));
+    let rows: Vec<Vec<String>> = steps
+        .into_iter()
+        .map(|(sign, name, count, why)| {
+            vec![
+                name.to_string(),
+                format!("{sign}{}", display::count(count)),
+                why,
+            ]
+        })
+        .collect();
     let _ = write!(
         page,
-        "<section id=\"input\">\n<h2>Input</h2>\n<dl>\n<dt>Files</dt><dd>{files}</dd>\n<dt>Rows read</dt><dd>{}</dd>\n<dt>Rows skipped</dt><dd>{skipped}</dd>\n<dt>Duplicate ids collapsed</dt><dd>{}</dd>\n<dt>Calls kept</dt><dd>{}</dd>\n<dt>Users</dt><dd>{}</dd>\n<dt>Allo numbers</dt><dd>{}</dd>\n</dl>\n</section>\n",
+        "<section id=\"input\">\n<h2>Input</h2>\n<dl>\n<dt>Files</dt><dd>{files}</dd>\n<dt>Rows read</dt><dd>{}</dd>\n<dt>Rows skipped</dt><dd>{skipped}</dd>\n<dt>Duplicate ids collapsed</dt><dd>{}</dd>\n<dt>Users</dt><dd>{}</dd>\n<dt>Allo numbers</dt><dd>{}</dd>\n</dl>\n<h3>From the calls kept to the dials</h3>\n{}</section>\n",
         display::count(report.rows_read),
         display::count(report.duplicates),
-        display::count(report.calls),
         filter(&request.user_ids),
         filter(&request.allo_numbers),
+        table(&["", "Calls", ""], &[1], &rows),
     );
 }
 
-/// The rules the figures follow, with their version.
-fn definitions(page: &mut String) {
-    let _ = write!(
-        page,
-        "<section id=\"definitions\">\n<h2>Definitions, version {DEFINITIONS_VERSION}</h2>\n<dl>\n"
-    );
-    for definition in rules() {
+/// How to read the figures, in plain words, for this request.
+fn how_to_read(page: &mut String, input: &ReportInput) {
+    page.push_str("<section id=\"definitions\">\n<h2>How to read these figures</h2>\n<dl>\n");
+    for entry in glossary(input.request, input.rounding) {
         let _ = writeln!(
             page,
             "<dt>{}</dt><dd>{}</dd>",
-            escape(definition.name),
-            escape(&definition.rule)
+            escape(entry.term),
+            escape(&entry.meaning)
         );
     }
-    let _ = writeln!(
+    let _ = write!(
         page,
-        "</dl>\n<p>Changed since version {}:</p>\n<ul>",
-        DEFINITIONS_VERSION - 1
+        "</dl>\n<p class=\"note\">The figures follow Allo's definitions as callfunnel reads them (version {DEFINITIONS_VERSION}); <code>callfunnel definitions</code> prints them in full.</p>\n</section>\n"
     );
-    for change in CHANGES {
-        let _ = writeln!(page, "<li>{}</li>", escape(change));
-    }
-    page.push_str("</ul>\n</section>\n");
 }

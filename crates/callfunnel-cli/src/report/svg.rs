@@ -7,6 +7,7 @@ use std::fmt::Write;
 use super::escape::escape;
 use crate::display;
 use callfunnel::response::{Funnel, HeatmapCell};
+use callfunnel::Rounding;
 
 /// Font stack of every chart (DejaVu Sans is what Debian ships and what the PNG renderer finds).
 const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
@@ -54,8 +55,9 @@ impl Scale {
 pub struct Series<'a> {
     /// Legend text, e.g. `2024-03-04 – 2024-03-17`.
     pub legend: String,
-    /// One point per bucket, in order.
-    pub points: Vec<(&'a str, f64)>,
+    /// One point per bucket, in order; `None` for a bucket without a value
+    /// (a rate without dials), where the line breaks.
+    pub points: Vec<(&'a str, Option<f64>)>,
 }
 
 /// A time-series chart: the current period against the previous one, bucket
@@ -126,7 +128,7 @@ pub fn line_chart(chart: &LineChart) -> String {
         .unwrap_or(0);
     let max = lines
         .iter()
-        .flat_map(|(series, ..)| series.points.iter().map(|(_, value)| *value))
+        .flat_map(|(series, ..)| series.points.iter().filter_map(|(_, value)| *value))
         .fold(0.0, f64::max);
     let (top, step) = axis(max, chart.scale);
     let plot_width = WIDTH - LEFT - RIGHT;
@@ -177,35 +179,59 @@ pub fn line_chart(chart: &LineChart) -> String {
         }
     }
     for (series, colour, dashed) in lines.iter().rev() {
-        let points: Vec<String> = series
-            .points
-            .iter()
-            .enumerate()
-            .map(|(index, (_, value))| format!("{:.1},{:.1}", x(index), y(*value)))
-            .collect();
         let dash = if *dashed {
             r#" stroke-dasharray="5 4""#
         } else {
             ""
         };
-        let _ = write!(
-            svg,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"#,
-            points.join(" ")
-        );
-        for (index, (date, value)) in series.points.iter().enumerate() {
+        let path = path_with_gaps(&series.points, |index, value| (x(index), y(value)));
+        if !path.is_empty() {
+            let _ = write!(
+                svg,
+                r#"<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"#
+            );
+        }
+        let known = series
+            .points
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (date, value))| Some((index, date, (*value)?)));
+        for (index, date, value) in known {
             let _ = write!(
                 svg,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"><title>{}: {}</title></circle>"#,
                 x(index),
-                y(*value),
+                y(value),
                 escape(date),
-                chart.scale.format(*value)
+                chart.scale.format(value)
             );
         }
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// The `d` of an SVG path through the points that have a value, placed by
+/// `at(index, value)`: a new subpath (`M`) after each gap, so the line
+/// breaks where a bucket has no value; empty when no point has one.
+fn path_with_gaps(points: &[(&str, Option<f64>)], at: impl Fn(usize, f64) -> (f64, f64)) -> String {
+    let mut path = String::new();
+    let mut drawing = false;
+    for (index, (_, value)) in points.iter().enumerate() {
+        match value {
+            Some(value) => {
+                let (x, y) = at(index, *value);
+                let command = if drawing { 'L' } else { 'M' };
+                if !path.is_empty() {
+                    path.push(' ');
+                }
+                let _ = write!(path, "{command}{x:.1},{y:.1}");
+                drawing = true;
+            }
+            None => drawing = false,
+        }
+    }
+    path
 }
 
 /// The legend of a line chart: a line sample and the series' legend text each.
@@ -322,19 +348,15 @@ pub fn heatmap(
 }
 
 /// The funnel as horizontal bars: the current period's count (blue, with
-/// its rate) above the previous period's (grey), on one scale.
-pub fn funnel(funnel: &Funnel) -> String {
+/// its rate) above the previous period's (grey), on one scale; changes at
+/// the precision `rounding` leaves them.
+pub fn funnel(funnel: &Funnel, rounding: Rounding) -> String {
     const WIDTH: f64 = 600.0;
     const LEFT: f64 = 110.0;
     const TOP: f64 = 30.0;
     const ROW: f64 = 44.0;
     const BAR_SPACE: f64 = 250.0;
-    let stages = [
-        ("Dials", &funnel.dials),
-        ("Connected", &funnel.connected),
-        ("Conversations", &funnel.conversations),
-        ("Conversions", &funnel.conversions),
-    ];
+    let stages = display::funnel_stages(funnel);
     let height = TOP + ROW * stages.len() as f64 + 4.0;
     let most = funnel
         .dials
@@ -370,7 +392,7 @@ pub fn funnel(funnel: &Funnel) -> String {
                 display::count(stage.count.value),
                 display::percent(stage.rate),
                 display::compared(stage.count.previous, display::count),
-                display::change(stage.count.change)
+                display::change(stage.count.change, rounding)
             ),
         );
     }
@@ -399,6 +421,26 @@ mod tests {
         assert_eq!(heat(0, 10), EMPTY);
         assert_eq!(heat(10, 10), "#1e3a8a");
         assert_eq!(heat(1, 1), "#1e3a8a");
+    }
+
+    #[test]
+    fn gaps_break_the_path() {
+        let at = |index: usize, value: f64| (index as f64 * 10.0, value);
+        let points = [
+            ("a", Some(1.0)),
+            ("b", Some(2.0)),
+            ("c", None),
+            ("d", None),
+            ("e", Some(3.0)),
+            ("f", None),
+            ("g", Some(4.0)),
+            ("h", Some(5.0)),
+        ];
+        assert_eq!(
+            path_with_gaps(&points, at),
+            "M0.0,1.0 L10.0,2.0 M40.0,3.0 M60.0,4.0 L70.0,5.0"
+        );
+        assert_eq!(path_with_gaps(&[("a", None)], at), "");
     }
 
     #[test]

@@ -15,18 +15,20 @@ pub enum Access {
 }
 
 impl Access {
-    /// Whether the request's `Authorization` header carries an accepted key.
-    pub fn admits(&self, headers: &HeaderMap) -> bool {
+    /// Who the request's `Authorization` header admits, as the rate limits
+    /// count it: the accepted key (one of the configured ones, so that what
+    /// is counted per client stays as few as the keys), or `""` for everyone
+    /// when access is open; `None` when refused.
+    pub fn admit(&self, headers: &HeaderMap) -> Option<&str> {
         match self {
-            Access::Open => true,
-            Access::Keys(keys) => presented_key(headers).is_some_and(|key| keys.contains(key)),
+            Access::Open => Some(""),
+            Access::Keys(keys) => keys.get(presented_key(headers)?).map(String::as_str),
         }
     }
 }
 
-/// The credential as sent (the whole header, trimmed), for rate limiting:
-/// empty when there is none.
-pub fn credential(headers: &HeaderMap) -> &str {
+/// The `Authorization` header as sent, trimmed: empty when there is none.
+fn credential(headers: &HeaderMap) -> &str {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -63,13 +65,22 @@ mod tests {
     #[test]
     fn api_key_and_bare_forms_are_accepted_others_are_not() {
         let access = Access::Keys(HashSet::from(["secret".to_string()]));
-        assert!(access.admits(&headers(Some("Api-Key secret"))));
-        assert!(access.admits(&headers(Some("api-key  secret "))));
-        assert!(access.admits(&headers(Some("secret"))));
-        assert!(!access.admits(&headers(Some("Bearer secret"))));
-        assert!(!access.admits(&headers(Some("Api-Key other"))));
-        assert!(!access.admits(&headers(Some("Api-Key"))));
-        assert!(!access.admits(&headers(None)));
-        assert!(Access::Open.admits(&headers(None)));
+        assert_eq!(
+            access.admit(&headers(Some("Api-Key secret"))),
+            Some("secret")
+        );
+        assert_eq!(
+            access.admit(&headers(Some("api-key  secret "))),
+            Some("secret")
+        );
+        assert_eq!(access.admit(&headers(Some("secret"))), Some("secret"));
+        assert_eq!(access.admit(&headers(Some("Bearer secret"))), None);
+        assert_eq!(access.admit(&headers(Some("Api-Key other"))), None);
+        assert_eq!(access.admit(&headers(Some("Api-Key"))), None);
+        assert_eq!(access.admit(&headers(None)), None);
+        assert_eq!(
+            Access::Open.admit(&headers(Some("Api-Key anyone"))),
+            Some("")
+        );
     }
 }

@@ -119,6 +119,53 @@ impl ApiFailure {
         )
     }
 
+    /// 408 for a body that did not arrive whole within the body timeout.
+    pub fn body_timeout(timeout: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "validation_error",
+            "REQUEST_TIMEOUT",
+            format!(
+                "The request body did not arrive within {} s.",
+                timeout.as_secs_f64()
+            ),
+        )
+        .with_param("body")
+    }
+
+    /// 503 for a connection beyond the connection limit (`retryable`, with
+    /// `Retry-After`).
+    pub fn too_many_connections(limit: usize) -> Self {
+        let mut failure = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "TOO_MANY_CONNECTIONS",
+            format!("The server holds its limit of {limit} connections; retry shortly."),
+        );
+        failure.retry_after_seconds = Some(1);
+        failure
+    }
+
+    /// The answer to a request head hyper cannot read: 431
+    /// `HEADERS_TOO_LARGE` over the head limit (a URI too long included:
+    /// the limit is below hyper's own for URIs), else 400 `MALFORMED_REQUEST`.
+    pub fn unreadable_head(status: StatusCode, max_head_bytes: usize) -> Self {
+        let (code, message) = match status {
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+                "HEADERS_TOO_LARGE",
+                format!(
+                    "The request line and headers are larger than {max_head_bytes} bytes, or more than {} headers.",
+                    super::connections::MAX_HEADERS
+                ),
+            ),
+            _ => (
+                "MALFORMED_REQUEST",
+                "The request is not valid HTTP/1.1 (its request line or a header).".to_string(),
+            ),
+        };
+        Self::new(status, "validation_error", code, message)
+    }
+
     /// 415 for a body that is not sent as JSON.
     pub fn unsupported_media_type(content_type: Option<&str>) -> Self {
         Self::new(
@@ -194,6 +241,26 @@ impl ApiFailure {
         };
         serde_json::to_string(&envelope).expect("error envelopes serialize")
     }
+}
+
+/// An error answer written straight to a connection, outside hyper: status
+/// line, the headers every error answer carries, `Connection: close`, and the
+/// envelope.
+pub fn raw_answer(failure: &ApiFailure, request_id: &str) -> Vec<u8> {
+    let body = failure.envelope(request_id);
+    let retry_after = failure
+        .retry_after_seconds
+        .map_or(String::new(), |seconds| {
+            format!("retry-after: {seconds}\r\n")
+        });
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-request-id: {request_id}\r\n{retry_after}connection: close\r\ndate: {}\r\n\r\n{body}",
+        failure.status.as_u16(),
+        failure.status.canonical_reason().unwrap_or_default(),
+        body.len(),
+        chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT"),
+    )
+    .into_bytes()
 }
 
 /// `{"error": {...}}`.

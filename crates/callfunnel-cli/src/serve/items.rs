@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use callfunnel::model::{column, CallType, Direction};
+use callfunnel::model::column;
+use callfunnel::model::rules::{DEFAULT_DIRECTION, DEFAULT_TYPE};
 use chrono::{DateTime, SecondsFormat};
 use polars::prelude::*;
 use serde::{Serialize, Serializer};
@@ -276,10 +277,10 @@ fn items_from_frame(frame: &DataFrame) -> PolarsResult<Vec<ConversationItem>> {
         let has_user = user.id.is_some() || user.name.is_some() || user.email.is_some();
         let direction = interner
             .optional(&directions[row])
-            .unwrap_or_else(|| interner.get(Direction::Outbound.as_str()));
+            .unwrap_or_else(|| interner.get(DEFAULT_DIRECTION.as_str()));
         let item_type = interner
             .optional(&types[row])
-            .unwrap_or_else(|| interner.get(CallType::Call.as_str()));
+            .unwrap_or_else(|| interner.get(DEFAULT_TYPE.as_str()));
         let allo_number = interner.optional(&numbers[row]);
         let allo_number_label = interner.optional(&labels[row]);
         let result = interner.optional(&results[row]);

@@ -5,10 +5,13 @@
 //!
 //! The parts: [`routes`] (the endpoints), [`search`] and [`items`] (the
 //! conversation items), [`pipeline`] (request id, key check, rate limit,
-//! envelopes, log line), [`auth`], [`rate_limit`], [`errors`], [`faults`]
-//! (`--inject-faults`) and [`state`] (the loaded data and `--watch`). Built on axum over hyper and tokio.
+//! body, envelopes, log line), [`auth`], [`rate_limit`], [`errors`],
+//! [`faults`] (`--inject-faults`), [`connections`] and [`wire`] (limits,
+//! timeouts, shutdown) and [`state`] (the loaded data and `--watch`). Built
+//! on axum over hyper and tokio.
 
 pub mod auth;
+pub mod connections;
 pub mod errors;
 pub mod faults;
 pub mod items;
@@ -17,15 +20,18 @@ pub mod rate_limit;
 pub mod routes;
 pub mod search;
 pub mod state;
+pub mod wire;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 
 use crate::messages::say;
 use auth::Access;
+use connections::ConnectionLimits;
 use faults::{FaultInjector, FaultPlan};
 use rate_limit::{Limits, RateLimiter};
 use state::{AppState, Source};
@@ -41,8 +47,10 @@ pub struct ServeOptions {
     pub access: Access,
     /// The rate limits enforced, if any.
     pub limits: Option<Limits>,
-    /// Reload the inputs when they change.
-    pub watch: bool,
+    /// Timeouts and the connection limit.
+    pub connections: ConnectionLimits,
+    /// Reload the inputs when they change, once they were quiet this long.
+    pub watch: Option<Duration>,
     /// Faults to inject on the data routes, if any.
     pub faults: Option<FaultPlan>,
 }
@@ -65,7 +73,7 @@ pub enum ServeError {
 }
 
 /// Binds, loads the inputs, prints `callfunnel: listening on http://ADDR` on
-/// stderr and serves until SIGINT or SIGTERM.
+/// stderr and serves until SIGINT or SIGTERM (see [`connections`]).
 pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     let listener = bind(&options.listen)?;
     let address = listener
@@ -78,10 +86,11 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     }
     let state = Arc::new(
         AppState::new(dataset, options.access, RateLimiter::new(options.limits))
-            .with_faults(FaultInjector::new(options.faults)),
+            .with_faults(FaultInjector::new(options.faults))
+            .with_body_timeout(options.connections.body_timeout),
     );
-    if options.watch {
-        state::watch(options.source, Arc::clone(&state));
+    if let Some(quiet) = options.watch {
+        state::watch(options.source, Arc::clone(&state), quiet);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -89,7 +98,14 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         .map_err(|err| ServeError::Internal(format!("starting the runtime: {err}")))?;
     say(format!("serving {calls} calls"));
     say(format!("listening on http://{address}"));
-    runtime.block_on(serve(listener, router(state)))
+    let served = runtime.block_on(connections::serve(
+        listener,
+        router(state),
+        options.connections,
+    ));
+    // A computation still running (past the shutdown deadline) is not waited for.
+    runtime.shutdown_background();
+    served
 }
 
 /// The application: the routes inside the pipeline, bodies capped at 1 MiB.
@@ -121,46 +137,6 @@ fn bind(listen: &str) -> Result<TcpListener, ServeError> {
         };
         ServeError::Network(format!("cannot listen on {listen}: {reason}"))
     })
-}
-
-/// Serves until a shutdown signal, then lets the answers in flight finish.
-async fn serve(listener: TcpListener, app: Router) -> Result<(), ServeError> {
-    let listener = listener
-        .set_nonblocking(true)
-        .and_then(|()| tokio::net::TcpListener::from_std(listener))
-        .map_err(|err| ServeError::Network(format!("listening: {err}")))?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|err| ServeError::Network(format!("serving: {err}")))?;
-    say("stopped");
-    Ok(())
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    say("shutting down");
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
-//! What every request goes through, around the routes: a request id, the rate
-//! limit and the key check, a guard that turns a panic into a 500, the error
+//! What every request goes through, around the routes: a request id, the key
+//! check and then the rate limit (a refused key is never counted, so that
+//! what is counted per client stays as few as the keys), the body read
+//! within `--body-timeout`, a guard that turns a panic into a 500, the error
 //! envelope written with the request id, the `X-RateLimit-*` and
 //! `X-Request-Id` headers, and one log line on stderr (with `fault=NAME` when
-//! `--inject-faults` answered in the route's place).
+//! `--inject-faults` answered in the route's place, and a line of its own
+//! when the client hangs up before its answer).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -13,8 +16,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::auth::credential;
 use super::errors::ApiFailure;
 use super::faults::{dropped_connection, Fault};
 use super::rate_limit::{Class, Quota};
@@ -33,39 +36,132 @@ pub async fn pipeline(
     request: Request,
     next: Next,
 ) -> Response {
-    let started = Instant::now();
     let request_id = request_id(request.headers());
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let class = if method == Method::GET || method == Method::HEAD {
+    let mut line = LogLine::new(request.method().clone(), request.uri().path(), &request_id);
+    let class = if line.method == Method::GET || line.method == Method::HEAD {
         Class::Read
     } else {
         Class::Write
     };
-    let quota = state.limiter.take(credential(request.headers()), class);
-    let mut fault = None;
-    let response = if !quota.allowed {
-        ApiFailure::rate_limited(quota.limit, 1).into_response()
-    } else if !state.access.admits(request.headers()) {
-        ApiFailure::api_key_invalid().into_response()
-    } else {
-        fault = is_data_route(&method, &path)
-            .then(|| state.faults.next())
-            .flatten();
-        answer_with(fault, next, request, &request_id).await
+    let (response, quota) = match state.access.admit(request.headers()) {
+        None => (ApiFailure::api_key_invalid().into_response(), None),
+        Some(client) => {
+            let quota = state.limiter.take(client, class);
+            let response = if quota.allowed {
+                answer_admitted(&state, request, next, &mut line).await
+            } else {
+                ApiFailure::rate_limited(quota.limit, 1).into_response()
+            };
+            (response, Some(quota))
+        }
     };
-    let response = finish(response, &request_id, &method, &path, quota);
-    // Status 000: no answer, the connection is closed.
-    let status = match fault {
-        Some(Fault::Dropped) => 0,
-        _ => response.status().as_u16(),
-    };
-    say(format!(
-        "{method} {path} {status:03} {:.1} ms {request_id}{}",
-        started.elapsed().as_secs_f64() * 1000.0,
-        fault.map_or(String::new(), |fault| format!(" fault={}", fault.name()))
-    ));
+    let response = finish(response, &request_id, &line.method, &line.path, quota);
+    line.write(response.status());
     response
+}
+
+/// The answer to an admitted request within its rate limit: its body read,
+/// then the route's answer, or the fault injected in its place (noted on
+/// the log line).
+async fn answer_admitted(
+    state: &AppState,
+    request: Request,
+    next: Next,
+    line: &mut LogLine,
+) -> Response {
+    line.fault = is_data_route(&line.method, &line.path)
+        .then(|| state.faults.next())
+        .flatten();
+    match read_body(request, state).await {
+        Ok(request) => answer_with(line.fault, next, request, &line.request_id).await,
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// The request with its body read whole: at most [`BODY_LIMIT`] bytes
+/// (413), within the body timeout (408, and the connection is closed).
+async fn read_body(request: Request, state: &AppState) -> Result<Request, ApiFailure> {
+    let (parts, body) = request.into_parts();
+    let limited = Limited::new(body, BODY_LIMIT).collect();
+    match tokio::time::timeout(state.body_timeout, limited).await {
+        Err(_) => Err(ApiFailure::body_timeout(state.body_timeout)),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => {
+            Err(ApiFailure::payload_too_large(BODY_LIMIT))
+        }
+        Ok(Err(error)) => Err(ApiFailure::validation(
+            "INVALID_REQUEST_BODY",
+            "body",
+            format!("The body could not be read: {error}"),
+        )),
+        Ok(Ok(collected)) => Ok(Request::from_parts(parts, Body::from(collected.to_bytes()))),
+    }
+}
+
+/// The log line of one request: written once its answer is ready, or, when
+/// the client hangs up first (hyper then drops the request's future, and
+/// with it this line), as `499` with `client closed the connection`.
+struct LogLine {
+    started: Instant,
+    method: Method,
+    path: String,
+    request_id: String,
+    fault: Option<Fault>,
+    written: bool,
+}
+
+impl LogLine {
+    fn new(method: Method, path: &str, request_id: &str) -> Self {
+        LogLine {
+            started: Instant::now(),
+            method,
+            path: path.to_string(),
+            request_id: request_id.to_string(),
+            fault: None,
+            written: false,
+        }
+    }
+
+    /// `METHOD PATH STATUS MS ms REQUEST_ID[ fault=NAME]`; status 000 for a
+    /// connection dropped by `--inject-faults`.
+    fn write(&mut self, status: StatusCode) {
+        self.written = true;
+        let status = match self.fault {
+            Some(Fault::Dropped) => 0,
+            _ => status.as_u16(),
+        };
+        say(format_args!(
+            "{} {} {status:03} {:.1} ms {}{}",
+            self.method,
+            self.path,
+            self.started.elapsed().as_secs_f64() * 1000.0,
+            self.request_id,
+            self.fault
+                .map_or(String::new(), |fault| format!(" fault={}", fault.name()))
+        ));
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        if !self.written {
+            say(format_args!(
+                "{} {} 499 {:.1} ms {} client closed the connection; its work was stopped",
+                self.method,
+                self.path,
+                self.started.elapsed().as_secs_f64() * 1000.0,
+                self.request_id,
+            ));
+        }
+    }
+}
+
+/// The log line of an answer written outside the routes (a connection
+/// refused, or a request head hyper could not read): no method or path.
+pub(super) fn log_unrouted(status: StatusCode, request_id: &str, why: &str) {
+    say(format_args!(
+        "- - {:03} 0.0 ms {request_id} {why}",
+        status.as_u16()
+    ));
 }
 
 /// Whether faults may be injected on this route: the ones that read the calls.
@@ -106,24 +202,36 @@ async fn answer_with(
 
 /// Runs the route on a task of its own, so that a panic in it ends that task
 /// only and becomes a 500 answer (the panic message is on stderr already).
+/// The task is aborted when the client hangs up (this future is dropped).
 async fn run_guarded(next: Next, request: Request, request_id: &str) -> Response {
-    match tokio::spawn(next.run(request)).await {
+    let mut task = AbortOnDrop(tokio::spawn(next.run(request)));
+    match (&mut task.0).await {
         Ok(response) => response,
         Err(err) => {
-            say(format!("request {request_id} failed: {err}"));
+            say(format_args!("request {request_id} failed: {err}"));
             ApiFailure::internal("The request failed inside callfunnel; the failure is logged.")
                 .into_response()
         }
     }
 }
 
-/// Writes the envelope of a failure and adds the headers every answer carries.
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Writes the envelope of a failure and adds the headers every answer
+/// carries (the `X-RateLimit-*` ones when the key was admitted and counted).
 fn finish(
     mut response: Response,
     request_id: &str,
     method: &Method,
     path: &str,
-    quota: Quota,
+    quota: Option<Quota>,
 ) -> Response {
     let failure = response
         .extensions_mut()
@@ -141,12 +249,18 @@ fn finish(
         if let Some(seconds) = failure.retry_after_seconds {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if failure.status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of a body that came too slowly is not waited for.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
     }
     let headers = response.headers_mut();
     insert_text(headers, REQUEST_ID, request_id);
-    headers.insert("x-ratelimit-limit", HeaderValue::from(quota.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(quota.remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(quota.reset));
+    if let Some(quota) = quota {
+        headers.insert("x-ratelimit-limit", HeaderValue::from(quota.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(quota.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(quota.reset));
+    }
     response
 }
 
@@ -194,7 +308,7 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 /// `req_` + 12 alphanumeric characters, distinct for every request of a run.
-fn new_request_id() -> String {
+pub(super) fn new_request_id() -> String {
     static SEED: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let seed = *SEED.get_or_init(|| {

@@ -42,10 +42,9 @@ pub struct Quota {
     pub reset: u64,
 }
 
-/// Entries beyond which windows of past seconds are dropped.
-const PRUNE_ABOVE: usize = 10_000;
-
-/// Counts requests per (key, class) in one-second windows.
+/// Counts requests per (key, class) in one-second windows. Only admitted
+/// clients are counted (see [`super::auth::Access::admit`]), so the table
+/// holds at most two windows per configured key.
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: Option<Limits>,
@@ -88,9 +87,6 @@ impl RateLimiter {
             .windows
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() > PRUNE_ABOVE {
-            windows.retain(|_, window| window.second >= second);
-        }
         let window = windows
             .entry((key.to_string(), class))
             .or_insert(Window { second, count: 0 });

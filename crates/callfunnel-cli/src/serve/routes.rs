@@ -1,5 +1,6 @@
 //! The routes: the engine, the conversation items and the reference data.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -199,17 +200,59 @@ fn json_value(
 }
 
 /// Runs blocking work (the engine, a scan of every item) off the async
-/// workers, one piece per core at a time (see [`ComputeSlots`]).
+/// workers, one piece per core at a time (see [`ComputeSlots`]). When the
+/// client hangs up (this future is dropped), work still waiting for a core
+/// is skipped and work under way is told so through its [`Cancellation`].
 async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiFailure> + Send + 'static,
+    work: impl FnOnce(&Cancellation) -> Result<T, ApiFailure> + Send + 'static,
 ) -> Result<T, ApiFailure> {
-    tokio::task::spawn_blocking(move || ComputeSlots::global().run(work))
-        .await
-        .unwrap_or_else(|err| {
-            Err(ApiFailure::internal(format!(
-                "the computation failed: {err}"
-            )))
+    let cancellation = Cancellation::default();
+    let _cancel_on_drop = CancelOnDrop(cancellation.clone());
+    tokio::task::spawn_blocking(move || {
+        ComputeSlots::global().run(|| {
+            if cancellation.is_cancelled() {
+                return Err(Cancellation::failure());
+            }
+            work(&cancellation)
         })
+    })
+    .await
+    .unwrap_or_else(|err| {
+        Err(ApiFailure::internal(format!(
+            "the computation failed: {err}"
+        )))
+    })
+}
+
+/// Whether the request that started a piece of work is gone (its client
+/// hung up), so that the work may stop.
+#[derive(Debug, Clone, Default)]
+pub struct Cancellation(Arc<AtomicBool>);
+
+impl Cancellation {
+    /// Whether the work may stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Tells the work to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// The result of work stopped: nobody reads it, the client is gone.
+    pub fn failure() -> ApiFailure {
+        ApiFailure::internal("The work stopped: the client closed the connection.")
+    }
+}
+
+/// Cancels its work when dropped (with the request's future).
+struct CancelOnDrop(Cancellation);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 /// How many computations run at once: one per core. More would only share
@@ -275,7 +318,7 @@ async fn outbound(
     let request =
         Request::from_json_str(&text).map_err(|err| ApiFailure::from_request_error(&err))?;
     let dataset = state.dataset();
-    let answer = blocking(move || {
+    let answer = blocking(move |_| {
         compute(dataset.frame.clone().lazy(), &request)
             .map(|response| response.to_json_pretty())
             .map_err(|err| {
@@ -295,7 +338,13 @@ async fn search(
 ) -> Result<Response, ApiFailure> {
     let query = SearchQuery::from_body(&json_value(&headers, body)?)?;
     let dataset = state.dataset();
-    blocking(move || json_answer(&query.run(&dataset.items))).await
+    blocking(move |cancellation| {
+        let page = query
+            .run(&dataset.items, cancellation)
+            .ok_or_else(Cancellation::failure)?;
+        json_answer(&page)
+    })
+    .await
 }
 
 /// `GET /v2/api/conversations/items/{id}`: `{"data": ConversationItem}`.

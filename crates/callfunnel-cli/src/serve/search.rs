@@ -2,9 +2,13 @@
 //! page, read as leniently as the real API reads them (unknown fields are
 //! ignored; a filter may be one value or a list), and run over the items.
 
+use std::collections::HashSet;
+
+use callfunnel::model::rules::match_spelling;
 use callfunnel::model::{CallResult, CallType, Direction};
 use callfunnel::pagination::{
-    items_before, page_size, PageSizeOutOfRange, Pagination, MAX_PAGE_SIZE,
+    items_before, page_number, page_size, PageOutOfRange, PageSizeOutOfRange, Pagination, MAX_PAGE,
+    MAX_PAGE_SIZE,
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
@@ -12,6 +16,16 @@ use serde_json::{Map, Value};
 
 use super::errors::ApiFailure;
 use super::items::{ConversationItem, ItemStore, Shared};
+use super::routes::Cancellation;
+
+/// The most distinct values one filter may list (400 beyond): each is
+/// looked up in a hash set, but the body still has to be read and hashed.
+pub const MAX_FILTER_VALUES: usize = 1_000;
+/// The most distinct `search` keywords (400 beyond): every item is searched
+/// for every keyword, so they bound the work of a search.
+pub const MAX_KEYWORDS: usize = 20;
+/// Items scanned between two looks at whether the client is still there.
+const ITEMS_BETWEEN_CHECKS: usize = 4096;
 
 /// The order of the results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,19 +36,21 @@ pub enum Sort {
     DateAsc,
 }
 
-/// A validated search body.
+/// A validated search body: each filter a set of distinct values (empty: no
+/// filter).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchQuery {
-    allo_numbers: Vec<String>,
-    contact_numbers: Vec<String>,
-    user_ids: Vec<String>,
-    directions: Vec<String>,
+    allo_numbers: HashSet<String>,
+    contact_numbers: HashSet<String>,
+    user_ids: HashSet<String>,
+    directions: HashSet<String>,
     /// `None`: both calls and SMS (`ALL`).
     item_type: Option<String>,
-    results: Vec<String>,
+    results: HashSet<String>,
     /// Lower case.
-    tags: Vec<String>,
-    /// The `search` keywords, lower case: every one must be found.
+    tags: HashSet<String>,
+    /// The distinct `search` keywords, lower case, in order: every one must
+    /// be found.
     keywords: Vec<String>,
     /// Inclusive bounds in microseconds since the epoch.
     from_micros: Option<i64>,
@@ -64,16 +80,18 @@ impl SearchQuery {
         };
         let (from_micros, to_micros) = read_date_range(fields.get("date"))?;
         Ok(SearchQuery {
-            allo_numbers: texts(fields, "allo_number")?,
-            contact_numbers: texts(fields, "contact_number")?,
-            user_ids: texts(fields, "user_id")?,
+            allo_numbers: text_set(fields, "allo_number")?,
+            contact_numbers: text_set(fields, "contact_number")?,
+            user_ids: text_set(fields, "user_id")?,
             directions: enum_values(fields, "direction", Direction::SPELLINGS)?,
             item_type: read_type(fields)?,
             results: enum_values(fields, "result", CallResult::SPELLINGS)?,
-            tags: texts(fields, "tags")?
-                .iter()
-                .map(|tag| tag.trim().to_lowercase())
-                .collect(),
+            tags: capped(
+                "tags",
+                texts(fields, "tags")?
+                    .iter()
+                    .map(|tag| tag.trim().to_lowercase()),
+            )?,
             keywords: read_keywords(fields)?,
             from_micros,
             to_micros,
@@ -85,8 +103,8 @@ impl SearchQuery {
 
     /// Whether `item` passes every filter.
     fn matches(&self, item: &ConversationItem) -> bool {
-        let one_of = |wanted: &[String], value: Option<&str>| {
-            wanted.is_empty() || value.is_some_and(|value| wanted.iter().any(|w| w == value))
+        let one_of = |wanted: &HashSet<String>, value: Option<&str>| {
+            wanted.is_empty() || value.is_some_and(|value| wanted.contains(value))
         };
         one_of(
             &self.allo_numbers,
@@ -100,10 +118,7 @@ impl SearchQuery {
                 .iter()
                 .all(|wanted| wanted == item.item_type.as_str())
             && (self.tags.is_empty()
-                || item
-                    .tags
-                    .iter()
-                    .any(|tag| self.tags.iter().any(|wanted| wanted == tag.as_str())))
+                || item.tags.iter().any(|tag| self.tags.contains(tag.as_str())))
             && self.from_micros.iter().all(|&from| item.date >= from)
             && self.to_micros.iter().all(|&to| item.date <= to)
             && self.keywords_match(item)
@@ -133,30 +148,42 @@ impl SearchQuery {
             .all(|keyword| texts.iter().any(|text| text.contains(keyword.as_str())))
     }
 
-    /// The requested page of the matching items, in the requested order.
-    pub fn run<'a>(&self, store: &'a ItemStore) -> SearchPage<'a> {
+    /// The requested page of the matching items, in the requested order;
+    /// `None` when `cancellation` says the client is gone (looked at every
+    /// few thousand items).
+    pub fn run<'a>(
+        &self,
+        store: &'a ItemStore,
+        cancellation: &Cancellation,
+    ) -> Option<SearchPage<'a>> {
         let skip = items_before(self.page, self.size);
         let mut total_count = 0u64;
         let mut data = Vec::new();
-        let mut visit = |item: &'a ConversationItem| {
+        let in_order: Box<dyn Iterator<Item = &'a ConversationItem> + 'a> =
+            match self.sort.unwrap_or(Sort::DateDesc) {
+                Sort::DateDesc => Box::new(store.newest_first.iter()),
+                Sort::DateAsc => Box::new(
+                    store
+                        .oldest_first
+                        .iter()
+                        .map(|&position| &store.newest_first[position as usize]),
+                ),
+            };
+        for (visited, item) in in_order.enumerate() {
+            if visited % ITEMS_BETWEEN_CHECKS == 0 && cancellation.is_cancelled() {
+                return None;
+            }
             if self.matches(item) {
                 if total_count >= skip && data.len() < self.size as usize {
                     data.push(item);
                 }
                 total_count += 1;
             }
-        };
-        match self.sort.unwrap_or(Sort::DateDesc) {
-            Sort::DateDesc => store.newest_first.iter().for_each(&mut visit),
-            Sort::DateAsc => store
-                .oldest_first
-                .iter()
-                .for_each(|&position| visit(&store.newest_first[position as usize])),
         }
-        SearchPage {
+        Some(SearchPage {
             data,
             pagination: Pagination::new(self.page, self.size, total_count),
-        }
+        })
     }
 }
 
@@ -167,6 +194,26 @@ fn body_error(param: &str, message: impl Into<String>) -> ApiFailure {
 /// The field's value, unless absent or `null`.
 fn present<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     fields.get(name).filter(|value| !value.is_null())
+}
+
+/// The distinct `values` of the filter `name`: at most [`MAX_FILTER_VALUES`].
+fn capped(name: &str, values: impl Iterator<Item = String>) -> Result<HashSet<String>, ApiFailure> {
+    let distinct: HashSet<String> = values.collect();
+    if distinct.len() > MAX_FILTER_VALUES {
+        return Err(body_error(
+            name,
+            format!(
+                "`{name}` lists {} distinct values; a filter takes at most {MAX_FILTER_VALUES}.",
+                distinct.len()
+            ),
+        ));
+    }
+    Ok(distinct)
+}
+
+/// A text filter's distinct values (see [`texts`]).
+fn text_set(fields: &Map<String, Value>, name: &str) -> Result<HashSet<String>, ApiFailure> {
+    capped(name, texts(fields, name)?.into_iter())
 }
 
 /// A filter given as one string or a list of strings (absent: no filter).
@@ -189,32 +236,49 @@ fn texts(fields: &Map<String, Value>, name: &str) -> Result<Vec<String>, ApiFail
 }
 
 /// `search`: keywords separated by spaces, each to be found in the item
-/// (absent, `null` or blank: no keyword filter).
+/// (absent, `null` or blank: no keyword filter); each distinct keyword once,
+/// at most [`MAX_KEYWORDS`] of them.
 fn read_keywords(fields: &Map<String, Value>) -> Result<Vec<String>, ApiFailure> {
-    match present(fields, "search") {
-        None => Ok(Vec::new()),
-        Some(Value::String(text)) => Ok(text.split_whitespace().map(str::to_lowercase).collect()),
-        Some(_) => Err(body_error(
+    let text = match present(fields, "search") {
+        None => return Ok(Vec::new()),
+        Some(Value::String(text)) => text,
+        Some(_) => {
+            return Err(body_error(
+                "search",
+                "`search` must be a string of keywords.",
+            ))
+        }
+    };
+    let mut seen = HashSet::new();
+    let keywords: Vec<String> = text
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .filter(|keyword| seen.insert(keyword.clone()))
+        .collect();
+    if keywords.len() > MAX_KEYWORDS {
+        return Err(body_error(
             "search",
-            "`search` must be a string of keywords.",
-        )),
+            format!(
+                "`search` holds {} distinct keywords; at most {MAX_KEYWORDS}.",
+                keywords.len()
+            ),
+        ));
     }
+    Ok(keywords)
 }
 
-/// An enum filter (one value or a list), matched case-insensitively and
-/// returned in the API's spelling.
+/// An enum filter (one value or a list), matched as the API's values are
+/// ([`match_spelling`]) and returned in the API's spelling.
 fn enum_values(
     fields: &Map<String, Value>,
     name: &str,
     spellings: &[&'static str],
-) -> Result<Vec<String>, ApiFailure> {
+) -> Result<HashSet<String>, ApiFailure> {
     texts(fields, name)?
         .iter()
         .map(|text| {
-            spellings
-                .iter()
-                .find(|spelling| spelling.eq_ignore_ascii_case(text.trim()))
-                .map(|spelling| spelling.to_string())
+            match_spelling(spellings, text)
+                .map(|index| spellings[index].to_string())
                 .ok_or_else(|| {
                     body_error(
                         name,
@@ -233,13 +297,11 @@ fn read_type(fields: &Map<String, Value>) -> Result<Option<String>, ApiFailure> 
     let text = value
         .as_str()
         .ok_or_else(|| body_error("type", "`type` must be CALL, SMS or ALL."))?;
-    if text.trim().eq_ignore_ascii_case("ALL") {
+    if match_spelling(&["ALL"], text).is_some() {
         return Ok(None);
     }
-    CallType::SPELLINGS
-        .iter()
-        .find(|spelling| spelling.eq_ignore_ascii_case(text.trim()))
-        .map(|spelling| Some(spelling.to_string()))
+    match_spelling(CallType::SPELLINGS, text)
+        .map(|index| Some(CallType::SPELLINGS[index].to_string()))
         .ok_or_else(|| body_error("type", format!("Unknown type '{text}' (CALL, SMS or ALL).")))
 }
 
@@ -247,7 +309,7 @@ fn read_type(fields: &Map<String, Value>) -> Result<Option<String>, ApiFailure> 
 fn read_sort(fields: &Map<String, Value>) -> Result<Option<Sort>, ApiFailure> {
     match present(fields, "sort") {
         None => Ok(None),
-        Some(Value::String(text)) if text.trim().eq_ignore_ascii_case("DATE_ASC") => {
+        Some(Value::String(text)) if match_spelling(&["DATE_ASC"], text).is_some() => {
             Ok(Some(Sort::DateAsc))
         }
         Some(Value::String(_)) => Ok(Some(Sort::DateDesc)),
@@ -259,27 +321,31 @@ fn read_sort(fields: &Map<String, Value>) -> Result<Option<Sort>, ApiFailure> {
 }
 
 /// An integer field, when present.
-fn integer(fields: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiFailure> {
+/// Exactly as sent, beyond 64 bits too, so that a range check names the
+/// value given.
+fn integer(fields: &Map<String, Value>, name: &str) -> Result<Option<i128>, ApiFailure> {
     match present(fields, name) {
         None => Ok(None),
         Some(value) => value
             .as_i64()
+            .map(i128::from)
+            .or_else(|| value.as_u64().map(i128::from))
             .map(Some)
             .ok_or_else(|| body_error(name, format!("`{name}` must be an integer."))),
     }
 }
 
-/// `page` ≥ 1 (default 1).
+/// `page`, by the API's page-number rule (from 1, default 1).
 fn read_page(fields: &Map<String, Value>) -> Result<u32, ApiFailure> {
-    match integer(fields, "page")? {
-        None => Ok(1),
-        Some(page) if page >= 1 => u32::try_from(page)
-            .map_err(|_| body_error("page", format!("`page` {page} is too large."))),
-        Some(page) => Err(body_error(
-            "page",
-            format!("`page` must be at least 1, not {page}."),
-        )),
-    }
+    page_number(integer(fields, "page")?).map_err(|error| {
+        let message = match error {
+            PageOutOfRange::BeforeFirst(page) => format!("`page` must be at least 1, not {page}."),
+            PageOutOfRange::BeyondLast(page) => {
+                format!("`page` must be at most {MAX_PAGE}, not {page}.")
+            }
+        };
+        body_error("page", message)
+    })
 }
 
 /// `size`, by the API's page-size rule (1..=100, default 20).
@@ -430,11 +496,90 @@ mod tests {
     }
 
     #[test]
+    fn pages_and_sizes_out_of_range_are_refused_with_the_value_sent() {
+        let message = |body: Value| {
+            SearchQuery::from_body(&body)
+                .expect_err("an invalid body")
+                .message
+        };
+        assert_eq!(query(json!({"page": 4_294_967_295u64})).page, u32::MAX);
+        assert_eq!(
+            message(json!({"page": 4_294_967_296u64})),
+            "`page` must be at most 4294967295, not 4294967296."
+        );
+        assert_eq!(
+            message(json!({"page": -3})),
+            "`page` must be at least 1, not -3."
+        );
+        assert_eq!(
+            message(json!({"size": u64::MAX})),
+            "`size` must be between 1 and 100, not 18446744073709551615."
+        );
+    }
+
+    #[test]
+    fn filters_and_keywords_hold_distinct_values_up_to_their_cap() {
+        let parsed = query(json!({"user_id": ["u1", "u1", "u2"], "search": "a A b a"}));
+        assert_eq!(
+            parsed.user_ids,
+            HashSet::from(["u1".to_string(), "u2".to_string()])
+        );
+        assert_eq!(parsed.keywords, ["a", "b"]);
+        assert_eq!(
+            query(json!({"user_id": vec!["u1"; 50_000]})).user_ids.len(),
+            1
+        );
+        assert_eq!(
+            query(json!({"search": "x ".repeat(100_000)})).keywords,
+            ["x"]
+        );
+
+        let distinct: Vec<String> = (0..=MAX_FILTER_VALUES).map(|i| format!("u{i}")).collect();
+        assert_eq!(
+            query(json!({ "tags": distinct[..MAX_FILTER_VALUES] }))
+                .tags
+                .len(),
+            MAX_FILTER_VALUES
+        );
+        for filter in ["user_id", "contact_number", "allo_number", "tags"] {
+            assert_eq!(
+                code(json!({ filter: distinct })),
+                ("INVALID_REQUEST_BODY".into(), Some(filter.into()))
+            );
+        }
+        let keywords: Vec<String> = (0..=MAX_KEYWORDS).map(|i| format!("k{i}")).collect();
+        assert_eq!(
+            query(json!({"search": keywords[..MAX_KEYWORDS].join(" ")}))
+                .keywords
+                .len(),
+            MAX_KEYWORDS
+        );
+        assert_eq!(
+            code(json!({"search": keywords.join(" ")})),
+            ("INVALID_REQUEST_BODY".into(), Some("search".into()))
+        );
+    }
+
+    #[test]
+    fn a_search_stops_when_its_client_is_gone() {
+        let day = DateTime::from_timestamp(1_709_510_400, 0).unwrap();
+        let calls = (0..10).map(|i| callfunnel::model::Call::new(format!("cll-{i}"), day));
+        let frame = callfunnel::model::calls_to_frame(calls).unwrap();
+        let store = ItemStore::from_frame(&frame).unwrap();
+        let search = query(json!({}));
+        let cancellation = Cancellation::default();
+        let page = search.run(&store, &cancellation).expect("a page");
+        assert_eq!(page.pagination.total_count, 10);
+        cancellation.cancel();
+        assert!(search.run(&store, &cancellation).is_none());
+    }
+
+    #[test]
     fn enums_are_read_case_insensitively() {
         let parsed = query(json!({"direction": "outbound", "type": "ALL", "result": ["answered"]}));
-        assert_eq!(parsed.directions, ["OUTBOUND"]);
+        assert_eq!(parsed.directions, HashSet::from(["OUTBOUND".to_string()]));
         assert_eq!(parsed.item_type, None);
-        assert_eq!(parsed.results, ["ANSWERED"]);
+        assert_eq!(parsed.results, HashSet::from(["ANSWERED".to_string()]));
         assert_eq!(
             code(json!({"direction": "SIDEWAYS"})),
             ("INVALID_REQUEST_BODY".into(), Some("direction".into()))

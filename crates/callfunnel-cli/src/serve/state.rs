@@ -4,13 +4,14 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use callfunnel::ingest::{self, IngestOptions};
 use polars::prelude::DataFrame;
 
 use super::auth::Access;
+use super::connections::ConnectionLimits;
 use super::faults::FaultInjector;
 use super::items::ItemStore;
 use super::rate_limit::RateLimiter;
@@ -47,7 +48,7 @@ impl Source {
 
     /// What identifies the inputs' current content: each file with its size
     /// and modification time (an error when a path is gone).
-    fn fingerprint(&self) -> Result<Vec<(PathBuf, u64, Option<SystemTime>)>, String> {
+    fn fingerprint(&self) -> Fingerprint {
         let files = ingest::expand_inputs(&self.inputs).map_err(|err| err.to_string())?;
         files
             .into_iter()
@@ -69,6 +70,8 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// The faults injected on the data routes (none by default).
     pub faults: FaultInjector,
+    /// How long a request's body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 impl AppState {
@@ -79,12 +82,19 @@ impl AppState {
             access,
             limiter,
             faults: FaultInjector::default(),
+            body_timeout: ConnectionLimits::default().body_timeout,
         }
     }
 
     /// The same state, injecting `faults`.
     pub fn with_faults(mut self, faults: FaultInjector) -> Self {
         self.faults = faults;
+        self
+    }
+
+    /// The same state, giving bodies `timeout` to arrive.
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 
@@ -104,32 +114,75 @@ impl AppState {
     }
 }
 
-/// How often `--watch` looks at the inputs.
+/// How often `--watch` looks at the inputs (at most).
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
+/// What identifies the inputs' content: each file with its size and
+/// modification time, or why they cannot be listed.
+type Fingerprint = Result<Vec<(PathBuf, u64, Option<SystemTime>)>, String>;
+
 /// Watches the inputs on a thread of its own and reloads them when a file
-/// changes, appears or goes; a failed reload keeps the old data and says why.
-pub fn watch(source: Source, state: Arc<AppState>) {
+/// changes, appears or goes, once every input has been unchanged for
+/// `quiet` (a file being written is not read half way). A reload is refused,
+/// the old calls kept and the reason logged, when an input is empty (cut to
+/// nothing), when an input changed while it was read, or when the inputs do
+/// not load (a header lost, a row cut short); it is tried again at the next
+/// change.
+pub fn watch(source: Source, state: Arc<AppState>, quiet: Duration) {
+    let interval = WATCH_INTERVAL.min(quiet);
     std::thread::spawn(move || {
         let mut seen = source.fingerprint();
         loop {
-            std::thread::sleep(WATCH_INTERVAL);
-            let now = source.fingerprint();
-            if now == seen {
+            std::thread::sleep(interval);
+            if source.fingerprint() == seen {
                 continue;
             }
-            seen = now;
-            say("inputs changed, reloading");
-            match source.load() {
+            say("inputs changed, reloading once they are quiet");
+            seen = settled(&source, quiet, interval);
+            match reload(&source, &seen) {
                 Ok(dataset) => {
                     let calls = dataset.items.newest_first.len();
                     state.replace(dataset);
-                    say(format!("reloaded, serving {calls} calls"));
+                    say(format_args!("reloaded, serving {calls} calls"));
                 }
-                Err(err) => say(format!(
-                    "reload failed, still serving the previous calls: {err:#}"
+                Err(why) => say(format_args!(
+                    "reload failed, still serving the previous calls: {why}"
                 )),
             }
         }
     });
+}
+
+/// The inputs' fingerprint once it has not changed for `quiet`.
+fn settled(source: &Source, quiet: Duration, interval: Duration) -> Fingerprint {
+    let mut last = source.fingerprint();
+    let mut unchanged_since = Instant::now();
+    while unchanged_since.elapsed() < quiet {
+        std::thread::sleep(interval);
+        let now = source.fingerprint();
+        if now != last {
+            last = now;
+            unchanged_since = Instant::now();
+        }
+    }
+    last
+}
+
+/// The inputs read again, when they are whole: none empty, none changed
+/// since `settled` nor while read.
+fn reload(source: &Source, settled: &Fingerprint) -> Result<Dataset, String> {
+    let files = settled.as_ref().map_err(String::clone)?;
+    if let Some((empty, ..)) = files.iter().find(|(_, size, _)| *size == 0) {
+        return Err(format!(
+            "{} is empty (cut to nothing, or being rewritten?)",
+            empty.display()
+        ));
+    }
+    let dataset = source.load().map_err(|err| format!("{err:#}"))?;
+    if source.fingerprint() != *settled {
+        return Err(
+            "the inputs changed while they were read; reloading once they are quiet".into(),
+        );
+    }
+    Ok(dataset)
 }

@@ -113,7 +113,7 @@ fn breakdown_section<'a>(
                 figures.connect_rate_excl_voicemail,
                 rates.map(|r| &r.connect_rate_excl_voicemail),
             )),
-            Cell::new(display::points(
+            Cell::new(display::point_difference(
                 row.change.as_ref().and_then(|change| change.connect_rate),
             )),
         ]);

@@ -196,7 +196,7 @@ fn the_table_shows_the_breakdown_with_n_and_intervals() {
     assert!(text.contains(BREAKDOWN_TABLE), "{text}");
     // The funnel's rates carry their intervals too; a small sample is explained.
     assert!(
-        text.contains("│ Connected     ┆     350 ┆      350 ┆   0.0% ┆   37.6% (34.6–40.8) │"),
+        text.contains("│ Connected     ┆     350 ┆      350 ┆     0% ┆   37.6% (34.6–40.8) ┆         40.8% ┆     -3.2 pp │"),
         "{text}"
     );
     assert!(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::harness::{
-    assert_status, command, json_of, path_arg, run, sample_path, stderr_of, stdout_of,
+    assert_status, command, json_of, path_arg, run, sample_path, send_signal, stderr_of, stdout_of,
     temporary_folder, write_file,
 };
 
@@ -512,11 +512,7 @@ fn convert_stopped_by_ctrl_c_removes_its_temporary_files_and_leaves_no_store() {
         );
         std::thread::sleep(Duration::from_millis(2));
     }
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
+    send_signal("INT", child.id());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_eq!(entries_starting_with(&out, ""), Vec::<String>::new());

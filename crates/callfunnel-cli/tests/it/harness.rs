@@ -1,6 +1,6 @@
 //! What every test of the command shares: the `callfunnel` binary, run and
-//! read (its exit status and streams), temporary files, and the files of
-//! `sample_data/`.
+//! read (its exit status and streams), signalled, temporary files, and the
+//! files of `sample_data/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -42,6 +42,15 @@ pub(crate) fn run(args: &[&str], stdin: Option<&str>) -> Output {
         None => command(args).output(),
     }
     .expect("running callfunnel")
+}
+
+/// Sends the signal `name` (`TERM`, `INT`, …) to the process `pid`.
+pub(crate) fn send_signal(name: &str, pid: u32) {
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("running kill");
+    assert!(sent.success(), "kill -{name} {pid}");
 }
 
 /// Standard output, which must be UTF-8.

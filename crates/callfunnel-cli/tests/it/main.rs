@@ -4,10 +4,14 @@
 mod analysis;
 mod browser;
 mod cli;
+mod csv_tables;
 mod hardening;
+mod hardening_pull;
+mod hardening_serve;
 mod harness;
 mod help;
 mod one_home;
+mod periods;
 mod pull;
 mod report;
 mod serve;

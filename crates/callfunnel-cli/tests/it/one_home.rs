@@ -1,8 +1,9 @@
-//! One home for every rule, checked on the sources: each API enum value is
-//! spelled as a string literal only in its home module; everywhere else it
-//! is named through the library (`CallResult::Answered.as_str()`,
-//! `Stage::ALL`, …), so renaming or adding one is one edit (test code may
-//! spell them); and only the `messages` module writes on standard error.
+//! One home for every rule, checked on the sources, so that changing one is
+//! one edit: each API enum value is spelled as a string literal only in its
+//! home module (everywhere else it is named through the library:
+//! `CallResult::Answered.as_str()`, `Stage::ALL`, …); each SPEC §1 value rule
+//! is written only in `model::rules`; and only the `messages` module writes
+//! on standard error. Test code may spell and restate them.
 
 use std::path::{Path, PathBuf};
 
@@ -90,6 +91,204 @@ fn enum_values_are_spelled_only_in_their_home_module() {
     assert!(
         strays.is_empty(),
         "spelled outside their home:\n{}",
+        strays.join("\n")
+    );
+}
+
+/// The home of SPEC §1's value rules.
+const RULES_HOME: &str = "callfunnel/src/model/rules.rs";
+
+/// A way of writing a SPEC §1 value rule out, which only [`RULES_HOME`]
+/// may do: what it restates, and whether a code line does.
+struct Restatement {
+    rule: &'static str,
+    restates: fn(&str) -> bool,
+    /// Lines elsewhere that look alike for another purpose: the file, a
+    /// piece of the line, and what it is.
+    elsewhere: &'static [(&'static str, &'static str, &'static str)],
+}
+
+fn any_of(line: &str, pieces: &[&str]) -> bool {
+    pieces.iter().any(|piece| line.contains(piece))
+}
+
+/// A line naming a call's talk or ringing time (a field, a column, a
+/// reason, seconds; not `std::time::Duration`).
+fn names_a_time(line: &str) -> bool {
+    let line = line.replace("Duration::", "");
+    any_of(
+        &line,
+        &[
+            "duration", "Duration", "DURATION", "ringing", "Ringing", "RINGING", "seconds",
+        ],
+    )
+}
+
+fn restatements() -> Vec<Restatement> {
+    vec![
+        Restatement {
+            rule: "the ringing bound's value",
+            restates: |line| {
+                any_of(
+                    line,
+                    &[
+                        "9e15",
+                        "9.0e15",
+                        "9_000_000_000_000_000",
+                        "9000000000000000",
+                    ],
+                )
+            },
+            elsewhere: &[],
+        },
+        Restatement {
+            rule: "a comparison with the ringing bound",
+            restates: |line| {
+                line.contains("MAX_RINGING_SECONDS")
+                    && any_of(
+                        line,
+                        &[" < ", " > ", " <= ", " >= ", ".lt(", ".gt(", "const "],
+                    )
+            },
+            elsewhere: &[],
+        },
+        Restatement {
+            rule: "a duration or ringing time checked against zero",
+            restates: |line| {
+                names_a_time(line)
+                    && any_of(
+                        line,
+                        &[
+                            "< 0",
+                            "<= 0",
+                            ">= 0",
+                            "lt(lit(0",
+                            "lt_eq(lit(0",
+                            "gt_eq(lit(0",
+                            "is_sign_negative",
+                        ],
+                    )
+            },
+            elsewhere: &[
+                (
+                    "callfunnel/src/request.rs",
+                    "seconds >= 0",
+                    "the request's conversation threshold",
+                ),
+                (
+                    "callfunnel-cli/src/pull/client.rs",
+                    "seconds >= 0.0",
+                    "a Retry-After header",
+                ),
+            ],
+        },
+        Restatement {
+            rule: "a -0.0 ringing time read as 0.0",
+            restates: |line| {
+                line.contains("lit(0.0)")
+                    || (line.contains(".abs()") && any_of(line, &["seconds", "ringing"]))
+            },
+            elsewhere: &[],
+        },
+        Restatement {
+            rule: "a required id or date",
+            restates: |line| {
+                any_of(
+                    line,
+                    &["Reason::MissingId", "Reason::MissingDate", "eq(lit(\"\"))"],
+                )
+            },
+            elsewhere: &[(
+                "callfunnel/src/reason.rs",
+                "Reason::Missing",
+                "the reasons' own list and names",
+            )],
+        },
+        Restatement {
+            rule: "an enum value matched whatever its case",
+            restates: |line| any_of(line, &["eq_ignore_ascii_case", "to_ascii_uppercase"]),
+            elsewhere: &[
+                (
+                    "callfunnel-cli/src/serve/auth.rs",
+                    "\"Api-Key\"",
+                    "the HTTP authorization scheme",
+                ),
+                (
+                    "callfunnel-cli/src/cli/period.rs",
+                    "text.to_ascii_uppercase()",
+                    "the W or Q of a week or quarter flag, not an API value",
+                ),
+                (
+                    "callfunnel-cli/src/cli/mod.rs",
+                    "map(str::to_ascii_uppercase)",
+                    "request flags typed in any case, sent to the request's own validation",
+                ),
+            ],
+        },
+        Restatement {
+            rule: "an enum value compared with the API's spellings",
+            restates: |line| {
+                line.to_lowercase().contains("spelling")
+                    && any_of(
+                        line,
+                        &["is_one_of(", "==", ".eq(", ".contains(", "as_bytes"],
+                    )
+            },
+            elsewhere: &[],
+        },
+        Restatement {
+            rule: "a default for an absent value",
+            restates: |line| {
+                let defaulting = any_of(
+                    line,
+                    &["fill_null(", "unwrap_or", "direction: ", "call_type: "],
+                );
+                defaulting
+                    && any_of(
+                        line,
+                        &["Direction::", "CallType::", "lit(0i64)", "empty_tags()"],
+                    )
+            },
+            elsewhere: &[],
+        },
+    ]
+}
+
+#[test]
+fn value_rules_are_written_only_in_their_home() {
+    let restatements = restatements();
+    let mut found_at_home = vec![false; restatements.len()];
+    let mut strays = Vec::new();
+    for (name, text) in &crate_sources() {
+        let code = code_lines(text).filter(|(_, line)| !line.trim_start().starts_with("//"));
+        for (number, line) in code {
+            for (index, restatement) in restatements.iter().enumerate() {
+                if !(restatement.restates)(line) {
+                    continue;
+                }
+                if name == RULES_HOME {
+                    found_at_home[index] = true;
+                } else if !restatement
+                    .elsewhere
+                    .iter()
+                    .any(|(file, piece, _)| name == *file && line.contains(piece))
+                {
+                    strays.push(format!(
+                        "{name}:{number}: {} ({})",
+                        restatement.rule,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    // Each check finds its rule at home: none of them looks for nothing.
+    for (restatement, found) in restatements.iter().zip(found_at_home) {
+        assert!(found, "{RULES_HOME} does not write {}", restatement.rule);
+    }
+    assert!(
+        strays.is_empty(),
+        "SPEC §1 value rules written outside {RULES_HOME}:\n{}",
         strays.join("\n")
     );
 }

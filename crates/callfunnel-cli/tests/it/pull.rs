@@ -22,13 +22,31 @@ fn pull_command(base: &str, out: &Path, extra: &[&str]) -> Command {
 }
 
 /// `callfunnel pull` of the days `period` from `base` into `out`, with `extra` flags.
-fn pull_period_command(base: &str, period: (&str, &str), out: &Path, extra: &[&str]) -> Command {
+pub(crate) fn pull_period_command(
+    base: &str,
+    period: (&str, &str),
+    out: &Path,
+    extra: &[&str],
+) -> Command {
     let mut pull = command(&["pull", "--from", period.0, "--to", period.1, "--out"]);
     pull.arg(out)
         .args(["--base-url", base, "--quiet"])
         .args(extra)
         .env("ALLO_API_KEY", KEY);
     pull
+}
+
+/// `callfunnel verify --input INPUT --request REQUEST --live` against `base`,
+/// ending in `--save-answer` (its path to follow).
+pub(crate) fn verify_live_command(input: &Path, request: &Path, base: &str) -> Command {
+    let mut verify = command(&["verify", "--input"]);
+    verify
+        .arg(input)
+        .arg("--request")
+        .arg(request)
+        .args(["--live", "--base-url", base, "--save-answer"])
+        .env("ALLO_API_KEY", KEY);
+    verify
 }
 
 /// Runs a prepared command to its end, asserting it succeeded.
@@ -84,13 +102,8 @@ fn pull_then_verify_live_reproduces_the_served_calls() {
     );
 
     let answer = folder.path().join("answer.json");
-    let verified = command(&["verify", "--input"])
-        .arg(&store)
-        .args(["--request"])
-        .arg(sample_path("api/request.json"))
-        .args(["--live", "--base-url", &server.base, "--save-answer"])
+    let verified = verify_live_command(&store, &sample_path("api/request.json"), &server.base)
         .arg(&answer)
-        .env("ALLO_API_KEY", KEY)
         .output()
         .expect("running verify");
     let stdout = stdout_of(&verified);
@@ -352,7 +365,10 @@ fn retries_exhausted_stop_with_status_5_keeping_the_pages_and_a_rerun_resumes() 
         .iter()
         .all(|(status, fault)| status == "000" && fault.as_deref() == Some("drop")));
 
-    let healthy = Server::start(&[]);
+    // The same address (a resume is of the same server), now healthy.
+    let address = failing.address().to_string();
+    drop(failing);
+    let healthy = Server::start_on(&address, &[]);
     let output = succeed(pull_command(
         &healthy.base,
         &store,
@@ -368,7 +384,7 @@ fn retries_exhausted_stop_with_status_5_keeping_the_pages_and_a_rerun_resumes() 
 }
 
 /// Page files saved in `folder`.
-fn saved_pages(folder: &Path) -> usize {
+pub(crate) fn saved_pages(folder: &Path) -> usize {
     std::fs::read_dir(folder).map_or(0, |entries| {
         entries
             .filter_map(Result::ok)

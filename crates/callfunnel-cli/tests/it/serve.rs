@@ -18,7 +18,9 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
 
-use crate::harness::{command, path_arg, run, sample_path, stderr_of, temporary_folder};
+use crate::harness::{
+    command, path_arg, run, sample_path, send_signal, stderr_of, temporary_folder,
+};
 
 /// The key the test servers accept.
 pub(crate) const KEY: &str = "test-key";
@@ -29,7 +31,7 @@ pub(crate) struct Server {
     /// `http://ADDR` of the server.
     pub(crate) base: String,
     log: Arc<Mutex<Vec<String>>>,
-    client: Client,
+    pub(crate) client: Client,
 }
 
 /// How long a server may take to load the sample and bind.
@@ -38,8 +40,23 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 impl Server {
     /// Starts `callfunnel serve --listen 127.0.0.1:0 ARGS…` with the
     /// environment `env`, and waits for its `listening on` line.
-    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = command(&["serve", "--listen", "127.0.0.1:0"])
+    pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::launch("127.0.0.1:0", args, env)
+    }
+
+    /// Starts a server on the sample calls, with the key [`KEY`], listening
+    /// on `address` (`HOST:PORT`).
+    pub(crate) fn start_on(address: &str, args: &[&str]) -> Server {
+        let calls = sample_path("calls.csv");
+        let mut all = vec!["--input", path_arg(&calls), "--api-key", KEY];
+        all.extend_from_slice(args);
+        Server::launch(address, &all, &[])
+    }
+
+    /// Starts `callfunnel serve --listen LISTEN ARGS…` with the environment
+    /// `env`, and waits for its `listening on` line.
+    fn launch(listen: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = command(&["serve", "--listen", listen])
             .args(args)
             .env_remove("CALLFUNNEL_API_KEYS")
             .envs(env.iter().copied())
@@ -62,25 +79,44 @@ impl Server {
 
     /// Starts a server on the sample calls, with the key [`KEY`].
     pub(crate) fn start(args: &[&str]) -> Server {
-        let calls = sample_path("calls.csv");
-        let mut all = vec!["--input", path_arg(&calls), "--api-key", KEY];
-        all.extend_from_slice(args);
-        Server::start_with_env(&all, &[])
+        Server::start_on("127.0.0.1:0", args)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn get(&self, path: &str) -> Response {
+    /// `HOST:PORT` of the server.
+    pub(crate) fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, once the server exits within `within`.
+    pub(crate) fn exit_within(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("waiting for serve") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub(crate) fn get(&self, path: &str) -> Response {
         self.authorized(self.client.get(self.url(path)))
     }
 
-    fn post(&self, path: &str, body: &Value) -> Response {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> Response {
         self.authorized(self.client.post(self.url(path)).json(body))
     }
 
-    fn authorized(&self, request: RequestBuilder) -> Response {
+    pub(crate) fn authorized(&self, request: RequestBuilder) -> Response {
         request
             .header("Authorization", format!("Api-Key {KEY}"))
             .send()
@@ -95,7 +131,7 @@ impl Server {
     /// What the server wrote to standard error, once it holds `needle` (a log
     /// line is written as its answer leaves, so it may trail the answer) or
     /// after 5 seconds.
-    fn stderr_with(&self, needle: &str) -> String {
+    pub(crate) fn stderr_with(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.stderr().contains(needle) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -105,11 +141,7 @@ impl Server {
 
     /// Sends SIGTERM and waits for the exit.
     fn terminate(mut self) -> (ExitStatus, String) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("running kill");
-        assert!(status.success());
+        send_signal("TERM", self.child.id());
         let exit = self.child.wait().expect("waiting for serve");
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.stderr().contains("stopped") && Instant::now() < deadline {
@@ -169,7 +201,7 @@ fn wait_for_address(
 }
 
 /// The body as JSON, asserting the status first.
-fn json_of(response: Response, status: u16) -> Value {
+pub(crate) fn json_of(response: Response, status: u16) -> Value {
     let actual = response.status().as_u16();
     let text = response.text().expect("a body");
     assert_eq!(actual, status, "status; body: {text}");
@@ -177,7 +209,12 @@ fn json_of(response: Response, status: u16) -> Value {
 }
 
 /// Asserts an error envelope: status, type, code, param, and a request id.
-fn assert_envelope(response: Response, status: u16, error_type: &str, code: &str) -> Value {
+pub(crate) fn assert_envelope(
+    response: Response,
+    status: u16,
+    error_type: &str,
+    code: &str,
+) -> Value {
     let header_id = response
         .headers()
         .get("x-request-id")
@@ -195,7 +232,7 @@ fn assert_envelope(response: Response, status: u16, error_type: &str, code: &str
 }
 
 /// Whether `id` is `req_` followed by 12 ASCII letters or digits.
-fn is_generated_request_id(id: &str) -> bool {
+pub(crate) fn is_generated_request_id(id: &str) -> bool {
     id.strip_prefix("req_")
         .is_some_and(|rest| rest.len() == 12 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
@@ -1112,7 +1149,7 @@ fn watch_reloads_changed_inputs_and_keeps_the_old_calls_when_a_reload_fails() {
     assert!(log.contains("not a date"), "the log says why:\n{log}");
 }
 
-fn wait_until(mut condition: impl FnMut() -> bool, what: &str) {
+pub(crate) fn wait_until(mut condition: impl FnMut() -> bool, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -79,6 +79,19 @@ fn metrics_table() {
 }
 
 #[test]
+fn metrics_drilldown_table_in_the_requests_zone() {
+    insta::assert_snapshot!(transcript(&[
+        "metrics",
+        "--input",
+        CALLS,
+        "--request",
+        "sample_data/request_drilldown.json",
+        "--format",
+        "table"
+    ]));
+}
+
+#[test]
 fn invalid_request_prints_the_api_envelope() {
     insta::assert_snapshot!(transcript(&[
         "metrics",

@@ -1,13 +1,13 @@
-//! The canonical Parquet store (`callfunnel::convert`) written from
+//! The canonical Parquet store (`callfunnel::store`) written from
 //! generated calls and read back through ingest.
 
 use std::fs::File;
 use std::path::Path;
 
-use callfunnel::convert::folder;
-use callfunnel::convert::*;
 use callfunnel::ingest::{load, load_str, Format, IngestOptions};
 use callfunnel::model::{canonical_schema, column};
+use callfunnel::store::folder;
+use callfunnel::store::*;
 use callfunnel_cli::generate::{generate_frame, GenerateOptions};
 use polars::prelude::*;
 
@@ -184,7 +184,7 @@ fn calls_that_are_not_canonical_get_no_store() {
         (negative, "column `duration`: negative duration"),
     ] {
         let error = write_parquet(frame, &path).unwrap_err();
-        assert!(matches!(error, ConvertError::NotCanonical(_)), "{error}");
+        assert!(matches!(error, WriteError::NotCanonical(_)), "{error}");
         assert!(error.to_string().ends_with(expected), "{error}");
         assert!(!path.exists());
     }
@@ -195,7 +195,7 @@ fn a_failed_write_leaves_nothing_behind() {
     let dir = temporary_folder();
     let path = dir.path().join("missing").join("calls.parquet");
     let error = write_parquet(calls(10).lazy(), &path).unwrap_err();
-    assert!(matches!(error, ConvertError::Io { .. }), "{error}");
+    assert!(matches!(error, WriteError::Io { .. }), "{error}");
     assert!(error.to_string().contains("calls.parquet"));
     assert!(std::error::Error::source(&error).is_some());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -207,7 +207,7 @@ fn a_frame_that_is_not_canonical_is_refused() {
     let path = dir.path().join("calls.parquet");
     let frame = df!("id" => ["cll-1"]).unwrap().lazy();
     let error = write_parquet(frame, &path).unwrap_err();
-    assert!(matches!(error, ConvertError::Frame(_)), "{error}");
+    assert!(matches!(error, WriteError::Frame(_)), "{error}");
     assert!(!path.exists());
 }
 
@@ -359,7 +359,7 @@ fn append_refuses_to_rewrite_a_damaged_month() {
         .with_column(Column::new(column::DURATION.into(), [7i64]))
         .unwrap();
     let error = folder::append(again.lazy(), &folder).unwrap_err();
-    assert!(matches!(error, ConvertError::Damaged { .. }), "{error}");
+    assert!(matches!(error, WriteError::Damaged { .. }), "{error}");
     assert!(
         error.to_string().starts_with(&format!(
             "{}: damaged store: its bytes are not those `convert` wrote",

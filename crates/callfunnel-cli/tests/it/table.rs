@@ -5,7 +5,8 @@
 //! 350, conversations 193, conversions 58, and so on.
 
 use callfunnel::ingest::{load, IngestOptions};
-use callfunnel::{compute, Request};
+use callfunnel::{compute, Request, Rounding};
+use callfunnel_cli::table::TableInput;
 
 use crate::harness::{assert_status, command, repo_root, sample_path, stdout_of};
 
@@ -14,22 +15,22 @@ const EXPECTED: &str = r"Outbound calls 2024-03-04 to 2024-03-17, compared with 
 Last call loaded: 2024-03-31T21:42:17Z · definitions version 2
 
 Funnel
-╭───────────────┬─────────┬──────────┬────────┬────────╮
-│ Stage         ┆ Current ┆ Previous ┆ Change ┆   Rate │
-╞═══════════════╪═════════╪══════════╪════════╪════════╡
-│ Dials         ┆     930 ┆      858 ┆  +8.0% ┆ 100.0% │
-│ Connected     ┆     350 ┆      350 ┆   0.0% ┆  37.6% │
-│ Conversations ┆     193 ┆      200 ┆  -4.0% ┆  20.8% │
-│ Conversions   ┆      58 ┆       58 ┆   0.0% ┆   6.2% │
-╰───────────────┴─────────┴──────────┴────────┴────────╯
+╭───────────────┬─────────┬──────────┬────────┬────────┬───────────────┬─────────────╮
+│ Stage         ┆ Current ┆ Previous ┆ Change ┆   Rate ┆ Previous rate ┆ Rate change │
+╞═══════════════╪═════════╪══════════╪════════╪════════╪═══════════════╪═════════════╡
+│ Dials         ┆     930 ┆      858 ┆    +8% ┆ 100.0% ┆        100.0% ┆      0.0 pp │
+│ Connected     ┆     350 ┆      350 ┆     0% ┆  37.6% ┆         40.8% ┆     -3.2 pp │
+│ Conversations ┆     193 ┆      200 ┆    -4% ┆  20.8% ┆         23.3% ┆     -2.5 pp │
+│ Conversions   ┆      58 ┆       58 ┆     0% ┆   6.2% ┆          6.8% ┆     -0.6 pp │
+╰───────────────┴─────────┴──────────┴────────┴────────┴───────────────┴─────────────╯
 
 Time spent
 ╭───────────────────────────┬─────────────┬─────────────┬────────╮
 │ Time                      ┆     Current ┆    Previous ┆ Change │
 ╞═══════════════════════════╪═════════════╪═════════════╪════════╡
-│ Average ringing time      ┆      20.0 s ┆      20.1 s ┆  -1.0% │
-│ Average conversation time ┆     204.0 s ┆     176.5 s ┆ +16.0% │
-│ Total conversation time   ┆ 19h 50m 08s ┆ 17h 09m 39s ┆ +16.0% │
+│ Average ringing time      ┆      20.0 s ┆      20.1 s ┆    -1% │
+│ Average conversation time ┆     204.0 s ┆     176.5 s ┆   +16% │
+│ Total conversation time   ┆ 19h 50m 08s ┆ 17h 09m 39s ┆   +16% │
 ╰───────────────────────────┴─────────────┴─────────────┴────────╯
 
 Leaderboard: connected calls, top 6 of 6 reps
@@ -68,12 +69,13 @@ fn table_of(request: &str) -> String {
     stdout_of(&output)
 }
 
-/// The sample's response to `request`, from the library.
-fn sample_response(request: &str) -> callfunnel::Response {
-    let body = std::fs::read_to_string(sample_path(request)).expect("reading the request");
+/// The sample's request `name` and its response, from the library.
+fn sample_response(name: &str) -> (Request, callfunnel::Response) {
+    let body = std::fs::read_to_string(sample_path(name)).expect("reading the request");
     let request = Request::from_json_str(&body).expect("a valid request");
     let loaded = load(&[sample_path("calls.csv")], &IngestOptions::default()).expect("loading");
-    compute(loaded.frame, &request).expect("computing")
+    let response = compute(loaded.frame, &request).expect("computing");
+    (request, response)
 }
 
 #[test]
@@ -99,17 +101,23 @@ fn colour_of<'a>(text: &'a str, needle: &str) -> &'a str {
 
 #[test]
 fn table_with_color_has_arrows_and_colours() {
-    let response = sample_response("request.json");
-    let text = callfunnel_cli::table::render(&response, true);
+    let (request, response) = sample_response("request.json");
+    let input = TableInput {
+        response: &response,
+        request: &request,
+        rounding: Rounding::Api,
+        all_calls: None,
+    };
+    let text = callfunnel_cli::table::render(&input, true);
     assert!(text.contains('\u{1b}'), "escape codes");
     // Dials up (good: green), conversations down (bad: red), ringing time
     // down (good: green), connected unchanged.
-    assert_eq!(colour_of(&text, "▲ +8.0%"), GREEN);
-    assert_eq!(colour_of(&text, "▼ -4.0%"), RED);
-    assert_eq!(colour_of(&text, "▼ -1.0%"), GREEN);
-    assert!(text.contains("= 0.0%"), "{text}");
+    assert_eq!(colour_of(&text, "▲ +8%"), GREEN);
+    assert_eq!(colour_of(&text, "▼ -4%"), RED);
+    assert_eq!(colour_of(&text, "▼ -1%"), GREEN);
+    assert!(text.contains("= 0%"), "{text}");
     assert_eq!(
-        callfunnel_cli::table::render(&response, false),
+        callfunnel_cli::table::render(&input, false),
         EXPECTED,
         "the library's plain text is the command's"
     );
@@ -127,7 +135,10 @@ fn table_lists_the_drilldown_page() {
         calls.lines().filter(|line| line.contains("cll-")).count(),
         10
     );
-    assert!(calls.contains("│ 2024-03-17T22:45:00Z ┆ cll-zl7tz2yf4w ┆ Alice Martin  ┆ +13125557093 ┆ CONVERSION   ┆   1m 35s │"));
+    // Dated in the request's zone: 22:45 UTC is 23:45 in Paris.
+    assert!(calls.starts_with("╭"), "{calls}");
+    assert!(calls.contains("│ Date (Europe/Paris) ┆ Call "), "{calls}");
+    assert!(calls.contains("│ 2024-03-17 23:45:00 ┆ cll-zl7tz2yf4w ┆ Alice Martin  ┆ +13125557093 ┆ CONVERSION   ┆   1m 35s │"));
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::engine::{
     count_where, derived, exact_sum_where, join_split_sum, total_seconds, EngineError, WEEKDAYS,
 };
 use crate::model::column;
+use crate::model::rules::match_spelling;
 use crate::pagination::{items_before, Pagination};
 use crate::rounding::{Rounding, AVERAGE_DECIMALS, RATE_DECIMALS};
 use crate::stages;
@@ -72,10 +73,7 @@ impl GroupBy {
 
     /// The grouping spelled `text`, in any case, spaces around ignored.
     pub fn parse(text: &str) -> Option<GroupBy> {
-        let text = text.trim();
-        GroupBy::ALL
-            .into_iter()
-            .find(|group_by| group_by.as_str().eq_ignore_ascii_case(text))
+        match_spelling(&GroupBy::ALL.map(GroupBy::as_str), text).map(|index| GroupBy::ALL[index])
     }
 
     /// The canonical columns the grouping reads beyond the sections' own.
@@ -161,10 +159,8 @@ impl GroupSort {
 
     /// The order spelled `text`, in any case, spaces around ignored.
     pub fn parse(text: &str) -> Option<GroupSort> {
-        let text = text.trim();
-        GroupSort::ALL
-            .into_iter()
-            .find(|sort| sort.as_str().eq_ignore_ascii_case(text))
+        match_spelling(&GroupSort::ALL.map(GroupSort::as_str), text)
+            .map(|index| GroupSort::ALL[index])
     }
 
     /// The current-period figure sorted on, descending (`None`: the key).

@@ -4,6 +4,7 @@
 use chrono::{Datelike, Days, Months};
 use serde::Serialize;
 
+use crate::model::rules::match_spelling;
 use crate::request::{body_error, ApiError, DateRange, ErrorCode, Fields};
 
 /// What the current period is compared with.
@@ -43,10 +44,7 @@ impl Compare {
 
     /// The preset spelled `text`, in any case, spaces around ignored.
     pub fn parse(text: &str) -> Option<Compare> {
-        let text = text.trim();
-        Compare::ALL
-            .into_iter()
-            .find(|preset| preset.as_str().eq_ignore_ascii_case(text))
+        match_spelling(&Compare::ALL.map(Compare::as_str), text).map(|index| Compare::ALL[index])
     }
 
     /// The comparison period of `date` (`None`: no comparison); `None` in

@@ -5,7 +5,7 @@
 //! case.
 
 use super::breakdown::{BreakdownRequest, GroupBy, GroupSort, DEFAULT_GROUP_SIZE, MAX_GROUP_SIZE};
-use crate::pagination::size_within;
+use crate::pagination::{page_number, size_within};
 use crate::request::{body_error, ApiError, ErrorCode, Fields};
 
 /// What of SPEC §8 a request asks for (`Default`: nothing).
@@ -56,16 +56,8 @@ impl AnalysisRequest {
                 )
             })?,
         };
-        let page = match fields.integer("group_page")? {
-            None => 1,
-            Some(page) if page >= 1 => page.min(i64::from(u32::MAX)) as u32,
-            Some(page) => {
-                return Err(body_error(
-                    "group_page",
-                    format!("group_page must be at least 1, not {page}"),
-                ))
-            }
-        };
+        let page = page_number(fields.integer("group_page")?)
+            .map_err(|error| body_error("group_page", format!("group_{error}")))?;
         let size = size_within(
             fields.integer("group_size")?,
             DEFAULT_GROUP_SIZE,

@@ -35,6 +35,7 @@ use crate::response::{Response, ResponseData, TimeSeries};
 use crate::rounding::Rounding;
 
 use drilldown::{drilldown_page, read_items};
+pub use drilldown::{drilldown_rows, DrilldownRow, DrilldownRows, Pages};
 pub use heatmap::WEEKDAYS;
 use heatmap::{heatmap_plan, read_heatmap};
 pub(crate) use last_updated::format_utc;
@@ -42,7 +43,7 @@ use last_updated::{last_updated_plan, read_last_updated};
 use leaderboard::{leaderboard_plan, read_leaderboard};
 pub(crate) use scope::scoped_calls;
 use scope::section_columns;
-pub use scope::window;
+pub use scope::{filter_names, period_census, window, PeriodCensus};
 pub(crate) use series::bucket_start;
 use series::{read_series, series_plan};
 pub(crate) use totals::{exact_sum_where, join_split_sum, total_seconds};
@@ -59,10 +60,6 @@ pub enum EngineError {
     #[error("value out of range: {0}")]
     OutOfRange(String),
 }
-
-/// Largest `ringing_seconds` the computation holds exactly: its milliseconds
-/// fit a signed 64-bit integer. Readers refuse a larger value as a bad row.
-pub const MAX_RINGING_SECONDS: f64 = 9.0e15;
 
 /// Names of the derived columns added to the scoped calls.
 pub(crate) mod derived {

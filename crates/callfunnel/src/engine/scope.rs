@@ -6,8 +6,8 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use polars::prelude::*;
 
-use super::derived;
-use crate::exprs::dated_within;
+use super::{count_where, derived, EngineError};
+use crate::exprs::{collect_streaming, dated_within, first_count};
 use crate::model::column;
 use crate::request::{DateRange, Request};
 use crate::stages;
@@ -15,15 +15,39 @@ use crate::stages;
 /// Outbound calls of either period that pass the filters, with the columns
 /// every section needs.
 pub(crate) fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
-    let zone = polars_zone(request);
+    with_local_day(
+        calls.filter(utc_window(request).and(counted_calls(request))),
+        request,
+    )
+    .with_columns([
+        day_in(&request.date).alias(derived::IN_CURRENT),
+        match &request.compare_date {
+            Some(range) => day_in(range),
+            None => lit(false),
+        }
+        .alias(derived::IN_PREVIOUS),
+    ])
+    .filter(col(derived::IN_CURRENT).or(col(derived::IN_PREVIOUS)))
+    .with_column(stages::is_connected().alias(derived::CONNECTED))
+    .with_columns([
+        stages::is_conversation(
+            col(derived::CONNECTED),
+            request.conversation_threshold_seconds,
+        )
+        .alias(derived::CONVERSATION),
+        stages::is_conversion(&request.tags).alias(derived::CONVERSION),
+    ])
+}
+
+/// `calls` with their wall-clock time in the request's zone (without a
+/// zone: converted once per call, so that its day, weekday and hour are
+/// plain arithmetic) and their local day.
+fn with_local_day(calls: LazyFrame, request: &Request) -> LazyFrame {
     calls
-        .filter(utc_window(request).and(counted_calls(request)))
-        // The local wall-clock time, without a zone: converted once per
-        // call, so that its day, weekday and hour are plain arithmetic.
         .with_column(
             col(column::DATE)
                 .dt()
-                .convert_time_zone(zone)
+                .convert_time_zone(polars_zone(request))
                 .dt()
                 .replace_time_zone(None, lit("raise"), NonExistent::Raise)
                 .alias(derived::LOCAL),
@@ -35,24 +59,95 @@ pub(crate) fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
                 .cast(DataType::Int32)
                 .alias(derived::DAY),
         )
-        .with_columns([
-            day_in(&request.date).alias(derived::IN_CURRENT),
-            match &request.compare_date {
-                Some(range) => day_in(range),
-                None => lit(false),
-            }
-            .alias(derived::IN_PREVIOUS),
-        ])
-        .filter(col(derived::IN_CURRENT).or(col(derived::IN_PREVIOUS)))
-        .with_column(stages::is_connected().alias(derived::CONNECTED))
-        .with_columns([
-            stages::is_conversation(
-                col(derived::CONNECTED),
-                request.conversation_threshold_seconds,
+}
+
+/// How the calls dated in the current period come down to its dials: each
+/// such call is a dial, or inbound or an SMS, or another rep's or number's
+/// than the request's filter keeps. (A caller that knows how many calls it
+/// read gets those outside the period as the difference.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodCensus {
+    /// Calls whose date, in the request's zone, falls on a day of the
+    /// current period: every direction and type, before the filter.
+    pub in_period: u64,
+    /// Of those, inbound calls and SMS (never counted, SPEC §3).
+    pub inbound_or_sms: u64,
+    /// Of those, outbound calls left out by `user_ids` or `allo_numbers`.
+    pub filtered_out: u64,
+    /// Of those, the dials: the funnel's current dials.
+    pub dials: u64,
+}
+
+/// The [`PeriodCensus`] of `request`'s current period among `calls`, in
+/// one pass over the calls of its UTC window (so a reader may have left
+/// out the calls outside [`window`]).
+pub fn period_census(calls: LazyFrame, request: &Request) -> Result<PeriodCensus, EngineError> {
+    const IN_PERIOD: &str = "in_period";
+    const COUNTED: &str = "counted";
+    let totals = collect_streaming(
+        with_local_day(calls.filter(utc_window(request)), request)
+            .filter(day_in(&request.date))
+            .select([
+                len().cast(DataType::Int64).alias(IN_PERIOD),
+                count_where(stages::is_counted()).alias(COUNTED),
+                count_where(counted_calls(request)).alias(derived::DIALS),
+            ]),
+    )?;
+    let count = |name: &str| first_count(&totals, name);
+    let (in_period, counted, dials) = (count(IN_PERIOD)?, count(COUNTED)?, count(derived::DIALS)?);
+    Ok(PeriodCensus {
+        in_period,
+        inbound_or_sms: in_period - counted,
+        filtered_out: counted - dials,
+        dials,
+    })
+}
+
+/// Each key of the request's filter with its name: each rep of `user_ids`
+/// with the name of their latest call, or each number of `allo_numbers`
+/// with the label of its latest call, among the calls of either period that
+/// carry one (ties: the greatest id); `None` when none does. Empty without
+/// a filter.
+pub fn filter_names(
+    calls: LazyFrame,
+    request: &Request,
+) -> Result<Vec<(String, Option<String>)>, EngineError> {
+    let (keys, key, name) = if request.user_ids.is_empty() {
+        (
+            &request.allo_numbers,
+            column::ALLO_NUMBER,
+            column::ALLO_NUMBER_LABEL,
+        )
+    } else {
+        (&request.user_ids, column::USER_ID, column::USER_NAME)
+    };
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let latest = collect_streaming(
+        scoped_calls(calls, request)
+            .filter(col(name).is_not_null())
+            .group_by([col(key)])
+            .agg([col(name)
+                .sort_by(
+                    [col(column::DATE), col(column::ID)],
+                    SortMultipleOptions::default(),
+                )
+                .last()]),
+    )?;
+    let (found_keys, found_names) = (latest.column(key)?.str()?, latest.column(name)?.str()?);
+    let found: std::collections::HashMap<&str, &str> = (0..latest.height())
+        .filter_map(|row| Some((found_keys.get(row)?, found_names.get(row)?)))
+        .collect();
+    Ok(keys
+        .iter()
+        .map(|key| {
+            (
+                key.clone(),
+                found.get(key.as_str()).map(|name| name.to_string()),
             )
-            .alias(derived::CONVERSATION),
-            stages::is_conversion(&request.tags).alias(derived::CONVERSION),
-        ])
+        })
+        .collect())
 }
 
 /// The columns of the scoped calls that some section reads: a Parquet scan
@@ -148,4 +243,104 @@ fn day_in(range: &DateRange) -> Expr {
     col(derived::DAY)
         .gt_eq(lit(epoch_days(range.from)))
         .and(col(derived::DAY).lt_eq(lit(epoch_days(range.to))))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::engine::compute;
+    use crate::model::{calls_to_frame, Call, CallType, Direction};
+
+    /// Calls around a period of one day in Paris (2024-03-04): two dials of
+    /// usr-1 (one late on the 4th in Paris, the 4th still in UTC), one of
+    /// usr-2, an inbound call and an SMS that day, and calls the day before
+    /// and after in Paris.
+    fn calls() -> LazyFrame {
+        let at = |day, hour, minute| Utc.with_ymd_and_hms(2024, 3, day, hour, minute, 0).unwrap();
+        let call = |id: &str, date, user: &str, name: Option<&str>| {
+            let mut call = Call::new(id, date);
+            call.user_id = Some(user.into());
+            call.user_name = name.map(str::to_string);
+            call.allo_number = Some("+33100000000".into());
+            call.allo_number_label = name.map(|name| format!("{name}'s line"));
+            call
+        };
+        let mut inbound = call("cll-4", at(4, 10, 0), "usr-1", None);
+        inbound.direction = Direction::Inbound;
+        let mut sms = call("cll-5", at(4, 10, 5), "usr-1", None);
+        sms.call_type = CallType::Sms;
+        let frame = calls_to_frame([
+            call("cll-1", at(4, 9, 0), "usr-1", Some("Ann")),
+            call("cll-2", at(4, 22, 30), "usr-1", Some("Ann Lee")),
+            call("cll-3", at(4, 12, 0), "usr-2", Some("Bob")),
+            inbound,
+            sms,
+            // 2024-03-03 23:30 UTC is the 4th in Paris; 23:30 on the 4th is the 5th.
+            call("cll-6", at(3, 23, 30), "usr-2", None),
+            call("cll-7", at(4, 23, 30), "usr-1", Some("Ann L.")),
+            call("cll-8", at(1, 9, 0), "usr-1", Some("Old name")),
+        ])
+        .unwrap();
+        frame.lazy()
+    }
+
+    fn request(filter: &str) -> Request {
+        Request::from_json_str(&format!(
+            r#"{{"date": {{"from": "2024-03-04", "to": "2024-03-04"}}, "timezone": "Europe/Paris"{filter}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_census_parts_add_up_to_the_calls_of_the_period() {
+        let census = period_census(calls(), &request("")).unwrap();
+        assert_eq!(
+            census,
+            PeriodCensus {
+                in_period: 6,
+                inbound_or_sms: 2,
+                filtered_out: 0,
+                dials: 4,
+            }
+        );
+        let filtered = request(r#", "user_ids": ["usr-1"]"#);
+        let census = period_census(calls(), &filtered).unwrap();
+        assert_eq!(
+            census,
+            PeriodCensus {
+                in_period: 6,
+                inbound_or_sms: 2,
+                filtered_out: 2,
+                dials: 2,
+            }
+        );
+        let response = compute(calls(), &filtered).unwrap();
+        assert_eq!(census.dials, response.data.funnel.dials.count.value);
+    }
+
+    #[test]
+    fn filter_names_come_from_the_latest_call_that_has_one() {
+        assert_eq!(filter_names(calls(), &request("")).unwrap(), []);
+        // usr-1's latest call of either period (the 4th, or the 3rd before
+        // it) is cll-2; cll-7 falls on the 5th in Paris.
+        let users = request(r#", "user_ids": ["usr-1", "usr-2", "usr-9"]"#);
+        assert_eq!(
+            filter_names(calls(), &users).unwrap(),
+            [
+                ("usr-1".to_string(), Some("Ann Lee".to_string())),
+                ("usr-2".to_string(), Some("Bob".to_string())),
+                ("usr-9".to_string(), None),
+            ]
+        );
+        let numbers = request(r#", "allo_numbers": ["+33100000000"]"#);
+        assert_eq!(
+            filter_names(calls(), &numbers).unwrap(),
+            [(
+                "+33100000000".to_string(),
+                Some("Ann Lee's line".to_string())
+            )]
+        );
+    }
 }

@@ -3,8 +3,9 @@
 
 use polars::prelude::*;
 
-use super::{count_where, derived, EngineError, MAX_RINGING_SECONDS};
+use super::{count_where, derived, EngineError};
 use crate::model::column;
+use crate::model::rules::MAX_RINGING_SECONDS;
 use crate::request::Stage;
 use crate::response::{Funnel, FunnelStage, MetricValue, TimeSpent};
 use crate::rounding::{Rounding, AVERAGE_DECIMALS, RATE_DECIMALS};

@@ -1,60 +1,13 @@
-//! Errors of the ingest step (SPEC §1.2's reasons are in [`crate::reason`]).
+//! Errors of the ingest step (SPEC §1.2's reasons, and a bad row's place,
+//! are in [`crate::reason`]).
 
-use std::fmt;
 use std::path::PathBuf;
 
 use polars::prelude::PolarsError;
 
-pub use crate::reason::Reason;
-
-/// Longest offending value quoted in a message, in characters.
-const MAX_VALUE_CHARS: usize = 80;
-
-/// A row that could not be read, with where it is and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidRow {
-    /// The file (or the name given to [`super::load_str`]).
-    pub file: String,
-    /// 1-based physical line where the row starts (the CSV header is line 1);
-    /// for Parquet, the 1-based row number.
-    pub line: u64,
-    /// The column (CSV) or key (JSON) as named in the file.
-    pub column: String,
-    /// The offending value as it appears, cut to about 80 characters.
-    pub value: String,
-    /// Why the row was rejected.
-    pub reason: Reason,
-    /// More about the reason, e.g. the accepted values.
-    pub detail: Option<String>,
-}
-
-impl InvalidRow {
-    /// Everything after the position: column, value, reason and detail.
-    fn problem(&self) -> String {
-        let detail = match &self.detail {
-            Some(detail) => format!(" ({detail})"),
-            None => String::new(),
-        };
-        format!(
-            "column `{}`: invalid value `{}`: {}{detail}",
-            self.column, self.value, self.reason
-        )
-    }
-}
-
-impl fmt::Display for InvalidRow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.problem())
-    }
-}
-
-/// Cuts `value` to about [`MAX_VALUE_CHARS`] characters for a message.
-pub(crate) fn truncate_value(value: &str) -> String {
-    match value.char_indices().nth(MAX_VALUE_CHARS) {
-        Some((end, _)) => format!("{}…", &value[..end]),
-        None => value.to_string(),
-    }
-}
+pub(crate) use crate::reason::truncate_value;
+pub use crate::reason::{InvalidRow, Reason};
+use crate::store::ReadError;
 
 /// Why inputs could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +78,7 @@ pub enum IngestError {
         source: std::io::Error,
     },
     /// A store file changed since `convert` wrote it: its checksum (see
-    /// [`crate::convert::STORE_CHECKSUM_KEY`]) does not match its bytes.
+    /// [`crate::store::STORE_CHECKSUM_KEY`]) does not match its bytes.
     #[error("{file}: damaged store: its bytes are not those `convert` wrote (checksum {found}, expected {expected}); convert the calls again")]
     DamagedStore {
         /// The file.
@@ -184,6 +137,26 @@ pub enum IngestError {
         /// The underlying error.
         source: PolarsError,
     },
+}
+
+impl IngestError {
+    /// The error of a store file (named `file`) that is not read.
+    pub(crate) fn from_store(file: &str, error: ReadError) -> IngestError {
+        let file = file.to_string();
+        match error {
+            ReadError::Unreadable(source) => IngestError::Unreadable { file, source },
+            ReadError::Polars(source) => IngestError::Polars {
+                context: file,
+                source,
+            },
+            ReadError::Damaged { expected, found } => IngestError::DamagedStore {
+                file,
+                expected,
+                found,
+            },
+            ReadError::BadRow(row) => IngestError::InvalidParquetRow(Box::new(row)),
+        }
+    }
 }
 
 /// The hint after a missing column: how to map one, or which mapping failed.

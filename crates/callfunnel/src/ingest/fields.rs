@@ -1,4 +1,5 @@
-//! Reading one call from the fields of a record, whatever the source format.
+//! Reading one call from the fields of a record, whatever the source format,
+//! by the value rules of [`crate::model::rules`].
 //!
 //! CSV cells and JSON values both reach the same readers as a [`Cell`]: the
 //! raw value plus the column (or key) it came from, so that a rejected value
@@ -14,57 +15,11 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::error::{IngestError, Reason, RowError};
-use crate::engine::MAX_RINGING_SECONDS;
-use crate::model::{column, Call, CallResult, CallType, Direction, UnknownValue};
-
-/// A call field of SPEC §1, in canonical column order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Field {
-    Id,
-    Date,
-    Direction,
-    Type,
-    UserId,
-    UserName,
-    UserEmail,
-    AlloNumber,
-    AlloNumberLabel,
-    ContactNumber,
-    Result,
-    Duration,
-    RingingSeconds,
-    Tags,
-}
-
-impl Field {
-    /// Every field, in canonical order (the order of [`column::ALL`]).
-    pub const ALL: [Field; 14] = [
-        Field::Id,
-        Field::Date,
-        Field::Direction,
-        Field::Type,
-        Field::UserId,
-        Field::UserName,
-        Field::UserEmail,
-        Field::AlloNumber,
-        Field::AlloNumberLabel,
-        Field::ContactNumber,
-        Field::Result,
-        Field::Duration,
-        Field::RingingSeconds,
-        Field::Tags,
-    ];
-
-    /// The SPEC §1 name, which is also the canonical column name.
-    pub fn name(self) -> &'static str {
-        column::ALL[self as usize]
-    }
-
-    /// Whether a CSV or Parquet input must have this column.
-    pub fn is_required(self) -> bool {
-        matches!(self, Field::Id | Field::Date)
-    }
-}
+use crate::model::rules::{
+    self, duration_from_integer, duration_from_number, minutes_to_seconds, ringing_from_number,
+    text_value,
+};
+use crate::model::{column, Call, CallResult, CallType, Direction, Field, UnknownValue};
 
 /// The column (or JSON key) each field is read from, after `--map`.
 #[derive(Debug, Clone)]
@@ -155,12 +110,6 @@ impl<'a> Raw<'a> {
     }
 }
 
-/// SPEC §1 for a text value: trimmed; empty is absent.
-pub(crate) fn text_value(text: &str) -> Option<&str> {
-    let trimmed = text.trim();
-    (!trimmed.is_empty()).then_some(trimmed)
-}
-
 /// A rejected cell.
 pub(crate) fn reject(
     (raw, column): (Raw<'_>, &str),
@@ -196,13 +145,13 @@ pub(crate) fn read_text(cell: Cell<'_>) -> Result<Option<String>, RowError> {
 
 /// The call id; `column` names where it was looked for.
 pub(crate) fn read_id(cell: Cell<'_>, column: &str) -> Result<String, RowError> {
-    read_text(cell)?.ok_or_else(|| absent(column, Reason::MissingId))
+    rules::required(Field::Id, read_text(cell)?).map_err(|reason| absent(column, reason))
 }
 
 /// The dial instant; a timestamp without offset is read in `tz`.
 pub(crate) fn read_date(cell: Cell<'_>, column: &str, tz: Tz) -> Result<DateTime<Utc>, RowError> {
     let Some(cell) = cell else {
-        return Err(absent(column, Reason::MissingDate));
+        return rules::required(Field::Date, None).map_err(|reason| absent(column, reason));
     };
     let text = match cell.0 {
         Raw::Json(Value::Null) => None,
@@ -219,17 +168,18 @@ pub(crate) fn read_date(cell: Cell<'_>, column: &str, tz: Tz) -> Result<DateTime
             .text()
             .map_err(|(reason, detail)| reject(cell, reason, detail))?,
     };
-    match text.as_deref() {
-        None | Some("") => Err(absent(cell.1, Reason::MissingDate)),
+    match text.as_deref().and_then(text_value) {
+        None => rules::required(Field::Date, None).map_err(|reason| absent(cell.1, reason)),
         Some(text) => parse_timestamp(text, tz)
             .map_err(|detail| reject(cell, Reason::BadTimestamp, Some(detail))),
     }
 }
 
-/// An enum field (case-insensitive); `None` when absent or empty.
+/// A value of enum `field` (read as [`rules::match_spelling`] reads the
+/// API's values); `None` when absent or empty.
 pub(crate) fn read_enum<T: FromStr<Err = UnknownValue>>(
     cell: Cell<'_>,
-    reason: Reason,
+    field: Field,
 ) -> Result<Option<T>, RowError> {
     let Some(present) = cell else { return Ok(None) };
     let Some(text) = read_text(cell)? else {
@@ -240,7 +190,7 @@ pub(crate) fn read_enum<T: FromStr<Err = UnknownValue>>(
             "expected one of {}",
             err.expected.trim_end().replace(' ', ", ")
         );
-        reject(present, reason, Some(detail))
+        reject(present, rules::unknown_value(field), Some(detail))
     })
 }
 
@@ -273,32 +223,6 @@ pub(crate) fn read_duration(cell: Cell<'_>) -> Result<i64, RowError> {
     seconds.map_err(|reason| reject(cell, reason, None))
 }
 
-/// SPEC §1 `duration` from a whole number of seconds: at least 0.
-pub(crate) fn duration_from_integer(seconds: i64) -> Result<i64, Reason> {
-    if seconds < 0 {
-        Err(Reason::NegativeDuration)
-    } else {
-        Ok(seconds)
-    }
-}
-
-/// Durations of ±9e18 s and beyond do not fit the canonical integer.
-const LARGEST_DURATION: f64 = 9.0e18;
-
-/// SPEC §1 `duration` from any number: a finite, whole number of seconds,
-/// at least 0, that fits the canonical integer.
-pub(crate) fn duration_from_number(number: f64) -> Result<i64, Reason> {
-    if !number.is_finite() || number.abs() >= LARGEST_DURATION {
-        Err(Reason::NonNumericDuration)
-    } else if number < 0.0 {
-        Err(Reason::NegativeDuration)
-    } else if number.fract() != 0.0 {
-        Err(Reason::NonIntegerDuration)
-    } else {
-        Ok(number as i64)
-    }
-}
-
 /// A talk time given in minutes (v1's `length_in_minutes`), as whole seconds:
 /// × 60, rounded half away from zero, on the decimal as written (SPEC §1.1);
 /// 0 when absent or empty.
@@ -318,73 +242,6 @@ pub(crate) fn read_minutes(cell: Cell<'_>) -> Result<i64, RowError> {
     }
 }
 
-/// Most significant digits of a number of minutes read exactly.
-const MAX_MINUTE_DIGITS: usize = 30;
-/// Most decimals of a number of minutes divided out exactly (`2 · 10^36`
-/// stays within `i128`).
-const MAX_SCALE: u32 = 36;
-
-/// `text`, a decimal number of minutes (`12`, `-0.5`, `1.25e1`), in whole
-/// seconds, rounded half away from zero.
-pub(crate) fn minutes_to_seconds(text: &str) -> Result<i64, Reason> {
-    let (negative, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-        Some((mantissa, exponent)) => (
-            mantissa,
-            exponent
-                .parse::<i32>()
-                .map_err(|_| Reason::NonNumericDuration)?,
-        ),
-        None => (unsigned, 0),
-    };
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = format!("{whole}{fraction}");
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Reason::NonNumericDuration);
-    }
-    let significant = digits.trim_start_matches('0');
-    if significant.is_empty() {
-        return Ok(0);
-    }
-    if negative {
-        return Err(Reason::NegativeDuration);
-    }
-    if significant.len() > MAX_MINUTE_DIGITS {
-        return Err(Reason::NonNumericDuration);
-    }
-    let units: i128 = significant
-        .parse()
-        .map_err(|_| Reason::NonNumericDuration)?;
-    // minutes = units ÷ 10^scale; seconds = 60 · units ÷ 10^scale.
-    let scale = i64::try_from(fraction.len()).unwrap_or(i64::MAX) - i64::from(exponent);
-    let numerator = 60 * units;
-    let seconds = if scale <= 0 {
-        u32::try_from(-scale)
-            .ok()
-            .and_then(|power| 10i128.checked_pow(power))
-            .and_then(|factor| numerator.checked_mul(factor))
-    } else {
-        match u32::try_from(scale)
-            .ok()
-            .filter(|power| *power <= MAX_SCALE)
-        {
-            // floor(n ÷ d + 1/2) = floor((2n + d) ÷ 2d), n ≥ 0.
-            Some(power) => {
-                let denominator = 10i128.pow(power);
-                Some((2 * numerator + denominator) / (2 * denominator))
-            }
-            // The value is below 10^(30 − 36) minutes: far below half a second.
-            None => Some(0),
-        }
-    };
-    seconds
-        .and_then(|seconds| i64::try_from(seconds).ok())
-        .ok_or(Reason::NonNumericDuration)
-}
-
 /// The ringing time in seconds; `None` when absent or empty.
 pub(crate) fn read_ringing(cell: Cell<'_>) -> Result<Option<f64>, RowError> {
     let Some(cell) = cell else { return Ok(None) };
@@ -402,25 +259,9 @@ pub(crate) fn read_ringing(cell: Cell<'_>) -> Result<Option<f64>, RowError> {
     };
     let seconds = number.map_or(Err(Reason::NonNumericRingingSeconds), ringing_from_number);
     seconds.map(Some).map_err(|reason| {
-        let detail = (reason == Reason::RingingSecondsTooLarge)
-            .then(|| format!("at most {MAX_RINGING_SECONDS:e}"));
+        let detail = (reason == Reason::RingingSecondsTooLarge).then(rules::ringing_bound);
         reject(cell, reason, detail)
     })
-}
-
-/// SPEC §1 `ringing_seconds` from a number: finite, at least 0 and at most
-/// [`MAX_RINGING_SECONDS`]; a -0.0 is read as 0.0.
-pub(crate) fn ringing_from_number(seconds: f64) -> Result<f64, Reason> {
-    if !seconds.is_finite() {
-        Err(Reason::NonNumericRingingSeconds)
-    } else if seconds < 0.0 {
-        Err(Reason::NegativeRingingSeconds)
-    } else if seconds > MAX_RINGING_SECONDS {
-        Err(Reason::RingingSecondsTooLarge)
-    } else {
-        // `abs` turns a -0.0 into 0.0.
-        Ok(seconds.abs())
-    }
 }
 
 /// Tag keys: a `;`-separated string or a JSON array of strings; each trimmed,
@@ -520,9 +361,9 @@ pub(crate) fn read_field(
     Ok(match field {
         Field::Id => FieldValue::Id(read_id(cell, column)?),
         Field::Date => FieldValue::Date(read_date(cell, column, tz)?),
-        Field::Direction => FieldValue::Direction(read_enum(cell, Reason::UnknownDirection)?),
-        Field::Type => FieldValue::Type(read_enum(cell, Reason::UnknownType)?),
-        Field::Result => FieldValue::Result(read_enum(cell, Reason::UnknownResult)?),
+        Field::Direction => FieldValue::Direction(read_enum(cell, field)?),
+        Field::Type => FieldValue::Type(read_enum(cell, field)?),
+        Field::Result => FieldValue::Result(read_enum(cell, field)?),
         Field::UserId
         | Field::UserName
         | Field::UserEmail

@@ -1,11 +1,18 @@
 //! Reading call logs into the canonical call frame (SPEC §1).
 //!
 //! Inputs are CSV, JSON (an array, NDJSON, or a saved API page, told apart
-//! by shape) and Parquet (typed or text columns), chosen by extension. Several inputs are read in
-//! order and concatenated; calls sharing an `id` collapse to the occurrence
-//! read last (SPEC §1.2). Bad rows stop the load with an error naming file,
-//! line, column and value, or are skipped and counted with
-//! [`IngestOptions::skip_invalid`].
+//! by shape) and Parquet (a store, typed or text columns), chosen by
+//! extension. Several inputs are read in order and concatenated; calls
+//! sharing an `id` collapse to the occurrence read last (SPEC §1.2). Bad
+//! rows stop the load with an error naming file, line, column and value, or
+//! are skipped and counted with [`IngestOptions::skip_invalid`].
+//!
+//! Each format has its reader (`csv`, `json`, `parquet`), each value is read
+//! by SPEC §1's rules ([`crate::model::rules`]; `fields` for a cell or JSON
+//! value), and a file in canonical form is read column-wise by the step the
+//! CSV and Parquet readers share (`canonical_text`). Every reader hands on
+//! the same thing for a file: its calls as a lazy frame, the rows read and
+//! skipped, and what is known of its ids.
 //!
 //! ```
 //! use callfunnel::ingest::{load_str, Format, IngestOptions};
@@ -15,34 +22,36 @@
 //! assert_eq!(ingested.report.calls, 1);
 //! ```
 
-mod column_exprs;
+mod call_buffer;
+mod canonical_text;
+mod csv;
 mod error;
 mod fields;
+mod json;
 mod line_pieces;
-mod read_csv;
-mod read_csv_columnar;
-mod read_json;
-mod read_parquet;
+mod parquet;
+mod part;
+mod paths;
 mod sink;
-mod spill;
 #[cfg(test)]
 mod tests;
-mod window_lines;
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use crate::duplicates::{keep_last_occurrences, repeated_ids};
+use crate::request::Request;
+use crate::scratch::SpillFile;
 pub use error::{IngestError, InvalidRow, Reason};
-pub use spill::SpillFile;
+pub use paths::{expand_inputs, MAX_WALK_ENTRIES};
 
 use fields::ColumnNames;
-use read_json::JsonContext;
-use sink::Sink;
+use json::JsonContext;
+use part::{FilePart, Ids};
+use sink::read_rows;
 
 /// How inputs are read.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,13 +68,40 @@ pub struct IngestOptions {
     pub request_tags: Vec<String>,
     /// The calls the caller will use: those dated in this UTC range (from
     /// inclusive, to exclusive), e.g. [`crate::engine::window`] of its one
-    /// request. A reader may then leave out the other calls (keeping the
-    /// latest call of all, so `last_updated` is unchanged) when no later row
-    /// can replace a kept one (one input file, its ids increasing): a large
-    /// CSV or NDJSON file then keeps the window's calls only. `None` keeps
-    /// every call. Either way a file is read in batches, in memory that does
-    /// not grow with its size.
+    /// request (see [`IngestOptions::for_request`]). A reader may then leave
+    /// out the other calls (keeping the latest call of all, so
+    /// `last_updated` is unchanged) when no later row can replace a kept one
+    /// (one input file, its ids increasing): a large CSV or NDJSON file then
+    /// keeps the window's calls only. `None` keeps every call. Either way a
+    /// file is read in batches, in memory that does not grow with its size.
     pub keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl IngestOptions {
+    /// The options for loading the calls of one request: its tags (given to
+    /// saved drilldown `CONVERSION` items) and its window (the calls it can
+    /// count, [`crate::engine::window`]: the others may be left out); the
+    /// other options are the defaults.
+    ///
+    /// ```
+    /// use callfunnel::ingest::IngestOptions;
+    /// use callfunnel::Request;
+    ///
+    /// let request = Request::from_json_str(
+    ///     r#"{"date": {"from": "2024-03-04", "to": "2024-03-10"}, "tags": ["Won"]}"#,
+    /// )
+    /// .unwrap();
+    /// let options = IngestOptions::for_request(&request);
+    /// assert_eq!(options.request_tags, ["won"]);
+    /// assert_eq!(options.keep_window, Some(callfunnel::engine::window(&request)));
+    /// ```
+    pub fn for_request(request: &Request) -> Self {
+        IngestOptions {
+            request_tags: request.tags.clone(),
+            keep_window: Some(crate::engine::window(request)),
+            ..IngestOptions::default()
+        }
+    }
 }
 
 impl Default for IngestOptions {
@@ -175,148 +211,6 @@ impl Format {
     }
 }
 
-/// Whether `path` names a file of a supported format.
-fn is_supported(path: &Path) -> bool {
-    Format::from_path(path).is_ok()
-}
-
-/// The files named by `inputs`, in order: a file is itself; a folder gives
-/// every supported file in it, sorted by name (not recursive); a pattern
-/// holding `*`, `?` or `[` gives its matches, sorted (folders among them
-/// expand like folders; `**` walks at most [`MAX_WALK_ENTRIES`] entries and
-/// enters each folder once, so a symbolic-link loop ends). A missing path,
-/// an empty folder, a pattern that matches nothing, or a path that is not a
-/// regular file (a FIFO, a device) is an error.
-pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.exists() {
-            expand_path(input, &mut files)?;
-            continue;
-        }
-        let pattern = input.to_string_lossy();
-        if !pattern.contains(['*', '?', '[']) {
-            return Err(IngestError::NotFound {
-                path: input.clone(),
-            });
-        }
-        let mut matches = glob_matches(&pattern)?;
-        if matches.is_empty() {
-            return Err(IngestError::NoMatch {
-                pattern: pattern.to_string(),
-            });
-        }
-        matches.sort();
-        for path in &matches {
-            expand_path(path, &mut files)?;
-        }
-    }
-    Ok(files)
-}
-
-/// Most entries a pattern with `**` may walk through (files and folders).
-pub const MAX_WALK_ENTRIES: usize = 1_000_000;
-
-/// The paths `pattern` matches. A pattern with `**` is walked here, each
-/// folder entered once (a symbolic link back to a folder already entered,
-/// a loop, is not followed again) and at most [`MAX_WALK_ENTRIES`] entries
-/// in all; others are expanded by `glob`, whose depth the pattern bounds.
-fn glob_matches(pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
-    let bad_pattern = |message: String| IngestError::BadPattern {
-        pattern: pattern.to_string(),
-        message,
-    };
-    if !pattern.contains("**") {
-        return glob::glob(pattern)
-            .map_err(|err| bad_pattern(err.to_string()))?
-            .collect::<Result<Vec<PathBuf>, _>>()
-            .map_err(|err| bad_pattern(err.to_string()));
-    }
-    let compiled = glob::Pattern::new(pattern).map_err(|err| bad_pattern(err.to_string()))?;
-    let options = glob::MatchOptions {
-        require_literal_separator: true,
-        ..glob::MatchOptions::new()
-    };
-    // The folder before the first component with a wildcard.
-    let first_wildcard = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
-    let base = match pattern[..first_wildcard].rfind('/') {
-        Some(0) => "/",
-        Some(slash) => &pattern[..slash],
-        None => "",
-    };
-    let mut entered = std::collections::HashSet::new();
-    let mut pending = vec![PathBuf::from(base)];
-    let mut matches = Vec::new();
-    let mut walked = 0usize;
-    while let Some(folder) = pending.pop() {
-        let shown = if folder.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            folder.as_path()
-        };
-        let Ok(identity) = std::fs::canonicalize(shown) else {
-            continue;
-        };
-        if !entered.insert(identity) {
-            continue;
-        }
-        let unreadable = |source| IngestError::Unreadable {
-            file: shown.display().to_string(),
-            source,
-        };
-        for entry in std::fs::read_dir(shown).map_err(unreadable)? {
-            walked += 1;
-            if walked > MAX_WALK_ENTRIES {
-                return Err(bad_pattern(format!(
-                    "walked more than {MAX_WALK_ENTRIES} files and folders; give a narrower pattern"
-                )));
-            }
-            let path = folder.join(entry.map_err(unreadable)?.file_name());
-            if compiled.matches_path_with(&path, options) {
-                matches.push(path.clone());
-            }
-            if path.is_dir() {
-                pending.push(path);
-            }
-        }
-    }
-    Ok(matches)
-}
-
-/// Adds an existing file, or the supported files of a folder, to `files`.
-/// Only regular files are read: a FIFO, socket or device is refused, as it
-/// could not be read more than once (or ever end).
-fn expand_path(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IngestError> {
-    if !path.is_dir() {
-        if !path.is_file() {
-            return Err(IngestError::NotRegularFile {
-                path: path.to_path_buf(),
-            });
-        }
-        files.push(path.to_path_buf());
-        return Ok(());
-    }
-    let unreadable = |source| IngestError::Unreadable {
-        file: path.display().to_string(),
-        source,
-    };
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(unreadable)? {
-        let entry_path = entry.map_err(unreadable)?.path();
-        if entry_path.is_file() && is_supported(&entry_path) {
-            found.push(entry_path);
-        }
-    }
-    if found.is_empty() {
-        return Err(IngestError::EmptyFolder {
-            path: path.to_path_buf(),
-        });
-    }
-    found.sort();
-    files.extend(found);
-    Ok(())
-}
-
 /// Reads `inputs` (see [`expand_inputs`]) in order into one canonical frame,
 /// de-duplicated by `id` (the occurrence read last wins, at its position).
 ///
@@ -339,47 +233,23 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
     // when a single file is read.
     let keep_window = options.keep_window.filter(|_| files.len() == 1);
 
-    let mut loader = Loader::new(options);
+    let mut loader = Loader::default();
     for (path, format) in files.iter().zip(formats) {
         let file = path.display().to_string();
-        let unreadable = |source| IngestError::Unreadable {
-            file: file.clone(),
-            source,
-        };
-        let context = JsonContext {
-            file: &file,
-            names: &names,
-            tz: options.input_tz,
-            conversion_tags: &conversion_tags,
-        };
-        match format {
-            Format::Csv => match read_csv_columnar::scan_canonical_csv(path, &names, keep_window) {
-                Some(csv) => {
-                    loader.spills.extend(csv.spill);
-                    loader.add_scan(csv.frame, csv.rows, Ids::known(csv.unique_ids));
-                }
-                None => loader.read_rows(keep_window, |sink| {
-                    let input = File::open(path).map_err(unreadable)?;
-                    read_csv::read_csv(input, &file, &names, options.input_tz, sink)
-                })?,
-            },
-            Format::Json if read_json::is_ndjson_file(path).map_err(unreadable)? => loader
-                .read_rows(keep_window, |sink| {
-                    let input = std::io::BufReader::new(File::open(path).map_err(unreadable)?);
-                    read_json::read_ndjson(input, &context, sink)
-                })?,
+        let part = match format {
+            Format::Csv => csv::read(path, &file, &names, options, keep_window)?,
             Format::Json => {
-                let bytes = std::fs::read(path).map_err(unreadable)?;
-                let text = utf8_text(bytes, &file)?;
-                loader.read_rows(keep_window, |sink| {
-                    read_json::read_json(&text, &context, sink)
-                })?
+                let context = JsonContext {
+                    file: &file,
+                    names: &names,
+                    tz: options.input_tz,
+                    conversion_tags: &conversion_tags,
+                };
+                json::read(path, &context, options.skip_invalid, keep_window)?
             }
-            Format::Parquet => {
-                let part = read_parquet::scan_parquet(path, &file, &names, options, keep_window)?;
-                loader.add_parquet(part);
-            }
-        }
+            Format::Parquet => parquet::read(path, &file, &names, options, keep_window)?,
+        };
+        loader.add(part);
     }
     loader.finish(files)
 }
@@ -394,10 +264,9 @@ pub fn load_str(
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
     let names = ColumnNames::new(&options.column_map)?;
-    let mut loader = Loader::new(options);
-    match format {
-        Format::Csv => loader.read_rows(None, |sink| {
-            read_csv::read_csv(text.as_bytes(), name, &names, options.input_tz, sink)
+    let part = match format {
+        Format::Csv => read_rows(options.skip_invalid, None, |sink| {
+            csv::read_csv(text.as_bytes(), name, &names, options.input_tz, sink)
         })?,
         Format::Json => {
             let conversion_tags = item_conversion_tags(options);
@@ -407,14 +276,18 @@ pub fn load_str(
                 tz: options.input_tz,
                 conversion_tags: &conversion_tags,
             };
-            loader.read_rows(None, |sink| read_json::read_json(text, &context, sink))?;
+            read_rows(options.skip_invalid, None, |sink| {
+                json::read_json(text, &context, sink)
+            })?
         }
         Format::Parquet => {
             return Err(IngestError::ParquetText {
                 file: name.to_string(),
             })
         }
-    }
+    };
+    let mut loader = Loader::default();
+    loader.add(part);
     loader.finish(Vec::new())
 }
 
@@ -427,124 +300,25 @@ fn item_conversion_tags(options: &IngestOptions) -> Vec<String> {
     crate::stages::conversion_tags(&tags)
 }
 
-/// A file's bytes as text; invalid UTF-8 is malformed input at its line.
-fn utf8_text(bytes: Vec<u8>, file: &str) -> Result<String, IngestError> {
-    String::from_utf8(bytes).map_err(|err| {
-        let valid = err.utf8_error().valid_up_to();
-        let line = err.as_bytes()[..valid]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
-            + 1;
-        IngestError::Malformed {
-            file: file.to_string(),
-            line,
-            message: "invalid UTF-8".into(),
-        }
-    })
-}
-
 /// Gathers the parts read from each file, in order.
+#[derive(Default)]
 struct Loader {
-    /// Finished parts, in input order.
-    parts: Vec<Part>,
+    /// Each part's calls and what is known of their ids, in input order.
+    parts: Vec<(LazyFrame, Ids)>,
     report: IngestReport,
-    skip_invalid: bool,
     /// Temporary files the parts read.
     spills: Vec<SpillFile>,
 }
 
-/// The calls of one input file, scanned lazily, and what is known of its ids.
-struct Part {
-    frame: LazyFrame,
-    ids: Ids,
-}
-
-/// What is known of the ids of a part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Ids {
-    /// Nothing: they may repeat.
-    Unknown,
-    /// Each is distinct within the part.
-    Unique,
-    /// Each is distinct within the folder store of this name, whose parts
-    /// hold no id twice between them.
-    UniqueInFolder(String),
-}
-
-impl Ids {
-    fn known(unique: bool) -> Ids {
-        if unique {
-            Ids::Unique
-        } else {
-            Ids::Unknown
-        }
-    }
-}
-
 impl Loader {
-    fn new(options: &IngestOptions) -> Self {
-        Loader {
-            parts: Vec::new(),
-            report: IngestReport::default(),
-            skip_invalid: options.skip_invalid,
-            spills: Vec::new(),
-        }
-    }
-
-    /// Reads one file with a row reader: `read` puts its rows into a sink,
-    /// keeping the calls of `window` (see [`Sink`]); when the sink asks for
-    /// it, the file is read again, keeping every call.
-    fn read_rows(
-        &mut self,
-        window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-        mut read: impl FnMut(&mut Sink) -> Result<(), IngestError>,
-    ) -> Result<(), IngestError> {
-        let mut window = window;
-        let part = loop {
-            let mut sink = Sink::new(self.skip_invalid, window);
-            read(&mut sink)?;
-            match sink.finish()? {
-                Some(part) => break part,
-                None => window = None,
-            }
-        };
+    /// Adds the part read from the next file.
+    fn add(&mut self, part: FilePart) {
+        self.report.rows_read += part.rows_read;
         merge_counts(&mut self.report.skipped, part.skipped);
         self.spills.extend(part.spills);
-        self.add_scan(part.frame, part.rows_read, Ids::known(part.unique_ids));
-        Ok(())
+        self.parts.push((part.frame, part.ids));
     }
 
-    /// Adds a scanned file (every row valid) after what was read before it:
-    /// its `rows`, and what is known of its ids.
-    fn add_scan(&mut self, frame: LazyFrame, rows: u64, ids: Ids) {
-        self.report.rows_read += rows;
-        self.parts.push(Part { frame, ids });
-    }
-
-    /// Adds a scanned Parquet file after what was read before it.
-    fn add_parquet(&mut self, part: read_parquet::ParquetPart) {
-        merge_counts(&mut self.report.skipped, part.skipped);
-        self.spills.extend(part.spills);
-        let ids = match part.store_folder {
-            Some(folder) if part.unique_ids => Ids::UniqueInFolder(folder),
-            _ => Ids::known(part.unique_ids),
-        };
-        self.add_scan(part.frame, part.rows_read, ids)
-    }
-}
-
-/// Whether `parts` are the month files of one folder store.
-fn one_folder_store(parts: &[Part]) -> bool {
-    let mut folders = parts.iter().map(|part| match &part.ids {
-        Ids::UniqueInFolder(folder) => Some(folder),
-        _ => None,
-    });
-    let first = folders.next().flatten();
-    first.is_some() && folders.all(|folder| folder == first)
-}
-
-impl Loader {
     /// Concatenates the parts and collapses duplicate ids.
     fn finish(self, files: Vec<PathBuf>) -> Result<Ingested, IngestError> {
         let polars_error = |source| IngestError::Polars {
@@ -554,9 +328,9 @@ impl Loader {
         let mut report = self.report;
         report.files = files;
         let distinct_parts = self.parts.len() == 1
-            && matches!(self.parts[0].ids, Ids::Unique | Ids::UniqueInFolder(_));
+            && matches!(self.parts[0].1, Ids::Unique | Ids::UniqueInFolder(_));
         let distinct = distinct_parts || one_folder_store(&self.parts);
-        let mut frames: Vec<LazyFrame> = self.parts.into_iter().map(|part| part.frame).collect();
+        let mut frames: Vec<LazyFrame> = self.parts.into_iter().map(|(frame, _)| frame).collect();
         let frame = match frames.len() {
             0 => crate::model::CallColumns::default()
                 .into_frame()
@@ -580,6 +354,16 @@ impl Loader {
             spills: self.spills,
         })
     }
+}
+
+/// Whether `parts` are the month files of one folder store.
+fn one_folder_store(parts: &[(LazyFrame, Ids)]) -> bool {
+    let mut folders = parts.iter().map(|(_, ids)| match ids {
+        Ids::UniqueInFolder(folder) => Some(folder),
+        _ => None,
+    });
+    let first = folders.next().flatten();
+    first.is_some() && folders.all(|folder| folder == first)
 }
 
 /// Adds the counts of `more` to `counts`.

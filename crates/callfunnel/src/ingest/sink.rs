@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
+use super::call_buffer::{ids_increase, CallBuffer};
 use super::error::{IngestError, Reason, RowError};
-use super::spill::{ids_increase, CallBuffer, SpillFile};
+use super::part::{keeping_window, FilePart, Ids, Window, Windowed};
 use crate::model::{Call, CallColumns};
 
 /// Calls gathered in columns before they go to the buffer as one batch.
@@ -42,23 +42,24 @@ pub(crate) struct Sink {
     batch_rows: usize,
 }
 
-/// The calls of one file, read by the row readers.
-pub(crate) struct SinkPart {
-    /// The calls, in file order.
-    pub frame: LazyFrame,
-    /// The temporary files `frame` reads.
-    pub spills: Vec<SpillFile>,
-    /// Rows read, valid or not.
-    pub rows_read: u64,
-    /// Rows skipped, by reason.
-    pub skipped: BTreeMap<String, u64>,
-    /// Whether every id is distinct (they increase strictly, row by row).
-    pub unique_ids: bool,
+/// Reads one file with a row reader: `read` puts its rows into a sink,
+/// keeping the calls of `window` (see [`Sink`]); when the sink asks for it,
+/// the file is read again, keeping every call.
+pub(crate) fn read_rows(
+    skip_invalid: bool,
+    window: Option<Window>,
+    mut read: impl FnMut(&mut Sink) -> Result<(), IngestError>,
+) -> Result<FilePart, IngestError> {
+    keeping_window(window, |window| {
+        let mut sink = Sink::new(skip_invalid, window);
+        read(&mut sink)?;
+        sink.finish()
+    })
 }
 
 impl Sink {
     /// An empty sink; with a `window`, the calls it needs (see [`Sink`]).
-    pub fn new(skip_invalid: bool, window: Option<(DateTime<Utc>, DateTime<Utc>)>) -> Self {
+    pub fn new(skip_invalid: bool, window: Option<Window>) -> Self {
         Sink {
             columns: CallColumns::default(),
             buffer: CallBuffer::new(window),
@@ -150,35 +151,35 @@ impl Sink {
         Ok(())
     }
 
-    /// The calls read, or `None` when the file must be read again keeping
-    /// every call (calls were left out, then an id did not increase).
-    pub fn finish(mut self) -> Result<Option<SinkPart>, IngestError> {
+    /// The calls read, or [`Windowed::IdsWentBack`] when calls were left
+    /// out, then an id did not increase.
+    pub fn finish(mut self) -> Result<Windowed<FilePart>, IngestError> {
         self.flush()?;
         if self.left_out && !self.ids_increasing {
-            return Ok(None);
+            return Ok(Windowed::IdsWentBack);
         }
         let (frame, spills) = self.buffer.finish().map_err(|source| IngestError::Polars {
             context: "building the call frame".into(),
             source,
         })?;
-        Ok(Some(SinkPart {
+        Ok(Windowed::Read(FilePart {
             frame,
-            spills,
             rows_read: self.rows_read,
             skipped: self.skipped,
-            unique_ids: self.ids_increasing,
+            ids: Ids::increasing(self.ids_increasing),
+            spills,
         }))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
     use super::*;
     use crate::engine::{compute, window};
     use crate::ingest::fields::ColumnNames;
-    use crate::ingest::read_json::{read_ndjson, JsonContext};
+    use crate::ingest::json::{read_ndjson, JsonContext};
     use crate::request::Request;
 
     /// NDJSON with a call of each id, one every 1,000 minutes from 2024-01-01.
@@ -226,16 +227,19 @@ mod tests {
 
     /// Reads `text` through a sink with batches of 50 calls and at most
     /// `rows_in_memory` calls in memory.
-    fn read(text: &str, keep_window: bool, rows_in_memory: usize) -> Option<SinkPart> {
+    fn read(text: &str, keep_window: bool, rows_in_memory: usize) -> Option<FilePart> {
         let window = keep_window.then(|| window(&request()));
         let mut sink = Sink::new(false, window);
         sink.batch_rows = 50;
         sink.buffer = CallBuffer::new(window).with_rows_in_memory(rows_in_memory);
         read_into(text, &mut sink).unwrap();
-        sink.finish().unwrap()
+        match sink.finish().unwrap() {
+            Windowed::Read(part) => Some(part),
+            Windowed::IdsWentBack => None,
+        }
     }
 
-    fn rows(part: &SinkPart) -> usize {
+    fn rows(part: &FilePart) -> usize {
         part.frame.clone().collect().unwrap().height()
     }
 
@@ -245,11 +249,11 @@ mod tests {
         let every = read(&text, false, usize::MAX).unwrap();
         let expected = compute(every.frame.clone(), &request()).unwrap();
         assert_eq!((every.rows_read, rows(&every)), (600, 600));
-        assert!(every.unique_ids && every.spills.is_empty());
+        assert!(every.ids == Ids::Unique && every.spills.is_empty());
 
         let windowed = read(&text, true, usize::MAX).unwrap();
         assert_eq!(windowed.rows_read, 600);
-        assert!(windowed.unique_ids);
+        assert!(windowed.ids == Ids::Unique);
         let kept = rows(&windowed);
         assert!(kept < 100, "{kept} of 600 calls kept");
         assert_eq!(compute(windowed.frame, &request()).unwrap(), expected);
@@ -271,7 +275,7 @@ mod tests {
         assert!(read(&text, true, usize::MAX).is_none());
         let every = read(&text, false, usize::MAX).unwrap();
         assert_eq!((every.rows_read, rows(&every)), (601, 601));
-        assert!(!every.unique_ids);
+        assert!(every.ids != Ids::Unique);
     }
 
     /// The error of reading `text` through a sink that keeps every call.
@@ -314,7 +318,7 @@ mod tests {
     fn ids_out_of_order_from_the_start_leave_nothing_out() {
         let text = ndjson([1, 0].into_iter().chain(2..600));
         let part = read(&text, true, usize::MAX).unwrap();
-        assert!(!part.unique_ids);
+        assert!(part.ids != Ids::Unique);
         assert_eq!(rows(&part), 600);
     }
 }

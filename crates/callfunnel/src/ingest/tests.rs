@@ -1,5 +1,6 @@
 //! Tests of the ingest module.
 
+use std::fs::File;
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
@@ -944,17 +945,21 @@ fn minutes_are_converted_exactly() {
         ("1e-40", 0),
     ];
     for (text, seconds) in cases {
-        assert_eq!(fields::minutes_to_seconds(text), Ok(seconds), "{text}");
+        assert_eq!(
+            crate::model::rules::minutes_to_seconds(text),
+            Ok(seconds),
+            "{text}"
+        );
     }
     for text in ["", "-", ".", "1e", "1.2.3", "abc", "1e400", "1e30"] {
         assert_eq!(
-            fields::minutes_to_seconds(text),
+            crate::model::rules::minutes_to_seconds(text),
             Err(Reason::NonNumericDuration),
             "{text}"
         );
     }
     assert_eq!(
-        fields::minutes_to_seconds("-0.5"),
+        crate::model::rules::minutes_to_seconds("-0.5"),
         Err(Reason::NegativeDuration)
     );
 }
@@ -1374,7 +1379,10 @@ fn same_both_ways(text: &str) -> bool {
     let path = dir.path().join("calls.csv");
     std::fs::write(&path, text).unwrap();
     let names = ColumnNames::new(&[]).unwrap();
-    let columnar = read_csv_columnar::scan_canonical_csv(&path, &names, None).is_some();
+    let columnar = matches!(
+        csv::columnar::scan_canonical_csv(&path, "calls.csv", &names, None).unwrap(),
+        part::FastRead::Calls(_)
+    );
     let (from_file, file_report) = collect(load(&[path], &defaults()).expect("file loads"));
     let (from_text, text_report) = csv_ok(text, &defaults());
     assert!(
@@ -1511,7 +1519,7 @@ fn sorted_ids_skip_the_distinct_count_but_still_catch_a_repeat() {
 }
 
 // ---------------------------------------------------------------------------
-// Issue 14: every row located at its physical line, every field linear.
+// Every row located at its physical line, every field read in linear time.
 // ---------------------------------------------------------------------------
 
 /// Options that skip and count bad rows.
@@ -1689,7 +1697,7 @@ fn request_tags_are_normalised_as_data_tags() {
 /// its values are checked as it is read), as a store damaged on disk would
 /// decode.
 fn write_unsummed_store(path: &Path, mut frame: DataFrame) {
-    use crate::convert::{STORE_MARKER_KEY, STORE_MARKER_VERSION_UNSUMMED};
+    use crate::store::{STORE_MARKER_KEY, STORE_MARKER_VERSION_UNSUMMED};
     ParquetWriter::new(File::create(path).unwrap())
         .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
             STORE_MARKER_KEY.to_string(),
@@ -1707,7 +1715,7 @@ fn a_store_with_a_date_beyond_year_9999_is_a_located_error() {
     let damaged = Call::new("b", Utc.with_ymd_and_hms(245_685, 4, 9, 0, 0, 0).unwrap());
     let frame = calls_to_frame([good, damaged]).unwrap();
     // convert refuses to write it …
-    let refused = crate::convert::write_parquet(frame.clone().lazy(), &path).unwrap_err();
+    let refused = crate::store::write_parquet(frame.clone().lazy(), &path).unwrap_err();
     assert!(
         refused
             .to_string()
@@ -1739,7 +1747,7 @@ fn a_store_changed_after_convert_is_refused_by_its_checksum() {
             Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap() + chrono::Duration::minutes(index);
         Call::new(format!("cll-{index}"), date)
     });
-    crate::convert::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
+    crate::store::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
     assert_eq!(
         load(std::slice::from_ref(&path), &defaults())
             .unwrap()
@@ -1850,7 +1858,7 @@ fn canonical_text_parquet_with_distinct_or_repeated_ids() {
 #[test]
 fn canonical_text_parquet_keeps_a_window_in_one_pass_when_its_ids_increase() {
     use crate::engine::{compute, window};
-    let request = crate::request::Request::from_json_str(
+    let request = Request::from_json_str(
         r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"granularity":"DAY",
             "extend":"items","stage":"CONNECTED","page":1,"size":5}"#,
     )
@@ -1935,7 +1943,15 @@ fn as_csv(header: &[&str], rows: &[Vec<Option<&str>>]) -> String {
 
 #[test]
 fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
-    use super::read_csv_columnar::{canonical_text_calls, field_positions, GaveUp};
+    use super::canonical_text::field_positions;
+    use super::parquet::text::canonical_text_calls;
+    use super::part::{FastRead, Windowed};
+    /// Why the reader gave the file back.
+    #[derive(Debug, PartialEq)]
+    enum GaveUp {
+        OffForm,
+        IdsDoNotIncrease,
+    }
     let header = ["id", "date", "result"];
     let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let table = |ids: &dyn Fn(i64) -> String, result_of_last: &str| -> Vec<Vec<String>> {
@@ -1975,8 +1991,14 @@ fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
         .unwrap();
         let names: Vec<String> = header.iter().map(|name| name.to_string()).collect();
         let present = field_positions(&names, &ColumnNames::new(&[]).unwrap());
-        canonical_text_calls(scan, &names, &present, window, batches)
-            .map(|calls| (calls.frame.collect().unwrap(), calls.ids_increase))
+        match canonical_text_calls("calls.parquet", scan, &names, &present, window, batches) {
+            Ok(Windowed::Read(FastRead::Calls(part))) => {
+                Ok((part.frame.collect().unwrap(), part.ids == Ids::Unique))
+            }
+            Ok(Windowed::Read(FastRead::RuleByRule)) => Err(GaveUp::OffForm),
+            Ok(Windowed::IdsWentBack) => Err(GaveUp::IdsDoNotIncrease),
+            Err(error) => panic!("{error}"),
+        }
     };
     let increasing = |row: i64| format!("cll-{row:04}");
     let in_four: Vec<(i64, IdxSize)> = (0..4).map(|batch| (batch * 100, 100)).collect();
@@ -2353,7 +2375,7 @@ fn parquet_naive_time_skipped_by_dst_is_a_located_bad_timestamp() {
 
 #[test]
 fn parquet_tags_in_any_case_convert_like_csv_tags() {
-    // Issue 14, case 4: a pyarrow file with tags ['DEMO_BOOKED'] and a request for demo_booked.
+    // A pyarrow file with tags ['DEMO_BOOKED'] and a request for demo_booked.
     let dir = tempfile::tempdir().unwrap();
     let mut tag_lists = ListStringChunkedBuilder::new("tags".into(), 2, 2);
     tag_lists.append_values_iter(["DEMO_BOOKED"].into_iter());
@@ -2373,7 +2395,7 @@ fn parquet_tags_in_any_case_convert_like_csv_tags() {
         DataFrame::new(2, columns).unwrap(),
     );
     let calls = load(&[path], &defaults()).unwrap().frame;
-    let request = crate::Request::from_json_str(
+    let request = Request::from_json_str(
         r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}, "tags": ["demo_booked"]}"#,
     )
     .unwrap();
@@ -2381,8 +2403,7 @@ fn parquet_tags_in_any_case_convert_like_csv_tags() {
     assert_eq!(response.data.funnel.conversions.count.value, 1);
     // Without request tags, both carry a tag: both convert.
     let request =
-        crate::Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}}"#)
-            .unwrap();
+        Request::from_json_str(r#"{"date": {"from": "2024-03-04", "to": "2024-03-04"}}"#).unwrap();
     let response = crate::compute(calls, &request).unwrap();
     assert_eq!(response.data.funnel.conversions.count.value, 2);
 }
@@ -2431,9 +2452,9 @@ fn parquet_decimal_numbers() {
 #[test]
 fn parquet_typed_numbers_follow_the_csv_rules_of_their_field() {
     // The typed columns of a Parquet file are read by the same rules as a CSV
-    // cell: a ringing time beyond 9e15 s is refused (it was accepted once,
-    // and only the engine stopped at it), a -0.0 reads as 0.0, a whole
-    // unsigned duration beyond i64 is non-numeric.
+    // cell: a ringing time beyond 9e15 s is refused (at read, not by the
+    // engine), a -0.0 reads as 0.0, a whole unsigned duration beyond i64 is
+    // non-numeric.
     let dir = tempfile::tempdir().unwrap();
     let file = |ringing: Vec<Option<f64>>, durations: Vec<Option<u64>>| {
         let n = ringing.len();
@@ -2531,7 +2552,7 @@ fn a_store_read_for_a_window_checks_the_calls_of_that_window() {
 #[test]
 fn a_store_read_for_a_window_keeps_its_calls_and_the_latest_with_the_same_answer() {
     use crate::engine::{compute, window};
-    let request = crate::request::Request::from_json_str(
+    let request = Request::from_json_str(
         r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"granularity":"DAY",
             "extend":"items","stage":"CONNECTED","page":1,"size":5}"#,
     )
@@ -2553,7 +2574,7 @@ fn a_store_read_for_a_window_keeps_its_calls_and_the_latest_with_the_same_answer
     calls.reverse();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.parquet");
-    crate::convert::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
+    crate::store::write_parquet(calls_to_frame(calls).unwrap().lazy(), &path).unwrap();
     let every = load(std::slice::from_ref(&path), &defaults()).unwrap();
     let options = IngestOptions {
         keep_window: Some(window(&request)),

@@ -28,13 +28,32 @@ pub(super) fn response_data(api_response: &Value) -> Result<&Value, VerifyError>
             "the API answered with an error: {message}"
         )));
     }
-    match api_response.get("data") {
-        Some(data @ Value::Object(_)) => Ok(data),
-        _ => Err(VerifyError::NotAResponse(
+    let Some(data @ Value::Object(fields)) = api_response.get("data") else {
+        return Err(VerifyError::NotAResponse(
             "expected an object {\"data\": {...}}".into(),
-        )),
+        ));
+    };
+    let missing: Vec<&str> = SECTIONS
+        .into_iter()
+        .filter(|section| !fields.contains_key(*section))
+        .collect();
+    if !missing.is_empty() {
+        return Err(VerifyError::NotAResponse(format!(
+            "`data` lacks `{}`",
+            missing.join("`, `")
+        )));
     }
+    Ok(data)
 }
+
+/// The sections every outbound answer holds (SPEC §4; `items` only with `extend`).
+const SECTIONS: [&str; 5] = [
+    "funnel",
+    "time_series",
+    "heatmap",
+    "leaderboard",
+    "time_spent",
+];
 
 /// The calls behind a figure.
 #[derive(Debug, Clone, PartialEq, Eq)]

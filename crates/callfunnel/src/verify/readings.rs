@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::engine::{compute_with, EngineError};
-use crate::exprs::empty_tags;
+use crate::model::rules::empty_tags;
 use crate::model::{column, CallResult};
 use crate::request::Request;
 use crate::response::Response;

@@ -499,6 +499,24 @@ fn an_answer_that_is_not_a_response_is_an_error() {
     assert!(verify(frame(&calls), &request, &json!([1, 2])).is_err());
 }
 
+#[test]
+fn an_answer_without_the_outbound_sections_is_not_a_response() {
+    let calls = week();
+    let request = request(&week_body());
+    let error = verify(frame(&calls), &request, &json!({"data": {}})).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "not an outbound metrics response: `data` lacks `funnel`, `time_series`, `heatmap`, `leaderboard`, `time_spent`"
+    );
+    let mut partial = api_answer(&calls, &request);
+    partial["data"].as_object_mut().unwrap().remove("heatmap");
+    let error = verify(frame(&calls), &request, &partial).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "not an outbound metrics response: `data` lacks `heatmap`"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Explaining differences.
 // ---------------------------------------------------------------------------

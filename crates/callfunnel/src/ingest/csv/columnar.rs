@@ -1,54 +1,34 @@
 //! CSV in canonical form, read column-wise by Polars' parallel reader.
 //!
-//! Most CSV inputs are exports in canonical form (what `callfunnel generate`
-//! writes): upper-case enums, UTC timestamps ending in `Z`, whole-second
-//! durations. Such a file is read here by Polars (all columns as text, on
-//! every core) and converted with vectorized expressions that give, on
-//! canonical values, exactly what the row-by-row readers of [`super::fields`]
-//! give. As soon as one value is not in canonical form (a lower-case result,
-//! a timestamp with an offset, a missing id, a negative duration, a value
-//! with surrounding whitespace, a quoted empty value, a tab or carriage
-//! return anywhere in the file…) or Polars cannot read the file,
-//! [`read_canonical_csv`] returns `None` and the file is read row by row,
-//! which accepts every form SPEC §1 allows and reports a bad row by file,
-//! line, column and value. Nothing is dropped either way, and both readers
-//! give the same calls (tests in `ingest::tests`).
+//! A CSV file in canonical form (see [`super::super::canonical_text`]) is
+//! read here by Polars (all columns as text, on every core), a chunk of
+//! whole records at a time, and converted by the shared canonical text
+//! step. As soon as one value is off canonical form, or the file holds what
+//! Polars would read otherwise than the row reader (a tab or carriage
+//! return anywhere, a record with a field too many…), the file is handed to
+//! the row reader ([`FastRead::RuleByRule`]). Nothing is dropped either
+//! way, and both readers give the same calls (tests in `ingest::tests`).
 
 use std::io::Read;
-
-use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::column_exprs::{absent_value, api_spellings, default_enum};
-use super::fields::{push_tag, ColumnNames, Field};
-use super::line_pieces::on_every_core;
-use super::spill::{ids_increase, CallBuffer, SpillFile};
 use super::window_lines::WindowLines;
-use crate::engine::MAX_RINGING_SECONDS;
-use crate::exprs::is_one_of;
-use crate::model::{date_dtype, DATE_UNIT};
+use crate::ingest::call_buffer::CallBuffer;
+use crate::ingest::canonical_text::{
+    any_off_form, call_columns, canonical_frame, field_positions, without_off_form,
+};
+use crate::ingest::error::IngestError;
+use crate::ingest::fields::ColumnNames;
+use crate::ingest::line_pieces::on_every_core;
+use crate::ingest::part::{stop_on_io, FastRead, FilePart, Ids, Window};
+use crate::model::Field;
 
-/// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
-const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";
-const CANONICAL_TIMESTAMP_BYTES: u32 = 20;
-
-/// A CSV file in canonical form, scanned lazily (see [`scan_canonical_csv`]).
-pub(crate) struct CanonicalCsv {
-    /// The canonical calls, read from the file each time the frame is collected.
-    pub frame: LazyFrame,
-    /// Data rows in the file.
-    pub rows: u64,
-    /// Whether every `id` is distinct (the ids increase strictly, row by row).
-    pub unique_ids: bool,
-    /// The temporary files `frame` reads, if any: they must outlive the frame.
-    pub spill: Vec<SpillFile>,
-}
-
-/// The calls of the CSV file at `path` as a lazy canonical frame, or `None`
-/// when the file must be read row by row (see the module docs).
+/// The calls of the CSV file at `path` (named `file` in messages), read
+/// column-wise, or [`FastRead::RuleByRule`] when the file must be read row
+/// by row (see the module docs). A file that cannot be read fails.
 ///
 /// Memory stays flat whatever the file's size: one pass over its bytes checks
 /// its shape (record count, whether the ids increase, where chunks of whole
@@ -58,96 +38,116 @@ pub(crate) struct CanonicalCsv {
 /// files when many).
 pub(crate) fn scan_canonical_csv(
     path: &Path,
+    file: &str,
     names: &ColumnNames,
-    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> Option<CanonicalCsv> {
-    let header = plain_header(path)?;
+    keep_window: Option<Window>,
+) -> Result<FastRead, IngestError> {
+    let Some(header) = plain_header(path, file)? else {
+        return Ok(FastRead::RuleByRule);
+    };
     let distinct: std::collections::HashSet<&String> = header.iter().collect();
     if distinct.len() != header.len() {
-        return None;
+        return Ok(FastRead::RuleByRule);
     }
     let present = field_positions(&header, names);
     let lacking = |(field, index): &(Field, Option<usize>)| {
         index.is_none() && (field.is_required() || names.is_mapped(*field))
     };
-    if present.iter().any(lacking) {
-        return None;
-    }
     let id_column = present
         .iter()
-        .find_map(|(field, index)| (*field == Field::Id).then_some(*index).flatten())?;
-    let shape = file_shape(path, id_column, CHUNK_BYTES).ok()?;
+        .find_map(|(field, index)| (*field == Field::Id).then_some(*index).flatten());
+    let Some(id_column) = id_column.filter(|_| !present.iter().any(lacking)) else {
+        return Ok(FastRead::RuleByRule);
+    };
+    let shape =
+        file_shape(path, id_column, CHUNK_BYTES).map_err(|source| IngestError::Unreadable {
+            file: file.to_string(),
+            source,
+        })?;
     // A file without rows is read row by row as fast.
     if !shape.columnar || shape.records == 0 {
-        return None;
+        return Ok(FastRead::RuleByRule);
     }
     let window = keep_window.filter(|_| shape.ids_increasing);
-    let (frame, spill) = read_buffered(path, &header, &present, &shape.chunks, window)?;
-    Some(CanonicalCsv {
-        frame,
-        rows: shape.records,
-        unique_ids: shape.ids_increasing,
-        spill,
-    })
+    read_buffered(path, file, &header, &present, &shape, window)
 }
 
-/// Each field with the index of its column in `header` (`None` when the
-/// file lacks it), the column named as `names` say.
-pub(super) fn field_positions(
-    header: &[String],
-    names: &ColumnNames,
-) -> Vec<(Field, Option<usize>)> {
-    Field::ALL
-        .into_iter()
-        .map(|field| {
-            (
-                field,
-                header.iter().position(|name| name == names.get(field)),
-            )
-        })
-        .collect()
-}
-
-/// The canonical columns, from the columns of [`canonical_values`] (tags
-/// split into lists).
-fn call_columns(present: &[(Field, Option<usize>)]) -> Vec<Expr> {
-    let tags_present = present
+/// The header's column names, or `None` when the header is not plain CSV
+/// text or a name has a byte-order mark or surrounding spaces (which the
+/// row reader trims). A file that cannot be read fails.
+fn plain_header(path: &Path, file: &str) -> Result<Option<Vec<String>>, IngestError> {
+    let not_plain = |error: csv::Error| match error.into_kind() {
+        csv::ErrorKind::Io(source) => Err(IngestError::Unreadable {
+            file: file.to_string(),
+            source,
+        }),
+        _ => Ok(None),
+    };
+    let mut reader = match csv::ReaderBuilder::new().has_headers(true).from_path(path) {
+        Ok(reader) => reader,
+        Err(error) => return not_plain(error),
+    };
+    let names: Vec<String> = match reader.headers() {
+        Ok(header) => header.iter().map(str::to_string).collect(),
+        Err(error) => return not_plain(error),
+    };
+    let plain = names
         .iter()
-        .any(|(field, index)| *field == Field::Tags && index.is_some());
-    Field::ALL
-        .into_iter()
-        .map(|field| match field {
-            Field::Tags if tags_present => col(field.name()).map(
-                |column| Ok(tag_lists(column.str()?).into_column()),
-                |_, input| {
-                    Ok(polars::prelude::Field::new(
-                        input.name().clone(),
-                        DataType::List(Box::new(DataType::String)),
-                    ))
-                },
-            ),
-            _ => col(field.name()),
-        })
-        .collect()
+        .all(|name| !name.starts_with('\u{feff}') && name.trim() == name);
+    Ok((plain && !names.is_empty()).then_some(names))
+}
+
+/// The calls of the file, read by [`read_chunks`] into a [`CallBuffer`]:
+/// with a `window`, only those dated in it (and each chunk's latest calls).
+fn read_buffered(
+    path: &Path,
+    file: &str,
+    header: &[String],
+    present: &[(Field, Option<usize>)],
+    shape: &FileShape,
+    window: Option<Window>,
+) -> Result<FastRead, IngestError> {
+    let mut buffer = CallBuffer::new(window);
+    let take = |calls| buffer.push(calls).map(drop);
+    if !read_chunks(path, file, header, present, &shape.chunks, window, take)? {
+        return Ok(FastRead::RuleByRule);
+    }
+    match buffer.finish() {
+        Ok((frame, spills)) => {
+            let ids = Ids::increasing(shape.ids_increasing);
+            let part = FilePart::all_valid(frame, shape.records, ids, spills);
+            Ok(FastRead::Calls(Box::new(part)))
+        }
+        Err(error) => {
+            stop_on_io(file, error)?;
+            Ok(FastRead::RuleByRule)
+        }
+    }
 }
 
 /// Reads the file chunk by chunk, each parsed by Polars on every core,
 /// checked for canonical form and given to `take` as canonical calls (in
-/// file order); `None` as soon as a chunk is off canonical form, cannot be
-/// read, or `take` fails. With a `window`, the lines of a chunk that surely
-/// hold a canonical call dated outside it are left out before parsing (see
-/// [`WindowLines`]), and the lines kept from several chunks are parsed
-/// together, about a chunk's worth at a time. Memory holds one chunk, the
-/// lines kept and not yet parsed (at most about a chunk's worth), and what
-/// `take` keeps.
+/// file order); `false` as soon as a chunk is off canonical form, or
+/// Polars cannot read it, or `take` fails but for an I/O error (which
+/// fails, as one reading the file does). With a `window`, the lines of a
+/// chunk that surely hold a canonical call dated outside it are left out
+/// before parsing (see [`WindowLines`]), and the lines kept from several
+/// chunks are parsed together, about a chunk's worth at a time. Memory
+/// holds one chunk, the lines kept and not yet parsed (at most about a
+/// chunk's worth), and what `take` keeps.
 fn read_chunks(
     path: &Path,
+    file: &str,
     header: &[String],
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
-    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    window: Option<Window>,
     mut take: impl FnMut(LazyFrame) -> PolarsResult<()>,
-) -> Option<()> {
+) -> Result<bool, IngestError> {
+    let unreadable = |source| IngestError::Unreadable {
+        file: file.to_string(),
+        source,
+    };
     let mut reader = ChunkReader {
         schema: Arc::new(text_schema(header, present)),
         header,
@@ -155,21 +155,30 @@ fn read_chunks(
         header_read: false,
     };
     let lines = window.and_then(|window| WindowLines::new(header.len(), present, window));
-    let mut file = std::fs::File::open(path).ok()?;
+    let mut input = std::fs::File::open(path).map_err(unreadable)?;
     let (mut bytes, mut kept) = (Vec::new(), Vec::new());
     for (index, range) in chunks.iter().enumerate() {
-        read_range(&mut file, range, &mut bytes).ok()?;
-        let Some(lines) = &lines else {
-            take(reader.calls(&bytes)?).ok()?;
-            continue;
+        read_range(&mut input, range, &mut bytes).map_err(unreadable)?;
+        let text = match &lines {
+            None => &bytes,
+            Some(lines) => {
+                lines.select(&bytes, index == 0, &mut kept);
+                if (kept.len() as u64) < CHUNK_BYTES && index + 1 < chunks.len() {
+                    continue;
+                }
+                &kept
+            }
         };
-        lines.select(&bytes, index == 0, &mut kept);
-        if kept.len() as u64 >= CHUNK_BYTES || index + 1 == chunks.len() {
-            take(reader.calls(&kept)?).ok()?;
-            kept.clear();
+        let Some(calls) = reader.calls(text) else {
+            return Ok(false);
+        };
+        if let Err(error) = take(calls) {
+            stop_on_io(file, error)?;
+            return Ok(false);
         }
+        kept.clear();
     }
-    Some(())
+    Ok(true)
 }
 
 /// Parses whole records of a CSV file in canonical form into calls.
@@ -193,36 +202,13 @@ impl ChunkReader<'_> {
             .into_reader_with_file_handle(std::io::Cursor::new(text))
             .finish()
             .ok()?;
-        let converted = canonical_values(
-            text.lazy()
-                .select(renamed_columns(self.header, self.present)),
-            self.present,
-        )
-        .with_column(any_off_form())
-        .collect()
-        .ok()?;
-        let off_form = converted.column(OFF_FORM).ok()?.bool().ok()?.get(0);
-        if off_form != Some(false) {
-            return None;
-        }
+        let converted = canonical_frame(text.lazy(), self.header, self.present)
+            .with_column(any_off_form())
+            .collect()
+            .ok()?;
+        let converted = without_off_form(converted)?;
         Some(converted.lazy().select(call_columns(self.present)))
     }
-}
-
-/// The calls of the file, read by [`read_chunks`] into a [`CallBuffer`]:
-/// with a `window`, only those dated in it (and each chunk's latest calls).
-fn read_buffered(
-    path: &Path,
-    header: &[String],
-    present: &[(Field, Option<usize>)],
-    chunks: &[std::ops::Range<u64>],
-    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> Option<(LazyFrame, Vec<SpillFile>)> {
-    let mut buffer = CallBuffer::new(window);
-    read_chunks(path, header, present, chunks, window, |calls| {
-        buffer.push(calls).map(drop)
-    })?;
-    buffer.finish().ok()
 }
 
 /// Reads the bytes of `range` of `file` into `bytes`.
@@ -238,48 +224,25 @@ fn read_range(
     Ok(())
 }
 
-/// The canonical values of the fields (each column under its field's name),
-/// and the columns [`in_canonical_form`] reads: the date's text and whether
-/// a row needs trimming.
-fn canonical_values(text: LazyFrame, present: &[(Field, Option<usize>)]) -> LazyFrame {
-    let is_present = |field: Field| {
-        present
+/// The file's columns as Polars reads them: numbers as numbers (a value
+/// that does not parse fails the read), the rest as text.
+fn text_schema(header: &[String], present: &[(Field, Option<usize>)]) -> Schema {
+    let dtype = |index: usize| {
+        let field = present
             .iter()
-            .any(|(candidate, index)| *candidate == field && index.is_some())
+            .find_map(|(field, at)| (*at == Some(index)).then_some(*field));
+        match field {
+            Some(Field::Duration) => DataType::Int64,
+            Some(Field::RingingSeconds) => DataType::Float64,
+            _ => DataType::String,
+        }
     };
-    let untrimmed = Field::ALL
-        .into_iter()
-        .filter(|field| is_present(*field))
-        .map(needs_trimming)
-        .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false))
-        .alias(UNTRIMMED);
-    let values: Vec<Expr> = Field::ALL
-        .into_iter()
-        .map(|field| value(field, is_present(field)).alias(field.name()))
-        .chain([
-            col(Field::Date.name()).alias(DATE_TEXT),
-            untrimmed,
-            col(UNPARSED),
-        ])
-        .collect();
-    text.select(values)
-}
-
-/// Whether some row of the columns of [`canonical_values`] is off canonical
-/// form (one value for the whole frame, named [`OFF_FORM`]).
-fn any_off_form() -> Expr {
-    off_form_rows().any(true).alias(OFF_FORM)
-}
-
-/// Whether each row of the columns of [`canonical_values`] is off canonical
-/// form (true or false, never null).
-fn off_form_rows() -> Expr {
-    Field::ALL
-        .into_iter()
-        .map(|field| off_form(field).fill_null(lit(false)))
-        .fold(col(UNTRIMMED).or(col(UNPARSED)), Expr::or)
-        .fill_null(lit(true))
+    Schema::from_iter(
+        header
+            .iter()
+            .enumerate()
+            .map(|(index, name)| polars::prelude::Field::new(name.as_str().into(), dtype(index))),
+    )
 }
 
 /// What one pass over a CSV file's bytes finds (see [`file_shape`]).
@@ -710,274 +673,13 @@ fn has_unicode_whitespace(bytes: &[u8]) -> bool {
     })
 }
 
-/// True on the rows where a text field needs the row reader's trimming or
-/// emptiness rule: an empty value (a quoted `""`) or a space at either end.
-fn needs_trimming(field: Field) -> Expr {
-    if matches!(field, Field::Duration | Field::RingingSeconds) {
-        return lit(false);
-    }
-    // One pass over the values (three comparison kernels took a tenth of
-    // the time of reading a Parquet file of text columns).
-    col(field.name()).map(
-        |column| {
-            let untrimmed =
-                |text: &str| text.is_empty() || text.starts_with(' ') || text.ends_with(' ');
-            let flags = column
-                .str()?
-                .iter()
-                .map(|value| value.is_some_and(untrimmed));
-            Ok(BooleanChunked::from_iter_values(column.name().clone(), flags).into_column())
-        },
-        |_, input| {
-            Ok(polars::prelude::Field::new(
-                input.name().clone(),
-                DataType::Boolean,
-            ))
-        },
-    )
-}
-
-/// The file's columns as Polars reads them: numbers as numbers (a value
-/// that does not parse fails the read), the rest as text.
-fn text_schema(header: &[String], present: &[(Field, Option<usize>)]) -> Schema {
-    let dtype = |index: usize| {
-        let field = present
-            .iter()
-            .find_map(|(field, at)| (*at == Some(index)).then_some(*field));
-        match field {
-            Some(Field::Duration) => DataType::Int64,
-            Some(Field::RingingSeconds) => DataType::Float64,
-            _ => DataType::String,
-        }
-    };
-    Schema::from_iter(
-        header
-            .iter()
-            .enumerate()
-            .map(|(index, name)| polars::prelude::Field::new(name.as_str().into(), dtype(index))),
-    )
-}
-
-/// The columns that hold a field, under their field's name.
-/// Numbers held as text (a Parquet file of text columns) are cast here; a
-/// text that is not a number marks its row as [`UNPARSED`].
-fn renamed_columns(header: &[String], present: &[(Field, Option<usize>)]) -> Vec<Expr> {
-    let mut unparsed = lit(false);
-    let mut columns: Vec<Expr> = present
-        .iter()
-        .filter_map(|(field, index)| {
-            let source = col(header[(*index)?].as_str());
-            let value = match field {
-                Field::Duration => source.clone().cast(DataType::Int64),
-                Field::RingingSeconds => source.clone().cast(DataType::Float64),
-                _ => return Some(source.alias(field.name())),
-            };
-            let lost = source.is_not_null().and(value.clone().is_null());
-            unparsed = unparsed.clone().or(lost);
-            Some(value.alias(field.name()))
-        })
-        .collect();
-    columns.push(unparsed.alias(UNPARSED));
-    columns
-}
-
-/// Name of the flag column of rows with a number that is not one.
-const UNPARSED: &str = "__unparsed";
-
-/// The calls of a Parquet file of text columns in canonical form, read by
-/// [`canonical_text_calls`], and the temporary files they are in.
-pub(crate) struct CanonicalText {
-    /// The calls (those of the window, when one was given).
-    pub frame: LazyFrame,
-    /// The temporary files `frame` reads.
-    pub spills: Vec<SpillFile>,
-    /// Whether each id was greater than the one before (so all distinct).
-    pub ids_increase: bool,
-}
-
-/// Why [`canonical_text_calls`] gave up on a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GaveUp {
-    /// A value is off canonical form (or a batch could not be read): the file
-    /// is read by the CSV rules value by value.
-    OffForm,
-    /// An id did not increase while calls were left out of a window: the
-    /// file is read again keeping every call.
-    IdsDoNotIncrease,
-}
-
-/// The calls of a Parquet file of text columns (`header` its column names,
-/// `present` where each field is), read in one pass over its `batches`
-/// (first row, rows) into a [`CallBuffer`], as a canonical CSV file's chunks
-/// are: each batch is read on every core (while the batch before is kept)
-/// and checked for canonical form. With a `window`, only its calls (and each
-/// batch's latest) are kept while the ids increase. Memory holds a few
-/// batches and what the buffer keeps in memory.
-pub(crate) fn canonical_text_calls(
-    scan: LazyFrame,
-    header: &[String],
-    present: &[(Field, Option<usize>)],
-    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    batches: &[(i64, IdxSize)],
-) -> Result<CanonicalText, GaveUp> {
-    let converted = canonical_values(scan.select(renamed_columns(header, present)), present);
-    let mut columns = call_columns(present);
-    columns.push(off_form_rows().alias(OFF_FORM));
-    let calls = converted.select(columns);
-    let mut buffer = CallBuffer::new(window);
-    let mut last_id = None;
-    let mut increasing = true;
-    let mut keep = |batch: PolarsResult<DataFrame>| -> Result<(), GaveUp> {
-        let batch = batch.map_err(|_| GaveUp::OffForm)?;
-        let off_form = batch
-            .column(OFF_FORM)
-            .ok()
-            .and_then(|flags| Some(flags.bool().ok()?.any()));
-        if off_form != Some(false) {
-            return Err(GaveUp::OffForm);
-        }
-        if increasing && !ids_increase(&batch, &mut last_id).unwrap_or(false) {
-            if window.is_some() {
-                return Err(GaveUp::IdsDoNotIncrease);
-            }
-            increasing = false;
-        }
-        let calls = batch.drop(OFF_FORM).map_err(|_| GaveUp::OffForm)?;
-        buffer
-            .push(calls.lazy())
-            .map(drop)
-            .map_err(|_| GaveUp::OffForm)
-    };
-    std::thread::scope(|scope| {
-        // Batches are read on threads of their own, a few ahead, while this
-        // one checks and keeps them in file order.
-        let (sender, receiver) = std::sync::mpsc::sync_channel(READ_AHEAD);
-        scope.spawn(move || {
-            for (offset, rows) in batches {
-                let batch = calls.clone().slice(*offset, *rows);
-                if sender.send(scope.spawn(move || batch.collect())).is_err() {
-                    break;
-                }
-            }
-        });
-        receiver.into_iter().try_for_each(|reading| {
-            keep(
-                reading.join().unwrap_or_else(|_| {
-                    Err(PolarsError::ComputeError("a batch thread failed".into()))
-                }),
-            )
-        })
-    })?;
-    let (frame, spills) = buffer.finish().map_err(|_| GaveUp::OffForm)?;
-    Ok(CanonicalText {
-        frame,
-        spills,
-        ids_increase: increasing,
-    })
-}
-
-/// Batches read ahead of the one being kept by [`canonical_text_calls`].
-const READ_AHEAD: usize = 1;
-
-/// Name of the flag column that marks a file off canonical form.
-const OFF_FORM: &str = "__off_canonical_form";
-/// Name of the column that keeps the date's text, to check its form.
-const DATE_TEXT: &str = "__date_text";
-/// Name of the flag column of rows that need trimming.
-const UNTRIMMED: &str = "__untrimmed";
-
-/// The header's column names, or `None` when the file cannot be opened or a
-/// name has a byte-order mark or surrounding spaces (which the row reader
-/// trims).
-fn plain_header(path: &Path) -> Option<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(path)
-        .ok()?;
-    let header = reader.headers().ok()?;
-    let names: Vec<String> = header.iter().map(str::to_string).collect();
-    let plain = names
-        .iter()
-        .all(|name| !name.starts_with('\u{feff}') && name.trim() == name);
-    (plain && !names.is_empty()).then_some(names)
-}
-
-/// The canonical value of `field`, from its trimmed column (of the field's
-/// name) when `present`.
-fn value(field: Field, present: bool) -> Expr {
-    if !present {
-        return absent_value(field);
-    }
-    let text = col(field.name());
-    match field {
-        Field::Date => text
-            .str()
-            .to_datetime(
-                Some(DATE_UNIT),
-                Some(TimeZone::UTC),
-                StrptimeOptions {
-                    format: Some(CANONICAL_TIMESTAMP.into()),
-                    strict: false,
-                    exact: true,
-                    cache: false,
-                },
-                lit("raise"),
-            )
-            .cast(date_dtype()),
-        Field::Direction | Field::Type => default_enum(field, text),
-        Field::Duration => text.fill_null(lit(0i64)),
-        // Adding +0.0 turns a -0.0 into 0.0, as `abs` does in the row reader.
-        Field::RingingSeconds => text + lit(0.0),
-        _ => text,
-    }
-}
-
-/// True on the rows whose value of `field` (the column of the field's name,
-/// after [`value`]) is off canonical form: the row reader would refuse it
-/// or read it otherwise. Null where the value is absent and allowed to be.
-fn off_form(field: Field) -> Expr {
-    let value = col(field.name());
-    match field {
-        Field::Id => value.is_null(),
-        Field::Date => value.is_null().or(col(DATE_TEXT)
-            .str()
-            .len_bytes()
-            .neq(lit(CANONICAL_TIMESTAMP_BYTES))),
-        Field::Direction | Field::Type | Field::Result => {
-            is_one_of(value, api_spellings(field)).not()
-        }
-        Field::Duration => value.lt(lit(0i64)),
-        Field::RingingSeconds => value
-            .clone()
-            .is_nan()
-            .or(value.clone().gt(lit(MAX_RINGING_SECONDS)))
-            .or(value.lt(lit(0.0))),
-        _ => lit(false),
-    }
-}
-
-/// Tag lists from `;`-separated text, each tag trimmed and lower-cased, empty
-/// ones dropped (the same function as the row reader's).
-fn tag_lists(text: &StringChunked) -> ListChunked {
-    let mut builder =
-        ListStringChunkedBuilder::new(Field::Tags.name().into(), text.len(), text.len());
-    let mut tags = Vec::new();
-    for value in text.iter() {
-        tags.clear();
-        for piece in value.unwrap_or_default().split(';') {
-            push_tag(&mut tags, piece);
-        }
-        builder.append_values_iter(tags.iter().map(String::as_str));
-    }
-    builder.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::{compute, window};
     use crate::ingest::{load, IngestOptions};
     use crate::request::Request;
+    use chrono::DateTime;
 
     /// A canonical CSV file: `rows` calls with increasing ids over 2024, one
     /// every 1,000 minutes, some with a quoted label holding a comma and a
@@ -1004,6 +706,19 @@ mod tests {
         let path = dir.path().join("calls.csv");
         std::fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_fails_instead_of_going_row_by_row() {
+        // A folder opens, and fails when read (EISDIR).
+        let dir = tempfile::tempdir().unwrap();
+        let names = ColumnNames::new(&[]).unwrap();
+        let read = scan_canonical_csv(dir.path(), "calls.csv", &names, None);
+        assert!(
+            matches!(read, Err(IngestError::Unreadable { ref file, .. }) if file == "calls.csv"),
+            "{:?}",
+            read.err()
+        );
     }
 
     #[test]
@@ -1103,15 +818,16 @@ mod tests {
         // In many small chunks: each chunk's latest call is kept too, so the
         // latest call of all gives `last_updated`.
         let names = ColumnNames::new(&[]).unwrap();
-        let header = plain_header(&path).unwrap();
+        let header = plain_header(&path, "calls.csv").unwrap().unwrap();
         let present = field_positions(&header, &names);
         let shape = file_shape(&path, 0, 700).unwrap();
         // Lines left out before parsing (`window_lines`) or not.
         let read = |rows_in_memory, left_out: bool| {
             let mut buffer =
                 CallBuffer::new(Some(window(&request))).with_rows_in_memory(rows_in_memory);
-            read_chunks(
+            let in_form = read_chunks(
                 &path,
+                "calls.csv",
                 &header,
                 &present,
                 &shape.chunks,
@@ -1119,6 +835,7 @@ mod tests {
                 |calls| buffer.push(calls).map(drop),
             )
             .unwrap();
+            assert!(in_form);
             buffer.finish().unwrap()
         };
         let (chunked, spill) = read(usize::MAX, true);

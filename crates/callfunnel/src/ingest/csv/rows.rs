@@ -13,9 +13,10 @@ use std::io::Read;
 use chrono_tz::Tz;
 use csv_core::ReadRecordResult;
 
-use super::error::{IngestError, Reason};
-use super::fields::{build_call, Cell, ColumnNames, Field, Raw};
-use super::sink::Sink;
+use crate::ingest::error::{IngestError, Reason};
+use crate::ingest::fields::{build_call, Cell, ColumnNames, Raw};
+use crate::ingest::sink::Sink;
+use crate::model::Field;
 
 /// Bytes read from the input at a time.
 const INPUT_BUFFER_BYTES: usize = 1 << 20;

@@ -2,8 +2,6 @@
 //! memory while few, then in temporary Parquet files that a lazy frame scans.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
@@ -12,54 +10,17 @@ use polars::prelude::*;
 use crate::exprs::{
     kept_for_window, scan_parquet_files, temporary_parquet_writer, with_own_strings,
 };
-
-/// A temporary file in the system's temporary folder, removed when dropped.
-#[derive(Debug)]
-pub struct SpillFile {
-    path: PathBuf,
-}
-
-impl SpillFile {
-    /// A new, empty temporary file named with `extension`, and its handle
-    /// for writing.
-    pub(crate) fn create(extension: &str) -> std::io::Result<(SpillFile, File)> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "callfunnel-{}-{}.{extension}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
-        let file = File::options().write(true).create_new(true).open(&path)?;
-        crate::temporary::track(&path);
-        Ok((SpillFile { path }, file))
-    }
-
-    /// Where the file is.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for SpillFile {
-    fn drop(&mut self) {
-        // Best effort: the folder is the system's temporary one.
-        let _ = std::fs::remove_file(&self.path);
-        crate::temporary::forget(&self.path);
-    }
-}
+use crate::scratch::SpillFile;
 
 /// Rows written to one temporary file before the next is started (at the
 /// end of a batch): a Parquet writer holds memory for every row group it
 /// wrote until it is closed, and Polars' streaming scan reads ahead within
-/// a file (100M calls, 7.7M of them in the window: 744 MiB with files of
-/// 128Ki rows, 1.27 GiB with files of 1.8M).
+/// a file, so both grow with a file's rows.
 const ROWS_PER_SPILL_FILE: usize = 128 * 1024;
 
 /// Rows of a row group of a temporary file: Polars' streaming scan holds
 /// some dozens of decoded row groups in flight when what reads them back is
-/// slower than the scan (`convert` spreading 10M calls over month files:
-/// 0.90 GiB with row groups of 64Ki rows, 0.46 GiB with 16Ki).
+/// slower than the scan, so small row groups keep that memory small.
 const SPILL_ROW_GROUP_ROWS: usize = 16 * 1024;
 
 /// Canonical calls written to temporary Parquet files (fast compression, no

@@ -1,13 +1,11 @@
-//! Parquet input, typed or as text (SPEC §1.1), scanned lazily.
-//!
-//! A canonical store (written and marked by `convert` or `generate`) is
-//! scanned as it is. Any other file is read field by field:
-//! - a typed column (a timestamp of any unit, with or without a zone; any
-//!   integer, float or decimal; a list of strings) by Polars expressions;
-//! - a text column by the CSV rules themselves ([`super::fields::read_field`]),
-//!   applied to each value, so that a value is accepted, normalised or
-//!   refused exactly as in a CSV file (a `date` as RFC 3339 text, `tags` as
-//!   `;`-joined text, numbers as text, enums in any case).
+//! A Parquet file read field by field, by the rules of SPEC §1 (§1.1 for
+//! Parquet): a typed column (a timestamp of any unit, with or without a
+//! zone; any integer, float or decimal; a list of strings) by Polars
+//! expressions; a text column by the CSV rules themselves
+//! ([`crate::ingest::fields::read_field`]), applied to each value, so that a
+//! value is accepted, normalised or refused exactly as in a CSV file (a
+//! `date` as RFC 3339 text, `tags` as `;`-joined text, numbers as text,
+//! enums in any case).
 //!
 //! Each field gives its canonical value and, per row, the reason its value is
 //! refused (null when it is not). A row's reason is that of its first refused
@@ -16,98 +14,37 @@
 //! handed on stays a lazy scan.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::column_exprs::{absent_value, default_enum};
-use super::error::{truncate_value, IngestError, InvalidRow, Reason};
-use super::fields::{
-    duration_from_integer, duration_from_number, localize, push_tag, read_field,
-    ringing_from_number, text_value, ColumnNames, Field, FieldValue, Raw,
+use crate::exprs::{collect_streaming, first_count};
+use crate::ingest::error::{truncate_value, IngestError, InvalidRow, Reason};
+use crate::ingest::fields::{localize, push_tag, read_field, ColumnNames, FieldValue, Raw};
+use crate::ingest::part::{FilePart, Ids};
+use crate::ingest::IngestOptions;
+use crate::model::rules::{
+    self, absent_value, duration_from_integer, duration_from_number, ringing_from_number,
+    text_value, with_default,
 };
-use super::read_csv_columnar::GaveUp;
-use crate::convert::{any_broken, check_store_checksum, store_metadata, store_rules, StoreRule};
-use crate::exprs::{collect_streaming, dated_within, empty_tags, first_count, kept_for_window};
-use crate::model::{canonical_schema, date_dtype};
+use crate::model::{date_dtype, Field};
 
-/// A scanned Parquet file and what checking it found.
-pub(crate) struct ParquetPart {
-    /// The canonical frame, without the skipped rows.
-    pub frame: LazyFrame,
-    /// Rows in the file.
-    pub rows_read: u64,
-    /// Rows skipped, by reason (only with `skip_invalid`).
-    pub skipped: BTreeMap<String, u64>,
-    /// Temporary files `frame` reads (see [`super::spill::CallBuffer`]).
-    pub spills: Vec<super::SpillFile>,
-    /// Whether every id is known to be distinct: a canonical store's are
-    /// (see [`crate::convert::STORE_MARKER_KEY`]); a file of text columns in
-    /// canonical form had them checked to increase while it was read.
-    pub unique_ids: bool,
-    /// The folder store the file is a month of (see
-    /// [`crate::convert::STORE_FOLDER_KEY`]), if any.
-    pub store_folder: Option<String>,
-}
-
-/// How a field is read from the file.
-struct FieldPlan {
-    field: Field,
-    /// The column in the file, when present.
-    column: Option<String>,
-    /// The canonical value.
-    value: Expr,
-    /// Per row, the [`Reason::code`] of the reason the value is refused;
-    /// null when it is not. `None` when no value can be refused.
-    problem: Option<Expr>,
-}
-
-/// Name of the column of row numbers used to locate a bad row.
-const ROW_NUMBER: &str = "__row";
-/// Name of the column of each row's first problem, while counting them.
-const ROW_PROBLEM: &str = "__problem";
-
-/// Scans `path` (named `file` in messages) and checks its rows; with a
-/// `keep_window` (one file read, see [`super::IngestOptions::keep_window`]),
-/// a file of text columns may keep only the calls of that window.
-pub(crate) fn scan_parquet(
-    path: &Path,
+/// The calls of a Parquet file (named `file` in messages; `scan` its lazy
+/// scan, of `schema`), each field read by its plan; a bad row stops the
+/// read, or is skipped and counted with `skip_invalid`.
+pub(super) fn read(
     file: &str,
+    mut scan: LazyFrame,
+    schema: &Schema,
     names: &ColumnNames,
-    options: &super::IngestOptions,
-    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> Result<ParquetPart, IngestError> {
+    options: &IngestOptions,
+) -> Result<FilePart, IngestError> {
     let (tz, skip_invalid) = (options.input_tz, options.skip_invalid);
     let polars_error = |source: PolarsError| IngestError::Polars {
         context: file.to_string(),
         source,
     };
-    let source = PlRefPath::try_from_path(path).map_err(polars_error)?;
-    let args = ScanArgsParquet {
-        glob: false,
-        ..Default::default()
-    };
-    // The footer is read here: a file cut short or damaged there fails.
-    let unreadable = |source: PolarsError| IngestError::Polars {
-        context: format!("{file}: not a readable Parquet file (damaged or cut short?)"),
-        source,
-    };
-    let mut scan = LazyFrame::scan_parquet(source, args).map_err(unreadable)?;
-    let schema = scan.collect_schema().map_err(unreadable)?;
-    if !names.is_any_mapped() && *schema == canonical_schema() {
-        if let Some(part) = store_part(path, file, scan.clone(), options, keep_window)? {
-            return Ok(part);
-        }
-    }
-
-    if let Some(part) =
-        canonical_text_part(path, &scan, &schema, names, keep_window).map_err(polars_error)?
-    {
-        return Ok(part);
-    }
-
     let mut plans: Vec<FieldPlan> = Vec::with_capacity(Field::ALL.len());
     for field in Field::ALL {
         let column = names.get(field);
@@ -155,272 +92,31 @@ pub(crate) fn scan_parquet(
         .into_iter()
         .map(|plan| plan.value.alias(plan.field.name()))
         .collect();
-    Ok(ParquetPart {
+    Ok(FilePart {
         frame: scan.select(columns),
         rows_read,
         skipped,
-        unique_ids: false,
-        store_folder: None,
+        ids: Ids::Unknown,
         spills: Vec::new(),
     })
 }
 
-/// A file whose fields are all text columns in canonical form (as a CSV
-/// export written to Parquet by another tool), read vectorised in batches
-/// of row groups, as a canonical CSV file is: with a `keep_window` and
-/// increasing ids, only the window's calls (read again keeping every call
-/// should an id not increase); `None` when a field is missing or not text,
-/// or a value is off canonical form (the file is then read by the rules
-/// below).
-fn canonical_text_part(
-    path: &Path,
-    scan: &LazyFrame,
-    schema: &Schema,
-    names: &ColumnNames,
-    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> PolarsResult<Option<ParquetPart>> {
-    let header: Vec<String> = schema.iter_names().map(|name| name.to_string()).collect();
-    let present = super::read_csv_columnar::field_positions(&header, names);
-    let usable = present.iter().all(|(field, index)| match index {
-        Some(index) => schema
-            .get_at_index(*index)
-            .is_some_and(|(_, dtype)| dtype.is_string()),
-        None => !field.is_required() && !names.is_mapped(*field),
-    });
-    if !usable {
-        return Ok(None);
-    }
-    let mut reader = ParquetReader::new(std::fs::File::open(path)?);
-    let metadata = reader.get_metadata()?;
-    let rows = metadata.num_rows as u64;
-    let batches = row_group_batches(metadata.row_groups.iter().map(|group| group.num_rows()));
-    let part = |frame, unique_ids, spills| ParquetPart {
-        frame,
-        rows_read: rows,
-        skipped: BTreeMap::new(),
-        unique_ids,
-        store_folder: None,
-        spills,
-    };
-    let read = |window| {
-        super::read_csv_columnar::canonical_text_calls(
-            scan.clone(),
-            &header,
-            &present,
-            window,
-            &batches,
-        )
-    };
-    let calls = match keep_window.map(|window| read(Some(window))) {
-        Some(Err(GaveUp::IdsDoNotIncrease)) | None => read(None),
-        Some(windowed) => windowed,
-    };
-    Ok(calls
-        .ok()
-        .map(|calls| part(calls.frame, calls.ids_increase, calls.spills)))
+/// How a field is read from the file.
+struct FieldPlan {
+    field: Field,
+    /// The column in the file, when present.
+    column: Option<String>,
+    /// The canonical value.
+    value: Expr,
+    /// Per row, the [`Reason::code`] of the reason the value is refused;
+    /// null when it is not. `None` when no value can be refused.
+    problem: Option<Expr>,
 }
 
-/// Rows gathered into one batch when a file of text columns is read: small
-/// row groups are read together until they hold this many.
-const BATCH_ROWS: usize = 100_000;
-/// The largest row group read whole; a larger one is read in slices of
-/// [`SLICE_ROWS`].
-const WHOLE_GROUP_ROWS: usize = 1_000_000;
-/// Rows of a slice of a row group larger than [`WHOLE_GROUP_ROWS`].
-const SLICE_ROWS: usize = 250_000;
-
-/// The batches (first row, rows) that read a file whose row groups hold
-/// `row_group_rows`: whole row groups (decoding a whole row group is
-/// fastest), consecutive small ones gathered until they hold
-/// [`BATCH_ROWS`], a very large one cut into slices, so that memory holds at
-/// most a few batches, whatever the file's row groups.
-fn row_group_batches(row_group_rows: impl Iterator<Item = usize>) -> Vec<(i64, IdxSize)> {
-    let mut batches = Vec::new();
-    let mut push = |start: usize, rows: usize| {
-        let rows = IdxSize::try_from(rows).unwrap_or(IdxSize::MAX);
-        batches.push((start as i64, rows));
-    };
-    let (mut start, mut pending) = (0usize, 0usize);
-    for rows in row_group_rows {
-        if rows > WHOLE_GROUP_ROWS {
-            if pending > 0 {
-                push(start, pending);
-            }
-            let group_start = start + pending;
-            for slice_start in (0..rows).step_by(SLICE_ROWS) {
-                push(
-                    group_start + slice_start,
-                    SLICE_ROWS.min(rows - slice_start),
-                );
-            }
-            (start, pending) = (group_start + rows, 0);
-            continue;
-        }
-        pending += rows;
-        if pending >= BATCH_ROWS {
-            push(start, pending);
-            (start, pending) = (start + pending, 0);
-        }
-    }
-    if pending > 0 {
-        push(start, pending);
-    }
-    batches
-}
-
-/// The part of a canonical store file (its metadata carries the store
-/// marker); `None` for any other file. A store is refused when damaged: one
-/// with a checksum when its bytes differ from those `convert` wrote (read
-/// once, before anything is scanned), an earlier one without a checksum
-/// when a value it holds breaks a store rule (the calls of the request's
-/// window, or all of them). With a `keep_window` (one file read), only the
-/// calls of the window and the latest calls are kept, the latest date read
-/// from the row groups' statistics: a query reads the window's row groups
-/// and the last one, not every date of the store.
-fn store_part(
-    path: &Path,
-    file: &str,
-    scan: LazyFrame,
-    options: &super::IngestOptions,
-    keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> Result<Option<ParquetPart>, IngestError> {
-    let polars_error = |source: PolarsError| IngestError::Polars {
-        context: file.to_string(),
-        source,
-    };
-    let metadata = store_metadata(path).map_err(polars_error)?;
-    if !metadata.marked {
-        return Ok(None);
-    }
-    check_store_checksum(path, &metadata)
-        .map_err(|source| IngestError::Unreadable {
-            file: file.to_string(),
-            source,
-        })?
-        .map_err(|mismatch| IngestError::DamagedStore {
-            file: file.to_string(),
-            expected: mismatch.expected,
-            found: mismatch.found,
-        })?;
-    if metadata.checksum.is_none() {
-        let intact = match options.keep_window {
-            Some(window) => window_is_intact(&scan, window).map_err(polars_error)?,
-            None => false,
-        };
-        if !intact {
-            if let Some(error) = check_store(&scan, file).map_err(polars_error)? {
-                return Err(error);
-            }
-        }
-    }
-    let frame = match (keep_window, metadata.latest_date) {
-        (Some(window), Some(latest)) => {
-            scan.filter(kept_for_window(window, lit(latest).cast(date_dtype())))
-        }
-        _ => scan,
-    };
-    Ok(Some(ParquetPart {
-        frame,
-        rows_read: metadata.rows,
-        skipped: BTreeMap::new(),
-        unique_ids: true,
-        store_folder: metadata.folder,
-        spills: Vec::new(),
-    }))
-}
-
-/// Whether the store's calls in `window` keep every store rule and every
-/// date of the store lies in years 0000–9999 (the latest date is read from
-/// all of them): the calls a query of that window reads. Only the row groups
-/// of the window are decoded, so a period query on a large store stays fast;
-/// `false` sends the load to [`check_store`], which locates the bad row.
-fn window_is_intact(
-    scan: &LazyFrame,
-    window: (DateTime<Utc>, DateTime<Utc>),
-) -> PolarsResult<bool> {
-    let rules = store_rules();
-    let of_dates = rules
-        .iter()
-        .filter(|rule| matches!(rule.reason, Reason::MissingDate | Reason::BadTimestamp));
-    let count = |rows: LazyFrame| -> PolarsResult<u64> {
-        let counted = collect_streaming(rows.select([len().alias("rows")]))?;
-        first_count(&counted, "rows")
-    };
-    let broken_in_window = scan
-        .clone()
-        .filter(dated_within(window).and(any_broken(rules.iter())));
-    let broken_dates = scan.clone().filter(any_broken(of_dates));
-    Ok(count(broken_in_window)? == 0 && count(broken_dates)? == 0)
-}
-
-/// The columns the store rules read, shown in the error.
-const SHOWN: [&str; 7] = [
-    crate::model::column::DIRECTION,
-    crate::model::column::TYPE,
-    crate::model::column::RESULT,
-    crate::model::column::ID,
-    crate::model::column::DATE,
-    crate::model::column::DURATION,
-    crate::model::column::RINGING_SECONDS,
-];
-
-/// Checks the values of a store (one pass over the few columns the rules
-/// read); `Some` error locating the first row that breaks a rule. A store
-/// damaged on disk then stops the load instead of giving wrong figures.
-fn check_store(scan: &LazyFrame, file: &str) -> PolarsResult<Option<IngestError>> {
-    let rules = store_rules();
-    let broken = any_broken(rules.iter());
-    let flagged = scan
-        .clone()
-        .with_row_index("__row", None)
-        .filter(broken)
-        .limit(1)
-        .select(
-            [col("__row")]
-                .into_iter()
-                .chain(rules.iter().enumerate().map(|(index, rule)| {
-                    rule.broken
-                        .clone()
-                        .fill_null(lit(false))
-                        .alias(format!("rule{index}"))
-                }))
-                .chain(SHOWN.map(|name| {
-                    col(name)
-                        .cast(DataType::String)
-                        .alias(format!("shown_{name}"))
-                }))
-                .collect::<Vec<_>>(),
-        );
-    let flagged = collect_streaming(flagged)?;
-    if flagged.height() == 0 {
-        return Ok(None);
-    }
-    let row = flagged
-        .column("__row")?
-        .get(0)?
-        .extract::<u64>()
-        .unwrap_or(0)
-        + 1;
-    for (index, StoreRule { reason, column, .. }) in rules.iter().enumerate() {
-        if flagged.column(&format!("rule{index}"))?.get(0)? != AnyValue::Boolean(true) {
-            continue;
-        }
-        let shown = flagged.column(&format!("shown_{column}"))?.get(0)?;
-        let detail = match reason {
-            Reason::BadTimestamp => Some("outside years 0000–9999: is the store damaged?".into()),
-            _ => Some("is the store damaged?".into()),
-        };
-        return Ok(Some(IngestError::InvalidParquetRow(Box::new(InvalidRow {
-            file: file.to_string(),
-            line: row,
-            column: (*column).to_string(),
-            value: truncate_value(shown.get_str().unwrap_or_default()),
-            reason: *reason,
-            detail,
-        }))));
-    }
-    Ok(None)
-}
+/// Name of the column of row numbers used to locate a bad row.
+const ROW_NUMBER: &str = "__row";
+/// Name of the column of each row's first problem, while counting them.
+const ROW_PROBLEM: &str = "__problem";
 
 /// One pass over the file: its rows, and the bad rows by reason.
 fn count_rows(
@@ -547,20 +243,17 @@ fn plan_field(
     let (value, problem) = if dtype.is_null() {
         // A column of nulls only: the field is absent on every row.
         let value = absent_value(field);
-        let problem = match field {
-            Field::Id => Some(code_literal(Reason::MissingId)),
-            Field::Date => Some(code_literal(Reason::MissingDate)),
-            _ => None,
-        };
+        let problem = field
+            .is_required()
+            .then(|| first_problem(vec![rules::missing(field, value.clone())]))
+            .flatten();
         (value, problem)
     } else {
         match field {
             Field::Id if dtype.is_integer() => {
-                let value = raw.clone().cast(DataType::String);
-                (
-                    value,
-                    first_problem(vec![(Reason::MissingId, raw.is_null())]),
-                )
+                let value = raw.cast(DataType::String);
+                let problem = first_problem(vec![rules::missing(field, value.clone())]);
+                (value, problem)
             }
             Field::Id => text_field(field, column, dtype, "text or an integer")?,
             Field::Date => match dtype {
@@ -570,7 +263,7 @@ fn plan_field(
             },
             Field::Direction | Field::Type | Field::Result if is_textual(dtype) => {
                 let (value, problem) = by_csv_rules(field, column, tz);
-                (default_enum(field, value), problem)
+                (with_default(field, value), problem)
             }
             Field::Direction | Field::Type | Field::Result => return Err("text"),
             Field::Duration if is_numeric(dtype) => typed_duration(raw, dtype),
@@ -615,7 +308,7 @@ fn text_field(
             |_, field| Ok(field.clone()),
         );
         let problem = (field == Field::Id)
-            .then(|| first_problem(vec![(Reason::MissingId, value.clone().is_null())]))
+            .then(|| first_problem(vec![rules::missing(field, value.clone())]))
             .flatten();
         Ok((value, problem))
     } else if is_numeric(dtype) && field != Field::Id {
@@ -642,7 +335,7 @@ fn first_problem(checks: Vec<(Reason, Expr)>) -> Option<Expr> {
 /// (without one) read in `tz` by the rule of CSV's timestamps without offset
 /// ([`localize`]).
 fn typed_date(raw: Expr, zoned: bool, tz: Tz) -> (Expr, Option<Expr>) {
-    let missing = (Reason::MissingDate, raw.clone().is_null());
+    let missing = rules::missing(Field::Date, raw.clone());
     if zoned {
         let value = raw.dt().convert_time_zone(TimeZone::UTC).cast(date_dtype());
         return (value, first_problem(vec![missing]));
@@ -679,7 +372,7 @@ fn typed_duration(raw: Expr, dtype: &DataType) -> (Expr, Option<Expr>) {
         let (value, refused) = by_rule::<Float64Type, Int64Type>(number, duration_from_number);
         (value, Some(refused))
     };
-    (value.fill_null(lit(0i64)), problem)
+    (with_default(Field::Duration, value), problem)
 }
 
 /// A typed `ringing_seconds` by the rule of CSV's
@@ -742,28 +435,26 @@ fn first_problem_or(checks: Vec<(Reason, Expr)>, otherwise: Expr) -> Option<Expr
 /// Tag lists normalised as every reader does (`fields::push_tag`: trimmed,
 /// lower case, empty and null tags dropped); a null list is empty.
 fn normalized_tag_lists(raw: Expr) -> Expr {
-    let lists = raw.cast(DataType::List(Box::new(DataType::String)));
-    lists
-        .map(
-            |column| {
-                let lists = column.list()?.rechunk();
-                let mut builder =
-                    ListStringChunkedBuilder::new(column.name().clone(), lists.len(), lists.len());
-                let mut tags = Vec::new();
-                for list in lists.amortized_iter() {
-                    tags.clear();
-                    if let Some(list) = list {
-                        for tag in list.as_ref().str()?.iter().flatten() {
-                            push_tag(&mut tags, tag);
-                        }
+    let lists = raw.cast(DataType::List(Box::new(DataType::String))).map(
+        |column| {
+            let lists = column.list()?.rechunk();
+            let mut builder =
+                ListStringChunkedBuilder::new(column.name().clone(), lists.len(), lists.len());
+            let mut tags = Vec::new();
+            for list in lists.amortized_iter() {
+                tags.clear();
+                if let Some(list) = list {
+                    for tag in list.as_ref().str()?.iter().flatten() {
+                        push_tag(&mut tags, tag);
                     }
-                    builder.append_values_iter(tags.iter().map(String::as_str));
                 }
-                Ok(builder.finish().into_column())
-            },
-            |_, field| Ok(field.clone()),
-        )
-        .fill_null(empty_tags())
+                builder.append_values_iter(tags.iter().map(String::as_str));
+            }
+            Ok(builder.finish().into_column())
+        },
+        |_, field| Ok(field.clone()),
+    );
+    with_default(Field::Tags, lists)
 }
 
 /// The canonical type a text column of `field` is read into by the CSV rules
@@ -868,47 +559,5 @@ fn canonical_column(
             )
             .into_column()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn row_groups_are_gathered_into_batches_and_large_ones_cut() {
-        // DuckDB's row groups of 122,880 rows: one per batch.
-        assert_eq!(
-            row_group_batches([122_880; 3].into_iter()),
-            [(0, 122_880), (122_880, 122_880), (245_760, 122_880)]
-        );
-        // Small groups gather until the batch is full.
-        let batches = row_group_batches([40_000, 40_000, 30_000, 10].into_iter());
-        assert_eq!(batches, [(0, 110_000), (110_000, 10)]);
-        // A row group of 1.2M rows is cut into slices, after the pending
-        // small group and before the next; one of 1M rows is read whole.
-        let batches = row_group_batches([1_000, 1_200_000, 1_000_000, 5].into_iter());
-        assert_eq!(
-            batches,
-            [
-                (0, 1_000),
-                (1_000, 250_000),
-                (251_000, 250_000),
-                (501_000, 250_000),
-                (751_000, 250_000),
-                (1_001_000, 200_000),
-                (1_201_000, 1_000_000),
-                (2_201_000, 5)
-            ]
-        );
-        // Every row is in exactly one batch, in order.
-        let groups = [7, 1_600_000, 3, 250_000, 99_999, 1];
-        let mut next = 0i64;
-        for (start, rows) in row_group_batches(groups.into_iter()) {
-            assert_eq!(start, next);
-            next += i64::from(rows);
-        }
-        assert_eq!(next, groups.iter().sum::<usize>() as i64);
-        assert!(row_group_batches(std::iter::empty()).is_empty());
     }
 }

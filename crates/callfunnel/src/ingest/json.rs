@@ -12,7 +12,8 @@
 //! line by line ([`read_ndjson`]), never whole; the other shapes are one
 //! JSON value, read from the file's whole text.
 
-use std::io::BufRead;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use chrono_tz::Tz;
@@ -22,10 +23,12 @@ use serde_json::{Map, Value};
 use super::error::{IngestError, Reason, RowError};
 use super::fields::{
     build_call, push_tag, read_date, read_duration, read_enum, read_id, read_minutes, read_text,
-    reject, Cell, ColumnNames, Field, Raw,
+    reject, Cell, ColumnNames, Raw,
 };
-use super::sink::Sink;
-use crate::model::{Call, CallResult, Direction};
+use super::part::{FilePart, Window};
+use super::sink::{read_rows, Sink};
+use crate::model::rules::match_spelling;
+use crate::model::{Call, CallResult, Direction, Field};
 use crate::request::Stage;
 
 /// How the records of a file are shaped.
@@ -50,6 +53,50 @@ pub(crate) struct JsonContext<'a> {
     /// Tags given to `CONVERSION` drilldown items, lower case (see
     /// [`crate::stages::conversion_tags`]).
     pub conversion_tags: &'a [String],
+}
+
+/// The calls of the JSON file at `path` (`context` names it): NDJSON read
+/// line by line as it comes, any other shape from the file's whole text;
+/// the calls of `keep_window` only when its ids allow (see
+/// [`super::IngestOptions::keep_window`]).
+pub(super) fn read(
+    path: &Path,
+    context: &JsonContext<'_>,
+    skip_invalid: bool,
+    keep_window: Option<Window>,
+) -> Result<FilePart, IngestError> {
+    let unreadable = |source| IngestError::Unreadable {
+        file: context.file.to_string(),
+        source,
+    };
+    if is_ndjson_file(path).map_err(unreadable)? {
+        return read_rows(skip_invalid, keep_window, |sink| {
+            let input = BufReader::new(File::open(path).map_err(unreadable)?);
+            read_ndjson(input, context, sink)
+        });
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let text = utf8_text(bytes, context.file)?;
+    read_rows(skip_invalid, keep_window, |sink| {
+        read_json(&text, context, sink)
+    })
+}
+
+/// A file's bytes as text; invalid UTF-8 is malformed input at its line.
+fn utf8_text(bytes: Vec<u8>, file: &str) -> Result<String, IngestError> {
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = err.utf8_error().valid_up_to();
+        let line = err.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1;
+        IngestError::Malformed {
+            file: file.to_string(),
+            line,
+            message: "invalid UTF-8".into(),
+        }
+    })
 }
 
 /// Reads every record of a JSON text into `sink`.
@@ -482,8 +529,8 @@ fn take_line(
 /// as it comes: its first non-blank line is one whole JSON value, not an
 /// array, and text follows that line. Such a file is never one JSON value,
 /// so [`read_json`] would read it line by line too.
-pub(crate) fn is_ndjson_file(path: &Path) -> std::io::Result<bool> {
-    let mut input = std::io::BufReader::new(std::fs::File::open(path)?);
+fn is_ndjson_file(path: &Path) -> std::io::Result<bool> {
+    let mut input = BufReader::new(File::open(path)?);
     let mut bytes = Vec::new();
     let mut first_line_read = false;
     loop {
@@ -595,9 +642,7 @@ fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Cal
     let id = read_id(present(fields, "id"), "id")?;
     let date = read_date(present(fields, "start_date"), "start_date", context.tz)?;
     let mut call = Call::new(id, date);
-    if let Some(direction) =
-        read_enum::<Direction>(present(fields, "type"), Reason::UnknownDirection)?
-    {
+    if let Some(direction) = read_enum::<Direction>(present(fields, "type"), Field::Direction)? {
         call.direction = direction;
     }
     let from = read_text(present(fields, "from_number"))?;
@@ -606,7 +651,7 @@ fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Cal
         Direction::Outbound => (from, to),
         Direction::Inbound => (to, from),
     };
-    call.result = read_enum::<CallResult>(present(fields, "result"), Reason::UnknownResult)?;
+    call.result = read_enum::<CallResult>(present(fields, "result"), Field::Result)?;
     call.duration = read_minutes(present(fields, "length_in_minutes"))?;
     if let Some(tag) = read_text(present(fields, "tag"))? {
         push_tag(&mut call.tags, &tag);
@@ -614,7 +659,8 @@ fn v1_call(fields: &Map<String, Value>, context: &JsonContext<'_>) -> Result<Cal
     Ok(call)
 }
 
-/// A drilldown `stage`, case-insensitive; `None` when absent.
+/// A drilldown `stage`, read as [`match_spelling`] reads the API's values;
+/// `None` when absent.
 fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
     let Some((raw, column)) = cell else {
         return Ok(None);
@@ -622,11 +668,8 @@ fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
     let Some(text) = read_text(cell)? else {
         return Ok(None);
     };
-    match Stage::ALL
-        .into_iter()
-        .find(|stage| stage.as_str().eq_ignore_ascii_case(&text))
-    {
-        Some(stage) => Ok(Some(stage)),
+    match match_spelling(&Stage::ALL.map(Stage::as_str), &text) {
+        Some(index) => Ok(Some(Stage::ALL[index])),
         None => Err(reject(
             (raw, column),
             Reason::UnknownStage,
@@ -635,19 +678,24 @@ fn read_stage(cell: Cell<'_>) -> Result<Option<Stage>, RowError> {
     }
 }
 
-/// A drilldown `voicemail` flag: a boolean (or `"true"`/`"false"`); absent is false.
+/// A drilldown `voicemail` flag: a boolean (or `"true"`/`"false"`, read as
+/// [`match_spelling`] reads the API's values); absent is false.
 fn read_voicemail(cell: Cell<'_>) -> Result<bool, RowError> {
     let Some((raw, column)) = cell else {
         return Ok(false);
     };
-    match raw {
-        Raw::Json(Value::Bool(flag)) => Ok(*flag),
-        Raw::Json(Value::String(text)) if text.trim().eq_ignore_ascii_case("true") => Ok(true),
-        Raw::Json(Value::String(text)) if text.trim().eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(reject(
+    let flag = match raw {
+        Raw::Json(Value::Bool(flag)) => Some(*flag),
+        Raw::Json(Value::String(text)) => {
+            match_spelling(&["false", "true"], text).map(|index| [false, true][index])
+        }
+        _ => None,
+    };
+    flag.ok_or_else(|| {
+        reject(
             (raw, column),
             Reason::InvalidVoicemail,
             Some("expected true or false".into()),
-        )),
-    }
+        )
+    })
 }

@@ -4,7 +4,7 @@
 //! months its calls fall in (and any month holding a call it replaces).
 //!
 //! ```
-//! use callfunnel::convert::folder::{append, write_folder};
+//! use callfunnel::store::folder::{append, write_folder};
 //! use callfunnel::model::{calls_to_frame, Call};
 //! use chrono::{TimeZone, Utc};
 //! use polars::prelude::IntoLazy;
@@ -26,12 +26,12 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::{
-    canonical_calls, check_distinct_ids, check_store_checksum, hidden_sibling, spill_by_month,
-    store_metadata, write_month_sorted, write_replacing, write_store_file, ConvertError,
-    SpillFolder, StoreMetadata, StoreWriter, SORT_ROWS,
-};
+use super::format::{check_checksum, store_metadata, StoreMetadata};
+use super::months::{check_distinct_ids, spill_by_month, Months};
+use super::write::{canonical_calls, write_month_sorted, write_store_file, StoreWriter, SORT_ROWS};
+use super::WriteError;
 use crate::model::column;
+use crate::scratch::{self, hidden_sibling, write_replacing};
 
 /// What [`append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,22 +51,22 @@ pub struct Appended {
 /// built beside `folder` under a temporary name and put in its place once
 /// complete; an existing folder store at `folder` is replaced. Returns the
 /// number of calls written.
-pub fn write_folder(frame: LazyFrame, folder: &Path) -> Result<u64, ConvertError> {
-    let io_error = |source| ConvertError::Io {
+pub fn write_folder(frame: LazyFrame, folder: &Path) -> Result<u64, WriteError> {
+    let io_error = |source| WriteError::Io {
         path: folder.to_path_buf(),
         source,
     };
     if folder.exists() && !is_folder_store(folder)? {
-        return Err(ConvertError::NotAStore {
+        return Err(WriteError::NotAStore {
             path: folder.to_path_buf(),
         });
     }
     let building = hidden_sibling(folder, "partial");
     std::fs::create_dir(&building).map_err(io_error)?;
-    crate::temporary::track(&building);
+    scratch::track(&building);
     let built = fill_new_folder(frame, &building);
     // From here the folder is put in place, or removed below.
-    crate::temporary::forget(&building);
+    scratch::forget(&building);
     let outcome = built.and_then(|rows| {
         swap_in(&building, folder).map_err(io_error)?;
         Ok(rows)
@@ -78,12 +78,11 @@ pub fn write_folder(frame: LazyFrame, folder: &Path) -> Result<u64, ConvertError
 }
 
 /// Writes the month files of a new folder store into the empty `building`.
-fn fill_new_folder(frame: LazyFrame, building: &Path) -> Result<u64, ConvertError> {
-    let spill =
-        SpillFolder::create(&building.join("calls")).map_err(|source| ConvertError::Io {
-            path: building.to_path_buf(),
-            source,
-        })?;
+fn fill_new_folder(frame: LazyFrame, building: &Path) -> Result<u64, WriteError> {
+    let spill = Months::create(&building.join("calls")).map_err(|source| WriteError::Io {
+        path: building.to_path_buf(),
+        source,
+    })?;
     let months = spill_by_month(canonical_calls(frame), &spill)?;
     check_distinct_ids(&spill, &months)?;
     let id = new_folder_id();
@@ -102,8 +101,8 @@ fn fill_new_folder(frame: LazyFrame, building: &Path) -> Result<u64, ConvertErro
 /// month), the others are added. Only the months that gain or lose a call
 /// are rewritten, each atomically; memory grows with the export and the
 /// largest month, not with the store.
-pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError> {
-    let io_error = |source| ConvertError::Io {
+pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, WriteError> {
+    let io_error = |source| WriteError::Io {
         path: folder.to_path_buf(),
         source,
     };
@@ -112,12 +111,12 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError>
     }
     let existing = month_files(folder)?;
     let id = match existing.values().next() {
-        Some(path) => folder_id_of(path)?.ok_or_else(|| ConvertError::NotAStore {
+        Some(path) => folder_id_of(path)?.ok_or_else(|| WriteError::NotAStore {
             path: folder.to_path_buf(),
         })?,
         None => new_folder_id(),
     };
-    let spill = SpillFolder::create(&folder.join("append")).map_err(io_error)?;
+    let spill = Months::create(&folder.join("append")).map_err(io_error)?;
     let months = spill_by_month(canonical_calls(frame), &spill)?;
     check_distinct_ids(&spill, &months)?;
     let new_ids = export_ids(&spill, &months)?;
@@ -139,11 +138,11 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError>
             continue;
         }
         check_month_file(path)?;
-        let mut calls = kept.collect().map_err(ConvertError::Frame)?;
+        let mut calls = kept.collect().map_err(WriteError::Frame)?;
         if gains {
             calls
-                .vstack_mut(&spill.read_month(*month).map_err(ConvertError::Frame)?)
-                .map_err(ConvertError::Frame)?;
+                .vstack_mut(&spill.read_month(*month).map_err(WriteError::Frame)?)
+                .map_err(WriteError::Frame)?;
         }
         outcome.months_written += 1;
         if calls.height() == 0 {
@@ -153,7 +152,7 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError>
         outcome.calls += write_month(path, &id, |store| store.write_sorted(calls))?;
     }
     for month in months.iter().filter(|month| !existing.contains_key(month)) {
-        let calls = spill.read_month(*month).map_err(ConvertError::Frame)?;
+        let calls = spill.read_month(*month).map_err(WriteError::Frame)?;
         let path = folder.join(month_file_name(*month));
         outcome.calls += write_month(&path, &id, |store| store.write_sorted(calls))?;
         outcome.months_written += 1;
@@ -163,21 +162,21 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, ConvertError>
 }
 
 /// The calls of the store file at `path` whose id is not one of `ids`.
-fn without_ids(path: &Path, ids: &Series) -> Result<LazyFrame, ConvertError> {
+fn without_ids(path: &Path, ids: &Series) -> Result<LazyFrame, WriteError> {
     let is_replaced = col(column::ID).is_in(lit(ids.clone()).implode(false), false);
     let scan = PlRefPath::try_from_path(path)
         .and_then(|source| LazyFrame::scan_parquet(source, ScanArgsParquet::default()))
-        .map_err(ConvertError::Frame)?;
+        .map_err(WriteError::Frame)?;
     Ok(scan.filter(is_replaced.not()))
 }
 
 /// The number of rows of `frame` (reading only what counting needs).
-fn count(frame: LazyFrame) -> Result<u64, ConvertError> {
+fn count(frame: LazyFrame) -> Result<u64, WriteError> {
     let counted = frame
         .select([len().alias("rows")])
         .collect()
-        .map_err(ConvertError::Frame)?;
-    crate::exprs::first_count(&counted, "rows").map_err(ConvertError::Frame)
+        .map_err(WriteError::Frame)?;
+    crate::exprs::first_count(&counted, "rows").map_err(WriteError::Frame)
 }
 
 /// Writes one month file, atomically, with the calls `fill` gives the store
@@ -186,13 +185,13 @@ fn write_month(
     path: &Path,
     folder_id: &str,
     fill: impl FnOnce(&mut StoreWriter<&mut BufWriter<File>>) -> PolarsResult<()>,
-) -> Result<u64, ConvertError> {
-    let io_error = |source| ConvertError::Io {
+) -> Result<u64, WriteError> {
+    let io_error = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
     };
     write_replacing(path, io_error, |out| {
-        write_store_file(out, Some(folder_id), fill).map_err(|source| ConvertError::Parquet {
+        write_store_file(out, Some(folder_id), fill).map_err(|source| WriteError::Parquet {
             path: path.to_path_buf(),
             source,
         })
@@ -200,20 +199,20 @@ fn write_month(
 }
 
 /// The ids of the export's calls (memory grows with the export only).
-fn export_ids(spill: &SpillFolder, months: &[i32]) -> Result<Series, ConvertError> {
+fn export_ids(spill: &Months, months: &[i32]) -> Result<Series, WriteError> {
     let mut ids = Series::new_empty(column::ID.into(), &DataType::String);
     for month in months {
-        let calls = spill.read_month(*month).map_err(ConvertError::Frame)?;
-        let month_ids = calls.column(column::ID).map_err(ConvertError::Frame)?;
+        let calls = spill.read_month(*month).map_err(WriteError::Frame)?;
+        let month_ids = calls.column(column::ID).map_err(WriteError::Frame)?;
         ids.append(month_ids.as_materialized_series())
-            .map_err(ConvertError::Frame)?;
+            .map_err(WriteError::Frame)?;
     }
     Ok(ids)
 }
 
 /// The month files of `folder`, by month key.
-fn month_files(folder: &Path) -> Result<BTreeMap<i32, PathBuf>, ConvertError> {
-    let io_error = |source| ConvertError::Io {
+fn month_files(folder: &Path) -> Result<BTreeMap<i32, PathBuf>, WriteError> {
+    let io_error = |source| WriteError::Io {
         path: folder.to_path_buf(),
         source,
     };
@@ -227,7 +226,7 @@ fn month_files(folder: &Path) -> Result<BTreeMap<i32, PathBuf>, ConvertError> {
         if let Some(month) = month_of_file_name(name) {
             files.insert(month, path);
         } else if name.ends_with(".parquet") {
-            return Err(ConvertError::NotAStore {
+            return Err(WriteError::NotAStore {
                 path: folder.to_path_buf(),
             });
         }
@@ -237,7 +236,7 @@ fn month_files(folder: &Path) -> Result<BTreeMap<i32, PathBuf>, ConvertError> {
 
 /// Whether `folder` is a folder holding only month files of one folder store
 /// (or nothing at all).
-fn is_folder_store(folder: &Path) -> Result<bool, ConvertError> {
+fn is_folder_store(folder: &Path) -> Result<bool, WriteError> {
     if !folder.is_dir() {
         return Ok(false);
     }
@@ -268,38 +267,38 @@ fn month_of_file_name(name: &str) -> Option<i32> {
 }
 
 /// The folder store entry of a store file's metadata.
-fn folder_id_of(path: &Path) -> Result<Option<String>, ConvertError> {
+fn folder_id_of(path: &Path) -> Result<Option<String>, WriteError> {
     Ok(metadata_of(path)?.folder)
 }
 
 /// The rows of a store file, from its metadata.
-fn store_file_rows(path: &Path) -> Result<u64, ConvertError> {
+fn store_file_rows(path: &Path) -> Result<u64, WriteError> {
     Ok(metadata_of(path)?.rows)
 }
 
 /// A month file's metadata; a file that cannot be read is a failure of the
 /// output (the store), not of the calls.
-fn metadata_of(path: &Path) -> Result<StoreMetadata, ConvertError> {
+fn metadata_of(path: &Path) -> Result<StoreMetadata, WriteError> {
     store_metadata(path).map_err(|error| match error {
-        PolarsError::IO { error, .. } => ConvertError::Io {
+        PolarsError::IO { error, .. } => WriteError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::new(error.kind(), error.to_string()),
         },
-        other => ConvertError::Frame(other),
+        other => WriteError::Frame(other),
     })
 }
 
 /// Refuses a month file changed since it was written (it would be
 /// rewritten with a new checksum over damaged calls).
-fn check_month_file(path: &Path) -> Result<(), ConvertError> {
+fn check_month_file(path: &Path) -> Result<(), WriteError> {
     let metadata = metadata_of(path)?;
-    let io_error = |source| ConvertError::Io {
+    let io_error = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
     };
-    check_store_checksum(path, &metadata)
+    check_checksum(path, &metadata)
         .map_err(io_error)?
-        .map_err(|mismatch| ConvertError::Damaged {
+        .map_err(|mismatch| WriteError::Damaged {
             path: path.to_path_buf(),
             expected: mismatch.expected,
             found: mismatch.found,

@@ -4,7 +4,7 @@
 //! Most calls of a long export fall outside a request's window, and parsing
 //! them is most of the cost of reading it. A line is left out before parsing
 //! when its bytes show, by rules stricter than the column-wise reader's
-//! checks of canonical form (`read_csv_columnar`), that it holds a call in
+//! checks of canonical form ([`super::columnar`]), that it holds a call in
 //! canonical form dated outside the window: that reader would have accepted
 //! it, then dropped it for its date. Every other line — in the window,
 //! quoted, or with any value these rules are not sure of — is kept, and
@@ -17,9 +17,9 @@ use std::ops::Range;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use super::column_exprs::api_spellings;
-use super::fields::Field;
-use super::line_pieces::on_every_core;
+use crate::ingest::line_pieces::on_every_core;
+use crate::model::rules::{is_in_api_case, MAX_RINGING_WHOLE_DIGITS};
+use crate::model::Field;
 
 /// Picks the lines of canonical CSV chunks to parse for a window.
 #[derive(Debug, Clone)]
@@ -173,8 +173,8 @@ impl Picked {
 fn surely_canonical(field: Field, value: &[u8]) -> bool {
     match field {
         Field::Id => !value.is_empty() && without_edge_spaces(value),
-        Field::Direction | Field::Type => value.is_empty() || is_api_spelling(field, value),
-        Field::Result => is_api_spelling(field, value),
+        Field::Direction | Field::Type => value.is_empty() || is_in_api_case(field, value),
+        Field::Result => is_in_api_case(field, value),
         Field::Duration => value.is_empty() || (value.len() <= 18 && all_digits(value)),
         Field::RingingSeconds => value.is_empty() || is_plain_decimal(value),
         _ => without_edge_spaces(value),
@@ -185,25 +185,21 @@ fn without_edge_spaces(value: &[u8]) -> bool {
     value.first() != Some(&b' ') && value.last() != Some(&b' ')
 }
 
-fn is_api_spelling(field: Field, value: &[u8]) -> bool {
-    api_spellings(field)
-        .iter()
-        .any(|spelling| spelling.as_bytes() == value)
-}
-
 fn all_digits(value: &[u8]) -> bool {
     value.iter().all(u8::is_ascii_digit)
 }
 
-/// `1` to `15` digits, then maybe a point and `1` to `9` digits: a number of
-/// seconds below the ringing bound, that every float parser reads alike.
+/// `1` to [`MAX_RINGING_WHOLE_DIGITS`] digits, then maybe a point and `1` to
+/// `9` digits: a number of seconds within the ringing bound, that every
+/// float parser reads alike.
 fn is_plain_decimal(value: &[u8]) -> bool {
     let (whole, fraction) = match memchr::memchr(b'.', value) {
         Some(at) => (&value[..at], Some(&value[at + 1..])),
         None => (value, None),
     };
     let digits = |part: &[u8], most: usize| (1..=most).contains(&part.len()) && all_digits(part);
-    digits(whole, 15) && fraction.map_or(true, |fraction| digits(fraction, 9))
+    digits(whole, MAX_RINGING_WHOLE_DIGITS as usize)
+        && fraction.map_or(true, |fraction| digits(fraction, 9))
 }
 
 /// The instant of a canonical timestamp (`2024-03-04T09:30:00Z`, a year from
@@ -375,8 +371,10 @@ mod tests {
     /// reader accepts, with the date it gives.
     mod against_the_column_wise_reader {
         use super::*;
+        use crate::ingest::canonical_text::field_positions;
+        use crate::ingest::csv::columnar::scan_canonical_csv;
         use crate::ingest::fields::ColumnNames;
-        use crate::ingest::read_csv_columnar::{field_positions, scan_canonical_csv};
+        use crate::ingest::part::FastRead;
         use polars::prelude::DataType;
         use proptest::prelude::*;
 
@@ -504,7 +502,10 @@ mod tests {
                     let dir = tempfile::tempdir().unwrap();
                     let path = dir.path().join("calls.csv");
                     std::fs::write(&path, format!("{HEADER}\n{line}\n")).unwrap();
-                    let read = scan_canonical_csv(&path, &names, None);
+                    let read = match scan_canonical_csv(&path, "calls.csv", &names, None).unwrap() {
+                        FastRead::Calls(part) => Some(part),
+                        FastRead::RuleByRule => None,
+                    };
                     prop_assert!(read.is_some(), "the reader refused {line:?}");
                     let frame = read.unwrap().frame.collect().unwrap();
                     let micros = frame.column("date").unwrap().cast(&DataType::Int64).unwrap();

@@ -1,0 +1,40 @@
+//! CSV input: a header row naming the columns, one call per record. A file
+//! in canonical form is read column-wise ([`columnar`]); any other, row by
+//! row ([`rows`]), which reads every form SPEC §1 allows and locates a bad
+//! row by file, line, column and value.
+
+pub(super) mod columnar;
+mod rows;
+mod window_lines;
+
+use std::fs::File;
+use std::path::Path;
+
+pub(super) use rows::read_csv;
+
+use super::error::IngestError;
+use super::fields::ColumnNames;
+use super::part::{FilePart, Window};
+use super::sink::read_rows;
+use super::IngestOptions;
+
+/// The calls of the CSV file at `path` (named `file` in messages), the
+/// calls of `keep_window` only when its ids allow (see
+/// [`IngestOptions::keep_window`]).
+pub(super) fn read(
+    path: &Path,
+    file: &str,
+    names: &ColumnNames,
+    options: &IngestOptions,
+    keep_window: Option<Window>,
+) -> Result<FilePart, IngestError> {
+    columnar::scan_canonical_csv(path, file, names, keep_window)?.or_rule_by_rule(|| {
+        read_rows(options.skip_invalid, keep_window, |sink| {
+            let input = File::open(path).map_err(|source| IngestError::Unreadable {
+                file: file.to_string(),
+                source,
+            })?;
+            read_csv(input, file, names, options.input_tz, sink)
+        })
+    })
+}

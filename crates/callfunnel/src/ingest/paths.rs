@@ -1,0 +1,149 @@
+//! The files a load reads: files, folders and glob patterns expanded, in
+//! order.
+
+use std::path::{Path, PathBuf};
+
+use super::error::IngestError;
+use super::Format;
+
+/// Whether `path` names a file of a supported format.
+fn is_supported(path: &Path) -> bool {
+    Format::from_path(path).is_ok()
+}
+
+/// The files named by `inputs`, in order: a file is itself; a folder gives
+/// every supported file in it, sorted by name (not recursive); a pattern
+/// holding `*`, `?` or `[` gives its matches, sorted (folders among them
+/// expand like folders; `**` walks at most [`MAX_WALK_ENTRIES`] entries and
+/// enters each folder once, so a symbolic-link loop ends). A missing path,
+/// an empty folder, a pattern that matches nothing, or a path that is not a
+/// regular file (a FIFO, a device) is an error.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.exists() {
+            expand_path(input, &mut files)?;
+            continue;
+        }
+        let pattern = input.to_string_lossy();
+        if !pattern.contains(['*', '?', '[']) {
+            return Err(IngestError::NotFound {
+                path: input.clone(),
+            });
+        }
+        let mut matches = glob_matches(&pattern)?;
+        if matches.is_empty() {
+            return Err(IngestError::NoMatch {
+                pattern: pattern.to_string(),
+            });
+        }
+        matches.sort();
+        for path in &matches {
+            expand_path(path, &mut files)?;
+        }
+    }
+    Ok(files)
+}
+
+/// Most entries a pattern with `**` may walk through (files and folders).
+pub const MAX_WALK_ENTRIES: usize = 1_000_000;
+
+/// The paths `pattern` matches. A pattern with `**` is walked here, each
+/// folder entered once (a symbolic link back to a folder already entered,
+/// a loop, is not followed again) and at most [`MAX_WALK_ENTRIES`] entries
+/// in all; others are expanded by `glob`, whose depth the pattern bounds.
+fn glob_matches(pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
+    let bad_pattern = |message: String| IngestError::BadPattern {
+        pattern: pattern.to_string(),
+        message,
+    };
+    if !pattern.contains("**") {
+        return glob::glob(pattern)
+            .map_err(|err| bad_pattern(err.to_string()))?
+            .collect::<Result<Vec<PathBuf>, _>>()
+            .map_err(|err| bad_pattern(err.to_string()));
+    }
+    let compiled = glob::Pattern::new(pattern).map_err(|err| bad_pattern(err.to_string()))?;
+    let options = glob::MatchOptions {
+        require_literal_separator: true,
+        ..glob::MatchOptions::new()
+    };
+    // The folder before the first component with a wildcard.
+    let first_wildcard = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    let base = match pattern[..first_wildcard].rfind('/') {
+        Some(0) => "/",
+        Some(slash) => &pattern[..slash],
+        None => "",
+    };
+    let mut entered = std::collections::HashSet::new();
+    let mut pending = vec![PathBuf::from(base)];
+    let mut matches = Vec::new();
+    let mut walked = 0usize;
+    while let Some(folder) = pending.pop() {
+        let shown = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder.as_path()
+        };
+        let Ok(identity) = std::fs::canonicalize(shown) else {
+            continue;
+        };
+        if !entered.insert(identity) {
+            continue;
+        }
+        let unreadable = |source| IngestError::Unreadable {
+            file: shown.display().to_string(),
+            source,
+        };
+        for entry in std::fs::read_dir(shown).map_err(unreadable)? {
+            walked += 1;
+            if walked > MAX_WALK_ENTRIES {
+                return Err(bad_pattern(format!(
+                    "walked more than {MAX_WALK_ENTRIES} files and folders; give a narrower pattern"
+                )));
+            }
+            let path = folder.join(entry.map_err(unreadable)?.file_name());
+            if compiled.matches_path_with(&path, options) {
+                matches.push(path.clone());
+            }
+            if path.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    Ok(matches)
+}
+
+/// Adds an existing file, or the supported files of a folder, to `files`.
+/// Only regular files are read: a FIFO, socket or device is refused, as it
+/// could not be read more than once (or ever end).
+fn expand_path(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+    if !path.is_dir() {
+        if !path.is_file() {
+            return Err(IngestError::NotRegularFile {
+                path: path.to_path_buf(),
+            });
+        }
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let unreadable = |source| IngestError::Unreadable {
+        file: path.display().to_string(),
+        source,
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(unreadable)? {
+        let entry_path = entry.map_err(unreadable)?.path();
+        if entry_path.is_file() && is_supported(&entry_path) {
+            found.push(entry_path);
+        }
+    }
+    if found.is_empty() {
+        return Err(IngestError::EmptyFolder {
+            path: path.to_path_buf(),
+        });
+    }
+    found.sort();
+    files.extend(found);
+    Ok(())
+}
