@@ -13,11 +13,25 @@ use crate::analysis::{GroupBy, GroupSort, DEFAULT_GROUP_SIZE, MAX_GROUP_SIZE};
 use crate::model::CallResult;
 use crate::stages::{CONNECTED_RESULTS, CONVERTED_TAG};
 
-/// Version of the definitions; bumped when a rule of SPEC §3–§4 changes.
-pub const DEFINITIONS_VERSION: u32 = 2;
+/// Version of the definitions (SPEC §7): the major number is bumped when a
+/// rule of SPEC §3–§4 changes, the minor one when rules are added that
+/// leave the API-shaped `data` as it was.
+pub const DEFINITIONS_VERSION: &str = "2.1";
 
-/// What changed from the previous version (SPEC §7), one line each.
-pub const CHANGES: &[&str] = &[
+/// What each version changed (SPEC §7), newest first: the version and its
+/// changes, one line each.
+pub const CHANGES: &[(&str, &[&str])] = &[("2.1", CHANGES_IN_2_1), ("2", CHANGES_IN_2)];
+
+/// What version 2.1 added; the rules of SPEC §3–§4 are version 2's.
+const CHANGES_IN_2_1: &[&str] = &[
+    "input: tags cells in other list forms (a JSON array, or keys separated by ;, | or ,)",
+    "input: a ceiling on skipped rows, a warning for anything that changes a figure, value maps and duration units",
+    "commands: check, period presets, CSV tables, standard input",
+    "analysis: breakdowns, connect rules, contact reach, confidence intervals and comparison presets (beyond the API, under `analysis`; `data` stays the API's)",
+];
+
+/// What version 2 changed from version 1.
+const CHANGES_IN_2: &[&str] = &[
     "conversions: with no request tags, a call carrying any tag converts (version 1: none converts)",
     "connected: TRANSFERRED_AI and TRANSFERRED_EXTERNAL are connected; MISSED, FAILED_EXTERNAL, BLOCKED, CLOSED and RECEIVED are read and are not connected (version 1: a bad row)",
     "request: user_ids with allo_numbers is FILTER_CONFLICT (version 1: INVALID_REQUEST_BODY)",
@@ -161,14 +175,13 @@ fn conversions_rule() -> String {
 /// previous one.
 pub fn render_text() -> String {
     let mut text = format!("callfunnel definitions, version {DEFINITIONS_VERSION}\n\n");
-    text.push_str(&format!(
-        "changed since version {}:\n",
-        DEFINITIONS_VERSION - 1
-    ));
-    for change in CHANGES {
-        text.push_str(&format!("  - {change}\n"));
+    for (version, changes) in CHANGES {
+        text.push_str(&format!("changed in version {version}:\n"));
+        for change in *changes {
+            text.push_str(&format!("  - {change}\n"));
+        }
+        text.push('\n');
     }
-    text.push('\n');
     for definition in definitions() {
         text.push_str(&format!("{}\n    {}\n\n", definition.name, definition.rule));
     }
@@ -176,11 +189,16 @@ pub fn render_text() -> String {
 }
 
 /// The rules as JSON:
-/// `{"version": 2, "changes": ["…"], "definitions": [{"name", "rule"}, …]}`.
+/// `{"version": "2.1", "changes": [{"version", "changes": ["…"]}, …],
+/// "definitions": [{"name", "rule"}, …]}`.
 pub fn render_json() -> serde_json::Value {
+    let changes: Vec<serde_json::Value> = CHANGES
+        .iter()
+        .map(|(version, changes)| serde_json::json!({"version": version, "changes": changes}))
+        .collect();
     serde_json::json!({
         "version": DEFINITIONS_VERSION,
-        "changes": CHANGES,
+        "changes": changes,
         "definitions": definitions(),
     })
 }

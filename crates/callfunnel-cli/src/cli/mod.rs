@@ -345,7 +345,7 @@ impl AnalysisArgs {
 enum DefinitionsFormat {
     /// The rules in words.
     Text,
-    /// `{"version", "changes": […], "definitions": [{"name", "rule"}…]}`.
+    /// `{"version", "changes": [{"version", "changes"}…], "definitions": [{"name", "rule"}…]}`.
     Json,
 }
 
