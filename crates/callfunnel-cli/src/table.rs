@@ -79,7 +79,11 @@ pub fn render(input: &TableInput, color: bool) -> String {
         (None, None) => {}
     }
     if let Some(found) = &input.response.analysis {
-        sections.extend(analysis::sections(found, color));
+        sections.extend(analysis::sections(
+            found,
+            data.compare_date.is_some(),
+            color,
+        ));
     }
     sections.join("\n\n") + "\n"
 }
@@ -139,18 +143,61 @@ fn change_cell(
     }
 }
 
+/// A table whose columns marked `true` compare with the previous period:
+/// without a comparison (`compare: none`) they are left out, with the cells
+/// given for them. Every column but the first holds figures.
+struct Comparing {
+    table: Table,
+    kept: Vec<bool>,
+}
+
+impl Comparing {
+    fn new(columns: &[(&str, bool)], compared: bool, color: bool) -> Comparing {
+        let kept: Vec<bool> = columns
+            .iter()
+            .map(|(_, comparing)| compared || !comparing)
+            .collect();
+        let header: Vec<&str> = columns
+            .iter()
+            .zip(&kept)
+            .filter(|(_, kept)| **kept)
+            .map(|((title, _), _)| *title)
+            .collect();
+        Comparing {
+            table: new_table(&header, color),
+            kept,
+        }
+    }
+
+    fn add_row(&mut self, cells: Vec<Cell>) {
+        let kept = cells
+            .into_iter()
+            .zip(&self.kept)
+            .filter(|(_, kept)| **kept)
+            .map(|(cell, _)| cell);
+        self.table.add_row(kept.collect::<Vec<_>>());
+    }
+
+    fn finish(mut self) -> Table {
+        let figures: Vec<usize> = (1..self.kept.iter().filter(|kept| **kept).count()).collect();
+        align_right(&mut self.table, &figures);
+        self.table
+    }
+}
+
 fn funnel_table(input: &TableInput, color: bool) -> Table {
     let funnel = &input.response.data.funnel;
-    let mut table = new_table(
+    let mut table = Comparing::new(
         &[
-            "Stage",
-            "Current",
-            "Previous",
-            "Change",
-            "Rate",
-            "Previous rate",
-            "Rate change",
+            ("Stage", false),
+            ("Current", false),
+            ("Previous", true),
+            ("Change", true),
+            ("Rate", false),
+            ("Previous rate", true),
+            ("Rate change", true),
         ],
+        input.response.data.compare_date.is_some(),
         color,
     );
     let intervals = input
@@ -180,13 +227,21 @@ fn funnel_table(input: &TableInput, color: bool) -> Table {
             Cell::new(display::points(stage.rate, previous_rate)),
         ]);
     }
-    align_right(&mut table, &[1, 2, 3, 4, 5, 6]);
-    table
+    table.finish()
 }
 
 fn time_spent_table(input: &TableInput, color: bool) -> Table {
     let spent = &input.response.data.time_spent;
-    let mut table = new_table(&["Time", "Current", "Previous", "Change"], color);
+    let mut table = Comparing::new(
+        &[
+            ("Time", false),
+            ("Current", false),
+            ("Previous", true),
+            ("Change", true),
+        ],
+        input.response.data.compare_date.is_some(),
+        color,
+    );
     let averages: [(&str, &MetricValue<Option<f64>>, bool); 2] = [
         (
             "Average ringing time",
@@ -214,8 +269,7 @@ fn time_spent_table(input: &TableInput, color: bool) -> Table {
         Cell::new(display::compared(total.previous, display::duration)),
         change_cell(total.change, input.rounding, true, color),
     ]);
-    align_right(&mut table, &[1, 2, 3]);
-    table
+    table.finish()
 }
 
 fn leaderboard_table(response: &Response, color: bool) -> Table {

@@ -77,8 +77,13 @@ pub fn render_html(input: &ReportInput) -> String {
     );
     let _ = write!(
         page,
-        "<section id=\"time-series\">\n<h2>Over time, by {}</h2>\n<p class=\"note\">Solid: the current period; dashed: the previous one, bucket by bucket. Hover a point for its figure. The connection rate breaks where there were no dials.</p>\n<div class=\"pair\">\n{}\n{}\n{}\n{}\n</div>\n</section>\n",
+        "<section id=\"time-series\">\n<h2>Over time, by {}</h2>\n<p class=\"note\">{} Hover a point for its figure. The connection rate breaks where there were no dials.</p>\n<div class=\"pair\">\n{}\n{}\n{}\n{}\n</div>\n</section>\n",
         bucket_name(input.request.granularity),
+        if input.previous.is_some() {
+            "Solid: the current period; dashed: the previous one, bucket by bucket."
+        } else {
+            "The current period, bucket by bucket (no comparison)."
+        },
         chart("dials"),
         chart("connected"),
         chart("connection_rate"),
@@ -202,6 +207,33 @@ fn table(header: &[&str], numeric: &[usize], rows: &[Vec<String>]) -> String {
     html
 }
 
+/// A table whose columns marked `true` compare with the previous period:
+/// without a comparison (`compare: none`) they are left out, with the cells
+/// given for them. Every column but the first holds figures.
+fn comparing_table(columns: &[(&str, bool)], compared: bool, rows: &[Vec<String>]) -> String {
+    let kept: Vec<bool> = columns
+        .iter()
+        .map(|(_, comparing)| compared || !comparing)
+        .collect();
+    let keep = |cells: Vec<String>| -> Vec<String> {
+        cells
+            .into_iter()
+            .zip(&kept)
+            .filter(|(_, kept)| **kept)
+            .map(|(cell, _)| cell)
+            .collect()
+    };
+    let header: Vec<&str> = columns
+        .iter()
+        .zip(&kept)
+        .filter(|(_, kept)| **kept)
+        .map(|((title, _), _)| *title)
+        .collect();
+    let rows: Vec<Vec<String>> = rows.iter().cloned().map(keep).collect();
+    let numeric: Vec<usize> = (1..header.len()).collect();
+    table(&header, &numeric, &rows)
+}
+
 /// A change, with its arrow, coloured by whether it is good news, at the
 /// precision `rounding` leaves it.
 fn change_html(change: Option<f64>, rounding: Rounding, higher_is_better: bool) -> String {
@@ -234,17 +266,17 @@ fn funnel_table(input: &ReportInput) -> String {
             ]
         })
         .collect();
-    table(
+    comparing_table(
         &[
-            "Stage",
-            "Current",
-            "Previous",
-            "Change",
-            "Rate of dials",
-            "Previous rate",
-            "Rate change",
+            ("Stage", false),
+            ("Current", false),
+            ("Previous", true),
+            ("Change", true),
+            ("Rate of dials", false),
+            ("Previous rate", true),
+            ("Rate change", true),
         ],
-        &[1, 2, 3, 4, 5, 6],
+        input.response.data.compare_date.is_some(),
         &rows,
     )
 }
@@ -327,7 +359,16 @@ fn time_spent(input: &ReportInput) -> String {
     ];
     format!(
         "<section id=\"time-spent\">\n<h2>Time spent</h2>\n{}</section>\n",
-        table(&["", "Current", "Previous", "Change"], &[1, 2, 3], &rows)
+        comparing_table(
+            &[
+                ("", false),
+                ("Current", false),
+                ("Previous", true),
+                ("Change", true)
+            ],
+            input.response.data.compare_date.is_some(),
+            &rows
+        )
     )
 }
 
@@ -376,8 +417,14 @@ fn input_summary(page: &mut String, input: &ReportInput) {
             "Outside the period",
             report.calls.saturating_sub(census.in_period),
             format!(
-                "placed before {} or after {} in {zone} (the previous period's calls among them)",
-                date.from, date.to
+                "placed before {} or after {} in {zone}{}",
+                date.from,
+                date.to,
+                if request.compare_date.is_some() {
+                    " (the previous period's calls among them)"
+                } else {
+                    ""
+                }
             ),
         ),
         (

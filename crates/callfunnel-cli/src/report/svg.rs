@@ -376,24 +376,37 @@ pub fn funnel(funnel: &Funnel, rounding: Rounding) -> String {
         text(&mut svg, LEFT - 10.0, y + 15.0, "end", name);
         let _ = write!(
             svg,
-            r#"<rect x="{LEFT}" y="{y:.1}" width="{current:.1}" height="20" rx="2" fill="{CURRENT}"><title>{name}: {} ({} of dials)</title></rect><rect x="{LEFT}" y="{:.1}" width="{previous:.1}" height="8" rx="2" fill="{PREVIOUS}"><title>{name}, previous period: {}</title></rect>"#,
+            r#"<rect x="{LEFT}" y="{y:.1}" width="{current:.1}" height="20" rx="2" fill="{CURRENT}"><title>{name}: {} ({} of dials)</title></rect>"#,
             display::count(stage.count.value),
             display::percent(stage.rate),
-            y + 24.0,
-            display::compared(stage.count.previous, display::count)
         );
+        if let Some(previous_count) = stage.count.previous {
+            let _ = write!(
+                svg,
+                r#"<rect x="{LEFT}" y="{:.1}" width="{previous:.1}" height="8" rx="2" fill="{PREVIOUS}"><title>{name}, previous period: {}</title></rect>"#,
+                y + 24.0,
+                display::count(previous_count)
+            );
+        }
         text(
             &mut svg,
             LEFT + current.max(previous) + 8.0,
             y + 15.0,
             "start",
-            &format!(
-                "{} ({}) · was {}, {}",
-                display::count(stage.count.value),
-                display::percent(stage.rate),
-                display::compared(stage.count.previous, display::count),
-                display::change(stage.count.change, rounding)
-            ),
+            &match stage.count.previous {
+                Some(previous) => format!(
+                    "{} ({}) · was {}, {}",
+                    display::count(stage.count.value),
+                    display::percent(stage.rate),
+                    display::count(previous),
+                    display::change(stage.count.change, rounding)
+                ),
+                None => format!(
+                    "{} ({})",
+                    display::count(stage.count.value),
+                    display::percent(stage.rate)
+                ),
+            },
         );
     }
     svg.push_str("</svg>");

@@ -13,8 +13,9 @@ use crate::display::{self, SMALL_SAMPLE_MARK};
 use comfy_table::Cell;
 
 /// The analysis' sections, in response order, and a footnote when a rate
-/// is marked as a small sample.
-pub(super) fn sections(analysis: &Analysis, color: bool) -> Vec<String> {
+/// is marked as a small sample; without a comparison period (`compared`
+/// false), no column of the previous period or of change.
+pub(super) fn sections(analysis: &Analysis, compared: bool, color: bool) -> Vec<String> {
     let intervals = analysis.intervals.as_ref();
     let mut sections = Vec::new();
     if let Some(breakdown) = &analysis.breakdown {
@@ -23,7 +24,7 @@ pub(super) fn sections(analysis: &Analysis, color: bool) -> Vec<String> {
             rows.and_then(|rows| rows.rows.get(index))
                 .map(|row| &row.current)
         };
-        sections.push(breakdown_section(breakdown, &rates, color));
+        sections.push(breakdown_section(breakdown, &rates, compared, color));
     }
     if let Some(rules) = &analysis.connect_rules {
         let rates = intervals.and_then(|intervals| intervals.connect_rules.as_ref());
@@ -33,6 +34,7 @@ pub(super) fn sections(analysis: &Analysis, color: bool) -> Vec<String> {
                 rates.map(|rates| &rates.current),
                 rates.and_then(|rates| rates.previous.as_ref()),
             ],
+            compared,
             color,
         ));
     }
@@ -69,6 +71,7 @@ fn key_text(key: Option<&GroupKey>, group_by: GroupBy) -> String {
 fn breakdown_section<'a>(
     breakdown: &Breakdown,
     rates: &dyn Fn(usize) -> Option<&'a GroupRateIntervals>,
+    compared: bool,
     color: bool,
 ) -> String {
     let labelled = matches!(breakdown.group_by, GroupBy::User | GroupBy::AlloNumber);
@@ -85,8 +88,10 @@ fn breakdown_section<'a>(
         "Conversion rate",
         "Voicemails",
         "Excl. voicemail",
-        "Δ connect rate",
     ]);
+    if compared {
+        header.push("Δ connect rate");
+    }
     let mut table = new_table(&header, color);
     for (index, row) in breakdown.rows.iter().enumerate() {
         let figures = &row.current;
@@ -113,10 +118,12 @@ fn breakdown_section<'a>(
                 figures.connect_rate_excl_voicemail,
                 rates.map(|r| &r.connect_rate_excl_voicemail),
             )),
-            Cell::new(display::point_difference(
-                row.change.as_ref().and_then(|change| change.connect_rate),
-            )),
         ]);
+        if compared {
+            cells.push(Cell::new(display::point_difference(
+                row.change.as_ref().and_then(|change| change.connect_rate),
+            )));
+        }
         table.add_row(cells);
     }
     let first_number = usize::from(labelled) + 1;
@@ -144,9 +151,15 @@ fn breakdown_section<'a>(
 fn connect_rules_section(
     periods: [Option<&ConnectRuleFigures>; 2],
     rates: [Option<&ConnectRateIntervals>; 2],
+    compared: bool,
     color: bool,
 ) -> String {
-    let mut table = new_table(&["", "Current", "Previous"], color);
+    let header: &[&str] = if compared {
+        &["", "Current", "Previous"]
+    } else {
+        &["", "Current"]
+    };
+    let mut table = new_table(header, color);
     let count = |value: fn(&ConnectRuleFigures) -> u64| {
         periods.map(|figures| display::compared(figures.map(value), display::count))
     };
@@ -185,11 +198,11 @@ fn connect_rules_section(
         ),
     ];
     for (name, [current, previous]) in lines {
-        table.add_row(vec![
-            Cell::new(name),
-            Cell::new(current),
-            Cell::new(previous),
-        ]);
+        let mut cells = vec![Cell::new(name), Cell::new(current)];
+        if compared {
+            cells.push(Cell::new(previous));
+        }
+        table.add_row(cells);
     }
     align_right(&mut table, &[1, 2]);
     format!("Connect rules\n{table}")

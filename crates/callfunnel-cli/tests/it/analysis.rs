@@ -227,7 +227,7 @@ fn the_table_shows_connect_rules_and_reach() {
         "{text}"
     );
     assert!(
-        text.contains("│ Connect rate, voicemail left out of the dials ┆   44.6% ┆      n/a │"),
+        text.contains("│ Connect rate, voicemail left out of the dials ┆   44.6% │"),
         "{text}"
     );
     assert!(
@@ -304,4 +304,74 @@ fn serve_answers_the_analysis_as_metrics_does() {
     let envelope: Value = refused.json().expect("JSON");
     assert_eq!(envelope["error"]["code"], "INVALID_GROUP_BY");
     assert_eq!(envelope["error"]["param"], "group_by");
+}
+
+#[test]
+fn without_a_comparison_the_table_and_the_report_show_no_previous_figure() {
+    let text = metrics(&[
+        "--request",
+        "sample_data/request.json",
+        "--compare",
+        "none",
+        "--by",
+        "user",
+        "--connect-rules",
+        "--format",
+        "table",
+    ]);
+    assert!(
+        text.starts_with("Outbound calls 2024-03-04 to 2024-03-17, no comparison\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("│ Stage         ┆ Current ┆   Rate │\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("│ Connected     ┆     350 ┆  37.6% │\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("│ Time                      ┆     Current │\n"),
+        "{text}"
+    );
+    for comparing in ["Previous", "Change", "change", "Δ", " pp", "n/a"] {
+        assert!(!text.contains(comparing), "{comparing} in {text}");
+    }
+
+    let folder = crate::harness::temporary_folder();
+    let page = folder.path().join("report.html");
+    let output = run(&[
+        "report",
+        "--input",
+        "sample_data/calls.csv",
+        "--request",
+        "sample_data/request.json",
+        "--compare",
+        "none",
+        "--out",
+        crate::harness::path_arg(&page),
+    ]);
+    assert_status(&output, 0);
+    let html = std::fs::read_to_string(&page).expect("the report");
+    assert!(html.contains("2024-03-04 – 2024-03-17, no comparison</p>"));
+    assert!(html.contains(
+        "<thead><tr><th>Stage</th><th class=\"num\">Current</th><th class=\"num\">Rate of dials</th></tr></thead>"
+    ));
+    assert!(
+        html.contains("<td>Connected</td><td class=\"num\">350</td><td class=\"num\">37.6%</td>")
+    );
+    assert!(
+        html.contains("<dt>Change</dt><dd>None: the report compares with no other period.</dd>")
+    );
+    for comparing in [
+        " · was ",
+        "previous",
+        "<th class=\"num\">Previous",
+        "<th class=\"num\">Change",
+        "dashed",
+        "n/a",
+    ] {
+        assert!(!html.contains(comparing), "{comparing} in the report");
+    }
 }
