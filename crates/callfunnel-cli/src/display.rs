@@ -38,6 +38,49 @@ pub fn comparison(range: Option<callfunnel::request::DateRange>, to: &str) -> St
     )
 }
 
+/// The columns a table shows, from its columns' titles, each marked `true`
+/// when it compares with the previous period: all of them with a
+/// comparison, only the unmarked ones without (`compare: none`).
+#[derive(Debug, Clone)]
+pub struct Columns<'a> {
+    titles: Vec<&'a str>,
+    shown: Vec<bool>,
+}
+
+impl<'a> Columns<'a> {
+    /// The columns `columns` (title, whether it compares), shown as `compared` asks.
+    pub fn new(columns: &[(&'a str, bool)], compared: bool) -> Columns<'a> {
+        let shown: Vec<(&str, bool)> = columns
+            .iter()
+            .map(|(title, comparing)| (*title, compared || !comparing))
+            .collect();
+        Columns::showing(&shown)
+    }
+
+    /// The columns `columns` (title, whether it is shown).
+    pub fn showing(columns: &[(&'a str, bool)]) -> Columns<'a> {
+        Columns {
+            titles: columns.iter().map(|(title, _)| *title).collect(),
+            shown: columns.iter().map(|(_, shown)| *shown).collect(),
+        }
+    }
+
+    /// The titles of the columns shown.
+    pub fn header(&self) -> Vec<&'a str> {
+        self.keep(self.titles.iter().copied())
+    }
+
+    /// Of a row's cells, one per column, those of the columns shown.
+    pub fn keep<T>(&self, cells: impl IntoIterator<Item = T>) -> Vec<T> {
+        cells
+            .into_iter()
+            .zip(&self.shown)
+            .filter(|(_, shown)| **shown)
+            .map(|(cell, _)| cell)
+            .collect()
+    }
+}
+
 /// A whole number with `,` between groups of three digits.
 pub fn count(value: u64) -> String {
     let digits = value.to_string();

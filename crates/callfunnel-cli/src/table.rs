@@ -143,43 +143,28 @@ fn change_cell(
     }
 }
 
-/// A table whose columns marked `true` compare with the previous period:
-/// without a comparison (`compare: none`) they are left out, with the cells
-/// given for them. Every column but the first holds figures.
-struct Comparing {
+/// A text table of the columns shown by [`display::Columns`]; every column
+/// but the first holds figures.
+struct Comparing<'a> {
     table: Table,
-    kept: Vec<bool>,
+    columns: display::Columns<'a>,
 }
 
-impl Comparing {
-    fn new(columns: &[(&str, bool)], compared: bool, color: bool) -> Comparing {
-        let kept: Vec<bool> = columns
-            .iter()
-            .map(|(_, comparing)| compared || !comparing)
-            .collect();
-        let header: Vec<&str> = columns
-            .iter()
-            .zip(&kept)
-            .filter(|(_, kept)| **kept)
-            .map(|((title, _), _)| *title)
-            .collect();
+impl<'a> Comparing<'a> {
+    fn new(columns: &[(&'a str, bool)], compared: bool, color: bool) -> Comparing<'a> {
+        let columns = display::Columns::new(columns, compared);
         Comparing {
-            table: new_table(&header, color),
-            kept,
+            table: new_table(&columns.header(), color),
+            columns,
         }
     }
 
     fn add_row(&mut self, cells: Vec<Cell>) {
-        let kept = cells
-            .into_iter()
-            .zip(&self.kept)
-            .filter(|(_, kept)| **kept)
-            .map(|(cell, _)| cell);
-        self.table.add_row(kept.collect::<Vec<_>>());
+        self.table.add_row(self.columns.keep(cells));
     }
 
     fn finish(mut self) -> Table {
-        let figures: Vec<usize> = (1..self.kept.iter().filter(|kept| **kept).count()).collect();
+        let figures: Vec<usize> = (1..self.columns.header().len()).collect();
         align_right(&mut self.table, &figures);
         self.table
     }

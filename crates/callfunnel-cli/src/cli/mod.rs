@@ -700,6 +700,6 @@ fn table_failure(error: TableError) -> Failure {
     match error {
         TableError::Write(_) => Failure::output(error),
         TableError::Engine(_) => Failure::internal(error),
-        TableError::NoDrilldown => Failure::usage(error),
+        TableError::NoDrilldown | TableError::NotAsked { .. } => Failure::usage(error),
     }
 }

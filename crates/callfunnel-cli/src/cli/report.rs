@@ -36,8 +36,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     png: Option<PathBuf>,
     /// Also write every table as a CSV file into this folder (created when missing):
-    /// funnel.csv, time_spent.csv, series.csv, heatmap.csv, leaderboard.csv, and
-    /// items.csv when the request has a drilldown.
+    /// funnel.csv, time_spent.csv, series.csv, heatmap.csv, leaderboard.csv, items.csv
+    /// when the request has a drilldown, and breakdown.csv, connect_rules.csv and
+    /// reach.csv when it asks for them.
     #[arg(long, value_name = "DIR")]
     csv: Option<PathBuf>,
     /// The page's heading (default: the period, and the rep or number the request keeps).
@@ -56,6 +57,12 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
     };
     let request_file = args.request.request.as_deref().filter(|path| *path != "-");
     refuse_overwriting_inputs("--out", &args.out, &args.input.input, request_file)?;
+    if let Some(folder) = &args.csv {
+        for name in TableName::of(&request) {
+            let file = csv_file(folder, name);
+            refuse_overwriting_inputs("--csv", &file, &args.input.input, request_file)?;
+        }
+    }
     let loaded = args.input.load_for(&request)?;
     let rounding = if args.exact {
         Rounding::Exact
@@ -110,18 +117,15 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes every table `tables` can give as `FOLDER/NAME.csv` (the items
-/// only when the request has a drilldown).
+/// Writes every table of the request (see [`TableName::of`]) as
+/// `FOLDER/NAME.csv`.
 fn write_csvs(folder: &Path, tables: &Tables) -> Result<(), Failure> {
     create_folder(folder)?;
-    let names: Vec<TableName> = TableName::ALL
-        .into_iter()
-        .filter(|name| *name != TableName::Items || tables.calls.is_some())
-        .collect();
+    let names = TableName::of(tables.request);
     for name in &names {
         let mut bytes = Vec::new();
         tables.write(*name, &mut bytes).map_err(table_failure)?;
-        write(&folder.join(format!("{}.csv", name.name())), &bytes)?;
+        write(&csv_file(folder, *name), &bytes)?;
     }
     say(format!(
         "wrote {} tables as CSV to {}",
@@ -129,6 +133,11 @@ fn write_csvs(folder: &Path, tables: &Tables) -> Result<(), Failure> {
         folder.display()
     ));
     Ok(())
+}
+
+/// The file of table `name` in `folder`: `FOLDER/NAME.csv`.
+fn csv_file(folder: &Path, name: TableName) -> PathBuf {
+    folder.join(format!("{}.csv", name.name()))
 }
 
 /// Creates `folder` when missing; a failure is an output error.

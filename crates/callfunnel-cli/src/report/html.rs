@@ -207,29 +207,12 @@ fn table(header: &[&str], numeric: &[usize], rows: &[Vec<String>]) -> String {
     html
 }
 
-/// A table whose columns marked `true` compare with the previous period:
-/// without a comparison (`compare: none`) they are left out, with the cells
-/// given for them. Every column but the first holds figures.
+/// A table of the columns shown by [`display::Columns`]; every column but
+/// the first holds figures.
 fn comparing_table(columns: &[(&str, bool)], compared: bool, rows: &[Vec<String>]) -> String {
-    let kept: Vec<bool> = columns
-        .iter()
-        .map(|(_, comparing)| compared || !comparing)
-        .collect();
-    let keep = |cells: Vec<String>| -> Vec<String> {
-        cells
-            .into_iter()
-            .zip(&kept)
-            .filter(|(_, kept)| **kept)
-            .map(|(cell, _)| cell)
-            .collect()
-    };
-    let header: Vec<&str> = columns
-        .iter()
-        .zip(&kept)
-        .filter(|(_, kept)| **kept)
-        .map(|((title, _), _)| *title)
-        .collect();
-    let rows: Vec<Vec<String>> = rows.iter().cloned().map(keep).collect();
+    let columns = display::Columns::new(columns, compared);
+    let header = columns.header();
+    let rows: Vec<Vec<String>> = rows.iter().map(|row| columns.keep(row.clone())).collect();
     let numeric: Vec<usize> = (1..header.len()).collect();
     table(&header, &numeric, &rows)
 }
