@@ -323,12 +323,15 @@ impl Tables<'_> {
         breakdown: &Breakdown,
         csv: &mut csv::Writer<W>,
     ) -> csv::Result<()> {
+        // The bounds when the request asks for intervals (a report computes
+        // them for its page whatever its request asks).
         let intervals = self
             .response
             .analysis
             .as_ref()
             .and_then(|found| found.intervals.as_ref())
-            .and_then(|intervals| intervals.breakdown.as_ref());
+            .and_then(|intervals| intervals.breakdown.as_ref())
+            .filter(|_| self.request.analysis.intervals);
         let key = match breakdown.group_by {
             GroupBy::Weekday => "Weekday".to_string(),
             GroupBy::Hour => self.zoned("Hour"),

@@ -14,6 +14,7 @@
 //! assert_eq!(duration(71408), "19h 50m 08s");
 //! ```
 
+use callfunnel::analysis::{ConnectRateIntervals, ConnectRuleFigures, Interval, Reach};
 use callfunnel::response::{Funnel, FunnelStage};
 use callfunnel::rounding::CHANGE_DECIMALS;
 use callfunnel::Rounding;
@@ -81,6 +82,96 @@ impl<'a> Columns<'a> {
     }
 }
 
+/// A breakdown key as shown: the weekday's name, the hour (`9h`), the
+/// text, or `(none)` for the calls without one.
+pub fn group_key(
+    key: Option<&callfunnel::analysis::GroupKey>,
+    group_by: callfunnel::analysis::GroupBy,
+) -> String {
+    use callfunnel::analysis::{GroupBy, GroupKey};
+    match key {
+        None => "(none)".into(),
+        Some(GroupKey::Hour(hour)) => format!("{hour}h"),
+        Some(GroupKey::Text(day)) if group_by == GroupBy::Weekday => weekday(day),
+        Some(GroupKey::Text(text)) => text.clone(),
+    }
+}
+
+/// The connect rules as lines of a table, one measure each, the current
+/// period's figure and the comparison period's (n/a without one); rates
+/// with their intervals when given.
+pub fn connect_rule_lines(
+    periods: [Option<&ConnectRuleFigures>; 2],
+    rates: [Option<&ConnectRateIntervals>; 2],
+) -> [(&'static str, [String; 2]); 7] {
+    let counts = |value: fn(&ConnectRuleFigures) -> u64| {
+        periods.map(|figures| compared(figures.map(value), count))
+    };
+    let rate = |value: fn(&ConnectRuleFigures) -> Option<f64>,
+                interval: fn(&ConnectRateIntervals) -> &Interval| {
+        [0, 1].map(|period| match periods[period] {
+            Some(figures) => rate_within(value(figures), rates[period].map(interval)),
+            None => NOT_AVAILABLE.to_string(),
+        })
+    };
+    [
+        ("Dials", counts(|f| f.dials)),
+        ("Voicemails", counts(|f| f.voicemails)),
+        ("Connected", counts(|f| f.connected)),
+        (
+            "Connect rate (voicemail not connected)",
+            rate(|f| f.connect_rate, |r| &r.connect_rate),
+        ),
+        (
+            "Connect rate, voicemail counted as connected",
+            rate(
+                |f| f.connect_rate_with_voicemail,
+                |r| &r.connect_rate_with_voicemail,
+            ),
+        ),
+        (
+            "Connect rate, voicemail left out of the dials",
+            rate(
+                |f| f.connect_rate_excl_voicemail,
+                |r| &r.connect_rate_excl_voicemail,
+            ),
+        ),
+        (
+            "Voicemail inflation",
+            rate(|f| f.voicemail_inflation, |r| &r.voicemail_inflation),
+        ),
+    ]
+}
+
+/// Contact reach as lines of a table, one figure each; the reach rate with
+/// its interval when given.
+pub fn reach_lines(reach: &Reach, rate: Option<&Interval>) -> [(&'static str, String); 9] {
+    let average = |value: Option<f64>| {
+        value.map_or_else(|| NOT_AVAILABLE.to_string(), |value| format!("{value:.1}"))
+    };
+    let first_connect = &reach.dials_to_first_connect;
+    [
+        ("Contacts dialled", count(reach.contacts_dialled)),
+        ("Contacts reached", count(reach.contacts_reached)),
+        ("Contacts converted", count(reach.contacts_converted)),
+        ("Reach rate", rate_within(reach.reach_rate, rate)),
+        ("Dials per contact", average(reach.dials_per_contact)),
+        ("Dials to first connect, mean", average(first_connect.mean)),
+        (
+            "Dials to first connect, median",
+            average(first_connect.median),
+        ),
+        (
+            "Unreached after 5 dials",
+            count(reach.unreached_after_5_dials),
+        ),
+        (
+            "Dials without a contact number",
+            count(reach.dials_without_contact),
+        ),
+    ]
+}
+
 /// A whole number with `,` between groups of three digits.
 pub fn count(value: u64) -> String {
     let digits = value.to_string();
@@ -105,7 +196,7 @@ pub fn percent(rate: Option<f64>) -> String {
 /// A rate with its 95 % interval in percent, e.g. `41.9% (38.1–45.8)`, and
 /// [`SMALL_SAMPLE_MARK`] after it when the interval rests on fewer than 30
 /// calls; the rate alone without an interval (or without trials).
-pub fn rate_within(rate: Option<f64>, interval: Option<&callfunnel::analysis::Interval>) -> String {
+pub fn rate_within(rate: Option<f64>, interval: Option<&Interval>) -> String {
     let rate_text = percent(rate);
     let Some(interval) = interval else {
         return rate_text;

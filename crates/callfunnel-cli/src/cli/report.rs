@@ -8,11 +8,12 @@ use crate::csv_tables::{TableName, Tables};
 use crate::report::png::PngRenderer;
 use crate::report::{charts, render_html, Chart, ReportInput};
 use anyhow::Context;
+use callfunnel::analysis::{BreakdownRequest, GroupBy, GroupSort, DEFAULT_GROUP_SIZE};
 use callfunnel::engine::{
     compute_with_previous_series, drilldown_rows, filter_names, period_census, Pages,
 };
 use callfunnel::scratch::write_replacing;
-use callfunnel::Rounding;
+use callfunnel::{Request, Rounding};
 use clap::Args;
 use std::io::Write;
 
@@ -63,6 +64,8 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
             refuse_overwriting_inputs("--csv", &file, &args.input.input, request_file)?;
         }
     }
+    let asked = request;
+    let request = with_report_analysis(&asked);
     let loaded = args.input.load_for(&request)?;
     let rounding = if args.exact {
         Rounding::Exact
@@ -107,7 +110,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         };
         let tables = Tables {
             response: &response,
-            request: &request,
+            request: &asked,
             rounding,
             previous: previous.as_ref(),
             calls: calls.as_ref(),
@@ -133,6 +136,28 @@ fn write_csvs(folder: &Path, tables: &Tables) -> Result<(), Failure> {
         folder.display()
     ));
     Ok(())
+}
+
+/// The request the report computes: the one given, with the analysis a
+/// manager reads in the page (SPEC §8): the breakdown per rep unless the
+/// request asks for another or keeps some reps, the connect rules, contact
+/// reach and the intervals of the rates. (Its CSV tables are the given
+/// request's.)
+fn with_report_analysis(asked: &Request) -> Request {
+    let mut request = asked.clone();
+    let analysis = &mut request.analysis;
+    if analysis.breakdown.is_none() && asked.user_ids.is_empty() {
+        analysis.breakdown = Some(BreakdownRequest {
+            group_by: GroupBy::User,
+            sort: GroupSort::Dials,
+            page: 1,
+            size: DEFAULT_GROUP_SIZE,
+        });
+    }
+    analysis.connect_rules = true;
+    analysis.reach = true;
+    analysis.intervals = true;
+    request
 }
 
 /// The file of table `name` in `folder`: `FOLDER/NAME.csv`.

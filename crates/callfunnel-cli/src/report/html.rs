@@ -97,6 +97,14 @@ pub fn render_html(input: &ReportInput) -> String {
     );
     let _ = write!(
         page,
+        "<section id=\"when-to-call\">\n<h2>When to call</h2>\n<p class=\"note\">The connect rate of the current period by weekday and hour, in {}: the darker, the more dials connected. A pale cell holds fewer than {} dials (written in it): too few to read. Hover a cell for its rate and 95 % interval.</p>\n{}\n</section>\n",
+        escape(input.request.timezone.name()),
+        callfunnel::analysis::SMALL_SAMPLE,
+        chart("when_to_call")
+    );
+    super::analysis::sections(&mut page, input);
+    let _ = write!(
+        page,
         "<div class=\"row\">\n{}{}</div>\n",
         leaderboard(input),
         time_spent(input)
@@ -183,7 +191,7 @@ fn header(page: &mut String, input: &ReportInput, title: &str) {
 }
 
 /// A table with a header row; `numeric` marks the right-aligned columns.
-fn table(header: &[&str], numeric: &[usize], rows: &[Vec<String>]) -> String {
+pub(super) fn table(header: &[&str], numeric: &[usize], rows: &[Vec<String>]) -> String {
     let class = |index: usize| {
         if numeric.contains(&index) {
             " class=\"num\""

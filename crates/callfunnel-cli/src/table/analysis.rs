@@ -4,8 +4,8 @@
 //! calls are behind it.
 
 use callfunnel::analysis::{
-    Analysis, Breakdown, ConnectRateIntervals, ConnectRuleFigures, GroupBy, GroupKey,
-    GroupRateIntervals, Interval, Reach,
+    Analysis, Breakdown, ConnectRateIntervals, ConnectRuleFigures, GroupBy, GroupRateIntervals,
+    Interval, Reach,
 };
 
 use super::{align_right, new_table, text_cell};
@@ -56,16 +56,6 @@ pub(super) fn sections(analysis: &Analysis, compared: bool, color: bool) -> Vec<
     sections
 }
 
-/// A breakdown key as shown: the weekday's name, the hour, or `(none)`.
-fn key_text(key: Option<&GroupKey>, group_by: GroupBy) -> String {
-    match key {
-        None => "(none)".into(),
-        Some(GroupKey::Hour(hour)) => format!("{hour}h"),
-        Some(GroupKey::Text(day)) if group_by == GroupBy::Weekday => display::weekday(day),
-        Some(GroupKey::Text(text)) => text.clone(),
-    }
-}
-
 /// The page of rows, with the n (dials) of each and its change of connect
 /// rate in points.
 fn breakdown_section<'a>(
@@ -96,7 +86,10 @@ fn breakdown_section<'a>(
     for (index, row) in breakdown.rows.iter().enumerate() {
         let figures = &row.current;
         let rates = rates(index);
-        let mut cells = vec![text_cell(&key_text(row.key.as_ref(), breakdown.group_by))];
+        let mut cells = vec![text_cell(&display::group_key(
+            row.key.as_ref(),
+            breakdown.group_by,
+        ))];
         if labelled {
             cells.push(text_cell(row.label.as_deref().unwrap_or_default()));
         }
@@ -160,43 +153,7 @@ fn connect_rules_section(
         &["", "Current"]
     };
     let mut table = new_table(header, color);
-    let count = |value: fn(&ConnectRuleFigures) -> u64| {
-        periods.map(|figures| display::compared(figures.map(value), display::count))
-    };
-    let rate = |value: fn(&ConnectRuleFigures) -> Option<f64>,
-                interval: fn(&ConnectRateIntervals) -> &Interval| {
-        [0, 1].map(|period| match periods[period] {
-            Some(figures) => display::rate_within(value(figures), rates[period].map(interval)),
-            None => display::NOT_AVAILABLE.to_string(),
-        })
-    };
-    let lines: [(&str, [String; 2]); 7] = [
-        ("Dials", count(|f| f.dials)),
-        ("Voicemails", count(|f| f.voicemails)),
-        ("Connected", count(|f| f.connected)),
-        (
-            "Connect rate (voicemail not connected)",
-            rate(|f| f.connect_rate, |r| &r.connect_rate),
-        ),
-        (
-            "Connect rate, voicemail counted as connected",
-            rate(
-                |f| f.connect_rate_with_voicemail,
-                |r| &r.connect_rate_with_voicemail,
-            ),
-        ),
-        (
-            "Connect rate, voicemail left out of the dials",
-            rate(
-                |f| f.connect_rate_excl_voicemail,
-                |r| &r.connect_rate_excl_voicemail,
-            ),
-        ),
-        (
-            "Voicemail inflation",
-            rate(|f| f.voicemail_inflation, |r| &r.voicemail_inflation),
-        ),
-    ];
+    let lines = display::connect_rule_lines(periods, rates);
     for (name, [current, previous]) in lines {
         let mut cells = vec![Cell::new(name), Cell::new(current)];
         if compared {
@@ -211,36 +168,7 @@ fn connect_rules_section(
 /// Contact reach and the most-dialled contacts.
 fn reach_section(reach: &Reach, rate: Option<&Interval>, color: bool) -> String {
     let mut table = new_table(&["Reach", "Current"], color);
-    let average = |value: Option<f64>| {
-        value.map_or_else(
-            || display::NOT_AVAILABLE.to_string(),
-            |value| format!("{value:.1}"),
-        )
-    };
-    let first_connect = &reach.dials_to_first_connect;
-    let lines = [
-        ("Contacts dialled", display::count(reach.contacts_dialled)),
-        ("Contacts reached", display::count(reach.contacts_reached)),
-        (
-            "Contacts converted",
-            display::count(reach.contacts_converted),
-        ),
-        ("Reach rate", display::rate_within(reach.reach_rate, rate)),
-        ("Dials per contact", average(reach.dials_per_contact)),
-        ("Dials to first connect, mean", average(first_connect.mean)),
-        (
-            "Dials to first connect, median",
-            average(first_connect.median),
-        ),
-        (
-            "Unreached after 5 dials",
-            display::count(reach.unreached_after_5_dials),
-        ),
-        (
-            "Dials without a contact number",
-            display::count(reach.dials_without_contact),
-        ),
-    ];
+    let lines = display::reach_lines(reach, rate);
     for (name, value) in lines {
         table.add_row(vec![Cell::new(name), Cell::new(value)]);
     }

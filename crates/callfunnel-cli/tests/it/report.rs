@@ -399,7 +399,8 @@ fn charts_are_well_formed_svg_documents() {
             "connected",
             "connection_rate",
             "conversions",
-            "heatmap"
+            "heatmap",
+            "when_to_call"
         ]
     );
     let renderer = callfunnel_cli::report::png::PngRenderer::with_fonts(Default::default());
