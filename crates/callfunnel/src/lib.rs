@@ -19,6 +19,7 @@
 //! - [`definitions`]: the rules, printable, with their version;
 //! - [`verify`]: an API answer compared with the recomputation;
 //! - [`store`]: the canonical Parquet store, written and read;
+//! - [`check`]: the data-quality findings of `callfunnel check`;
 //! - [`scratch`]: temporary files, removed on a signal.
 //!
 //! The command line, the text tables, the HTML/PNG report and the generator of
@@ -43,6 +44,7 @@
 //! ```
 
 pub mod analysis;
+pub mod check;
 pub mod definitions;
 mod duplicates;
 pub mod engine;

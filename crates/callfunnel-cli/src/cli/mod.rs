@@ -22,6 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::csv_tables::TableError;
 use crate::messages::say;
 
+mod check;
 mod completions;
 mod convert;
 mod generate;
@@ -91,6 +92,18 @@ enum Command {
     ///
     /// Example: callfunnel verify --input sample_data/calls.csv --request sample_data/api/request.json --response sample_data/api/response.json
     Verify(Box<verify::VerifyArgs>),
+    /// Report what in the inputs is unreadable, likely wrong or worth knowing, with examples.
+    ///
+    /// Unreadable rows by reason, duplicate ids, talk time over --max-talk and its share,
+    /// connected calls without talk, talk on unconnected calls, long ringing, future and
+    /// lone far-off dates, calls without user or contact, inbound calls and SMS, results
+    /// and tags by count with likely typos. Exit 0 with findings; with --strict, 1 when
+    /// any is an error or a warning.
+    ///
+    /// Example: callfunnel check --input sample_data/check_example.csv
+    ///
+    /// Example: callfunnel check --input exports/ --format json --strict
+    Check(Box<check::CheckArgs>),
     /// Print the metric definitions (SPEC §3–§4), their version and what changed since the last.
     ///
     /// Example: callfunnel definitions --format json
@@ -180,7 +193,8 @@ impl InputArgs {
         self.load_with(self.options(IngestOptions::for_request(request)))
     }
 
-    fn load_with(&self, options: IngestOptions) -> Result<ingest::Ingested, Failure> {
+    /// Like [`InputArgs::load`], with `options` as given.
+    pub fn load_with(&self, options: IngestOptions) -> Result<ingest::Ingested, Failure> {
         let spinner = self.spinner("reading the calls");
         let loaded = ingest::load(&self.input, &options).map_err(Failure::input);
         if let Some(spinner) = spinner {
@@ -385,6 +399,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Metrics(args) => metrics::run(*args),
         Command::Report(args) => report::run(*args),
         Command::Verify(args) => verify::run(*args),
+        Command::Check(args) => check::run(*args),
         Command::Definitions(args) => print_definitions(args),
         Command::Generate(args) => generate::run(args),
         Command::Convert(args) => convert::run(args),

@@ -86,6 +86,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let names = filter_names(calls.clone(), &request).map_err(Failure::internal)?;
+    let warnings =
+        crate::check_table::figure_warnings(calls.clone(), &request).map_err(Failure::internal)?;
+    for warning in &warnings {
+        warn(warning);
+    }
     let input = ReportInput {
         request: &request,
         response: &response,
@@ -95,6 +100,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         census,
         filter_names: &names,
         title: args.title.as_deref(),
+        warnings: &warnings,
     };
     write(&args.out, render_html(&input).as_bytes())?;
     say(format!("wrote {}", args.out.display()));

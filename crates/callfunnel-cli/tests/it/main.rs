@@ -3,6 +3,7 @@
 
 mod analysis;
 mod browser;
+mod check;
 mod cli;
 mod csv_tables;
 mod hardening;

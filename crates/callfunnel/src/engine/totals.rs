@@ -105,7 +105,7 @@ pub(super) struct Totals {
 }
 
 /// Reads the two parts of an [`exact_sum_where`] back into one number.
-fn read_split_sum(frame: &DataFrame, name: &str) -> PolarsResult<i128> {
+pub(crate) fn read_split_sum(frame: &DataFrame, name: &str) -> PolarsResult<i128> {
     let high = frame
         .column(&format!("{name}_high"))?
         .cast(&DataType::Int64)?

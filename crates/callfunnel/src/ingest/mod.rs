@@ -43,6 +43,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use crate::duplicates::{keep_last_occurrences, repeated_ids};
+pub use crate::duplicates::{DuplicateId, DuplicateIds, DUPLICATE_EXAMPLES};
 use crate::request::Request;
 use crate::scratch::SpillFile;
 pub use error::{IngestError, InvalidRow, Reason};
@@ -127,6 +128,8 @@ pub struct IngestReport {
     pub skipped: BTreeMap<String, u64>,
     /// Rows dropped because a later row had the same `id`.
     pub duplicates: u64,
+    /// The ids those rows repeat, and whether their copies differ.
+    pub duplicate_ids: DuplicateIds,
     /// Calls kept after de-duplication.
     pub calls: u64,
 }
@@ -345,6 +348,7 @@ impl Loader {
         } else {
             let repeated = repeated_ids(frame.clone(), report.rows_read).map_err(polars_error)?;
             report.duplicates = repeated.duplicates;
+            report.duplicate_ids = repeated.ids.clone();
             report.calls = repeated.rows - repeated.duplicates;
             keep_last_occurrences(frame, repeated)
         };

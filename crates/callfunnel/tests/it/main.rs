@@ -2,6 +2,7 @@
 //! reference implementation and by properties, the sample data against
 //! independently computed answers, and `verify`.
 
+mod check;
 mod properties;
 mod reference;
 mod sample;
