@@ -395,19 +395,10 @@ fn report_page(flags: &[&str]) -> String {
     std::fs::read_to_string(&page).expect("the report")
 }
 
-/// The section `id` of a report page.
-fn page_section<'a>(html: &'a str, id: &str) -> &'a str {
-    let start = html
-        .find(&format!("<section id=\"{id}\">"))
-        .unwrap_or_else(|| panic!("no section {id}"));
-    let end = html[start..].find("</section>").expect("its end");
-    &html[start..start + end]
-}
-
 #[test]
 fn the_report_shows_the_analysis_per_rep_by_default() {
     let html = report_page(&[]);
-    let breakdown = page_section(&html, "breakdown");
+    let breakdown = crate::report::section(&html, "breakdown");
     assert!(breakdown.contains("<h2>By rep</h2>"), "{breakdown}");
     assert!(breakdown.contains(
         "<tr><td>Priya Shah (usr-6h3j8p)</td><td class=\"num\">132</td><td class=\"num\">59</td><td class=\"num\">44.7% (36.5–53.2)</td><td class=\"num\">20</td><td class=\"num\">52.7% (43.5–61.7)</td><td class=\"num\">8</td><td class=\"num\">6.1% (3.1–11.5)</td><td class=\"num\">+1.3 pp</td></tr>"
@@ -415,7 +406,7 @@ fn the_report_shows_the_analysis_per_rep_by_default() {
     // The calls without a rep: 14 dials, too few to read.
     assert!(breakdown.contains("<tr><td>(none)</td><td class=\"num\">14</td><td class=\"num\">4</td><td class=\"num\">28.6% (11.7–54.6) *</td>"));
     assert!(breakdown.contains("* fewer than 30 calls behind the rate"));
-    let rules = page_section(&html, "connect-rules");
+    let rules = crate::report::section(&html, "connect-rules");
     assert!(
         rules.contains(
             "<tr><td>Connect rate, voicemail left out of the dials</td><td class=\"num\">44.6%"
@@ -425,10 +416,10 @@ fn the_report_shows_the_analysis_per_rep_by_default() {
     assert!(rules.contains(
         "<tr><td>Voicemails</td><td class=\"num\">145</td><td class=\"num\">125</td></tr>"
     ));
-    let reach = page_section(&html, "reach");
+    let reach = crate::report::section(&html, "reach");
     assert!(reach.contains("<tr><td>Contacts dialled</td><td class=\"num\">930</td></tr>"));
     assert!(reach.contains("<tr><td>Reach rate</td><td class=\"num\">37.6% (34.6–40.8)</td></tr>"));
-    let when = page_section(&html, "when-to-call");
+    let when = crate::report::section(&html, "when-to-call");
     assert!(
         when.contains("<title>Friday 16:00–16:59: 55.6% ("),
         "{when}"
@@ -451,7 +442,7 @@ fn the_report_shows_the_analysis_per_rep_by_default() {
 #[test]
 fn the_report_breaks_down_as_asked_and_not_per_rep_when_reps_are_kept() {
     let by_hour = report_page(&["--by", "hour"]);
-    assert!(page_section(&by_hour, "breakdown").contains("<h2>By hour</h2>"));
+    assert!(crate::report::section(&by_hour, "breakdown").contains("<h2>By hour</h2>"));
     let folder = crate::harness::temporary_folder();
     let page = folder.path().join("report.html");
     let mut args = vec!["report", "--input", "sample_data/calls.csv"];

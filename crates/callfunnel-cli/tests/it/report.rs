@@ -65,7 +65,7 @@ pub(crate) fn sample_report(folder: &Path) -> (String, PathBuf) {
 }
 
 /// The `<section id="{id}">` of the page, up to its end; panics when absent.
-fn section<'a>(html: &'a str, id: &str) -> &'a str {
+pub(crate) fn section<'a>(html: &'a str, id: &str) -> &'a str {
     let start = html
         .find(&format!("<section id=\"{id}\">"))
         .unwrap_or_else(|| panic!("section {id}"));
