@@ -122,7 +122,7 @@ fn breakdown_section(breakdown: &Breakdown, analysis: &Analysis, compared: bool)
         String::new()
     };
     format!(
-        "<section id=\"breakdown\">\n<h2>By {}{shown}</h2>\n{body}{}</section>\n",
+        "<section id=\"breakdown\">\n<h2>By {}{shown}</h2>\n<div class=\"scroll\">{body}</div>\n{}</section>\n",
         group_title(breakdown.group_by),
         small_sample_note(&body)
     )

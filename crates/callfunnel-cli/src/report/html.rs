@@ -26,6 +26,7 @@ section { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; paddi
 .pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 16px; align-items: start; }
 .pair svg { width: 100%; }
 .flow { display: flex; flex-wrap: wrap; gap: 16px 32px; align-items: flex-start; }
+.scroll { overflow-x: auto; }
 svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 14px; }
 th, td { padding: 5px 12px; border-bottom: 1px solid #e2e8f0; text-align: left; white-space: nowrap; }
