@@ -16,7 +16,6 @@
 //! buffers, only beyond).
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use polars::prelude::*;
@@ -24,7 +23,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::exprs::fold_batches;
 use crate::model::column::ID;
-use crate::scratch::SpillFile;
+use crate::scratch::{SpillFile, TemporaryWriter};
 
 /// Name of the column of each row's position, while de-duplicating.
 const ROW: &str = "__row";
@@ -227,7 +226,7 @@ const BUCKET_BUFFER_BYTES: usize = 64 * 1024;
 struct IdHashes {
     in_memory: Vec<u64>,
     in_memory_bound: usize,
-    buckets: Vec<(SpillFile, BufWriter<File>)>,
+    buckets: Vec<(SpillFile, BufWriter<TemporaryWriter>)>,
     /// Hashes taken in all.
     rows: u64,
 }

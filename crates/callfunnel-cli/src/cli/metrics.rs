@@ -144,6 +144,8 @@ impl OutputArgs {
 
 /// Computes what the flags ask for and prints it on stdout.
 pub fn run(args: MetricsArgs) -> Result<ExitCode, Failure> {
+    args.input
+        .refuse_stdin_shared(args.request.request.as_deref())?;
     let request = match read_request(&args.request)? {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),

@@ -52,6 +52,8 @@ pub struct ReportArgs {
 
 /// Computes the metrics of both periods and writes the page (and the PNGs).
 pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
+    args.input
+        .refuse_stdin_shared(args.request.request.as_deref())?;
     let request = match read_request(&args.request)? {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),

@@ -9,6 +9,7 @@ mod csv_tables;
 mod hardening;
 mod hardening_pull;
 mod hardening_serve;
+mod hardening_store;
 mod harness;
 mod help;
 mod one_home;
