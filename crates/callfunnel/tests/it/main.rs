@@ -1,7 +1,9 @@
 //! The library's integration tests, one binary: the engine against a naive
-//! reference implementation and by properties, the sample data against
-//! independently computed answers, and `verify`.
+//! reference implementation and by properties, the same calls in four row
+//! orders, the sample data against independently computed answers, and
+//! `verify`.
 
+mod orders;
 mod properties;
 mod reference;
 mod sample;
