@@ -411,6 +411,70 @@ fn outbound_over_http_equals_metrics_byte_for_byte() {
 }
 
 #[test]
+fn a_repeated_request_is_answered_from_the_cache_with_headers_of_its_own() {
+    let server = Server::start(&["--rate-limit"]);
+    let calls = sample_path("calls.csv");
+    let request_path = sample_path("request_drilldown.json");
+    let (status, expected) = metrics(
+        &[
+            "--input",
+            path_arg(&calls),
+            "--request",
+            path_arg(&request_path),
+        ],
+        "",
+    );
+    assert_eq!(status, 0);
+    let as_given = std::fs::read_to_string(&request_path).unwrap();
+    // The same request: fields in another order, over several lines, the
+    // defaults spelled out, the tag in another case and repeated.
+    let spelled_out = r#"{
+        "size": 10, "page": 1, "stage": "CONVERSATION", "extend": "items",
+        "timezone": "Europe/Paris", "granularity": "DAY",
+        "tags": [" Demo_Booked ", "demo_booked"],
+        "conversation_threshold_seconds": 60,
+        "compare_date": {"to": "2024-03-03", "from": "2024-02-19"},
+        "date": {"to": "2024-03-17", "from": "2024-03-04"}
+    }"#;
+    let mut request_ids = BTreeSet::new();
+    for body in [as_given.as_str(), spelled_out, as_given.as_str()] {
+        let response = server.authorized(
+            server
+                .client
+                .post(server.url("/v2/api/analytics/outbound"))
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string()),
+        );
+        assert_eq!(response.status().as_u16(), 200);
+        for header in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ] {
+            assert!(response.headers().contains_key(header), "{header}");
+        }
+        request_ids.insert(
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
+        let actual = response.bytes().unwrap();
+        assert!(
+            actual[..] == expected[..],
+            "the answer differs from `metrics`:\n{body}"
+        );
+    }
+    assert_eq!(request_ids.len(), 3, "one request id per request");
+    let (status, log) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("answer cache: 3 analytics answers, 2 from the cache (66.7 %)"),
+        "{log}"
+    );
+}
+
+#[test]
 fn invalid_outbound_requests_get_the_cli_envelope_with_a_request_id() {
     let server = Server::start(&[]);
     let calls = sample_path("calls.csv");
@@ -1131,10 +1195,27 @@ fn watch_reloads_changed_inputs_and_keeps_the_old_calls_when_a_reload_fails() {
             .unwrap()
     };
     assert_eq!(total(), 9);
+    let dials_on_march_5 = || {
+        let answer = json_of(
+            server.post(
+                "/v2/api/analytics/outbound",
+                &json!({"date": {"from": "2024-03-05", "to": "2024-03-05"}}),
+            ),
+            200,
+        );
+        answer["data"]["funnel"]["dials"]["count"]["value"]
+            .as_u64()
+            .unwrap()
+    };
+    // Asked twice: the second answer is the cache's.
+    assert_eq!(dials_on_march_5(), 0);
+    assert_eq!(dials_on_march_5(), 0);
 
     let added = "cll-added0001,2024-03-05T10:00:00Z,OUTBOUND,CALL,,,,,,,ANSWERED,61,,\n";
     std::fs::write(&file, format!("{first_rows}{added}")).unwrap();
     wait_until(|| total() == 10, "the reload");
+    // The reloaded data answers, not the answer kept from the old.
+    assert_eq!(dials_on_march_5(), 1);
     let item = json_of(server.get("/v2/api/conversations/items/cll-added0001"), 200);
     assert_eq!(item["data"]["user"], Value::Null);
     assert_eq!(item["data"]["duration"], json!(61));
@@ -1145,6 +1226,7 @@ fn watch_reloads_changed_inputs_and_keeps_the_old_calls_when_a_reload_fails() {
         "the failed reload",
     );
     assert_eq!(total(), 10);
+    assert_eq!(dials_on_march_5(), 1);
     let log = server.stderr();
     assert!(log.contains("not a date"), "the log says why:\n{log}");
 }
