@@ -245,6 +245,19 @@ fn metrics(args: &[&str], stdin: &str) -> (i32, Vec<u8>) {
     (output.status.code().unwrap_or(-1), output.stdout)
 }
 
+/// `callfunnel metrics`' answer to a request file of `sample_data/` on the
+/// sample calls.
+fn sample_metrics(request_file: &str) -> Vec<u8> {
+    let calls = sample_path("calls.csv");
+    let request = sample_path(request_file);
+    let (status, answer) = metrics(
+        &["--input", path_arg(&calls), "--request", path_arg(&request)],
+        "",
+    );
+    assert_eq!(status, 0, "{request_file}");
+    answer
+}
+
 // ---------------------------------------------------------------------------
 // The sample, read independently of `ingest`.
 
@@ -349,24 +362,13 @@ fn all_pages(server: &Server, body: &Value, size: u64) -> (Vec<String>, Vec<Stri
 #[test]
 fn outbound_over_http_equals_metrics_byte_for_byte() {
     let server = Server::start(&[]);
-    let calls = sample_path("calls.csv");
     for request_file in [
         "request.json",
         "request_weekly.json",
         "request_drilldown.json",
     ] {
-        let request_path = sample_path(request_file);
-        let (status, expected) = metrics(
-            &[
-                "--input",
-                path_arg(&calls),
-                "--request",
-                path_arg(&request_path),
-            ],
-            "",
-        );
-        assert_eq!(status, 0);
-        let body = std::fs::read_to_string(&request_path).unwrap();
+        let expected = sample_metrics(request_file);
+        let body = std::fs::read_to_string(sample_path(request_file)).unwrap();
         let response = server
             .client
             .post(server.url("/v2/api/analytics/outbound"))
@@ -413,19 +415,8 @@ fn outbound_over_http_equals_metrics_byte_for_byte() {
 #[test]
 fn a_repeated_request_is_answered_from_the_cache_with_headers_of_its_own() {
     let server = Server::start(&["--rate-limit"]);
-    let calls = sample_path("calls.csv");
-    let request_path = sample_path("request_drilldown.json");
-    let (status, expected) = metrics(
-        &[
-            "--input",
-            path_arg(&calls),
-            "--request",
-            path_arg(&request_path),
-        ],
-        "",
-    );
-    assert_eq!(status, 0);
-    let as_given = std::fs::read_to_string(&request_path).unwrap();
+    let expected = sample_metrics("request_drilldown.json");
+    let as_given = std::fs::read_to_string(sample_path("request_drilldown.json")).unwrap();
     // The same request: fields in another order, over several lines, the
     // defaults spelled out, the tag in another case and repeated.
     let spelled_out = r#"{

@@ -25,25 +25,16 @@ use crate::reference::{assert_json_matches, reference};
 
 /// A 4-week period compared with the 4 weeks before, in a zone whose
 /// clocks change within it (2024-03-10), by day, with a conversion tag and
-/// the second drilldown page of connected calls.
-const REQUEST: &str = r#"{
-    "date": {"from": "2024-03-04", "to": "2024-03-31"},
-    "compare_date": {"from": "2024-02-05", "to": "2024-03-03"},
-    "tags": ["demo_booked"],
-    "granularity": "DAY",
-    "timezone": "America/New_York",
-    "extend": "items", "stage": "CONNECTED", "page": 2, "size": 25
-}"#;
-
-/// The same request with the conversions' drilldown, first page.
-const CONVERSIONS: &str = r#"{
-    "date": {"from": "2024-03-04", "to": "2024-03-31"},
-    "compare_date": {"from": "2024-02-05", "to": "2024-03-03"},
-    "tags": ["demo_booked"],
-    "granularity": "DAY",
-    "timezone": "America/New_York",
-    "extend": "items", "stage": "CONVERSION", "page": 1, "size": 100
-}"#;
+/// a page of the drilldown of `stage`.
+fn request(stage: &str, page: u32, size: u32) -> Request {
+    Request::from_json_str(&format!(
+        r#"{{"date": {{"from": "2024-03-04", "to": "2024-03-31"}},
+            "compare_date": {{"from": "2024-02-05", "to": "2024-03-03"}},
+            "tags": ["demo_booked"], "granularity": "DAY", "timezone": "America/New_York",
+            "extend": "items", "stage": "{stage}", "page": {page}, "size": {size}}}"#
+    ))
+    .unwrap()
+}
 
 /// How many distinct calls the files hold.
 const CALLS: usize = 1_500;
@@ -257,8 +248,7 @@ fn the_same_calls_in_four_orders_give_the_same_response() {
         })
         .collect();
 
-    for body in [REQUEST, CONVERSIONS] {
-        let request = Request::from_json_str(body).unwrap();
+    for request in [request("CONNECTED", 2, 25), request("CONVERSION", 1, 100)] {
         let in_memory = compute(calls_to_frame(calls.clone()).unwrap().lazy(), &request)
             .unwrap()
             .to_json_pretty();
