@@ -95,7 +95,7 @@ mod tests {
             .map(|day| {
                 let date =
                     Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap() + chrono::Days::new(day);
-                Call::new(&format!("cll-{day:03}"), date)
+                Call::new(format!("cll-{day:03}"), date)
             })
             .collect();
         calls.push(Call::new(

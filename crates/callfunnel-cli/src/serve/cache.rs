@@ -536,7 +536,7 @@ mod tests {
             let cache = Arc::clone(&cache);
             tokio::spawn(async move {
                 cache
-                    .answer(key(1, WEEK), || std::future::pending::<Result<Bytes, ()>>())
+                    .answer(key(1, WEEK), std::future::pending::<Result<Bytes, ()>>)
                     .await
             })
         };
