@@ -79,12 +79,12 @@ pub fn render(input: &TableInput, color: bool) -> String {
 }
 
 /// A cell holding text read from an input, its control characters escaped.
-fn text_cell(text: &str) -> Cell {
+pub(crate) fn text_cell(text: &str) -> Cell {
     Cell::new(display::printable(text))
 }
 
 /// A table with the house style; styled only when `color`.
-fn new_table(header: &[&str], color: bool) -> Table {
+pub(crate) fn new_table(header: &[&str], color: bool) -> Table {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
@@ -106,7 +106,7 @@ fn new_table(header: &[&str], color: bool) -> Table {
 }
 
 /// Aligns the given columns to the right (the numbers).
-fn align_right(table: &mut Table, columns: &[usize]) {
+pub(crate) fn align_right(table: &mut Table, columns: &[usize]) {
     for &index in columns {
         if let Some(column) = table.column_mut(index) {
             column.set_cell_alignment(CellAlignment::Right);

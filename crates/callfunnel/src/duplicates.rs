@@ -9,13 +9,13 @@
 //! on its own, so memory does not grow with the input. Only the ids whose
 //! hash repeats (the repeated ids, as a rule few, plus any hash collision)
 //! are then looked up by their text in a second pass, which gives each
-//! repeated id its occurrences and the row of its last one; a third keeps
+//! repeated id its occurrences, the row of its last one and whether its
+//! copies differ (a hash of each copy's values); a third keeps
 //! every call but the earlier occurrences, in order: dropped by their row
 //! numbers when few (a join on the repeated ids, which the streaming engine
 //! buffers, only beyond).
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use polars::prelude::*;
@@ -23,7 +23,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::exprs::fold_batches;
 use crate::model::column::ID;
-use crate::scratch::SpillFile;
+use crate::scratch::{SpillFile, TemporaryWriter};
 
 /// Name of the column of each row's position, while de-duplicating.
 const ROW: &str = "__row";
@@ -39,6 +39,9 @@ pub(crate) struct RepeatedIds {
     pub rows: u64,
     /// Rows that are an earlier occurrence of a repeated id.
     pub duplicates: u64,
+    /// The repeated ids: how many, how many differ between copies, and the
+    /// first few.
+    pub ids: DuplicateIds,
     /// How the earlier occurrences are told apart.
     earlier: Earlier,
 }
@@ -51,6 +54,33 @@ enum Earlier {
     /// Each repeated id with the row of its last occurrence.
     LastRows(DataFrame),
 }
+
+/// The ids that occur more than once (SPEC §8.6: duplicate ids, and how
+/// many of them differ between copies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DuplicateIds {
+    /// Ids that occur more than once.
+    pub repeated: u64,
+    /// Of those, the ids whose copies do not all hold the same values.
+    pub differing: u64,
+    /// The first [`DUPLICATE_EXAMPLES`] repeated ids, in the order of their
+    /// first occurrence, each with its number of copies and whether they differ.
+    pub first: Vec<DuplicateId>,
+}
+
+/// One repeated id, as [`DuplicateIds::first`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateId {
+    /// The id.
+    pub id: String,
+    /// How many rows carry it.
+    pub copies: u64,
+    /// Whether its copies do not all hold the same values.
+    pub differ: bool,
+}
+
+/// Repeated ids listed in [`DuplicateIds::first`].
+pub const DUPLICATE_EXAMPLES: usize = 5;
 
 /// Earlier occurrences dropped by their row numbers (a filter); beyond, by
 /// a join on the repeated ids.
@@ -77,10 +107,12 @@ fn repeated_ids_within(
     } else {
         occurrences_of(calls, repeated_hashes)?
     };
-    let repeated: Vec<(&String, &Occurrences)> = occurrences
+    let mut repeated: Vec<(&String, &Occurrences)> = occurrences
         .iter()
         .filter(|(_, seen)| seen.rows.len() > 1)
         .collect();
+    repeated.sort_unstable_by_key(|(_, seen)| seen.first_row());
+    let ids = duplicate_ids(&repeated);
     let earlier: Vec<IdxSize> = repeated
         .iter()
         .flat_map(|(_, seen)| seen.earlier_rows())
@@ -97,8 +129,27 @@ fn repeated_ids_within(
     Ok(RepeatedIds {
         rows,
         duplicates,
+        ids,
         earlier,
     })
+}
+
+/// What [`DuplicateIds`] says of `repeated` (in the order of their first
+/// occurrence).
+fn duplicate_ids(repeated: &[(&String, &Occurrences)]) -> DuplicateIds {
+    DuplicateIds {
+        repeated: repeated.len() as u64,
+        differing: repeated.iter().filter(|(_, seen)| seen.differ()).count() as u64,
+        first: repeated
+            .iter()
+            .take(DUPLICATE_EXAMPLES)
+            .map(|(id, seen)| DuplicateId {
+                id: id.to_string(),
+                copies: seen.rows.len() as u64,
+                differ: seen.differ(),
+            })
+            .collect(),
+    }
 }
 
 /// `calls` with only the last occurrence of each of its `repeated` ids, at
@@ -175,7 +226,7 @@ const BUCKET_BUFFER_BYTES: usize = 64 * 1024;
 struct IdHashes {
     in_memory: Vec<u64>,
     in_memory_bound: usize,
-    buckets: Vec<(SpillFile, BufWriter<File>)>,
+    buckets: Vec<(SpillFile, BufWriter<TemporaryWriter>)>,
     /// Hashes taken in all.
     rows: u64,
 }
@@ -262,13 +313,20 @@ fn repeated_in(mut hashes: Vec<u64>) -> HashSet<u64> {
         .collect()
 }
 
-/// The rows where one id occurs.
+/// The rows where one id occurs (in no particular order), and a hash of
+/// each copy's values.
 #[derive(Debug, Clone, Default)]
 struct Occurrences {
     rows: Vec<IdxSize>,
+    contents: Vec<u64>,
 }
 
 impl Occurrences {
+    /// The row of the first occurrence.
+    fn first_row(&self) -> IdxSize {
+        self.rows.iter().copied().min().unwrap_or_default()
+    }
+
     /// The row of the last occurrence.
     fn last_row(&self) -> IdxSize {
         self.rows.iter().copied().max().unwrap_or_default()
@@ -279,16 +337,21 @@ impl Occurrences {
         let last = self.last_row();
         self.rows.iter().copied().filter(move |row| *row != last)
     }
+
+    /// Whether the copies do not all hold the same values.
+    fn differ(&self) -> bool {
+        self.contents.windows(2).any(|pair| pair[0] != pair[1])
+    }
 }
 
-/// The occurrences of every id of `calls` whose hash is one of `hashes`.
+/// The occurrences of every id of `calls` whose hash is one of `hashes`
+/// (every column is read, to compare the copies; the pass runs only when
+/// some id hash repeats).
 fn occurrences_of(
     calls: LazyFrame,
     hashes: HashSet<u64>,
 ) -> PolarsResult<HashMap<String, Occurrences>> {
-    let hashed = calls
-        .with_row_index(ROW, None)
-        .select([col(ROW), col(ID), hash_of_id()]);
+    let hashed = calls.with_row_index(ROW, None).with_column(hash_of_id());
     fold_batches(
         hashed,
         false,
@@ -304,11 +367,26 @@ fn occurrences_of(
                 let (Some(id), Some(row)) = (ids.get(index), rows.get(index)) else {
                     continue;
                 };
-                seen.entry(id.to_string()).or_default().rows.push(row);
+                let seen = seen.entry(id.to_string()).or_default();
+                seen.rows.push(row);
+                seen.contents.push(hash_of_values(&batch, index)?);
             }
             Ok(false)
         },
     )
+}
+
+/// The XXH3-64 hash of the values of row `index` of `batch` (the columns
+/// added while de-duplicating aside).
+fn hash_of_values(batch: &DataFrame, index: usize) -> PolarsResult<u64> {
+    let mut values = String::new();
+    for column in batch.columns() {
+        if [ROW, ID_HASH].contains(&column.name().as_str()) {
+            continue;
+        }
+        values.push_str(&format!("{:?}\u{1f}", column.get(index)?));
+    }
+    Ok(xxh3_64(values.as_bytes()))
 }
 
 /// The XXH3-64 hash of each id's text (a null id hashes as empty text).
@@ -414,6 +492,31 @@ mod tests {
         assert_eq!(hashes.rows, 5);
         assert_eq!(hashes.repeated().unwrap(), HashSet::from([2]));
         assert!(paths.iter().all(|path| !path.exists()));
+    }
+
+    #[test]
+    fn repeated_ids_say_how_many_copies_differ_in_the_order_first_seen() {
+        let frame = df!(
+            ID => ["b", "a", "b", "c", "a", "b"],
+            "value" => [1, 2, 1, 3, 5, 1],
+        )
+        .unwrap()
+        .lazy();
+        let repeated = repeated_ids(frame, 0).unwrap();
+        assert_eq!(repeated.duplicates, 3);
+        let copies = |id: &str, copies, differ| DuplicateId {
+            id: id.into(),
+            copies,
+            differ,
+        };
+        assert_eq!(
+            repeated.ids,
+            DuplicateIds {
+                repeated: 2,
+                differing: 1,
+                first: vec![copies("b", 3, false), copies("a", 2, true)],
+            }
+        );
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Small Polars helpers shared by the readers, the store and verify.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::sync::{Arc, Mutex};
 
@@ -9,6 +8,7 @@ use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 
 use crate::model::date_dtype;
+use crate::scratch::{FirstFailure, TemporaryWriter};
 
 /// The value of column `name` in the first row of `frame`, as a count
 /// (0 when null).
@@ -46,11 +46,38 @@ pub(crate) fn fold_batches<S: Send + 'static>(
 
 /// A writer of canonical calls to a temporary Parquet file on `file`: fast
 /// compression, no statistics (read back whole, never pruned).
-pub(crate) fn temporary_parquet_writer(file: File) -> PolarsResult<BatchedWriter<BufWriter<File>>> {
-    ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+pub(crate) fn temporary_parquet_writer(
+    file: TemporaryWriter,
+) -> PolarsResult<TemporaryParquetWriter> {
+    let failures = file.failures();
+    let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
         .with_compression(ParquetCompression::Lz4Raw)
         .with_statistics(StatisticsOptions::empty())
-        .batched(&crate::model::canonical_schema())
+        .batched(&crate::model::canonical_schema());
+    Ok(TemporaryParquetWriter {
+        writer: failures.explain(writer)?,
+        failures,
+    })
+}
+
+/// Canonical calls written to a temporary Parquet file: a write the disk
+/// refuses fails as the [`crate::scratch::TemporaryWriteError`] it is (the
+/// Parquet writer alone would report it as text).
+pub(crate) struct TemporaryParquetWriter {
+    writer: BatchedWriter<BufWriter<TemporaryWriter>>,
+    failures: FirstFailure,
+}
+
+impl TemporaryParquetWriter {
+    /// Appends `calls` as one or more row groups.
+    pub(crate) fn write_batch(&mut self, calls: &DataFrame) -> PolarsResult<()> {
+        self.failures.explain(self.writer.write_batch(calls))
+    }
+
+    /// Writes the footer.
+    pub(crate) fn finish(&self) -> PolarsResult<()> {
+        self.failures.explain(self.writer.finish().map(drop))
+    }
 }
 
 /// One lazy scan of the Parquet `files`, in order. Polars reads a few of

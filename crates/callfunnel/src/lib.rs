@@ -16,6 +16,7 @@
 //! - [`definitions`]: the rules, printable, with their version;
 //! - [`verify`]: an API answer compared with the recomputation;
 //! - [`store`]: the canonical Parquet store, written and read;
+//! - [`check`]: the data-quality findings of `callfunnel check`;
 //! - [`scratch`]: temporary files, removed on a signal.
 //!
 //! The command line, the text tables, the HTML/PNG report and the generator of
@@ -39,6 +40,7 @@
 //! assert_eq!(response.data.funnel.connected.rate, Some(1.0));
 //! ```
 
+pub mod check;
 pub mod definitions;
 mod duplicates;
 pub mod engine;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 use callfunnel::ingest::Format;
-use callfunnel::store::{folder, write_parquet, WriteError};
+use callfunnel::store::{folder, write_parquet, StoreLock, WriteError};
 use clap::Args;
 
 use super::{Failure, InputArgs};
@@ -40,17 +40,18 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
             args.out.display()
         )));
     }
+    let lock = lock_store(&args.out)?;
     let summary = match (is_file, args.append) {
         (true, false) => write_file(&args, &args.input)?,
         (true, true) => append_to_file(&args)?,
         (false, false) => {
             let loaded = args.input.load()?;
-            let rows = with_spinner(&args, || folder::write_folder(loaded.frame, &args.out))?;
+            let rows = with_spinner(&args, || folder::write_folder(loaded.frame, &lock))?;
             format!("wrote {rows} calls to {}", args.out.display())
         }
         (false, true) => {
             let loaded = args.input.load()?;
-            let added = with_spinner(&args, || folder::append(loaded.frame, &args.out))?;
+            let added = with_spinner(&args, || folder::append(loaded.frame, &lock))?;
             format!(
                 "added {} calls and replaced {} in {} ({} month files written, {} calls in all)",
                 added.added,
@@ -68,6 +69,17 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Takes the lock on the store at `store` for the whole run (an append
+/// reads the store it rewrites), saying on stderr what a writer no longer
+/// running had left and was put right.
+fn lock_store(store: &Path) -> Result<StoreLock, Failure> {
+    let lock = StoreLock::acquire(store).map_err(store_failure)?;
+    for recovery in lock.recovered() {
+        say(format!("{}: {recovery}", store.display()));
+    }
+    Ok(lock)
 }
 
 /// Whether `path` names a Parquet file.
@@ -114,8 +126,9 @@ fn store_failure(error: WriteError) -> Failure {
         WriteError::Frame(_) | WriteError::NotCanonical(_) | WriteError::Damaged { .. } => {
             Failure::input(error)
         }
-        WriteError::NotAStore { .. } | WriteError::Parquet { .. } | WriteError::Io { .. } => {
-            Failure::output(error)
-        }
+        WriteError::NotAStore { .. }
+        | WriteError::Locked { .. }
+        | WriteError::Parquet { .. }
+        | WriteError::Io { .. } => Failure::output(error),
     }
 }

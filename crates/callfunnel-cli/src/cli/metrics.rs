@@ -17,7 +17,7 @@ use super::{
     Failure, InputArgs, RequestArgs,
 };
 use crate::csv_tables::{write_items, TableName, Tables};
-use crate::messages::say;
+use crate::messages::{say, warn};
 use crate::table::TableInput;
 
 /// Arguments of `metrics`.
@@ -144,6 +144,8 @@ impl OutputArgs {
 
 /// Computes what the flags ask for and prints it on stdout.
 pub fn run(args: MetricsArgs) -> Result<ExitCode, Failure> {
+    args.input
+        .refuse_stdin_shared(args.request.request.as_deref())?;
     let request = match read_request(&args.request)? {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),
@@ -151,6 +153,7 @@ pub fn run(args: MetricsArgs) -> Result<ExitCode, Failure> {
     let output = args.output.output(&request)?;
     let started = Instant::now();
     let loaded = args.input.load_for(&request)?;
+    warn_of_moved_figures(loaded.frame.clone(), &request)?;
     let loaded_at = started.elapsed();
     let computed = compute(output, loaded.frame, &request, args.output.rounding())?;
     let computed_at = started.elapsed();
@@ -164,6 +167,18 @@ pub fn run(args: MetricsArgs) -> Result<ExitCode, Failure> {
         ));
     }
     code
+}
+
+/// Says on stderr, one line each, what `check` would warn about among the
+/// figures of `request` (e.g. talk-time outliers carrying over 10 % of the
+/// period's talk time).
+fn warn_of_moved_figures(calls: LazyFrame, request: &Request) -> Result<(), Failure> {
+    let warnings =
+        crate::check_table::figure_warnings(calls, request).map_err(Failure::internal)?;
+    for warning in warnings {
+        warn(warning);
+    }
+    Ok(())
 }
 
 /// Set (to anything) to print how long each phase of `metrics` took.

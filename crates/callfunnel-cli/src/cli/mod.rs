@@ -14,6 +14,7 @@ use anyhow::Context;
 use callfunnel::definitions;
 use callfunnel::ingest::{self, IngestOptions};
 use callfunnel::request::DateRange;
+use callfunnel::scratch::TemporaryWriteError;
 use callfunnel::{ApiError, Request};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -22,6 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::csv_tables::TableError;
 use crate::messages::say;
 
+mod check;
 mod completions;
 mod convert;
 mod generate;
@@ -91,6 +93,18 @@ enum Command {
     ///
     /// Example: callfunnel verify --input sample_data/calls.csv --request sample_data/api/request.json --response sample_data/api/response.json
     Verify(Box<verify::VerifyArgs>),
+    /// Report what in the inputs is unreadable, likely wrong or worth knowing, with examples.
+    ///
+    /// Unreadable rows by reason, duplicate ids, talk time over --max-talk and its share,
+    /// connected calls without talk, talk on unconnected calls, long ringing, future and
+    /// lone far-off dates, calls without user or contact, inbound calls and SMS, results
+    /// and tags by count with likely typos. Exit 0 with findings; with --strict, 1 when
+    /// any is an error or a warning.
+    ///
+    /// Example: callfunnel check --input sample_data/check_example.csv
+    ///
+    /// Example: callfunnel check --input exports/ --format json --strict
+    Check(Box<check::CheckArgs>),
     /// Print the metric definitions (SPEC §3–§4), their version and what changed since the last.
     ///
     /// Example: callfunnel definitions --format json
@@ -140,7 +154,8 @@ enum Command {
 /// Where the calls come from and how to read them.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Call log files (CSV, JSON, NDJSON, saved API pages, Parquet), folders or globs; repeatable.
+    /// Call log files (CSV, JSON, NDJSON, saved API pages, Parquet), folders, globs or pipes,
+    /// or `-` for standard input (with --input-format); repeatable.
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
     pub input: Vec<PathBuf>,
     /// Time zone of timestamps that carry no offset.
@@ -155,6 +170,34 @@ pub struct InputArgs {
     /// No progress spinner on stderr (it shows only on a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
+    /// Format of standard input (`--input -`, where it is required) and of a pipe such as
+    /// `<(zcat calls.csv.gz)` (whose format is otherwise told from its first bytes).
+    #[arg(long, value_enum, ignore_case = true, value_name = "FORMAT")]
+    pub input_format: Option<InputFormat>,
+}
+
+/// The format of standard input or of a pipe (`--input-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array, a saved API page or one record per line.
+    Json,
+    /// One JSON record per line.
+    Ndjson,
+    /// Parquet.
+    Parquet,
+}
+
+impl InputFormat {
+    /// The reader's format (NDJSON is read as JSON, told apart by shape).
+    fn format(self) -> ingest::Format {
+        match self {
+            InputFormat::Csv => ingest::Format::Csv,
+            InputFormat::Json | InputFormat::Ndjson => ingest::Format::Json,
+            InputFormat::Parquet => ingest::Format::Parquet,
+        }
+    }
 }
 
 impl InputArgs {
@@ -165,7 +208,41 @@ impl InputArgs {
             input_tz: self.input_tz,
             column_map: self.map.clone(),
             skip_invalid: self.skip_invalid,
+            input_format: self.input_format.map(InputFormat::format),
             ..base
+        }
+    }
+
+    /// Refuses standard input as an input when `other` (the request, a
+    /// saved answer) is read from it too: it can be read once.
+    pub fn refuse_stdin_shared(&self, other: Option<&str>) -> Result<(), Failure> {
+        let input_reads_stdin = self
+            .input
+            .iter()
+            .any(|input| input.as_os_str() == ingest::STDIN);
+        if input_reads_stdin && other == Some("-") {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "--input -: standard input can be read once only, and the request is read from it"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses standard input given without its format, or more than once.
+    fn check_stdin(&self) -> Result<(), Failure> {
+        let stdin = self
+            .input
+            .iter()
+            .filter(|input| input.as_os_str() == ingest::STDIN);
+        match stdin.count() {
+            0 => Ok(()),
+            1 if self.input_format.is_some() => Ok(()),
+            1 => Err(Failure::usage(anyhow::anyhow!(
+                "--input -: standard input needs --input-format csv|json|ndjson|parquet"
+            ))),
+            _ => Err(Failure::usage(anyhow::anyhow!(
+                "--input -: standard input can be read once only"
+            ))),
         }
     }
 
@@ -180,7 +257,9 @@ impl InputArgs {
         self.load_with(self.options(IngestOptions::for_request(request)))
     }
 
-    fn load_with(&self, options: IngestOptions) -> Result<ingest::Ingested, Failure> {
+    /// Like [`InputArgs::load`], with `options` as given.
+    pub fn load_with(&self, options: IngestOptions) -> Result<ingest::Ingested, Failure> {
+        self.check_stdin()?;
         let spinner = self.spinner("reading the calls");
         let loaded = ingest::load(&self.input, &options).map_err(Failure::input);
         if let Some(spinner) = spinner {
@@ -317,6 +396,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Metrics(args) => metrics::run(*args),
         Command::Report(args) => report::run(*args),
         Command::Verify(args) => verify::run(*args),
+        Command::Check(args) => check::run(*args),
         Command::Definitions(args) => print_definitions(args),
         Command::Generate(args) => generate::run(args),
         Command::Convert(args) => convert::run(args),
@@ -377,11 +457,19 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// Input that could not be read (exit status 3).
+    /// Input that could not be read (exit status 3); a temporary file that
+    /// could not be written on the way (a full disk) is an output that
+    /// could not be written (exit status 4), whatever was being read.
     pub fn input(error: impl Into<anyhow::Error>) -> Self {
+        let error = error.into();
+        let write_failed = TemporaryWriteError::find(error.as_ref()).is_some();
         Failure {
-            status: EXIT_INPUT,
-            error: error.into(),
+            status: if write_failed {
+                EXIT_OUTPUT
+            } else {
+                EXIT_INPUT
+            },
+            error,
         }
     }
 

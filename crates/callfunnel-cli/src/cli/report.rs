@@ -50,6 +50,8 @@ pub struct ReportArgs {
 
 /// Computes the metrics of both periods and writes the page (and the PNGs).
 pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
+    args.input
+        .refuse_stdin_shared(args.request.request.as_deref())?;
     let request = match read_request(&args.request)? {
         Ok(request) => request,
         Err(api_error) => return Ok(reject_request(&api_error)),
@@ -76,6 +78,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let names = filter_names(calls.clone(), &request).map_err(Failure::internal)?;
+    let warnings =
+        crate::check_table::figure_warnings(calls.clone(), &request).map_err(Failure::internal)?;
+    for warning in &warnings {
+        warn(warning);
+    }
     let input = ReportInput {
         request: &request,
         response: &response,
@@ -85,6 +92,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         census,
         filter_names: &names,
         title: args.title.as_deref(),
+        warnings: &warnings,
     };
     write(&args.out, render_html(&input).as_bytes())?;
     say(format!("wrote {}", args.out.display()));

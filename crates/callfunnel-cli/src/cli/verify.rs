@@ -64,6 +64,7 @@ pub struct VerifyArgs {
 
 /// Runs `verify`: exit 0 when every figure agrees, 1 otherwise.
 pub fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
+    args.input.refuse_stdin_shared(Some(&args.request))?;
     let request_text = read_request_text(&args.request)?;
     let request = match Request::from_json_str(&request_text) {
         Ok(request) => request,

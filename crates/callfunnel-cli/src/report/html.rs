@@ -39,6 +39,9 @@ dt { font-weight: 600; }
 dd { margin: 0; }
 ul.files { margin: 0; padding-left: 18px; }
 footer { padding-bottom: 24px; }
+.warnings { background: #fffbeb; border: 1px solid #f59e0b; border-radius: 8px; padding: 12px 20px; margin: 16px 0; }
+.warnings h2 { color: #b45309; margin: 0 0 6px; }
+.warnings ul { margin: 0; padding-left: 18px; }
 ";
 
 /// The report as one self-contained HTML page.
@@ -69,6 +72,7 @@ pub fn render_html(input: &ReportInput) -> String {
     );
     header(&mut page, input, &title);
     page.push_str("<main>\n");
+    warnings_box(&mut page, input.warnings);
     let _ = write!(
         page,
         "<section id=\"funnel\">\n<h2>Funnel</h2>\n<div class=\"flow\">{}\n{}</div>\n</section>\n",
@@ -176,6 +180,18 @@ fn header(page: &mut String, input: &ReportInput, title: &str) {
         request.conversation_threshold_seconds,
         escape(data.last_updated.as_deref().unwrap_or(display::NOT_AVAILABLE)),
     );
+}
+
+/// The box of what `check` would warn about, when there is anything.
+fn warnings_box(page: &mut String, warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    page.push_str("<aside class=\"warnings\" id=\"check-warnings\" role=\"alert\">\n<h2>Check the data behind these figures</h2>\n<ul>\n");
+    for warning in warnings {
+        let _ = writeln!(page, "<li>{}</li>", escape(warning));
+    }
+    page.push_str("</ul>\n</aside>\n");
 }
 
 /// A table with a header row; `numeric` marks the right-aligned columns.

@@ -49,6 +49,9 @@ pub struct ReportInput<'a> {
     pub filter_names: &'a [(String, Option<String>)],
     /// The page's heading, instead of the one made from the period.
     pub title: Option<&'a str>,
+    /// What `check` would warn about among the figures shown, one line
+    /// each: a box at the top of the page.
+    pub warnings: &'a [String],
 }
 
 /// A chart of the report.

@@ -2,11 +2,13 @@
 //! low). The library's own tests are in `crates/callfunnel/tests/it/`.
 
 mod browser;
+mod check;
 mod cli;
 mod csv_tables;
 mod hardening;
 mod hardening_pull;
 mod hardening_serve;
+mod hardening_store;
 mod harness;
 mod help;
 mod one_home;

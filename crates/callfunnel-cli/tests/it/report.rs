@@ -304,6 +304,7 @@ fn report_of(
         census: period_census(calls, request).expect("counting"),
         filter_names: &[],
         title: None,
+        warnings: &[],
     };
     (render_html(&input), charts(&input))
 }

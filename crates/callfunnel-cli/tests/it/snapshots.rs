@@ -36,7 +36,7 @@ fn transcript_to(args: &[&str], stdout: Option<Stdio>) -> String {
 }
 
 /// [`transcript_to`] with stdout captured.
-fn transcript(args: &[&str]) -> String {
+pub(crate) fn transcript(args: &[&str]) -> String {
     transcript_to(args, None)
 }
 

@@ -227,7 +227,11 @@ fn a_folder_store_holds_one_file_per_month_and_reads_back_as_one_store() {
     let folder = dir.path().join("store");
     let expected = by_date(calls(5_000));
     assert_eq!(
-        folder::write_folder(expected.clone().lazy(), &folder).unwrap(),
+        folder::write_folder(
+            expected.clone().lazy(),
+            &StoreLock::acquire(&folder).unwrap()
+        )
+        .unwrap(),
         5_000
     );
     let expected_months: Vec<String> = (1..=12).map(|m| format!("2024-{m:02}.parquet")).collect();
@@ -243,7 +247,11 @@ fn a_folder_store_holds_one_file_per_month_and_reads_back_as_one_store() {
     );
     assert!(loaded.frame.collect().unwrap().equals_missing(&expected));
     // Written again, the folder is replaced whole; nothing is left beside it.
-    folder::write_folder(by_date(calls(100)).lazy(), &folder).unwrap();
+    folder::write_folder(
+        by_date(calls(100)).lazy(),
+        &StoreLock::acquire(&folder).unwrap(),
+    )
+    .unwrap();
     assert_eq!(reload(&folder).height(), 100);
     assert_eq!(month_files(dir.path()), ["store"]);
 }
@@ -254,7 +262,7 @@ fn append_adds_new_calls_replaces_same_ids_and_rewrites_only_changed_months() {
     let folder = dir.path().join("store");
     let all = by_date(calls(4_000));
     let (first, later) = (all.slice(0, 3_000), all.slice(3_000, 1_000));
-    folder::write_folder(first.clone().lazy(), &folder).unwrap();
+    folder::write_folder(first.clone().lazy(), &StoreLock::acquire(&folder).unwrap()).unwrap();
     let before: Vec<_> = month_files(&folder)
         .iter()
         .map(|name| {
@@ -276,7 +284,7 @@ fn append_adds_new_calls_replaces_same_ids_and_rewrites_only_changed_months() {
         UnionArgs::default(),
     )
     .unwrap();
-    let appended = folder::append(export, &folder).unwrap();
+    let appended = folder::append(export, &StoreLock::acquire(&folder).unwrap()).unwrap();
     assert_eq!(
         (appended.added, appended.replaced, appended.calls),
         (1_000, 1, 4_000)
@@ -345,7 +353,7 @@ fn append_refuses_to_rewrite_a_damaged_month() {
     let dir = temporary_folder();
     let folder = dir.path().join("store");
     let all = by_date(calls(2_000));
-    folder::write_folder(all.clone().lazy(), &folder).unwrap();
+    folder::write_folder(all.clone().lazy(), &StoreLock::acquire(&folder).unwrap()).unwrap();
     // The first month's file changed on disk (one bit of a data page).
     let first_month = folder.join(&month_files(&folder)[0]);
     let mut bytes = std::fs::read(&first_month).unwrap();
@@ -358,7 +366,7 @@ fn append_refuses_to_rewrite_a_damaged_month() {
     again
         .with_column(Column::new(column::DURATION.into(), [7i64]))
         .unwrap();
-    let error = folder::append(again.lazy(), &folder).unwrap_err();
+    let error = folder::append(again.lazy(), &StoreLock::acquire(&folder).unwrap()).unwrap_err();
     assert!(matches!(error, WriteError::Damaged { .. }), "{error}");
     assert!(
         error.to_string().starts_with(&format!(

@@ -45,6 +45,7 @@ use scope::section_columns;
 pub use scope::{filter_names, period_census, window, PeriodCensus};
 pub(crate) use series::bucket_start;
 use series::{read_series, series_plan};
+pub(crate) use totals::{exact_sum_where, read_split_sum};
 use totals::{totals_plan, Totals};
 
 /// Failure inside the engine (the query itself failed).

@@ -35,7 +35,7 @@ const _: () = assert!(IdxSize::MAX as u64 <= u32::MAX as u64);
 /// `[0, 2³²)`, so `|high| ≤ 2³¹`; over fewer than 2³² rows, the sum of the
 /// highs fits an `i64` and the sum of the lows a `u64`. No sum can wrap,
 /// whatever the values.
-fn exact_sum_where(condition: Expr, value: Expr, name: &str) -> [Expr; 2] {
+pub(crate) fn exact_sum_where(condition: Expr, value: Expr, name: &str) -> [Expr; 2] {
     // Bitwise `and` keeps the low bits (two's complement: in [0, 2³²) for
     // any sign); the rest is an exact multiple of 2³², divided exactly.
     let low = value.clone().and(lit((1i64 << LOW_BITS) - 1));
@@ -104,7 +104,7 @@ pub(super) struct Totals {
 }
 
 /// Reads the two parts of an [`exact_sum_where`] back into one number.
-fn read_split_sum(frame: &DataFrame, name: &str) -> PolarsResult<i128> {
+pub(crate) fn read_split_sum(frame: &DataFrame, name: &str) -> PolarsResult<i128> {
     let high = frame
         .column(&format!("{name}_high"))?
         .cast(&DataType::Int64)?

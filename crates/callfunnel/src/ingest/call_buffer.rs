@@ -1,14 +1,12 @@
 //! Calls read from an input, gathered batch by batch in bounded memory: in
 //! memory while few, then in temporary Parquet files that a lazy frame scans.
 
-use std::fs::File;
-
 use chrono::{DateTime, Utc};
-use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
 use crate::exprs::{
     kept_for_window, scan_parquet_files, temporary_parquet_writer, with_own_strings,
+    TemporaryParquetWriter,
 };
 use crate::scratch::SpillFile;
 
@@ -29,7 +27,7 @@ const SPILL_ROW_GROUP_ROWS: usize = 16 * 1024;
 struct SpillWriter {
     closed: Vec<SpillFile>,
     file: SpillFile,
-    writer: ParquetBatchedWriter<std::io::BufWriter<File>>,
+    writer: TemporaryParquetWriter,
     /// Rows written to `file` so far.
     rows: usize,
     rows_per_file: usize,
@@ -49,7 +47,7 @@ impl SpillWriter {
     }
 
     /// A new temporary file and its writer.
-    fn open() -> PolarsResult<(SpillFile, ParquetBatchedWriter<std::io::BufWriter<File>>)> {
+    fn open() -> PolarsResult<(SpillFile, TemporaryParquetWriter)> {
         let (file, handle) = SpillFile::create("parquet")?;
         Ok((file, temporary_parquet_writer(handle)?))
     }

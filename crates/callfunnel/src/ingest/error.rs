@@ -21,14 +21,16 @@ pub enum IngestError {
         /// The path as given.
         path: PathBuf,
     },
-    /// An input that is neither a regular file nor a folder (a FIFO, a
-    /// socket, a device): it could not be read more than once, or might
-    /// never end.
-    #[error("{}: not a regular file (a pipe or device cannot be read; save it to a file first)", path.display())]
+    /// An input that is neither a regular file, a pipe nor a folder (a
+    /// socket, a device): it might never end.
+    #[error("{}: not a regular file, a pipe or a folder (a device or socket cannot be read; save it to a file first)", path.display())]
     NotRegularFile {
         /// The path as given.
         path: PathBuf,
     },
+    /// Standard input given as an input without its format.
+    #[error("standard input: its format is not known; name it (csv, json, ndjson or parquet)")]
+    StdinFormat,
     /// A glob pattern that is not valid, or whose walk went beyond its bound.
     #[error("{pattern}: invalid pattern: {message}")]
     BadPattern {

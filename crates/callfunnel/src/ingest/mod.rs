@@ -33,6 +33,7 @@ mod parquet;
 mod part;
 mod paths;
 mod sink;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -43,10 +44,12 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use crate::duplicates::{keep_last_occurrences, repeated_ids};
+pub use crate::duplicates::{DuplicateId, DuplicateIds, DUPLICATE_EXAMPLES};
 use crate::request::Request;
 use crate::scratch::SpillFile;
 pub use error::{IngestError, InvalidRow, Reason};
 pub use paths::{expand_inputs, MAX_WALK_ENTRIES};
+pub use stream::STDIN;
 
 use fields::ColumnNames;
 use json::JsonContext;
@@ -75,6 +78,12 @@ pub struct IngestOptions {
     /// keeps the window's calls only. `None` keeps every call. Either way a
     /// file is read in batches, in memory that does not grow with its size.
     pub keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The format of standard input (the input [`STDIN`], which needs it)
+    /// and of a pipe (a FIFO, a process substitution), whose name may not
+    /// tell it: a pipe without it is read by its extension, else by its
+    /// first bytes. Either is copied once into a temporary file, then read
+    /// as a file.
+    pub input_format: Option<Format>,
 }
 
 impl IngestOptions {
@@ -112,6 +121,7 @@ impl Default for IngestOptions {
             skip_invalid: false,
             request_tags: Vec::new(),
             keep_window: None,
+            input_format: None,
         }
     }
 }
@@ -127,6 +137,8 @@ pub struct IngestReport {
     pub skipped: BTreeMap<String, u64>,
     /// Rows dropped because a later row had the same `id`.
     pub duplicates: u64,
+    /// The ids those rows repeat, and whether their copies differ.
+    pub duplicate_ids: DuplicateIds,
     /// Calls kept after de-duplication.
     pub calls: u64,
 }
@@ -222,10 +234,14 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
     if files.is_empty() {
         return Err(IngestError::NoInput);
     }
-    // Every format first, so a bad extension fails before anything is read.
+    // Every format first, so a bad extension fails before anything is read
+    // (a stream's is known once it is buffered).
     let formats = files
         .iter()
-        .map(|file| Format::from_path(file))
+        .map(|file| match stream::is_stream(file) {
+            true => Ok(None),
+            false => Format::from_path(file).map(Some),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let conversion_tags = item_conversion_tags(options);
     // A call left out of one file could be the last occurrence of an id
@@ -234,8 +250,20 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
     let keep_window = options.keep_window.filter(|_| files.len() == 1);
 
     let mut loader = Loader::default();
-    for (path, format) in files.iter().zip(formats) {
-        let file = path.display().to_string();
+    for (given, format) in files.iter().zip(formats) {
+        let file = match given.as_os_str() == STDIN {
+            true => stream::STDIN_NAME.to_string(),
+            false => given.display().to_string(),
+        };
+        let (path, format) = match format {
+            Some(format) => (given.as_path(), format),
+            None => {
+                let (spill, format) = stream::buffer(given, &file, options.input_format)?;
+                loader.spills.push(spill);
+                let path = loader.spills.last().map(SpillFile::path).unwrap_or(given);
+                (path, format)
+            }
+        };
         let part = match format {
             Format::Csv => csv::read(path, &file, &names, options, keep_window)?,
             Format::Json => {
@@ -345,6 +373,7 @@ impl Loader {
         } else {
             let repeated = repeated_ids(frame.clone(), report.rows_read).map_err(polars_error)?;
             report.duplicates = repeated.duplicates;
+            report.duplicate_ids = repeated.ids.clone();
             report.calls = repeated.rows - repeated.duplicates;
             keep_last_occurrences(frame, repeated)
         };

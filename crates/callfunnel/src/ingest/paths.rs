@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::IngestError;
+use super::stream::{is_pipe, STDIN};
 use super::Format;
 
 /// Whether `path` names a file of a supported format.
@@ -12,15 +13,23 @@ fn is_supported(path: &Path) -> bool {
 }
 
 /// The files named by `inputs`, in order: a file is itself; a folder gives
-/// every supported file in it, sorted by name (not recursive); a pattern
+/// every supported file in it, sorted by name (not recursive; hidden files,
+/// whose names start with a dot, are a writer's temporaries and left out;
+/// a folder store whose append is being switched in gives its files as the
+/// append leaves them, see [`crate::store::folder`]); a pattern
 /// holding `*`, `?` or `[` gives its matches, sorted (folders among them
 /// expand like folders; `**` walks at most [`MAX_WALK_ENTRIES`] entries and
 /// enters each folder once, so a symbolic-link loop ends). A missing path,
 /// an empty folder, a pattern that matches nothing, or a path that is not a
-/// regular file (a FIFO, a device) is an error.
+/// regular file nor a pipe (a device, a socket) is an error; [`STDIN`] is
+/// itself.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
     let mut files = Vec::new();
     for input in inputs {
+        if input.as_os_str() == STDIN {
+            files.push(input.clone());
+            continue;
+        }
         if input.exists() {
             expand_path(input, &mut files)?;
             continue;
@@ -115,11 +124,11 @@ fn glob_matches(pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
 }
 
 /// Adds an existing file, or the supported files of a folder, to `files`.
-/// Only regular files are read: a FIFO, socket or device is refused, as it
-/// could not be read more than once (or ever end).
+/// Regular files and pipes are read (a pipe once, see [`super::stream`]): a
+/// socket or device is refused, as it might never end.
 fn expand_path(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IngestError> {
     if !path.is_dir() {
-        if !path.is_file() {
+        if !path.is_file() && !is_pipe(path) {
             return Err(IngestError::NotRegularFile {
                 path: path.to_path_buf(),
             });
@@ -134,16 +143,20 @@ fn expand_path(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IngestError>
     let mut found = Vec::new();
     for entry in std::fs::read_dir(path).map_err(unreadable)? {
         let entry_path = entry.map_err(unreadable)?.path();
-        if entry_path.is_file() && is_supported(&entry_path) {
+        let hidden = entry_path
+            .file_name()
+            .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."));
+        if !hidden && entry_path.is_file() && is_supported(&entry_path) {
             found.push(entry_path);
         }
     }
+    found.sort();
+    crate::store::files_to_read(path, &mut found).map_err(unreadable)?;
     if found.is_empty() {
         return Err(IngestError::EmptyFolder {
             path: path.to_path_buf(),
         });
     }
-    found.sort();
     files.extend(found);
     Ok(())
 }

@@ -1,20 +1,24 @@
 //! The store as a folder: one store file per calendar month (UTC), named
 //! `YYYY-MM.parquet`, read as one input (a folder input reads every file in
 //! it). A new export is added with [`append`], which rewrites only the
-//! months its calls fall in (and any month holding a call it replaces).
+//! months its calls fall in (and any month holding a call it replaces) and
+//! switches them in all at once (see [`super::journal`]). A writer holds
+//! the store's lock ([`StoreLock`]).
 //!
 //! ```
 //! use callfunnel::store::folder::{append, write_folder};
+//! use callfunnel::store::StoreLock;
 //! use callfunnel::model::{calls_to_frame, Call};
 //! use chrono::{TimeZone, Utc};
 //! use polars::prelude::IntoLazy;
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = dir.path().join("calls");
+//! let lock = StoreLock::acquire(&store).unwrap();
 //! let march = Call::new("cll-1", Utc.with_ymd_and_hms(2024, 3, 4, 9, 30, 0).unwrap());
-//! assert_eq!(write_folder(calls_to_frame([march]).unwrap().lazy(), &store).unwrap(), 1);
+//! assert_eq!(write_folder(calls_to_frame([march]).unwrap().lazy(), &lock).unwrap(), 1);
 //! let april = Call::new("cll-2", Utc.with_ymd_and_hms(2024, 4, 1, 8, 0, 0).unwrap());
-//! let added = append(calls_to_frame([april]).unwrap().lazy(), &store).unwrap();
+//! let added = append(calls_to_frame([april]).unwrap().lazy(), &lock).unwrap();
 //! assert_eq!((added.added, added.replaced, added.months_written), (1, 0, 1));
 //! assert!(store.join("2024-04.parquet").exists());
 //! ```
@@ -27,11 +31,13 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::format::{check_checksum, store_metadata, StoreMetadata};
+use super::journal::{self, Journal, NEW_MONTH};
+use super::lock::{StoreLock, PREVIOUS};
 use super::months::{check_distinct_ids, spill_by_month, Months};
 use super::write::{canonical_calls, write_month_sorted, write_store_file, StoreWriter, SORT_ROWS};
 use super::WriteError;
 use crate::model::column;
-use crate::scratch::{self, hidden_sibling, write_replacing};
+use crate::scratch::{self, hidden_sibling, write_aside, write_replacing};
 
 /// What [`append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +55,10 @@ pub struct Appended {
 /// Writes `frame` (canonical calls) as a folder store at `folder`, one file
 /// per month, in bounded memory (as [`super::write_parquet`]). The folder is
 /// built beside `folder` under a temporary name and put in its place once
-/// complete; an existing folder store at `folder` is replaced. Returns the
-/// number of calls written.
-pub fn write_folder(frame: LazyFrame, folder: &Path) -> Result<u64, WriteError> {
+/// complete; an existing folder store at `folder` is replaced. `lock` is
+/// the lock on `folder`. Returns the number of calls written.
+pub fn write_folder(frame: LazyFrame, lock: &StoreLock) -> Result<u64, WriteError> {
+    let folder = lock.store();
     let io_error = |source| WriteError::Io {
         path: folder.to_path_buf(),
         source,
@@ -99,9 +106,12 @@ fn fill_new_folder(frame: LazyFrame, building: &Path) -> Result<u64, WriteError>
 /// Adds the calls of `frame` to the folder store at `folder` (created when
 /// missing): a call whose id the store holds replaces it (wherever its
 /// month), the others are added. Only the months that gain or lose a call
-/// are rewritten, each atomically; memory grows with the export and the
-/// largest month, not with the store.
-pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, WriteError> {
+/// are rewritten, and switched in all at once (see [`super::journal`]):
+/// an append stopped at any point leaves the store as it was or, once its
+/// switch has begun, as it will be. `lock` is the lock on `folder`. Memory
+/// grows with the export and the largest month, not with the store.
+pub fn append(frame: LazyFrame, lock: &StoreLock) -> Result<Appended, WriteError> {
+    let folder = lock.store();
     let io_error = |source| WriteError::Io {
         path: folder.to_path_buf(),
         source,
@@ -127,9 +137,39 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, WriteError> {
         months_written: 0,
         calls: 0,
     };
-    for (month, path) in &existing {
+    let mut switches = Journal::default();
+    let mut new_files = Vec::new();
+    let written = write_new_months(
+        (folder, &id),
+        (&spill, &months, &new_ids),
+        &existing,
+        &mut outcome,
+        (&mut switches, &mut new_files),
+    );
+    if let Err(error) = written {
+        journal::remove_new_files(&new_files);
+        return Err(error);
+    }
+    journal::switch_in(folder, &switches)?;
+    outcome.added -= outcome.replaced;
+    Ok(outcome)
+}
+
+/// Writes the new file of every month of the folder store `folder` (of id
+/// `id`) that gains a call of the export (spilled by month in `spill`,
+/// `months`; ids `new_ids`) or loses one it replaces, beside the month's
+/// file, each noted in `switches` (a month left without calls is to be
+/// removed) and `new_files`; counts what it does in `outcome`.
+fn write_new_months(
+    (folder, id): (&Path, &str),
+    (spill, months, new_ids): (&Months, &[i32], &Series),
+    existing: &BTreeMap<i32, PathBuf>,
+    outcome: &mut Appended,
+    (switches, new_files): (&mut Journal, &mut Vec<PathBuf>),
+) -> Result<(), WriteError> {
+    for (month, path) in existing {
         let stored = store_file_rows(path)?;
-        let kept = without_ids(path, &new_ids)?;
+        let kept = without_ids(path, new_ids)?;
         let replaced = stored - count(kept.clone())?;
         outcome.replaced += replaced;
         let gains = months.contains(month);
@@ -146,19 +186,24 @@ pub fn append(frame: LazyFrame, folder: &Path) -> Result<Appended, WriteError> {
         }
         outcome.months_written += 1;
         if calls.height() == 0 {
-            std::fs::remove_file(path).map_err(io_error)?;
+            switches.remove(path);
             continue;
         }
-        outcome.calls += write_month(path, &id, |store| store.write_sorted(calls))?;
+        let (new, rows) = write_month_aside(path, id, |store| store.write_sorted(calls))?;
+        outcome.calls += rows;
+        switches.replace(path, &new);
+        new_files.push(new);
     }
     for month in months.iter().filter(|month| !existing.contains_key(month)) {
         let calls = spill.read_month(*month).map_err(WriteError::Frame)?;
         let path = folder.join(month_file_name(*month));
-        outcome.calls += write_month(&path, &id, |store| store.write_sorted(calls))?;
+        let (new, rows) = write_month_aside(&path, id, |store| store.write_sorted(calls))?;
+        outcome.calls += rows;
         outcome.months_written += 1;
+        switches.replace(&path, &new);
+        new_files.push(new);
     }
-    outcome.added -= outcome.replaced;
-    Ok(outcome)
+    Ok(())
 }
 
 /// The calls of the store file at `path` whose id is not one of `ids`.
@@ -186,16 +231,50 @@ fn write_month(
     folder_id: &str,
     fill: impl FnOnce(&mut StoreWriter<&mut BufWriter<File>>) -> PolarsResult<()>,
 ) -> Result<u64, WriteError> {
-    let io_error = |source| WriteError::Io {
+    write_replacing(
+        path,
+        month_io_error(path),
+        month_writer(path, folder_id, fill),
+    )
+}
+
+/// Writes the new file of the month file at `path`, beside it under a
+/// hidden name (see [`journal`]), with the calls `fill` gives the store
+/// writer; its path and its number of calls.
+fn write_month_aside(
+    path: &Path,
+    folder_id: &str,
+    fill: impl FnOnce(&mut StoreWriter<&mut BufWriter<File>>) -> PolarsResult<()>,
+) -> Result<(PathBuf, u64), WriteError> {
+    write_aside(
+        path,
+        NEW_MONTH,
+        month_io_error(path),
+        month_writer(path, folder_id, fill),
+    )
+}
+
+/// The error of a failed write of the month file at `path`.
+fn month_io_error(path: &Path) -> impl Fn(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    write_replacing(path, io_error, |out| {
+    }
+}
+
+/// Writes a month file of folder store `folder_id`, at `path`, with the
+/// calls `fill` gives the store writer, on the output it is given.
+fn month_writer<'a>(
+    path: &'a Path,
+    folder_id: &'a str,
+    fill: impl FnOnce(&mut StoreWriter<&mut BufWriter<File>>) -> PolarsResult<()> + 'a,
+) -> impl FnOnce(&mut BufWriter<File>) -> Result<u64, WriteError> + 'a {
+    move |out| {
         write_store_file(out, Some(folder_id), fill).map_err(|source| WriteError::Parquet {
             path: path.to_path_buf(),
             source,
         })
-    })
+    }
 }
 
 /// The ids of the export's calls (memory grows with the export only).
@@ -223,6 +302,10 @@ fn month_files(folder: &Path) -> Result<BTreeMap<i32, PathBuf>, WriteError> {
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or("");
+        if name.starts_with('.') {
+            // A hidden temporary (see [`super::lock`]), or the journal.
+            continue;
+        }
         if let Some(month) = month_of_file_name(name) {
             files.insert(month, path);
         } else if name.ends_with(".parquet") {
@@ -253,6 +336,11 @@ fn is_folder_store(folder: &Path) -> Result<bool, WriteError> {
 fn month_file_name(month: i32) -> String {
     let (year, month) = ((month - 1).div_euclid(12), (month - 1).rem_euclid(12) + 1);
     format!("{year:04}-{month:02}.parquet")
+}
+
+/// Whether `name` is the name of a month file, `YYYY-MM.parquet`.
+pub(super) fn is_month_file_name(name: &str) -> bool {
+    month_of_file_name(name).is_some()
 }
 
 /// The month key of a month file's name, if it is one.
@@ -320,7 +408,7 @@ fn swap_in(built: &Path, folder: &Path) -> std::io::Result<()> {
     if !folder.exists() {
         return std::fs::rename(built, folder);
     }
-    let previous = hidden_sibling(folder, "previous");
+    let previous = hidden_sibling(folder, PREVIOUS);
     std::fs::rename(folder, &previous)?;
     std::fs::rename(built, folder)?;
     std::fs::remove_dir_all(previous)

@@ -1,6 +1,6 @@
 //! The canonical Parquet store, its format end to end: the metadata its
 //! files carry (the marker, the folder, the checksum), the rules its calls
-//! keep, the writer (`callfunnel convert`: one file, or a folder of month
+//! keep, the lock a writer holds ([`StoreLock`]), the writer (`callfunnel convert`: one file, or a folder of month
 //! files, see [`folder`]) and the checks of a store read back.
 //!
 //! Calls read once through [`crate::ingest`] (so de-duplication and
@@ -26,6 +26,8 @@
 mod checksum;
 pub mod folder;
 mod format;
+mod journal;
+mod lock;
 mod months;
 mod read;
 mod rules;
@@ -36,5 +38,7 @@ pub use format::{
     ROW_GROUP_ROWS, STORE_FOLDER_KEY, STORE_MARKER_KEY, STORE_MARKER_VERSION,
     STORE_MARKER_VERSION_UNSUMMED,
 };
+pub(crate) use journal::files_to_read;
+pub use lock::{LockHolder, Recovery, StoreLock};
 pub(crate) use read::{scan_store, ReadError};
 pub use write::{write_parquet, WriteError};

@@ -3,19 +3,18 @@
 //! rules on the way, so that each month can then be sorted on its own.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use polars::io::parquet::write::BatchedWriter as ParquetBatchedWriter;
 use polars::prelude::*;
 
 use super::rules::{store_rules, StoreRule};
 use super::WriteError;
 use crate::duplicates::repeated_ids;
-use crate::exprs::{fold_batches, scan_parquet_files, temporary_parquet_writer};
+use crate::exprs::{
+    fold_batches, scan_parquet_files, temporary_parquet_writer, TemporaryParquetWriter,
+};
 use crate::model::column;
-use crate::scratch::SpillFolder;
+use crate::scratch::{SpillFolder, TemporaryWriter};
 
 /// The calls spread by month, in a temporary folder beside the store.
 pub(super) struct Months {
@@ -197,7 +196,7 @@ impl MonthSpreader {
                 let path = month_part_file(&self.folder, month, writer.part);
                 writer
                     .file
-                    .insert(temporary_parquet_writer(File::create(path)?)?)
+                    .insert(temporary_parquet_writer(TemporaryWriter::create(&path)?)?)
             }
         };
         file.write_batch(&calls)?;
@@ -230,7 +229,7 @@ fn month_runs(months: &Int32Chunked) -> PolarsResult<Vec<(i32, usize, usize)>> {
 /// which part of the month it is.
 #[derive(Default)]
 struct MonthWriter {
-    file: Option<ParquetBatchedWriter<BufWriter<File>>>,
+    file: Option<TemporaryParquetWriter>,
     part: usize,
     /// Calls written to the open file.
     rows: usize,

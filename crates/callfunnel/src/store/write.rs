@@ -54,6 +54,21 @@ pub enum WriteError {
         /// The checksum of the file as it is.
         found: String,
     },
+    /// Another writer holds the store's lock (see [`super::StoreLock`]).
+    #[error("{}: another callfunnel ({}) is writing this store; try again once it has finished (its lock is {}{})",
+        store.display(),
+        holder.as_deref().unwrap_or("a process its lock does not name"),
+        lock.display(),
+        if holder.is_some() { "" } else { ": remove it if no callfunnel is writing the store" })]
+    Locked {
+        /// The store.
+        store: PathBuf,
+        /// Its lock file.
+        lock: PathBuf,
+        /// The holder, as the lock names it (`process PID`, with its host
+        /// when not this one), if it does.
+        holder: Option<String>,
+    },
     /// Writing the file failed.
     #[error("writing {}", path.display())]
     Io {

@@ -3,6 +3,7 @@
 //! orders, the sample data against independently computed answers, and
 //! `verify`.
 
+mod check;
 mod orders;
 mod properties;
 mod reference;
