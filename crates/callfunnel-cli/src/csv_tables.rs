@@ -12,6 +12,9 @@
 
 use std::io::Write;
 
+use callfunnel::analysis::{
+    Analysis, Breakdown, ConnectRuleFigures, ConnectRules, GroupBy, GroupFigures, GroupKey, Reach,
+};
 use callfunnel::engine::{DrilldownRow, DrilldownRows};
 use callfunnel::request::Granularity;
 use callfunnel::response::{MetricValue, Response, TimeSeries, TimeSeriesPoint};
@@ -37,18 +40,45 @@ pub enum TableName {
     Leaderboard,
     /// The drilldown's calls with their result, tags, rep and number label.
     Items,
+    /// The breakdown's page of groups (SPEC §8.1): counts, rates, talk
+    /// time, the comparison's and, with intervals, the connect rate's bounds.
+    Breakdown,
+    /// The connect rate under each rule, both periods (SPEC §8.2).
+    #[value(name = "connect_rules")]
+    ConnectRules,
+    /// Contact reach's figures (SPEC §8.3).
+    Reach,
 }
 
 impl TableName {
     /// Every table, in the order `report --csv` writes them.
-    pub const ALL: [TableName; 6] = [
+    pub const ALL: [TableName; 9] = [
         TableName::Funnel,
         TableName::TimeSpent,
         TableName::Series,
         TableName::Heatmap,
         TableName::Leaderboard,
         TableName::Items,
+        TableName::Breakdown,
+        TableName::ConnectRules,
+        TableName::Reach,
     ];
+
+    /// The tables a response to `request` has: those of the API, the
+    /// drilldown's when it asks for one, and each analysis it asks for.
+    pub fn of(request: &Request) -> Vec<TableName> {
+        let analysis = &request.analysis;
+        TableName::ALL
+            .into_iter()
+            .filter(|name| match name {
+                TableName::Items => request.items.is_some(),
+                TableName::Breakdown => analysis.breakdown.is_some(),
+                TableName::ConnectRules => analysis.connect_rules,
+                TableName::Reach => analysis.reach,
+                _ => true,
+            })
+            .collect()
+    }
 
     /// The table's name on the command line and as a file stem, e.g. `time_spent`.
     pub fn name(self) -> &'static str {
@@ -59,6 +89,9 @@ impl TableName {
             TableName::Heatmap => "heatmap",
             TableName::Leaderboard => "leaderboard",
             TableName::Items => "items",
+            TableName::Breakdown => "breakdown",
+            TableName::ConnectRules => "connect_rules",
+            TableName::Reach => "reach",
         }
     }
 }
@@ -75,6 +108,14 @@ pub enum TableError {
     /// `items` of a request without a drilldown.
     #[error("the items table needs a drilldown: --extend items --stage STAGE")]
     NoDrilldown,
+    /// An analysis table of a request that does not ask for it.
+    #[error("the {table} table needs {flag}")]
+    NotAsked {
+        /// The table's name.
+        table: &'static str,
+        /// The flag that asks for it.
+        flag: &'static str,
+    },
 }
 
 /// What the tables are made of.
@@ -107,9 +148,42 @@ impl Tables<'_> {
                 let calls = self.calls.ok_or(TableError::NoDrilldown)?;
                 items_records(&mut csv, calls.iter()?, self.request)?;
             }
+            TableName::Breakdown => {
+                let breakdown =
+                    self.analysis(name, "--by KEY", |found| found.breakdown.as_ref())?;
+                self.breakdown(breakdown, &mut csv)?;
+            }
+            TableName::ConnectRules => {
+                let rules = self.analysis(name, "--connect-rules", |found| {
+                    found.connect_rules.as_ref()
+                })?;
+                connect_rules_records(rules, &mut csv)?;
+            }
+            TableName::Reach => {
+                let reach = self.analysis(name, "--reach", |found| found.reach.as_ref())?;
+                reach_records(reach, &mut csv)?;
+            }
         }
         csv.flush().map_err(csv::Error::from)?;
         Ok(())
+    }
+
+    /// The part of the response's analysis that table `name` shows, or the
+    /// error naming the `flag` that asks for it.
+    fn analysis<T>(
+        &self,
+        name: TableName,
+        flag: &'static str,
+        part: impl FnOnce(&Analysis) -> Option<&T>,
+    ) -> Result<&T, TableError> {
+        self.response
+            .analysis
+            .as_ref()
+            .and_then(part)
+            .ok_or(TableError::NotAsked {
+                table: name.name(),
+                flag,
+            })
     }
 
     /// `Date (ZONE)`-style header: `what` and the request's zone.
@@ -117,36 +191,49 @@ impl Tables<'_> {
         format!("{what} ({})", self.request.timezone.name())
     }
 
+    /// The columns shown of `columns`: without a comparison period, none
+    /// that compares with it.
+    fn columns<'a>(&self, columns: &[(&'a str, bool)]) -> display::Columns<'a> {
+        display::Columns::new(columns, self.response.data.compare_date.is_some())
+    }
+
     fn funnel<W: Write>(&self, csv: &mut csv::Writer<W>) -> csv::Result<()> {
         let funnel = &self.response.data.funnel;
-        csv.write_record([
-            "Stage",
-            "Current",
-            "Previous",
-            "Change",
-            "Rate",
-            "Previous rate",
-            "Rate difference",
-        ])?;
+        let columns = self.columns(&[
+            ("Stage", false),
+            ("Current", false),
+            ("Previous", true),
+            ("Change", true),
+            ("Rate", false),
+            ("Previous rate", true),
+            ("Rate difference", true),
+        ]);
+        csv.write_record(columns.header())?;
         for (name, stage) in display::funnel_stages(funnel) {
             let previous_rate = stage.previous_rate(funnel.dials.count.previous, self.rounding);
             let difference = stage.rate.zip(previous_rate).map(|(now, then)| now - then);
-            csv.write_record([
+            csv.write_record(columns.keep([
                 name.to_string(),
                 stage.count.value.to_string(),
-                stage.count.previous.to_string(),
+                optional_count(stage.count.previous),
                 fraction(stage.count.change),
                 fraction(stage.rate),
                 fraction(previous_rate),
                 fraction(difference),
-            ])?;
+            ]))?;
         }
         Ok(())
     }
 
     fn time_spent<W: Write>(&self, csv: &mut csv::Writer<W>) -> csv::Result<()> {
         let spent = &self.response.data.time_spent;
-        csv.write_record(["Measure", "Current", "Previous", "Change"])?;
+        let columns = self.columns(&[
+            ("Measure", false),
+            ("Current", false),
+            ("Previous", true),
+            ("Change", true),
+        ]);
+        csv.write_record(columns.header())?;
         let averages: [(&str, &MetricValue<Option<f64>>); 2] = [
             ("Average ringing time (s)", &spent.avg_ringing_time_seconds),
             (
@@ -155,20 +242,20 @@ impl Tables<'_> {
             ),
         ];
         for (name, metric) in averages {
-            csv.write_record([
+            csv.write_record(columns.keep([
                 name.to_string(),
                 fraction(metric.value),
-                fraction(metric.previous),
+                fraction(metric.previous.flatten()),
                 fraction(metric.change),
-            ])?;
+            ]))?;
         }
         let total = &spent.total_conversation_time_seconds;
-        csv.write_record([
+        csv.write_record(columns.keep([
             "Total conversation time (s)".to_string(),
             total.value.to_string(),
-            total.previous.to_string(),
+            optional_count(total.previous),
             fraction(total.change),
-        ])
+        ]))
     }
 
     fn series<W: Write>(&self, csv: &mut csv::Writer<W>) -> csv::Result<()> {
@@ -231,6 +318,88 @@ impl Tables<'_> {
         Ok(())
     }
 
+    fn breakdown<W: Write>(
+        &self,
+        breakdown: &Breakdown,
+        csv: &mut csv::Writer<W>,
+    ) -> csv::Result<()> {
+        // The bounds when the request asks for intervals (a report computes
+        // them for its page whatever its request asks).
+        let intervals = self
+            .response
+            .analysis
+            .as_ref()
+            .and_then(|found| found.intervals.as_ref())
+            .and_then(|intervals| intervals.breakdown.as_ref())
+            .filter(|_| self.request.analysis.intervals);
+        let key = match breakdown.group_by {
+            GroupBy::Weekday => "Weekday".to_string(),
+            GroupBy::Hour => self.zoned("Hour"),
+            other => other.as_str().to_string(),
+        };
+        let labelled = matches!(breakdown.group_by, GroupBy::User | GroupBy::AlloNumber);
+        let (bounds, compared) = (
+            intervals.is_some(),
+            self.response.data.compare_date.is_some(),
+        );
+        let columns = display::Columns::showing(&[
+            (&key, true),
+            ("Label", labelled),
+            ("Dials", true),
+            ("Connected", true),
+            ("Conversations", true),
+            ("Conversions", true),
+            ("Voicemails", true),
+            ("Connect rate", true),
+            ("Connect rate low (95%)", bounds),
+            ("Connect rate high (95%)", bounds),
+            ("Conversation rate", true),
+            ("Conversion rate", true),
+            ("Voicemail rate", true),
+            ("Connect rate excluding voicemail", true),
+            ("Average conversation time (s)", true),
+            ("Total conversation time (s)", true),
+            ("Previous dials", compared),
+            ("Previous connected", compared),
+            ("Previous connect rate", compared),
+            ("Connect rate difference", compared),
+        ]);
+        csv.write_record(columns.header())?;
+        for (index, row) in breakdown.rows.iter().enumerate() {
+            let figures = &row.current;
+            let connect = intervals
+                .and_then(|intervals| intervals.rows.get(index))
+                .map(|row| &row.current.connect_rate);
+            let previous = row.previous.as_ref();
+            let count = |value: u64| value.to_string();
+            let previous_count =
+                |value: fn(&GroupFigures) -> u64| optional_count(previous.map(value));
+            csv.write_record(columns.keep([
+                breakdown_key(row.key.as_ref()),
+                row.label.clone().unwrap_or_default(),
+                count(figures.dials),
+                count(figures.connected),
+                count(figures.conversations),
+                count(figures.conversions),
+                count(figures.voicemails),
+                fraction(figures.connect_rate),
+                fraction(connect.and_then(|interval| interval.low)),
+                fraction(connect.and_then(|interval| interval.high)),
+                fraction(figures.conversation_rate),
+                fraction(figures.conversion_rate),
+                fraction(figures.voicemail_rate),
+                fraction(figures.connect_rate_excl_voicemail),
+                fraction(figures.avg_conversation_time_seconds),
+                count(figures.total_conversation_time_seconds),
+                previous_count(|figures| figures.dials),
+                previous_count(|figures| figures.connected),
+                fraction(previous.and_then(|figures| figures.connect_rate)),
+                fraction(row.change.as_ref().and_then(|change| change.connect_rate)),
+            ]))?;
+        }
+        Ok(())
+    }
+
     fn leaderboard<W: Write>(&self, csv: &mut csv::Writer<W>) -> csv::Result<()> {
         csv.write_record(["Rank", "Rep", "User id", "Email", "Connected"])?;
         for (rank, entry) in self.response.data.leaderboard.iter().enumerate() {
@@ -245,6 +414,96 @@ impl Tables<'_> {
         }
         Ok(())
     }
+}
+
+/// A breakdown key as a cell: the text, the hour, or empty for the calls
+/// without one.
+fn breakdown_key(key: Option<&GroupKey>) -> String {
+    match key {
+        None => String::new(),
+        Some(GroupKey::Hour(hour)) => hour.to_string(),
+        Some(GroupKey::Text(text)) => text.clone(),
+    }
+}
+
+/// The connect rules, one measure a row, the comparison period's beside
+/// the current one's when there is one.
+fn connect_rules_records<W: Write>(
+    rules: &ConnectRules,
+    csv: &mut csv::Writer<W>,
+) -> csv::Result<()> {
+    let periods: Vec<&ConnectRuleFigures> = std::iter::once(&rules.current)
+        .chain(&rules.previous)
+        .collect();
+    let mut header = vec!["Measure", "Current"];
+    if rules.previous.is_some() {
+        header.push("Previous");
+    }
+    csv.write_record(&header)?;
+    let cells = |value: &dyn Fn(&ConnectRuleFigures) -> String| -> Vec<String> {
+        periods.iter().map(|figures| value(figures)).collect()
+    };
+    let rows = [
+        ("Dials", cells(&|figures| figures.dials.to_string())),
+        (
+            "Voicemails",
+            cells(&|figures| figures.voicemails.to_string()),
+        ),
+        ("Connected", cells(&|figures| figures.connected.to_string())),
+        (
+            "Connect rate (voicemail not connected)",
+            cells(&|figures| fraction(figures.connect_rate)),
+        ),
+        (
+            "Connect rate, voicemail counted as connected",
+            cells(&|figures| fraction(figures.connect_rate_with_voicemail)),
+        ),
+        (
+            "Connect rate, voicemail left out of the dials",
+            cells(&|figures| fraction(figures.connect_rate_excl_voicemail)),
+        ),
+        (
+            "Voicemail inflation",
+            cells(&|figures| fraction(figures.voicemail_inflation)),
+        ),
+    ];
+    for (name, values) in rows {
+        let mut record = vec![name.to_string()];
+        record.extend(values);
+        csv.write_record(&record)?;
+    }
+    Ok(())
+}
+
+/// Contact reach's figures, one measure a row (the most-dialled contacts
+/// are a list of their own, in the JSON and the text table).
+fn reach_records<W: Write>(reach: &Reach, csv: &mut csv::Writer<W>) -> csv::Result<()> {
+    csv.write_record(["Measure", "Value"])?;
+    let first_connect = &reach.dials_to_first_connect;
+    let rows = [
+        ("Contacts dialled", reach.contacts_dialled.to_string()),
+        ("Contacts reached", reach.contacts_reached.to_string()),
+        ("Contacts converted", reach.contacts_converted.to_string()),
+        ("Reach rate", fraction(reach.reach_rate)),
+        ("Dials per contact", fraction(reach.dials_per_contact)),
+        ("Dials to first connect, mean", fraction(first_connect.mean)),
+        (
+            "Dials to first connect, median",
+            fraction(first_connect.median),
+        ),
+        (
+            "Unreached after 5 dials",
+            reach.unreached_after_5_dials.to_string(),
+        ),
+        (
+            "Dials without a contact number",
+            reach.dials_without_contact.to_string(),
+        ),
+    ];
+    for (name, value) in rows {
+        csv.write_record([name.to_string(), value])?;
+    }
+    Ok(())
 }
 
 /// The cells of the `index`-th bucket of `series`: date, dials, connected,
@@ -330,6 +589,11 @@ fn items_records<W: Write>(
         ])?;
     }
     Ok(())
+}
+
+/// A count, or nothing when there is none (no comparison period).
+fn optional_count(value: Option<u64>) -> String {
+    value.map_or_else(String::new, |value| value.to_string())
 }
 
 /// A fraction (rate, change) or an average with four decimals; empty when

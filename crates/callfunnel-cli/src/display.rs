@@ -14,6 +14,7 @@
 //! assert_eq!(duration(71408), "19h 50m 08s");
 //! ```
 
+use callfunnel::analysis::{ConnectRateIntervals, ConnectRuleFigures, Interval, Reach};
 use callfunnel::response::{Funnel, FunnelStage};
 use callfunnel::rounding::CHANGE_DECIMALS;
 use callfunnel::Rounding;
@@ -22,6 +23,154 @@ use chrono_tz::Tz;
 
 /// What a missing figure (a rate without dials, a change against 0) prints as.
 pub const NOT_AVAILABLE: &str = "n/a";
+
+/// A figure of the comparison period, shown by `show`, or [`NOT_AVAILABLE`]
+/// without a comparison (`compare: none`).
+pub fn compared<T>(value: Option<T>, show: impl FnOnce(T) -> String) -> String {
+    value.map_or_else(|| NOT_AVAILABLE.into(), show)
+}
+
+/// The comparison period in words, `compared with FROM to TO`, or `no
+/// comparison`; `to` joins the two days.
+pub fn comparison(range: Option<callfunnel::request::DateRange>, to: &str) -> String {
+    range.map_or_else(
+        || "no comparison".into(),
+        |range| format!("compared with {}{to}{}", range.from, range.to),
+    )
+}
+
+/// The columns a table shows, from its columns' titles, each marked `true`
+/// when it compares with the previous period: all of them with a
+/// comparison, only the unmarked ones without (`compare: none`).
+#[derive(Debug, Clone)]
+pub struct Columns<'a> {
+    titles: Vec<&'a str>,
+    shown: Vec<bool>,
+}
+
+impl<'a> Columns<'a> {
+    /// The columns `columns` (title, whether it compares), shown as `compared` asks.
+    pub fn new(columns: &[(&'a str, bool)], compared: bool) -> Columns<'a> {
+        let shown: Vec<(&str, bool)> = columns
+            .iter()
+            .map(|(title, comparing)| (*title, compared || !comparing))
+            .collect();
+        Columns::showing(&shown)
+    }
+
+    /// The columns `columns` (title, whether it is shown).
+    pub fn showing(columns: &[(&'a str, bool)]) -> Columns<'a> {
+        Columns {
+            titles: columns.iter().map(|(title, _)| *title).collect(),
+            shown: columns.iter().map(|(_, shown)| *shown).collect(),
+        }
+    }
+
+    /// The titles of the columns shown.
+    pub fn header(&self) -> Vec<&'a str> {
+        self.keep(self.titles.iter().copied())
+    }
+
+    /// Of a row's cells, one per column, those of the columns shown.
+    pub fn keep<T>(&self, cells: impl IntoIterator<Item = T>) -> Vec<T> {
+        cells
+            .into_iter()
+            .zip(&self.shown)
+            .filter(|(_, shown)| **shown)
+            .map(|(cell, _)| cell)
+            .collect()
+    }
+}
+
+/// A breakdown key as shown: the weekday's name, the hour (`9h`), the
+/// text, or `(none)` for the calls without one.
+pub fn group_key(
+    key: Option<&callfunnel::analysis::GroupKey>,
+    group_by: callfunnel::analysis::GroupBy,
+) -> String {
+    use callfunnel::analysis::{GroupBy, GroupKey};
+    match key {
+        None => "(none)".into(),
+        Some(GroupKey::Hour(hour)) => format!("{hour}h"),
+        Some(GroupKey::Text(day)) if group_by == GroupBy::Weekday => weekday(day),
+        Some(GroupKey::Text(text)) => text.clone(),
+    }
+}
+
+/// The connect rules as lines of a table, one measure each, the current
+/// period's figure and the comparison period's (n/a without one); rates
+/// with their intervals when given.
+pub fn connect_rule_lines(
+    periods: [Option<&ConnectRuleFigures>; 2],
+    rates: [Option<&ConnectRateIntervals>; 2],
+) -> [(&'static str, [String; 2]); 7] {
+    let counts = |value: fn(&ConnectRuleFigures) -> u64| {
+        periods.map(|figures| compared(figures.map(value), count))
+    };
+    let rate = |value: fn(&ConnectRuleFigures) -> Option<f64>,
+                interval: fn(&ConnectRateIntervals) -> &Interval| {
+        [0, 1].map(|period| match periods[period] {
+            Some(figures) => rate_within(value(figures), rates[period].map(interval)),
+            None => NOT_AVAILABLE.to_string(),
+        })
+    };
+    [
+        ("Dials", counts(|f| f.dials)),
+        ("Voicemails", counts(|f| f.voicemails)),
+        ("Connected", counts(|f| f.connected)),
+        (
+            "Connect rate (voicemail not connected)",
+            rate(|f| f.connect_rate, |r| &r.connect_rate),
+        ),
+        (
+            "Connect rate, voicemail counted as connected",
+            rate(
+                |f| f.connect_rate_with_voicemail,
+                |r| &r.connect_rate_with_voicemail,
+            ),
+        ),
+        (
+            "Connect rate, voicemail left out of the dials",
+            rate(
+                |f| f.connect_rate_excl_voicemail,
+                |r| &r.connect_rate_excl_voicemail,
+            ),
+        ),
+        (
+            "Voicemail inflation",
+            rate(|f| f.voicemail_inflation, |r| &r.voicemail_inflation),
+        ),
+    ]
+}
+
+/// Contact reach as lines of a table, one figure each; the reach rate with
+/// its interval when given.
+pub fn reach_lines(reach: &Reach, rate: Option<&Interval>) -> [(&'static str, String); 9] {
+    let average = |value: Option<f64>| {
+        value.map_or_else(|| NOT_AVAILABLE.to_string(), |value| format!("{value:.1}"))
+    };
+    let first_connect = &reach.dials_to_first_connect;
+    [
+        ("Contacts dialled", count(reach.contacts_dialled)),
+        ("Contacts reached", count(reach.contacts_reached)),
+        ("Contacts converted", count(reach.contacts_converted)),
+        ("Reach rate", rate_within(reach.reach_rate, rate)),
+        ("Dials per contact", average(reach.dials_per_contact)),
+        ("Dials to first connect, mean", average(first_connect.mean)),
+        (
+            "Dials to first connect, median",
+            average(first_connect.median),
+        ),
+        (
+            "Unreached after 5 dials",
+            count(reach.unreached_after_5_dials),
+        ),
+        (
+            "Dials without a contact number",
+            count(reach.dials_without_contact),
+        ),
+    ]
+}
 
 /// A whole number with `,` between groups of three digits.
 pub fn count(value: u64) -> String {
@@ -43,6 +192,30 @@ pub fn percent(rate: Option<f64>) -> String {
         |rate| format!("{:.1}%", rate * 100.0),
     )
 }
+
+/// A rate with its 95 % interval in percent, e.g. `41.9% (38.1–45.8)`, and
+/// [`SMALL_SAMPLE_MARK`] after it when the interval rests on fewer than 30
+/// calls; the rate alone without an interval (or without trials).
+pub fn rate_within(rate: Option<f64>, interval: Option<&Interval>) -> String {
+    let rate_text = percent(rate);
+    let Some(interval) = interval else {
+        return rate_text;
+    };
+    let mark = if interval.small_sample {
+        SMALL_SAMPLE_MARK
+    } else {
+        ""
+    };
+    match (interval.low, interval.high) {
+        (Some(low), Some(high)) => {
+            format!("{rate_text} ({:.1}–{:.1}){mark}", low * 100.0, high * 100.0)
+        }
+        _ => format!("{rate_text}{mark}"),
+    }
+}
+
+/// The mark of a rate resting on fewer than 30 calls.
+pub const SMALL_SAMPLE_MARK: &str = " *";
 
 /// A relative change as a signed percentage at the precision it holds: the
 /// API rounds a change to 2 decimals of a fraction, so whole percents
@@ -75,9 +248,15 @@ fn signed(value: f64, decimals: usize) -> String {
 /// (rates hold 3 decimals of a fraction): `0.376` against `0.408` →
 /// `-3.2 pp`; n/a when either rate is missing.
 pub fn points(rate: Option<f64>, previous: Option<f64>) -> String {
-    match rate.zip(previous) {
+    point_difference(rate.zip(previous).map(|(rate, previous)| rate - previous))
+}
+
+/// A difference of two rates in percentage points, signed, one decimal:
+/// `-0.032` → `-3.2 pp`; n/a when there is none.
+pub fn point_difference(difference: Option<f64>) -> String {
+    match difference {
         None => NOT_AVAILABLE.into(),
-        Some((rate, previous)) => format!("{} pp", signed((rate - previous) * 100.0, 1)),
+        Some(difference) => format!("{} pp", signed(difference * 100.0, 1)),
     }
 }
 
@@ -249,6 +428,29 @@ mod tests {
         assert_eq!(Trend::of(Some(-0.01), false), Trend::Better);
         assert_eq!(Trend::of(None, true), Trend::Flat);
         assert_eq!(arrow(Some(-0.04)), "▼");
+    }
+
+    #[test]
+    fn rates_with_intervals_and_points() {
+        use callfunnel::analysis::wilson;
+        use callfunnel::Rounding;
+        assert_eq!(
+            rate_within(Some(0.308), Some(&wilson(81, 263, Rounding::Api))),
+            "30.8% (25.5–36.6)"
+        );
+        assert_eq!(
+            rate_within(Some(0.1), Some(&wilson(1, 10, Rounding::Api))),
+            "10.0% (1.8–40.4) *"
+        );
+        assert_eq!(
+            rate_within(None, Some(&wilson(0, 0, Rounding::Api))),
+            "n/a *"
+        );
+        assert_eq!(rate_within(Some(0.5), None), "50.0%");
+        assert_eq!(point_difference(Some(-0.07)), "-7.0 pp");
+        assert_eq!(point_difference(Some(0.0)), "0.0 pp");
+        assert_eq!(point_difference(Some(-0.0004)), "0.0 pp");
+        assert_eq!(point_difference(None), "n/a");
     }
 
     #[test]

@@ -3,15 +3,19 @@
 //! The funnel with counts, change, rates and the previous rates, time
 //! spent, the top of the leaderboard, a compact weekday × hour heatmap of
 //! dials, and the drilldown page when the response has one (or every call
-//! of the stage, `--all-pages`), its times in the request's zone. With
+//! of the stage, `--all-pages`), its times in the request's zone, and the
+//! analysis of SPEC §8 when asked for (in [`analysis`]). With
 //! `color`, changes carry arrows and colours (for a terminal); without, the
 //! text is plain.
+
+mod analysis;
 
 use comfy_table::modifiers::UTF8_ROUND_CORNERS;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
 use crate::display::{self, Trend};
+use callfunnel::analysis::StageInterval;
 use callfunnel::definitions::DEFINITIONS_VERSION;
 use callfunnel::response::{DrilldownItem, HeatmapCell, MetricValue, Response};
 use callfunnel::{Request, Rounding};
@@ -40,11 +44,10 @@ pub struct TableInput<'a> {
 pub fn render(input: &TableInput, color: bool) -> String {
     let data = &input.response.data;
     let mut sections = vec![format!(
-        "Outbound calls {} to {}, compared with {} to {}\nLast call loaded: {} · definitions version {DEFINITIONS_VERSION}",
+        "Outbound calls {} to {}, {}\nLast call loaded: {} · definitions version {DEFINITIONS_VERSION}",
         data.date.from,
         data.date.to,
-        data.compare_date.from,
-        data.compare_date.to,
+        display::comparison(data.compare_date, " to "),
         data.last_updated.as_deref().unwrap_or(display::NOT_AVAILABLE),
     )];
     sections.push(format!("Funnel\n{}", funnel_table(input, color)));
@@ -74,6 +77,13 @@ pub fn render(input: &TableInput, color: bool) -> String {
             ));
         }
         (None, None) => {}
+    }
+    if let Some(found) = &input.response.analysis {
+        sections.extend(analysis::sections(
+            found,
+            data.compare_date.is_some(),
+            color,
+        ));
     }
     sections.join("\n\n") + "\n"
 }
@@ -133,39 +143,90 @@ fn change_cell(
     }
 }
 
+/// A text table of the columns shown by [`display::Columns`]; every column
+/// but the first holds figures.
+struct Comparing<'a> {
+    table: Table,
+    columns: display::Columns<'a>,
+}
+
+impl<'a> Comparing<'a> {
+    fn new(columns: &[(&'a str, bool)], compared: bool, color: bool) -> Comparing<'a> {
+        let columns = display::Columns::new(columns, compared);
+        Comparing {
+            table: new_table(&columns.header(), color),
+            columns,
+        }
+    }
+
+    fn add_row(&mut self, cells: Vec<Cell>) {
+        self.table.add_row(self.columns.keep(cells));
+    }
+
+    fn finish(mut self) -> Table {
+        let figures: Vec<usize> = (1..self.columns.header().len()).collect();
+        align_right(&mut self.table, &figures);
+        self.table
+    }
+}
+
 fn funnel_table(input: &TableInput, color: bool) -> Table {
     let funnel = &input.response.data.funnel;
-    let mut table = new_table(
+    let mut table = Comparing::new(
         &[
-            "Stage",
-            "Current",
-            "Previous",
-            "Change",
-            "Rate",
-            "Previous rate",
-            "Rate change",
+            ("Stage", false),
+            ("Current", false),
+            ("Previous", true),
+            ("Change", true),
+            ("Rate", false),
+            ("Previous rate", true),
+            ("Rate change", true),
         ],
+        input.response.data.compare_date.is_some(),
         color,
     );
-    for (name, stage) in display::funnel_stages(funnel) {
+    let intervals = input
+        .response
+        .analysis
+        .as_ref()
+        .and_then(|analysis| analysis.intervals.as_ref())
+        .map(|intervals| &intervals.funnel);
+    let stage_intervals: [Option<&StageInterval>; 4] = [
+        intervals.map(|i| &i.dials),
+        intervals.map(|i| &i.connected),
+        intervals.map(|i| &i.conversations),
+        intervals.map(|i| &i.conversions),
+    ];
+    for ((name, stage), interval) in display::funnel_stages(funnel)
+        .into_iter()
+        .zip(stage_intervals)
+    {
         let previous_rate = stage.previous_rate(funnel.dials.count.previous, input.rounding);
         table.add_row(vec![
             Cell::new(name),
             Cell::new(display::count(stage.count.value)),
-            Cell::new(display::count(stage.count.previous)),
+            Cell::new(display::compared(stage.count.previous, display::count)),
             change_cell(stage.count.change, input.rounding, true, color),
-            Cell::new(display::percent(stage.rate)),
+            Cell::new(display::rate_within(stage.rate, interval.map(|i| &i.rate))),
             Cell::new(display::percent(previous_rate)),
             Cell::new(display::points(stage.rate, previous_rate)),
         ]);
     }
-    align_right(&mut table, &[1, 2, 3, 4, 5, 6]);
-    table
+    table.finish()
 }
 
 fn time_spent_table(input: &TableInput, color: bool) -> Table {
     let spent = &input.response.data.time_spent;
-    let mut table = new_table(&["Time", "Current", "Previous", "Change"], color);
+    let mut table = Comparing::new(
+        &[
+            ("Time", false),
+            ("Current", false),
+            ("Previous", true),
+            ("Change", true),
+        ],
+        input.response.data.compare_date.is_some(),
+        color,
+    );
     let averages: [(&str, &MetricValue<Option<f64>>, bool); 2] = [
         (
             "Average ringing time",
@@ -182,7 +243,7 @@ fn time_spent_table(input: &TableInput, color: bool) -> Table {
         table.add_row(vec![
             Cell::new(name),
             Cell::new(display::seconds(metric.value)),
-            Cell::new(display::seconds(metric.previous)),
+            Cell::new(display::compared(metric.previous, display::seconds)),
             change_cell(metric.change, input.rounding, higher_is_better, color),
         ]);
     }
@@ -190,11 +251,10 @@ fn time_spent_table(input: &TableInput, color: bool) -> Table {
     table.add_row(vec![
         Cell::new("Total conversation time"),
         Cell::new(display::duration(total.value)),
-        Cell::new(display::duration(total.previous)),
+        Cell::new(display::compared(total.previous, display::duration)),
         change_cell(total.change, input.rounding, true, color),
     ]);
-    align_right(&mut table, &[1, 2, 3]);
-    table
+    table.finish()
 }
 
 fn leaderboard_table(response: &Response, color: bool) -> Table {

@@ -10,6 +10,9 @@
 //! - [`stages`]: the stage rules of SPEC §3 (counted, connected,
 //!   conversation, conversion), in one place;
 //! - [`engine`]: the pure computation, on Polars lazy frames;
+//! - [`analysis`]: beyond the API (SPEC §8): breakdowns, connect rules,
+//!   contact reach, Wilson intervals and comparison presets, computed with
+//!   the engine's sections;
 //! - [`response`]: the API-shaped response;
 //! - [`pagination`]: the page-number and page-size rules and the
 //!   `pagination` of a page;
@@ -40,6 +43,7 @@
 //! assert_eq!(response.data.funnel.connected.rate, Some(1.0));
 //! ```
 
+pub mod analysis;
 pub mod check;
 pub mod definitions;
 mod duplicates;

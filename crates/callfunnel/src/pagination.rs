@@ -26,12 +26,18 @@ pub struct PageSizeOutOfRange(pub i128);
 /// The page size of a request: [`DEFAULT_PAGE_SIZE`] when none is given,
 /// else the one given if it lies in `1..=MAX_PAGE_SIZE`.
 pub fn page_size(requested: Option<i128>) -> Result<u32, PageSizeOutOfRange> {
+    size_within(requested, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(PageSizeOutOfRange)
+}
+
+/// A page size under another list's rule: `default` when none is given,
+/// else the one given if it lies in `1..=max`; the size asked for when not.
+pub fn size_within(requested: Option<i128>, default: u32, max: u32) -> Result<u32, i128> {
     match requested {
-        None => Ok(DEFAULT_PAGE_SIZE),
+        None => Ok(default),
         Some(size) => u32::try_from(size)
             .ok()
-            .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
-            .ok_or(PageSizeOutOfRange(size)),
+            .filter(|size| (1..=max).contains(size))
+            .ok_or(size),
     }
 }
 

@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::analysis::{comparison_period, AnalysisRequest};
 use crate::pagination::{page_number, page_size};
 pub use crate::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
@@ -145,8 +146,9 @@ pub struct ItemsRequest {
 pub struct Request {
     /// The current period.
     pub date: DateRange,
-    /// The comparison period (given, or the default preceding period).
-    pub compare_date: DateRange,
+    /// The comparison period: given, set by a `compare` preset, or the
+    /// default preceding period; `None` with `compare: none` (SPEC §8.5).
+    pub compare_date: Option<DateRange>,
     /// Keep only calls of these users (empty: no filter).
     pub user_ids: Vec<String>,
     /// Keep only calls from these Allo numbers (empty: no filter).
@@ -162,6 +164,8 @@ pub struct Request {
     pub timezone: Tz,
     /// A connected call is a conversation when its duration exceeds this.
     pub conversation_threshold_seconds: i64,
+    /// What of SPEC §8 (beyond the API) is asked for; nothing by default.
+    pub analysis: AnalysisRequest,
 }
 
 /// The API's error codes (SPEC §2.1).
@@ -185,6 +189,12 @@ pub enum ErrorCode {
     /// Both `user_ids` and `allo_numbers` given (since definitions 2: the
     /// code the real API answers).
     FilterConflict,
+    /// `group_by` is not one of SPEC §8.1's keys (an extension: the API has
+    /// no `group_by`).
+    InvalidGroupBy,
+    /// `compare: previous_month` while `date` is not one whole calendar
+    /// month (SPEC §8.5, an extension).
+    InvalidCompare,
 }
 
 /// The API's error envelope content: `{"error": {...}}` when serialized via
@@ -206,7 +216,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(code: ErrorCode, param: Option<&str>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, param: Option<&str>, message: impl Into<String>) -> Self {
         ApiError {
             error_type: "validation_error",
             code,
@@ -239,7 +249,7 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-fn body_error(param: &str, message: impl Into<String>) -> ApiError {
+pub(crate) fn body_error(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidRequestBody, Some(param), message)
 }
 
@@ -313,8 +323,6 @@ impl Request {
         if let Some(range) = &given_compare_date {
             check_buckets(range, granularity, "compare_date")?;
         }
-        // The default is as long as `date`, so it spans at most one bucket more.
-        let compare_date = given_compare_date.unwrap_or_else(|| date.preceding());
 
         let stage = match stage_text.as_deref() {
             None => None,
@@ -390,6 +398,10 @@ impl Request {
                 })?,
         };
 
+        // A preset's period is as long as `date`, so it spans at most one bucket more.
+        let compare_date = comparison_period(&fields, &date, given_compare_date)?;
+        let analysis = AnalysisRequest::from_fields(&fields)?;
+
         Ok(Request {
             date,
             compare_date,
@@ -403,19 +415,20 @@ impl Request {
             },
             timezone,
             conversation_threshold_seconds,
+            analysis,
         })
     }
 }
 
 /// Typed access to the body's fields; `null` reads as absent.
-struct Fields<'a>(&'a Map<String, Value>);
+pub(crate) struct Fields<'a>(&'a Map<String, Value>);
 
 impl Fields<'_> {
-    fn get(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name).filter(|value| !value.is_null())
     }
 
-    fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -426,9 +439,20 @@ impl Fields<'_> {
         }
     }
 
+    pub(crate) fn boolean(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(flag)) => Ok(*flag),
+            Some(other) => Err(body_error(
+                name,
+                format!("{name} must be true or false, not {other}"),
+            )),
+        }
+    }
+
     /// An integer, exactly as given (beyond 64 bits signed too, so that a
     /// range check names the value sent, never a clamped one).
-    fn integer(&self, name: &str) -> Result<Option<i128>, ApiError> {
+    pub(crate) fn integer(&self, name: &str) -> Result<Option<i128>, ApiError> {
         let exact = |number: &serde_json::Number| {
             number
                 .as_i64()

@@ -1,19 +1,25 @@
-//! The response of SPEC §4: same keys, nesting and types as the API's.
+//! The response of SPEC §4: same keys, nesting and types as the API's, and
+//! the analysis of SPEC §8 beside it when asked for.
 //!
 //! Fields are declared in the order the API prints them; `serde_json` keeps
 //! that order, so the same input always gives the same bytes.
 
 use serde::Serialize;
 
+use crate::analysis::Analysis;
 pub use crate::pagination::Pagination;
 use crate::request::{DateRange, Stage};
 use crate::rounding::{Rounding, RATE_DECIMALS};
 
-/// `{"data": {...}}`.
+/// `{"data": {...}}`, and `"analysis"` when the request asks for any of
+/// SPEC §8.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Response {
-    /// The metrics.
+    /// The metrics, as the API answers them.
     pub data: ResponseData,
+    /// Beyond the API (SPEC §8): absent unless asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
 }
 
 /// Every section of the response, in the API's order.
@@ -21,8 +27,8 @@ pub struct Response {
 pub struct ResponseData {
     /// The current period.
     pub date: DateRange,
-    /// The comparison period.
-    pub compare_date: DateRange,
+    /// The comparison period; `null` with `compare: none` (SPEC §8.5).
+    pub compare_date: Option<DateRange>,
     /// Dials → connected → conversations → conversions.
     pub funnel: Funnel,
     /// One point per bucket of the current period.
@@ -45,8 +51,10 @@ pub struct ResponseData {
 pub struct MetricValue<T> {
     /// Current period.
     pub value: T,
-    /// Comparison period.
-    pub previous: T,
+    /// Comparison period; `None` (`null`) only without a comparison
+    /// (`compare: none`, SPEC §8.5), so an average over a comparison period
+    /// without calls is `Some(None)`, also `null`.
+    pub previous: Option<T>,
     /// `(value − previous) ÷ previous`; `null` when `previous` is 0 or null.
     pub change: Option<f64>,
 }
@@ -63,11 +71,12 @@ pub struct FunnelStage {
 impl FunnelStage {
     /// The stage's rate in the comparison period, which the API does not
     /// give: its previous count ÷ the previous period's dials, rounded as
-    /// `rounding` rounds rates; `None` without previous dials.
-    pub fn previous_rate(&self, previous_dials: u64, rounding: Rounding) -> Option<f64> {
+    /// `rounding` rounds rates; `None` without previous dials or without a
+    /// comparison period.
+    pub fn previous_rate(&self, previous_dials: Option<u64>, rounding: Rounding) -> Option<f64> {
         rounding.ratio(
-            self.count.previous.into(),
-            previous_dials.into(),
+            self.count.previous?.into(),
+            previous_dials?.into(),
             RATE_DECIMALS,
         )
     }

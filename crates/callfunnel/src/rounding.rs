@@ -35,6 +35,51 @@ impl Rounding {
         })
     }
 
+    /// The change of SPEC §4 between two counts or totals,
+    /// `(value − previous) ÷ previous` rounded as a change; `None` when
+    /// `previous` is 0.
+    pub fn change(self, value: i128, previous: i128) -> Option<f64> {
+        self.ratio(value - previous, previous, CHANGE_DECIMALS)
+    }
+
+    /// The change of SPEC §4 between two means `sum ÷ count` (`current` and
+    /// `previous`, each `(sum, count)`), computed on the exact fractions:
+    /// `(s1/c1 − s0/c0) ÷ (s0/c0) = (s1·c0 − s0·c1) ÷ (s0·c1)`; `None` when
+    /// either mean is undefined (a count of 0) or the previous mean is 0.
+    /// Where these products overflow 128 bits, the change is the quotient of
+    /// the two means in floating point.
+    pub fn mean_change(self, current: (i128, i128), previous: (i128, i128)) -> Option<f64> {
+        let ((_, c1), (s0, c0)) = (current, previous);
+        if c1 == 0 || c0 == 0 {
+            return None;
+        }
+        let exact = cross_difference(current, previous).zip(s0.checked_mul(c1));
+        match exact {
+            Some((numerator, denominator)) => self.ratio(numerator, denominator, CHANGE_DECIMALS),
+            None => {
+                let (m1, m0) = (quotient(current), quotient(previous));
+                (m0 != 0.0).then(|| self.round_f64((m1 - m0) / m0, CHANGE_DECIMALS))
+            }
+        }
+    }
+
+    /// The difference of two rates `x1/n1 − x0/n0` (each `(x, n)`), a change
+    /// in percentage points as a fraction (0.05 is 5 points), rounded as a
+    /// rate on the exact value `(x1·n0 − x0·n1) ÷ (n1·n0)`; `None` when
+    /// either rate is undefined (`n` is 0). Where these products overflow
+    /// 128 bits, the difference of the two rates in floating point.
+    pub fn rate_difference(self, current: (i128, i128), previous: (i128, i128)) -> Option<f64> {
+        let ((_, n1), (_, n0)) = (current, previous);
+        if n1 == 0 || n0 == 0 {
+            return None;
+        }
+        let exact = cross_difference(current, previous).zip(n1.checked_mul(n0));
+        match exact {
+            Some((numerator, denominator)) => self.ratio(numerator, denominator, RATE_DECIMALS),
+            None => Some(self.round_f64(quotient(current) - quotient(previous), RATE_DECIMALS)),
+        }
+    }
+
     /// `value` rounded to `decimals`, half away from zero (for a value that is
     /// not a ratio of integers).
     pub fn round_f64(self, value: f64, decimals: u32) -> f64 {
@@ -46,6 +91,17 @@ impl Rounding {
             }
         }
     }
+}
+
+/// `a·d − c·b` for the fractions `a/b` (`current`) and `c/d` (`previous`):
+/// the numerator of their difference over `b·d`; `None` on overflow.
+fn cross_difference((a, b): (i128, i128), (c, d): (i128, i128)) -> Option<i128> {
+    a.checked_mul(d)?.checked_sub(c.checked_mul(b)?)
+}
+
+/// `sum ÷ count` in floating point.
+fn quotient((sum, count): (i128, i128)) -> f64 {
+    sum as f64 / count as f64
 }
 
 /// Rounds `numerator ÷ denominator` to `decimals`, half away from zero, exactly.
@@ -91,6 +147,24 @@ mod tests {
         assert_eq!(Rounding::Api.ratio(5, 0, 3), None);
         assert_eq!(Rounding::Api.ratio(0, -4, 2), Some(0.0));
         assert_eq!(Rounding::Exact.ratio(1, 8, 2), Some(0.125));
+    }
+
+    #[test]
+    fn changes_of_counts_means_and_rates() {
+        assert_eq!(Rounding::Api.change(9, 8), Some(0.13));
+        assert_eq!(Rounding::Api.change(3, 0), None);
+        // 10/4 against 6/3: (2.5 − 2) ÷ 2 = 0.25.
+        assert_eq!(Rounding::Api.mean_change((10, 4), (6, 3)), Some(0.25));
+        assert_eq!(Rounding::Api.mean_change((10, 4), (0, 3)), None);
+        assert_eq!(Rounding::Api.mean_change((10, 0), (6, 3)), None);
+        // 1/8 − 0/5 = 0.125 points → 0.125; 1/3 − 1/2 = −0.1666… → −0.167.
+        assert_eq!(Rounding::Api.rate_difference((1, 8), (0, 5)), Some(0.125));
+        assert_eq!(Rounding::Api.rate_difference((1, 3), (1, 2)), Some(-0.167));
+        assert_eq!(Rounding::Api.rate_difference((1, 3), (1, 0)), None);
+        assert_eq!(
+            Rounding::Exact.rate_difference((1, 3), (1, 2)),
+            Some(-1.0 / 6.0)
+        );
     }
 
     #[test]

@@ -70,6 +70,14 @@ pub fn is_connected() -> Expr {
     .fill_null(lit(false))
 }
 
+/// Whether a call went to voicemail: its `result` is `VOICEMAIL` (a machine
+/// answered; not connected). SPEC §8 counts these calls beside the funnel.
+pub fn is_voicemail() -> Expr {
+    col(column::RESULT)
+        .eq(lit(CallResult::Voicemail.as_str()))
+        .fill_null(lit(false))
+}
+
 /// Whether a call is a conversation: `connected` (the value of
 /// [`is_connected`]) and a `duration` strictly greater than the threshold.
 pub fn is_conversation(connected: Expr, threshold_seconds: i64) -> Expr {

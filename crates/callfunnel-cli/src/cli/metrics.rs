@@ -241,7 +241,7 @@ fn compute(
                 response: &response,
                 request,
                 rounding,
-                previous: Some(&previous),
+                previous: previous.as_ref(),
                 calls: None,
             };
             let mut bytes = Vec::new();

@@ -350,13 +350,81 @@ struct RequestArgs {
     /// A connected call longer than this many seconds is a conversation (default 60).
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     conversation_threshold_seconds: Option<i64>,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+}
+
+/// The request fields beyond the API (SPEC §8); they may also be added to a
+/// `--request` file's body.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Beyond the API (SPEC §8)")]
+struct AnalysisArgs {
+    /// Break the metrics down by USER, ALLO_NUMBER, TAG, CONTACT_NUMBER, RESULT, WEEKDAY or HOUR (`analysis.breakdown`).
+    #[arg(long, value_name = "KEY")]
+    by: Option<String>,
+    /// Order of the breakdown's rows: dials (default), connected, conversations, conversions, connect_rate, conversion_rate or key.
+    #[arg(long, value_name = "ORDER")]
+    group_sort: Option<String>,
+    /// Page of the breakdown's rows (from 1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    group_page: Option<i64>,
+    /// Rows per breakdown page (1 to 1000, default 100).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    group_size: Option<i64>,
+    /// The connect rate with voicemail counted and with voicemail left out (`analysis.connect_rules`).
+    #[arg(long)]
+    connect_rules: bool,
+    /// Contacts dialled and reached, dials to first connect, the most-dialled contacts (`analysis.reach`).
+    #[arg(long)]
+    reach: bool,
+    /// A 95 % Wilson interval and its n for every rate (`analysis.intervals`).
+    #[arg(long)]
+    intervals: bool,
+    /// Compare with previous_period (default), none, previous_month or same_weekdays_last_year.
+    #[arg(long, value_name = "PRESET")]
+    compare: Option<String>,
+}
+
+impl AnalysisArgs {
+    /// Adds the fields these flags give to a request body (replacing the
+    /// body's own).
+    fn insert_into(&self, body: &mut Map<String, Value>) {
+        let texts = [
+            ("group_by", &self.by),
+            ("group_sort", &self.group_sort),
+            ("compare", &self.compare),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                body.insert(name.into(), json!(value));
+            }
+        }
+        for (name, value) in [
+            ("group_page", self.group_page),
+            ("group_size", self.group_size),
+        ] {
+            if let Some(value) = value {
+                body.insert(name.into(), json!(value));
+            }
+        }
+        let flags = [
+            ("connect_rules", self.connect_rules),
+            ("reach", self.reach),
+            ("intervals", self.intervals),
+        ];
+        for (name, set) in flags {
+            if set {
+                body.insert(name.into(), json!(true));
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DefinitionsFormat {
     /// The rules in words.
     Text,
-    /// `{"version", "changes": […], "definitions": [{"name", "rule"}…]}`.
+    /// `{"version", "changes": [{"version", "changes"}…], "definitions": [{"name", "rule"}…]}`.
     Json,
 }
 
@@ -498,13 +566,22 @@ impl Failure {
     }
 }
 
-/// Reads the request body (file, stdin or flags) and validates it; an I/O
-/// failure is a usage error, an invalid body is the API's error.
+/// Reads the request body (file, stdin or flags, the §8 flags added to a
+/// file's body) and validates it; an I/O failure is a usage error, an
+/// invalid body is the API's error.
 fn read_request(args: &RequestArgs) -> Result<Result<Request, ApiError>, Failure> {
-    match args.request.as_deref() {
-        Some(path) => Ok(Request::from_json_str(&read_request_text(path)?)),
-        None => Ok(Request::from_json(&request_from_flags(args))),
-    }
+    let Some(path) = args.request.as_deref() else {
+        return Ok(Request::from_json(&request_from_flags(args)));
+    };
+    let text = read_request_text(path)?;
+    Ok(match serde_json::from_str(&text) {
+        Ok(Value::Object(mut body)) => {
+            args.analysis.insert_into(&mut body);
+            Request::from_json(&Value::Object(body))
+        }
+        // Not an object: the API's own error.
+        _ => Request::from_json_str(&text),
+    })
 }
 
 /// Largest request body read, in bytes (1 MiB; a request is a few hundred
@@ -601,6 +678,7 @@ fn request_from_flags(args: &RequestArgs) -> Value {
             body.insert(name.into(), json!(value));
         }
     }
+    args.analysis.insert_into(&mut body);
     Value::Object(body)
 }
 
@@ -710,6 +788,6 @@ fn table_failure(error: TableError) -> Failure {
     match error {
         TableError::Write(_) => Failure::output(error),
         TableError::Engine(_) => Failure::internal(error),
-        TableError::NoDrilldown => Failure::usage(error),
+        TableError::NoDrilldown | TableError::NotAsked { .. } => Failure::usage(error),
     }
 }

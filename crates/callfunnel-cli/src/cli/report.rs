@@ -8,11 +8,12 @@ use crate::csv_tables::{TableName, Tables};
 use crate::report::png::PngRenderer;
 use crate::report::{charts, render_html, Chart, ReportInput};
 use anyhow::Context;
+use callfunnel::analysis::{BreakdownRequest, GroupBy, GroupSort, DEFAULT_GROUP_SIZE};
 use callfunnel::engine::{
     compute_with_previous_series, drilldown_rows, filter_names, period_census, Pages,
 };
 use callfunnel::scratch::write_replacing;
-use callfunnel::Rounding;
+use callfunnel::{Request, Rounding};
 use clap::Args;
 use std::io::Write;
 
@@ -36,8 +37,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     png: Option<PathBuf>,
     /// Also write every table as a CSV file into this folder (created when missing):
-    /// funnel.csv, time_spent.csv, series.csv, heatmap.csv, leaderboard.csv, and
-    /// items.csv when the request has a drilldown.
+    /// funnel.csv, time_spent.csv, series.csv, heatmap.csv, leaderboard.csv, items.csv
+    /// when the request has a drilldown, and breakdown.csv, connect_rules.csv and
+    /// reach.csv when it asks for them.
     #[arg(long, value_name = "DIR")]
     csv: Option<PathBuf>,
     /// The page's heading (default: the period, and the rep or number the request keeps).
@@ -58,6 +60,14 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
     };
     let request_file = args.request.request.as_deref().filter(|path| *path != "-");
     refuse_overwriting_inputs("--out", &args.out, &args.input.input, request_file)?;
+    if let Some(folder) = &args.csv {
+        for name in TableName::of(&request) {
+            let file = csv_file(folder, name);
+            refuse_overwriting_inputs("--csv", &file, &args.input.input, request_file)?;
+        }
+    }
+    let asked = request;
+    let request = with_report_analysis(&asked);
     let loaded = args.input.load_for(&request)?;
     let rounding = if args.exact {
         Rounding::Exact
@@ -87,7 +97,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         request: &request,
         response: &response,
         rounding,
-        previous: Some(&previous),
+        previous: previous.as_ref(),
         ingest: &loaded.report,
         census,
         filter_names: &names,
@@ -108,9 +118,9 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         };
         let tables = Tables {
             response: &response,
-            request: &request,
+            request: &asked,
             rounding,
-            previous: Some(&previous),
+            previous: previous.as_ref(),
             calls: calls.as_ref(),
         };
         write_csvs(folder, &tables)?;
@@ -118,18 +128,15 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes every table `tables` can give as `FOLDER/NAME.csv` (the items
-/// only when the request has a drilldown).
+/// Writes every table of the request (see [`TableName::of`]) as
+/// `FOLDER/NAME.csv`.
 fn write_csvs(folder: &Path, tables: &Tables) -> Result<(), Failure> {
     create_folder(folder)?;
-    let names: Vec<TableName> = TableName::ALL
-        .into_iter()
-        .filter(|name| *name != TableName::Items || tables.calls.is_some())
-        .collect();
+    let names = TableName::of(tables.request);
     for name in &names {
         let mut bytes = Vec::new();
         tables.write(*name, &mut bytes).map_err(table_failure)?;
-        write(&folder.join(format!("{}.csv", name.name())), &bytes)?;
+        write(&csv_file(folder, *name), &bytes)?;
     }
     say(format!(
         "wrote {} tables as CSV to {}",
@@ -137,6 +144,33 @@ fn write_csvs(folder: &Path, tables: &Tables) -> Result<(), Failure> {
         folder.display()
     ));
     Ok(())
+}
+
+/// The request the report computes: the one given, with the analysis a
+/// manager reads in the page (SPEC §8): the breakdown per rep unless the
+/// request asks for another or keeps some reps, the connect rules, contact
+/// reach and the intervals of the rates. (Its CSV tables are the given
+/// request's.)
+fn with_report_analysis(asked: &Request) -> Request {
+    let mut request = asked.clone();
+    let analysis = &mut request.analysis;
+    if analysis.breakdown.is_none() && asked.user_ids.is_empty() {
+        analysis.breakdown = Some(BreakdownRequest {
+            group_by: GroupBy::User,
+            sort: GroupSort::Dials,
+            page: 1,
+            size: DEFAULT_GROUP_SIZE,
+        });
+    }
+    analysis.connect_rules = true;
+    analysis.reach = true;
+    analysis.intervals = true;
+    request
+}
+
+/// The file of table `name` in `folder`: `FOLDER/NAME.csv`.
+fn csv_file(folder: &Path, name: TableName) -> PathBuf {
+    folder.join(format!("{}.csv", name.name()))
 }
 
 /// Creates `folder` when missing; a failure is an output error.

@@ -24,8 +24,16 @@ pub fn glossary(request: &Request, rounding: Rounding) -> Vec<Entry> {
         entry(
             "Period",
             format!(
-                "A call belongs to the period when it was placed on one of its days, {} to {} (both included), by the clock in {zone}. The previous period, {} to {}, is the one every figure is compared with.",
-                request.date.from, request.date.to, request.compare_date.from, request.compare_date.to
+                "A call belongs to the period when it was placed on one of its days, {} to {} (both included), by the clock in {zone}. {}",
+                request.date.from,
+                request.date.to,
+                match request.compare_date {
+                    Some(previous) => format!(
+                        "The previous period, {} to {}, is the one every figure is compared with.",
+                        previous.from, previous.to
+                    ),
+                    None => "No figure is compared with another period (compare: none).".to_string(),
+                }
             ),
         ),
         entry(
@@ -50,11 +58,8 @@ pub fn glossary(request: &Request, rounding: Rounding) -> Vec<Entry> {
             ),
         ),
         entry("Conversions", conversions(request)),
-        entry(
-            "Rates",
-            "A stage's calls divided by the period's dials: the connection rate is connected calls ÷ dials. The previous rate is the same division over the previous period; the difference between the two is in percentage points (pp).".into(),
-        ),
-        entry("Change", change(rounding)),
+        entry("Rates", rates(request)),
+        entry("Change", change(request, rounding)),
         entry(
             "Time spent",
             "Average ringing time: from dialling to pickup or give-up, over the calls whose ringing time was recorded. Average and total conversation time: talk time of the connected calls.".into(),
@@ -113,7 +118,18 @@ fn conversions(request: &Request) -> String {
     }
 }
 
-fn change(rounding: Rounding) -> String {
+fn rates(request: &Request) -> String {
+    let rate = "A stage's calls divided by the period's dials: the connection rate is connected calls ÷ dials.";
+    match request.compare_date {
+        Some(_) => format!("{rate} The previous rate is the same division over the previous period; the difference between the two is in percentage points (pp)."),
+        None => rate.to_string(),
+    }
+}
+
+fn change(request: &Request, rounding: Rounding) -> String {
+    if request.compare_date.is_none() {
+        return "None: the report compares with no other period.".into();
+    }
     let precision = match rounding {
         Rounding::Api => "It is rounded to a whole percent, as Allo's API rounds it.",
         Rounding::Exact => "It is exact, to a tenth of a percent.",

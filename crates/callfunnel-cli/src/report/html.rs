@@ -26,6 +26,7 @@ section { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; paddi
 .pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 16px; align-items: start; }
 .pair svg { width: 100%; }
 .flow { display: flex; flex-wrap: wrap; gap: 16px 32px; align-items: flex-start; }
+.scroll { overflow-x: auto; }
 svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 14px; }
 th, td { padding: 5px 12px; border-bottom: 1px solid #e2e8f0; text-align: left; white-space: nowrap; }
@@ -81,8 +82,13 @@ pub fn render_html(input: &ReportInput) -> String {
     );
     let _ = write!(
         page,
-        "<section id=\"time-series\">\n<h2>Over time, by {}</h2>\n<p class=\"note\">Solid: the current period; dashed: the previous one, bucket by bucket. Hover a point for its figure. The connection rate breaks where there were no dials.</p>\n<div class=\"pair\">\n{}\n{}\n{}\n{}\n</div>\n</section>\n",
+        "<section id=\"time-series\">\n<h2>Over time, by {}</h2>\n<p class=\"note\">{} Hover a point for its figure. The connection rate breaks where there were no dials.</p>\n<div class=\"pair\">\n{}\n{}\n{}\n{}\n</div>\n</section>\n",
         bucket_name(input.request.granularity),
+        if input.previous.is_some() {
+            "Solid: the current period; dashed: the previous one, bucket by bucket."
+        } else {
+            "The current period, bucket by bucket (no comparison)."
+        },
         chart("dials"),
         chart("connected"),
         chart("connection_rate"),
@@ -94,6 +100,14 @@ pub fn render_html(input: &ReportInput) -> String {
         escape(input.request.timezone.name()),
         chart("heatmap")
     );
+    let _ = write!(
+        page,
+        "<section id=\"when-to-call\">\n<h2>When to call</h2>\n<p class=\"note\">The connect rate of the current period by weekday and hour, in {}: the darker, the more dials connected. A pale cell holds fewer than {} dials (written in it): too few to read. Hover a cell for its rate and 95 % interval.</p>\n{}\n</section>\n",
+        escape(input.request.timezone.name()),
+        callfunnel::analysis::SMALL_SAMPLE,
+        chart("when_to_call")
+    );
+    super::analysis::sections(&mut page, input);
     let _ = write!(
         page,
         "<div class=\"row\">\n{}{}</div>\n",
@@ -168,13 +182,12 @@ fn header(page: &mut String, input: &ReportInput, title: &str) {
     };
     let _ = write!(
         page,
-        "<header>\n<h1>{}</h1>\n{}<p class=\"period\">{} – {}, compared with {} – {}</p>\n<p class=\"meta\">Time zone {} · conversion tags: {} · a conversation is a connected call longer than {} s · definitions version {DEFINITIONS_VERSION} · last call loaded {}</p>\n</header>\n",
+        "<header>\n<h1>{}</h1>\n{}<p class=\"period\">{} – {}, {}</p>\n<p class=\"meta\">Time zone {} · conversion tags: {} · a conversation is a connected call longer than {} s · definitions version {DEFINITIONS_VERSION} · last call loaded {}</p>\n</header>\n",
         escape(title),
         scope_line(input),
         data.date.from,
         data.date.to,
-        data.compare_date.from,
-        data.compare_date.to,
+        display::comparison(data.compare_date, " – "),
         escape(request.timezone.name()),
         escape(&tags),
         request.conversation_threshold_seconds,
@@ -195,7 +208,7 @@ fn warnings_box(page: &mut String, warnings: &[String]) {
 }
 
 /// A table with a header row; `numeric` marks the right-aligned columns.
-fn table(header: &[&str], numeric: &[usize], rows: &[Vec<String>]) -> String {
+pub(super) fn table(header: &[&str], numeric: &[usize], rows: &[Vec<String>]) -> String {
     let class = |index: usize| {
         if numeric.contains(&index) {
             " class=\"num\""
@@ -217,6 +230,16 @@ fn table(header: &[&str], numeric: &[usize], rows: &[Vec<String>]) -> String {
     }
     html.push_str("</tbody>\n</table>\n");
     html
+}
+
+/// A table of the columns shown by [`display::Columns`]; every column but
+/// the first holds figures.
+fn comparing_table(columns: &[(&str, bool)], compared: bool, rows: &[Vec<String>]) -> String {
+    let columns = display::Columns::new(columns, compared);
+    let header = columns.header();
+    let rows: Vec<Vec<String>> = rows.iter().map(|row| columns.keep(row.clone())).collect();
+    let numeric: Vec<usize> = (1..header.len()).collect();
+    table(&header, &numeric, &rows)
 }
 
 /// A change, with its arrow, coloured by whether it is good news, at the
@@ -243,7 +266,7 @@ fn funnel_table(input: &ReportInput) -> String {
             vec![
                 name.to_string(),
                 display::count(stage.count.value),
-                display::count(stage.count.previous),
+                display::compared(stage.count.previous, display::count),
                 change_html(stage.count.change, input.rounding, true),
                 display::percent(stage.rate),
                 display::percent(previous_rate),
@@ -251,17 +274,17 @@ fn funnel_table(input: &ReportInput) -> String {
             ]
         })
         .collect();
-    table(
+    comparing_table(
         &[
-            "Stage",
-            "Current",
-            "Previous",
-            "Change",
-            "Rate of dials",
-            "Previous rate",
-            "Rate change",
+            ("Stage", false),
+            ("Current", false),
+            ("Previous", true),
+            ("Change", true),
+            ("Rate of dials", false),
+            ("Previous rate", true),
+            ("Rate change", true),
         ],
-        &[1, 2, 3, 4, 5, 6],
+        input.response.data.compare_date.is_some(),
         &rows,
     )
 }
@@ -319,7 +342,7 @@ fn time_spent(input: &ReportInput) -> String {
         vec![
             name.to_string(),
             display::seconds(metric.value),
-            display::seconds(metric.previous),
+            display::compared(metric.previous, display::seconds),
             change_html(metric.change, input.rounding, higher_is_better),
         ]
     };
@@ -338,13 +361,22 @@ fn time_spent(input: &ReportInput) -> String {
         vec![
             "Total conversation time".to_string(),
             display::duration(total.value),
-            display::duration(total.previous),
+            display::compared(total.previous, display::duration),
             change_html(total.change, input.rounding, true),
         ],
     ];
     format!(
         "<section id=\"time-spent\">\n<h2>Time spent</h2>\n{}</section>\n",
-        table(&["", "Current", "Previous", "Change"], &[1, 2, 3], &rows)
+        comparing_table(
+            &[
+                ("", false),
+                ("Current", false),
+                ("Previous", true),
+                ("Change", true)
+            ],
+            input.response.data.compare_date.is_some(),
+            &rows
+        )
     )
 }
 
@@ -393,8 +425,14 @@ fn input_summary(page: &mut String, input: &ReportInput) {
             "Outside the period",
             report.calls.saturating_sub(census.in_period),
             format!(
-                "placed before {} or after {} in {zone} (the previous period's calls among them)",
-                date.from, date.to
+                "placed before {} or after {} in {zone}{}",
+                date.from,
+                date.to,
+                if request.compare_date.is_some() {
+                    " (the previous period's calls among them)"
+                } else {
+                    ""
+                }
             ),
         ),
         (

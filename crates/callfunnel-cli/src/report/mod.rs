@@ -11,6 +11,7 @@
 //! the comparison period's series comes from the same pass of the engine
 //! ([`callfunnel::engine::compute_with_previous_series`]).
 
+mod analysis;
 mod escape;
 mod glossary;
 mod html;
@@ -64,7 +65,7 @@ pub struct Chart {
 }
 
 /// Every chart of the report, in page order: the funnel, the four time
-/// series, the heatmap.
+/// series, the heatmap of dials and that of the connect rate.
 pub fn charts(input: &ReportInput) -> Vec<Chart> {
     let data = &input.response.data;
     let previous = input.previous;
@@ -118,6 +119,14 @@ pub fn charts(input: &ReportInput) -> Vec<Chart> {
                 &data.heatmap.connection_rate,
             ),
         },
+        Chart {
+            name: "when_to_call",
+            svg: svg::connect_rate_heatmap(
+                &data.heatmap.dials,
+                &data.heatmap.connected,
+                input.rounding,
+            ),
+        },
     ]
 }
 
@@ -145,10 +154,13 @@ fn series_of<'a>(
     let (name, range) = if previous {
         ("Previous", data.compare_date)
     } else {
-        ("Current", data.date)
+        ("Current", Some(data.date))
     };
+    let dates = range.map_or_else(String::new, |range| {
+        format!(" {} – {}", range.from, range.to)
+    });
     Series {
-        legend: format!("{name} {} – {}", range.from, range.to),
+        legend: format!("{name}{dates}"),
         points: series
             .dials
             .iter()

@@ -264,13 +264,108 @@ fn heat(value: u64, max: u64) -> String {
     if value == 0 || max == 0 {
         return EMPTY.to_string();
     }
-    let share = value as f64 / max as f64;
+    shade(value as f64 / max as f64)
+}
+
+/// The colour at `share` (0 to 1) of the way from [`LOW`] to [`HIGH`].
+fn shade(share: f64) -> String {
+    let share = share.clamp(0.0, 1.0);
     let mix = |low: u8, high: u8| (low as f64 + (high as f64 - low as f64) * share).round() as u8;
     format!(
         "#{:02x}{:02x}{:02x}",
         mix(LOW.0, HIGH.0),
         mix(LOW.1, HIGH.1),
         mix(LOW.2, HIGH.2)
+    )
+}
+
+/// How one cell of a weekday × hour grid is drawn.
+struct GridCell {
+    /// Its colour.
+    fill: String,
+    /// Drawn pale (a figure on too few calls to read).
+    pale: bool,
+    /// Its hover text.
+    hover: String,
+    /// A text written in it.
+    label: Option<String>,
+}
+
+/// Geometry of the weekday × hour grids.
+const GRID_LEFT: f64 = 44.0;
+const GRID_TOP: f64 = 46.0;
+const CELL_WIDTH: f64 = 26.0;
+const CELL_HEIGHT: f64 = 22.0;
+const GRID_WIDTH: f64 = GRID_LEFT + 24.0 * CELL_WIDTH + 12.0;
+const GRID_HEIGHT: f64 = GRID_TOP + 7.0 * CELL_HEIGHT + 44.0;
+/// Where a grid's legend starts.
+const LEGEND_Y: f64 = GRID_TOP + 7.0 * CELL_HEIGHT + 16.0;
+
+/// A weekday × hour grid titled `title`: one cell per cell of `cells` (the
+/// response's 168, in its order, which give each its weekday and hour),
+/// drawn as `paint` says; `legend` draws below it.
+fn grid(
+    title: &str,
+    cells: &[HeatmapCell<u64>],
+    paint: impl Fn(usize, &HeatmapCell<u64>) -> GridCell,
+    legend: impl FnOnce(&mut String),
+) -> String {
+    let mut svg = open(GRID_WIDTH as u32, GRID_HEIGHT as u32, title);
+    let _ = write!(
+        svg,
+        r#"<text x="{GRID_LEFT}" y="18" font-size="14" font-weight="bold" fill="{INK}">{}</text>"#,
+        escape(title)
+    );
+    for hour in 0..24 {
+        let x = GRID_LEFT + (hour as f64 + 0.5) * CELL_WIDTH;
+        text(&mut svg, x, GRID_TOP - 8.0, "middle", &hour.to_string());
+    }
+    for (index, cell) in cells.iter().enumerate() {
+        let row = (index / 24) as f64;
+        let x = GRID_LEFT + cell.hour as f64 * CELL_WIDTH;
+        let y = GRID_TOP + row * CELL_HEIGHT;
+        if cell.hour == 0 {
+            let name: String = display::weekday(cell.day).chars().take(3).collect();
+            text(&mut svg, GRID_LEFT - 8.0, y + 15.0, "end", &name);
+        }
+        let drawn = paint(index, cell);
+        let opacity = if drawn.pale {
+            r#" fill-opacity="0.3""#
+        } else {
+            ""
+        };
+        let _ = write!(
+            svg,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="2" fill="{}"{opacity}><title>{}</title></rect>"#,
+            x + 1.0,
+            y + 1.0,
+            CELL_WIDTH - 2.0,
+            CELL_HEIGHT - 2.0,
+            drawn.fill,
+            escape(&drawn.hover)
+        );
+        if let Some(label) = drawn.label {
+            let _ = write!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle" fill="{INK}">{}</text>"#,
+                x + CELL_WIDTH / 2.0,
+                y + 14.0,
+                escape(&label)
+            );
+        }
+    }
+    legend(&mut svg);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// `Friday 16:00–16:59`.
+fn cell_name(cell: &HeatmapCell<u64>) -> String {
+    format!(
+        "{} {:02}:00–{:02}:59",
+        display::weekday(cell.day),
+        cell.hour,
+        cell.hour
     )
 }
 
@@ -282,69 +377,127 @@ pub fn heatmap(
     connected: &[HeatmapCell<u64>],
     rates: &[HeatmapCell<f64>],
 ) -> String {
-    const LEFT: f64 = 44.0;
-    const TOP: f64 = 46.0;
-    const CELL_WIDTH: f64 = 26.0;
-    const CELL_HEIGHT: f64 = 22.0;
-    const WIDTH: f64 = LEFT + 24.0 * CELL_WIDTH + 12.0;
-    const HEIGHT: f64 = TOP + 7.0 * CELL_HEIGHT + 44.0;
     let max = dials.iter().map(|cell| cell.value).max().unwrap_or(0);
-    let mut svg = open(WIDTH as u32, HEIGHT as u32, "Dials by weekday and hour");
-    let _ = write!(
-        svg,
-        r#"<text x="{LEFT}" y="18" font-size="14" font-weight="bold" fill="{INK}">Dials by weekday and hour</text>"#
-    );
-    for hour in 0..24 {
-        let x = LEFT + (hour as f64 + 0.5) * CELL_WIDTH;
-        text(&mut svg, x, TOP - 8.0, "middle", &hour.to_string());
-    }
-    for (index, cell) in dials.iter().enumerate() {
-        let row = (index / 24) as f64;
-        let x = LEFT + cell.hour as f64 * CELL_WIDTH;
-        let y = TOP + row * CELL_HEIGHT;
-        if cell.hour == 0 {
-            let name: String = display::weekday(cell.day).chars().take(3).collect();
-            text(&mut svg, LEFT - 8.0, y + 15.0, "end", &name);
-        }
-        let connected = connected.get(index).map_or(0, |cell| cell.value);
-        let rate = rates.get(index).map(|cell| cell.value);
-        let _ = write!(
-            svg,
-            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="2" fill="{}"><title>{} {:02}:00–{:02}:59: {} {}, {} connected ({})</title></rect>"#,
-            x + 1.0,
-            y + 1.0,
-            CELL_WIDTH - 2.0,
-            CELL_HEIGHT - 2.0,
-            heat(cell.value, max),
-            display::weekday(cell.day),
-            cell.hour,
-            cell.hour,
+    let paint = |index: usize, cell: &HeatmapCell<u64>| GridCell {
+        fill: heat(cell.value, max),
+        pale: false,
+        hover: format!(
+            "{}: {} {}, {} connected ({})",
+            cell_name(cell),
             display::count(cell.value),
             if cell.value == 1 { "dial" } else { "dials" },
-            display::count(connected),
-            display::percent(rate)
-        );
-    }
-    let legend_y = TOP + 7.0 * CELL_HEIGHT + 16.0;
-    text(&mut svg, LEFT, legend_y + 12.0, "start", "0");
-    for step in 0..=4u64 {
-        let value = if step == 0 { 0 } else { max * step / 4 };
-        let _ = write!(
+            display::count(connected.get(index).map_or(0, |cell| cell.value)),
+            display::percent(rates.get(index).map(|cell| cell.value))
+        ),
+        label: None,
+    };
+    let legend = |svg: &mut String| {
+        text(svg, GRID_LEFT, LEGEND_Y + 12.0, "start", "0");
+        for step in 0..=4u64 {
+            let value = if step == 0 { 0 } else { max * step / 4 };
+            let _ = write!(
+                svg,
+                r#"<rect x="{:.1}" y="{LEGEND_Y:.1}" width="{CELL_WIDTH}" height="14" rx="2" fill="{}"/>"#,
+                GRID_LEFT + 14.0 + step as f64 * CELL_WIDTH,
+                heat(value.max(u64::from(step > 0)), max)
+            );
+        }
+        text(
             svg,
-            r#"<rect x="{:.1}" y="{legend_y:.1}" width="{CELL_WIDTH}" height="14" rx="2" fill="{}"/>"#,
-            LEFT + 14.0 + step as f64 * CELL_WIDTH,
-            heat(value.max(u64::from(step > 0)), max)
+            GRID_LEFT + 20.0 + 5.0 * CELL_WIDTH,
+            LEGEND_Y + 12.0,
+            "start",
+            &format!("{} dials in the busiest hour", display::count(max)),
         );
-    }
-    text(
-        &mut svg,
-        LEFT + 20.0 + 5.0 * CELL_WIDTH,
-        legend_y + 12.0,
-        "start",
-        &format!("{} dials in the busiest hour", display::count(max)),
-    );
-    svg.push_str("</svg>");
-    svg
+    };
+    grid("Dials by weekday and hour", dials, paint, legend)
+}
+
+/// The weekday × hour grid of the connect rate ("when to call"): each cell
+/// coloured by its rate of connected calls over dials, from the lowest to
+/// the highest rate among the cells with at least
+/// [`callfunnel::analysis::SMALL_SAMPLE`] dials; a cell on fewer dials is
+/// drawn pale with its number of dials written in it, and a cell without
+/// dials is empty. Each cell's hover text gives its rate, dials and 95 %
+/// Wilson interval.
+pub fn connect_rate_heatmap(
+    dials: &[HeatmapCell<u64>],
+    connected: &[HeatmapCell<u64>],
+    rounding: Rounding,
+) -> String {
+    let small = callfunnel::analysis::SMALL_SAMPLE;
+    let rate = |index: usize, cell: &HeatmapCell<u64>| {
+        let connected = connected.get(index).map_or(0, |cell| cell.value);
+        (cell.value > 0).then(|| connected as f64 / cell.value as f64)
+    };
+    let read: Vec<f64> = dials
+        .iter()
+        .enumerate()
+        .filter(|(_, cell)| cell.value >= small)
+        .filter_map(|(index, cell)| rate(index, cell))
+        .collect();
+    let low = read.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = read.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let share = |rate: f64| {
+        if high > low {
+            (rate - low) / (high - low)
+        } else {
+            1.0
+        }
+    };
+    let paint = |index: usize, cell: &HeatmapCell<u64>| {
+        let connected = connected.get(index).map_or(0, |cell| cell.value);
+        let interval = callfunnel::analysis::wilson(connected, cell.value, rounding);
+        let Some(rate) = rate(index, cell) else {
+            return GridCell {
+                fill: EMPTY.to_string(),
+                pale: false,
+                hover: format!("{}: no dials", cell_name(cell)),
+                label: None,
+            };
+        };
+        let pale = cell.value < small;
+        GridCell {
+            fill: shade(share(rate)),
+            pale,
+            hover: format!(
+                "{}: {} connected of {} {}{}",
+                cell_name(cell),
+                display::rate_within(Some(rate), Some(&interval)),
+                display::count(cell.value),
+                if cell.value == 1 { "dial" } else { "dials" },
+                if pale { ", too few to read" } else { "" }
+            ),
+            label: pale.then(|| cell.value.to_string()),
+        }
+    };
+    let legend = |svg: &mut String| {
+        let described = if read.is_empty() {
+            format!("no hour with {small} dials or more")
+        } else {
+            format!(
+                "{} to {} connected, among hours with {small} dials or more",
+                display::percent(Some(low)),
+                display::percent(Some(high))
+            )
+        };
+        for step in 0..=4u32 {
+            let _ = write!(
+                svg,
+                r#"<rect x="{:.1}" y="{LEGEND_Y:.1}" width="{CELL_WIDTH}" height="14" rx="2" fill="{}"/>"#,
+                GRID_LEFT + step as f64 * CELL_WIDTH,
+                shade(f64::from(step) / 4.0)
+            );
+        }
+        text(
+            svg,
+            GRID_LEFT + 6.0 + 5.0 * CELL_WIDTH,
+            LEGEND_Y + 12.0,
+            "start",
+            &format!("{described}; pale, with its dials written: fewer than {small} dials"),
+        );
+    };
+    grid("Connect rate by weekday and hour", dials, paint, legend)
 }
 
 /// The funnel as horizontal bars: the current period's count (blue, with
@@ -362,7 +515,7 @@ pub fn funnel(funnel: &Funnel, rounding: Rounding) -> String {
         .dials
         .count
         .value
-        .max(funnel.dials.count.previous)
+        .max(funnel.dials.count.previous.unwrap_or(0))
         .max(1) as f64;
     let mut svg = open(WIDTH as u32, height as u32, "Funnel");
     let _ = write!(
@@ -372,28 +525,41 @@ pub fn funnel(funnel: &Funnel, rounding: Rounding) -> String {
     for (index, (name, stage)) in stages.iter().enumerate() {
         let y = TOP + ROW * index as f64;
         let current = BAR_SPACE * stage.count.value as f64 / most;
-        let previous = BAR_SPACE * stage.count.previous as f64 / most;
+        let previous = BAR_SPACE * stage.count.previous.unwrap_or(0) as f64 / most;
         text(&mut svg, LEFT - 10.0, y + 15.0, "end", name);
         let _ = write!(
             svg,
-            r#"<rect x="{LEFT}" y="{y:.1}" width="{current:.1}" height="20" rx="2" fill="{CURRENT}"><title>{name}: {} ({} of dials)</title></rect><rect x="{LEFT}" y="{:.1}" width="{previous:.1}" height="8" rx="2" fill="{PREVIOUS}"><title>{name}, previous period: {}</title></rect>"#,
+            r#"<rect x="{LEFT}" y="{y:.1}" width="{current:.1}" height="20" rx="2" fill="{CURRENT}"><title>{name}: {} ({} of dials)</title></rect>"#,
             display::count(stage.count.value),
             display::percent(stage.rate),
-            y + 24.0,
-            display::count(stage.count.previous)
         );
+        if let Some(previous_count) = stage.count.previous {
+            let _ = write!(
+                svg,
+                r#"<rect x="{LEFT}" y="{:.1}" width="{previous:.1}" height="8" rx="2" fill="{PREVIOUS}"><title>{name}, previous period: {}</title></rect>"#,
+                y + 24.0,
+                display::count(previous_count)
+            );
+        }
         text(
             &mut svg,
             LEFT + current.max(previous) + 8.0,
             y + 15.0,
             "start",
-            &format!(
-                "{} ({}) · was {}, {}",
-                display::count(stage.count.value),
-                display::percent(stage.rate),
-                display::count(stage.count.previous),
-                display::change(stage.count.change, rounding)
-            ),
+            &match stage.count.previous {
+                Some(previous) => format!(
+                    "{} ({}) · was {}, {}",
+                    display::count(stage.count.value),
+                    display::percent(stage.rate),
+                    display::count(previous),
+                    display::change(stage.count.change, rounding)
+                ),
+                None => format!(
+                    "{} ({})",
+                    display::count(stage.count.value),
+                    display::percent(stage.rate)
+                ),
+            },
         );
     }
     svg.push_str("</svg>");

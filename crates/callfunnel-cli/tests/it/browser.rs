@@ -240,6 +240,38 @@ fn report_renders_in_chromium_with_the_expected_figures() {
     );
 }
 
+#[test]
+fn the_reports_analysis_renders_in_chromium_with_its_figures() {
+    if !chromium_installed("the_reports_analysis_renders_in_chromium") {
+        return;
+    }
+    let folder = temporary_folder();
+    let (_, page) = sample_report(folder.path());
+    let text = rendered_text(folder.path(), "analysis", &page);
+    assert_shows(
+        &text,
+        &[
+            // The breakdown per rep: n, connected, connect rate with its
+            // 95 % interval, voicemails, the rate without them, conversions,
+            // conversion rate, and the change of the connect rate.
+            "By rep",
+            "Priya Shah (usr-6h3j8p) 132 59 44.7% (36.5–53.2) 20 52.7% (43.5–61.7) 8 6.1% (3.1–11.5) +1.3 pp",
+            // 14 dials without a rep: a small sample, marked.
+            "(none) 14 4 28.6% (11.7–54.6) *",
+            "Connect rate, three ways",
+            "Voicemails 145 125",
+            "Connect rate (voicemail not connected) 37.6% (34.6–40.8)",
+            "Connect rate, voicemail left out of the dials 44.6%",
+            "Contact reach",
+            "Contacts dialled 930",
+            "Reach rate 37.6% (34.6–40.8)",
+            "When to call",
+            "Friday 16:00–16:59: 55.6% (",
+            " connected of 36 dials",
+        ],
+    );
+}
+
 /// The sample's period and tags as flags, with `extra`.
 fn sample_flags<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut flags = vec![

@@ -919,8 +919,11 @@ fn definitions_prints_the_rules_with_their_version() {
         .arg("definitions")
         .assert()
         .success()
-        .stdout(predicate::str::contains("version 2"))
-        .stdout(predicate::str::contains("changed since version 1:"))
+        .stdout(predicate::str::contains(
+            "callfunnel definitions, version 2.1\n",
+        ))
+        .stdout(predicate::str::contains("changed in version 2.1:"))
+        .stdout(predicate::str::contains("changed in version 2:"))
         .stdout(predicate::str::contains("a call carrying any tag converts"))
         .stdout(
             predicate::str::contains("CONVERSATION").or(predicate::str::contains("conversation")),

@@ -349,7 +349,7 @@ fn flags_that_do_not_go_together_are_usage_errors() {
     let request = sample_path("request.json");
     let drilldown = sample_path("request_drilldown.json");
     for (request, flags, message) in [
-        (&request, &["--format", "csv"][..], "--format csv writes one table: add --table NAME (funnel, time_spent, series, heatmap, leaderboard, items)"),
+        (&request, &["--format", "csv"][..], "--format csv writes one table: add --table NAME (funnel, time_spent, series, heatmap, leaderboard, items, breakdown, connect_rules, reach)"),
         (&request, &["--table", "funnel"], "--table funnel goes with --format csv"),
         (&request, &["--format", "csv", "--table", "items"], "--table items lists the drilldown's calls: the request needs extend=items"),
         (&request, &["--all-pages"], "--all-pages lists the drilldown's calls: the request needs extend=items"),
@@ -372,4 +372,163 @@ fn the_readme_shows_the_current_funnel_csv() {
         readme.contains(&format!("```\n{funnel}```")),
         "README.md's CSV example differs from the command's output:\n{funnel}"
     );
+}
+
+/// A table of the analysis (SPEC §8) of the sample's two weeks, asked by
+/// `flags`, as CSV.
+fn analysis_table(name: &str, flags: &[&str]) -> String {
+    let mut extra = flags.to_vec();
+    extra.extend(["--format", "csv", "--table", name]);
+    metrics("request.json", &extra)
+}
+
+#[test]
+fn the_analysis_tables_as_csv() {
+    insta::assert_snapshot!(
+        "breakdown_csv",
+        analysis_table("breakdown", &["--by", "user", "--intervals"])
+    );
+    insta::assert_snapshot!(
+        "connect_rules_csv",
+        analysis_table("connect_rules", &["--connect-rules"])
+    );
+    insta::assert_snapshot!("reach_csv", analysis_table("reach", &["--reach"]));
+}
+
+#[test]
+fn the_analysis_tables_hold_the_json_figures() {
+    let flags = ["--by", "hour", "--group-sort", "key", "--connect-rules"];
+    let response: Value = serde_json::from_str(&metrics("request.json", &flags)).unwrap();
+    let analysis = &response["analysis"];
+    let breakdown = records(&analysis_table("breakdown", &flags));
+    assert_eq!(breakdown[0][0], "Hour (Europe/Paris)");
+    assert_eq!(breakdown[0][1], "Dials", "no label for hours");
+    let rows = analysis["breakdown"]["rows"].as_array().unwrap();
+    assert_eq!(breakdown.len(), 1 + rows.len());
+    for (record, row) in breakdown[1..].iter().zip(rows) {
+        assert_eq!(record[0], row["key"].to_string());
+        assert_eq!(record[1], row["dials"].to_string());
+        assert_eq!(
+            record[6].parse::<f64>().unwrap(),
+            row["connect_rate"].as_f64().unwrap()
+        );
+    }
+    let rules = records(&analysis_table("connect_rules", &flags));
+    assert_eq!(rules[0], ["Measure", "Current", "Previous"]);
+    let current = &analysis["connect_rules"]["current"];
+    let previous = &analysis["connect_rules"]["previous"];
+    assert_eq!(
+        rules[1],
+        [
+            "Dials".to_string(),
+            current["dials"].to_string(),
+            previous["dials"].to_string()
+        ]
+    );
+    assert_eq!(
+        rules[6][1].parse::<f64>().unwrap(),
+        current["connect_rate_excl_voicemail"].as_f64().unwrap()
+    );
+}
+
+#[test]
+fn without_a_comparison_the_csv_tables_have_no_previous_column() {
+    let flags = ["--compare", "none", "--by", "user", "--connect-rules"];
+    let first_line = |name: &str| {
+        analysis_table(name, &flags)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(first_line("funnel"), "Stage,Current,Rate");
+    assert_eq!(first_line("time_spent"), "Measure,Current");
+    assert_eq!(first_line("connect_rules"), "Measure,Current");
+    assert_eq!(
+        first_line("breakdown"),
+        "USER,Label,Dials,Connected,Conversations,Conversions,Voicemails,Connect rate,Conversation rate,Conversion rate,Voicemail rate,Connect rate excluding voicemail,Average conversation time (s),Total conversation time (s)"
+    );
+    assert!(analysis_table("funnel", &flags).contains("\nConnected,350,0.3760\n"));
+}
+
+#[test]
+fn an_analysis_table_the_request_does_not_ask_for_is_a_usage_error() {
+    let output = run(
+        &[
+            "metrics",
+            "--input",
+            path_arg(&sample_path("calls.csv")),
+            "--request",
+            path_arg(&sample_path("request.json")),
+            "--format",
+            "csv",
+            "--table",
+            "breakdown",
+        ],
+        None,
+    );
+    assert_status(&output, 2);
+    assert!(
+        stderr_of(&output).contains("the breakdown table needs --by KEY"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn report_csv_refuses_to_overwrite_an_input() {
+    let folder = temporary_folder();
+    let original = std::fs::read_to_string(sample_path("calls.csv")).unwrap();
+    // The calls are read from the folder the tables would be written to,
+    // under the name of one of them.
+    let calls = write_file(folder.path(), "funnel.csv", &original);
+    let output = run(
+        &[
+            "report",
+            "--input",
+            path_arg(&calls),
+            "--request",
+            path_arg(&sample_path("request.json")),
+            "--out",
+            path_arg(&folder.path().join("report.html")),
+            "--csv",
+            path_arg(folder.path()),
+        ],
+        None,
+    );
+    assert_status(&output, 2);
+    assert!(
+        stderr_of(&output).contains("is the input")
+            && stderr_of(&output).contains("refusing to overwrite it"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&calls).unwrap(), original);
+    assert!(!folder.path().join("report.html").exists());
+}
+
+#[test]
+fn report_csv_writes_the_analysis_tables_the_request_asks_for() {
+    let folder = temporary_folder();
+    let tables = folder.path().join("tables");
+    let flags = ["--by", "user", "--connect-rules", "--reach"];
+    let (calls, request) = (sample_path("calls.csv"), sample_path("request.json"));
+    let mut args = vec![
+        "report",
+        "--input",
+        path_arg(&calls),
+        "--request",
+        path_arg(&request),
+        "--out",
+    ];
+    let page = folder.path().join("report.html");
+    args.extend([path_arg(&page), "--csv", path_arg(&tables)]);
+    args.extend(flags);
+    let output = run(&args, None);
+    assert_status(&output, 0);
+    assert!(stderr_of(&output).contains("wrote 8 tables as CSV to"));
+    for name in ["breakdown", "connect_rules", "reach"] {
+        let file = std::fs::read_to_string(tables.join(format!("{name}.csv"))).expect(name);
+        assert_eq!(file, analysis_table(name, &flags), "{name}");
+    }
 }

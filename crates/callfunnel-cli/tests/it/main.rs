@@ -1,6 +1,7 @@
 //! The command's integration tests, one binary (one binary keeps link times
 //! low). The library's own tests are in `crates/callfunnel/tests/it/`.
 
+mod analysis;
 mod browser;
 mod check;
 mod cli;

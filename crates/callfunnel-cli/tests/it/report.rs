@@ -65,7 +65,7 @@ pub(crate) fn sample_report(folder: &Path) -> (String, PathBuf) {
 }
 
 /// The `<section id="{id}">` of the page, up to its end; panics when absent.
-fn section<'a>(html: &'a str, id: &str) -> &'a str {
+pub(crate) fn section<'a>(html: &'a str, id: &str) -> &'a str {
     let start = html
         .find(&format!("<section id=\"{id}\">"))
         .unwrap_or_else(|| panic!("section {id}"));
@@ -299,7 +299,7 @@ fn report_of(
         request,
         response: &response,
         rounding: Rounding::Api,
-        previous: previous.then_some(&previous_series),
+        previous: previous_series.as_ref().filter(|_| previous),
         ingest,
         census: period_census(calls, request).expect("counting"),
         filter_names: &[],
@@ -338,7 +338,7 @@ fn hostile_report() -> String {
 /// same request with `date` set to `compare_date`, and no drilldown.
 fn previous_period_request(request: &Request) -> Request {
     Request {
-        date: request.compare_date,
+        date: request.compare_date.expect("a comparison period"),
         items: None,
         ..request.clone()
     }
@@ -357,6 +357,7 @@ fn the_previous_series_is_the_series_of_the_comparison_period_computed_alone() {
             compute_with_previous_series(calls.clone(), &request, Rounding::Api)
                 .expect("computing");
         let alone = compute(calls.clone(), &previous_period_request(&request)).expect("computing");
+        let previous = previous.expect("a comparison period");
         assert_eq!(previous, alone.data.time_series, "{body}");
         assert_eq!(
             response,
@@ -399,7 +400,8 @@ fn charts_are_well_formed_svg_documents() {
             "connected",
             "connection_rate",
             "conversions",
-            "heatmap"
+            "heatmap",
+            "when_to_call"
         ]
     );
     let renderer = callfunnel_cli::report::png::PngRenderer::with_fonts(Default::default());

@@ -12,7 +12,7 @@ use crate::harness::{assert_status, command, repo_root, sample_path, stdout_of};
 
 /// The plain (not a terminal) table of the sample and `request.json`.
 const EXPECTED: &str = r"Outbound calls 2024-03-04 to 2024-03-17, compared with 2024-02-19 to 2024-03-03
-Last call loaded: 2024-03-31T21:42:17Z · definitions version 2
+Last call loaded: 2024-03-31T21:42:17Z · definitions version 2.1
 
 Funnel
 ╭───────────────┬─────────┬──────────┬────────┬────────┬───────────────┬─────────────╮

@@ -22,7 +22,7 @@ pub(super) fn read_last_updated(frame: &DataFrame) -> PolarsResult<Option<String
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a UTC instant in microseconds.
-pub(super) fn format_utc(micros: i64) -> String {
+pub(crate) fn format_utc(micros: i64) -> String {
     DateTime::<Utc>::from_timestamp_micros(micros)
         .map(|instant| instant.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_default()

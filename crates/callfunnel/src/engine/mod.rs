@@ -38,6 +38,7 @@ use drilldown::{drilldown_page, read_items};
 pub use drilldown::{drilldown_rows, DrilldownRow, DrilldownRows, Pages};
 pub use heatmap::WEEKDAYS;
 use heatmap::{heatmap_plan, read_heatmap};
+pub(crate) use last_updated::format_utc;
 use last_updated::{last_updated_plan, read_last_updated};
 use leaderboard::{leaderboard_plan, read_leaderboard};
 pub(crate) use scope::scoped_calls;
@@ -45,7 +46,7 @@ use scope::section_columns;
 pub use scope::{filter_names, period_census, window, PeriodCensus};
 pub(crate) use series::bucket_start;
 use series::{read_series, series_plan};
-pub(crate) use totals::{exact_sum_where, read_split_sum};
+pub(crate) use totals::{exact_sum_where, join_split_sum, read_split_sum, total_seconds};
 use totals::{totals_plan, Totals};
 
 /// Failure inside the engine (the query itself failed).
@@ -92,19 +93,15 @@ pub fn compute_with(
 }
 
 /// Like [`compute_with`], and also the time series of the comparison period
-/// (`compare_date`, bucketed as the current one), which a report charts
-/// against the current series. Both come from one pass over the calls.
+/// (`compare_date`, bucketed as the current one; `None` without a
+/// comparison), which a report charts against the current series. Both come
+/// from one pass over the calls.
 pub fn compute_with_previous_series(
     calls: LazyFrame,
     request: &Request,
     rounding: Rounding,
-) -> Result<(Response, TimeSeries), EngineError> {
-    let (response, previous) =
-        compute_parts(calls, request, rounding, true, SCOPED_ROWS_IN_MEMORY)?;
-    Ok((
-        response,
-        previous.expect("the previous series was asked for"),
-    ))
+) -> Result<(Response, Option<TimeSeries>), EngineError> {
+    compute_parts(calls, request, rounding, true, SCOPED_ROWS_IN_MEMORY)
 }
 
 /// The response, and the comparison period's time series when asked for;
@@ -129,52 +126,52 @@ fn compute_parts(
         heatmap_plan(frame.clone()),
         leaderboard_plan(frame.clone()),
     ];
-    if previous_series {
+    let previous_range = request.compare_date.filter(|_| previous_series);
+    if previous_range.is_some() {
         plans.push(series_plan(
             frame.clone(),
             request.granularity,
             derived::IN_PREVIOUS,
         ));
     }
+    let sections = plans.len();
+    plans.extend(crate::analysis::plans(&frame, request)?);
     let drilldown = match &request.items {
         Some(items) => Some(drilldown_page(frame.clone(), items)?),
         None => None,
     };
     let frames = scoped.collect_sections(plans)?;
-    let [totals, series, heatmap, leaderboard, rest @ ..] = frames.as_slice() else {
+    let (frames, analysis) = frames.split_at(sections);
+    let [totals, series, heatmap, leaderboard, rest @ ..] = frames else {
         unreachable!("one frame per plan");
     };
-    let previous = match rest {
-        [previous] => Some(read_series(
-            previous,
-            &request.compare_date,
-            request.granularity,
-            rounding,
-        )?),
+    let previous = match (rest, &previous_range) {
+        ([previous], Some(range)) => {
+            Some(read_series(previous, range, request.granularity, rounding)?)
+        }
         _ => None,
     };
 
-    let totals = Totals::read(totals)?;
+    let totals = Totals::read(totals, request.compare_date.is_some())?;
     let items = match (&request.items, &drilldown) {
         (Some(items), Some(frame)) => {
             Some(read_items(frame, items, totals.stage_count(items.stage))?)
         }
         _ => None,
     };
-    let response = Response {
-        data: ResponseData {
-            date: request.date,
-            compare_date: request.compare_date,
-            funnel: totals.funnel(rounding),
-            time_series: read_series(series, &request.date, request.granularity, rounding)?,
-            heatmap: read_heatmap(heatmap, rounding)?,
-            leaderboard: read_leaderboard(leaderboard)?,
-            time_spent: totals.time_spent(rounding)?,
-            last_updated: read_last_updated(&last_updated)?,
-            items,
-        },
+    let data = ResponseData {
+        date: request.date,
+        compare_date: request.compare_date,
+        funnel: totals.funnel(rounding),
+        time_series: read_series(series, &request.date, request.granularity, rounding)?,
+        heatmap: read_heatmap(heatmap, rounding)?,
+        leaderboard: read_leaderboard(leaderboard)?,
+        time_spent: totals.time_spent(rounding)?,
+        last_updated: read_last_updated(&last_updated)?,
+        items,
     };
-    Ok((response, previous))
+    let analysis = crate::analysis::read(analysis, request, &data, rounding)?;
+    Ok((Response { data, analysis }, previous))
 }
 
 /// Scoped calls held in memory at most; beyond, every section streams over
@@ -311,7 +308,7 @@ fn collect_all(plans: Vec<LazyFrame>, engine: Engine) -> PolarsResult<Vec<DataFr
 }
 
 /// Counts the rows where `condition` holds, as Int64.
-fn count_where(condition: Expr) -> Expr {
+pub(crate) fn count_where(condition: Expr) -> Expr {
     condition.cast(DataType::Int64).sum()
 }
 
@@ -363,8 +360,19 @@ mod tests {
             "request_weekly.json",
             "request_no_tags.json",
         ];
-        for name in requests {
-            let text = std::fs::read_to_string(samples.join(name)).unwrap();
+        // The analysis of SPEC §8 too, with a page past the last for TAG.
+        let analysis = [
+            r#""group_by": "USER", "connect_rules": true, "reach": true, "intervals": true"#,
+            r#""group_by": "TAG", "group_sort": "key", "group_size": 2, "group_page": 4"#,
+            r#""group_by": "contact_number", "group_sort": "connect_rate", "group_size": 7"#,
+        ];
+        let texts = requests
+            .iter()
+            .map(|name| std::fs::read_to_string(samples.join(name)).unwrap())
+            .chain(analysis.iter().map(|fields| {
+                format!(r#"{{"date": {{"from": "2024-03-04", "to": "2024-03-17"}}, {fields}}}"#)
+            }));
+        for (text, name) in texts.zip(requests.iter().chain(&analysis)) {
             let mut request = Request::from_json_str(&text).unwrap();
             for page in [1, 2, 40] {
                 if let Some(items) = &mut request.items {

@@ -21,7 +21,11 @@ pub(crate) fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
     )
     .with_columns([
         day_in(&request.date).alias(derived::IN_CURRENT),
-        day_in(&request.compare_date).alias(derived::IN_PREVIOUS),
+        match &request.compare_date {
+            Some(range) => day_in(range),
+            None => lit(false),
+        }
+        .alias(derived::IN_PREVIOUS),
     ])
     .filter(col(derived::IN_CURRENT).or(col(derived::IN_PREVIOUS)))
     .with_column(stages::is_connected().alias(derived::CONNECTED))
@@ -147,7 +151,8 @@ pub fn filter_names(
 }
 
 /// The columns of the scoped calls that some section reads: a Parquet scan
-/// then decodes only these (the drilldown's numbers only when asked for).
+/// then decodes only these (the drilldown's numbers, and what the analysis
+/// reads, only when asked for).
 pub(super) fn section_columns(request: &Request) -> Vec<Expr> {
     let mut names = vec![
         column::ID,
@@ -173,6 +178,11 @@ pub(super) fn section_columns(request: &Request) -> Vec<Expr> {
             column::CONTACT_NUMBER,
         ]);
     }
+    for name in crate::analysis::extra_columns(&request.analysis) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     names.into_iter().map(col).collect()
 }
 
@@ -192,8 +202,9 @@ fn utc_window(request: &Request) -> Expr {
 /// widened by two days before and after. Calls outside it do not change the
 /// response but for `last_updated` (see [`crate::ingest::IngestOptions::keep_window`]).
 pub fn window(request: &Request) -> (DateTime<Utc>, DateTime<Utc>) {
-    let first = request.date.from.min(request.compare_date.from) - Days::new(2);
-    let last = request.date.to.max(request.compare_date.to) + Days::new(3);
+    let periods = || std::iter::once(&request.date).chain(&request.compare_date);
+    let first = periods().map(|range| range.from).min().expect("a period") - Days::new(2);
+    let last = periods().map(|range| range.to).max().expect("a period") + Days::new(3);
     let midnight = |day: NaiveDate| day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
     (midnight(first), midnight(last))
 }

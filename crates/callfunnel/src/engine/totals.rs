@@ -8,7 +8,7 @@ use crate::model::column;
 use crate::model::rules::MAX_RINGING_SECONDS;
 use crate::request::Stage;
 use crate::response::{Funnel, FunnelStage, MetricValue, TimeSpent};
-use crate::rounding::{Rounding, AVERAGE_DECIMALS, CHANGE_DECIMALS, RATE_DECIMALS};
+use crate::rounding::{Rounding, AVERAGE_DECIMALS, RATE_DECIMALS};
 
 /// Sums `value` over the rows where `condition` holds.
 fn sum_where(condition: Expr, value: Expr) -> Expr {
@@ -96,11 +96,12 @@ struct PeriodTotals {
     talk_sum: i128,
 }
 
-/// Totals of the current and the comparison period.
+/// Totals of the current and the comparison period (`None` without a
+/// comparison, SPEC §8.5).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Totals {
     current: PeriodTotals,
-    previous: PeriodTotals,
+    previous: Option<PeriodTotals>,
 }
 
 /// Reads the two parts of an [`exact_sum_where`] back into one number.
@@ -117,13 +118,20 @@ pub(crate) fn read_split_sum(frame: &DataFrame, name: &str) -> PolarsResult<i128
         .u64()?
         .get(0)
         .unwrap_or(0);
-    Ok((i128::from(high) << LOW_BITS) + i128::from(low))
+    Ok(join_split_sum(high, low))
+}
+
+/// One sum from the two parts of an [`exact_sum_where`] (columns
+/// `{name}_high` and `{name}_low`).
+pub(crate) fn join_split_sum(high: i64, low: u64) -> i128 {
+    (i128::from(high) << LOW_BITS) + i128::from(low)
 }
 
 impl Totals {
-    /// Reads [`totals_plan`]'s frame; a ringing time too large to sum
-    /// exactly is an [`EngineError::OutOfRange`].
-    pub(super) fn read(frame: &DataFrame) -> Result<Totals, EngineError> {
+    /// Reads [`totals_plan`]'s frame, the comparison period's totals only
+    /// when `compared`; a ringing time too large to sum exactly is an
+    /// [`EngineError::OutOfRange`].
+    pub(super) fn read(frame: &DataFrame, compared: bool) -> Result<Totals, EngineError> {
         let period = |prefix: &str| -> Result<PeriodTotals, EngineError> {
             let int = |name: &str| -> PolarsResult<i64> {
                 Ok(frame
@@ -151,7 +159,7 @@ impl Totals {
         };
         Ok(Totals {
             current: period("current")?,
-            previous: period("previous")?,
+            previous: compared.then(|| period("previous")).transpose()?,
         })
     }
 
@@ -167,12 +175,19 @@ impl Totals {
 
     /// The funnel: each stage's counts and its rate over current dials.
     pub(super) fn funnel(&self, rounding: Rounding) -> Funnel {
-        let stage = |count: fn(&PeriodTotals) -> i64| {
-            let (value, previous) = (count(&self.current), count(&self.previous));
-            FunnelStage {
-                count: count_metric(value.into(), previous.into(), rounding),
-                rate: rounding.ratio(value.into(), self.current.dials.into(), RATE_DECIMALS),
-            }
+        let stage = |count: fn(&PeriodTotals) -> i64| FunnelStage {
+            count: count_metric(
+                count(&self.current).into(),
+                self.previous
+                    .as_ref()
+                    .map(|previous| count(previous).into()),
+                rounding,
+            ),
+            rate: rounding.ratio(
+                count(&self.current).into(),
+                self.current.dials.into(),
+                RATE_DECIMALS,
+            ),
         };
         Funnel {
             dials: stage(|t| t.dials),
@@ -184,82 +199,76 @@ impl Totals {
 
     /// Mean ringing time, mean and total talk time of both periods.
     pub(super) fn time_spent(&self, rounding: Rounding) -> Result<TimeSpent, EngineError> {
-        let (current, previous) = (&self.current, &self.previous);
-        let total = |sum: i128| {
-            u64::try_from(sum).map_err(|_| {
-                EngineError::OutOfRange(format!(
-                    "the total conversation time {sum} s does not fit 64 bits"
-                ))
-            })
-        };
+        let previous = self.previous.as_ref();
+        let total = |totals: &PeriodTotals| total_seconds(totals.talk_sum);
         Ok(TimeSpent {
             avg_ringing_time_seconds: mean_metric(
-                (current.ringing_millis, current.ringing_known.into()),
-                (previous.ringing_millis, previous.ringing_known.into()),
+                ringing_mean(&self.current),
+                previous.map(ringing_mean),
                 MILLIS_PER_SECOND,
                 rounding,
             ),
             avg_conversation_time_seconds: mean_metric(
-                (current.talk_sum, current.connected.into()),
-                (previous.talk_sum, previous.connected.into()),
+                talk_mean(&self.current),
+                previous.map(talk_mean),
                 1,
                 rounding,
             ),
             total_conversation_time_seconds: count_metric(
-                total(current.talk_sum)?.into(),
-                total(previous.talk_sum)?.into(),
+                total(&self.current)?.into(),
+                previous.map(total).transpose()?.map(i128::from),
                 rounding,
             ),
         })
     }
 }
 
-/// A count with its previous value and the exact change (both counts fit 64
-/// bits unsigned).
-fn count_metric(value: i128, previous: i128, rounding: Rounding) -> MetricValue<u64> {
-    MetricValue {
-        value: value as u64,
-        previous: previous as u64,
-        change: rounding.ratio(value - previous, previous, CHANGE_DECIMALS),
-    }
+/// A total of talk seconds as the response holds it; beyond 64 bits, an
+/// [`EngineError::OutOfRange`].
+pub(crate) fn total_seconds(sum: i128) -> Result<u64, EngineError> {
+    u64::try_from(sum).map_err(|_| {
+        EngineError::OutOfRange(format!(
+            "the total conversation time {sum} s does not fit 64 bits"
+        ))
+    })
 }
 
 /// Milliseconds in a second: the unit of the ringing sums.
 const MILLIS_PER_SECOND: i128 = 1000;
 
-/// A mean `sum ÷ (count × unit)` for both periods, with the change computed
-/// on the exact fractions: `(s1/c1 − s0/c0) ÷ (s0/c0) = (s1·c0 − s0·c1) ÷ (s0·c1)`.
-/// Sums stay below 2⁹⁵ and counts below 2³², so these products fit an `i128`;
-/// should they not, the change is the quotient of the two rounded means.
+/// Ringing time as `(sum of milliseconds, count)`.
+fn ringing_mean(totals: &PeriodTotals) -> (i128, i128) {
+    (totals.ringing_millis, totals.ringing_known.into())
+}
+
+/// Talk time of connected calls as `(sum of seconds, count)`.
+fn talk_mean(totals: &PeriodTotals) -> (i128, i128) {
+    (totals.talk_sum, totals.connected.into())
+}
+
+/// A count with its previous value (none without a comparison) and the
+/// exact change (both counts fit 64 bits unsigned).
+fn count_metric(value: i128, previous: Option<i128>, rounding: Rounding) -> MetricValue<u64> {
+    MetricValue {
+        value: value as u64,
+        previous: previous.map(|previous| previous as u64),
+        change: previous.and_then(|previous| rounding.change(value, previous)),
+    }
+}
+
+/// A mean `sum ÷ (count × unit)` (each `(sum, count)`) for both periods,
+/// with the change computed on the exact fractions
+/// ([`Rounding::mean_change`]; the unit cancels out).
 fn mean_metric(
     current: (i128, i128),
-    previous: (i128, i128),
+    previous: Option<(i128, i128)>,
     unit: i128,
     rounding: Rounding,
 ) -> MetricValue<Option<f64>> {
     let mean = |(sum, count): (i128, i128)| rounding.ratio(sum, count * unit, AVERAGE_DECIMALS);
-    let ((s1, c1), (s0, c0)) = (current, previous);
-    let change = if c1 > 0 && c0 > 0 {
-        let exact = s1
-            .checked_mul(c0)
-            .zip(s0.checked_mul(c1))
-            .and_then(|(a, b)| Some((a.checked_sub(b)?, b)));
-        match exact {
-            Some((numerator, denominator)) => {
-                rounding.ratio(numerator, denominator, CHANGE_DECIMALS)
-            }
-            None => {
-                let approximate = |(sum, count): (i128, i128)| sum as f64 / count as f64;
-                let (m1, m0) = (approximate(current), approximate(previous));
-                (m0 != 0.0).then(|| rounding.round_f64((m1 - m0) / m0, CHANGE_DECIMALS))
-            }
-        }
-    } else {
-        None
-    };
     MetricValue {
         value: mean(current),
-        previous: mean(previous),
-        change,
+        previous: previous.map(mean),
+        change: previous.and_then(|previous| rounding.mean_change(current, previous)),
     }
 }

@@ -145,7 +145,10 @@ pub(super) fn compare(api: &Value, recomputed: &Response, ringing_checkable: boo
     let mut comparison = Comparison::default();
     comparison.periods(
         api,
-        [("date", &data.date), ("compare_date", &data.compare_date)],
+        [
+            ("date", Some(&data.date)),
+            ("compare_date", data.compare_date.as_ref()),
+        ],
     );
     comparison.funnel(child(api, "funnel"), recomputed);
     comparison.time_series(child(api, "time_series"), recomputed);
@@ -178,10 +181,21 @@ struct KeyedList<'s, K, E> {
 }
 
 impl Comparison {
-    /// `date` and `compare_date`: the echoed periods.
-    fn periods(&mut self, api: Option<&Value>, periods: [(&str, &DateRange); 2]) {
+    /// `date` and `compare_date`: the echoed periods (`null` for no
+    /// comparison, SPEC §8.5).
+    fn periods(&mut self, api: Option<&Value>, periods: [(&str, Option<&DateRange>); 2]) {
         for (name, range) in periods {
             let api_range = child(api, name);
+            let Some(range) = range else {
+                self.leaf(
+                    format!("data.{name}"),
+                    api_range,
+                    Value::Null,
+                    Decimals::Whole,
+                    Scope::None,
+                );
+                continue;
+            };
             for (end, day) in [("from", range.from), ("to", range.to)] {
                 self.leaf(
                     format!("data.{name}.{end}"),

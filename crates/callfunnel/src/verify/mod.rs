@@ -15,6 +15,9 @@
 //! - with `extend=items`, the pagination and every field of every drilldown
 //!   item, by position.
 //!
+//! The API has no `analysis` (SPEC §8): an answer's `analysis` is not read,
+//! and a request's analysis fields are not computed.
+//!
 //! `last_updated` is not a figure of the metrics (it dates the data) and
 //! leaderboard names and emails are labels; neither is compared.
 //!
@@ -51,6 +54,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde_json::Value;
 
+use crate::analysis::AnalysisRequest;
 use crate::engine::{compute_with, EngineError};
 use crate::request::Request;
 use crate::rounding::Rounding;
@@ -151,6 +155,11 @@ pub fn verify(
     api_response: &Value,
 ) -> Result<VerifyReport, VerifyError> {
     let api = response_data(api_response)?;
+    // The API has no analysis (SPEC §8): only `data` is recomputed and compared.
+    let request = &Request {
+        analysis: AnalysisRequest::default(),
+        ..request.clone()
+    };
     let ringing_checkable = any_ringing_known(calls.clone())?;
     let baseline = compute_with(calls.clone(), request, Rounding::Exact)?;
     let comparison = compare(api, &baseline, ringing_checkable);

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use callfunnel::analysis::GroupBy;
 use callfunnel::model::{calls_to_frame, Call, CallResult, CallType, Direction};
 use callfunnel::request::{Granularity, ItemsRequest, Request, Stage};
 use callfunnel::{compute_with, Rounding};
@@ -124,6 +125,115 @@ struct Scenario {
     threshold: Option<i64>,
     filter: Filter,
     items: Option<(&'static str, u32, u32)>,
+    /// The analysis fields of SPEC §8 (and `compare`).
+    extensions: Extensions,
+}
+
+/// The SPEC §8 fields of a generated request, as written in the body.
+#[derive(Debug, Clone, Default)]
+struct Extensions {
+    /// `group_by`, in the case written.
+    group_by: Option<&'static str>,
+    group_sort: Option<&'static str>,
+    /// `group_page` and `group_size`.
+    group_page: Option<(u32, u32)>,
+    connect_rules: bool,
+    reach: bool,
+    intervals: bool,
+    /// A `compare` preset (only when the scenario gives no `compare_date`).
+    compare: Option<&'static str>,
+}
+
+impl Extensions {
+    fn insert_into(&self, fields: &mut serde_json::Map<String, Value>) {
+        let texts = [
+            ("group_by", self.group_by),
+            ("group_sort", self.group_sort),
+            ("compare", self.compare),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                fields.insert(name.into(), json!(value));
+            }
+        }
+        if let Some((page, size)) = self.group_page {
+            fields.insert("group_page".into(), json!(page));
+            fields.insert("group_size".into(), json!(size));
+        }
+        let flags = [
+            ("connect_rules", self.connect_rules),
+            ("reach", self.reach),
+            ("intervals", self.intervals),
+        ];
+        for (name, value) in flags {
+            if value {
+                fields.insert(name.into(), json!(true));
+            }
+        }
+    }
+}
+
+/// The SPEC §8 fields, often absent; presets valid for the period (from
+/// `from`, `days` long, `compare_date` given or not).
+fn extensions(from: NaiveDate, days: u32, compare_date: bool) -> impl Strategy<Value = Extensions> {
+    let group_by = prop_oneof![
+        2 => Just(None),
+        1 => proptest::sample::select(vec![
+            "USER", "user", "ALLO_NUMBER", "Tag", "CONTACT_NUMBER", "RESULT", "weekday", "HOUR",
+        ])
+        .prop_map(Some),
+    ];
+    let group_sort = proptest::sample::select(vec![
+        None,
+        Some("dials"),
+        Some("CONNECTED"),
+        Some("conversations"),
+        Some("conversions"),
+        Some("connect_rate"),
+        Some("Conversion_Rate"),
+        Some("key"),
+    ]);
+    let group_page = prop_oneof![
+        2 => Just(None),
+        1 => (1u32..=4, 1u32..=4).prop_map(Some),
+        1 => Just(Some((1, 1000))),
+    ];
+    let whole_month = from.day() == 1
+        && from.checked_add_months(Months::new(1)) == Some(from + Days::new(u64::from(days)));
+    let mut presets = vec![None];
+    if !compare_date {
+        presets.extend([
+            Some("none"),
+            Some("PREVIOUS_PERIOD"),
+            Some("same_weekdays_last_year"),
+        ]);
+        if whole_month {
+            presets.push(Some("previous_month"));
+        }
+    }
+    let compare = proptest::sample::select(presets);
+    (
+        group_by,
+        group_sort,
+        group_page,
+        proptest::bool::weighted(0.3),
+        proptest::bool::weighted(0.3),
+        proptest::bool::weighted(0.3),
+        compare,
+    )
+        .prop_map(
+            |(group_by, group_sort, group_page, connect_rules, reach, intervals, compare)| {
+                Extensions {
+                    group_by,
+                    group_sort,
+                    group_page,
+                    connect_rules,
+                    reach,
+                    intervals,
+                    compare,
+                }
+            },
+        )
 }
 
 impl Scenario {
@@ -175,6 +285,7 @@ impl Scenario {
             fields.insert("page".into(), json!(page));
             fields.insert("size".into(), json!(size));
         }
+        self.extensions.insert_into(fields);
         body
     }
 
@@ -192,6 +303,9 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         1 => Just((NaiveDate::from_ymd_opt(2020, 12, 31).unwrap(), 10u32)),
         1 => Just((NaiveDate::from_ymd_opt(2024, 2, 26).unwrap(), 7u32)),
         1 => Just((NaiveDate::from_ymd_opt(2024, 3, 31).unwrap(), 1u32)),
+        // Whole months, for `compare: previous_month`.
+        1 => Just((NaiveDate::from_ymd_opt(2024, 2, 1).unwrap(), 29u32)),
+        1 => Just((NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(), 31u32)),
         6 => (0..starts.len(), 0u64..21, prop_oneof![9 => 1u32..=60, 1 => 61u32..=400])
             .prop_map(move |(i, offset, days)| (starts[i] + Days::new(offset), days)),
     ];
@@ -278,9 +392,19 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     threshold,
                     filter,
                     items,
+                    extensions: Extensions::default(),
                 }
             },
         )
+        .prop_flat_map(|scenario| {
+            let days = (scenario.to - scenario.from).num_days() as u32 + 1;
+            extensions(scenario.from, days, scenario.compare.is_some()).prop_map(
+                move |extensions| Scenario {
+                    extensions,
+                    ..scenario.clone()
+                },
+            )
+        })
 }
 
 /// Instants worth hitting in `[start, end)`: every local midnight (and one
@@ -501,10 +625,8 @@ fn call_spec(start: i64, end: i64, specials: Vec<i64>) -> impl Strategy<Value = 
 fn case() -> impl Strategy<Value = (Scenario, Vec<Call>)> {
     scenario().prop_flat_map(|scenario| {
         let request = scenario.request();
-        let first = request.date.from.min(request.compare_date.from) - Days::new(2);
-        let last = request.date.to.max(request.compare_date.to) + Days::new(3);
-        let at = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
-        let (start, end) = (at(first), at(last));
+        let (start, end) = callfunnel::engine::window(&request);
+        let (start, end) = (start.timestamp(), end.timestamp());
         let specials = special_instants(request.timezone, start, end);
         let (users, numbers) = (scenario.users, scenario.numbers);
         let calls = proptest::collection::vec(call_spec(start, end, specials), 0..300).prop_map(
@@ -640,11 +762,24 @@ fn check_invariants(calls: &[Call], request: &Request, response: &Value) {
         count("conversions"),
     );
     assert!(dials >= connected && connected >= conversations && conversions <= dials);
-    assert!(
-        previous("dials") >= previous("connected")
-            && previous("connected") >= previous("conversations")
-            && previous("conversions") <= previous("dials")
-    );
+    if request.compare_date.is_some() {
+        assert!(
+            previous("dials") >= previous("connected")
+                && previous("connected") >= previous("conversations")
+                && previous("conversions") <= previous("dials")
+        );
+    } else {
+        // SPEC §8.5: `compare: none` nulls every comparison of `data`.
+        assert!(data["compare_date"].is_null());
+        for stage in ["dials", "connected", "conversations", "conversions"] {
+            assert!(funnel[stage]["count"]["previous"].is_null(), "{stage}");
+            assert!(funnel[stage]["count"]["change"].is_null(), "{stage}");
+        }
+        for metric in data["time_spent"].as_object().unwrap().values() {
+            assert!(metric["previous"].is_null() && metric["change"].is_null());
+        }
+    }
+    check_analysis(calls, request, response);
 
     assert_eq!(series_sum(data, "time_series", "dials"), dials);
     assert_eq!(series_sum(data, "time_series", "connected"), connected);
@@ -735,6 +870,101 @@ fn check_invariants(calls: &[Call], request: &Request, response: &Value) {
         assert!(dates[0] <= request.date.from && request.date.from < next(dates[0]));
         let last = *dates.last().unwrap();
         assert!(last <= request.date.to && request.date.to < next(last));
+    }
+}
+
+/// SPEC §8 invariants on a response's `analysis`: the breakdown's rows add
+/// up to the funnel (every grouping but `TAG`, whose rows hold each tag's
+/// calls), the page is the one asked for, the connect rules agree with the
+/// funnel, and `analysis` is there exactly when something of §8 was asked.
+fn check_analysis(calls: &[Call], request: &Request, response: &Value) {
+    let data = &response["data"];
+    let Some(analysis) = response.get("analysis") else {
+        assert!(request.analysis.is_empty(), "analysis missing");
+        return;
+    };
+    assert!(!request.analysis.is_empty(), "analysis not asked for");
+    let funnel = &data["funnel"];
+    if let Some(breakdown) = &request.analysis.breakdown {
+        let rows = analysis["breakdown"]["rows"].as_array().unwrap();
+        let pagination = &analysis["breakdown"]["pagination"];
+        let total = int(&pagination["total_count"]);
+        let offset = u64::from(breakdown.page - 1) * u64::from(breakdown.size);
+        assert_eq!(
+            rows.len() as u64,
+            total.saturating_sub(offset).min(u64::from(breakdown.size))
+        );
+        // `period`: "" for the current figures, "/previous" for the others.
+        let sum = |period: &str, name: &str| -> u64 {
+            rows.iter()
+                .map(|row| int(row.pointer(&format!("{period}/{name}")).unwrap()))
+                .sum()
+        };
+        let all_rows = rows.len() as u64 == total;
+        if breakdown.group_by == GroupBy::Tag {
+            let tagged = current_calls(calls, request);
+            for row in rows {
+                let carrying = tagged
+                    .iter()
+                    .filter(|call| match row["key"].as_str() {
+                        Some(tag) => call.tags.iter().any(|t| t == tag),
+                        None => call.tags.is_empty(),
+                    })
+                    .count() as u64;
+                assert_eq!(int(&row["dials"]), carrying, "tag {}", row["key"]);
+            }
+            if all_rows {
+                let expected: usize = tagged.iter().map(|call| call.tags.len().max(1)).sum();
+                assert_eq!(sum("", "dials"), expected as u64);
+            }
+        } else if all_rows {
+            for (stage, name) in [
+                ("dials", "dials"),
+                ("connected", "connected"),
+                ("conversations", "conversations"),
+                ("conversions", "conversions"),
+            ] {
+                assert_eq!(
+                    sum("", name),
+                    int(&funnel[stage]["count"]["value"]),
+                    "{name}"
+                );
+                if request.compare_date.is_some() {
+                    assert_eq!(
+                        sum("/previous", name),
+                        int(&funnel[stage]["count"]["previous"]),
+                        "previous {name}"
+                    );
+                }
+            }
+            let total_talk = &data["time_spent"]["total_conversation_time_seconds"];
+            assert_eq!(
+                sum("", "total_conversation_time_seconds"),
+                int(&total_talk["value"])
+            );
+        }
+        for row in rows {
+            assert!(int(&row["dials"]) > 0 || row["previous"]["dials"].as_u64().unwrap_or(0) > 0);
+            assert_eq!(row["previous"].is_null(), request.compare_date.is_none());
+        }
+    }
+    if request.analysis.connect_rules {
+        let rules = &analysis["connect_rules"];
+        for (period, value) in [("current", "value"), ("previous", "previous")] {
+            if period == "previous" && request.compare_date.is_none() {
+                assert!(rules["previous"].is_null());
+                continue;
+            }
+            assert_eq!(rules[period]["dials"], funnel["dials"]["count"][value]);
+            assert_eq!(
+                rules[period]["connected"],
+                funnel["connected"]["count"][value]
+            );
+        }
+        assert_eq!(
+            rules["current"]["connect_rate"],
+            funnel["connected"]["rate"]
+        );
     }
 }
 
@@ -940,6 +1170,92 @@ proptest! {
     }
 }
 
+/// Each row of a `USER` (or `ALLO_NUMBER`) breakdown against `metrics`
+/// with `user_ids=[key]` (or `allo_numbers=[key]`) on the same calls: the
+/// same funnel counts, rates, time spent, previous values and changes, and
+/// the label is the leaderboard's name (SPEC §8.1).
+fn check_rows_equal_filtered_runs(calls: &[Call], scenario: &Scenario, by_user: bool) {
+    let mut scenario = scenario.clone();
+    // The request's own filter first, when of the grouping's kind.
+    scenario.filter = match (&scenario.filter, by_user) {
+        (Filter::Users(..), true) | (Filter::Numbers(_), false) => scenario.filter.clone(),
+        _ => Filter::None,
+    };
+    scenario.items = None;
+    scenario.extensions = Extensions {
+        group_by: Some(if by_user { "USER" } else { "ALLO_NUMBER" }),
+        group_page: Some((1, 1000)),
+        compare: scenario.extensions.compare,
+        ..Extensions::default()
+    };
+    let request = scenario.request();
+    let response = engine(calls, &request, Rounding::Api);
+    let rows = response["analysis"]["breakdown"]["rows"]
+        .as_array()
+        .unwrap();
+    for row in rows.iter().filter(|row| !row["key"].is_null()) {
+        let key = row["key"].as_str().unwrap().to_string();
+        let mut alone = request.clone();
+        alone.analysis = Default::default();
+        if by_user {
+            alone.user_ids = vec![key.clone()];
+        } else {
+            alone.allo_numbers = vec![key.clone()];
+        }
+        let data = &engine(calls, &alone, Rounding::Api)["data"];
+        let funnel = &data["funnel"];
+        for (stage, count, rate) in [
+            ("dials", "dials", None),
+            ("connected", "connected", Some("connect_rate")),
+            ("conversations", "conversations", Some("conversation_rate")),
+            ("conversions", "conversions", Some("conversion_rate")),
+        ] {
+            let metric = &funnel[stage]["count"];
+            assert_eq!(row[count], metric["value"], "{key} {count}");
+            assert_eq!(
+                row["previous"][count], metric["previous"],
+                "{key} previous {count}"
+            );
+            assert_eq!(
+                row["change"][count], metric["change"],
+                "{key} change {count}"
+            );
+            if let Some(rate) = rate {
+                assert_eq!(row[rate], funnel[stage]["rate"], "{key} {rate}");
+            }
+        }
+        for name in [
+            "avg_conversation_time_seconds",
+            "total_conversation_time_seconds",
+        ] {
+            let metric = &data["time_spent"][name];
+            assert_eq!(row[name], metric["value"], "{key} {name}");
+            assert_eq!(
+                row["previous"][name], metric["previous"],
+                "{key} previous {name}"
+            );
+            assert_eq!(row["change"][name], metric["change"], "{key} change {name}");
+        }
+        if by_user && int(&row["dials"]) > 0 {
+            assert_eq!(
+                row["label"], data["leaderboard"][0]["user"]["name"],
+                "{key} label"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(32))]
+
+    /// Property 5 (SPEC §8.1): a USER row equals the run filtered to its
+    /// user, an ALLO_NUMBER row the run filtered to its number.
+    #[test]
+    fn breakdown_rows_equal_filtered_runs((scenario, calls) in case(), by_user in any::<bool>()) {
+        check_rows_equal_filtered_runs(&calls, &scenario, by_user);
+    }
+}
+
 proptest! {
     #![proptest_config(config(256))]
 
@@ -1002,9 +1318,14 @@ fn outputs(calls: &[Call], body: Value, exact: bool) -> [Value; 2] {
 /// Asserts the value at a JSON pointer (under `/data`) on both outputs,
 /// then the engine against the reference in full.
 fn expect(outputs: &[Value; 2], checks: &[(&str, Value)]) {
+    expect_under(outputs, "/data", checks);
+}
+
+/// Like [`expect`], for values under `root` (e.g. `/analysis`).
+fn expect_under(outputs: &[Value; 2], root: &str, checks: &[(&str, Value)]) {
     for (which, output) in ["reference", "engine"].iter().zip(outputs) {
         for (pointer, expected) in checks {
-            let pointer = format!("/data{pointer}");
+            let pointer = format!("{root}{pointer}");
             let actual = output
                 .pointer(&pointer)
                 .unwrap_or_else(|| panic!("{which}: no {pointer}"));
@@ -1644,4 +1965,364 @@ fn a_converted_connected_call_of_zero_duration_reads_back_as_not_connected() {
         let expected = engine(&as_read_back(&calls, &plain), &plain, Rounding::Api);
         assert_json_matches(&round_trip_view(&recomputed), &round_trip_view(&expected));
     }
+}
+
+// ---------------------------------------------------------------------------
+// SPEC §8 by hand.
+// ---------------------------------------------------------------------------
+
+/// A call to `contact` with `result`.
+fn dialled(id: &str, date: &str, contact: &str, result: Option<CallResult>) -> Call {
+    let mut c = call(id, date);
+    c.contact_number = Some(contact.to_string());
+    c.result = result;
+    c
+}
+
+/// 95 % Wilson bounds of 0/10, 1/10, 5/10, 10/10 and 81/263 (the example
+/// of Wikipedia's "Binomial proportion confidence interval" page; statsmodels'
+/// `proportion_confint(81, 263, method="wilson")` gives 0.2553, 0.3662),
+/// here computed independently with z = 1.959964 in 60-digit decimal
+/// arithmetic (Python's `decimal`):
+/// `(p + z²/2n ∓ z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n)`.
+const PUBLISHED_WILSON: [(u64, u64, f64, f64); 5] = [
+    (0, 10, 0.0, 0.277532803026058),
+    (1, 10, 0.017876212896074, 0.404150029524772),
+    (5, 10, 0.236593089011479, 0.763406910988521),
+    (10, 10, 0.722467196973942, 1.0),
+    (81, 263, 0.255288519489016, 0.366209577458019),
+];
+
+#[test]
+fn wilson_bounds_match_published_values() {
+    let round = |value: f64| (value * 1000.0).round() / 1000.0;
+    for (successes, n, low, high) in PUBLISHED_WILSON {
+        let exact = callfunnel::analysis::wilson(successes, n, Rounding::Exact);
+        assert!(
+            (exact.low.unwrap() - low).abs() < 1e-12,
+            "{successes}/{n}: {exact:?}"
+        );
+        assert!(
+            (exact.high.unwrap() - high).abs() < 1e-12,
+            "{successes}/{n}: {exact:?}"
+        );
+        let rounded = callfunnel::analysis::wilson(successes, n, Rounding::Api);
+        assert_eq!(
+            (rounded.low, rounded.high, rounded.n, rounded.small_sample),
+            (Some(round(low)), Some(round(high)), n, n < 30)
+        );
+        let reference = crate::reference::wilson_json(successes, n, true);
+        assert!((reference["low"].as_f64().unwrap() - low).abs() < 1e-12);
+        assert!((reference["high"].as_f64().unwrap() - high).abs() < 1e-12);
+    }
+    // The published figures to 4 decimals, for the record.
+    let rounded = callfunnel::analysis::wilson(81, 263, Rounding::Exact);
+    assert_eq!(
+        (
+            (rounded.low.unwrap() * 1e4).round(),
+            (rounded.high.unwrap() * 1e4).round()
+        ),
+        (2553.0, 3662.0)
+    );
+}
+
+#[test]
+fn reach_counts_dials_to_first_connect_by_date_then_id() {
+    use CallResult::{Answered, NoAnswer, Voicemail};
+    let day = "2024-05-06";
+    let at = |time: &str| format!("{day}T{time}Z");
+    let mut calls = vec![
+        // A: two no-answers, then a tie at 10:00 where id `a2` < `a3`: the
+        // connected `a3` is the third dial.
+        dialled("a1", &at("09:00:00"), "+33100000001", Some(NoAnswer)),
+        dialled("a3", &at("10:00:00"), "+33100000001", Some(Answered)),
+        dialled("a2", &at("10:00:00"), "+33100000001", Some(NoAnswer)),
+        dialled("a4", &at("11:00:00"), "+33100000001", Some(Answered)),
+        // B: a tie where byte order decides: `b-10` < `b-2`, so the
+        // connected `b-2` is the second dial.
+        dialled("b-2", &at("09:30:00"), "+33100000002", Some(Answered)),
+        dialled("b-10", &at("09:30:00"), "+33100000002", Some(NoAnswer)),
+        // C: connected at once.
+        dialled("c1", &at("12:00:00"), "+33100000003", Some(Answered)),
+        // F: connected at the fourth dial, a voicemail before.
+        dialled("f1", &at("08:00:00"), "+33100000006", Some(NoAnswer)),
+        dialled("f2", &at("08:10:00"), "+33100000006", Some(Voicemail)),
+        dialled("f3", &at("08:20:00"), "+33100000006", None),
+        dialled("f4", &at("08:30:00"), "+33100000006", Some(Answered)),
+    ];
+    // D: five dials, never reached; E: four, never reached.
+    for i in 0..5 {
+        calls.push(dialled(
+            &format!("d{i}"),
+            &at(&format!("13:0{i}:00")),
+            "+33100000004",
+            Some(NoAnswer),
+        ));
+    }
+    for i in 0..4 {
+        calls.push(dialled(
+            &format!("e{i}"),
+            &at(&format!("14:0{i}:00")),
+            "+33100000005",
+            Some(Voicemail),
+        ));
+    }
+    let mut unknown = call("x", &at("15:00:00"));
+    unknown.result = Some(Answered);
+    calls.push(unknown);
+    calls[6].tags = vec!["won".into()];
+
+    let body = json!({"date": {"from": day, "to": day}, "tags": ["won"], "reach": true});
+    let outputs = outputs(&calls, body, false);
+    expect_under(
+        &outputs,
+        "/analysis/reach",
+        &[
+            ("/dials_without_contact", json!(1)),
+            ("/contacts_dialled", json!(6)),
+            // A, B, C and F.
+            ("/contacts_reached", json!(4)),
+            ("/contacts_converted", json!(1)),
+            ("/reach_rate", json!(0.667)),
+            // 20 dials with a contact over 6 contacts.
+            ("/dials_per_contact", json!(3.3)),
+            // 3, 2, 1 and 4 dials: mean 2.5, median (2 + 3) / 2.
+            (
+                "/dials_to_first_connect",
+                json!({"mean": 2.5, "median": 2.5}),
+            ),
+            ("/unreached_after_5_dials", json!(1)),
+            (
+                "/most_dialled/0",
+                json!({"contact_number": "+33100000004", "dials": 5, "connected": 0, "last_dialled": "2024-05-06T13:04:00Z"}),
+            ),
+            // Four dials each: A, E, F by number.
+            ("/most_dialled/1/contact_number", json!("+33100000001")),
+            ("/most_dialled/1/connected", json!(2)),
+            ("/most_dialled/2/contact_number", json!("+33100000005")),
+            ("/most_dialled/3/contact_number", json!("+33100000006")),
+            ("/most_dialled/4/contact_number", json!("+33100000002")),
+            ("/most_dialled/5/contact_number", json!("+33100000003")),
+        ],
+    );
+    assert_eq!(
+        outputs[1]["analysis"]["reach"]["most_dialled"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+}
+
+#[test]
+fn connect_rules_by_hand() {
+    use CallResult::{Answered, NoAnswer, Voicemail};
+    // 10 dials: 4 connected, 3 voicemails, 3 not answered; before: 2 dials,
+    // both voicemail.
+    let results = [
+        Answered, Answered, Answered, Answered, Voicemail, Voicemail, Voicemail, NoAnswer,
+        NoAnswer, NoAnswer,
+    ];
+    let mut calls: Vec<Call> = results
+        .iter()
+        .enumerate()
+        .map(|(i, &result)| {
+            dialled(
+                &format!("c{i}"),
+                "2024-05-07T10:00:00Z",
+                "+331",
+                Some(result),
+            )
+        })
+        .collect();
+    calls.push(dialled(
+        "p1",
+        "2024-05-06T10:00:00Z",
+        "+331",
+        Some(Voicemail),
+    ));
+    calls.push(dialled(
+        "p2",
+        "2024-05-06T11:00:00Z",
+        "+331",
+        Some(Voicemail),
+    ));
+    let body = json!({"date": {"from": "2024-05-07", "to": "2024-05-07"}, "connect_rules": true, "intervals": true});
+    let outputs = outputs(&calls, body, false);
+    expect_under(
+        &outputs,
+        "/analysis/connect_rules",
+        &[
+            (
+                "/current",
+                json!({
+                    "dials": 10, "voicemails": 3, "connected": 4,
+                    "connect_rate": 0.4, "connect_rate_with_voicemail": 0.7,
+                    // 4 / (10 − 3).
+                    "connect_rate_excl_voicemail": 0.571,
+                    "voicemail_inflation": 0.3,
+                }),
+            ),
+            (
+                "/previous",
+                json!({
+                    "dials": 2, "voicemails": 2, "connected": 0,
+                    "connect_rate": 0.0, "connect_rate_with_voicemail": 1.0,
+                    "connect_rate_excl_voicemail": null,
+                    "voicemail_inflation": 1.0,
+                }),
+            ),
+        ],
+    );
+    expect_under(
+        &outputs,
+        "/analysis/intervals/connect_rules",
+        &[
+            ("/current/connect_rate_excl_voicemail/n", json!(7)),
+            (
+                "/current/connect_rate_excl_voicemail/small_sample",
+                json!(true),
+            ),
+            (
+                "/previous/connect_rate_excl_voicemail",
+                json!({"n": 0, "low": null, "high": null, "small_sample": true}),
+            ),
+            // 4/10: its interval as the funnel's connected rate has it.
+            (
+                "/current/connect_rate",
+                outputs[1]["analysis"]["intervals"]["funnel"]["connected"]["rate"].clone(),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn breakdown_keys_sort_naturally_and_ties_go_by_key() {
+    use CallResult::{Answered, NoAnswer};
+    // Europe/Paris, 2024-05-06 (a Monday) and -07: UTC+2.
+    let mut calls = vec![
+        dialled("m9", "2024-05-06T07:15:00Z", "+331", Some(Answered)), // Monday 9h
+        dialled("m10", "2024-05-06T08:15:00Z", "+331", Some(NoAnswer)), // Monday 10h
+        dialled("t9", "2024-05-07T07:45:00Z", "+331", Some(NoAnswer)), // Tuesday 9h
+        dialled("t23", "2024-05-07T21:30:00Z", "+331", None),          // Tuesday 23h
+    ];
+    calls[0].tags = vec!["demo".into(), "won".into()];
+    calls[1].tags = vec!["won".into()];
+    let body = |group_by: &str, sort: &str| {
+        json!({"date": {"from": "2024-05-06", "to": "2024-05-07"}, "timezone": "Europe/Paris",
+               "group_by": group_by, "group_sort": sort, "compare": "none"})
+    };
+    let keys = |outputs: &[Value; 2]| -> Vec<Value> {
+        outputs[1]["analysis"]["breakdown"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["key"].clone())
+            .collect()
+    };
+    // Hours are integers, 9 before 10 before 23; ties (one dial each at
+    // 10 and 23) by key.
+    let by_hour = outputs(&calls, body("hour", "dials"), false);
+    assert_eq!(keys(&by_hour), [json!(9), json!(10), json!(23)]);
+    expect_under(
+        &by_hour,
+        "/analysis/breakdown/rows/0",
+        &[
+            ("/dials", json!(2)),
+            ("/connect_rate", json!(0.5)),
+            ("/previous", json!(null)),
+            ("/change", json!(null)),
+        ],
+    );
+    // Tuesday has more dials, but the key order is Monday first.
+    let by_weekday = outputs(&calls, body("WEEKDAY", "key"), false);
+    assert_eq!(keys(&by_weekday), [json!("MONDAY"), json!("TUESDAY")]);
+    // A call with two tags is in both rows; untagged calls in the null row,
+    // last in key order.
+    let by_tag = outputs(&calls, body("tag", "key"), false);
+    assert_eq!(keys(&by_tag), [json!("demo"), json!("won"), json!(null)]);
+    expect_under(
+        &by_tag,
+        "/analysis/breakdown/rows",
+        &[
+            ("/1/dials", json!(2)),
+            ("/1/connected", json!(1)),
+            ("/2/dials", json!(2)),
+        ],
+    );
+    // Connect rate: ANSWERED (1/1) first; NO_ANSWER (0/2) and the null
+    // result (0/1) tie at 0, by key with null last.
+    let by_result = outputs(&calls, body("RESULT", "connect_rate"), false);
+    assert_eq!(
+        keys(&by_result),
+        [json!("ANSWERED"), json!("NO_ANSWER"), json!(null)]
+    );
+    // Page 2 of size 2 holds the last row; the pagination counts them all.
+    let mut paged = body("RESULT", "connect_rate");
+    paged["group_page"] = json!(2);
+    paged["group_size"] = json!(2);
+    let paged = outputs(&calls, paged, false);
+    assert_eq!(keys(&paged), [json!(null)]);
+    expect_under(
+        &paged,
+        "/analysis/breakdown/pagination",
+        &[(
+            "",
+            json!({"page": 2, "size": 2, "total_count": 3, "total_pages": 2, "has_more": false}),
+        )],
+    );
+}
+
+#[test]
+fn compare_presets_by_hand() {
+    let calls = vec![
+        call("mar", "2024-03-15T12:00:00Z"),
+        call("feb", "2024-02-29T12:00:00Z"),
+        call("jan", "2024-01-31T12:00:00Z"),
+        // 364 days before 2024-03-15 is 2023-03-17, also a Friday.
+        call("last-year", "2023-03-17T12:00:00Z"),
+    ];
+    let body = |compare: &str| json!({"date": {"from": "2024-03-01", "to": "2024-03-31"}, "compare": compare});
+    let month = outputs(&calls, body("previous_month"), false);
+    expect(
+        &month,
+        &[
+            (
+                "/compare_date",
+                json!({"from": "2024-02-01", "to": "2024-02-29"}),
+            ),
+            (
+                "/funnel/dials/count",
+                json!({"value": 1, "previous": 1, "change": 0.0}),
+            ),
+        ],
+    );
+    let year = outputs(&calls, body("same_weekdays_last_year"), false);
+    expect(
+        &year,
+        &[
+            (
+                "/compare_date",
+                json!({"from": "2023-03-03", "to": "2023-04-02"}),
+            ),
+            ("/funnel/dials/count/previous", json!(1)),
+        ],
+    );
+    let none = outputs(&calls, body("none"), false);
+    expect(
+        &none,
+        &[
+            ("/compare_date", json!(null)),
+            (
+                "/funnel/dials/count",
+                json!({"value": 1, "previous": null, "change": null}),
+            ),
+            (
+                "/time_spent/avg_ringing_time_seconds",
+                json!({"value": null, "previous": null, "change": null}),
+            ),
+        ],
+    );
+    // Nothing of §8 but compare: no `analysis` key.
+    assert!(none[1].get("analysis").is_none());
 }
