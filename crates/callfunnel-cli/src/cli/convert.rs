@@ -73,8 +73,8 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
 
 /// Takes the lock on the store at `store` for the whole run (an append
 /// reads the store it rewrites), saying on stderr what a writer no longer
-/// running had left and was put right.
-fn lock_store(store: &Path) -> Result<StoreLock, Failure> {
+/// running had left and was put right. `pull` takes it too.
+pub(super) fn lock_store(store: &Path) -> Result<StoreLock, Failure> {
     let lock = StoreLock::acquire(store).map_err(store_failure)?;
     for recovery in lock.recovered() {
         say(format!("{}: {recovery}", store.display()));

@@ -139,6 +139,9 @@ pub fn run(args: PullArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let mut client = args.api.client()?;
+    // Held until the store is written: no other writer changes it between
+    // the read of its last call and the write (exit 4 while one holds it).
+    let _lock = super::convert::lock_store(&args.out)?;
     let existing = (args.since_last && args.out.exists()).then(|| args.out.clone());
     let from = match &existing {
         Some(store) => {

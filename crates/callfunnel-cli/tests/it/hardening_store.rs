@@ -1,6 +1,7 @@
 //! The store under hostile conditions, run through the binary: two appends
-//! at once, an append killed between month renames, a disk that refuses a
-//! write, temporaries left by a killed run.
+//! at once, a pull into a locked store, an append killed between month
+//! renames, queries and `serve --watch` overlapping an append's switch, a
+//! disk that refuses a write, temporaries left by a killed run.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -10,11 +11,13 @@ use std::time::{Duration, Instant};
 use callfunnel::ingest::{load, IngestOptions};
 use callfunnel::model::column;
 use polars::prelude::*;
+use serde_json::json;
 
 use crate::harness::{
     assert_status, command, json_of, path_arg, run, send_signal, stderr_of, temporary_folder,
     write_file,
 };
+use crate::serve::{json_of as served_json, wait_until, Server, KEY};
 
 /// The test hook of the store's switch (see `callfunnel::store::folder`):
 /// the first month switched in, the append creates this file and waits
@@ -42,8 +45,12 @@ fn month_of_calls(prefix: &str, month: u32, count: u32) -> String {
 
 /// A CSV of calls named `name` in `folder`.
 fn calls_csv(folder: &Path, name: &str, rows: &[String]) -> PathBuf {
-    let header = "id,date,result,duration,ringing_seconds,tags\n".to_string();
-    write_file(folder, name, &(header + &rows.concat()))
+    write_file(folder, name, &calls_text(rows))
+}
+
+/// CSV text of `rows` (see [`month_of_calls`]) under the header.
+fn calls_text(rows: &[String]) -> String {
+    "id,date,result,duration,ringing_seconds,tags\n".to_string() + &rows.concat()
 }
 
 /// `convert --input INPUT --out STORE [--append]`, not yet run.
@@ -99,21 +106,34 @@ fn hidden_entries(folder: &Path) -> Vec<String> {
     names
 }
 
+/// What a writer refused because process `pid` holds the lock `lock` of
+/// `store` says.
+fn refusal(store: &Path, pid: u32, lock: &Path) -> String {
+    format!(
+        "callfunnel: {}: another callfunnel (process {pid}) is writing this store; try again once it has finished (its lock is {})\n",
+        store.display(),
+        lock.display()
+    )
+}
+
 /// Starts an append of `input` to `store` that pauses at its first month
 /// switched in; returns once it is paused there (the file `flag` exists).
 fn paused_append(input: &Path, store: &Path, flag: &Path) -> Child {
-    let mut child = convert(input, store, true)
+    let child = convert(input, store, true)
         .env(PAUSE, flag)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    once_paused(child, flag)
+}
+
+/// `child` once it has made the file `flag` (paused at a test hook, or
+/// holding a lock); fails when it ends first or takes over 20 s.
+fn once_paused(mut child: Child, flag: &Path) -> Child {
     let start = Instant::now();
     while !flag.exists() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the append ended first"
-        );
+        assert!(child.try_wait().unwrap().is_none(), "it ended first");
         assert!(start.elapsed() < Duration::from_secs(20), "never paused");
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -160,15 +180,7 @@ fn a_second_append_while_one_runs_is_refused_and_no_call_is_lost() {
     let refused = convert(&second, &store, true).output().unwrap();
     assert_status(&refused, 4);
     let lock = dir.path().join(".calls.lock");
-    assert_eq!(
-        stderr_of(&refused),
-        format!(
-            "callfunnel: {}: another callfunnel (process {}) is writing this store; try again once it has finished (its lock is {})\n",
-            store.display(),
-            running.id(),
-            lock.display()
-        )
-    );
+    assert_eq!(stderr_of(&refused), refusal(&store, running.id(), &lock));
     std::fs::remove_file(&flag).unwrap();
     assert!(running.wait().unwrap().success());
     assert!(!lock.exists(), "the lock is removed with its holder");
@@ -242,21 +254,7 @@ fn two_appends_run_at_once_both_land_or_one_is_refused_and_no_call_is_lost() {
 #[test]
 fn an_append_killed_between_month_renames_counts_every_call_once_and_is_completed() {
     let dir = temporary_folder();
-    let store = dir.path().join("calls");
-    let base = calls_csv(
-        dir.path(),
-        "base.csv",
-        &[month_of_calls("jan", 1, 50), month_of_calls("feb", 2, 50)],
-    );
-    assert_status(&convert(&base, &store, false).output().unwrap(), 0);
-    // The export moves feb-00000 to January (it leaves February, joins
-    // January: two months switched in) and adds ten calls of March.
-    let moved = "feb-00000,2024-01-15T12:00:00Z,ANSWERED,777,5,\n".to_string();
-    let export = calls_csv(
-        dir.path(),
-        "export.csv",
-        &[moved, month_of_calls("mar", 3, 10)],
-    );
+    let (store, base, export) = store_and_moving_export(dir.path());
 
     let flag = dir.path().join("paused");
     let mut killed = paused_append(&export, &store, &flag);
@@ -288,21 +286,7 @@ fn an_append_killed_between_month_renames_counts_every_call_once_and_is_complete
     let applied = dir.path().join("applied");
     assert_status(&convert(&base, &applied, false).output().unwrap(), 0);
     assert_status(&convert(&export, &applied, true).output().unwrap(), 0);
-    let metrics = |store: &Path| {
-        let output = run(
-            &[
-                "metrics",
-                "--input",
-                path_arg(store),
-                "--from",
-                "2024-01-01",
-                "--to",
-                "2024-03-31",
-            ],
-            None,
-        );
-        json_of(&output)
-    };
+    let metrics = |store: &Path| json_of(&run(&first_quarter_metrics(store), None));
     let figures = metrics(&store);
     assert_eq!(figures["data"]["funnel"]["dials"]["count"]["value"], 110);
     assert_eq!(figures, metrics(&applied));
@@ -627,4 +611,212 @@ fn a_fifo_and_a_process_substitution_are_read_once_like_the_file() {
         .output()
         .unwrap();
     assert_eq!(json_of(&output), expected);
+}
+
+// ---------------------------------------------------------------------------
+// 6: `pull --out STORE` takes the store's lock like `convert`.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_pull_into_a_store_another_writer_holds_is_refused_and_the_store_kept() {
+    let dir = temporary_folder();
+    let store = dir.path().join("calls.parquet");
+    let base = calls_csv(dir.path(), "base.csv", &[month_of_calls("base", 1, 20)]);
+    assert_status(&convert(&base, &store, false).output().unwrap(), 0);
+    // A real writer holding the lock: a `convert` of the store waiting for
+    // its input, a FIFO nobody writes yet.
+    let fifo = dir.path().join("more.csv");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let holder = convert(&fifo, &store, true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = dir.path().join(".calls.parquet.lock");
+    let holder = once_paused(holder, &lock);
+    // Refused before any request: the address has no server.
+    let refused = command(&[
+        "pull",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-31",
+        "--out",
+        path_arg(&store),
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--quiet",
+        "--since-last",
+    ])
+    .env("ALLO_API_KEY", "key")
+    .output()
+    .unwrap();
+    assert_status(&refused, 4);
+    assert_eq!(stderr_of(&refused), refusal(&store, holder.id(), &lock));
+    // The holder goes on, and the store has its calls and the new one.
+    std::fs::write(&fifo, calls_text(&[month_of_calls("more", 1, 1)])).unwrap();
+    let output = holder.wait_with_output().unwrap();
+    assert_status(&output, 0);
+    assert!(!lock.exists(), "the lock is removed with its holder");
+    let (counted, calls) = stored_calls(&store);
+    assert_eq!((counted, calls.height()), (21, 21));
+}
+
+// ---------------------------------------------------------------------------
+// 7: a query overlapping an append's switch never counts a call twice.
+// ---------------------------------------------------------------------------
+
+/// The test hook of a reader (see `callfunnel::store::view`): its first
+/// snapshot of a folder store made, the reader creates this file and waits
+/// until it is removed.
+const PAUSE_READER: &str = "CALLFUNNEL_TEST_PAUSE_SNAPSHOT";
+
+/// A folder store `calls` of January and February (50 calls each) and an
+/// export moving `feb-00000` to January (it leaves February, joins January:
+/// two months switched in) and adding ten calls of March: the store, the
+/// export it was converted from, the export to append.
+fn store_and_moving_export(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let store = dir.join("calls");
+    let base = calls_csv(
+        dir,
+        "base.csv",
+        &[month_of_calls("jan", 1, 50), month_of_calls("feb", 2, 50)],
+    );
+    assert_status(&convert(&base, &store, false).output().unwrap(), 0);
+    let moved = "feb-00000,2024-01-15T12:00:00Z,ANSWERED,777,5,\n".to_string();
+    let export = calls_csv(dir, "export.csv", &[moved, month_of_calls("mar", 3, 10)]);
+    (store, base, export)
+}
+
+/// The arguments of `metrics` of the first quarter of 2024 on `store`.
+fn first_quarter_metrics(store: &Path) -> [&str; 7] {
+    [
+        "metrics",
+        "--input",
+        path_arg(store),
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-31",
+    ]
+}
+
+/// Starts `metrics` of the first quarter on `store`, paused at its first
+/// snapshot; returns once it is paused there (the file `flag` exists).
+fn paused_metrics(store: &Path, flag: &Path) -> Child {
+    let child = command(&first_quarter_metrics(store))
+        .env(PAUSE_READER, flag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    once_paused(child, flag)
+}
+
+/// The dials `metrics` counted (its standard output), and its standard error.
+fn dials_of(metrics: Child) -> (serde_json::Value, String) {
+    let output = metrics.wait_with_output().unwrap();
+    assert_status(&output, 0);
+    let dials = json_of(&output)["data"]["funnel"]["dials"]["count"]["value"].clone();
+    (dials, stderr_of(&output))
+}
+
+#[test]
+fn a_query_whose_snapshot_an_append_overtook_opens_the_store_again_and_counts_each_call_once() {
+    let dir = temporary_folder();
+    let (store, _, export) = store_and_moving_export(dir.path());
+    let flag = dir.path().join("reader-paused");
+    let reader = paused_metrics(&store, &flag);
+    // The whole append lands while the reader holds links to the old months.
+    assert_status(&convert(&export, &store, true).output().unwrap(), 0);
+    std::fs::remove_file(&flag).unwrap();
+    let (dials, said) = dials_of(reader);
+    assert_eq!(dials, 110, "the appended store, each call once");
+    assert!(
+        said.contains(&format!(
+            "{}: an append switched months in while the store was being opened; opened again",
+            store.display()
+        )),
+        "{said}"
+    );
+    // Its links are gone with it.
+    assert!(hidden_entries(dir.path()).is_empty());
+}
+
+#[test]
+fn a_query_opened_half_way_through_a_switch_reads_the_append_whole_while_it_completes() {
+    let dir = temporary_folder();
+    let (store, _, export) = store_and_moving_export(dir.path());
+    let writer_flag = dir.path().join("writer-paused");
+    let writer = paused_append(&export, &store, &writer_flag);
+    // The reader links the months as the journal says, half renamed.
+    let reader_flag = dir.path().join("reader-paused");
+    let reader = paused_metrics(&store, &reader_flag);
+    std::fs::remove_file(&writer_flag).unwrap();
+    assert!(writer.wait_with_output().unwrap().status.success());
+    std::fs::remove_file(&reader_flag).unwrap();
+    let (dials, said) = dials_of(reader);
+    assert_eq!(dials, 110, "the appended store, each call once");
+    assert!(!said.contains("opened again"), "{said}");
+}
+
+#[test]
+fn serve_watching_a_folder_store_serves_it_before_or_after_an_append_never_mixed() {
+    let dir = temporary_folder();
+    let (store, _, export) = store_and_moving_export(dir.path());
+    let server = Server::start_with_env(
+        &[
+            "--input",
+            path_arg(&store),
+            "--api-key",
+            KEY,
+            "--watch",
+            "--watch-quiet",
+            "0.3",
+        ],
+        &[],
+    );
+    let total = || {
+        served_json(
+            server.post("/v2/api/conversations/items/search", &json!({})),
+            200,
+        )["pagination"]["total_count"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut served = std::collections::BTreeSet::from([total()]);
+    // An append paused half way through its switch is read whole.
+    let flag = dir.path().join("paused");
+    let writer = paused_append(&export, &store, &flag);
+    wait_until(
+        || {
+            served.insert(total());
+            served.contains(&110)
+        },
+        "the reload half way through the switch",
+    );
+    std::fs::remove_file(&flag).unwrap();
+    assert!(writer.wait_with_output().unwrap().status.success());
+    // Completed, the switch is read again: the same calls.
+    wait_until(
+        || {
+            served.insert(total());
+            server
+                .stderr()
+                .matches("reloaded, serving 110 calls")
+                .count()
+                == 2
+        },
+        "the reload after the switch",
+    );
+    served.insert(total());
+    assert_eq!(
+        served.into_iter().collect::<Vec<_>>(),
+        [100, 110],
+        "the old calls or the appended ones, each call once"
+    );
 }

@@ -47,6 +47,7 @@ use crate::duplicates::{keep_last_occurrences, repeated_ids};
 pub use crate::duplicates::{DuplicateId, DuplicateIds, DUPLICATE_EXAMPLES};
 use crate::request::Request;
 use crate::scratch::SpillFile;
+use crate::store::Snapshot;
 pub use error::{IngestError, InvalidRow, Reason};
 pub use paths::{expand_inputs, MAX_WALK_ENTRIES};
 pub use stream::STDIN;
@@ -141,6 +142,9 @@ pub struct IngestReport {
     pub duplicate_ids: DuplicateIds,
     /// Calls kept after de-duplication.
     pub calls: u64,
+    /// What else the summary says: a folder store opened again because an
+    /// append switched months in meanwhile, or read without a snapshot.
+    pub notes: Vec<String>,
 }
 
 impl IngestReport {
@@ -174,6 +178,7 @@ impl IngestReport {
                 plural(self.duplicates, "duplicate id", "duplicate ids")
             ));
         }
+        lines.extend(self.notes.iter().cloned());
         lines
     }
 }
@@ -188,6 +193,10 @@ pub struct Ingested {
     /// Temporary files `frame` reads (a large input's calls): keep them
     /// as long as the frame is used; they are removed when dropped.
     pub spills: Vec<SpillFile>,
+    /// The links to a folder store's month files `frame` reads (see
+    /// [`crate::store::view`]), removed when dropped: a query reads the
+    /// store as it was when loaded, whatever an append switches in since.
+    _snapshots: Vec<Snapshot>,
 }
 
 /// An input format.
@@ -230,7 +239,8 @@ impl Format {
 /// with [`IngestError::InvalidRow`].
 pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, IngestError> {
     let names = ColumnNames::new(&options.column_map)?;
-    let files = expand_inputs(inputs)?;
+    let to_read = paths::inputs_to_read(inputs)?;
+    let (files, read_at): (Vec<PathBuf>, Vec<PathBuf>) = to_read.files.into_iter().unzip();
     if files.is_empty() {
         return Err(IngestError::NoInput);
     }
@@ -249,14 +259,18 @@ pub fn load(inputs: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Ing
     // when a single file is read.
     let keep_window = options.keep_window.filter(|_| files.len() == 1);
 
-    let mut loader = Loader::default();
-    for (given, format) in files.iter().zip(formats) {
+    let mut loader = Loader {
+        snapshots: to_read.snapshots,
+        ..Loader::default()
+    };
+    loader.report.notes = to_read.notes;
+    for ((given, read_at), format) in files.iter().zip(&read_at).zip(formats) {
         let file = match given.as_os_str() == STDIN {
             true => stream::STDIN_NAME.to_string(),
             false => given.display().to_string(),
         };
         let (path, format) = match format {
-            Some(format) => (given.as_path(), format),
+            Some(format) => (read_at.as_path(), format),
             None => {
                 let (spill, format) = stream::buffer(given, &file, options.input_format)?;
                 loader.spills.push(spill);
@@ -336,6 +350,8 @@ struct Loader {
     report: IngestReport,
     /// Temporary files the parts read.
     spills: Vec<SpillFile>,
+    /// The folder stores' snapshots the parts read.
+    snapshots: Vec<Snapshot>,
 }
 
 impl Loader {
@@ -381,6 +397,7 @@ impl Loader {
             frame,
             report,
             spills: self.spills,
+            _snapshots: self.snapshots,
         })
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::error::IngestError;
 use super::stream::{is_pipe, STDIN};
 use super::Format;
+use crate::store::Snapshot;
 
 /// Whether `path` names a file of a supported format.
 fn is_supported(path: &Path) -> bool {
@@ -24,14 +25,61 @@ fn is_supported(path: &Path) -> bool {
 /// regular file nor a pipe (a device, a socket) is an error; [`STDIN`] is
 /// itself.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let named = expand(inputs, &mut |folder| {
+        let mut files = list_folder(folder)?;
+        crate::store::files_to_read(folder, &mut files)?;
+        Ok(files.into_iter().map(|file| (file.clone(), file)).collect())
+    })?;
+    Ok(named.into_iter().map(|(shown, _)| shown).collect())
+}
+
+/// The files a load reads: those [`expand_inputs`] gives, each as it is
+/// named in messages and the path to read it at (a folder store's month
+/// files are read through a snapshot, see [`crate::store::view`]).
+#[derive(Default)]
+pub(crate) struct ToRead {
+    /// `(shown, read)` of each file, in order.
+    pub files: Vec<(PathBuf, PathBuf)>,
+    /// The snapshots read; keep them while the files are.
+    pub snapshots: Vec<Snapshot>,
+    /// What the load's summary says of them.
+    pub notes: Vec<String>,
+}
+
+/// The files `inputs` name, as a load reads them (see [`ToRead`]).
+pub(crate) fn inputs_to_read(inputs: &[PathBuf]) -> Result<ToRead, IngestError> {
+    let mut snapshots = Vec::new();
+    let mut notes = Vec::new();
+    let files = expand(inputs, &mut |folder| {
+        let view = crate::store::view(folder, || list_folder(folder))?;
+        snapshots.push(view.snapshot);
+        notes.extend(view.notes);
+        Ok(view.files)
+    })?;
+    Ok(ToRead {
+        files,
+        snapshots,
+        notes,
+    })
+}
+
+/// The files of a folder, as `(shown, read)` paths, in order.
+type FolderFiles<'a> = dyn FnMut(&Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> + 'a;
+
+/// The files `inputs` name (see [`expand_inputs`]), a folder's through
+/// `folder_files`, each as `(shown, read)` paths.
+fn expand(
+    inputs: &[PathBuf],
+    folder_files: &mut FolderFiles<'_>,
+) -> Result<Vec<(PathBuf, PathBuf)>, IngestError> {
     let mut files = Vec::new();
     for input in inputs {
         if input.as_os_str() == STDIN {
-            files.push(input.clone());
+            files.push((input.clone(), input.clone()));
             continue;
         }
         if input.exists() {
-            expand_path(input, &mut files)?;
+            expand_path(input, folder_files, &mut files)?;
             continue;
         }
         let pattern = input.to_string_lossy();
@@ -48,7 +96,7 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
         }
         matches.sort();
         for path in &matches {
-            expand_path(path, &mut files)?;
+            expand_path(path, folder_files, &mut files)?;
         }
     }
     Ok(files)
@@ -123,26 +171,42 @@ fn glob_matches(pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
     Ok(matches)
 }
 
-/// Adds an existing file, or the supported files of a folder, to `files`.
-/// Regular files and pipes are read (a pipe once, see [`super::stream`]): a
-/// socket or device is refused, as it might never end.
-fn expand_path(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+/// Adds an existing file, or the supported files of a folder (through
+/// `folder_files`), to `files`. Regular files and pipes are read (a pipe
+/// once, see [`super::stream`]): a socket or device is refused, as it might
+/// never end.
+fn expand_path(
+    path: &Path,
+    folder_files: &mut FolderFiles<'_>,
+    files: &mut Vec<(PathBuf, PathBuf)>,
+) -> Result<(), IngestError> {
     if !path.is_dir() {
         if !path.is_file() && !is_pipe(path) {
             return Err(IngestError::NotRegularFile {
                 path: path.to_path_buf(),
             });
         }
-        files.push(path.to_path_buf());
+        files.push((path.to_path_buf(), path.to_path_buf()));
         return Ok(());
     }
-    let unreadable = |source| IngestError::Unreadable {
+    let found = folder_files(path).map_err(|source| IngestError::Unreadable {
         file: path.display().to_string(),
         source,
-    };
+    })?;
+    if found.is_empty() {
+        return Err(IngestError::EmptyFolder {
+            path: path.to_path_buf(),
+        });
+    }
+    files.extend(found);
+    Ok(())
+}
+
+/// The supported files of `folder` that are not hidden, sorted by name.
+fn list_folder(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(unreadable)? {
-        let entry_path = entry.map_err(unreadable)?.path();
+    for entry in std::fs::read_dir(folder)? {
+        let entry_path = entry?.path();
         let hidden = entry_path
             .file_name()
             .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."));
@@ -151,12 +215,5 @@ fn expand_path(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IngestError>
         }
     }
     found.sort();
-    crate::store::files_to_read(path, &mut found).map_err(unreadable)?;
-    if found.is_empty() {
-        return Err(IngestError::EmptyFolder {
-            path: path.to_path_buf(),
-        });
-    }
-    files.extend(found);
-    Ok(())
+    Ok(found)
 }

@@ -31,6 +31,7 @@ mod lock;
 mod months;
 mod read;
 mod rules;
+mod snapshot;
 mod write;
 
 pub use checksum::STORE_CHECKSUM_KEY;
@@ -41,4 +42,5 @@ pub use format::{
 pub(crate) use journal::files_to_read;
 pub use lock::{LockHolder, Recovery, StoreLock};
 pub(crate) use read::{scan_store, ReadError};
+pub(crate) use snapshot::{view, Snapshot};
 pub use write::{write_parquet, WriteError};
