@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::{Failure, InputArgs, EXIT_INTERNAL, EXIT_NETWORK};
 use crate::serve::auth::Access;
+use crate::serve::cache::CacheLimits;
 use crate::serve::connections::ConnectionLimits;
 use crate::serve::faults::FaultPlan;
 use crate::serve::rate_limit::ALLO_PRESET;
@@ -77,7 +78,19 @@ pub struct ServeArgs {
     /// dropped connection). Example: --inject-faults 429=0.1,500=0.1,drop=0.05,slow=0.05,delay-ms=300
     #[arg(long, value_name = "SPEC")]
     inject_faults: Option<FaultPlan>,
+    /// Analytics answers kept in memory, by request and data version (the
+    /// least recently used dropped first; a --watch reload drops them all);
+    /// 0 turns the cache off.
+    #[arg(long, value_name = "ANSWERS", default_value_t = CacheLimits::DEFAULT_ENTRIES)]
+    cache_size: usize,
+    /// The most memory the kept analytics answers may take, in MiB (an
+    /// answer larger than this is never kept).
+    #[arg(long, value_name = "MIB", default_value_t = CacheLimits::DEFAULT_MIB, value_parser = clap::value_parser!(u64).range(..=MAX_CACHE_MIB))]
+    cache_memory: u64,
 }
+
+/// The largest `--cache-memory`: 64 GiB.
+const MAX_CACHE_MIB: u64 = 64 << 10;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
@@ -99,6 +112,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
         },
         watch: args.watch.then_some(args.watch_quiet),
         faults: args.inject_faults,
+        cache: CacheLimits::new(args.cache_size, args.cache_memory),
     };
     crate::serve::run(options).map_err(|err| {
         let status = match &err {

@@ -4,13 +4,16 @@
 //! against `http://127.0.0.1:PORT`.
 //!
 //! The parts: [`routes`] (the endpoints), [`search`] and [`items`] (the
-//! conversation items), [`pipeline`] (request id, key check, rate limit,
-//! body, envelopes, log line), [`auth`], [`rate_limit`], [`errors`],
-//! [`faults`] (`--inject-faults`), [`connections`] and [`wire`] (limits,
-//! timeouts, shutdown) and [`state`] (the loaded data and `--watch`). Built
-//! on axum over hyper and tokio.
+//! conversation items), [`by_date`] (the calls an analytics request reads)
+//! and [`cache`] (its answers kept), [`pipeline`] (request id, key check,
+//! rate limit, body, envelopes, log line), [`auth`], [`rate_limit`],
+//! [`errors`], [`faults`] (`--inject-faults`), [`connections`] and [`wire`]
+//! (limits, timeouts, shutdown) and [`state`] (the loaded data and
+//! `--watch`). Built on axum over hyper and tokio.
 
 pub mod auth;
+pub mod by_date;
+pub mod cache;
 pub mod connections;
 pub mod errors;
 pub mod faults;
@@ -31,6 +34,7 @@ use axum::Router;
 
 use crate::messages::say;
 use auth::Access;
+use cache::CacheLimits;
 use connections::ConnectionLimits;
 use faults::{FaultInjector, FaultPlan};
 use rate_limit::{Limits, RateLimiter};
@@ -53,6 +57,8 @@ pub struct ServeOptions {
     pub watch: Option<Duration>,
     /// Faults to inject on the data routes, if any.
     pub faults: Option<FaultPlan>,
+    /// How many analytics answers to keep.
+    pub cache: CacheLimits,
 }
 
 /// Why `serve` stopped, by exit status.
@@ -73,7 +79,8 @@ pub enum ServeError {
 }
 
 /// Binds, loads the inputs, prints `callfunnel: listening on http://ADDR` on
-/// stderr and serves until SIGINT or SIGTERM (see [`connections`]).
+/// stderr and serves until SIGINT or SIGTERM (see [`connections`]); then
+/// logs how the answer cache did.
 pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     let listener = bind(&options.listen)?;
     let address = listener
@@ -87,7 +94,8 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     let state = Arc::new(
         AppState::new(dataset, options.access, RateLimiter::new(options.limits))
             .with_faults(FaultInjector::new(options.faults))
-            .with_body_timeout(options.connections.body_timeout),
+            .with_body_timeout(options.connections.body_timeout)
+            .with_cache(options.cache),
     );
     if let Some(quiet) = options.watch {
         state::watch(options.source, Arc::clone(&state), quiet);
@@ -100,9 +108,10 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     say(format!("listening on http://{address}"));
     let served = runtime.block_on(connections::serve(
         listener,
-        router(state),
+        router(Arc::clone(&state)),
         options.connections,
     ));
+    say(&state.answers);
     // A computation still running (past the shutdown deadline) is not waited for.
     runtime.shutdown_background();
     served
@@ -148,7 +157,6 @@ mod tests {
     use axum::routing::get;
     use callfunnel::model::calls_to_frame;
 
-    use items::ItemStore;
     use state::Dataset;
 
     async fn boom() -> &'static str {
@@ -184,10 +192,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_dropped_connection_closes_without_a_byte() {
-        let frame = calls_to_frame(Vec::new()).unwrap();
-        let items = ItemStore::from_frame(&frame).unwrap();
+        let dataset = Dataset::new(calls_to_frame(Vec::new()).unwrap()).unwrap();
         let state = AppState::new(
-            Dataset { frame, items },
+            dataset,
             Access::Keys(HashSet::from(["k".to_string()])),
             RateLimiter::new(None),
         )
@@ -210,10 +217,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_in_a_route_is_a_500_envelope_and_the_server_goes_on() {
-        let frame = calls_to_frame(Vec::new()).unwrap();
-        let items = ItemStore::from_frame(&frame).unwrap();
+        let dataset = Dataset::new(calls_to_frame(Vec::new()).unwrap()).unwrap();
         let state = Arc::new(AppState::new(
-            Dataset { frame, items },
+            dataset,
             Access::Keys(HashSet::from(["k".to_string()])),
             RateLimiter::new(None),
         ));

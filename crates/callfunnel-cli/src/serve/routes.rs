@@ -10,15 +10,16 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use callfunnel::{compute, Request};
+use callfunnel::{compute, EngineError, Request};
 use polars::prelude::IntoLazy;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::cache::AnswerKey;
 use super::errors::ApiFailure;
 use super::items::{ConversationItem, Shared};
 use super::search::SearchQuery;
-use super::state::AppState;
+use super::state::{AppState, Dataset};
 use crate::messages::say;
 
 /// Largest request body accepted: 1 MiB.
@@ -127,8 +128,8 @@ struct TagEntry<'a> {
 }
 
 /// A 200 answer with a JSON body.
-pub fn json_response(text: String) -> Response {
-    let mut response = Response::new(Body::from(text));
+pub fn json_response(text: impl Into<Body>) -> Response {
+    let mut response = Response::new(text.into());
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -308,7 +309,9 @@ impl Drop for SlotGuard<'_> {
     }
 }
 
-/// `POST /v2/api/analytics/outbound`: the engine, the same bytes as `metrics`.
+/// `POST /v2/api/analytics/outbound`: the engine, the same bytes as
+/// `metrics`, from the answer cache when the same request was answered on
+/// the same data (see [`super::cache`]).
 async fn outbound(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -317,17 +320,28 @@ async fn outbound(
     let text = json_text(&headers, body)?;
     let request =
         Request::from_json_str(&text).map_err(|err| ApiFailure::from_request_error(&err))?;
-    let dataset = state.dataset();
-    let answer = blocking(move |_| {
-        compute(dataset.frame.clone().lazy(), &request)
-            .map(|response| response.to_json_pretty())
-            .map_err(|err| {
-                say(format!("the engine failed: {err}"));
-                ApiFailure::internal(format!("The computation failed: {err}"))
+    let (version, dataset) = state.versioned();
+    let key = AnswerKey::new(version, &request);
+    let answer = state
+        .answers
+        .answer(key, move || {
+            blocking(move |_| {
+                analytics_answer(&dataset, &request).map_err(|err| {
+                    say(format!("the engine failed: {err}"));
+                    ApiFailure::internal(format!("The computation failed: {err}"))
+                })
             })
-    })
-    .await?;
+        })
+        .await?;
     Ok(json_response(answer))
+}
+
+/// The engine's answer to `request`, from the calls it can count.
+fn analytics_answer(dataset: &Dataset, request: &Request) -> Result<Bytes, EngineError> {
+    let calls = dataset.calls.for_request(request)?;
+    Ok(Bytes::from(
+        compute(calls.lazy(), request)?.to_json_pretty(),
+    ))
 }
 
 /// `POST /v2/api/conversations/items/search`.

@@ -1,6 +1,7 @@
-//! What the server holds: the loaded calls (as a frame for the engine and as
-//! items for the conversation routes), swapped whole on a reload so that
-//! answers in flight keep the data they started with.
+//! What the server holds: the loaded calls (sorted by date for the engine,
+//! and as items for the conversation routes), swapped whole on a reload so
+//! that answers in flight keep the data they started with, and the
+//! analytics answers computed from them.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -8,9 +9,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use callfunnel::ingest::{self, IngestOptions};
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, PolarsResult};
 
 use super::auth::Access;
+use super::by_date::CallsByDate;
+use super::cache::{AnswerCache, CacheLimits};
 use super::connections::ConnectionLimits;
 use super::faults::FaultInjector;
 use super::items::ItemStore;
@@ -19,10 +22,21 @@ use crate::messages::say;
 
 /// One load of the inputs.
 pub struct Dataset {
-    /// The canonical call frame, for the engine.
-    pub frame: DataFrame,
+    /// The canonical calls by date, for the engine.
+    pub calls: CallsByDate,
     /// The same calls as conversation items.
     pub items: ItemStore,
+}
+
+impl Dataset {
+    /// The calls of `frame`, for the engine and as items.
+    pub fn new(frame: DataFrame) -> PolarsResult<Self> {
+        let items = ItemStore::from_frame(&frame)?;
+        Ok(Dataset {
+            calls: CallsByDate::new(frame)?,
+            items,
+        })
+    }
 }
 
 /// The inputs and how to read them.
@@ -45,8 +59,7 @@ impl Source {
         crate::cli::warnings::reading(&loaded.report, self.options.input_tz, None)
             .for_each(crate::messages::warn);
         let frame = loaded.frame.collect().context("reading the calls")?;
-        let items = ItemStore::from_frame(&frame).context("indexing the calls")?;
-        Ok(Dataset { frame, items })
+        Dataset::new(frame).context("indexing the calls")
     }
 
     /// What identifies the inputs' current content: each file with its size
@@ -66,7 +79,9 @@ impl Source {
 
 /// Everything a request may read.
 pub struct AppState {
-    dataset: RwLock<Arc<Dataset>>,
+    current: RwLock<Versioned>,
+    /// The analytics answers computed, by request and data version.
+    pub answers: AnswerCache,
     /// Who may call.
     pub access: Access,
     /// Requests per key and second.
@@ -81,7 +96,11 @@ impl AppState {
     /// A state serving `dataset`.
     pub fn new(dataset: Dataset, access: Access, limiter: RateLimiter) -> Self {
         AppState {
-            dataset: RwLock::new(Arc::new(dataset)),
+            current: RwLock::new(Versioned {
+                version: 0,
+                dataset: Arc::new(dataset),
+            }),
+            answers: AnswerCache::new(CacheLimits::default()),
             access,
             limiter,
             faults: FaultInjector::default(),
@@ -95,6 +114,12 @@ impl AppState {
         self
     }
 
+    /// The same state, keeping analytics answers within `limits`.
+    pub fn with_cache(mut self, limits: CacheLimits) -> Self {
+        self.answers = AnswerCache::new(limits);
+        self
+    }
+
     /// The same state, giving bodies `timeout` to arrive.
     pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
         self.body_timeout = timeout;
@@ -103,18 +128,36 @@ impl AppState {
 
     /// The current data; it stays valid for the caller across a reload.
     pub fn dataset(&self) -> Arc<Dataset> {
-        self.dataset
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.versioned().1
     }
 
-    fn replace(&self, dataset: Dataset) {
-        *self
-            .dataset
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(dataset);
+    /// The current data and its version, which every reload increments.
+    pub fn versioned(&self) -> (u64, Arc<Dataset>) {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (current.version, Arc::clone(&current.dataset))
     }
+
+    /// Serves `dataset` from now on, as a new version (so that no answer
+    /// computed from the previous data is found again), and drops the
+    /// answers kept.
+    fn replace(&self, dataset: Dataset) {
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        current.version += 1;
+        current.dataset = Arc::new(dataset);
+        self.answers.keep_from(current.version);
+    }
+}
+
+/// The data served and its version.
+struct Versioned {
+    version: u64,
+    dataset: Arc<Dataset>,
 }
 
 /// How often `--watch` looks at the inputs (at most).

@@ -245,6 +245,19 @@ fn metrics(args: &[&str], stdin: &str) -> (i32, Vec<u8>) {
     (output.status.code().unwrap_or(-1), output.stdout)
 }
 
+/// `callfunnel metrics`' answer to a request file of `sample_data/` on the
+/// sample calls.
+fn sample_metrics(request_file: &str) -> Vec<u8> {
+    let calls = sample_path("calls.csv");
+    let request = sample_path(request_file);
+    let (status, answer) = metrics(
+        &["--input", path_arg(&calls), "--request", path_arg(&request)],
+        "",
+    );
+    assert_eq!(status, 0, "{request_file}");
+    answer
+}
+
 // ---------------------------------------------------------------------------
 // The sample, read independently of `ingest`.
 
@@ -349,24 +362,13 @@ fn all_pages(server: &Server, body: &Value, size: u64) -> (Vec<String>, Vec<Stri
 #[test]
 fn outbound_over_http_equals_metrics_byte_for_byte() {
     let server = Server::start(&[]);
-    let calls = sample_path("calls.csv");
     for request_file in [
         "request.json",
         "request_weekly.json",
         "request_drilldown.json",
     ] {
-        let request_path = sample_path(request_file);
-        let (status, expected) = metrics(
-            &[
-                "--input",
-                path_arg(&calls),
-                "--request",
-                path_arg(&request_path),
-            ],
-            "",
-        );
-        assert_eq!(status, 0);
-        let body = std::fs::read_to_string(&request_path).unwrap();
+        let expected = sample_metrics(request_file);
+        let body = std::fs::read_to_string(sample_path(request_file)).unwrap();
         let response = server
             .client
             .post(server.url("/v2/api/analytics/outbound"))
@@ -407,6 +409,59 @@ fn outbound_over_http_equals_metrics_byte_for_byte() {
         log.matches("POST /v2/api/analytics/outbound 200 ").count(),
         3,
         "one log line per request:\n{log}"
+    );
+}
+
+#[test]
+fn a_repeated_request_is_answered_from_the_cache_with_headers_of_its_own() {
+    let server = Server::start(&["--rate-limit"]);
+    let expected = sample_metrics("request_drilldown.json");
+    let as_given = std::fs::read_to_string(sample_path("request_drilldown.json")).unwrap();
+    // The same request: fields in another order, over several lines, the
+    // defaults spelled out, the tag in another case and repeated.
+    let spelled_out = r#"{
+        "size": 10, "page": 1, "stage": "CONVERSATION", "extend": "items",
+        "timezone": "Europe/Paris", "granularity": "DAY",
+        "tags": [" Demo_Booked ", "demo_booked"],
+        "conversation_threshold_seconds": 60,
+        "compare_date": {"to": "2024-03-03", "from": "2024-02-19"},
+        "date": {"to": "2024-03-17", "from": "2024-03-04"}
+    }"#;
+    let mut request_ids = BTreeSet::new();
+    for body in [as_given.as_str(), spelled_out, as_given.as_str()] {
+        let response = server.authorized(
+            server
+                .client
+                .post(server.url("/v2/api/analytics/outbound"))
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string()),
+        );
+        assert_eq!(response.status().as_u16(), 200);
+        for header in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ] {
+            assert!(response.headers().contains_key(header), "{header}");
+        }
+        request_ids.insert(
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
+        let actual = response.bytes().unwrap();
+        assert!(
+            actual[..] == expected[..],
+            "the answer differs from `metrics`:\n{body}"
+        );
+    }
+    assert_eq!(request_ids.len(), 3, "one request id per request");
+    let (status, log) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("answer cache: 3 analytics answers, 2 from the cache (66.7 %)"),
+        "{log}"
     );
 }
 
@@ -1131,10 +1186,27 @@ fn watch_reloads_changed_inputs_and_keeps_the_old_calls_when_a_reload_fails() {
             .unwrap()
     };
     assert_eq!(total(), 9);
+    let dials_on_march_5 = || {
+        let answer = json_of(
+            server.post(
+                "/v2/api/analytics/outbound",
+                &json!({"date": {"from": "2024-03-05", "to": "2024-03-05"}}),
+            ),
+            200,
+        );
+        answer["data"]["funnel"]["dials"]["count"]["value"]
+            .as_u64()
+            .unwrap()
+    };
+    // Asked twice: the second answer is the cache's.
+    assert_eq!(dials_on_march_5(), 0);
+    assert_eq!(dials_on_march_5(), 0);
 
     let added = "cll-added0001,2024-03-05T10:00:00Z,OUTBOUND,CALL,,,,,,,ANSWERED,61,,\n";
     std::fs::write(&file, format!("{first_rows}{added}")).unwrap();
     wait_until(|| total() == 10, "the reload");
+    // The reloaded data answers, not the answer kept from the old.
+    assert_eq!(dials_on_march_5(), 1);
     let item = json_of(server.get("/v2/api/conversations/items/cll-added0001"), 200);
     assert_eq!(item["data"]["user"], Value::Null);
     assert_eq!(item["data"]["duration"], json!(61));
@@ -1145,6 +1217,7 @@ fn watch_reloads_changed_inputs_and_keeps_the_old_calls_when_a_reload_fails() {
         "the failed reload",
     );
     assert_eq!(total(), 10);
+    assert_eq!(dials_on_march_5(), 1);
     let log = server.stderr();
     assert!(log.contains("not a date"), "the log says why:\n{log}");
 }
