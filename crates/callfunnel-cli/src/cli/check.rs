@@ -54,6 +54,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     let check_options = CheckOptions {
         max_talk_seconds: args.max_talk.unwrap_or(DEFAULT_MAX_TALK_SECONDS),
         now: args.now.unwrap_or_else(Utc::now),
+        input_tz: args.input.input_tz,
     };
     let findings =
         check(loaded.frame, &loaded.report, &check_options).map_err(Failure::internal)?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::scan::{date_text, talk_time, Condition, Counted, Scanned};
 use super::typos::{likely_typos, COMMON_TAG_FACTOR, RARE_TAG_CALLS, TYPO_EDITS};
 use super::{CheckOptions, LONE_DATE_DAYS, LONG_RINGING_SECONDS};
-use crate::ingest::IngestReport;
+use crate::ingest::{IngestReport, ReadingFacts, Tally};
 
 /// Examples a finding shows, at most.
 pub const EXAMPLES: usize = 5;
@@ -123,11 +123,7 @@ pub(crate) fn from_scan(
 ) -> Findings {
     let mut findings = unreadable(report);
     findings.extend(duplicates(report));
-    // Wired when the readers report their reading facts (each a count and
-    // its first `file:line`s, one `Finding::counted` each): timestamps
-    // without offset (count, zone used), those in a DST gap or fold, tags
-    // cells in another list form (`|`, `,`, a JSON list) and malformed
-    // JSON lists; and the first skipped rows as examples of `unreadable`.
+    findings.extend(reading(&report.facts, options));
     findings.extend(Condition::ALL.into_iter().map(|condition| {
         of_condition(condition, &scanned.conditions[&condition], scanned, options)
     }));
@@ -165,17 +161,23 @@ fn by_count(counts: impl Iterator<Item = (Option<String>, u64)>) -> Vec<ValueCou
     counts
 }
 
-/// One error finding per reason rows were skipped for.
+/// One error finding per reason rows were skipped for, the first rows
+/// skipped for it as examples.
 fn unreadable(report: &IngestReport) -> Vec<Finding> {
     report
         .skipped
         .iter()
         .map(|(reason, rows)| {
+            let skipped_for_it = report
+                .skipped_rows
+                .iter()
+                .filter(|row| row.reason.as_str() == reason.as_str())
+                .map(|row| &row.location);
             Finding::counted(
                 "unreadable",
                 Severity::Error,
                 *rows,
-                Vec::<String>::new(),
+                skipped_for_it,
                 format!("rows that cannot be read ({reason}): skipped, in no figure"),
             )
         })
@@ -205,6 +207,76 @@ fn duplicates(report: &IngestReport) -> Option<Finding> {
             ids.repeated, ids.differing
         ),
     ))
+}
+
+/// The findings of what reading the values found (SPEC §1.2): timestamps
+/// without an offset, tags cells in another list form and tags cells that
+/// look like a JSON list but are not one.
+fn reading(facts: &ReadingFacts, options: &CheckOptions) -> [Finding; 4] {
+    [
+        dates_without_offset(facts, options),
+        of_tally(
+            "tags_other_separators",
+            Severity::Note,
+            &facts.tags_other_separators,
+            "calls whose tags cell separates its keys by `|` or `,` rather than `;`: read as those keys",
+        ),
+        of_tally(
+            "tags_json_list",
+            Severity::Note,
+            &facts.tags_json_lists,
+            "calls whose tags cell is a JSON list of strings: read as its keys",
+        ),
+        of_tally(
+            "tags_malformed_list",
+            Severity::Warning,
+            &facts.tags_malformed_lists,
+            "calls whose tags cell looks like a JSON list but does not parse as one: read as keys separated by `;`, `|` or `,`, brackets and quotes stripped",
+        ),
+    ]
+}
+
+/// The finding of one tally of the readers: its count and first rows.
+fn of_tally(code: &'static str, severity: Severity, tally: &Tally, explanation: &str) -> Finding {
+    Finding::counted(code, severity, tally.count, &tally.first, explanation)
+}
+
+/// The calls dated without an offset: read in the input time zone, which
+/// the explanation names with the daylight-saving folds and gaps met.
+fn dates_without_offset(facts: &ReadingFacts, options: &CheckOptions) -> Finding {
+    let mut explanation = format!(
+        "calls whose date has no offset: read as {} time (--input-tz)",
+        options.input_tz
+    );
+    let fold = &facts.dates_in_fold;
+    if fold.count > 0 {
+        explanation.push_str(&format!(
+            "; {} in a daylight-saving fold, read as the earlier instant (first: {})",
+            fold.count,
+            first_locations(fold)
+        ));
+    }
+    let gap = &facts.dates_in_gap;
+    if gap.count > 0 {
+        let rows = if gap.count == 1 { "row" } else { "rows" };
+        explanation.push_str(&format!(
+            "; and {} {rows} at a time the clocks skip there (a daylight-saving gap): unreadable (first: {})",
+            gap.count,
+            first_locations(gap)
+        ));
+    }
+    of_tally(
+        "date_without_offset",
+        Severity::Warning,
+        &facts.dates_without_offset,
+        &explanation,
+    )
+}
+
+/// The first rows of a tally, `file:line, …`.
+fn first_locations(tally: &Tally) -> String {
+    let locations: Vec<String> = tally.first.iter().map(ToString::to_string).collect();
+    locations.join(", ")
 }
 
 /// The finding of one condition of the pass.

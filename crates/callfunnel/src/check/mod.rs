@@ -30,6 +30,7 @@ mod scan;
 mod typos;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use polars::prelude::*;
 
 pub use findings::{Finding, Findings, Severity, ValueCount, EXAMPLES};
@@ -56,14 +57,19 @@ pub struct CheckOptions {
     /// The moment of the check: calls dated after it are reported. Given by
     /// the caller, so that a check is reproducible.
     pub now: DateTime<Utc>,
+    /// The zone timestamps without an offset were read in (the input time
+    /// zone the calls were loaded with): the finding about them names it.
+    pub input_tz: Tz,
 }
 
 impl CheckOptions {
-    /// The default options for a check made at `now`.
+    /// The default options for a check made at `now` of calls read with
+    /// the default input time zone (UTC).
     pub fn at(now: DateTime<Utc>) -> Self {
         CheckOptions {
             max_talk_seconds: DEFAULT_MAX_TALK_SECONDS,
             now,
+            input_tz: Tz::UTC,
         }
     }
 }

@@ -5,6 +5,7 @@ use callfunnel::check::{check, talk_outliers, CheckOptions, Finding, Findings, S
 use callfunnel::ingest::{load_str, Format, IngestOptions, SkipCeiling};
 use callfunnel::Request;
 use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
 
 /// The header of every file below.
 const HEADER: &str =
@@ -17,14 +18,25 @@ fn now() -> chrono::DateTime<Utc> {
 
 /// Checks the CSV `rows` (after [`HEADER`]), skipping unreadable rows.
 fn check_rows(rows: &[&str]) -> Findings {
+    check_rows_in(rows, Tz::UTC)
+}
+
+/// Checks the CSV `rows` (after [`HEADER`]) read with `input_tz`, skipping
+/// unreadable rows.
+fn check_rows_in(rows: &[&str], input_tz: Tz) -> Findings {
     let csv = format!("{HEADER}\n{}\n", rows.join("\n"));
     let options = IngestOptions {
+        input_tz,
         skip_invalid: true,
         max_invalid: SkipCeiling::Rows(u64::MAX),
         ..IngestOptions::default()
     };
     let ingested = load_str(&csv, Format::Csv, "calls.csv", &options).unwrap();
-    check(ingested.frame, &ingested.report, &CheckOptions::at(now())).unwrap()
+    let check_options = CheckOptions {
+        input_tz,
+        ..CheckOptions::at(now())
+    };
+    check(ingested.frame, &ingested.report, &check_options).unwrap()
 }
 
 /// The finding `code`, or a panic listing what was found.
@@ -103,6 +115,140 @@ fn unreadable_rows_are_errors_by_reason() {
         .all(|finding| finding.severity == Severity::Error));
     assert!(findings.has_error_or_warning());
     assert_eq!((findings.rows_read, findings.calls), (5, 1));
+}
+
+#[test]
+fn unreadable_rows_show_the_first_rows_skipped_for_their_reason() {
+    // Lines 3 and 7 have a bad timestamp, lines 2, 4, 5, 6, 8, 9 and 10 a
+    // negative duration; line 11 is read.
+    let mut rows: Vec<String> = (0..9)
+        .map(|index| match index % 4 {
+            1 => format!("t{index},soon,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,"),
+            _ => format!("n{index},2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,-1,5,"),
+        })
+        .collect();
+    rows.push(clean("ok", 1));
+    let findings = check_rows(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    let unreadable: Vec<(u64, Vec<&str>)> = findings
+        .findings
+        .iter()
+        .filter(|finding| finding.code == "unreadable")
+        .map(|finding| {
+            let examples = finding.examples.iter().map(String::as_str).collect();
+            (finding.count, examples)
+        })
+        .collect();
+    assert_eq!(
+        unreadable,
+        [
+            (2, vec!["calls.csv:3", "calls.csv:7"]),
+            (
+                7,
+                vec![
+                    "calls.csv:2",
+                    "calls.csv:4",
+                    "calls.csv:5",
+                    "calls.csv:6",
+                    "calls.csv:8"
+                ]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn dates_without_offset_name_the_zone_and_the_folds_and_gaps_met() {
+    let findings = check_rows_in(
+        &[
+            "utc,2024-03-04T09:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,",
+            "naive,2024-03-04 09:00,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,",
+            "fold1,2024-10-27T02:30:00,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,",
+            "gap,2024-03-31T02:30:00,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,",
+            "offset,2024-03-05T10:00:00+01:00,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,",
+            "naive2,2024-03-05T10:00:00,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,",
+            "fold2,2024-10-27T02:15:00,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,",
+        ],
+        chrono_tz::Europe::Paris,
+    );
+    assert_finding(
+        &findings,
+        "date_without_offset",
+        Severity::Warning,
+        4,
+        &["calls.csv:3", "calls.csv:4", "calls.csv:7", "calls.csv:8"],
+    );
+    assert_eq!(
+        finding(&findings, "date_without_offset").explanation,
+        "calls whose date has no offset: read as Europe/Paris time (--input-tz); \
+         2 in a daylight-saving fold, read as the earlier instant (first: calls.csv:4, calls.csv:8); \
+         and 1 row at a time the clocks skip there (a daylight-saving gap): unreadable (first: calls.csv:5)"
+    );
+    assert_finding(
+        &findings,
+        "unreadable",
+        Severity::Error,
+        1,
+        &["calls.csv:5"],
+    );
+    let in_utc = check_rows(&[
+        &clean("a", 1),
+        "naive,2024-03-04 09:00,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,",
+    ]);
+    assert_finding(
+        &in_utc,
+        "date_without_offset",
+        Severity::Warning,
+        1,
+        &["calls.csv:3"],
+    );
+    assert_eq!(
+        finding(&in_utc, "date_without_offset").explanation,
+        "calls whose date has no offset: read as UTC time (--input-tz)"
+    );
+}
+
+#[test]
+fn tags_cells_in_other_list_forms_are_notes_and_malformed_lists_warnings() {
+    let findings = check_rows(&[
+        "pipes,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,a|b",
+        "commas,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,\"a, b\"",
+        "json,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,\"[\"\"a\"\",\"\"b\"\"]\"",
+        "broken,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,[a|b",
+        "semicolons,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,a;b",
+        "json2,2024-03-01T10:00:00Z,OUTBOUND,CALL,u1,+331,ANSWERED,90,5,\"[\"\"b\"\"]\"",
+    ]);
+    assert_finding(
+        &findings,
+        "tags_other_separators",
+        Severity::Note,
+        2,
+        &["calls.csv:2", "calls.csv:3"],
+    );
+    assert_finding(
+        &findings,
+        "tags_json_list",
+        Severity::Note,
+        2,
+        &["calls.csv:4", "calls.csv:7"],
+    );
+    assert_finding(
+        &findings,
+        "tags_malformed_list",
+        Severity::Warning,
+        1,
+        &["calls.csv:5"],
+    );
+    assert_eq!(
+        finding(&findings, "tags_malformed_list").explanation,
+        "calls whose tags cell looks like a JSON list but does not parse as one: \
+         read as keys separated by `;`, `|` or `,`, brackets and quotes stripped"
+    );
+    let tags: Vec<(Option<&str>, u64)> = findings
+        .tags
+        .iter()
+        .map(|count| (count.value.as_deref(), count.calls))
+        .collect();
+    assert_eq!(tags, [(Some("b"), 6), (Some("a"), 5)]);
 }
 
 #[test]
