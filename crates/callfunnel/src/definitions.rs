@@ -116,7 +116,7 @@ pub fn definitions() -> Vec<Definition> {
         ),
         Definition::new(
             "input",
-            "CSV, JSON or NDJSON records, saved API pages (conversations search, outbound drilldown, v1 calls) and Parquet with typed or text columns are read by the same rules. Timestamps without an offset are read in --input-tz (default UTC). Calls sharing an id are one call: the occurrence read last wins. Enum values and tags are matched case-insensitively. A row that cannot be read stops the run, or is skipped and counted with --skip-invalid.",
+            "CSV, JSON or NDJSON records, saved API pages (conversations search, outbound drilldown, v1 calls) and Parquet with typed or text columns are read by the same rules. Timestamps without an offset are read in --input-tz (default UTC). Calls sharing an id are one call: the occurrence read last wins. Enum values and tags are matched case-insensitively. A row that cannot be read stops the run, or is skipped and counted with --skip-invalid. Since version 2.1: --skip-invalid skips at most --max-invalid rows (a count, or a share of the rows read; default 1%), past which the run stops; a tags cell is a JSON array of strings or keys separated by ;, | or , (keys trimmed, empty keys dropped); --map-value FIELD:FROM=TO reads another export's value FROM (in any case) as TO; --duration-unit s|ms|min|h reads duration in that unit, converted to whole seconds half away from zero (ringing_seconds stays in seconds).",
         ),
         Definition::new(
             "analysis",
