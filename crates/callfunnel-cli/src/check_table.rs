@@ -8,7 +8,7 @@ use callfunnel::check::{
     talk_outliers, Findings, Severity, TalkOutliers, ValueCount, DEFAULT_MAX_TALK_SECONDS,
 };
 use callfunnel::definitions::DEFINITIONS_VERSION;
-use callfunnel::engine::EngineError;
+use callfunnel::engine::{Asked, EngineError};
 use callfunnel::request::DateRange;
 use callfunnel::Request;
 use chrono::Datelike;
@@ -123,15 +123,31 @@ fn counts_table(what: &str, counts: &[ValueCount], none: &str) -> comfy_table::T
 }
 
 /// What `check` would warn about among the figures of `request` on
-/// `calls`, one line each (none when nothing moves them): talk-time
-/// outliers carrying over 10 % of the period's talk time.
+/// `calls`, one line each (none when nothing moves them), in a pass of its
+/// own: see [`outliers_warnings`].
 pub fn figure_warnings(calls: LazyFrame, request: &Request) -> Result<Vec<String>, EngineError> {
     let outliers = talk_outliers(calls, request, DEFAULT_MAX_TALK_SECONDS)?;
-    Ok(outliers
+    Ok(outliers_warnings(&outliers, request))
+}
+
+/// What the engine computes beside a response for [`outliers_warnings`]
+/// (and the comparison period's time series when `previous_series`).
+pub fn asked_with_outliers(previous_series: bool) -> Asked {
+    Asked {
+        previous_series,
+        talk_outliers_over: Some(DEFAULT_MAX_TALK_SECONDS),
+    }
+}
+
+/// What `check` would warn about among the figures of `request`, given its
+/// talk-time outliers over [`DEFAULT_MAX_TALK_SECONDS`]: one line when they
+/// carry over 10 % of the period's talk time, else none.
+pub fn outliers_warnings(outliers: &TalkOutliers, request: &Request) -> Vec<String> {
+    outliers
         .moves_figures()
-        .then(|| outliers_line(&outliers, &request.date))
+        .then(|| outliers_line(outliers, &request.date))
         .into_iter()
-        .collect())
+        .collect()
 }
 
 /// `1 call of 14 h carries 18 % of March 2026's talk time; run `callfunnel check``.

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use callfunnel::engine::{compute_with_previous_series, drilldown_rows, DrilldownRows, Pages};
+use callfunnel::engine::{compute_asked, drilldown_rows, DrilldownRows, Pages};
 use callfunnel::request::Stage;
-use callfunnel::{compute_with, Request, Rounding};
+use callfunnel::response::{Response, TimeSeries};
+use callfunnel::{Request, Rounding};
 use clap::{Args, ValueEnum};
 use polars::prelude::LazyFrame;
 
@@ -153,7 +154,6 @@ pub fn run(args: MetricsArgs) -> Result<ExitCode, Failure> {
     let output = args.output.output(&request)?;
     let started = Instant::now();
     let loaded = args.input.load_for(&request)?;
-    warn_of_moved_figures(loaded.frame.clone(), &request)?;
     let loaded_at = started.elapsed();
     let computed = compute(output, loaded.frame, &request, args.output.rounding())?;
     let computed_at = started.elapsed();
@@ -171,14 +171,32 @@ pub fn run(args: MetricsArgs) -> Result<ExitCode, Failure> {
 
 /// Says on stderr, one line each, what `check` would warn about among the
 /// figures of `request` (e.g. talk-time outliers carrying over 10 % of the
-/// period's talk time).
+/// period's talk time), in a pass of their own: for the outputs that
+/// compute no response, which computes them beside it.
 fn warn_of_moved_figures(calls: LazyFrame, request: &Request) -> Result<(), Failure> {
     let warnings =
         crate::check_table::figure_warnings(calls, request).map_err(Failure::internal)?;
-    for warning in warnings {
-        warn(warning);
-    }
+    warnings.into_iter().for_each(warn);
     Ok(())
+}
+
+/// The response, and the comparison period's time series when
+/// `previous_series`; says on stderr, as [`warn_of_moved_figures`], what
+/// `check` would warn about among its figures, computed in the same pass.
+fn respond(
+    calls: LazyFrame,
+    request: &Request,
+    rounding: Rounding,
+    previous_series: bool,
+) -> Result<(Response, Option<TimeSeries>), Failure> {
+    let asked = crate::check_table::asked_with_outliers(previous_series);
+    let computed = compute_asked(calls, request, rounding, asked).map_err(Failure::internal)?;
+    if let Some(outliers) = &computed.talk_outliers {
+        crate::check_table::outliers_warnings(outliers, request)
+            .into_iter()
+            .for_each(warn);
+    }
+    Ok((computed.response, computed.previous_series))
 }
 
 /// Set (to anything) to print how long each phase of `metrics` took.
@@ -202,7 +220,11 @@ fn compute(
     rounding: Rounding,
 ) -> Result<Computed, Failure> {
     let rows = |pages| drilldown_rows(calls.clone(), request, pages).map_err(Failure::internal);
-    let response = || compute_with(calls.clone(), request, rounding).map_err(Failure::internal);
+    let response = || Ok(respond(calls.clone(), request, rounding, false)?.0);
+    let rows_alone = |pages| {
+        warn_of_moved_figures(calls.clone(), request)?;
+        rows(pages)
+    };
     Ok(match output {
         Output::Json { compact: true } => Computed::Text(
             serde_json::to_string(&response()?)
@@ -211,7 +233,7 @@ fn compute(
                 + "\n",
         ),
         Output::Json { compact: false } => Computed::Text(response()?.to_json_pretty()),
-        Output::AllItemsJson(stage) => Computed::ItemsJson(rows(Pages::All(stage))?),
+        Output::AllItemsJson(stage) => Computed::ItemsJson(rows_alone(Pages::All(stage))?),
         Output::Table { all_calls } => {
             let all_calls = match all_calls {
                 Some(stage) => Some(
@@ -232,11 +254,9 @@ fn compute(
             };
             Computed::Text(crate::table::render(&input, stdout_wants_color()))
         }
-        Output::ItemsCsv(pages) => Computed::ItemsCsv(rows(pages)?),
+        Output::ItemsCsv(pages) => Computed::ItemsCsv(rows_alone(pages)?),
         Output::Csv(name) => {
-            let (response, previous) =
-                compute_with_previous_series(calls.clone(), request, rounding)
-                    .map_err(Failure::internal)?;
+            let (response, previous) = respond(calls.clone(), request, rounding, true)?;
             let tables = Tables {
                 response: &response,
                 request,

@@ -9,9 +9,7 @@ use crate::report::png::PngRenderer;
 use crate::report::{charts, render_html, Chart, ReportInput};
 use anyhow::Context;
 use callfunnel::analysis::{BreakdownRequest, GroupBy, GroupSort, DEFAULT_GROUP_SIZE};
-use callfunnel::engine::{
-    compute_with_previous_series, drilldown_rows, filter_names, period_census, Pages,
-};
+use callfunnel::engine::{compute_asked, drilldown_rows, filter_names, period_census, Pages};
 use callfunnel::scratch::write_replacing;
 use callfunnel::{Request, Rounding};
 use clap::Args;
@@ -75,8 +73,10 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         Rounding::Api
     };
     let calls = loaded.frame;
-    let (response, previous) = compute_with_previous_series(calls.clone(), &request, rounding)
+    let with_outliers = crate::check_table::asked_with_outliers(true);
+    let computed = compute_asked(calls.clone(), &request, rounding, with_outliers)
         .map_err(Failure::internal)?;
+    let (response, previous) = (computed.response, computed.previous_series);
     let census = period_census(calls.clone(), &request).map_err(Failure::internal)?;
     if census.in_period > loaded.report.calls
         || census.dials != response.data.funnel.dials.count.value
@@ -88,8 +88,10 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let names = filter_names(calls.clone(), &request).map_err(Failure::internal)?;
-    let warnings =
-        crate::check_table::figure_warnings(calls.clone(), &request).map_err(Failure::internal)?;
+    let warnings = computed
+        .talk_outliers
+        .map(|outliers| crate::check_table::outliers_warnings(&outliers, &request))
+        .unwrap_or_default();
     for warning in &warnings {
         warn(warning);
     }

@@ -348,3 +348,29 @@ fn a_report_against_an_empty_comparison_period_shows_no_change() {
         ],
     );
 }
+
+#[test]
+fn a_report_without_a_comparison_shows_no_previous_figure() {
+    if !chromium_installed("a_report_without_a_comparison_shows_no_previous_figure") {
+        return;
+    }
+    let folder = temporary_folder();
+    let page = report_from_flags(folder.path(), &sample_flags(&["--compare", "none"]));
+    let text = rendered_text(folder.path(), "none", &page);
+    // The current figures of the sample's first half of March, as the
+    // report with a comparison shows them, and nothing of a previous period.
+    assert_shows(
+        &text,
+        &[
+            "2024-03-04 – 2024-03-17, no comparison",
+            "Stage Current Rate of dials",
+            "Dials 930 100.0%",
+            "Connected 350 37.6%",
+            "Conversations 193 20.8%",
+            "Conversions 58 6.2%",
+        ],
+    );
+    for previous in ["· was", "n/a", " pp", "Previous", "▲", "▼"] {
+        assert!(!text.contains(previous), "no `{previous}`: {text}");
+    }
+}

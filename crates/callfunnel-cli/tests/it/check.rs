@@ -138,6 +138,35 @@ fn metrics_says_when_long_calls_carry_much_of_the_talk_time() {
 }
 
 #[test]
+fn metrics_says_it_whatever_it_prints() {
+    let line = "callfunnel: warning: 1 call of 14 h carries 95 % of March 2026's talk time; run `callfunnel check`\n";
+    let outputs: [&[&str]; 4] = [
+        &["--format", "table"],
+        &["--format", "csv", "--table", "funnel"],
+        &[
+            "--format", "csv", "--table", "items", "--extend", "items", "--stage", "DIAL",
+        ],
+        &["--extend", "items", "--stage", "DIAL", "--all-pages"],
+    ];
+    for output in outputs {
+        let input = messy();
+        let mut args = vec![
+            "metrics",
+            "--input",
+            &input,
+            "--month",
+            "2026-03",
+            "--skip-invalid",
+            "--max-invalid",
+            "10%",
+        ];
+        args.extend(output);
+        let stderr = stderr_of_success(&args);
+        assert_eq!(stderr.matches(line).count(), 1, "{output:?}: {stderr}");
+    }
+}
+
+#[test]
 fn report_shows_the_warning_in_a_box_at_the_top() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.html");

@@ -25,7 +25,7 @@
 //! ```
 
 mod findings;
-mod outliers;
+pub(crate) mod outliers;
 mod scan;
 mod typos;
 

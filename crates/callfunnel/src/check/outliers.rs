@@ -44,16 +44,30 @@ impl TalkOutliers {
 
 /// The dials of `request`'s current period (its filters applied) whose
 /// talk time is over `max_talk_seconds`, in one streaming pass over its
-/// scoped calls.
+/// scoped calls. [`crate::engine::compute_asked`] gives the same figures
+/// from the calls it already reads for the response.
 pub fn talk_outliers(
     calls: LazyFrame,
     request: &Request,
     max_talk_seconds: i64,
 ) -> Result<TalkOutliers, EngineError> {
-    const CALLS: &str = "calls";
-    const SECONDS: &str = "seconds";
-    const LONGEST: &str = "longest";
-    const PERIOD: &str = "period";
+    let totals = collect_streaming(outliers_plan(
+        scoped_calls(calls, request),
+        max_talk_seconds,
+    ))?;
+    read_outliers(&totals)
+}
+
+/// Names of the columns of [`outliers_plan`]'s one row.
+const CALLS: &str = "outlier_calls";
+const SECONDS: &str = "outlier_seconds";
+const LONGEST: &str = "outlier_longest";
+const PERIOD: &str = "outlier_period";
+
+/// One row: the dials of the current period among `scoped` (the engine's
+/// scoped calls) over `max_talk_seconds`, their talk time and the longest,
+/// and the period's talk time.
+pub(crate) fn outliers_plan(scoped: LazyFrame, max_talk_seconds: i64) -> LazyFrame {
     let duration = || col(column::DURATION);
     let over = || duration().gt(lit(max_talk_seconds));
     let mut aggregations = vec![
@@ -62,15 +76,15 @@ pub fn talk_outliers(
     ];
     aggregations.extend(exact_sum_where(over(), duration(), SECONDS));
     aggregations.extend(exact_sum_where(lit(true), duration(), PERIOD));
-    let totals = collect_streaming(
-        scoped_calls(calls, request)
-            .filter(col(derived::IN_CURRENT))
-            .select(aggregations),
-    )?;
+    scoped.filter(col(derived::IN_CURRENT)).select(aggregations)
+}
+
+/// The outliers of [`outliers_plan`]'s row.
+pub(crate) fn read_outliers(totals: &DataFrame) -> Result<TalkOutliers, EngineError> {
     Ok(TalkOutliers {
-        calls: first_count(&totals, CALLS)?,
-        seconds: read_split_sum(&totals, SECONDS)?,
-        longest_seconds: first_count(&totals, LONGEST)?,
-        period_seconds: read_split_sum(&totals, PERIOD)?,
+        calls: first_count(totals, CALLS)?,
+        seconds: read_split_sum(totals, SECONDS)?,
+        longest_seconds: first_count(totals, LONGEST)?,
+        period_seconds: read_split_sum(totals, PERIOD)?,
     })
 }

@@ -29,6 +29,8 @@ mod totals;
 
 use polars::prelude::*;
 
+use crate::check::outliers::{outliers_plan, read_outliers};
+use crate::check::TalkOutliers;
 use crate::exprs::collect_streaming;
 use crate::request::{ItemsRequest, Request, Stage};
 use crate::response::{Response, ResponseData, TimeSeries};
@@ -89,7 +91,8 @@ pub fn compute_with(
     request: &Request,
     rounding: Rounding,
 ) -> Result<Response, EngineError> {
-    Ok(compute_parts(calls, request, rounding, false, SCOPED_ROWS_IN_MEMORY)?.0)
+    let asked = Asked::default();
+    Ok(compute_asked(calls, request, rounding, asked)?.response)
 }
 
 /// Like [`compute_with`], and also the time series of the comparison period
@@ -101,18 +104,57 @@ pub fn compute_with_previous_series(
     request: &Request,
     rounding: Rounding,
 ) -> Result<(Response, Option<TimeSeries>), EngineError> {
-    compute_parts(calls, request, rounding, true, SCOPED_ROWS_IN_MEMORY)
+    let asked = Asked {
+        previous_series: true,
+        ..Asked::default()
+    };
+    let computed = compute_asked(calls, request, rounding, asked)?;
+    Ok((computed.response, computed.previous_series))
 }
 
-/// The response, and the comparison period's time series when asked for;
-/// the scoped calls are held in memory when at most `rows_in_memory`.
+/// What a caller asks beside the response, computed from the calls the
+/// response reads (no other pass over the input when they are few enough
+/// to be held).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Asked {
+    /// The time series of the comparison period.
+    pub previous_series: bool,
+    /// The current period's dials with talk time over this many seconds
+    /// (see [`crate::check::talk_outliers`]).
+    pub talk_outliers_over: Option<i64>,
+}
+
+/// The response and what was [`Asked`] beside it.
+#[derive(Debug, Clone)]
+pub struct Computed {
+    /// The response.
+    pub response: Response,
+    /// The comparison period's time series, when asked and the request has
+    /// a comparison period.
+    pub previous_series: Option<TimeSeries>,
+    /// The talk-time outliers, when asked.
+    pub talk_outliers: Option<TalkOutliers>,
+}
+
+/// Like [`compute_with`], and also what `asked` names.
+pub fn compute_asked(
+    calls: LazyFrame,
+    request: &Request,
+    rounding: Rounding,
+    asked: Asked,
+) -> Result<Computed, EngineError> {
+    compute_parts(calls, request, rounding, asked, SCOPED_ROWS_IN_MEMORY)
+}
+
+/// The response and what `asked` names beside it; the scoped calls are
+/// held in memory when at most `rows_in_memory`.
 fn compute_parts(
     calls: LazyFrame,
     request: &Request,
     rounding: Rounding,
-    previous_series: bool,
+    asked: Asked,
     rows_in_memory: usize,
-) -> Result<(Response, Option<TimeSeries>), EngineError> {
+) -> Result<Computed, EngineError> {
     // The latest date reads every call: it is collected on its own, or the
     // common-subplan pass would merge its scan with the scoped one and read
     // every row group of a Parquet input for the scoped sections too.
@@ -126,13 +168,16 @@ fn compute_parts(
         heatmap_plan(frame.clone()),
         leaderboard_plan(frame.clone()),
     ];
-    let previous_range = request.compare_date.filter(|_| previous_series);
+    let previous_range = request.compare_date.filter(|_| asked.previous_series);
     if previous_range.is_some() {
         plans.push(series_plan(
             frame.clone(),
             request.granularity,
             derived::IN_PREVIOUS,
         ));
+    }
+    if let Some(max_talk_seconds) = asked.talk_outliers_over {
+        plans.push(outliers_plan(frame.clone(), max_talk_seconds));
     }
     let sections = plans.len();
     plans.extend(crate::analysis::plans(&frame, request)?);
@@ -142,14 +187,22 @@ fn compute_parts(
     };
     let frames = scoped.collect_sections(plans)?;
     let (frames, analysis) = frames.split_at(sections);
-    let [totals, series, heatmap, leaderboard, rest @ ..] = frames else {
+    let [totals, series, heatmap, leaderboard, asked_frames @ ..] = frames else {
         unreachable!("one frame per plan");
     };
-    let previous = match (rest, &previous_range) {
-        ([previous], Some(range)) => {
-            Some(read_series(previous, range, request.granularity, rounding)?)
+    let mut asked_frames = asked_frames.iter();
+    let previous_series = match &previous_range {
+        Some(range) => {
+            let frame = asked_frames.next().expect("one frame per plan");
+            Some(read_series(frame, range, request.granularity, rounding)?)
         }
-        _ => None,
+        None => None,
+    };
+    let talk_outliers = match asked.talk_outliers_over {
+        Some(_) => Some(read_outliers(
+            asked_frames.next().expect("one frame per plan"),
+        )?),
+        None => None,
     };
 
     let totals = Totals::read(totals, request.compare_date.is_some())?;
@@ -171,7 +224,11 @@ fn compute_parts(
         items,
     };
     let analysis = crate::analysis::read(analysis, request, &data, rounding)?;
-    Ok((Response { data, analysis }, previous))
+    Ok(Computed {
+        response: Response { data, analysis },
+        previous_series,
+        talk_outliers,
+    })
 }
 
 /// Scoped calls held in memory at most; beyond, every section streams over
@@ -344,10 +401,15 @@ fn keyed_counts<const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::talk_outliers;
     use crate::ingest::{load, IngestOptions};
 
-    /// Every sample request gives the same response whether the scoped calls
-    /// are held in memory or streamed section by section.
+    /// Talk time over which the sample calls have outliers, in seconds.
+    const OUTLIER_SECONDS: i64 = 300;
+
+    /// Every sample request gives the same response, and the same talk-time
+    /// outliers as [`talk_outliers`] alone, whether the scoped calls are held
+    /// in memory or streamed section by section.
     #[test]
     fn streamed_sections_equal_sections_in_memory() {
         let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample_data");
@@ -378,15 +440,34 @@ mod tests {
                 if let Some(items) = &mut request.items {
                     items.page = page;
                 }
-                let compute = |rows_in_memory| {
-                    compute_parts(calls.clone(), &request, Rounding::Api, true, rows_in_memory)
-                        .unwrap()
+                let asked = Asked {
+                    previous_series: true,
+                    talk_outliers_over: Some(OUTLIER_SECONDS),
                 };
-                let (in_memory, previous) = compute(usize::MAX - 1);
-                let (streamed, streamed_previous) = compute(0);
-                assert_eq!(streamed, in_memory, "{name}, page {page}");
-                assert_eq!(streamed_previous, previous, "{name}, page {page}");
-                assert!(in_memory.data.funnel.dials.count.value > 0, "{name}");
+                let compute = |rows_in_memory| {
+                    compute_parts(
+                        calls.clone(),
+                        &request,
+                        Rounding::Api,
+                        asked,
+                        rows_in_memory,
+                    )
+                    .unwrap()
+                };
+                let (in_memory, streamed) = (compute(usize::MAX - 1), compute(0));
+                assert_eq!(streamed.response, in_memory.response, "{name}, page {page}");
+                assert_eq!(
+                    streamed.previous_series, in_memory.previous_series,
+                    "{name}, page {page}"
+                );
+                let alone = talk_outliers(calls.clone(), &request, OUTLIER_SECONDS).unwrap();
+                assert!(alone.calls > 0, "{name}");
+                assert_eq!(in_memory.talk_outliers, Some(alone), "{name}, page {page}");
+                assert_eq!(streamed.talk_outliers, Some(alone), "{name}, page {page}");
+                assert!(
+                    in_memory.response.data.funnel.dials.count.value > 0,
+                    "{name}"
+                );
             }
         }
     }
