@@ -2,7 +2,7 @@
 //! that changes a figure is silent. Each is one line, printed with
 //! [`crate::messages::warn`].
 
-use callfunnel::ingest::{IngestReport, Tally, Unmatched};
+use callfunnel::ingest::{IngestReport, Unmatched};
 use chrono_tz::Tz;
 
 /// The warnings of what reading found (`report`): timestamps without an
@@ -23,7 +23,7 @@ pub fn reading(
                 "timestamp without an offset",
                 "timestamps without an offset"
             ),
-            first(&facts.dates_without_offset)
+            facts.dates_without_offset.first_locations()
         );
         if let Some(zone) = request_tz.filter(|zone| input_tz == Tz::UTC && *zone != Tz::UTC) {
             line.push_str(&format!(
@@ -35,7 +35,7 @@ pub fn reading(
             line.push_str(&format!(
                 "; {} in a daylight-saving fold, read as the earlier instant (first: {})",
                 facts.dates_in_fold.count,
-                first(&facts.dates_in_fold)
+                facts.dates_in_fold.first_locations()
             ));
         }
         line
@@ -44,7 +44,7 @@ pub fn reading(
         format!(
             "{} looked like a JSON list but did not parse as one: read as keys separated by ; | or , (first: {})",
             counted(facts.tags_malformed_lists.count, "tags cell", "tags cells"),
-            first(&facts.tags_malformed_lists)
+            facts.tags_malformed_lists.first_locations()
         )
     });
     dates.into_iter().chain(tags)
@@ -72,10 +72,4 @@ pub fn unmatched(unmatched: &Unmatched) -> String {
 /// `count` and the noun, singular or plural.
 fn counted(count: u64, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
-}
-
-/// The locations of a tally's first rows, `file:line, …`.
-fn first(tally: &Tally) -> String {
-    let locations: Vec<String> = tally.first.iter().map(ToString::to_string).collect();
-    locations.join(", ")
 }

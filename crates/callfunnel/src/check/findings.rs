@@ -253,7 +253,7 @@ fn dates_without_offset(facts: &ReadingFacts, options: &CheckOptions) -> Finding
         explanation.push_str(&format!(
             "; {} in a daylight-saving fold, read as the earlier instant (first: {})",
             fold.count,
-            first_locations(fold)
+            fold.first_locations()
         ));
     }
     let gap = &facts.dates_in_gap;
@@ -262,7 +262,7 @@ fn dates_without_offset(facts: &ReadingFacts, options: &CheckOptions) -> Finding
         explanation.push_str(&format!(
             "; and {} {rows} at a time the clocks skip there (a daylight-saving gap): unreadable (first: {})",
             gap.count,
-            first_locations(gap)
+            gap.first_locations()
         ));
     }
     of_tally(
@@ -274,11 +274,6 @@ fn dates_without_offset(facts: &ReadingFacts, options: &CheckOptions) -> Finding
 }
 
 /// The first rows of a tally, `file:line, …`.
-fn first_locations(tally: &Tally) -> String {
-    let locations: Vec<String> = tally.first.iter().map(ToString::to_string).collect();
-    locations.join(", ")
-}
-
 /// The finding of one condition of the pass.
 fn of_condition(
     condition: Condition,

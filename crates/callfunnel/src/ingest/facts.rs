@@ -54,6 +54,12 @@ impl Tally {
         }
     }
 
+    /// Where its first rows are, as `file:line, …` for a message.
+    pub fn first_locations(&self) -> String {
+        let locations: Vec<String> = self.first.iter().map(ToString::to_string).collect();
+        locations.join(", ")
+    }
+
     /// Adds the rows of `later`, read after these.
     fn merge(&mut self, later: Tally) {
         self.count += later.count;
