@@ -46,9 +46,10 @@ fn findings_section(findings: &Findings, color: bool) -> String {
     if findings.findings.is_empty() {
         return "No finding: nothing unreadable, likely wrong or worth a note.".to_string();
     }
-    let count = |severity| {
+    let count = |severity, one: &str, many: &str| {
         let found = findings.findings.iter();
-        found.filter(|finding| finding.severity == severity).count()
+        let count = found.filter(|finding| finding.severity == severity).count();
+        format!("{count} {}", if count == 1 { one } else { many })
     };
     let mut table = new_table(&["Severity", "Finding", "Count", "What", "Examples"], color);
     for finding in &findings.findings {
@@ -65,10 +66,10 @@ fn findings_section(findings: &Findings, color: bool) -> String {
         .set_width(TABLE_WIDTH);
     align_right(&mut table, &[2]);
     format!(
-        "Findings: {} errors, {} warnings, {} notes\n{table}",
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Note)
+        "Findings: {}, {}, {}\n{table}",
+        count(Severity::Error, "error", "errors"),
+        count(Severity::Warning, "warning", "warnings"),
+        count(Severity::Note, "note", "notes")
     )
 }
 
