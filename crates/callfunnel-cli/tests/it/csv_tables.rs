@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::harness::{
-    assert_status, json_of, path_arg, repo_root, run, sample_path, stderr_of, stdout_of,
-    temporary_folder, write_file,
+    assert_status, assert_stderr_contains, json_of, path_arg, repo_root, run, sample_path,
+    stderr_of, stdout_of, temporary_folder, write_file,
 };
 
 /// `metrics` on the sample with `request` and `extra` flags: stdout,
@@ -468,11 +468,7 @@ fn an_analysis_table_the_request_does_not_ask_for_is_a_usage_error() {
         None,
     );
     assert_status(&output, 2);
-    assert!(
-        stderr_of(&output).contains("the breakdown table needs --by KEY"),
-        "{}",
-        stderr_of(&output)
-    );
+    assert_stderr_contains(&output, "the breakdown table needs --by KEY");
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::harness::{
-    assert_status, command, json_of, path_arg, run, sample_path, send_signal, stderr_of, stdout_of,
-    temporary_folder, write_file,
+    assert_status, assert_stderr_contains, command, json_of, path_arg, run, sample_path,
+    send_signal, stderr_of, stdout_of, temporary_folder, write_file,
 };
 
 const HEADER: &str = "id,date,result,duration,ringing_seconds,tags\n";
@@ -237,11 +237,7 @@ fn an_endless_request_is_refused_at_its_cap() {
         None,
     );
     assert_status(&output, 2);
-    assert!(
-        stderr_of(&output).contains("the request is larger than 1024 KiB"),
-        "{}",
-        stderr_of(&output)
-    );
+    assert_stderr_contains(&output, "the request is larger than 1024 KiB");
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
@@ -273,11 +269,7 @@ fn report_refuses_to_overwrite_an_input() {
             None,
         );
         assert_status(&output, 2);
-        assert!(
-            stderr_of(&output).contains("refusing to overwrite it"),
-            "{}",
-            stderr_of(&output)
-        );
+        assert_stderr_contains(&output, "refusing to overwrite it");
     }
     assert_eq!(std::fs::read_to_string(&calls).unwrap(), original);
 
@@ -316,11 +308,7 @@ fn a_device_input_is_refused_at_once() {
     let device = Path::new("/dev/zero");
     let output = metrics_of(device, &[]);
     assert_status(&output, 3);
-    assert!(
-        stderr_of(&output).contains("/dev/zero: not a regular file, a pipe or a folder"),
-        "{}",
-        stderr_of(&output)
-    );
+    assert_stderr_contains(&output, "/dev/zero: not a regular file, a pipe or a folder");
 }
 
 #[test]
@@ -351,11 +339,7 @@ fn a_symlink_loop_under_a_double_star_pattern_ends() {
     );
     let response = json_of(&output);
     assert_eq!(response["data"]["funnel"]["dials"]["count"]["value"], 2);
-    assert!(
-        stderr_of(&output).contains("read 2 rows from 2 files"),
-        "{}",
-        stderr_of(&output)
-    );
+    assert_stderr_contains(&output, "read 2 rows from 2 files");
 }
 
 // ---------------------------------------------------------------------------

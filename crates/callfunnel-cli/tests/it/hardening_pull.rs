@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::harness::{
-    assert_status, path_arg, run, sample_path, stderr_of, temporary_folder, write_file,
+    assert_status, assert_stderr_contains, path_arg, run, sample_path, stderr_of, temporary_folder,
+    write_file,
 };
 use crate::pull::{pull_period_command, saved_pages, verify_live_command};
 
@@ -475,11 +476,7 @@ fn answers_that_are_not_json_are_retried_then_exit_5() {
         5,
         "the API answered /v2/api/conversations/items/search 3 times with a body that is not JSON (the API is at fault): HTTP 200: expected value at line 1 column 1",
     );
-    assert!(
-        stderr_of(&output).contains("retried 3 requests: 0 rate limited (429), 0 server errors (5xx), 0 network errors, 3 answers not JSON; waited 1.5 s"),
-        "{}",
-        stderr_of(&output)
-    );
+    assert_stderr_contains(&output, "retried 3 requests: 0 rate limited (429), 0 server errors (5xx), 0 network errors, 3 answers not JSON; waited 1.5 s");
     assert_eq!(broken.received().len(), 3);
 
     // Once garbled, then whole: the pull succeeds.

@@ -14,8 +14,8 @@ use polars::prelude::*;
 use serde_json::json;
 
 use crate::harness::{
-    assert_status, command, json_of, path_arg, run, send_signal, stderr_of, temporary_folder,
-    write_file,
+    assert_status, assert_stderr_contains, command, json_of, path_arg, run, send_signal, stderr_of,
+    temporary_folder, write_file,
 };
 use crate::serve::{json_of as served_json, wait_until, Server, KEY};
 
@@ -505,11 +505,7 @@ fn standard_input_reads_csv_and_ndjson_as_the_same_file_read_normally() {
             Some(text),
         );
         assert_eq!(json_of(&output), expected, "{format}");
-        assert!(
-            stderr_of(&output).contains("read 200 rows from 1 file"),
-            "{}",
-            stderr_of(&output)
-        );
+        assert_stderr_contains(&output, "read 200 rows from 1 file");
     }
     // A bad row is located in standard input.
     let bad = csv.replace("c-0003,", "c-0003,not-a-date-");

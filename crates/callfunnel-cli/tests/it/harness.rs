@@ -63,6 +63,15 @@ pub(crate) fn stderr_of(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
 }
 
+/// Asserts that standard error says `text`, showing it when it does not.
+pub(crate) fn assert_stderr_contains(output: &Output, text: &str) {
+    let stderr = stderr_of(output);
+    assert!(
+        stderr.contains(text),
+        "stderr should say {text:?}:\n{stderr}"
+    );
+}
+
 /// Asserts the exit status, showing both streams when it differs.
 pub(crate) fn assert_status(output: &Output, expected: i32) {
     assert_eq!(
