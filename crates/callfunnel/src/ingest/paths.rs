@@ -15,7 +15,8 @@ fn is_supported(path: &Path) -> bool {
 
 /// The files named by `inputs`, in order: a file is itself; a folder gives
 /// every supported file in it, sorted by name (not recursive; hidden files,
-/// whose names start with a dot, are a writer's temporaries and left out;
+/// whose names start with a dot, are left out, and a load says so unless
+/// they are a folder store's own;
 /// a folder store whose append is being switched in gives its files as the
 /// append leaves them, see [`crate::store::folder`]); a pattern
 /// holding `*`, `?` or `[` gives its matches, sorted (folders among them
@@ -54,6 +55,7 @@ pub(crate) fn inputs_to_read(inputs: &[PathBuf]) -> Result<ToRead, IngestError> 
         let view = crate::store::view(folder, || list_folder(folder))?;
         snapshots.push(view.snapshot);
         notes.extend(view.notes);
+        notes.extend(hidden_files_note(folder)?);
         Ok(view.files)
     })?;
     Ok(ToRead {
@@ -204,16 +206,51 @@ fn expand_path(
 
 /// The supported files of `folder` that are not hidden, sorted by name.
 fn list_folder(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
+    supported_files(folder, false)
+}
+
+/// The supported files of `folder` that are hidden (`hidden`) or not,
+/// sorted by name.
+fn supported_files(folder: &Path, hidden: bool) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(folder)? {
         let entry_path = entry?.path();
-        let hidden = entry_path
-            .file_name()
-            .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."));
-        if !hidden && entry_path.is_file() && is_supported(&entry_path) {
+        if is_hidden(&entry_path) == hidden && entry_path.is_file() && is_supported(&entry_path) {
             found.push(entry_path);
         }
     }
     found.sort();
     Ok(found)
+}
+
+/// Whether the name of `path` starts with a dot.
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."))
+}
+
+/// What the summary says of the hidden files of `folder` that a load
+/// leaves out although their format is supported (an append's own files
+/// in a folder store aside): they may be calls, so leaving them out is
+/// said, never silent.
+fn hidden_files_note(folder: &Path) -> std::io::Result<Option<String>> {
+    let mut hidden = supported_files(folder, true)?;
+    hidden.retain(|file| {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        !crate::store::is_append_file(&name)
+    });
+    let Some(first) = hidden.first() else {
+        return Ok(None);
+    };
+    let more = match hidden.len() {
+        1 => String::new(),
+        many => format!(" and {} more", many - 1),
+    };
+    Ok(Some(format!(
+        "left out {} hidden file{} of {} (a name starting with a dot): {}{more}",
+        hidden.len(),
+        if hidden.len() == 1 { "" } else { "s" },
+        folder.display(),
+        first.display()
+    )))
 }

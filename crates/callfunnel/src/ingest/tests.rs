@@ -1032,6 +1032,35 @@ pub(super) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 #[test]
+fn a_folders_hidden_files_are_left_out_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "a.csv", "id,date\na,2024-03-04T09:30:00Z\n");
+    let hidden = write(root, ".b.csv", "id,date\nb,2024-03-04T09:31:00Z\n");
+    write(root, ".c.json", "[]");
+    write(root, ".notes.txt", "not a supported format");
+    // A new month file of an append in a folder store is not the user's.
+    write(root, ".2024-03.parquet.7.new.parquet", "");
+
+    let loaded = load(&[root.to_path_buf()], &IngestOptions::default()).unwrap();
+    assert_eq!(loaded.report.calls, 1);
+    assert_eq!(
+        loaded.report.notes,
+        [format!(
+            "left out 2 hidden files of {} (a name starting with a dot): {} and 1 more",
+            root.display(),
+            hidden.display()
+        )]
+    );
+    assert!(loaded
+        .report
+        .summary_lines()
+        .contains(&loaded.report.notes[0]));
+    assert!(crate::store::is_append_file(".switch.json"));
+    assert!(!crate::store::is_append_file(".b.csv"));
+}
+
+#[test]
 fn folders_globs_and_missing_paths() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

@@ -27,6 +27,12 @@ const JOURNAL: &str = ".switch.json";
 /// What the new month files of an append end in (after `.YYYY-MM.parquet.PID.`).
 pub(super) const NEW_MONTH: &str = "new.parquet";
 
+/// Whether `name` is one of an append's own files in a folder store: its
+/// journal or a new month file waiting to be switched in.
+pub(crate) fn is_append_file(name: &str) -> bool {
+    name == JOURNAL || (name.starts_with('.') && name.ends_with(&format!(".{NEW_MONTH}")))
+}
+
 /// The switches of one append, as its journal holds them.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Journal {

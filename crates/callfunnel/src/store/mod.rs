@@ -39,7 +39,7 @@ pub use format::{
     ROW_GROUP_ROWS, STORE_FOLDER_KEY, STORE_MARKER_KEY, STORE_MARKER_VERSION,
     STORE_MARKER_VERSION_UNSUMMED,
 };
-pub(crate) use journal::files_to_read;
+pub(crate) use journal::{files_to_read, is_append_file};
 pub use lock::{LockHolder, Recovery, StoreLock};
 pub(crate) use read::{scan_store, ReadError};
 pub(crate) use snapshot::{view, Snapshot};
