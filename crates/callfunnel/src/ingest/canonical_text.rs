@@ -2,12 +2,13 @@
 //! form (a CSV file's chunk, a Parquet file of text columns) into calls.
 //!
 //! Most inputs are exports in canonical form (what `callfunnel generate`
-//! writes): upper-case enums, UTC timestamps ending in `Z`, whole-second
-//! durations. Their text columns are converted here with vectorised
+//! writes, or another tool's export of it): upper-case enums, timestamps
+//! with an offset (`2024-03-04T09:30:00Z`, `2024-03-04 09:30:00+00`…),
+//! whole-second durations. Their text columns are converted here with vectorised
 //! expressions that give, on canonical values, exactly what the
 //! rule-by-rule readers of [`super::fields`] give, and each row is checked:
 //! as soon as one value is off canonical form (a lower-case result, a
-//! timestamp with an offset, a missing id, a negative duration, a value
+//! timestamp without an offset, a missing id, a negative duration, a value
 //! with surrounding whitespace, an empty quoted value, a tags cell that may
 //! be in another list form than `;`-separated keys…), the reader hands
 //! the file to the rule-by-rule reader, which accepts every form SPEC §1
@@ -16,11 +17,11 @@
 
 use polars::prelude::*;
 
-use super::fields::{push_tag, ColumnNames};
+use super::fields::{instant_with_offset_micros, push_tag, ColumnNames};
 use crate::model::rules::{
     self, absent_value, may_be_another_tags_form, tag_keys, with_default, without_negative_zero,
 };
-use crate::model::{date_dtype, Field, DATE_UNIT};
+use crate::model::{date_dtype, Field};
 
 /// The canonical values of the fields of `text` (text columns named as in
 /// `header`, `present` saying which holds each field), and the columns the
@@ -56,10 +57,6 @@ pub(super) fn any_off_form() -> Expr {
 pub(super) fn off_form_flags() -> Expr {
     off_form_rows().alias(OFF_FORM)
 }
-
-/// The one timestamp form read here: `2024-03-04T09:30:00Z` (20 bytes).
-const CANONICAL_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%SZ";
-const CANONICAL_TIMESTAMP_BYTES: u32 = 20;
 
 /// Each field with the index of its column in `header` (`None` when the
 /// file lacks it), the column named as `names` say.
@@ -102,8 +99,8 @@ pub(super) fn call_columns(present: &[(Field, Option<usize>)]) -> Vec<Expr> {
 }
 
 /// The canonical values of the fields (each column under its field's name),
-/// and the columns [`off_form_rows`] reads besides: the date's text, whether
-/// a row needs trimming and whether it holds a number that is not one.
+/// and the columns [`off_form_rows`] reads besides: whether a row needs
+/// trimming and whether it holds a number that is not one.
 fn canonical_values(text: LazyFrame, present: &[(Field, Option<usize>)]) -> LazyFrame {
     let is_present = |field: Field| {
         present
@@ -120,11 +117,7 @@ fn canonical_values(text: LazyFrame, present: &[(Field, Option<usize>)]) -> Lazy
     let values: Vec<Expr> = Field::ALL
         .into_iter()
         .map(|field| value(field, is_present(field)).alias(field.name()))
-        .chain([
-            col(Field::Date.name()).alias(DATE_TEXT),
-            untrimmed,
-            col(UNPARSED),
-        ])
+        .chain([untrimmed, col(UNPARSED)])
         .collect();
     text.select(values)
 }
@@ -147,20 +140,7 @@ fn value(field: Field, present: bool) -> Expr {
     }
     let text = col(field.name());
     match field {
-        Field::Date => text
-            .str()
-            .to_datetime(
-                Some(DATE_UNIT),
-                Some(TimeZone::UTC),
-                StrptimeOptions {
-                    format: Some(CANONICAL_TIMESTAMP.into()),
-                    strict: false,
-                    exact: true,
-                    cache: false,
-                },
-                lit("raise"),
-            )
-            .cast(date_dtype()),
+        Field::Date => instants_with_offset(text).cast(date_dtype()),
         Field::Direction | Field::Type | Field::Duration => with_default(field, text),
         Field::RingingSeconds => without_negative_zero(text),
         _ => text,
@@ -168,22 +148,36 @@ fn value(field: Field, present: bool) -> Expr {
 }
 
 /// True on the rows whose value of `field` (the column of the field's name,
-/// after [`value`]) is off canonical form: a SPEC §1 rule refuses it, or the
-/// row reader would read it otherwise (a date not written as
-/// [`CANONICAL_TIMESTAMP`]). Null where the value is absent and allowed to be.
+/// after [`value`]) is off canonical form: a SPEC §1 rule refuses it (a date
+/// without an offset, or that does not parse, is missing here). Null where
+/// the value is absent and allowed to be.
 fn off_form(field: Field) -> Expr {
-    let refused = rules::refusals(field, col(field.name()))
+    rules::refusals(field, col(field.name()))
         .into_iter()
         .map(|(_, rows)| rows)
         .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false));
-    match field {
-        Field::Date => refused.or(col(DATE_TEXT)
-            .str()
-            .len_bytes()
-            .neq(lit(CANONICAL_TIMESTAMP_BYTES))),
-        _ => refused,
-    }
+        .unwrap_or_else(|| lit(false))
+}
+
+/// The instants (microseconds since the epoch) of a text column of dates
+/// written with an offset, read by the row reader's own parser; null where
+/// a text is absent, has no offset or does not parse.
+fn instants_with_offset(text: Expr) -> Expr {
+    text.map(
+        |column| {
+            let text = column.str()?;
+            let micros = text
+                .iter()
+                .map(|value| value.and_then(instant_with_offset_micros));
+            Ok(Int64Chunked::from_iter_options(text.name().clone(), micros).into_column())
+        },
+        |_, input| {
+            Ok(polars::prelude::Field::new(
+                input.name().clone(),
+                DataType::Int64,
+            ))
+        },
+    )
 }
 
 /// True on the rows where a text field needs the row reader's trimming or
@@ -256,8 +250,6 @@ fn tag_lists(text: &StringChunked) -> ListChunked {
 
 /// Name of the flag column that marks a file off canonical form.
 const OFF_FORM: &str = "__off_canonical_form";
-/// Name of the column that keeps the date's text, to check its form.
-const DATE_TEXT: &str = "__date_text";
 /// Name of the flag column of rows that need trimming.
 const UNTRIMMED: &str = "__untrimmed";
 

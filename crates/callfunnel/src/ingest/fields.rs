@@ -509,6 +509,18 @@ pub(crate) fn parse_timestamp(
     })?
 }
 
+/// The instant of a timestamp written with an offset (or `Z`), in
+/// microseconds since the epoch as the call frame holds it: exactly what
+/// [`parse_timestamp`] reads from such a text, whatever the input time
+/// zone. `None` for any other text, a timestamp without an offset included
+/// (its instant depends on the zone, and reading it is a fact to report).
+pub(crate) fn instant_with_offset_micros(text: &str) -> Option<i64> {
+    match parse_written_timestamp(text, Tz::UTC) {
+        Ok(Ok((instant, DateForm::WithOffset))) => Some(instant.timestamp_micros()),
+        _ => None,
+    }
+}
+
 /// A timestamp that cannot be read: why, and how it was written (a
 /// wall-clock time in a daylight-saving gap, or not).
 #[derive(Debug, Clone, PartialEq)]

@@ -76,6 +76,12 @@ pub(crate) fn text_value(text: &str) -> Option<&str> {
 const FIRST_MICROS: i64 = -62_167_219_200_000_000;
 const END_MICROS: i64 = 253_402_300_800_000_000;
 
+/// Whether an instant (microseconds since the epoch) lies within years
+/// 0000–9999, as a stored date does.
+pub(crate) fn is_within_years(micros: i64) -> bool {
+    (FIRST_MICROS..END_MICROS).contains(&micros)
+}
+
 /// The rows whose `date` (the canonical column) lies outside years
 /// 0000–9999.
 fn outside_years(date: Expr) -> Expr {

@@ -15,10 +15,13 @@
 
 use std::ops::Range;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 
+use crate::ingest::fields::instant_with_offset_micros;
 use crate::ingest::line_pieces::on_every_core;
-use crate::model::rules::{is_in_api_case, may_be_another_tags_form, MAX_RINGING_WHOLE_DIGITS};
+use crate::model::rules::{
+    self, is_in_api_case, may_be_another_tags_form, MAX_RINGING_WHOLE_DIGITS,
+};
 use crate::model::Field;
 
 /// Picks the lines of canonical CSV chunks to parse for a window.
@@ -131,7 +134,7 @@ impl WindowLines {
             let value = values.next()?;
             match field {
                 None => {}
-                Some(Field::Date) => date = Some(canonical_timestamp(value)?),
+                Some(Field::Date) => date = Some(instant_with_offset(value)?),
                 Some(field) if surely_canonical(*field, value) => {}
                 Some(_) => return None,
             }
@@ -169,7 +172,7 @@ impl Picked {
 }
 
 /// Whether the column-wise reader surely takes `value` (unquoted) of
-/// `field` as canonical; the date is read by [`canonical_timestamp`].
+/// `field` as canonical; the date is read by [`instant_with_offset`].
 fn surely_canonical(field: Field, value: &[u8]) -> bool {
     match field {
         Field::Id => !value.is_empty() && without_edge_spaces(value),
@@ -203,32 +206,12 @@ fn is_plain_decimal(value: &[u8]) -> bool {
         && fraction.map_or(true, |fraction| digits(fraction, 9))
 }
 
-/// The instant of a canonical timestamp (`2024-03-04T09:30:00Z`, a year from
-/// 1000, a real calendar date, seconds below 60) in microseconds.
-fn canonical_timestamp(text: &[u8]) -> Option<i64> {
-    let bytes: &[u8; 20] = text.try_into().ok()?;
-    let separators = [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'Z'),
-    ];
-    if separators.iter().any(|(at, byte)| bytes[*at] != *byte) {
-        return None;
-    }
-    let number = |range: Range<usize>| {
-        bytes[range].iter().try_fold(0u32, |value, digit| {
-            digit
-                .is_ascii_digit()
-                .then(|| value * 10 + u32::from(digit - b'0'))
-        })
-    };
-    let year = number(0..4).filter(|year| *year >= 1000)?;
-    let date = NaiveDate::from_ymd_opt(year as i32, number(5..7)?, number(8..10)?)?;
-    let time = NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
-    Some(date.and_time(time).and_utc().timestamp_micros())
+/// The instant of a timestamp written with an offset, in microseconds, as
+/// the column-wise reader reads it (the row reader's parser), when it lies
+/// within the years a stored date may have; `None` otherwise.
+fn instant_with_offset(text: &[u8]) -> Option<i64> {
+    let micros = instant_with_offset_micros(std::str::from_utf8(text).ok()?)?;
+    rules::is_within_years(micros).then_some(micros)
 }
 
 #[cfg(test)]
@@ -281,15 +264,29 @@ mod tests {
     }
 
     #[test]
+    fn lines_dated_with_any_offset_are_left_out_by_their_instant() {
+        let chunk = "a,2024-02-01 10:00:00+00,ANSWERED,10,1.5,x,demo\n\
+                     b,2024-03-01 00:30:00+01:00,ANSWERED,10,,,\n\
+                     c,2024-03-31 23:30:00-01:00,ANSWERED,10,,,\n\
+                     d,2024-03-01 00:00:00.5+00,ANSWERED,3,,,\n";
+        // b is 2024-02-29T23:30Z, c 2024-04-01T00:30Z (the latest left out,
+        // kept), d in March.
+        assert_eq!(
+            select(&march(), chunk, false),
+            "c,2024-03-31 23:30:00-01:00,ANSWERED,10,,,\n\
+             d,2024-03-01 00:00:00.5+00,ANSWERED,3,,,\n"
+        );
+    }
+
+    #[test]
     fn lines_these_rules_are_not_sure_of_are_kept() {
         let doubtful = [
             " a,2024-02-01T10:00:00Z,ANSWERED,10,,,",
             ",2024-02-01T10:00:00Z,ANSWERED,10,,,",
             "a,2024-02-30T10:00:00Z,ANSWERED,10,,,",
-            "a,2024-02-01T10:00:60Z,ANSWERED,10,,,",
-            "a,2024-02-01 10:00:00Z,ANSWERED,10,,,",
-            "a,2024-02-01T10:00:00+01:00,ANSWERED,10,,,",
-            "a,0999-02-01T10:00:00Z,ANSWERED,10,,,",
+            "a,2024-02-01T10:00:00,ANSWERED,10,,,",
+            "a,2024-02-01 10:00,ANSWERED,10,,,",
+            "a,2024-02-01T10:00:00+25:00,ANSWERED,10,,,",
             "a,2024-02-01T10:00:00Z,answered,10,,,",
             "a,2024-02-01T10:00:00Z,,10,,,",
             "a,2024-02-01T10:00:00Z,ANSWERED,-10,,,",
@@ -336,7 +333,7 @@ mod tests {
     fn a_chunk_looked_at_in_pieces_keeps_the_lines_it_would_keep_whole() {
         let mut chunk = String::from("id,date,result,duration,ringing_seconds,note,tags\n");
         for day in 1..=90 {
-            let date = NaiveDate::from_yo_opt(2024, day).unwrap();
+            let date = chrono::NaiveDate::from_yo_opt(2024, day).unwrap();
             let result = if day % 11 == 0 { "maybe" } else { "ANSWERED" };
             chunk.push_str(&format!("c{day:03},{date}T08:00:00Z,{result},1,,,\n"));
         }
@@ -356,15 +353,27 @@ mod tests {
     }
 
     #[test]
-    fn canonical_timestamps_are_read_to_the_microsecond() {
-        let instant = |text: &str| canonical_timestamp(text.as_bytes());
+    fn timestamps_with_an_offset_are_read_to_the_microsecond() {
+        let instant = |text: &str| instant_with_offset(text.as_bytes());
+        let micros = |text: &str| Some(utc(text).timestamp_micros());
         assert_eq!(
             instant("2024-02-29T23:59:59Z"),
-            Some(utc("2024-02-29T23:59:59Z").timestamp_micros())
+            micros("2024-02-29T23:59:59Z")
+        );
+        assert_eq!(
+            instant("2024-02-29 23:59:59+00"),
+            micros("2024-02-29T23:59:59Z")
+        );
+        assert_eq!(
+            instant("2024-02-29 23:59:59.123456+01:00"),
+            micros("2024-02-29T22:59:59.123456Z")
         );
         assert_eq!(instant("2023-02-29T00:00:00Z"), None);
         assert_eq!(instant("2024-02-29T24:00:00Z"), None);
+        // Without an offset: read in the input time zone, by the row reader.
         assert_eq!(instant("2024-02-29T23:59:59"), None);
+        // Outside the years a stored date may have.
+        assert_eq!(instant("0000-01-01T00:30:00+01:00"), None);
     }
 
     /// Lines from values of every kind, some canonical, some off form, and
