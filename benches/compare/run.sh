@@ -19,8 +19,12 @@
 #                         parquet (typed) and ndjson as generated/converted here;
 #                         duckcsv and duckparquet (text columns) as DuckDB's COPY
 #                         writes the CSV out again; store: `callfunnel convert` of
-#                         the CSV. Every format but csv and parquet is made from
-#                         the CSV, so csv comes first        ["csv parquet"]
+#                         the CSV. Also the shapes of duckdb_orders.py: "ids
+#                         date_asc date_desc shuffled export repeated
+#                         export_parquet export_ndjson" (DuckDB's COPY of the
+#                         calls as it types them, in that order). Every format
+#                         but csv and parquet is made from the CSV, so csv comes
+#                         first                               ["csv parquet"]
 #   QUERIES               "full 4weeks issue11" (request_<query>.json here)
 #                                                             ["full 4weeks"]
 #
@@ -63,7 +67,8 @@ die() { log "error: $*"; exit 2; }
 for fmt in $FORMATS; do
     case $fmt in
         csv | parquet | ndjson | duckcsv | duckparquet | store) ;;
-        *) die "unknown format $fmt (csv parquet ndjson duckcsv duckparquet store)" ;;
+        ids | date_asc | date_desc | shuffled | export | repeated | export_parquet | export_ndjson) ;;
+        *) die "unknown format $fmt (csv parquet ndjson duckcsv duckparquet store, or a shape of duckdb_orders.py)" ;;
     esac
 done
 mkdir -p "$BENCH_DIR/data" "$BENCH_DIR/results"
@@ -124,6 +129,9 @@ data_file() { # rows format
         duckcsv) echo "$base-duckdb.csv" ;;
         duckparquet) echo "$base-duckdb.parquet" ;;
         store) echo "$base-store.parquet" ;;
+        *_parquet) echo "$base-${2%_parquet}.parquet" ;;
+        *_ndjson) echo "$base-${2%_ndjson}.ndjson" ;;
+        ids | date_asc | date_desc | shuffled | export | repeated) echo "$base-$2.csv" ;;
         *) echo "$base.$2" ;;
     esac
 }
@@ -150,6 +158,9 @@ for n in $ROWS; do
                     "$VPY" "$HERE/duckdb_copy.py" "$csv" "$partial" ;;
                 store)
                     "$CALLFUNNEL" convert --input "$csv" --out "$partial" --quiet ;;
+                *)
+                    # the calls as DuckDB types them, in another order or form
+                    "$VPY" "$HERE/duckdb_orders.py" "$csv" "$fmt" "$partial" ;;
             esac
             mv "$partial" "$file"
             echo "$BINARY_SUM" > "$file.generator"
@@ -276,17 +287,20 @@ for n in $ROWS; do
             done
         done
     done
-    # callfunnel must give the same response from CSV as from Parquet and NDJSON
+    # callfunnel must give the same response from the same calls in every form and order
+    # (the export shapes have other ids: they agree among themselves)
     for query in $QUERIES; do
-        a=$OUT/responses/$n-csv-$query-callfunnel.checked.json
-        for other in parquet ndjson duckcsv duckparquet store; do
+        for pair in csv:parquet csv:ndjson csv:duckcsv csv:duckparquet csv:store csv:ids \
+            csv:date_asc csv:date_desc csv:shuffled export:export_parquet export:export_ndjson; do
+            first=${pair%%:*} other=${pair#*:}
+            a=$OUT/responses/$n-$first-$query-callfunnel.checked.json
             b=$OUT/responses/$n-$other-$query-callfunnel.checked.json
             if [ -s "$a" ] && [ -s "$b" ]; then
                 if python3 "$HERE/compare.py" "$a" "$b" --quiet; then
-                    log "$n calls, $query: callfunnel gives the same response from CSV and $other"
+                    log "$n calls, $query: callfunnel gives the same response from $first and $other"
                 else
                     failures=$((failures + 1))
-                    log "$n calls, $query: callfunnel's CSV and $other responses differ"
+                    log "$n calls, $query: callfunnel's $first and $other responses differ"
                 fi
             fi
         done
