@@ -35,8 +35,6 @@ const ID_HASH: &str = "__id_hash";
 /// The ids of a frame that occur more than once.
 #[derive(Debug, Clone)]
 pub(crate) struct RepeatedIds {
-    /// Rows of the frame.
-    pub rows: u64,
     /// Rows that are an earlier occurrence of a repeated id.
     pub duplicates: u64,
     /// The repeated ids: how many, how many differ between copies, and the
@@ -100,7 +98,6 @@ fn repeated_ids_within(
     hashes_in_memory: usize,
 ) -> PolarsResult<RepeatedIds> {
     let hashes = id_hashes(calls.clone(), rows_hint, hashes_in_memory)?;
-    let rows = hashes.rows;
     let repeated_hashes = hashes.repeated()?;
     let occurrences = if repeated_hashes.is_empty() {
         HashMap::new()
@@ -127,7 +124,6 @@ fn repeated_ids_within(
         )?)
     };
     Ok(RepeatedIds {
-        rows,
         duplicates,
         ids,
         earlier,
@@ -389,6 +385,60 @@ fn hash_of_values(batch: &DataFrame, index: usize) -> PolarsResult<u64> {
     Ok(xxh3_64(values.as_bytes()))
 }
 
+/// The hash of an id's text (XXH3-64), by which duplicates are looked for.
+pub(crate) fn id_hash(id: &[u8]) -> u64 {
+    xxh3_64(id)
+}
+
+/// The hashes of ids ([`id_hash`]) that occur more than once in an input:
+/// every id that repeats has its hash here (with, rarely, an id whose hash
+/// another id shares). A reader that leaves calls out before de-duplicating
+/// keeps every call whose id's hash is here, so that each occurrence of a
+/// repeated id reaches the duplicate finder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RepeatedIdHashes(HashSet<u64>);
+
+impl RepeatedIdHashes {
+    /// The hashes that occur more than once among `hashes` (the hashes of
+    /// every id of an input), found by sorting them, half on each of two
+    /// threads.
+    pub fn among(mut hashes: Vec<u64>) -> Self {
+        let half = hashes.len() / 2;
+        let (first, second) = hashes.split_at_mut(half);
+        std::thread::scope(|scope| {
+            scope.spawn(|| first.sort_unstable());
+            second.sort_unstable();
+        });
+        let (first, second) = hashes.split_at(half);
+        let mut repeated = HashSet::new();
+        let mut previous = None;
+        let (mut a, mut b) = (first.iter().peekable(), second.iter().peekable());
+        // The two sorted halves merged: a hash equal to the one before repeats.
+        while let Some(hash) = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x <= y => a.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, None) => None,
+        } {
+            if previous == Some(hash) {
+                repeated.insert(*hash);
+            }
+            previous = Some(hash);
+        }
+        RepeatedIdHashes(repeated)
+    }
+
+    /// Whether no id repeats.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the id `id` may repeat (its hash is one of these).
+    pub fn may_repeat(&self, id: &[u8]) -> bool {
+        !self.0.is_empty() && self.0.contains(&id_hash(id))
+    }
+}
+
 /// The XXH3-64 hash of each id's text (a null id hashes as empty text).
 fn hash_of_id() -> Expr {
     col(ID)
@@ -397,7 +447,7 @@ fn hash_of_id() -> Expr {
                 let ids = column.str()?;
                 let hashes: UInt64Chunked = ids
                     .iter()
-                    .map(|id| xxh3_64(id.unwrap_or_default().as_bytes()))
+                    .map(|id| id_hash(id.unwrap_or_default().as_bytes()))
                     .collect_ca(ID_HASH.into());
                 Ok(hashes.into_column())
             },
@@ -409,6 +459,23 @@ fn hash_of_id() -> Expr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_id_hashes_are_those_met_more_than_once() {
+        let ids = ["c", "a", "b", "a", "d", "c", "c", "e"];
+        let hashes = ids.iter().map(|id| id_hash(id.as_bytes())).collect();
+        let repeated = RepeatedIdHashes::among(hashes);
+        let may_repeat: Vec<&str> = ["a", "b", "c", "d", "e", "f"]
+            .into_iter()
+            .filter(|id| repeated.may_repeat(id.as_bytes()))
+            .collect();
+        assert_eq!(may_repeat, ["a", "c"]);
+        assert!(RepeatedIdHashes::among(vec![7, 3, 5]).is_empty());
+        assert!(RepeatedIdHashes::among(Vec::new()).is_empty());
+        // Equal hashes in the same half and across the halves.
+        assert!(!RepeatedIdHashes::among(vec![1, 1, 2, 3]).is_empty());
+        assert!(!RepeatedIdHashes::among(vec![1, 2, 3, 1]).is_empty());
+    }
 
     /// The `order` column: where each kept row was.
     fn order(frame: &DataFrame) -> Vec<u32> {
@@ -425,7 +492,7 @@ mod tests {
     fn the_last_occurrence_of_each_id_stays_at_its_place() {
         let frame = calls(&["a", "b", "a", "c", "b", "a", "d"]);
         let repeated = repeated_ids(frame.clone(), 0).unwrap();
-        assert_eq!((repeated.rows, repeated.duplicates), (7, 3));
+        assert_eq!(repeated.duplicates, 3);
         let kept = keep_last_occurrences(frame, repeated).collect().unwrap();
         assert_eq!(order(&kept), vec![3, 4, 5, 6]);
         let ids: Vec<Option<&str>> = kept.column(ID).unwrap().str().unwrap().iter().collect();
@@ -436,7 +503,7 @@ mod tests {
     fn distinct_ids_give_no_duplicates_and_the_frame_unchanged() {
         let frame = calls(&["x", "y", "z"]);
         let repeated = repeated_ids(frame.clone(), 3).unwrap();
-        assert_eq!((repeated.rows, repeated.duplicates), (3, 0));
+        assert_eq!(repeated.duplicates, 0);
         let kept = keep_last_occurrences(frame, repeated).collect().unwrap();
         assert_eq!(kept.height(), 3);
     }
@@ -449,7 +516,7 @@ mod tests {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let frame = calls(&ids);
         let repeated = repeated_ids(frame.clone(), 0).unwrap();
-        assert_eq!((repeated.rows, repeated.duplicates), (300_000, 50_000));
+        assert_eq!(repeated.duplicates, 50_000);
         let kept = keep_last_occurrences(frame, repeated).collect().unwrap();
         let mut last = HashMap::new();
         for (row, id) in ids.iter().enumerate() {
@@ -469,8 +536,8 @@ mod tests {
         let frame = calls(&ids);
         let in_memory = repeated_ids(frame.clone(), 0).unwrap();
         let bucketed = repeated_ids_within(frame.clone(), 0, 1_000).unwrap();
-        assert_eq!((bucketed.rows, bucketed.duplicates), (200_000, 50_000));
-        assert_eq!((in_memory.rows, in_memory.duplicates), (200_000, 50_000));
+        assert_eq!(bucketed.duplicates, 50_000);
+        assert_eq!(in_memory.duplicates, 50_000);
         let kept = keep_last_occurrences(frame.clone(), bucketed)
             .collect()
             .unwrap();
@@ -522,6 +589,6 @@ mod tests {
     #[test]
     fn an_empty_frame_has_no_rows() {
         let repeated = repeated_ids(calls(&[]), 0).unwrap();
-        assert_eq!((repeated.rows, repeated.duplicates), (0, 0));
+        assert_eq!(repeated.duplicates, 0);
     }
 }

@@ -1,9 +1,12 @@
 //! Calls read from an input, gathered batch by batch in bounded memory: in
 //! memory while few, then in temporary Parquet files that a lazy frame scans.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
+use crate::duplicates::RepeatedIdHashes;
 use crate::exprs::{
     kept_for_window, scan_parquet_files, temporary_parquet_writer, with_own_strings,
     TemporaryParquetWriter,
@@ -88,9 +91,11 @@ const ROWS_IN_MEMORY: usize = 1 << 20;
 /// [`ROWS_IN_MEMORY`] calls, beyond in temporary Parquet files, so memory does
 /// not grow with the input. With a window, a batch keeps only its calls
 /// dated in it and its latest calls (so the latest call of all stays, and
-/// with it `last_updated`).
+/// with it `last_updated`), and the calls whose id may repeat (so that
+/// every occurrence of a repeated id reaches the duplicate finder).
 pub(crate) struct CallBuffer {
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    repeated: Arc<RepeatedIdHashes>,
     kept: Option<DataFrame>,
     spilled: Option<SpillWriter>,
     rows_in_memory: usize,
@@ -102,11 +107,18 @@ impl CallBuffer {
     pub fn new(window: Option<(DateTime<Utc>, DateTime<Utc>)>) -> Self {
         CallBuffer {
             window,
+            repeated: Arc::default(),
             kept: None,
             spilled: None,
             rows_in_memory: ROWS_IN_MEMORY,
             rows_per_spill_file: ROWS_PER_SPILL_FILE,
         }
+    }
+
+    /// Keeps, with a window, the calls whose id's hash is in `repeated` too.
+    pub fn keeping_ids(mut self, repeated: Arc<RepeatedIdHashes>) -> Self {
+        self.repeated = repeated;
+        self
     }
 
     /// Keeps every call of the batches still to come.
@@ -118,8 +130,17 @@ impl CallBuffer {
     pub fn push(&mut self, calls: LazyFrame) -> PolarsResult<usize> {
         let batch = match self.window {
             Some(window) => {
-                let latest = col(crate::model::column::DATE).max();
-                with_own_strings(calls.filter(kept_for_window(window, latest)).collect()?)?
+                let date = col(crate::model::column::DATE);
+                let kept = if self.repeated.is_empty() {
+                    kept_for_window(window, date.max())
+                } else {
+                    // The latest of the calls whose id does not repeat: a
+                    // repeated id's latest copy may yet be replaced.
+                    let repeats = id_may_repeat(self.repeated.clone());
+                    let latest = date.filter(repeats.clone().not()).max();
+                    kept_for_window(window, latest).or(repeats)
+                };
+                with_own_strings(calls.filter(kept).collect()?)?
             }
             None => calls.collect()?,
         };
@@ -160,6 +181,20 @@ impl CallBuffer {
         kept.rechunk_mut();
         Ok((kept.lazy(), Vec::new()))
     }
+}
+
+/// Whether each call's id may repeat (its hash is in `repeated`).
+fn id_may_repeat(repeated: Arc<RepeatedIdHashes>) -> Expr {
+    col(crate::model::column::ID).map(
+        move |column| {
+            let ids = column.str()?;
+            let flags = ids
+                .iter()
+                .map(|id| id.is_some_and(|id| repeated.may_repeat(id.as_bytes())));
+            Ok(BooleanChunked::from_iter_values(ids.name().clone(), flags).into_column())
+        },
+        |_, input| Ok(Field::new(input.name().clone(), DataType::Boolean)),
+    )
 }
 
 /// Whether the ids of `batch` increase strictly, from `last_id` (the last id

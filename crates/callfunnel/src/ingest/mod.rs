@@ -443,14 +443,16 @@ impl Loader {
             1 => frames.pop().unwrap_or_default(),
             _ => concat(frames, UnionArgs::default()).map_err(polars_error)?,
         };
+        // Calls read: a reader keeping a window's calls holds fewer rows.
+        let read = report.rows_read - report.skipped.values().sum::<u64>();
         let frame = if distinct {
-            report.calls = report.rows_read - report.skipped.values().sum::<u64>();
+            report.calls = read;
             frame
         } else {
             let repeated = repeated_ids(frame.clone(), report.rows_read).map_err(polars_error)?;
             report.duplicates = repeated.duplicates;
             report.duplicate_ids = repeated.ids.clone();
-            report.calls = repeated.rows - repeated.duplicates;
+            report.calls = read - repeated.duplicates;
             keep_last_occurrences(frame, repeated)
         };
         Ok(Ingested {

@@ -65,10 +65,10 @@ pub(crate) enum Ids {
 }
 
 impl Ids {
-    /// [`Ids::Unique`] for ids seen to increase strictly (so each is
-    /// distinct), else [`Ids::Unknown`].
-    pub fn increasing(increasing: bool) -> Ids {
-        if increasing {
+    /// [`Ids::Unique`] for ids seen to be distinct (they increase strictly,
+    /// or none of their hashes repeats), else [`Ids::Unknown`].
+    pub fn distinct(distinct: bool) -> Ids {
+        if distinct {
             Ids::Unique
         } else {
             Ids::Unknown

@@ -190,7 +190,7 @@ impl Sink {
             skipped: self.skipped,
             skipped_rows: self.skipped_rows,
             facts: self.facts,
-            ids: Ids::increasing(self.ids_increasing),
+            ids: Ids::distinct(self.ids_increasing),
             spills,
         }))
     }

@@ -2657,3 +2657,64 @@ fn a_store_read_for_a_window_keeps_its_calls_and_the_latest_with_the_same_answer
         compute(every.frame, &request).unwrap()
     );
 }
+
+#[test]
+fn a_window_over_a_csv_whose_ids_are_in_any_order_gives_the_answer_of_every_call() {
+    use crate::engine::{compute, window};
+    let request = Request::from_json_str(
+        r#"{"date":{"from":"2024-03-01","to":"2024-03-31"},"granularity":"DAY",
+            "extend":"items","stage":"DIAL","size":100}"#,
+    )
+    .unwrap();
+    // 300 calls over 2024, their ids in no order.
+    let line = |id: &str, day: u32, result: &str| {
+        let date =
+            Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap() + chrono::Days::new(day.into());
+        format!("{id},{},{result},10\n", date.format("%Y-%m-%dT%H:%M:%SZ"))
+    };
+    let mut calls = String::new();
+    for row in 0..300u32 {
+        calls.push_str(&line(
+            &format!("cll-{:04}", row * 7919 % 1000),
+            row * 360 / 300,
+            "ANSWERED",
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let windowed = |name: &str, extra: &str| {
+        let text = format!("id,date,result,duration\n{calls}{extra}");
+        let path = write(dir.path(), name, &text);
+        let every = load(std::slice::from_ref(&path), &defaults()).unwrap();
+        let expected = compute(every.frame.clone(), &request).unwrap();
+        let options = IngestOptions {
+            keep_window: Some(window(&request)),
+            ..defaults()
+        };
+        let kept = load(std::slice::from_ref(&path), &options).unwrap();
+        assert_eq!(kept.report, every.report, "{name}");
+        assert_eq!(
+            compute(kept.frame.clone(), &request).unwrap(),
+            expected,
+            "{name}"
+        );
+        kept.frame.collect().unwrap().height()
+    };
+    // No id repeats: only the window's calls (and each chunk's latest) are parsed.
+    let kept = windowed("distinct.csv", "");
+    assert!(kept < 70, "{kept} of 300 calls kept");
+    // The first call (1 January) gets a copy in March, a call of March (6
+    // March, row 54) a copy in April, the latest call of all (row 299) a copy
+    // in January: a call more, a call less, `last_updated` moves.
+    let (first, march, last) = ("cll-0000", "cll-0626", "cll-0781");
+    let copies = [
+        line(first, 65, "VOICEMAIL"),
+        line(march, 100, "NO_ANSWER"),
+        line(last, 5, "BUSY"),
+    ]
+    .concat();
+    let kept = windowed("repeated.csv", &copies);
+    assert!(kept < 75, "{kept} of 303 calls kept");
+    // An id quoted somewhere: not every id is hashed, every call is parsed.
+    let quoted = format!("\"{first}\",2024-02-01T10:00:00Z,ANSWERED,10\n");
+    assert_eq!(windowed("quoted.csv", &quoted), 300);
+}

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::window_lines::WindowLines;
+use crate::duplicates::{id_hash, RepeatedIdHashes};
 use crate::ingest::call_buffer::CallBuffer;
 use crate::ingest::canonical_text::{
     any_off_form, call_columns, canonical_frame, field_positions, without_off_form,
@@ -68,7 +69,8 @@ pub(crate) fn scan_canonical_csv(
     if !shape.columnar || shape.records == 0 {
         return Ok(FastRead::RuleByRule);
     }
-    let window = keep_window.filter(|_| shape.ids_increasing);
+    // A window needs every repeated id known: none left out could replace a call.
+    let window = keep_window.filter(|_| shape.repeated_ids.is_some());
     read_buffered(path, file, &header, &present, &shape, window)
 }
 
@@ -107,14 +109,20 @@ fn read_buffered(
     shape: &FileShape,
     window: Option<Window>,
 ) -> Result<FastRead, IngestError> {
-    let mut buffer = CallBuffer::new(window);
+    let repeated = Arc::new(shape.repeated_ids.clone().unwrap_or_default());
+    let mut buffer = CallBuffer::new(window).keeping_ids(repeated.clone());
     let take = |calls| buffer.push(calls).map(drop);
+    let window = window.map(|window| (window, repeated));
     if !read_chunks(path, file, header, present, &shape.chunks, window, take)? {
         return Ok(FastRead::RuleByRule);
     }
     match buffer.finish() {
         Ok((frame, spills)) => {
-            let ids = Ids::increasing(shape.ids_increasing);
+            let distinct = shape
+                .repeated_ids
+                .as_ref()
+                .is_some_and(RepeatedIdHashes::is_empty);
+            let ids = Ids::distinct(distinct);
             let part = FilePart::all_valid(frame, shape.records, ids, spills);
             Ok(FastRead::Calls(Box::new(part)))
         }
@@ -129,8 +137,9 @@ fn read_buffered(
 /// checked for canonical form and given to `take` as canonical calls (in
 /// file order); `false` as soon as a chunk is off canonical form, or
 /// Polars cannot read it, or `take` fails but for an I/O error (which
-/// fails, as one reading the file does). With a `window`, the lines of a
-/// chunk that surely hold a canonical call dated outside it are left out
+/// fails, as one reading the file does). With a `window` (and the hashes of
+/// the file's repeated ids), the lines of a chunk that surely hold a
+/// canonical call dated outside it, whose id does not repeat, are left out
 /// before parsing (see [`WindowLines`]), and the lines kept from several
 /// chunks are parsed together, about a chunk's worth at a time. Memory
 /// holds one chunk, the lines kept and not yet parsed (at most about a
@@ -141,7 +150,7 @@ fn read_chunks(
     header: &[String],
     present: &[(Field, Option<usize>)],
     chunks: &[std::ops::Range<u64>],
-    window: Option<Window>,
+    window: Option<(Window, Arc<RepeatedIdHashes>)>,
     mut take: impl FnMut(LazyFrame) -> PolarsResult<()>,
 ) -> Result<bool, IngestError> {
     let unreadable = |source| IngestError::Unreadable {
@@ -154,7 +163,8 @@ fn read_chunks(
         present,
         header_read: false,
     };
-    let lines = window.and_then(|window| WindowLines::new(header.len(), present, window));
+    let lines = window
+        .and_then(|(window, repeated)| WindowLines::new(header.len(), present, window, repeated));
     let mut picking = PickingPays::default();
     let mut input = std::fs::File::open(path).map_err(unreadable)?;
     let (mut bytes, mut kept) = (Vec::new(), Vec::new());
@@ -300,9 +310,18 @@ struct FileShape {
     /// Whether the id column's values increase strictly, record by record
     /// (so every id is distinct and no hash table is needed to tell).
     ids_increasing: bool,
+    /// The hashes of the ids that repeat (none when they increase); `None`
+    /// when not every id was hashed (a quoted id, or more than
+    /// [`MOST_IDS_HASHED`] records).
+    repeated_ids: Option<RepeatedIdHashes>,
     /// Byte ranges of whole records, the first holding the header.
     chunks: Vec<std::ops::Range<u64>>,
 }
+
+/// The most ids whose hashes the shape pass holds (8 bytes each, freed
+/// before the file is parsed): beyond, a file whose ids do not increase is
+/// parsed whole for a window.
+const MOST_IDS_HASHED: u64 = 1 << 24;
 
 /// One pass over the file's bytes, read in blocks so memory stays flat. The
 /// file must be read row by row when it holds whitespace that a row-wise
@@ -325,6 +344,7 @@ fn file_shape(path: &Path, id_column: usize, chunk_bytes: u64) -> std::io::Resul
         columnar: false,
         records: 0,
         ids_increasing: false,
+        repeated_ids: None,
         chunks: Vec::new(),
     };
     loop {
@@ -341,10 +361,15 @@ fn file_shape(path: &Path, id_column: usize, chunk_bytes: u64) -> std::io::Resul
                 .map(|(start, end)| *start..end)
                 .filter(|range| !range.is_empty())
                 .collect();
+            let repeated_ids = match shape.id_hashes {
+                _ if shape.ids_increasing => Some(RepeatedIdHashes::default()),
+                hashes => hashes.map(RepeatedIdHashes::among),
+            };
             return Ok(FileShape {
                 columnar: true,
                 records: shape.records,
                 ids_increasing: shape.ids_increasing,
+                repeated_ids,
                 chunks,
             });
         }
@@ -378,6 +403,9 @@ struct FieldCounter {
     /// Whether every id so far was greater than the one before (a quoted id
     /// is not compared: it ends the claim).
     ids_increasing: bool,
+    /// The hash of every id so far ([`id_hash`] of its text), while every
+    /// id is hashed (see [`FileShape::repeated_ids`]).
+    id_hashes: Option<Vec<u64>>,
     /// Data records so far.
     records: u64,
     /// Bytes taken so far.
@@ -422,6 +450,7 @@ impl FieldCounter {
         FieldCounter {
             id_column,
             ids_increasing: true,
+            id_hashes: Some(Vec::new()),
             chunk_starts: vec![0],
             chunk_bytes,
             next_chunk_at: chunk_bytes,
@@ -497,10 +526,14 @@ impl FieldCounter {
         };
         let lines = &bytes[..=last];
         let id_column = self.id_column;
-        let pieces = on_every_core(lines, |piece, _| PlainLines::of(piece, id_column, expected))?;
+        let hashing = self.id_hashes.is_some();
+        let pieces = on_every_core(lines, |piece, _| {
+            PlainLines::of(piece, id_column, expected, hashing)
+        })?;
         for piece in pieces {
             let piece = piece?;
             self.records += piece.records;
+            self.add_id_hashes(&piece.id_hashes);
             if let (Some(first), Some(last)) = (piece.first_id, piece.last_id) {
                 if !piece.ids_increasing || first <= self.previous_id.as_slice() {
                     self.ids_increasing = false;
@@ -512,6 +545,17 @@ impl FieldCounter {
         self.note_chunk_starts(lines);
         self.position += lines.len() as u64;
         Some(lines.len())
+    }
+
+    /// Adds the hashes of the ids of records taken, while every id is
+    /// hashed and no more than [`MOST_IDS_HASHED`].
+    fn add_id_hashes(&mut self, hashes: &[u64]) {
+        if self.records > MOST_IDS_HASHED {
+            self.id_hashes = None;
+        }
+        if let Some(all) = &mut self.id_hashes {
+            all.extend_from_slice(hashes);
+        }
     }
 
     /// Notes the chunks that start in `lines` (whole lines from
@@ -568,6 +612,7 @@ impl FieldCounter {
                 self.line_bytes += 1;
                 if self.fields == self.id_column {
                     self.ids_increasing = false;
+                    self.id_hashes = None;
                 }
                 true
             }
@@ -611,6 +656,9 @@ impl FieldCounter {
                 if self.id <= self.previous_id {
                     self.ids_increasing = false;
                 }
+                if self.id_hashes.is_some() {
+                    self.add_id_hashes(&[id_hash(&self.id)]);
+                }
                 std::mem::swap(&mut self.id, &mut self.previous_id);
                 self.id.clear();
                 fields == expected
@@ -639,17 +687,21 @@ struct PlainLines<'a> {
     last_id: Option<&'a [u8]>,
     /// Whether each id is greater than the one before, within the piece.
     ids_increasing: bool,
+    /// The hash of each record's id, when asked.
+    id_hashes: Vec<u64>,
 }
 
 impl<'a> PlainLines<'a> {
-    /// The records of `piece`, their ids in column `id_column`; `None` when
-    /// a line has other than `expected` fields or is too long.
-    fn of(piece: &'a [u8], id_column: usize, expected: usize) -> Option<Self> {
+    /// The records of `piece`, their ids in column `id_column` (hashed when
+    /// `hashing`); `None` when a line has other than `expected` fields or is
+    /// too long.
+    fn of(piece: &'a [u8], id_column: usize, expected: usize, hashing: bool) -> Option<Self> {
         let mut found = PlainLines {
             records: 0,
             first_id: None,
             last_id: None,
             ids_increasing: true,
+            id_hashes: Vec::new(),
         };
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', piece) {
@@ -663,6 +715,9 @@ impl<'a> PlainLines<'a> {
                 return None;
             }
             found.records += 1;
+            if hashing {
+                found.id_hashes.push(id_hash(id));
+            }
             match found.last_id {
                 Some(previous) => found.ids_increasing &= id > previous,
                 None => found.first_id = Some(id),
@@ -897,7 +952,7 @@ mod tests {
                 &header,
                 &present,
                 &shape.chunks,
-                left_out.then(|| window(&request)),
+                left_out.then(|| (window(&request), Arc::default())),
                 |calls| buffer.push(calls).map(drop),
             )
             .unwrap();

@@ -14,9 +14,11 @@
 //! `last_updated`) stays.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::duplicates::RepeatedIdHashes;
 use crate::ingest::fields::instant_with_offset_micros;
 use crate::ingest::line_pieces::on_every_core;
 use crate::model::rules::{
@@ -33,15 +35,20 @@ pub(super) struct WindowLines {
     to: i64,
     /// The field each column of the file holds (`None`: no field).
     columns: Vec<Option<Field>>,
+    /// The hashes of the file's ids that repeat: a line whose id may repeat
+    /// is kept (its call may replace another, or be replaced).
+    repeated: Arc<RepeatedIdHashes>,
 }
 
 impl WindowLines {
     /// A picker for a file of `columns` columns, `present` saying which holds
-    /// each field; `None` when a column holds two fields.
+    /// each field, whose repeated ids have the hashes `repeated`; `None`
+    /// when a column holds two fields.
     pub fn new(
         columns: usize,
         present: &[(Field, Option<usize>)],
         (from, to): (DateTime<Utc>, DateTime<Utc>),
+        repeated: Arc<RepeatedIdHashes>,
     ) -> Option<Self> {
         let mut fields = vec![None; columns];
         for (field, index) in present {
@@ -55,6 +62,7 @@ impl WindowLines {
             from: from.timestamp_micros(),
             to: to.timestamp_micros(),
             columns: fields,
+            repeated,
         })
     }
 
@@ -108,9 +116,8 @@ impl WindowLines {
             let has_quotes = next_quote < end;
             let is_header = with_header && start == 0;
             let date = (!(in_quotes || has_quotes || is_header))
-                .then(|| self.canonical_date(line.strip_suffix(b"\n").unwrap_or(line)))
-                .flatten()
-                .filter(|date| *date < self.from || *date >= self.to);
+                .then(|| self.left_out_date(line.strip_suffix(b"\n").unwrap_or(line)))
+                .flatten();
             if has_quotes {
                 in_quotes ^= memchr::memchr_iter(b'"', line).count() % 2 == 1;
                 next_quote = memchr::memchr(b'"', &piece[end..]).map_or(piece.len(), |at| end + at);
@@ -126,20 +133,37 @@ impl WindowLines {
     }
 
     /// The date of the call on `line` (without its line feed, no quotes)
-    /// when every value is surely in canonical form; `None` otherwise.
-    fn canonical_date(&self, line: &[u8]) -> Option<i64> {
-        let mut date = None;
+    /// when it may be left out: every value is surely in canonical form,
+    /// the date is outside the window and the id does not repeat; `None`
+    /// otherwise.
+    fn left_out_date(&self, line: &[u8]) -> Option<i64> {
+        let (date, id) = self.canonical_date_and_id(line)?;
+        let outside = date < self.from || date >= self.to;
+        (outside && !self.repeated.may_repeat(id)).then_some(date)
+    }
+
+    /// The date and id of the call on `line` (without its line feed, no
+    /// quotes) when every value is surely in canonical form.
+    fn canonical_date_and_id<'l>(&self, line: &'l [u8]) -> Option<(i64, &'l [u8])> {
+        let (mut date, mut id) = (None, None);
         let mut values = line.split(|&byte| byte == b',');
         for field in &self.columns {
             let value = values.next()?;
             match field {
                 None => {}
                 Some(Field::Date) => date = Some(instant_with_offset(value)?),
-                Some(field) if surely_canonical(*field, value) => {}
+                Some(field) if surely_canonical(*field, value) => {
+                    if *field == Field::Id {
+                        id = Some(value);
+                    }
+                }
                 Some(_) => return None,
             }
         }
-        values.next().is_none().then_some(date).flatten()
+        if values.next().is_some() {
+            return None;
+        }
+        Some((date?, id?))
     }
 }
 
@@ -235,7 +259,7 @@ mod tests {
             (Field::Direction, None),
         ];
         let window = (utc("2024-03-01T00:00:00Z"), utc("2024-04-01T00:00:00Z"));
-        WindowLines::new(7, &present, window).unwrap()
+        WindowLines::new(7, &present, window, Arc::default()).unwrap()
     }
 
     fn select(lines: &WindowLines, chunk: &str, with_header: bool) -> String {
@@ -275,6 +299,30 @@ mod tests {
             select(&march(), chunk, false),
             "c,2024-03-31 23:30:00-01:00,ANSWERED,10,,,\n\
              d,2024-03-01 00:00:00.5+00,ANSWERED,3,,,\n"
+        );
+    }
+
+    #[test]
+    fn lines_whose_id_may_repeat_are_kept() {
+        let hashes = ["a", "b", "a", "c"]
+            .iter()
+            .map(|id| crate::duplicates::id_hash(id.as_bytes()))
+            .collect();
+        let mut picker = march();
+        picker.repeated = Arc::new(RepeatedIdHashes::among(hashes));
+        let chunk = "a,2024-02-01T10:00:00Z,ANSWERED,10,,,\n\
+                     b,2024-02-01T11:00:00Z,ANSWERED,10,,,\n\
+                     a,2024-01-01T10:00:00Z,ANSWERED,10,,,\n\
+                     c,2024-03-02T10:00:00Z,ANSWERED,10,,,\n";
+        // Both a kept (the later replaces the earlier), b the latest left out.
+        assert_eq!(select(&picker, chunk, false), chunk);
+        let chunk = "d,2024-01-01T10:00:00Z,ANSWERED,10,,,\n\
+                     a,2024-01-01T10:00:00Z,ANSWERED,10,,,\n\
+                     e,2024-01-01T09:00:00Z,ANSWERED,10,,,\n";
+        assert_eq!(
+            select(&picker, chunk, false),
+            "d,2024-01-01T10:00:00Z,ANSWERED,10,,,\n\
+             a,2024-01-01T10:00:00Z,ANSWERED,10,,,\n"
         );
     }
 
@@ -326,7 +374,7 @@ mod tests {
     fn a_column_holding_two_fields_is_not_picked_from() {
         let present = [(Field::Id, Some(0)), (Field::UserId, Some(0))];
         let window = (utc("2024-03-01T00:00:00Z"), utc("2024-04-01T00:00:00Z"));
-        assert!(WindowLines::new(2, &present, window).is_none());
+        assert!(WindowLines::new(2, &present, window, Arc::default()).is_none());
     }
 
     #[test]
@@ -507,8 +555,8 @@ mod tests {
                     DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap().to_utc(),
                     DateTime::parse_from_rfc3339("2024-04-01T00:00:00Z").unwrap().to_utc(),
                 );
-                let picker = WindowLines::new(header.len(), &present, window).unwrap();
-                if let Some(date) = picker.canonical_date(line.as_bytes()) {
+                let picker = WindowLines::new(header.len(), &present, window, Arc::default()).unwrap();
+                if let Some((date, _)) = picker.canonical_date_and_id(line.as_bytes()) {
                     let dir = tempfile::tempdir().unwrap();
                     let path = dir.path().join("calls.csv");
                     std::fs::write(&path, format!("{HEADER}\n{line}\n")).unwrap();

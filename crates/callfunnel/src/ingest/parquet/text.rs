@@ -166,7 +166,7 @@ pub(crate) fn canonical_text_calls(
         }
         match buffer.finish() {
             Ok((frame, spills)) => {
-                let part = FilePart::all_valid(frame, rows, Ids::increasing(increasing), spills);
+                let part = FilePart::all_valid(frame, rows, Ids::distinct(increasing), spills);
                 Ok(Windowed::Read(FastRead::Calls(Box::new(part))))
             }
             Err(error) => rule_by_rule(file, error),
