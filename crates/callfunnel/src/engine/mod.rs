@@ -26,6 +26,7 @@ mod leaderboard;
 mod scope;
 mod series;
 mod totals;
+mod wall_clock;
 
 use polars::prelude::*;
 

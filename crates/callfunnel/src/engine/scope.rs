@@ -6,6 +6,7 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use polars::prelude::*;
 
+use super::wall_clock::wall_clock;
 use super::{count_where, derived, EngineError};
 use crate::exprs::{collect_streaming, dated_within, first_count};
 use crate::model::column;
@@ -44,14 +45,7 @@ pub(crate) fn scoped_calls(calls: LazyFrame, request: &Request) -> LazyFrame {
 /// plain arithmetic) and their local day.
 fn with_local_day(calls: LazyFrame, request: &Request) -> LazyFrame {
     calls
-        .with_column(
-            col(column::DATE)
-                .dt()
-                .convert_time_zone(polars_zone(request))
-                .dt()
-                .replace_time_zone(None, lit("raise"), NonExistent::Raise)
-                .alias(derived::LOCAL),
-        )
+        .with_column(wall_clock(col(column::DATE), request.timezone).alias(derived::LOCAL))
         .with_column(
             col(derived::LOCAL)
                 .dt()
@@ -184,11 +178,6 @@ pub(super) fn section_columns(request: &Request) -> Vec<Expr> {
         }
     }
     names.into_iter().map(col).collect()
-}
-
-/// The request's zone as Polars names it (the name was validated by chrono-tz).
-fn polars_zone(request: &Request) -> TimeZone {
-    TimeZone::from_chrono(&request.timezone)
 }
 
 /// A UTC window that surely holds both periods in any zone (offsets stay
