@@ -113,7 +113,8 @@ impl ColumnNames {
 /// A raw value: a CSV cell or a JSON value.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Raw<'a> {
-    /// A CSV cell, not yet checked for UTF-8.
+    /// A CSV cell, not yet checked for UTF-8, or a JSON string read in
+    /// place (read as [`Raw::Json`] reads a string).
     Bytes(&'a [u8]),
     /// A JSON value.
     Json(&'a Value),

@@ -25,6 +25,7 @@ use super::fields::{
     build_call, push_mapped_tag, read_date, read_duration, read_enum, read_id, read_minutes,
     read_text, reject, Cell, ColumnNames, Raw, ValueReading,
 };
+use super::flat_json::call_in_place;
 use super::part::{FilePart, Window};
 use super::sink::{read_rows, Sink};
 use crate::model::rules::match_spelling;
@@ -493,7 +494,8 @@ fn line_records(
     })
 }
 
-/// What the bytes of one line hold.
+/// What the bytes of one line hold: a flat record read in place (see
+/// [`call_in_place`]), any other read as a JSON value.
 fn line_record(bytes: &[u8], context: &JsonContext<'_>) -> LineRecord {
     let bytes = trimmed(bytes);
     if bytes.is_empty() {
@@ -502,9 +504,12 @@ fn line_record(bytes: &[u8], context: &JsonContext<'_>) -> LineRecord {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return LineRecord::NotUtf8;
     };
+    let mut facts = RowFacts::default();
+    if let Some(row) = call_in_place(text, context.names, context.reading, &mut facts) {
+        return LineRecord::Record(row, facts);
+    }
     match serde_json::from_str::<Value>(text) {
         Ok(value) => {
-            let mut facts = RowFacts::default();
             let row = record_call(&value, Shape::Calls, context, &mut facts);
             LineRecord::Record(row, facts)
         }
@@ -727,4 +732,175 @@ fn read_voicemail(cell: Cell<'_>) -> Result<bool, RowError> {
             Some("expected true or false".into()),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The call (or error) and facts of the record `line` read as a JSON
+    /// value, the reading every record can take.
+    fn value_reading(line: &str, context: &JsonContext<'_>) -> (Result<Call, RowError>, RowFacts) {
+        let value: Value = serde_json::from_str(line).unwrap();
+        let mut facts = RowFacts::default();
+        let row = record_call(&value, Shape::Calls, context, &mut facts);
+        (row, facts)
+    }
+
+    /// The call (or error) and facts of the flat record `line` read in place.
+    fn flat_reading(
+        line: &str,
+        context: &JsonContext<'_>,
+    ) -> Option<(Result<Call, RowError>, RowFacts)> {
+        let mut facts = RowFacts::default();
+        let row = call_in_place(line, context.names, context.reading, &mut facts)?;
+        Some((row, facts))
+    }
+
+    fn context<'a>(names: &'a ColumnNames, reading: &'a ValueReading) -> JsonContext<'a> {
+        JsonContext {
+            file: "calls.ndjson",
+            names,
+            reading,
+            conversion_tags: &[],
+        }
+    }
+
+    #[test]
+    fn a_flat_record_read_in_place_gives_what_its_json_value_gives() {
+        let names = ColumnNames::new(&[]).unwrap();
+        let reading = ValueReading::in_zone(chrono_tz::Europe::Paris);
+        let context = context(&names, &reading);
+        let lines = [
+            // As DuckDB writes a record.
+            r#"{"id":"cll-6077","date":"2025-01-01 01:39:39+00","direction":"OUTBOUND","type":"CALL","user_id":"usr-0022","user_name":"Mateo Rodríguez","user_email":"m@acme.com","allo_number":"+12125550101","allo_number_label":"Sales US","contact_number":"+19179226980","result":"VOICEMAIL","duration":19,"ringing_seconds":25.75,"tags":null}"#,
+            // Escapes, a date without offset, tags in a list form, numbers
+            // as text, a boolean, keys of no field (one an object), a key
+            // given twice (the later counts, even `null`).
+            r#"{"id":"cll-\u0031","date":"2024-10-27 02:30:00","tags":"[\"Demo_Booked\", \"x\"]","duration":"95","ringing_seconds":"4.5","result":"answered","extra":{"a":[1,2]},"user_name":"A \"quoted\" name","user_id":"u1","user_id":null,"contact_number":true}"#,
+            r#"{"id":7,"date":"2024-03-04T09:30:00Z","duration":1.5e2,"ringing_seconds":-0.0,"tags":"a;b;;c"}"#,
+            // Bad values: each the same error.
+            r#"{"id":"cll-1","date":"2024-03-31 02:30:00"}"#,
+            r#"{"id":"cll-1","date":"yesterday"}"#,
+            r#"{"id":"cll-1","date":5}"#,
+            r#"{"id":"","date":"2024-03-04T09:30:00Z"}"#,
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","duration":true}"#,
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","result":"maybe"}"#,
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","ringing_seconds":1e300}"#,
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","tags":"[\"a\""}"#,
+            r#"{}"#,
+        ];
+        for line in lines {
+            assert_eq!(
+                flat_reading(line, &context),
+                Some(value_reading(line, &context)),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn mapped_columns_are_read_in_place_as_in_a_json_value() {
+        let map = [
+            ("date".to_string(), "started_at".to_string()),
+            ("user_id".to_string(), "agent".to_string()),
+            ("user_name".to_string(), "agent".to_string()),
+        ];
+        let names = ColumnNames::new(&map).unwrap();
+        let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let context = context(&names, &reading);
+        let line = r#"{"id":"cll-1","started_at":"2024-03-04T09:30:00Z","date":"x","agent":"Ann"}"#;
+        let (row, _) = flat_reading(line, &context).unwrap();
+        let call = row.unwrap();
+        assert_eq!(call.user_id.as_deref(), Some("Ann"));
+        assert_eq!(call.user_name.as_deref(), Some("Ann"));
+        assert_eq!(
+            Some((Ok(call), RowFacts::default())),
+            Some(value_reading(line, &context))
+        );
+    }
+
+    #[test]
+    fn a_record_not_flat_is_left_to_the_json_value_reading() {
+        let names = ColumnNames::new(&[]).unwrap();
+        let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let context = context(&names, &reading);
+        for line in [
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","user":{"id":"usr-1"}}"#,
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","user":null}"#,
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","tags":["a","B"]}"#,
+            r#"{"id":"cll-1","date":{"at":"2024-03-04T09:30:00Z"}}"#,
+            r#"["cll-1"]"#,
+            r#""cll-1""#,
+            r#"{"id":"cll-1"} {"id":"cll-2"}"#,
+            r#"{"id":"cll-1","#,
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","duration":1e999}"#,
+        ] {
+            assert!(flat_reading(line, &context).is_none(), "{line}");
+        }
+        // Through a file: each line as its JSON value reads it.
+        let text = concat!(
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","user":{"id":"usr-1"},"tags":["A"]}"#,
+            "\n",
+            r#"{"id":"cll-2","date":"2024-03-04T09:31:00Z","user_id":"usr-2","tags":"b"}"#,
+            "\n",
+        );
+        let mut sink = Sink::new(false, None);
+        read_ndjson(text.as_bytes(), &context, &mut sink).unwrap();
+        let Ok(super::super::part::Windowed::Read(part)) = sink.finish() else {
+            panic!("read");
+        };
+        let frame = part.frame.collect().unwrap();
+        let users = super::super::tests::strings(&frame, "user_id");
+        assert_eq!(users, [Some("usr-1".into()), Some("usr-2".into())]);
+        assert_eq!(super::super::tests::tags(&frame), [["a"], ["b"]]);
+    }
+
+    #[test]
+    fn bad_lines_read_in_place_or_not_are_skipped_at_their_lines() {
+        let names = ColumnNames::new(&[]).unwrap();
+        let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let context = context(&names, &reading);
+        let text = concat!(
+            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z"}"#,
+            "\n\n",
+            r#"{"id":"cll-2","date":"soon"}"#,
+            "\n",
+            r#"{"id":"cll-3","date":"2024-03-04T09:30:00Z","user":"usr-3"}"#,
+            "\n",
+            r#"{"id":"cll-4","#,
+            "\n",
+            r#"{"id":"cll-5","date":"2024-03-04T09:30:00Z","tags":[1]}"#,
+            "\n",
+            r#"{"id":"cll-6","date":"2024-03-04T09:30:00Z","tags":["x"]}"#,
+            "\n",
+        );
+        let mut sink = Sink::new(true, None);
+        read_ndjson(text.as_bytes(), &context, &mut sink).unwrap();
+        let Ok(super::super::part::Windowed::Read(part)) = sink.finish() else {
+            panic!("read");
+        };
+        assert_eq!(part.rows_read, 6);
+        let skipped: Vec<String> = part
+            .skipped_rows
+            .into_rows()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let lines: Vec<&str> = skipped
+            .iter()
+            .map(|row| row.split(": ").next().unwrap())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "calls.ndjson:3",
+                "calls.ndjson:4",
+                "calls.ndjson:5",
+                "calls.ndjson:6"
+            ],
+            "{skipped:?}"
+        );
+        assert_eq!(part.frame.collect().unwrap().height(), 2);
+    }
 }

@@ -35,6 +35,7 @@ mod error;
 mod export_tests;
 mod facts;
 mod fields;
+mod flat_json;
 mod json;
 mod line_pieces;
 mod parquet;
