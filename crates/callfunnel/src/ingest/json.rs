@@ -13,7 +13,7 @@
 //! JSON value, read from the file's whole text.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -25,7 +25,7 @@ use super::fields::{
     build_call, push_mapped_tag, read_date, read_duration, read_enum, read_id, read_minutes,
     read_text, reject, Cell, ColumnNames, Raw, ValueReading,
 };
-use super::flat_json::call_in_place;
+use super::ndjson::{is_ndjson_file, read_ndjson};
 use super::part::{FilePart, Window};
 use super::sink::{read_rows, Sink};
 use crate::model::rules::match_spelling;
@@ -34,7 +34,7 @@ use crate::request::Stage;
 
 /// How the records of a file are shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub(super) enum Shape {
     /// Flat records or `ConversationItem`s.
     Calls,
     /// `OutboundDrilldownItem`s.
@@ -188,14 +188,10 @@ impl JsonReader<'_, '_, '_> {
             Some(Ok(value)) => Ok((value, pos + stream.byte_offset())),
             Some(Err(err)) => {
                 let line = self.line_at(pos) + (err.line() as u64).saturating_sub(1);
-                let message = err.to_string();
-                let message = message
-                    .rsplit_once(" at line ")
-                    .map_or(message.as_str(), |(text, _)| text);
                 Err(IngestError::Malformed {
                     file: self.context.file.to_string(),
                     line,
-                    message: format!("invalid JSON: {message}"),
+                    message: json_error_message(&err),
                 })
             }
             None => Err(self.malformed(pos, "unexpected end of input".into())),
@@ -319,7 +315,7 @@ impl JsonReader<'_, '_, '_> {
 
 /// The call a JSON record gives, or why it gives none; `facts` notes how
 /// its values were written.
-fn record_call(
+pub(super) fn record_call(
     record: &Value,
     shape: Shape,
     context: &JsonContext<'_>,
@@ -340,237 +336,14 @@ fn record_call(
     }
 }
 
-/// The byte-order mark a text may start with.
-const BOM: &[u8] = "\u{feff}".as_bytes();
-
-/// A line without the whitespace around it (spaces, tabs, line ends).
-fn trimmed(line: &[u8]) -> &[u8] {
-    let blank = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\r' | b'\n');
-    let start = line
-        .iter()
-        .position(|byte| !blank(byte))
-        .unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|byte| !blank(byte))
-        .map_or(start, |last| last + 1);
-    &line[start..end]
-}
-
-/// Bytes of whole lines read at a time from an NDJSON input, their records
-/// read side by side on every core.
-const BLOCK_BYTES: usize = 4 << 20;
-
-/// Most threads that read the lines of one block (more would mostly wait
-/// for the one taking the calls).
-const MAX_THREADS: usize = 8;
-
-/// What one NDJSON line holds. (Nearly every line is a record: boxing it to
-/// shrink the other variants would cost an allocation per line.)
-#[allow(clippy::large_enum_variant)]
-enum LineRecord {
-    /// Nothing but whitespace.
-    Blank,
-    /// Bytes that are not UTF-8.
-    NotUtf8,
-    /// Text that is not one JSON value, and why.
-    NotJson(String),
-    /// A record: its call, or why it gives none, and how its values were
-    /// written.
-    Record(Result<Call, RowError>, RowFacts),
-}
-
-/// Reads one record per line (NDJSON) from `input`, a block of lines at a
-/// time (a byte-order mark at its start skipped): a thread reads each
-/// block's records side by side on every core while this one takes the
-/// block before into `sink`, in line order. Blank
-/// lines are skipped. A line that is not exactly one JSON value is a bad
-/// row of that line: it stops the load, or is counted and skipped with
-/// `--skip-invalid`. A line that is not UTF-8 stops the load.
-pub(crate) fn read_ndjson(
-    mut input: impl BufRead + Send,
-    context: &JsonContext<'_>,
-    sink: &mut Sink,
-) -> Result<(), IngestError> {
-    let unreadable = |source| IngestError::Unreadable {
-        file: context.file.to_string(),
-        source,
-    };
-    if input.fill_buf().map_err(unreadable)?.starts_with(BOM) {
-        input.consume(BOM.len());
-    }
-    let (blocks, records) = std::sync::mpsc::sync_channel(1);
-    std::thread::scope(|scope| {
-        scope.spawn(move || read_blocks(input, context, blocks));
-        let mut line = 1u64;
-        // Ends when the reading thread is done; a `?` below drops the
-        // receiver, which stops that thread at its next block.
-        for block in records {
-            let block: std::io::Result<Vec<LineRecord>> = block;
-            let block = block.map_err(unreadable)?;
-            for record in block {
-                take_line(record, line, context.file, sink)?;
-                line += 1;
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Reads `input` block by block (see [`read_block`]) and sends the records
-/// of each block's lines, until the input ends, fails (its error sent) or
-/// no one receives them any more.
-fn read_blocks(
-    mut input: impl BufRead,
-    context: &JsonContext<'_>,
-    blocks: std::sync::mpsc::SyncSender<std::io::Result<Vec<LineRecord>>>,
-) {
-    let mut block = Vec::new();
-    let mut lines = Vec::new();
-    loop {
-        if let Err(error) = read_block(&mut input, &mut block, &mut lines) {
-            let _ = blocks.send(Err(error));
-            return;
-        }
-        if lines.is_empty() {
-            return;
-        }
-        let records = line_records(&block, &lines, context);
-        if blocks.send(Ok(records)).is_err() {
-            return;
-        }
-    }
-}
-
-/// Reads whole lines from `input` into `block` (emptied first), about
-/// [`BLOCK_BYTES`] of them, and where each line lies into `lines`; both stay
-/// empty at the end of the input.
-fn read_block(
-    input: &mut impl BufRead,
-    block: &mut Vec<u8>,
-    lines: &mut Vec<std::ops::Range<usize>>,
-) -> std::io::Result<()> {
-    block.clear();
-    lines.clear();
-    while block.len() < BLOCK_BYTES {
-        let start = block.len();
-        if input.read_until(b'\n', block)? == 0 {
-            break;
-        }
-        lines.push(start..block.len());
-    }
-    Ok(())
-}
-
-/// The record of each line of `block`: the lines are split between the
-/// cores, each part read on its own thread.
-fn line_records(
-    block: &[u8],
-    lines: &[std::ops::Range<usize>],
-    context: &JsonContext<'_>,
-) -> Vec<LineRecord> {
-    let cores = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(MAX_THREADS);
-    let part_lines = lines.len().div_ceil(cores).max(1);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = lines
-            .chunks(part_lines)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|range| line_record(&block[range.clone()], context))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| {
-                part.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
-}
-
-/// What the bytes of one line hold: a flat record read in place (see
-/// [`call_in_place`]), any other read as a JSON value.
-fn line_record(bytes: &[u8], context: &JsonContext<'_>) -> LineRecord {
-    let bytes = trimmed(bytes);
-    if bytes.is_empty() {
-        return LineRecord::Blank;
-    }
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return LineRecord::NotUtf8;
-    };
-    let mut facts = RowFacts::default();
-    if let Some(row) = call_in_place(text, context.names, context.reading, &mut facts) {
-        return LineRecord::Record(row, facts);
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(value) => {
-            let row = record_call(&value, Shape::Calls, context, &mut facts);
-            LineRecord::Record(row, facts)
-        }
-        Err(err) => {
-            let message = err.to_string();
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(text, _)| text);
-            LineRecord::NotJson(format!("invalid JSON: {message}"))
-        }
-    }
-}
-
-/// Takes the record of `line` of `file` into `sink`.
-fn take_line(
-    record: LineRecord,
-    line: u64,
-    file: &str,
-    sink: &mut Sink,
-) -> Result<(), IngestError> {
-    match record {
-        LineRecord::Blank => Ok(()),
-        LineRecord::NotUtf8 => Err(IngestError::Malformed {
-            file: file.to_string(),
-            line,
-            message: "invalid UTF-8".into(),
-        }),
-        LineRecord::NotJson(message) => sink.reject_line(Reason::InvalidJson, file, line, message),
-        LineRecord::Record(row, facts) => sink.accept(file, line, row, facts),
-    }
-}
-
-/// Whether the JSON file at `path` is NDJSON that [`read_ndjson`] can read
-/// as it comes: its first non-blank line is one whole JSON value, not an
-/// array, and text follows that line. Such a file is never one JSON value,
-/// so [`read_json`] would read it line by line too.
-fn is_ndjson_file(path: &Path) -> std::io::Result<bool> {
-    let mut input = BufReader::new(File::open(path)?);
-    let mut bytes = Vec::new();
-    let mut first_line_read = false;
-    loop {
-        bytes.clear();
-        if input.read_until(b'\n', &mut bytes)? == 0 {
-            return Ok(false);
-        }
-        let line = match first_line_read {
-            false => bytes.strip_prefix(BOM).unwrap_or(&bytes),
-            true => &bytes,
-        };
-        let line = trimmed(line);
-        if line.is_empty() {
-            continue;
-        }
-        if first_line_read {
-            return Ok(true);
-        }
-        if line.first() == Some(&b'[') || serde_json::from_slice::<IgnoredAny>(line).is_err() {
-            return Ok(false);
-        }
-        first_line_read = true;
-    }
+/// A JSON syntax error's message, without serde_json's position (the
+/// message names the line itself).
+pub(super) fn json_error_message(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(text, _)| text);
+    format!("invalid JSON: {message}")
 }
 
 /// The nested `user` object of an API record (`null` or absent: none).
@@ -732,175 +505,4 @@ fn read_voicemail(cell: Cell<'_>) -> Result<bool, RowError> {
             Some("expected true or false".into()),
         )
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The call (or error) and facts of the record `line` read as a JSON
-    /// value, the reading every record can take.
-    fn value_reading(line: &str, context: &JsonContext<'_>) -> (Result<Call, RowError>, RowFacts) {
-        let value: Value = serde_json::from_str(line).unwrap();
-        let mut facts = RowFacts::default();
-        let row = record_call(&value, Shape::Calls, context, &mut facts);
-        (row, facts)
-    }
-
-    /// The call (or error) and facts of the flat record `line` read in place.
-    fn flat_reading(
-        line: &str,
-        context: &JsonContext<'_>,
-    ) -> Option<(Result<Call, RowError>, RowFacts)> {
-        let mut facts = RowFacts::default();
-        let row = call_in_place(line, context.names, context.reading, &mut facts)?;
-        Some((row, facts))
-    }
-
-    fn context<'a>(names: &'a ColumnNames, reading: &'a ValueReading) -> JsonContext<'a> {
-        JsonContext {
-            file: "calls.ndjson",
-            names,
-            reading,
-            conversion_tags: &[],
-        }
-    }
-
-    #[test]
-    fn a_flat_record_read_in_place_gives_what_its_json_value_gives() {
-        let names = ColumnNames::new(&[]).unwrap();
-        let reading = ValueReading::in_zone(chrono_tz::Europe::Paris);
-        let context = context(&names, &reading);
-        let lines = [
-            // As DuckDB writes a record.
-            r#"{"id":"cll-6077","date":"2025-01-01 01:39:39+00","direction":"OUTBOUND","type":"CALL","user_id":"usr-0022","user_name":"Mateo Rodríguez","user_email":"m@acme.com","allo_number":"+12125550101","allo_number_label":"Sales US","contact_number":"+19179226980","result":"VOICEMAIL","duration":19,"ringing_seconds":25.75,"tags":null}"#,
-            // Escapes, a date without offset, tags in a list form, numbers
-            // as text, a boolean, keys of no field (one an object), a key
-            // given twice (the later counts, even `null`).
-            r#"{"id":"cll-\u0031","date":"2024-10-27 02:30:00","tags":"[\"Demo_Booked\", \"x\"]","duration":"95","ringing_seconds":"4.5","result":"answered","extra":{"a":[1,2]},"user_name":"A \"quoted\" name","user_id":"u1","user_id":null,"contact_number":true}"#,
-            r#"{"id":7,"date":"2024-03-04T09:30:00Z","duration":1.5e2,"ringing_seconds":-0.0,"tags":"a;b;;c"}"#,
-            // Bad values: each the same error.
-            r#"{"id":"cll-1","date":"2024-03-31 02:30:00"}"#,
-            r#"{"id":"cll-1","date":"yesterday"}"#,
-            r#"{"id":"cll-1","date":5}"#,
-            r#"{"id":"","date":"2024-03-04T09:30:00Z"}"#,
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","duration":true}"#,
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","result":"maybe"}"#,
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","ringing_seconds":1e300}"#,
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","tags":"[\"a\""}"#,
-            r#"{}"#,
-        ];
-        for line in lines {
-            assert_eq!(
-                flat_reading(line, &context),
-                Some(value_reading(line, &context)),
-                "{line}"
-            );
-        }
-    }
-
-    #[test]
-    fn mapped_columns_are_read_in_place_as_in_a_json_value() {
-        let map = [
-            ("date".to_string(), "started_at".to_string()),
-            ("user_id".to_string(), "agent".to_string()),
-            ("user_name".to_string(), "agent".to_string()),
-        ];
-        let names = ColumnNames::new(&map).unwrap();
-        let reading = ValueReading::in_zone(chrono_tz::UTC);
-        let context = context(&names, &reading);
-        let line = r#"{"id":"cll-1","started_at":"2024-03-04T09:30:00Z","date":"x","agent":"Ann"}"#;
-        let (row, _) = flat_reading(line, &context).unwrap();
-        let call = row.unwrap();
-        assert_eq!(call.user_id.as_deref(), Some("Ann"));
-        assert_eq!(call.user_name.as_deref(), Some("Ann"));
-        assert_eq!(
-            Some((Ok(call), RowFacts::default())),
-            Some(value_reading(line, &context))
-        );
-    }
-
-    #[test]
-    fn a_record_not_flat_is_left_to_the_json_value_reading() {
-        let names = ColumnNames::new(&[]).unwrap();
-        let reading = ValueReading::in_zone(chrono_tz::UTC);
-        let context = context(&names, &reading);
-        for line in [
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","user":{"id":"usr-1"}}"#,
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","user":null}"#,
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","tags":["a","B"]}"#,
-            r#"{"id":"cll-1","date":{"at":"2024-03-04T09:30:00Z"}}"#,
-            r#"["cll-1"]"#,
-            r#""cll-1""#,
-            r#"{"id":"cll-1"} {"id":"cll-2"}"#,
-            r#"{"id":"cll-1","#,
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","duration":1e999}"#,
-        ] {
-            assert!(flat_reading(line, &context).is_none(), "{line}");
-        }
-        // Through a file: each line as its JSON value reads it.
-        let text = concat!(
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z","user":{"id":"usr-1"},"tags":["A"]}"#,
-            "\n",
-            r#"{"id":"cll-2","date":"2024-03-04T09:31:00Z","user_id":"usr-2","tags":"b"}"#,
-            "\n",
-        );
-        let mut sink = Sink::new(false, None);
-        read_ndjson(text.as_bytes(), &context, &mut sink).unwrap();
-        let Ok(super::super::part::Windowed::Read(part)) = sink.finish() else {
-            panic!("read");
-        };
-        let frame = part.frame.collect().unwrap();
-        let users = super::super::tests::strings(&frame, "user_id");
-        assert_eq!(users, [Some("usr-1".into()), Some("usr-2".into())]);
-        assert_eq!(super::super::tests::tags(&frame), [["a"], ["b"]]);
-    }
-
-    #[test]
-    fn bad_lines_read_in_place_or_not_are_skipped_at_their_lines() {
-        let names = ColumnNames::new(&[]).unwrap();
-        let reading = ValueReading::in_zone(chrono_tz::UTC);
-        let context = context(&names, &reading);
-        let text = concat!(
-            r#"{"id":"cll-1","date":"2024-03-04T09:30:00Z"}"#,
-            "\n\n",
-            r#"{"id":"cll-2","date":"soon"}"#,
-            "\n",
-            r#"{"id":"cll-3","date":"2024-03-04T09:30:00Z","user":"usr-3"}"#,
-            "\n",
-            r#"{"id":"cll-4","#,
-            "\n",
-            r#"{"id":"cll-5","date":"2024-03-04T09:30:00Z","tags":[1]}"#,
-            "\n",
-            r#"{"id":"cll-6","date":"2024-03-04T09:30:00Z","tags":["x"]}"#,
-            "\n",
-        );
-        let mut sink = Sink::new(true, None);
-        read_ndjson(text.as_bytes(), &context, &mut sink).unwrap();
-        let Ok(super::super::part::Windowed::Read(part)) = sink.finish() else {
-            panic!("read");
-        };
-        assert_eq!(part.rows_read, 6);
-        let skipped: Vec<String> = part
-            .skipped_rows
-            .into_rows()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let lines: Vec<&str> = skipped
-            .iter()
-            .map(|row| row.split(": ").next().unwrap())
-            .collect();
-        assert_eq!(
-            lines,
-            [
-                "calls.ndjson:3",
-                "calls.ndjson:4",
-                "calls.ndjson:5",
-                "calls.ndjson:6"
-            ],
-            "{skipped:?}"
-        );
-        assert_eq!(part.frame.collect().unwrap().height(), 2);
-    }
 }

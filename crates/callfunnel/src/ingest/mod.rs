@@ -38,6 +38,7 @@ mod fields;
 mod flat_json;
 mod json;
 mod line_pieces;
+mod ndjson;
 mod parquet;
 mod part;
 mod paths;
