@@ -16,17 +16,61 @@ use super::facts::RowFacts;
 use super::fields::{build_call, Cell, ColumnNames, Raw, ValueReading};
 use crate::model::{Call, Field};
 
-/// The call of the flat record `text` (its columns `names`, its values read
-/// as `reading` says, how they were written noted in `facts`), or `None`
-/// when `text` is not a flat record: then `facts` is untouched and the
-/// record is for the reader of JSON values.
+/// The columns of flat records (after `--map`), each with the fields read
+/// from it, to match a record's keys against.
+pub(super) struct FlatColumns<'n> {
+    names: &'n ColumnNames,
+    /// Each column once, with the fields read from it.
+    columns: Vec<(&'n str, Vec<Field>)>,
+}
+
+impl<'n> FlatColumns<'n> {
+    /// The columns `names` gives the fields.
+    pub fn new(names: &'n ColumnNames) -> Self {
+        let mut columns: Vec<(&str, Vec<Field>)> = Vec::new();
+        for field in Field::ALL {
+            let name = names.get(field);
+            match columns.iter_mut().find(|(column, _)| *column == name) {
+                Some((_, fields)) => fields.push(field),
+                None => columns.push((name, vec![field])),
+            }
+        }
+        FlatColumns { names, columns }
+    }
+
+    /// The index of column `key`, tried first at `guess` (records mostly
+    /// give their keys in the same order).
+    fn find(&self, key: &str, guess: usize) -> Option<usize> {
+        if self
+            .columns
+            .get(guess)
+            .is_some_and(|(name, _)| *name == key)
+        {
+            return Some(guess);
+        }
+        self.columns.iter().position(|(name, _)| *name == key)
+    }
+}
+
+/// The call of the flat record `text` (its values read from `columns` as
+/// `reading` says, how they were written noted in `facts`), or `None` when
+/// `text` is not a flat record: then `facts` is untouched and the record is
+/// for the reader of JSON values.
 pub(super) fn call_in_place(
     text: &str,
-    names: &ColumnNames,
+    columns: &FlatColumns<'_>,
     reading: &ValueReading,
     facts: &mut RowFacts,
 ) -> Option<Result<Call, RowError>> {
-    let values = flat_values(text, names)?;
+    let mut values: FieldValues<'_> = Default::default();
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let record = FlatRecord {
+        columns,
+        values: &mut values,
+    };
+    record.deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    let names = columns.names;
     let cell = |field: Field| -> Cell<'_> {
         values[field as usize]
             .as_ref()
@@ -35,16 +79,8 @@ pub(super) fn call_in_place(
     Some(build_call(cell, names, reading, facts))
 }
 
-/// The value of each field (by [`Field`] index; `None` when absent or
-/// `null`) of the flat record `text`, or `None` when it is not one.
-fn flat_values<'t>(text: &'t str, names: &ColumnNames) -> Option<FieldValues<'t>> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let values = FlatRecord { names }.deserialize(&mut deserializer).ok()?;
-    deserializer.end().ok()?;
-    Some(values)
-}
-
-/// The values of a record's fields, by [`Field`] index.
+/// The values of a record's fields (`None` when absent or `null`), by
+/// [`Field`] index.
 type FieldValues<'t> = [Option<Scalar<'t>>; Field::ALL.len()];
 
 /// A scalar JSON value other than `null`.
@@ -68,52 +104,50 @@ impl Scalar<'_> {
     }
 }
 
-/// Reads one flat record into [`FieldValues`]; fails on anything else.
-struct FlatRecord<'n> {
-    names: &'n ColumnNames,
+/// Reads one flat record into `values`; fails on anything else.
+struct FlatRecord<'c, 'v, 't> {
+    columns: &'c FlatColumns<'c>,
+    values: &'v mut FieldValues<'t>,
 }
 
 /// Why a record is not read here (the reader of JSON values words the
 /// error, if any).
 const NOT_FLAT: &str = "not a flat record";
 
-impl<'de> DeserializeSeed<'de> for FlatRecord<'_> {
-    type Value = FieldValues<'de>;
+impl<'de> DeserializeSeed<'de> for FlatRecord<'_, '_, 'de> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for FlatRecord<'_> {
-    type Value = FieldValues<'de>;
+impl<'de> Visitor<'de> for FlatRecord<'_, '_, 'de> {
+    type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str("a flat record")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut values: FieldValues<'de> = Default::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut next = 0;
         while let Some(Key(key)) = map.next_key()? {
             // A nested `user` may give the user fields.
             if key == "user" {
                 return Err(de::Error::custom(NOT_FLAT));
             }
-            let mut fields = Field::ALL
-                .into_iter()
-                .filter(|&field| self.names.get(field) == key)
-                .peekable();
-            if fields.peek().is_none() {
+            let Some(index) = self.columns.find(&key, next) else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
-            }
+            };
+            next = index + 1;
             // A key given twice: the later value counts, as in a JSON value.
             let ScalarOrNull(value) = map.next_value()?;
-            for field in fields {
-                values[field as usize] = value.clone();
+            for field in &self.columns.columns[index].1 {
+                self.values[*field as usize] = value.clone();
             }
         }
-        Ok(values)
+        Ok(())
     }
 }
 

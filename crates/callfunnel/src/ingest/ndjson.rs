@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::error::{IngestError, Reason, RowError};
 use super::facts::RowFacts;
-use super::flat_json::call_in_place;
+use super::flat_json::{call_in_place, FlatColumns};
 use super::json::{json_error_message, record_call, JsonContext, Shape};
 use super::line_pieces::on_every_core;
 use super::sink::{frame_error, Sink};
@@ -145,12 +145,19 @@ fn read_block(input: &mut impl BufRead, block: &mut Vec<u8>) -> std::io::Result<
 /// The records of the lines of `piece` (whole lines), their calls in
 /// columns.
 fn piece_records(piece: &[u8], context: &JsonContext<'_>) -> PieceRecords {
-    let mut calls = CallColumns::default();
-    let mut lines = Vec::new();
+    let line_count = memchr::memchr_iter(b'\n', piece).count() + 1;
+    let mut calls = CallColumns::with_capacity(line_count);
+    let mut lines = Vec::with_capacity(line_count);
+    let columns = FlatColumns::new(context.names);
     let mut start = 0;
     while start < piece.len() {
         let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |at| start + at + 1);
-        lines.push(line_record(&piece[start..end], context, &mut calls));
+        lines.push(line_record(
+            &piece[start..end],
+            context,
+            &columns,
+            &mut calls,
+        ));
         start = end;
     }
     PieceRecords {
@@ -162,7 +169,12 @@ fn piece_records(piece: &[u8], context: &JsonContext<'_>) -> PieceRecords {
 /// What the bytes of one line hold, its call pushed to `calls`: a flat
 /// record read in place (see [`call_in_place`]), any other read as a JSON
 /// value.
-fn line_record(bytes: &[u8], context: &JsonContext<'_>, calls: &mut CallColumns) -> LineRecord {
+fn line_record(
+    bytes: &[u8],
+    context: &JsonContext<'_>,
+    columns: &FlatColumns<'_>,
+    calls: &mut CallColumns,
+) -> LineRecord {
     let bytes = trimmed(bytes);
     if bytes.is_empty() {
         return LineRecord::Blank;
@@ -171,7 +183,7 @@ fn line_record(bytes: &[u8], context: &JsonContext<'_>, calls: &mut CallColumns)
         return LineRecord::NotUtf8;
     };
     let mut facts = RowFacts::default();
-    let row = match call_in_place(text, context.names, context.reading, &mut facts) {
+    let row = match call_in_place(text, columns, context.reading, &mut facts) {
         Some(row) => row,
         None => match serde_json::from_str::<Value>(text) {
             Ok(value) => record_call(&value, Shape::Calls, context, &mut facts),
@@ -279,7 +291,8 @@ mod tests {
         context: &JsonContext<'_>,
     ) -> Option<(Result<Call, RowError>, RowFacts)> {
         let mut facts = RowFacts::default();
-        let row = call_in_place(line, context.names, context.reading, &mut facts)?;
+        let columns = FlatColumns::new(context.names);
+        let row = call_in_place(line, &columns, context.reading, &mut facts)?;
         Some((row, facts))
     }
 
