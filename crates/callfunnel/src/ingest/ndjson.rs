@@ -3,7 +3,7 @@
 //! every core; a bad line is a bad row of that line.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use polars::prelude::*;
@@ -124,19 +124,11 @@ fn read_blocks(
 
 /// Reads whole lines from `input` into `block` (emptied first): about
 /// [`BLOCK_BYTES`], then the rest of the last line; empty at the end of the
-/// input.
+/// input. (Read straight into `block`, past the input's own buffer.)
 fn read_block(input: &mut impl BufRead, block: &mut Vec<u8>) -> std::io::Result<()> {
     block.clear();
-    while block.len() < BLOCK_BYTES {
-        let available = input.fill_buf()?;
-        if available.is_empty() {
-            return Ok(());
-        }
-        let taken = available.len().min(BLOCK_BYTES - block.len());
-        block.extend_from_slice(&available[..taken]);
-        input.consume(taken);
-    }
-    if block.last() != Some(&b'\n') {
+    input.take(BLOCK_BYTES as u64).read_to_end(block)?;
+    if block.len() == BLOCK_BYTES && block.last() != Some(&b'\n') {
         input.read_until(b'\n', block)?;
     }
     Ok(())
