@@ -113,7 +113,8 @@ impl ColumnNames {
 /// A raw value: a CSV cell or a JSON value.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Raw<'a> {
-    /// A CSV cell, not yet checked for UTF-8.
+    /// A CSV cell, not yet checked for UTF-8, or a JSON string read in
+    /// place (read as [`Raw::Json`] reads a string).
     Bytes(&'a [u8]),
     /// A JSON value.
     Json(&'a Value),
@@ -181,11 +182,15 @@ fn absent(column: &str, reason: Reason) -> RowError {
 
 /// The trimmed text of a cell, `None` when absent or empty.
 pub(crate) fn read_text(cell: Cell<'_>) -> Result<Option<String>, RowError> {
+    Ok(cell_text(cell)?.map(Cow::into_owned))
+}
+
+/// [`read_text`] borrowing the cell's text where it can.
+fn cell_text(cell: Cell<'_>) -> Result<Option<Cow<'_, str>>, RowError> {
     let Some(cell) = cell else { return Ok(None) };
-    match cell.0.text() {
-        Ok(text) => Ok(text.map(Cow::into_owned)),
-        Err((reason, detail)) => Err(reject(cell, reason, detail)),
-    }
+    cell.0
+        .text()
+        .map_err(|(reason, detail)| reject(cell, reason, detail))
 }
 
 /// The call id; `column` names where it was looked for.
@@ -243,7 +248,7 @@ pub(crate) fn read_enum<T: FromStr<Err = UnknownValue>>(
     values: &ValueMap,
 ) -> Result<Option<T>, RowError> {
     let Some(present) = cell else { return Ok(None) };
-    let Some(text) = read_text(cell)? else {
+    let Some(text) = cell_text(cell)? else {
         return Ok(None);
     };
     let Some(text) = text_value(values.apply(field, &text)) else {

@@ -13,7 +13,7 @@
 //! JSON value, read from the file's whole text.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -25,6 +25,7 @@ use super::fields::{
     build_call, push_mapped_tag, read_date, read_duration, read_enum, read_id, read_minutes,
     read_text, reject, Cell, ColumnNames, Raw, ValueReading,
 };
+use super::ndjson::{is_ndjson_file, read_ndjson};
 use super::part::{FilePart, Window};
 use super::sink::{read_rows, Sink};
 use crate::model::rules::match_spelling;
@@ -33,7 +34,7 @@ use crate::request::Stage;
 
 /// How the records of a file are shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub(super) enum Shape {
     /// Flat records or `ConversationItem`s.
     Calls,
     /// `OutboundDrilldownItem`s.
@@ -187,14 +188,10 @@ impl JsonReader<'_, '_, '_> {
             Some(Ok(value)) => Ok((value, pos + stream.byte_offset())),
             Some(Err(err)) => {
                 let line = self.line_at(pos) + (err.line() as u64).saturating_sub(1);
-                let message = err.to_string();
-                let message = message
-                    .rsplit_once(" at line ")
-                    .map_or(message.as_str(), |(text, _)| text);
                 Err(IngestError::Malformed {
                     file: self.context.file.to_string(),
                     line,
-                    message: format!("invalid JSON: {message}"),
+                    message: json_error_message(&err),
                 })
             }
             None => Err(self.malformed(pos, "unexpected end of input".into())),
@@ -318,7 +315,7 @@ impl JsonReader<'_, '_, '_> {
 
 /// The call a JSON record gives, or why it gives none; `facts` notes how
 /// its values were written.
-fn record_call(
+pub(super) fn record_call(
     record: &Value,
     shape: Shape,
     context: &JsonContext<'_>,
@@ -339,233 +336,14 @@ fn record_call(
     }
 }
 
-/// The byte-order mark a text may start with.
-const BOM: &[u8] = "\u{feff}".as_bytes();
-
-/// A line without the whitespace around it (spaces, tabs, line ends).
-fn trimmed(line: &[u8]) -> &[u8] {
-    let blank = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\r' | b'\n');
-    let start = line
-        .iter()
-        .position(|byte| !blank(byte))
-        .unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|byte| !blank(byte))
-        .map_or(start, |last| last + 1);
-    &line[start..end]
-}
-
-/// Bytes of whole lines read at a time from an NDJSON input, their records
-/// read side by side on every core.
-const BLOCK_BYTES: usize = 4 << 20;
-
-/// Most threads that read the lines of one block (more would mostly wait
-/// for the one taking the calls).
-const MAX_THREADS: usize = 8;
-
-/// What one NDJSON line holds. (Nearly every line is a record: boxing it to
-/// shrink the other variants would cost an allocation per line.)
-#[allow(clippy::large_enum_variant)]
-enum LineRecord {
-    /// Nothing but whitespace.
-    Blank,
-    /// Bytes that are not UTF-8.
-    NotUtf8,
-    /// Text that is not one JSON value, and why.
-    NotJson(String),
-    /// A record: its call, or why it gives none, and how its values were
-    /// written.
-    Record(Result<Call, RowError>, RowFacts),
-}
-
-/// Reads one record per line (NDJSON) from `input`, a block of lines at a
-/// time (a byte-order mark at its start skipped): a thread reads each
-/// block's records side by side on every core while this one takes the
-/// block before into `sink`, in line order. Blank
-/// lines are skipped. A line that is not exactly one JSON value is a bad
-/// row of that line: it stops the load, or is counted and skipped with
-/// `--skip-invalid`. A line that is not UTF-8 stops the load.
-pub(crate) fn read_ndjson(
-    mut input: impl BufRead + Send,
-    context: &JsonContext<'_>,
-    sink: &mut Sink,
-) -> Result<(), IngestError> {
-    let unreadable = |source| IngestError::Unreadable {
-        file: context.file.to_string(),
-        source,
-    };
-    if input.fill_buf().map_err(unreadable)?.starts_with(BOM) {
-        input.consume(BOM.len());
-    }
-    let (blocks, records) = std::sync::mpsc::sync_channel(1);
-    std::thread::scope(|scope| {
-        scope.spawn(move || read_blocks(input, context, blocks));
-        let mut line = 1u64;
-        // Ends when the reading thread is done; a `?` below drops the
-        // receiver, which stops that thread at its next block.
-        for block in records {
-            let block: std::io::Result<Vec<LineRecord>> = block;
-            let block = block.map_err(unreadable)?;
-            for record in block {
-                take_line(record, line, context.file, sink)?;
-                line += 1;
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Reads `input` block by block (see [`read_block`]) and sends the records
-/// of each block's lines, until the input ends, fails (its error sent) or
-/// no one receives them any more.
-fn read_blocks(
-    mut input: impl BufRead,
-    context: &JsonContext<'_>,
-    blocks: std::sync::mpsc::SyncSender<std::io::Result<Vec<LineRecord>>>,
-) {
-    let mut block = Vec::new();
-    let mut lines = Vec::new();
-    loop {
-        if let Err(error) = read_block(&mut input, &mut block, &mut lines) {
-            let _ = blocks.send(Err(error));
-            return;
-        }
-        if lines.is_empty() {
-            return;
-        }
-        let records = line_records(&block, &lines, context);
-        if blocks.send(Ok(records)).is_err() {
-            return;
-        }
-    }
-}
-
-/// Reads whole lines from `input` into `block` (emptied first), about
-/// [`BLOCK_BYTES`] of them, and where each line lies into `lines`; both stay
-/// empty at the end of the input.
-fn read_block(
-    input: &mut impl BufRead,
-    block: &mut Vec<u8>,
-    lines: &mut Vec<std::ops::Range<usize>>,
-) -> std::io::Result<()> {
-    block.clear();
-    lines.clear();
-    while block.len() < BLOCK_BYTES {
-        let start = block.len();
-        if input.read_until(b'\n', block)? == 0 {
-            break;
-        }
-        lines.push(start..block.len());
-    }
-    Ok(())
-}
-
-/// The record of each line of `block`: the lines are split between the
-/// cores, each part read on its own thread.
-fn line_records(
-    block: &[u8],
-    lines: &[std::ops::Range<usize>],
-    context: &JsonContext<'_>,
-) -> Vec<LineRecord> {
-    let cores = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(MAX_THREADS);
-    let part_lines = lines.len().div_ceil(cores).max(1);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = lines
-            .chunks(part_lines)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|range| line_record(&block[range.clone()], context))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| {
-                part.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
-}
-
-/// What the bytes of one line hold.
-fn line_record(bytes: &[u8], context: &JsonContext<'_>) -> LineRecord {
-    let bytes = trimmed(bytes);
-    if bytes.is_empty() {
-        return LineRecord::Blank;
-    }
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return LineRecord::NotUtf8;
-    };
-    match serde_json::from_str::<Value>(text) {
-        Ok(value) => {
-            let mut facts = RowFacts::default();
-            let row = record_call(&value, Shape::Calls, context, &mut facts);
-            LineRecord::Record(row, facts)
-        }
-        Err(err) => {
-            let message = err.to_string();
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(text, _)| text);
-            LineRecord::NotJson(format!("invalid JSON: {message}"))
-        }
-    }
-}
-
-/// Takes the record of `line` of `file` into `sink`.
-fn take_line(
-    record: LineRecord,
-    line: u64,
-    file: &str,
-    sink: &mut Sink,
-) -> Result<(), IngestError> {
-    match record {
-        LineRecord::Blank => Ok(()),
-        LineRecord::NotUtf8 => Err(IngestError::Malformed {
-            file: file.to_string(),
-            line,
-            message: "invalid UTF-8".into(),
-        }),
-        LineRecord::NotJson(message) => sink.reject_line(Reason::InvalidJson, file, line, message),
-        LineRecord::Record(row, facts) => sink.accept(file, line, row, facts),
-    }
-}
-
-/// Whether the JSON file at `path` is NDJSON that [`read_ndjson`] can read
-/// as it comes: its first non-blank line is one whole JSON value, not an
-/// array, and text follows that line. Such a file is never one JSON value,
-/// so [`read_json`] would read it line by line too.
-fn is_ndjson_file(path: &Path) -> std::io::Result<bool> {
-    let mut input = BufReader::new(File::open(path)?);
-    let mut bytes = Vec::new();
-    let mut first_line_read = false;
-    loop {
-        bytes.clear();
-        if input.read_until(b'\n', &mut bytes)? == 0 {
-            return Ok(false);
-        }
-        let line = match first_line_read {
-            false => bytes.strip_prefix(BOM).unwrap_or(&bytes),
-            true => &bytes,
-        };
-        let line = trimmed(line);
-        if line.is_empty() {
-            continue;
-        }
-        if first_line_read {
-            return Ok(true);
-        }
-        if line.first() == Some(&b'[') || serde_json::from_slice::<IgnoredAny>(line).is_err() {
-            return Ok(false);
-        }
-        first_line_read = true;
-    }
+/// A JSON syntax error's message, without serde_json's position (the
+/// message names the line itself).
+pub(super) fn json_error_message(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(text, _)| text);
+    format!("invalid JSON: {message}")
 }
 
 /// The nested `user` object of an API record (`null` or absent: none).

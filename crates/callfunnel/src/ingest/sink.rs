@@ -121,6 +121,23 @@ impl Sink {
         row: Result<Call, RowError>,
         facts: RowFacts,
     ) -> Result<(), IngestError> {
+        match self.count(file, line, row, facts)? {
+            Some(call) => self.keep(call),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts one row read from `file` at `line` (`facts`: what reading its
+    /// values found): gives back what a valid row holds, counts a bad one
+    /// as skipped, or stops with its error. A reader that gathers its calls
+    /// itself gives them with [`Sink::keep_counted`].
+    pub fn count<T>(
+        &mut self,
+        file: &str,
+        line: u64,
+        row: Result<T, RowError>,
+        facts: RowFacts,
+    ) -> Result<Option<T>, IngestError> {
         self.rows_read += 1;
         let location = || Location {
             file: file.to_string(),
@@ -128,16 +145,23 @@ impl Sink {
         };
         self.facts.record(facts, row.is_ok(), location);
         match row {
-            Ok(call) => self.keep(call),
+            Ok(value) => Ok(Some(value)),
             Err(error) if self.skip_invalid => {
                 let reason = error.reason;
                 *self.skipped.entry(reason.as_str().to_string()).or_default() += 1;
                 self.skipped_rows
                     .add(reason, || SkippedRow::of(&error.locate(file, line)));
-                Ok(())
+                Ok(None)
             }
             Err(error) => Err(IngestError::InvalidRow(Box::new(error.locate(file, line)))),
         }
+    }
+
+    /// Takes a batch of calls (canonical frame) whose rows were counted
+    /// with [`Sink::count`], after the calls taken before.
+    pub fn keep_counted(&mut self, calls: DataFrame) -> Result<(), IngestError> {
+        self.flush()?;
+        self.push_batch(calls)
     }
 
     /// Adds a valid call to the batch, and the batch to the buffer when full.
@@ -154,21 +178,25 @@ impl Sink {
         if self.columns.is_empty() {
             return Ok(());
         }
-        let polars_error = |source| IngestError::Polars {
-            context: "building the call frame".into(),
-            source,
-        };
         let batch = std::mem::take(&mut self.columns)
             .into_frame()
-            .map_err(polars_error)?;
+            .map_err(frame_error)?;
+        self.push_batch(batch)
+    }
+
+    /// Moves a batch of calls to the buffer.
+    fn push_batch(&mut self, batch: DataFrame) -> Result<(), IngestError> {
+        if batch.height() == 0 {
+            return Ok(());
+        }
         // Checked before the batch goes in: a batch whose ids go back keeps
         // every call.
-        if self.ids_increasing && !ids_increase(&batch, &mut self.last_id).map_err(polars_error)? {
+        if self.ids_increasing && !ids_increase(&batch, &mut self.last_id).map_err(frame_error)? {
             self.ids_increasing = false;
             self.buffer.keep_every_call();
         }
         let rows = batch.height();
-        let kept = self.buffer.push(batch.lazy()).map_err(polars_error)?;
+        let kept = self.buffer.push(batch.lazy()).map_err(frame_error)?;
         self.left_out |= kept < rows;
         Ok(())
     }
@@ -180,10 +208,7 @@ impl Sink {
         if self.left_out && !self.ids_increasing {
             return Ok(Windowed::IdsWentBack);
         }
-        let (frame, spills) = self.buffer.finish().map_err(|source| IngestError::Polars {
-            context: "building the call frame".into(),
-            source,
-        })?;
+        let (frame, spills) = self.buffer.finish().map_err(frame_error)?;
         Ok(Windowed::Read(FilePart {
             frame,
             rows_read: self.rows_read,
@@ -196,6 +221,14 @@ impl Sink {
     }
 }
 
+/// A Polars error building the frame of the calls read.
+pub(crate) fn frame_error(source: PolarsError) -> IngestError {
+    IngestError::Polars {
+        context: "building the call frame".into(),
+        source,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -203,7 +236,8 @@ mod tests {
     use super::*;
     use crate::engine::{compute, window};
     use crate::ingest::fields::{ColumnNames, ValueReading};
-    use crate::ingest::json::{read_ndjson, JsonContext};
+    use crate::ingest::json::JsonContext;
+    use crate::ingest::ndjson::read_ndjson;
     use crate::request::Request;
 
     /// NDJSON with a call of each id, one every 1,000 minutes from 2024-01-01.
