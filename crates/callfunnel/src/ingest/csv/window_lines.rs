@@ -152,11 +152,8 @@ impl WindowLines {
             match field {
                 None => {}
                 Some(Field::Date) => date = Some(instant_with_offset(value)?),
-                Some(field) if surely_canonical(*field, value) => {
-                    if *field == Field::Id {
-                        id = Some(value);
-                    }
-                }
+                Some(Field::Id) if surely_canonical(Field::Id, value) => id = Some(value),
+                Some(field) if surely_canonical(*field, value) => {}
                 Some(_) => return None,
             }
         }
