@@ -146,9 +146,18 @@ impl WindowLines {
     /// quotes) when every value is surely in canonical form.
     fn canonical_date_and_id<'l>(&self, line: &'l [u8]) -> Option<(i64, &'l [u8])> {
         let (mut date, mut id) = (None, None);
-        let mut values = line.split(|&byte| byte == b',');
-        for field in &self.columns {
-            let value = values.next()?;
+        let mut commas = memchr::memchr_iter(b',', line);
+        let mut start = 0;
+        let last = self.columns.len().checked_sub(1)?;
+        for (index, field) in self.columns.iter().enumerate() {
+            // The value up to the next comma; the last one up to the end.
+            let end = match (index == last, commas.next()) {
+                (false, Some(comma)) => comma,
+                (true, None) => line.len(),
+                _ => return None,
+            };
+            let value = &line[start..end];
+            start = end + 1;
             match field {
                 None => {}
                 Some(Field::Date) => date = Some(instant_with_offset(value)?),
@@ -156,9 +165,6 @@ impl WindowLines {
                 Some(field) if surely_canonical(*field, value) => {}
                 Some(_) => return None,
             }
-        }
-        if values.next().is_some() {
-            return None;
         }
         Some((date?, id?))
     }
