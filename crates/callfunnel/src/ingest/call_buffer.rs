@@ -140,7 +140,16 @@ impl CallBuffer {
                     let latest = date.filter(repeats.clone().not()).max();
                     kept_for_window(window, latest).or(repeats)
                 };
-                with_own_strings(calls.filter(kept).collect()?)?
+                let rows = calls.clone().select([len()]).collect()?;
+                let rows = rows.column("len")?.idx()?.get(0).unwrap_or_default() as usize;
+                let batch = calls.filter(kept).collect()?;
+                // Rows dropped hold on to their text's buffers: copied away
+                // from them when most were dropped.
+                if batch.height() * 2 < rows {
+                    with_own_strings(batch)?
+                } else {
+                    batch
+                }
             }
             None => calls.collect()?,
         };

@@ -201,8 +201,8 @@ fn read_chunks(
 /// Whether looking for lines to leave out pays, chunk by chunk: it costs
 /// a look at every line, and pays only when it leaves most of them out.
 /// A chunk where it kept more than half the bytes is followed by chunks
-/// taken whole, one, then two, four… up to [`MOST_CHUNKS_TAKEN_WHOLE`]
-/// while it keeps failing to pay; as soon as it pays, every chunk is looked
+/// taken whole, two, then eight, then [`MOST_CHUNKS_TAKEN_WHOLE`] while it
+/// keeps failing to pay; as soon as it pays, every chunk is looked
 /// at again. Which lines are parsed changes, never which calls are kept.
 #[derive(Debug, Default)]
 struct PickingPays {
@@ -213,7 +213,7 @@ struct PickingPays {
 }
 
 /// The most chunks taken whole between two looks (see [`PickingPays`]).
-const MOST_CHUNKS_TAKEN_WHOLE: u32 = 8;
+const MOST_CHUNKS_TAKEN_WHOLE: u32 = 16;
 
 impl PickingPays {
     /// Whether to look at the lines of the next chunk.
@@ -228,7 +228,7 @@ impl PickingPays {
     /// What looking at a chunk of `chunk_bytes` kept: `kept_bytes`.
     fn record(&mut self, chunk_bytes: usize, kept_bytes: usize) {
         if kept_bytes * 2 > chunk_bytes {
-            self.after_failure = (self.after_failure * 2).clamp(1, MOST_CHUNKS_TAKEN_WHOLE);
+            self.after_failure = (self.after_failure * 4).clamp(2, MOST_CHUNKS_TAKEN_WHOLE);
             self.waiting = self.after_failure;
         } else {
             self.after_failure = 0;
@@ -897,7 +897,7 @@ mod tests {
         let mut looked = Vec::new();
         // Kept bytes of each chunk looked at: 10 of 100 pays, 60 does not.
         let mut outcomes = [10, 60, 60, 60, 10, 10, 60, 60].into_iter();
-        for _ in 0..16 {
+        for _ in 0..32 {
             let look = picking.next_chunk();
             looked.push(look);
             if look {
@@ -908,8 +908,8 @@ mod tests {
             .iter()
             .map(|&look| if look { 'L' } else { '.' })
             .collect();
-        // Fails: 1, 2, then 4 chunks taken whole; pays: looks at every chunk.
-        assert_eq!(pattern, "LL.L..L....LLL.L");
+        // Fails: 2, 8, then 16 chunks taken whole; pays: looks at every chunk.
+        assert_eq!(pattern, "LL..L........L................LL");
     }
 
     #[test]
