@@ -390,6 +390,11 @@ pub(crate) fn id_hash(id: &[u8]) -> u64 {
     xxh3_64(id)
 }
 
+/// The most ids whose hashes a reader holds to find the repeated ones (8
+/// bytes each, 128 MiB): beyond, a file whose ids do not increase is read
+/// whole for a window.
+pub(crate) const MOST_IDS_HASHED: u64 = 1 << 24;
+
 /// The hashes of ids ([`id_hash`]) that occur more than once in an input:
 /// every id that repeats has its hash here (with, rarely, an id whose hash
 /// another id shares). A reader that leaves calls out before de-duplicating

@@ -6,12 +6,14 @@
 //! ([`Windowed::IdsWentBack`]). Neither is an error: an error stops the load.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use super::error::IngestError;
 use super::facts::{ReadingFacts, SkippedRows};
+use crate::duplicates::RepeatedIdHashes;
 use crate::scratch::SpillFile;
 
 /// A UTC range of dates: from inclusive, to exclusive.
@@ -122,6 +124,10 @@ pub(crate) enum Windowed<T> {
     /// later row could replace a call left out, so the file must be read
     /// again keeping every call.
     IdsWentBack,
+    /// It left calls out of the window, and ids repeat (these hashes): the
+    /// file must be read again keeping, beside the window's calls, every
+    /// call whose id may repeat.
+    IdsRepeat(Arc<RepeatedIdHashes>),
 }
 
 /// What `read` gives keeping the calls of `window` (see
@@ -136,7 +142,7 @@ pub(crate) fn keeping_window<T>(
     loop {
         match read(window)? {
             Windowed::Read(value) => return Ok(value),
-            Windowed::IdsWentBack => window = None,
+            Windowed::IdsWentBack | Windowed::IdsRepeat(_) => window = None,
         }
     }
 }

@@ -3,13 +3,15 @@
 //! with the file, with what was skipped counted.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use polars::prelude::*;
 
 use super::call_buffer::{ids_increase, CallBuffer};
 use super::error::{IngestError, Reason, RowError};
 use super::facts::{Location, ReadingFacts, RowFacts, SkippedRow, SkippedRows};
-use super::part::{keeping_window, FilePart, Ids, Window, Windowed};
+use super::part::{FilePart, Ids, Window, Windowed};
+use crate::duplicates::{id_hash, RepeatedIdHashes, MOST_IDS_HASHED};
 use crate::model::{Call, CallColumns};
 
 /// Calls gathered in columns before they go to the buffer as one batch.
@@ -18,10 +20,15 @@ const BATCH_ROWS: usize = 1 << 16;
 /// Collects the calls of one input file, and what was skipped.
 ///
 /// With a window, a batch keeps only the calls the window needs (see
-/// [`CallBuffer`]) while the ids read so far increase strictly, so that no
-/// later row can replace a call left out. Should an id then repeat or go
-/// back, the calls left out could have been replaced: [`Sink::finish`] asks
-/// for the file to be read again, keeping every call.
+/// [`CallBuffer`]). While the ids read increase strictly, no later row can
+/// replace a call left out. Once they do not, every id is hashed: when the
+/// batch where they stopped increasing already repeats an id, every call is
+/// kept from then on (nothing was left out yet); otherwise the window is
+/// kept, and [`Sink::finish`] looks for repeated ids among the hashes of
+/// every id read: none, and the calls kept are the answer; some, after
+/// calls were left out, and it asks for the file to be read again keeping
+/// the calls whose id may repeat too (every call when there were too many
+/// ids to hash).
 pub(crate) struct Sink {
     /// The calls of the batch being gathered.
     columns: CallColumns,
@@ -43,6 +50,11 @@ pub(crate) struct Sink {
     ids_increasing: bool,
     /// Whether a batch left calls out.
     left_out: bool,
+    /// The hash of every id read, while they are hashed (at most
+    /// [`MOST_IDS_HASHED`]).
+    id_hashes: Option<Vec<u64>>,
+    /// The hashes of the repeated ids, when known from a first read.
+    repeated: Option<Arc<RepeatedIdHashes>>,
     /// Calls per batch.
     batch_rows: usize,
 }
@@ -55,11 +67,20 @@ pub(crate) fn read_rows(
     window: Option<Window>,
     mut read: impl FnMut(&mut Sink) -> Result<(), IngestError>,
 ) -> Result<FilePart, IngestError> {
-    keeping_window(window, |window| {
+    let mut repeated = None;
+    let mut window = window;
+    loop {
         let mut sink = Sink::new(skip_invalid, window);
+        if let Some(repeated) = &repeated {
+            sink = sink.keeping_ids(Arc::clone(repeated));
+        }
         read(&mut sink)?;
-        sink.finish()
-    })
+        match sink.finish()? {
+            Windowed::Read(part) => return Ok(part),
+            Windowed::IdsWentBack => window = None,
+            Windowed::IdsRepeat(hashes) => repeated = Some(hashes),
+        }
+    }
 }
 
 impl Sink {
@@ -76,6 +97,8 @@ impl Sink {
             last_id: None,
             ids_increasing: true,
             left_out: false,
+            id_hashes: Some(Vec::new()),
+            repeated: None,
             batch_rows: BATCH_ROWS,
         }
     }
@@ -189,11 +212,16 @@ impl Sink {
         if batch.height() == 0 {
             return Ok(());
         }
-        // Checked before the batch goes in: a batch whose ids go back keeps
-        // every call.
+        let hashes = self.hash_ids(&batch).map_err(frame_error)?;
+        // Checked before the batch goes in: ids that stop increasing in a
+        // batch that repeats one keep every call.
         if self.ids_increasing && !ids_increase(&batch, &mut self.last_id).map_err(frame_error)? {
             self.ids_increasing = false;
-            self.buffer.keep_every_call();
+            let repeats_now =
+                hashes.map_or(true, |hashes| !RepeatedIdHashes::among(hashes).is_empty());
+            if self.repeated.is_none() && !self.left_out && repeats_now {
+                self.buffer.keep_every_call();
+            }
         }
         let rows = batch.height();
         let kept = self.buffer.push(batch.lazy()).map_err(frame_error)?;
@@ -201,11 +229,53 @@ impl Sink {
         Ok(())
     }
 
-    /// The calls read, or [`Windowed::IdsWentBack`] when calls were left
-    /// out, then an id did not increase.
+    /// Keeps, beside the window's calls, those whose id's hash is in
+    /// `repeated` (the repeated ids of the file, found by a first read).
+    pub fn keeping_ids(mut self, repeated: Arc<RepeatedIdHashes>) -> Self {
+        self.buffer = self.buffer.keeping_ids(Arc::clone(&repeated));
+        self.repeated = Some(repeated);
+        self.id_hashes = None;
+        self
+    }
+
+    /// Adds the hashes of the ids of `batch` to those of every id read,
+    /// while they are hashed; the batch's hashes.
+    fn hash_ids(&mut self, batch: &DataFrame) -> PolarsResult<Option<Vec<u64>>> {
+        if self.id_hashes.is_none() {
+            return Ok(None);
+        }
+        let ids = batch.column(crate::model::column::ID)?.str()?;
+        let hashes: Vec<u64> = ids
+            .iter()
+            .map(|id| id_hash(id.unwrap_or_default().as_bytes()))
+            .collect();
+        let all = self.id_hashes.as_mut().expect("hashed above");
+        if (all.len() + hashes.len()) as u64 > MOST_IDS_HASHED {
+            self.id_hashes = None;
+        } else {
+            all.extend_from_slice(&hashes);
+        }
+        Ok(Some(hashes))
+    }
+
+    /// The calls read, or a second read asked for (see [`Sink`]).
     pub fn finish(mut self) -> Result<Windowed<FilePart>, IngestError> {
         self.flush()?;
-        if self.left_out && !self.ids_increasing {
+        // Whether ids repeat (`None`: unknown, not every id was hashed).
+        let repeats = if self.ids_increasing {
+            Some(false)
+        } else if let Some(known) = &self.repeated {
+            Some(!known.is_empty())
+        } else if let Some(hashes) = self.id_hashes.take() {
+            let repeated = RepeatedIdHashes::among(hashes);
+            if self.left_out && !repeated.is_empty() {
+                return Ok(Windowed::IdsRepeat(Arc::new(repeated)));
+            }
+            Some(!repeated.is_empty())
+        } else {
+            None
+        };
+        if self.left_out && repeats.is_none() {
             return Ok(Windowed::IdsWentBack);
         }
         let (frame, spills) = self.buffer.finish().map_err(frame_error)?;
@@ -215,7 +285,7 @@ impl Sink {
             skipped: self.skipped,
             skipped_rows: self.skipped_rows,
             facts: self.facts,
-            ids: Ids::distinct(self.ids_increasing),
+            ids: Ids::distinct(repeats == Some(false)),
             spills,
         }))
     }
@@ -293,7 +363,7 @@ mod tests {
         read_into(text, &mut sink).unwrap();
         match sink.finish().unwrap() {
             Windowed::Read(part) => Some(part),
-            Windowed::IdsWentBack => None,
+            Windowed::IdsWentBack | Windowed::IdsRepeat(_) => None,
         }
     }
 
@@ -373,10 +443,53 @@ mod tests {
     }
 
     #[test]
-    fn ids_out_of_order_from_the_start_leave_nothing_out() {
+    fn ids_out_of_order_that_never_repeat_keep_the_window_in_one_read() {
         let text = ndjson([1, 0].into_iter().chain(2..600));
+        let every = read(&text, false, usize::MAX).unwrap();
+        let expected = compute(every.frame.clone(), &request()).unwrap();
+        let part = read(&text, true, usize::MAX).unwrap();
+        // No id repeats (every id hashed): distinct, no duplicate pass.
+        assert!(part.ids == Ids::Unique && every.ids == Ids::Unique);
+        let kept = rows(&part);
+        assert!(kept < 100, "{kept} of 600 calls kept");
+        assert_eq!(compute(part.frame, &request()).unwrap(), expected);
+    }
+
+    #[test]
+    fn ids_repeated_where_they_stop_increasing_keep_every_call_in_one_read() {
+        // The first batch (50 calls) goes back and repeats `cll-00001`.
+        let text = ndjson([1, 0, 1].into_iter().chain(2..600));
         let part = read(&text, true, usize::MAX).unwrap();
         assert!(part.ids != Ids::Unique);
-        assert_eq!(rows(&part), 600);
+        assert_eq!(rows(&part), 601);
+    }
+
+    /// Reads `text` as `read_rows` does for a window: a second read when asked.
+    fn read_twice_if_asked(text: &str) -> FilePart {
+        read_rows(false, Some(window(&request())), |sink| {
+            sink.batch_rows = 50;
+            read_into(text, sink)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn ids_repeated_after_calls_were_left_out_are_read_again_with_their_copies() {
+        // Out of order from the first batch, no repeat there; `cll-00003`
+        // (January, left out) and `cll-00450` (June, left out) come again
+        // last, the first dated in the window, the second not.
+        let mut text = ndjson([1, 0].into_iter().chain(2..600));
+        text.push_str(&ndjson([3]).replace("2024-01-03", "2024-03-05"));
+        text.push_str(&ndjson([450]));
+        assert!(read(&text, true, usize::MAX).is_none(), "a second read");
+        let every = read(&text, false, usize::MAX).unwrap();
+        let expected = compute(every.frame.clone(), &request()).unwrap();
+        let part = read_twice_if_asked(&text);
+        assert_eq!(part.rows_read, 602);
+        assert!(part.ids != Ids::Unique);
+        // The window's calls, each chunk's latest and the four copies.
+        let kept = rows(&part);
+        assert!(kept < 110, "{kept} of 602 calls kept");
+        assert_eq!(compute(part.frame, &request()).unwrap(), expected);
     }
 }

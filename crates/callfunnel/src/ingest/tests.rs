@@ -2044,7 +2044,7 @@ fn canonical_text_parquet_window_in_batches_keeps_what_one_batch_keeps() {
                 Ok((part.frame.collect().unwrap(), part.ids == Ids::Unique))
             }
             Ok(Windowed::Read(FastRead::RuleByRule)) => Err(GaveUp::OffForm),
-            Ok(Windowed::IdsWentBack) => Err(GaveUp::IdsDoNotIncrease),
+            Ok(Windowed::IdsWentBack | Windowed::IdsRepeat(_)) => Err(GaveUp::IdsDoNotIncrease),
             Err(error) => panic!("{error}"),
         }
     };

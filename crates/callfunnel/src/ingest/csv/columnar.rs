@@ -16,7 +16,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::window_lines::WindowLines;
-use crate::duplicates::{id_hash, RepeatedIdHashes};
+use crate::duplicates::{id_hash, RepeatedIdHashes, MOST_IDS_HASHED};
 use crate::ingest::call_buffer::CallBuffer;
 use crate::ingest::canonical_text::{
     any_off_form, call_columns, canonical_frame, field_positions, without_off_form,
@@ -317,11 +317,6 @@ struct FileShape {
     /// Byte ranges of whole records, the first holding the header.
     chunks: Vec<std::ops::Range<u64>>,
 }
-
-/// The most ids whose hashes the shape pass holds (8 bytes each, freed
-/// before the file is parsed): beyond, a file whose ids do not increase is
-/// parsed whole for a window.
-const MOST_IDS_HASHED: u64 = 1 << 24;
 
 /// One pass over the file's bytes, read in blocks so memory stays flat. The
 /// file must be read row by row when it holds whitespace that a row-wise
