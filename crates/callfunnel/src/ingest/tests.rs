@@ -1905,7 +1905,6 @@ fn canonical_text_parquet_with_distinct_or_repeated_ids() {
 
 #[test]
 fn canonical_text_parquet_keeps_a_window_in_one_pass_when_its_ids_increase() {
-    use crate::engine::{compute, window};
     let request = Request::from_json_str(
         r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"granularity":"DAY",
             "extend":"items","stage":"CONNECTED","page":1,"size":5}"#,
@@ -1950,17 +1949,7 @@ fn canonical_text_parquet_keeps_a_window_in_one_pass_when_its_ids_increase() {
         let dir = tempfile::tempdir().unwrap();
         let owned = rows(table);
         let path = text_parquet(dir.path(), &header, &borrowed(&owned));
-        let every = load(std::slice::from_ref(&path), &defaults()).unwrap();
-        let expected = compute(every.frame.clone(), &request).unwrap();
-        let options = IngestOptions {
-            keep_window: Some(window(&request)),
-            ..defaults()
-        };
-        let kept = load(std::slice::from_ref(&path), &options).unwrap();
-        let kept_rows = kept.frame.clone().collect().unwrap().height();
-        assert_eq!(kept.report, every.report);
-        assert_eq!(compute(kept.frame, &request).unwrap(), expected);
-        kept_rows
+        rows_kept_for_window(&path, &request)
     };
     // Ids increasing: only the window's calls (and the latest) are kept.
     let kept = windowed(&table);
@@ -2660,7 +2649,6 @@ fn a_store_read_for_a_window_keeps_its_calls_and_the_latest_with_the_same_answer
 
 #[test]
 fn a_window_over_a_csv_whose_ids_are_in_any_order_gives_the_answer_of_every_call() {
-    use crate::engine::{compute, window};
     let request = Request::from_json_str(
         r#"{"date":{"from":"2024-03-01","to":"2024-03-31"},"granularity":"DAY",
             "extend":"items","stage":"DIAL","size":100}"#,
@@ -2683,21 +2671,7 @@ fn a_window_over_a_csv_whose_ids_are_in_any_order_gives_the_answer_of_every_call
     let dir = tempfile::tempdir().unwrap();
     let windowed = |name: &str, extra: &str| {
         let text = format!("id,date,result,duration\n{calls}{extra}");
-        let path = write(dir.path(), name, &text);
-        let every = load(std::slice::from_ref(&path), &defaults()).unwrap();
-        let expected = compute(every.frame.clone(), &request).unwrap();
-        let options = IngestOptions {
-            keep_window: Some(window(&request)),
-            ..defaults()
-        };
-        let kept = load(std::slice::from_ref(&path), &options).unwrap();
-        assert_eq!(kept.report, every.report, "{name}");
-        assert_eq!(
-            compute(kept.frame.clone(), &request).unwrap(),
-            expected,
-            "{name}"
-        );
-        kept.frame.collect().unwrap().height()
+        rows_kept_for_window(&write(dir.path(), name, &text), &request)
     };
     // No id repeats: only the window's calls (and each chunk's latest) are parsed.
     let kept = windowed("distinct.csv", "");
@@ -2717,4 +2691,23 @@ fn a_window_over_a_csv_whose_ids_are_in_any_order_gives_the_answer_of_every_call
     // An id quoted somewhere: not every id is hashed, every call is parsed.
     let quoted = format!("\"{first}\",2024-02-01T10:00:00Z,ANSWERED,10\n");
     assert_eq!(windowed("quoted.csv", &quoted), 300);
+}
+
+/// Loads the file at `path` with and without `request`'s window, asserts
+/// both give the same report and the same answer, and gives the rows the
+/// window kept.
+fn rows_kept_for_window(path: &Path, request: &Request) -> usize {
+    use crate::engine::{compute, window};
+    let paths = [path.to_path_buf()];
+    let every = load(&paths, &defaults()).unwrap();
+    let expected = compute(every.frame.clone(), request).unwrap();
+    let options = IngestOptions {
+        keep_window: Some(window(request)),
+        ..defaults()
+    };
+    let kept = load(&paths, &options).unwrap();
+    assert_eq!(kept.report, every.report, "{}", path.display());
+    let answer = compute(kept.frame.clone(), request).unwrap();
+    assert_eq!(answer, expected, "{}", path.display());
+    kept.frame.collect().unwrap().height()
 }
