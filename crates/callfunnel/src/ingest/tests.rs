@@ -2711,3 +2711,33 @@ fn rows_kept_for_window(path: &Path, request: &Request) -> usize {
     assert_eq!(answer, expected, "{}", path.display());
     kept.frame.collect().unwrap().height()
 }
+
+#[test]
+fn parquet_typed_text_columns_are_trimmed_only_where_they_need_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let instants = [
+        micros("2024-03-04T08:30:00Z"),
+        micros("2024-03-04T08:31:00Z"),
+        micros("2024-03-04T08:32:00Z"),
+    ];
+    let columns = vec![
+        Column::new("id".into(), ["c-1", "c-2", "c-3"]),
+        date_column(TimeUnit::Microseconds, Some(&PolarsZone::UTC), &instants),
+        Column::new("user_id".into(), [Some(" usr-1 "), Some(""), None]),
+        Column::new("user_name".into(), [Some("Léa"), Some("Zoë Li"), None]),
+    ];
+    let path = write_parquet(
+        dir.path(),
+        "typed.parquet",
+        DataFrame::new(3, columns).unwrap(),
+    );
+    let (frame, _) = collect(load(&[path], &defaults()).unwrap());
+    assert_eq!(
+        strings(&frame, "user_id"),
+        [Some("usr-1".into()), None, None]
+    );
+    assert_eq!(
+        strings(&frame, "user_name"),
+        [Some("Léa".into()), Some("Zoë Li".into()), None]
+    );
+}

@@ -491,8 +491,19 @@ fn text_field(
     if is_textual(dtype) {
         let value = col(column).cast(DataType::String).map(
             |column| {
-                let texts = column.str()?.iter().map(|text| text.and_then(text_value));
-                Ok(StringChunked::from_iter_options(column.name().clone(), texts).into_column())
+                let texts = column.str()?;
+                // Most exports' texts are already values (nothing to trim,
+                // not empty): the column is then kept as it is.
+                let as_read = |text: Option<&str>| {
+                    text.map_or(true, |text| {
+                        text_value(text).is_some_and(|value| value.len() == text.len())
+                    })
+                };
+                if texts.iter().all(as_read) {
+                    return Ok(column);
+                }
+                let values = texts.iter().map(|text| text.and_then(text_value));
+                Ok(StringChunked::from_iter_options(column.name().clone(), values).into_column())
             },
             |_, field| Ok(field.clone()),
         );
