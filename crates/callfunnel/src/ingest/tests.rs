@@ -2741,3 +2741,47 @@ fn parquet_typed_text_columns_are_trimmed_only_where_they_need_it() {
         [Some("Léa".into()), Some("Zoë Li".into()), None]
     );
 }
+
+#[test]
+fn parquet_typed_enum_columns_in_api_case_or_not_read_by_the_csv_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let instants = [
+        micros("2024-03-04T08:30:00Z"),
+        micros("2024-03-04T08:31:00Z"),
+        micros("2024-03-04T08:32:00Z"),
+    ];
+    let file = |results: [Option<&str>; 3]| {
+        let columns = vec![
+            Column::new("id".into(), ["c-1", "c-2", "c-3"]),
+            date_column(TimeUnit::Microseconds, Some(&PolarsZone::UTC), &instants),
+            Column::new("result".into(), results),
+            Column::new(
+                "direction".into(),
+                [Some("OUTBOUND"), None, Some("INBOUND")],
+            ),
+        ];
+        let frame = DataFrame::new(3, columns).unwrap();
+        write_parquet(dir.path(), "typed.parquet", frame)
+    };
+    for results in [
+        [Some("ANSWERED"), Some("VOICEMAIL"), None],
+        [Some("answered"), Some(" Voicemail "), None],
+    ] {
+        let (frame, _) = collect(load(&[file(results)], &defaults()).unwrap());
+        assert_eq!(
+            strings(&frame, "result"),
+            [Some("ANSWERED".into()), Some("VOICEMAIL".into()), None]
+        );
+        assert_eq!(
+            strings(&frame, "direction"),
+            [
+                Some("OUTBOUND".into()),
+                Some("OUTBOUND".into()),
+                Some("INBOUND".into())
+            ]
+        );
+    }
+    let path = file([Some("ANSWERED"), Some("PICKED_UP"), None]);
+    let message = load_error_after_path(&path);
+    assert!(message.contains("PICKED_UP"), "{message}");
+}

@@ -27,8 +27,8 @@ use crate::ingest::fields::{
 };
 use crate::ingest::part::{FilePart, Ids};
 use crate::model::rules::{
-    self, absent_value, duration_from_float, duration_from_units, ringing_from_number, text_value,
-    with_default, DurationUnit, TagsForm, ValueMap,
+    self, absent_value, duration_from_float, duration_from_units, is_in_api_case,
+    ringing_from_number, text_value, with_default, DurationUnit, TagsForm, ValueMap,
 };
 use crate::model::{date_dtype, Field};
 
@@ -687,8 +687,21 @@ fn by_csv_rules(
             (read, facts)
         }
     };
+    // An enum column written as the API writes it (and no value mapped)
+    // reads as it is, with no problem.
+    let as_written = matches!(field, Field::Direction | Field::Type | Field::Result)
+        && reading.values.is_empty();
+    let in_api_case = move |input: &StringChunked| {
+        as_written
+            && input
+                .iter()
+                .all(|text| text.map_or(true, |text| is_in_api_case(field, text.as_bytes())))
+    };
     let read = reader(column);
     let read_values = move |input: Column| -> PolarsResult<Column> {
+        if in_api_case(input.str()?) {
+            return Ok(input);
+        }
         let values = input.str()?.iter().map(|text| read(text).0.ok());
         Ok(canonical_column(field, input.name().clone(), values))
     };
@@ -700,6 +713,10 @@ fn by_csv_rules(
 
     let read = reader(column);
     let read_problems = move |input: Column| -> PolarsResult<Column> {
+        if in_api_case(input.str()?) {
+            let none = Int32Chunked::full_null(input.name().clone(), input.len());
+            return Ok(none.into_column());
+        }
         let codes = input.str()?.iter().map(|text| {
             let reason = read(text).0.err()?.reason;
             Some(i32::from(reason.code()))
