@@ -90,8 +90,9 @@ pub struct IngestOptions {
     /// request (see [`IngestOptions::for_request`]). A reader may then leave
     /// out the other calls (keeping the latest call of all, so
     /// `last_updated` is unchanged) when no later row can replace a kept one
-    /// (one input file, its ids increasing): a large CSV or NDJSON file then
-    /// keeps the window's calls only. `None` keeps every call. Either way a
+    /// (one input file, its ids increasing, or every id hashed and every
+    /// copy of a repeated id kept): a large CSV or NDJSON file then keeps
+    /// the window's calls only. `None` keeps every call. Either way a
     /// file is read in batches, in memory that does not grow with its size.
     pub keep_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// `--map-value FIELD:FROM=TO` mappings: an export's own values read as
