@@ -36,9 +36,11 @@ def string_list(values):
 def load(con, path):
     """Creates the view `calls`: canonical columns, one row per id."""
     parquet = path.lower().endswith(".parquet")
-    if parquet and text_columns(con, path):
-        # A Parquet file of text columns (DuckDB's own COPY of a CSV): normalised as a CSV is.
-        return load_text(con, "read_parquet(%s)" % quote(path))
+    if parquet and not canonical_store(con, path):
+        # Any other Parquet file (DuckDB's own COPY of a CSV, as text or typed): its columns
+        # read as text, then normalised as a CSV is.
+        return load_text(
+            con, "(SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_parquet(%s))" % quote(path))
     if parquet:
         source = "read_parquet(%s)" % quote(path)
         rows, unique = con.execute(
@@ -65,10 +67,12 @@ def load(con, path):
     load_text(con, source)
 
 
-def text_columns(con, path):
-    """Whether the Parquet file at `path` holds its dates as text."""
-    kind = con.execute("SELECT typeof(date) FROM read_parquet(%s) LIMIT 1" % quote(path)).fetchone()
-    return kind is not None and kind[0] == "VARCHAR"
+def canonical_store(con, path):
+    """Whether the Parquet file at `path` holds calls as `callfunnel convert` writes them:
+    dates as timestamps, tags as lists (taken as already canonical)."""
+    kinds = con.execute("SELECT typeof(date), typeof(tags) FROM read_parquet(%s) LIMIT 1"
+                        % quote(path)).fetchone()
+    return kinds is not None and kinds[0] != "VARCHAR" and kinds[1].endswith("[]")
 
 
 def load_text(con, source):
