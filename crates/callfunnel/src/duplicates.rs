@@ -393,7 +393,48 @@ pub(crate) fn id_hash(id: &[u8]) -> u64 {
 /// The most ids whose hashes a reader holds to find the repeated ones (8
 /// bytes each, 128 MiB): beyond, a file whose ids do not increase is read
 /// whole for a window.
-pub(crate) const MOST_IDS_HASHED: u64 = 1 << 24;
+const MOST_IDS_HASHED: usize = 1 << 24;
+
+/// The hashes of every id of an input, gathered as it is read, so that the
+/// repeated ones can be found at its end; given up beyond
+/// [`MOST_IDS_HASHED`] ids (or when the reader cannot hash one as the
+/// duplicate finder will see it).
+#[derive(Debug)]
+pub(crate) struct EveryIdHash(Option<Vec<u64>>);
+
+impl Default for EveryIdHash {
+    fn default() -> Self {
+        EveryIdHash(Some(Vec::new()))
+    }
+}
+
+impl EveryIdHash {
+    /// Whether every id read so far was hashed.
+    pub fn is_whole(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Adds the hashes of the next ids read.
+    pub fn add(&mut self, hashes: &[u64]) {
+        if let Some(all) = &mut self.0 {
+            if all.len() + hashes.len() > MOST_IDS_HASHED {
+                self.0 = None;
+            } else {
+                all.extend_from_slice(hashes);
+            }
+        }
+    }
+
+    /// Gives up: not every id will be hashed.
+    pub fn give_up(&mut self) {
+        self.0 = None;
+    }
+
+    /// The hashes that repeat, when every id was hashed.
+    pub fn repeated(self) -> Option<RepeatedIdHashes> {
+        self.0.map(RepeatedIdHashes::among)
+    }
+}
 
 /// The hashes of ids ([`id_hash`]) that occur more than once in an input:
 /// every id that repeats has its hash here (with, rarely, an id whose hash
@@ -444,16 +485,18 @@ impl RepeatedIdHashes {
     }
 }
 
+/// The [`id_hash`] of each of `ids` (a null id hashes as empty text).
+pub(crate) fn id_hashes_of(ids: &StringChunked) -> impl Iterator<Item = u64> + '_ {
+    ids.iter()
+        .map(|id| id_hash(id.unwrap_or_default().as_bytes()))
+}
+
 /// The XXH3-64 hash of each id's text (a null id hashes as empty text).
 fn hash_of_id() -> Expr {
     col(ID)
         .map(
             |column| {
-                let ids = column.str()?;
-                let hashes: UInt64Chunked = ids
-                    .iter()
-                    .map(|id| id_hash(id.unwrap_or_default().as_bytes()))
-                    .collect_ca(ID_HASH.into());
+                let hashes: UInt64Chunked = id_hashes_of(column.str()?).collect_ca(ID_HASH.into());
                 Ok(hashes.into_column())
             },
             |_, _| Ok(Field::new(ID_HASH.into(), DataType::UInt64)),

@@ -11,7 +11,7 @@ use super::call_buffer::{ids_increase, CallBuffer};
 use super::error::{IngestError, Reason, RowError};
 use super::facts::{Location, ReadingFacts, RowFacts, SkippedRow, SkippedRows};
 use super::part::{FilePart, Ids, Window, Windowed};
-use crate::duplicates::{id_hash, RepeatedIdHashes, MOST_IDS_HASHED};
+use crate::duplicates::{id_hashes_of, EveryIdHash, RepeatedIdHashes};
 use crate::model::{Call, CallColumns};
 
 /// Calls gathered in columns before they go to the buffer as one batch.
@@ -50,9 +50,8 @@ pub(crate) struct Sink {
     ids_increasing: bool,
     /// Whether a batch left calls out.
     left_out: bool,
-    /// The hash of every id read, while they are hashed (at most
-    /// [`MOST_IDS_HASHED`]).
-    id_hashes: Option<Vec<u64>>,
+    /// The hash of every id read.
+    id_hashes: EveryIdHash,
     /// The hashes of the repeated ids, when known from a first read.
     repeated: Option<Arc<RepeatedIdHashes>>,
     /// Calls per batch.
@@ -97,7 +96,7 @@ impl Sink {
             last_id: None,
             ids_increasing: true,
             left_out: false,
-            id_hashes: Some(Vec::new()),
+            id_hashes: EveryIdHash::default(),
             repeated: None,
             batch_rows: BATCH_ROWS,
         }
@@ -234,27 +233,19 @@ impl Sink {
     pub fn keeping_ids(mut self, repeated: Arc<RepeatedIdHashes>) -> Self {
         self.buffer = self.buffer.keeping_ids(Arc::clone(&repeated));
         self.repeated = Some(repeated);
-        self.id_hashes = None;
+        self.id_hashes.give_up();
         self
     }
 
     /// Adds the hashes of the ids of `batch` to those of every id read,
     /// while they are hashed; the batch's hashes.
     fn hash_ids(&mut self, batch: &DataFrame) -> PolarsResult<Option<Vec<u64>>> {
-        if self.id_hashes.is_none() {
+        if !self.id_hashes.is_whole() {
             return Ok(None);
         }
         let ids = batch.column(crate::model::column::ID)?.str()?;
-        let hashes: Vec<u64> = ids
-            .iter()
-            .map(|id| id_hash(id.unwrap_or_default().as_bytes()))
-            .collect();
-        let all = self.id_hashes.as_mut().expect("hashed above");
-        if (all.len() + hashes.len()) as u64 > MOST_IDS_HASHED {
-            self.id_hashes = None;
-        } else {
-            all.extend_from_slice(&hashes);
-        }
+        let hashes: Vec<u64> = id_hashes_of(ids).collect();
+        self.id_hashes.add(&hashes);
         Ok(Some(hashes))
     }
 
@@ -266,8 +257,7 @@ impl Sink {
             Some(false)
         } else if let Some(known) = &self.repeated {
             Some(!known.is_empty())
-        } else if let Some(hashes) = self.id_hashes.take() {
-            let repeated = RepeatedIdHashes::among(hashes);
+        } else if let Some(repeated) = std::mem::take(&mut self.id_hashes).repeated() {
             if self.left_out && !repeated.is_empty() {
                 return Ok(Windowed::IdsRepeat(Arc::new(repeated)));
             }

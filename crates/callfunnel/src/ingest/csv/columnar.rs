@@ -16,7 +16,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::window_lines::WindowLines;
-use crate::duplicates::{id_hash, RepeatedIdHashes, MOST_IDS_HASHED};
+use crate::duplicates::{id_hash, EveryIdHash, RepeatedIdHashes};
 use crate::ingest::call_buffer::CallBuffer;
 use crate::ingest::canonical_text::{
     any_off_form, call_columns, canonical_frame, field_positions, without_off_form,
@@ -312,7 +312,7 @@ struct FileShape {
     ids_increasing: bool,
     /// The hashes of the ids that repeat (none when they increase); `None`
     /// when not every id was hashed (a quoted id, or more than
-    /// [`MOST_IDS_HASHED`] records).
+    /// [`EveryIdHash`]'s bound).
     repeated_ids: Option<RepeatedIdHashes>,
     /// Byte ranges of whole records, the first holding the header.
     chunks: Vec<std::ops::Range<u64>>,
@@ -356,9 +356,9 @@ fn file_shape(path: &Path, id_column: usize, chunk_bytes: u64) -> std::io::Resul
                 .map(|(start, end)| *start..end)
                 .filter(|range| !range.is_empty())
                 .collect();
-            let repeated_ids = match shape.id_hashes {
-                _ if shape.ids_increasing => Some(RepeatedIdHashes::default()),
-                hashes => hashes.map(RepeatedIdHashes::among),
+            let repeated_ids = match shape.ids_increasing {
+                true => Some(RepeatedIdHashes::default()),
+                false => std::mem::take(&mut shape.id_hashes).repeated(),
             };
             return Ok(FileShape {
                 columnar: true,
@@ -400,7 +400,7 @@ struct FieldCounter {
     ids_increasing: bool,
     /// The hash of every id so far ([`id_hash`] of its text), while every
     /// id is hashed (see [`FileShape::repeated_ids`]).
-    id_hashes: Option<Vec<u64>>,
+    id_hashes: EveryIdHash,
     /// Data records so far.
     records: u64,
     /// Bytes taken so far.
@@ -445,7 +445,7 @@ impl FieldCounter {
         FieldCounter {
             id_column,
             ids_increasing: true,
-            id_hashes: Some(Vec::new()),
+            id_hashes: EveryIdHash::default(),
             chunk_starts: vec![0],
             chunk_bytes,
             next_chunk_at: chunk_bytes,
@@ -521,14 +521,14 @@ impl FieldCounter {
         };
         let lines = &bytes[..=last];
         let id_column = self.id_column;
-        let hashing = self.id_hashes.is_some();
+        let hashing = self.id_hashes.is_whole();
         let pieces = on_every_core(lines, |piece, _| {
             PlainLines::of(piece, id_column, expected, hashing)
         })?;
         for piece in pieces {
             let piece = piece?;
             self.records += piece.records;
-            self.add_id_hashes(&piece.id_hashes);
+            self.id_hashes.add(&piece.id_hashes);
             if let (Some(first), Some(last)) = (piece.first_id, piece.last_id) {
                 if !piece.ids_increasing || first <= self.previous_id.as_slice() {
                     self.ids_increasing = false;
@@ -540,17 +540,6 @@ impl FieldCounter {
         self.note_chunk_starts(lines);
         self.position += lines.len() as u64;
         Some(lines.len())
-    }
-
-    /// Adds the hashes of the ids of records taken, while every id is
-    /// hashed and no more than [`MOST_IDS_HASHED`].
-    fn add_id_hashes(&mut self, hashes: &[u64]) {
-        if self.records > MOST_IDS_HASHED {
-            self.id_hashes = None;
-        }
-        if let Some(all) = &mut self.id_hashes {
-            all.extend_from_slice(hashes);
-        }
     }
 
     /// Notes the chunks that start in `lines` (whole lines from
@@ -607,7 +596,7 @@ impl FieldCounter {
                 self.line_bytes += 1;
                 if self.fields == self.id_column {
                     self.ids_increasing = false;
-                    self.id_hashes = None;
+                    self.id_hashes.give_up();
                 }
                 true
             }
@@ -651,8 +640,8 @@ impl FieldCounter {
                 if self.id <= self.previous_id {
                     self.ids_increasing = false;
                 }
-                if self.id_hashes.is_some() {
-                    self.add_id_hashes(&[id_hash(&self.id)]);
+                if self.id_hashes.is_whole() {
+                    self.id_hashes.add(&[id_hash(&self.id)]);
                 }
                 std::mem::swap(&mut self.id, &mut self.previous_id);
                 self.id.clear();
