@@ -103,23 +103,34 @@ fn stderr_of_success(args: &[&str]) -> String {
     String::from_utf8(output.stderr).unwrap()
 }
 
-#[test]
-fn metrics_says_when_long_calls_carry_much_of_the_talk_time() {
-    let stderr = stderr_of_success(&[
-        "metrics",
+/// The warning about the messy export's 14-hour call in March 2026.
+const LONG_CALL: &str =
+    "1 call of 14 h carries 95 % of March 2026's talk time; run `callfunnel check`";
+
+/// The standard error of `command` on the messy export's March 2026 (its
+/// bad rows skipped), with `more` arguments; it must succeed.
+fn stderr_on_messy_march(command: &str, more: &[&str]) -> String {
+    let input = messy();
+    let mut args = vec![
+        command,
         "--input",
-        &messy(),
+        &input,
         "--month",
         "2026-03",
         "--skip-invalid",
         "--max-invalid",
         "10%",
-    ]);
+    ];
+    args.extend(more);
+    stderr_of_success(&args)
+}
+
+#[test]
+fn metrics_says_when_long_calls_carry_much_of_the_talk_time() {
+    let stderr = stderr_on_messy_march("metrics", &[]);
     // cll-1014's 50,400 s of the 52,786 s talked by March's dials: 95.5 %.
     assert!(
-        stderr.contains(
-            "callfunnel: warning: 1 call of 14 h carries 95 % of March 2026's talk time; run `callfunnel check`\n"
-        ),
+        stderr.contains(&format!("callfunnel: warning: {LONG_CALL}\n")),
         "{stderr}"
     );
     let clean = stderr_of_success(&[
@@ -139,7 +150,7 @@ fn metrics_says_when_long_calls_carry_much_of_the_talk_time() {
 
 #[test]
 fn metrics_says_it_whatever_it_prints() {
-    let line = "callfunnel: warning: 1 call of 14 h carries 95 % of March 2026's talk time; run `callfunnel check`\n";
+    let line = format!("callfunnel: warning: {LONG_CALL}\n");
     let outputs: [&[&str]; 4] = [
         &["--format", "table"],
         &["--format", "csv", "--table", "funnel"],
@@ -149,20 +160,8 @@ fn metrics_says_it_whatever_it_prints() {
         &["--extend", "items", "--stage", "DIAL", "--all-pages"],
     ];
     for output in outputs {
-        let input = messy();
-        let mut args = vec![
-            "metrics",
-            "--input",
-            &input,
-            "--month",
-            "2026-03",
-            "--skip-invalid",
-            "--max-invalid",
-            "10%",
-        ];
-        args.extend(output);
-        let stderr = stderr_of_success(&args);
-        assert_eq!(stderr.matches(line).count(), 1, "{output:?}: {stderr}");
+        let stderr = stderr_on_messy_march("metrics", output);
+        assert_eq!(stderr.matches(&line).count(), 1, "{output:?}: {stderr}");
     }
 }
 
@@ -170,27 +169,15 @@ fn metrics_says_it_whatever_it_prints() {
 fn report_shows_the_warning_in_a_box_at_the_top() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.html");
-    let stderr = stderr_of_success(&[
-        "report",
-        "--input",
-        &messy(),
-        "--month",
-        "2026-03",
-        "--skip-invalid",
-        "--max-invalid",
-        "10%",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let line = "1 call of 14 h carries 95 % of March 2026's talk time; run `callfunnel check`";
+    let stderr = stderr_on_messy_march("report", &["--out", out.to_str().unwrap()]);
     assert!(
-        stderr.contains(&format!("callfunnel: warning: {line}\n")),
+        stderr.contains(&format!("callfunnel: warning: {LONG_CALL}\n")),
         "{stderr}"
     );
     let html = std::fs::read_to_string(&out).unwrap();
     let boxed = format!(
         "<main>\n<aside class=\"warnings\" id=\"check-warnings\" role=\"alert\">\n<h2>Check the data behind these figures</h2>\n<ul>\n<li>{}</li>\n</ul>\n</aside>\n",
-        line.replace('\'', "&#39;")
+        LONG_CALL.replace('\'', "&#39;")
     );
     assert!(html.contains(&boxed), "{html}");
 }
