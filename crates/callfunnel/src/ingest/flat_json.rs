@@ -41,14 +41,22 @@ impl<'n> FlatColumns<'n> {
     /// The index of column `key`, tried first at `guess` (records mostly
     /// give their keys in the same order).
     fn find(&self, key: &str, guess: usize) -> Option<usize> {
-        if self
-            .columns
-            .get(guess)
-            .is_some_and(|(name, _)| *name == key)
-        {
+        self.find_bytes(key.as_bytes(), guess)
+    }
+
+    /// The index of the column whose name has the bytes `key`, tried first
+    /// at `guess`.
+    pub fn find_bytes(&self, key: &[u8], guess: usize) -> Option<usize> {
+        let is_key = |(name, _): &(&str, Vec<Field>)| name.as_bytes() == key;
+        if self.columns.get(guess).is_some_and(is_key) {
             return Some(guess);
         }
-        self.columns.iter().position(|(name, _)| *name == key)
+        self.columns.iter().position(is_key)
+    }
+
+    /// The fields read from the column at `index`.
+    pub fn fields(&self, index: usize) -> &[Field] {
+        &self.columns[index].1
     }
 }
 

@@ -47,6 +47,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 mod unmatched;
+mod window_records;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
