@@ -116,27 +116,33 @@ pub(crate) fn read_ndjson(
 
 /// Reads `input` block by block (see [`read_block`]) and sends the records
 /// of each block's pieces (the lines `picker` leaves out unparsed), until
-/// the input ends, fails (its error sent) or no one receives them any more.
+/// the input ends, fails (its error sent after the records of the blocks
+/// before) or no one receives them any more. The next block is read while
+/// the pieces of one are.
 fn read_blocks(
-    mut input: impl BufRead,
+    mut input: impl BufRead + Send,
     context: &JsonContext<'_>,
     picker: Option<&WindowRecords<'_>>,
     blocks: std::sync::mpsc::SyncSender<std::io::Result<Vec<PieceRecords>>>,
 ) {
-    let mut block = Vec::new();
-    loop {
-        if let Err(error) = read_block(&mut input, &mut block) {
-            let _ = blocks.send(Err(error));
-            return;
-        }
-        if block.is_empty() {
-            return;
-        }
-        let pieces = on_every_core(&block, |piece, _| piece_records(piece, context, picker))
-            .expect("a thread reading NDJSON lines panicked");
+    let (mut block, mut next) = (Vec::new(), Vec::new());
+    let mut read = read_block(&mut input, &mut block);
+    while read.is_ok() && !block.is_empty() {
+        let pieces = std::thread::scope(|scope| {
+            let reading = scope.spawn(|| read_block(&mut input, &mut next));
+            let pieces = on_every_core(&block, |piece, _| piece_records(piece, context, picker));
+            read = reading
+                .join()
+                .expect("a thread reading NDJSON lines panicked");
+            pieces.expect("a thread reading NDJSON lines panicked")
+        });
         if blocks.send(Ok(pieces)).is_err() {
             return;
         }
+        std::mem::swap(&mut block, &mut next);
+    }
+    if let Err(error) = read {
+        let _ = blocks.send(Err(error));
     }
 }
 
@@ -155,14 +161,12 @@ fn read_block(input: &mut impl BufRead, block: &mut Vec<u8>) -> std::io::Result<
 /// The records of the lines of `piece` (whole lines), their calls in
 /// columns; those `picker` leaves out are not parsed, but the first with
 /// the latest date, so that the latest call of all (and with it
-/// `last_updated`) stays. A piece that is not UTF-8 is parsed whole (and
-/// its bad line refused).
+/// `last_updated`) stays.
 fn piece_records(
     piece: &[u8],
     context: &JsonContext<'_>,
     picker: Option<&WindowRecords<'_>>,
 ) -> PieceRecords {
-    let picker = picker.filter(|_| std::str::from_utf8(piece).is_ok());
     let mut calls = CallColumns::default();
     let mut records = Vec::new();
     let mut ids = LinesIds::default();
@@ -176,9 +180,12 @@ fn piece_records(
             ids.in_order.push(call.id);
             let earlier = match &latest {
                 Some((previous, ..)) if previous.date >= call.date => Some(call),
-                _ => latest.replace((call, index, line)).map(|(previous, ..)| previous),
+                _ => latest
+                    .replace((call, index, line))
+                    .map(|(previous, ..)| previous),
             };
-            ids.left_out_hashes.extend(earlier.map(|call| id_hash(call.id)));
+            ids.left_out_hashes
+                .extend(earlier.map(|call| id_hash(call.id)));
             continue;
         }
         let record = line_record(line, context, &columns, &mut calls, &mut ids.in_order);
@@ -188,7 +195,13 @@ fn piece_records(
     }
     if let Some((_, index, line)) = latest {
         // Its id is among the ids in order already.
-        let record = line_record(line, context, &columns, &mut calls, &mut IdsInOrder::default());
+        let record = line_record(
+            line,
+            context,
+            &columns,
+            &mut calls,
+            &mut IdsInOrder::default(),
+        );
         let at = records.partition_point(|(other, _)| *other < index);
         records.insert(at, (index, record));
     }
@@ -324,8 +337,8 @@ mod tests {
     use crate::ingest::fields::{ColumnNames, ValueReading};
     use crate::ingest::part::Windowed;
     use crate::ingest::tests::{strings, tags};
-    use std::sync::Arc;
     use crate::model::Call;
+    use std::sync::Arc;
 
     /// The call (or error) and facts of the record `line` read as a JSON
     /// value, the reading every record can take.

@@ -19,7 +19,7 @@ use crate::duplicates::RepeatedIdHashes;
 use crate::ingest::csv::window_lines::{
     all_digits, instant_with_offset, is_plain_decimal, surely_canonical,
 };
-use crate::ingest::flat_json::FlatColumns;
+use crate::ingest::flat_json::{same_bytes, FlatColumns};
 use crate::ingest::part::Window;
 use crate::model::Field;
 
@@ -57,8 +57,8 @@ impl<'n> WindowRecords<'n> {
         }
     }
 
-    /// The call on `line` (valid UTF-8, without the blanks around it) when
-    /// it may be left out; `None` when the line must be parsed.
+    /// The call on `line` (without the blanks around it) when it may be
+    /// left out; `None` when the line must be parsed.
     pub fn left_out<'l>(&self, line: &'l [u8]) -> Option<LeftOut<'l>> {
         let (date, id) = self.canonical_date_and_id(line)?;
         let outside = date < self.from || date >= self.to;
@@ -76,14 +76,14 @@ impl<'n> WindowRecords<'n> {
         let (mut date, mut id, mut result) = (None, None, false);
         let mut next = 0;
         loop {
-            let key = cursor.text()?;
+            let (key, index) = cursor.key(&self.columns, next)?;
             cursor.expect(b':')?;
             let value = cursor.scalar()?;
             // A nested `user` may give the user fields: for the reader.
             if key == b"user" {
                 return None;
             }
-            if let Some(index) = self.columns.find_bytes(key, next) {
+            if let Some(index) = index {
                 // A key given twice: for the reader.
                 let bit = 1u64.checked_shl(index as u32)?;
                 if given & bit != 0 {
@@ -93,7 +93,9 @@ impl<'n> WindowRecords<'n> {
                 next = index + 1;
                 for field in self.columns.fields(index) {
                     match (field, value) {
-                        (Field::Date, Scalar::Text(text)) => date = Some(instant_with_offset(text)?),
+                        (Field::Date, Scalar::Text(text)) => {
+                            date = Some(instant_with_offset(text)?)
+                        }
                         (Field::Id, Scalar::Text(text)) if surely_canonical(*field, text) => {
                             id = Some(text);
                         }
@@ -151,7 +153,9 @@ fn first_quote(bytes: &[u8]) -> Option<usize> {
     }
     let tail = words.remainder();
     let at = bytes.len() - tail.len();
-    tail.iter().position(|byte| *byte == b'"').map(|end| at + end)
+    tail.iter()
+        .position(|byte| *byte == b'"')
+        .map(|end| at + end)
 }
 
 /// A scalar JSON value as a line's bytes hold it.
@@ -185,10 +189,15 @@ impl<'l> Cursor<'l> {
     fn new(line: &'l [u8]) -> Option<Self> {
         // Every byte looked at, without stopping early: the compiler makes
         // it a few wide comparisons.
-        let odd = line
-            .iter()
-            .fold(false, |odd, byte| odd | (*byte == b'\\') | (*byte < 0x20));
-        (!odd).then_some(Cursor { line, at: 0 })
+        let (odd, wide) = line.iter().fold((false, false), |(odd, wide), byte| {
+            (
+                odd | (*byte == b'\\') | (*byte < 0x20),
+                wide | (*byte >= 0x80),
+            )
+        });
+        // Bytes beyond ASCII must be UTF-8, as the reader requires.
+        let valid = !odd && (!wide || std::str::from_utf8(line).is_ok());
+        valid.then_some(Cursor { line, at: 0 })
     }
 
     /// Skips spaces.
@@ -215,6 +224,30 @@ impl<'l> Cursor<'l> {
     fn at_end(&mut self) -> Option<()> {
         self.skip_spaces();
         (self.at == self.line.len()).then_some(())
+    }
+
+    /// A key, after spaces, and the index of its column among `columns`
+    /// (`None`: no field's): the column at `guess` is tried first, against
+    /// the line's bytes.
+    fn key(
+        &mut self,
+        columns: &FlatColumns<'_>,
+        guess: usize,
+    ) -> Option<(&'l [u8], Option<usize>)> {
+        self.expect(b'"')?;
+        let rest = &self.line[self.at..];
+        if let Some(name) = columns.name(guess).map(str::as_bytes) {
+            let guessed =
+                rest.get(name.len()) == Some(&b'"') && same_bytes(&rest[..name.len()], name);
+            if guessed {
+                self.at += name.len() + 1;
+                return Some((&rest[..name.len()], Some(guess)));
+            }
+        }
+        let end = first_quote(rest)?;
+        self.at += end + 1;
+        let key = &rest[..end];
+        Some((key, columns.find_bytes(key, guess)))
     }
 
     /// A string, after spaces: its bytes between the quotes (the line
@@ -380,6 +413,12 @@ mod tests {
         for line in doubtful {
             assert_eq!(picker.left_out(line.as_bytes()), None, "{line}");
         }
+        // Bytes that are not UTF-8: the reader refuses the line.
+        let mut line = format!("{{{base},\"note\":\"é\"}}").into_bytes();
+        assert!(picker.left_out(&line).is_some());
+        let accent = line.len() - 3;
+        line[accent] = 0xff;
+        assert_eq!(picker.left_out(&line), None);
     }
 
     #[test]
@@ -412,7 +451,8 @@ mod tests {
         let picker = march(&names);
         let line = r#"{"id":"a","started_at":"2024-01-01T00:00:00Z","date":"x","agent":"Ann","result":"ANSWERED"}"#;
         assert!(picker.left_out(line.as_bytes()).is_some());
-        let line = r#"{"id":"a","started_at":"2024-01-01T00:00:00Z","agent":"Ann ","result":"ANSWERED"}"#;
+        let line =
+            r#"{"id":"a","started_at":"2024-01-01T00:00:00Z","agent":"Ann ","result":"ANSWERED"}"#;
         assert_eq!(picker.left_out(line.as_bytes()), None);
     }
 
@@ -537,7 +577,9 @@ mod tests {
             );
             (fields, layout).prop_map(|(values, (keys, comma, colon, end))| {
                 let (id, date, direction, result, duration, ringing, tags, name, note) = values;
-                let values = [id, date, direction, result, duration, ringing, tags, name, note];
+                let values = [
+                    id, date, direction, result, duration, ringing, tags, name, note,
+                ];
                 let pairs: Vec<String> = keys
                     .iter()
                     .map(|key| {

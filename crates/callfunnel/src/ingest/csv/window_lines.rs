@@ -442,7 +442,9 @@ pub(in crate::ingest) mod tests {
         const HEADER: &str =
             "id,date,direction,type,user_name,result,duration,ringing_seconds,tags,note";
 
-        pub(in crate::ingest) fn one_of(choices: &'static [&'static str]) -> impl Strategy<Value = String> {
+        pub(in crate::ingest) fn one_of(
+            choices: &'static [&'static str],
+        ) -> impl Strategy<Value = String> {
             prop::sample::select(choices).prop_map(str::to_string)
         }
 
