@@ -484,12 +484,12 @@ mod tests {
     }
 
     fn a_window_keeps_few_calls_of(text: &str) {
-        let every = read(&text, false, usize::MAX).unwrap();
+        let every = read(text, false, usize::MAX).unwrap();
         let expected = compute(every.frame.clone(), &request()).unwrap();
         assert_eq!((every.rows_read, rows(&every)), (600, 600));
         assert!(every.ids == Ids::Unique && every.spills.is_empty());
 
-        let windowed = read(&text, true, usize::MAX).unwrap();
+        let windowed = read(text, true, usize::MAX).unwrap();
         assert_eq!(windowed.rows_read, 600);
         assert!(windowed.ids == Ids::Unique);
         let kept = rows(&windowed);
@@ -497,11 +497,11 @@ mod tests {
         assert_eq!(compute(windowed.frame, &request()).unwrap(), expected);
 
         // Beyond 20 calls in memory, they go to temporary files.
-        let spilled = read(&text, true, 20).unwrap();
+        let spilled = read(text, true, 20).unwrap();
         assert!(!spilled.spills.is_empty());
         assert_eq!(rows(&spilled), kept);
         assert_eq!(compute(spilled.frame, &request()).unwrap(), expected);
-        let spilled_every = read(&text, false, 20).unwrap();
+        let spilled_every = read(text, false, 20).unwrap();
         assert_eq!(rows(&spilled_every), 600);
     }
 
