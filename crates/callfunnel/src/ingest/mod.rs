@@ -42,6 +42,7 @@ mod ndjson;
 mod parquet;
 mod part;
 mod paths;
+mod picking;
 mod sink;
 mod stream;
 #[cfg(test)]

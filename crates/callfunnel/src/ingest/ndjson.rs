@@ -15,6 +15,7 @@ use super::facts::RowFacts;
 use super::flat_json::{call_in_place, FlatColumns};
 use super::json::{json_error_message, record_call, JsonContext, Shape};
 use super::line_pieces::on_every_core;
+use super::picking::PickingPays;
 use super::sink::{frame_error, IdsInOrder, LinesIds, Sink};
 use super::window_records::{LeftOut, WindowRecords};
 use crate::duplicates::id_hash;
@@ -115,7 +116,8 @@ pub(crate) fn read_ndjson(
 }
 
 /// Reads `input` block by block (see [`read_block`]) and sends the records
-/// of each block's pieces (the lines `picker` leaves out unparsed), until
+/// of each block's pieces (the lines `picker` leaves out unparsed, while
+/// that pays: [`PickingPays`]), until
 /// the input ends, fails (its error sent after the records of the blocks
 /// before) or no one receives them any more. The next block is read while
 /// the pieces of one are.
@@ -126,8 +128,10 @@ fn read_blocks(
     blocks: std::sync::mpsc::SyncSender<std::io::Result<Vec<PieceRecords>>>,
 ) {
     let (mut block, mut next) = (Vec::new(), Vec::new());
+    let mut picking = PickingPays::default();
     let mut read = read_block(&mut input, &mut block);
     while read.is_ok() && !block.is_empty() {
+        let picker = picker.filter(|_| picking.next_chunk());
         let pieces = std::thread::scope(|scope| {
             let reading = scope.spawn(|| read_block(&mut input, &mut next));
             let pieces = on_every_core(&block, |piece, _| piece_records(piece, context, picker));
@@ -136,6 +140,14 @@ fn read_blocks(
                 .expect("a thread reading NDJSON lines panicked");
             pieces.expect("a thread reading NDJSON lines panicked")
         });
+        if picker.is_some() {
+            let lines = pieces.iter().map(|piece| piece.line_count).sum();
+            let left_out: usize = pieces
+                .iter()
+                .map(|piece| piece.ids.left_out_hashes.len())
+                .sum();
+            picking.record(lines, lines - left_out);
+        }
         if blocks.send(Ok(pieces)).is_err() {
             return;
         }

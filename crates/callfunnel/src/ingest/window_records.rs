@@ -60,15 +60,15 @@ impl<'n> WindowRecords<'n> {
     /// The call on `line` (without the blanks around it) when it may be
     /// left out; `None` when the line must be parsed.
     pub fn left_out<'l>(&self, line: &'l [u8]) -> Option<LeftOut<'l>> {
-        let (date, id) = self.canonical_date_and_id(line)?;
-        let outside = date < self.from || date >= self.to;
-        (outside && !self.repeated.may_repeat(id)).then_some(LeftOut { date, id })
+        let (date, id) = self.date_and_id_outside(line)?;
+        (!self.repeated.may_repeat(id)).then_some(LeftOut { date, id })
     }
 
-    /// The date and id of the record on `line` when it is one flat JSON
-    /// object whose every field's value is surely read as written, with an
-    /// id, a date with an offset and a result.
-    fn canonical_date_and_id<'l>(&self, line: &'l [u8]) -> Option<(i64, &'l [u8])> {
+    /// The date and id of the record on `line` when it is dated outside the
+    /// window (a date inside ends the look) and is one flat JSON object
+    /// whose every field's value is surely read as written, with an id, a
+    /// date with an offset and a result.
+    fn date_and_id_outside<'l>(&self, line: &'l [u8]) -> Option<(i64, &'l [u8])> {
         let mut cursor = Cursor::new(line)?;
         cursor.expect(b'{')?;
         // The columns given, a bit each.
@@ -94,7 +94,11 @@ impl<'n> WindowRecords<'n> {
                 for field in self.columns.fields(index) {
                     match (field, value) {
                         (Field::Date, Scalar::Text(text)) => {
-                            date = Some(instant_with_offset(text)?)
+                            let instant = instant_with_offset(text)?;
+                            if (self.from..self.to).contains(&instant) {
+                                return None;
+                            }
+                            date = Some(instant);
                         }
                         (Field::Id, Scalar::Text(text)) if surely_canonical(*field, text) => {
                             id = Some(text);
@@ -598,7 +602,7 @@ mod tests {
             fn a_line_left_out_is_one_the_reader_accepts_as_written(line in record()) {
                 let names = ColumnNames::new(&[]).unwrap();
                 let picker = march(&names);
-                if let Some((date, id)) = picker.canonical_date_and_id(line.as_bytes()) {
+                if let Some((date, id)) = picker.date_and_id_outside(line.as_bytes()) {
                     let reading = ValueReading::in_zone(chrono_tz::Europe::Paris);
                     let context = JsonContext {
                         file: "calls.ndjson",
