@@ -101,7 +101,7 @@ pub(crate) fn read_ndjson(
     let (blocks, records) = std::sync::mpsc::sync_channel(1);
     std::thread::scope(|scope| {
         let picker = picker.as_ref();
-        scope.spawn(move || read_blocks(input, context, picker, blocks));
+        scope.spawn(move || read_blocks(input, context, picker, BLOCK_BYTES, blocks));
         let mut line = 1u64;
         // Ends when the reading thread is done; a `?` below drops the
         // receiver, which stops that thread at its next block.
@@ -115,9 +115,9 @@ pub(crate) fn read_ndjson(
     })
 }
 
-/// Reads `input` block by block (see [`read_block`]) and sends the records
-/// of each block's pieces (the lines `picker` leaves out unparsed, while
-/// that pays: [`PickingPays`]), until
+/// Reads `input` block by block (of about `block_bytes`, see
+/// [`read_block`]) and sends the records of each block's pieces (the lines
+/// `picker` leaves out unparsed, while that pays: [`PickingPays`]), until
 /// the input ends, fails (its error sent after the records of the blocks
 /// before) or no one receives them any more. The next block is read while
 /// the pieces of one are.
@@ -125,15 +125,16 @@ fn read_blocks(
     mut input: impl BufRead + Send,
     context: &JsonContext<'_>,
     picker: Option<&WindowRecords<'_>>,
+    block_bytes: usize,
     blocks: std::sync::mpsc::SyncSender<std::io::Result<Vec<PieceRecords>>>,
 ) {
     let (mut block, mut next) = (Vec::new(), Vec::new());
     let mut picking = PickingPays::default();
-    let mut read = read_block(&mut input, &mut block);
+    let mut read = read_block(&mut input, block_bytes, &mut block);
     while read.is_ok() && !block.is_empty() {
         let picker = picker.filter(|_| picking.next_chunk());
         let pieces = std::thread::scope(|scope| {
-            let reading = scope.spawn(|| read_block(&mut input, &mut next));
+            let reading = scope.spawn(|| read_block(&mut input, block_bytes, &mut next));
             let pieces = on_every_core(&block, |piece, _| piece_records(piece, context, picker));
             read = reading
                 .join()
@@ -158,13 +159,13 @@ fn read_blocks(
     }
 }
 
-/// Reads whole lines from `input` into `block` (emptied first): about
-/// [`BLOCK_BYTES`], then the rest of the last line; empty at the end of the
-/// input. (Read straight into `block`, past the input's own buffer.)
-fn read_block(input: &mut impl BufRead, block: &mut Vec<u8>) -> std::io::Result<()> {
+/// Reads whole lines from `input` into `block` (emptied first): `bytes`,
+/// then the rest of the last line; empty at the end of the input. (Read
+/// straight into `block`, past the input's own buffer.)
+fn read_block(input: &mut impl BufRead, bytes: usize, block: &mut Vec<u8>) -> std::io::Result<()> {
     block.clear();
-    input.take(BLOCK_BYTES as u64).read_to_end(block)?;
-    if block.len() == BLOCK_BYTES && block.last() != Some(&b'\n') {
+    input.take(bytes as u64).read_to_end(block)?;
+    if block.len() == bytes && block.last() != Some(&b'\n') {
         input.read_until(b'\n', block)?;
     }
     Ok(())
@@ -524,6 +525,55 @@ mod tests {
         let mut last_id = None;
         assert!(records.ids.in_order.follow(&mut last_id));
         assert_eq!(last_id.as_deref(), Some("e"));
+    }
+
+    #[test]
+    fn blocks_are_not_picked_from_while_picking_does_not_pay() {
+        let names = ColumnNames::new(&[]).unwrap();
+        let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let context = context(&names, &reading);
+        let window = (
+            "2024-03-01T00:00:00Z".parse().unwrap(),
+            "2024-04-01T00:00:00Z".parse().unwrap(),
+        );
+        let picker = WindowRecords::new(FlatColumns::new(&names), window, Arc::default());
+        // 64 lines a block: the first block's in the window, then the rest
+        // outside it.
+        let line = |id: usize, month: u32| {
+            format!(
+                r#"{{"id":"c{id:04}","date":"2024-{month:02}-05T10:00:00Z","result":"ANSWERED"}}"#
+            )
+        };
+        let lines: Vec<String> = (0..64 * 7)
+            .map(|id| line(id, if id < 64 { 3 } else { 1 }))
+            .collect();
+        let text = lines.join("\n") + "\n";
+        let block_bytes = text.len() / 7 - 1;
+        let (blocks, records) = std::sync::mpsc::sync_channel(16);
+        read_blocks(
+            text.as_bytes(),
+            &context,
+            Some(&picker),
+            block_bytes,
+            blocks,
+        );
+        // Each block's lines left out, and its pieces.
+        let blocks: Vec<(usize, usize)> = records
+            .into_iter()
+            .map(|block| {
+                let pieces = block.unwrap();
+                let left_out = pieces.iter().map(|piece| piece.ids.left_out_hashes.len());
+                (left_out.sum(), pieces.len())
+            })
+            .collect();
+        // The first block keeps every line: the next two are parsed whole,
+        // then picking pays again, leaving out every line but the latest of
+        // each piece.
+        let left_out: Vec<bool> = blocks.iter().map(|(left_out, _)| *left_out > 0).collect();
+        assert_eq!(left_out, [false, false, false, true, true, true, true]);
+        for (left_out, pieces) in &blocks[3..] {
+            assert_eq!(*left_out, 64 - pieces);
+        }
     }
 
     #[test]
