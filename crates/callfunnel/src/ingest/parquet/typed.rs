@@ -592,11 +592,7 @@ fn text_field(
                 let texts = column.str()?;
                 // Most exports' texts are already values (nothing to trim,
                 // not empty): the column is then kept as it is.
-                let as_read = |text: Option<&str>| {
-                    text.map_or(true, |text| {
-                        text_value(text).is_some_and(|value| value.len() == text.len())
-                    })
-                };
+                let as_read = |text: Option<&str>| text.map_or(true, is_own_value);
                 if texts.iter().all(as_read) {
                     return Ok(column);
                 }
@@ -613,6 +609,17 @@ fn text_field(
         Ok((col(column).cast(DataType::String), None))
     } else {
         Err(expected)
+    }
+}
+
+/// Whether `text` is its own value by the CSV rule ([`text_value`]): not
+/// empty, nothing to trim. Most texts start and end with a visible ASCII
+/// character, which says so at once.
+fn is_own_value(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => true,
+        _ => text_value(text).is_some_and(|value| value.len() == text.len()),
     }
 }
 
@@ -795,12 +802,17 @@ fn by_csv_rules(
                 .iter()
                 .all(|text| text.map_or(true, |text| is_in_api_case(field, text.as_bytes())))
     };
+    // Enums and tags hold few distinct texts: each is read once a batch.
+    let remembers = matches!(
+        field,
+        Field::Direction | Field::Type | Field::Result | Field::Tags
+    );
     let read = reader(column);
     let read_values = move |input: Column| -> PolarsResult<Column> {
         if in_api_case(input.str()?) {
             return Ok(input);
         }
-        let values = input.str()?.iter().map(|text| read(text).0.ok());
+        let values = read_each(input.str()?, remembers, |text| read(text).0.ok());
         Ok(canonical_column(field, input.name().clone(), values))
     };
     let value = text.clone().map(read_values, typed_as(read_dtype(field)));
@@ -815,7 +827,7 @@ fn by_csv_rules(
             let none = Int32Chunked::full_null(input.name().clone(), input.len());
             return Ok(none.into_column());
         }
-        let codes = input.str()?.iter().map(|text| {
+        let codes = read_each(input.str()?, remembers, |text| {
             let reason = read(text).0.err()?.reason;
             Some(i32::from(reason.code()))
         });
@@ -827,7 +839,7 @@ fn by_csv_rules(
         let read = reader(column);
         text.map(
             move |input: Column| {
-                let codes = input.str()?.iter().map(|text| {
+                let codes = read_each(input.str()?, remembers, |text| {
                     let facts = read(Some(text?)).1;
                     let code = match field {
                         Field::Date => facts.date as u8,
@@ -841,6 +853,33 @@ fn by_csv_rules(
         )
     });
     (value, Some(problem), fact)
+}
+
+/// Most distinct texts [`read_each`] remembers what it read of.
+const REMEMBERED_TEXTS: usize = 1024;
+
+/// What `read` gives for each text of `texts`, in order; when `remembers`,
+/// each distinct text (the first [`REMEMBERED_TEXTS`] of them) is read once
+/// and what it gave is repeated.
+fn read_each<'a, T: Clone + 'a>(
+    texts: &'a StringChunked,
+    remembers: bool,
+    read: impl Fn(Option<&'a str>) -> T + 'a,
+) -> impl Iterator<Item = T> + 'a {
+    let mut known: PlHashMap<Option<&'a str>, T> = PlHashMap::new();
+    texts.iter().map(move |text| {
+        if !remembers {
+            return read(text);
+        }
+        if let Some(value) = known.get(&text) {
+            return value.clone();
+        }
+        let value = read(text);
+        if known.len() < REMEMBERED_TEXTS {
+            known.insert(text, value.clone());
+        }
+        value
+    })
 }
 
 /// The output type of a map whose output column is of `dtype`, named as its
