@@ -958,3 +958,253 @@ fn canonical_column(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    use super::*;
+    use crate::engine::{compute, window};
+    use crate::ingest::part::Ids;
+    use crate::request::Request;
+
+    fn request() -> Request {
+        Request::from_json_str(
+            r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"tags":["demo_booked"],
+                "granularity":"DAY","timezone":"America/New_York",
+                "extend":"items","stage":"CONNECTED","page":2,"size":5}"#,
+        )
+        .unwrap()
+    }
+
+    /// A call of a typed file: its id, its wall-clock date (naive, read in
+    /// New York), its duration.
+    type Row = (String, NaiveDateTime, i64);
+
+    /// 600 calls, one every 1,000 minutes from 2024-01-01, their ids in no
+    /// order.
+    fn rows() -> Vec<Row> {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        (0..600)
+            .map(|row: i64| {
+                let id = format!("cll-{:05}", row * 7919 % 1000);
+                let date = start + chrono::Duration::minutes(1_000 * row);
+                (id, date, 30 + row % 200)
+            })
+            .collect()
+    }
+
+    /// `rows` written as DuckDB writes an export: the date a timestamp
+    /// without zone, the duration an integer, the result and the tags text.
+    fn write(dir: &std::path::Path, rows: &[Row]) -> std::path::PathBuf {
+        let micros: Vec<i64> = rows
+            .iter()
+            .map(|(_, date, _)| date.and_utc().timestamp_micros())
+            .collect();
+        let dates = Int64Chunked::from_vec("date".into(), micros)
+            .into_datetime(TimeUnit::Microseconds, None)
+            .into_column();
+        let n = rows.len();
+        let column = |name: &str, values: Vec<Option<&str>>| Column::new(name.into(), values);
+        let mut frame = DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "id".into(),
+                    rows.iter().map(|row| row.0.as_str()).collect::<Vec<_>>(),
+                ),
+                dates,
+                column(
+                    "result",
+                    (0..n)
+                        .map(|row| Some(["ANSWERED", "NO_ANSWER"][row % 2]))
+                        .collect(),
+                ),
+                Column::new(
+                    "duration".into(),
+                    rows.iter().map(|row| row.2).collect::<Vec<_>>(),
+                ),
+                column(
+                    "tags",
+                    (0..n)
+                        .map(|row| (row % 3 == 0).then_some("demo_booked;Won"))
+                        .collect(),
+                ),
+            ],
+        )
+        .unwrap();
+        let path = dir.join("typed.parquet");
+        let file = std::fs::File::create(&path).unwrap();
+        ParquetWriter::new(file).finish(&mut frame).unwrap();
+        path
+    }
+
+    /// The file at `path` read by the typed reader in batches of
+    /// `batch_rows` rows, keeping `window`'s calls when given.
+    fn read_typed(
+        path: &std::path::Path,
+        batch_rows: usize,
+        window: Option<Window>,
+        skip_invalid: bool,
+    ) -> Result<FilePart, IngestError> {
+        let source = PlRefPath::try_from_path(path).unwrap();
+        let mut scan = LazyFrame::scan_parquet(source, ScanArgsParquet::default()).unwrap();
+        let schema = scan.collect_schema().unwrap();
+        let rows = scan.clone().collect().unwrap().height();
+        let batches: Vec<(i64, IdxSize)> = (0..rows)
+            .step_by(batch_rows)
+            .map(|start| (start as i64, batch_rows.min(rows - start) as IdxSize))
+            .collect();
+        let file = TypedFile {
+            name: "typed.parquet",
+            scan,
+            schema: &schema,
+            batches: &batches,
+        };
+        let names = ColumnNames::new(&[]).unwrap();
+        let reading = ValueReading::in_zone(chrono_tz::America::New_York);
+        read(file, &names, &reading, skip_invalid, window)
+    }
+
+    fn height(part: &FilePart) -> usize {
+        part.frame.clone().collect().unwrap().height()
+    }
+
+    /// Asserts that `part` found what `every` (read whole, every call kept)
+    /// found, and gives the same answer.
+    fn assert_same_reading(part: &FilePart, every: &FilePart) {
+        assert_eq!(part.rows_read, every.rows_read);
+        assert_eq!(part.skipped, every.skipped);
+        assert_eq!(part.skipped_rows, every.skipped_rows);
+        assert_eq!(part.facts, every.facts);
+        let answer = compute(part.frame.clone(), &request()).unwrap();
+        assert_eq!(answer, compute(every.frame.clone(), &request()).unwrap());
+    }
+
+    #[test]
+    fn a_window_read_in_batches_keeps_few_calls_with_ids_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &rows());
+        let every = read_typed(&path, 600, None, false).unwrap();
+        assert_eq!((every.rows_read, height(&every)), (600, 600));
+        // Dates without offset: counted, the first five rows named.
+        assert_eq!(every.facts.dates_without_offset.count, 600);
+        assert_eq!(every.facts.dates_without_offset.first.len(), EXAMPLES);
+        let part = read_typed(&path, 50, Some(window(&request())), false).unwrap();
+        assert_same_reading(&part, &every);
+        // No id repeats (every id hashed): distinct, no duplicate pass.
+        assert!(part.ids == Ids::Unique && every.ids == Ids::Unique);
+        let kept = height(&part);
+        assert!(kept < 100, "{kept} of 600 calls kept");
+    }
+
+    #[test]
+    fn repeated_ids_after_calls_were_left_out_keep_their_copies() {
+        let mut rows = rows();
+        let march = |day, hour| {
+            NaiveDate::from_ymd_opt(2024, 3, day)
+                .unwrap()
+                .and_hms_opt(hour, 0, 0)
+                .unwrap()
+        };
+        // A call of January gets a copy in the window (a call more), a call
+        // of the window one in June (a call less), the latest call one in
+        // January (`last_updated` moves).
+        let copy = |row: usize, date: NaiveDateTime| (rows[row].0.clone(), date, 7);
+        let copies = [
+            copy(3, march(5, 10)),
+            copy(
+                first_in_window(&rows),
+                march(30, 10) + chrono::Duration::days(70),
+            ),
+            copy(599, march(1, 10) - chrono::Duration::days(50)),
+        ];
+        rows.extend(copies);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &rows);
+        let every = read_typed(&path, rows.len(), None, false).unwrap();
+        let part = read_typed(&path, 50, Some(window(&request())), false).unwrap();
+        assert_same_reading(&part, &every);
+        assert!(part.ids != Ids::Unique);
+        let kept = height(&part);
+        assert!(kept < 110, "{kept} of 603 calls kept");
+        // Loaded (the earlier copies dropped), with the window or without:
+        // one report, one answer, not that of the calls without copies.
+        let answer = |path: &std::path::Path, keep_window| {
+            let options = crate::ingest::IngestOptions {
+                keep_window,
+                input_tz: chrono_tz::America::New_York,
+                ..Default::default()
+            };
+            let loaded = crate::ingest::load(&[path.to_path_buf()], &options).unwrap();
+            let answer = compute(loaded.frame, &request()).unwrap();
+            (loaded.report, answer)
+        };
+        let (report, expected) = answer(&path, None);
+        assert_eq!(report.duplicates, 3);
+        assert_eq!(
+            answer(&path, Some(window(&request()))),
+            (report, expected.clone())
+        );
+        let other = tempfile::tempdir().unwrap();
+        let without_copies = answer(&write(other.path(), &rows[..600]), None).1;
+        assert_ne!(without_copies, expected);
+    }
+
+    /// The row of the first call dated in the window of [`request`].
+    fn first_in_window(rows: &[Row]) -> usize {
+        let (from, to) = window(&request());
+        rows.iter()
+            .position(|(_, date, _)| {
+                let at = date.and_utc();
+                at >= from && at < to
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn bad_rows_in_batches_are_found_counted_and_listed_as_in_one_read() {
+        let mut rows = rows();
+        // Negative durations in several batches, more than are listed; a
+        // wall-clock time New York skips (refused, counted as a fact).
+        for row in [7, 60, 61, 130, 200, 260, 333, 340, 410, 470, 520, 571] {
+            rows[row].2 = -4;
+        }
+        rows[90].1 = NaiveDate::from_ymd_opt(2024, 3, 10)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &rows);
+        let refused = |batch_rows, window| {
+            let error = read_typed(&path, batch_rows, window, false).err().unwrap();
+            error.to_string()
+        };
+        let message =
+            "typed.parquet: row 8: column `duration`: invalid value `-4`: negative duration";
+        assert_eq!(refused(600, None), message);
+        assert_eq!(refused(50, Some(window(&request()))), message);
+        assert_eq!(refused(5, None), message);
+
+        let every = read_typed(&path, 600, None, true).unwrap();
+        assert_eq!(every.rows_read, 600);
+        assert_eq!(
+            every.skipped,
+            [
+                ("negative duration".to_string(), 12),
+                ("bad timestamp".to_string(), 1)
+            ]
+            .into()
+        );
+        assert_eq!(every.facts.dates_in_gap.count, 1);
+        assert_eq!(every.facts.dates_in_gap.first[0].line, 91);
+        assert_eq!(height(&every), 587);
+        for (batch_rows, window) in [(50, None), (7, Some(window(&request())))] {
+            let part = read_typed(&path, batch_rows, window, true).unwrap();
+            assert_same_reading(&part, &every);
+        }
+    }
+}
