@@ -592,8 +592,7 @@ fn text_field(
                 let texts = column.str()?;
                 // Most exports' texts are already values (nothing to trim,
                 // not empty): the column is then kept as it is.
-                let as_read = |text: Option<&str>| text.map_or(true, is_own_value);
-                if texts.iter().all(as_read) {
+                if every_text(texts, is_own_value) {
                     return Ok(column);
                 }
                 let values = texts.iter().map(|text| text.and_then(text_value));
@@ -609,6 +608,17 @@ fn text_field(
         Ok((col(column).cast(DataType::String), None))
     } else {
         Err(expected)
+    }
+}
+
+/// Whether `test` holds for every text of `texts` (nulls aside); texts
+/// without nulls are read array by array, without their validity.
+fn every_text(texts: &StringChunked, test: impl Fn(&str) -> bool) -> bool {
+    if texts.null_count() == 0 {
+        let mut arrays = texts.downcast_iter();
+        arrays.all(|array| array.values_iter().all(&test))
+    } else {
+        texts.iter().all(|text| text.map_or(true, &test))
     }
 }
 
@@ -797,10 +807,7 @@ fn by_csv_rules(
     let as_written = matches!(field, Field::Direction | Field::Type | Field::Result)
         && reading.values.is_empty();
     let in_api_case = move |input: &StringChunked| {
-        as_written
-            && input
-                .iter()
-                .all(|text| text.map_or(true, |text| is_in_api_case(field, text.as_bytes())))
+        as_written && every_text(input, |text| is_in_api_case(field, text.as_bytes()))
     };
     // Enums and tags hold few distinct texts: each is read once a batch.
     let remembers = matches!(
@@ -867,17 +874,26 @@ fn read_each<'a, T: Clone + 'a>(
     read: impl Fn(Option<&'a str>) -> T + 'a,
 ) -> impl Iterator<Item = T> + 'a {
     let mut known: PlHashMap<Option<&'a str>, T> = PlHashMap::new();
+    let mut last: Option<(Option<&'a str>, T)> = None;
     texts.iter().map(move |text| {
         if !remembers {
             return read(text);
         }
-        if let Some(value) = known.get(&text) {
+        // A text is often the one before (nulls come in runs).
+        if let Some((_, value)) = last.as_ref().filter(|(before, _)| *before == text) {
             return value.clone();
         }
-        let value = read(text);
-        if known.len() < REMEMBERED_TEXTS {
-            known.insert(text, value.clone());
-        }
+        let value = match known.get(&text) {
+            Some(value) => value.clone(),
+            None => {
+                let value = read(text);
+                if known.len() < REMEMBERED_TEXTS {
+                    known.insert(text, value.clone());
+                }
+                value
+            }
+        };
+        last = Some((text, value.clone()));
         value
     })
 }
