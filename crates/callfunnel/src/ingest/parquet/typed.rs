@@ -984,11 +984,12 @@ mod tests {
     use crate::ingest::part::Ids;
     use crate::request::Request;
 
+    /// Three weeks of March by week, every call dialled, tagged `won`.
     fn request() -> Request {
         Request::from_json_str(
-            r#"{"date":{"from":"2024-03-04","to":"2024-03-17"},"tags":["demo_booked"],
-                "granularity":"DAY","timezone":"America/New_York",
-                "extend":"items","stage":"CONNECTED","page":2,"size":5}"#,
+            r#"{"date":{"from":"2024-03-01","to":"2024-03-21"},"tags":["won"],
+                "granularity":"WEEK","timezone":"America/New_York",
+                "extend":"items","stage":"DIAL","page":1,"size":10}"#,
         )
         .unwrap()
     }
