@@ -15,6 +15,8 @@ doubles), in one order (the SHAPE):
                   (the second copy with one second more of talk time: it wins)
   export_parquet  export as Parquet, typed (a TIMESTAMP WITH TIME ZONE date)
   export_ndjson   export as NDJSON (DuckDB's `FORMAT json`)
+  ids_ndjson, shuffled_ndjson, repeated_ndjson
+                  ids, shuffled and repeated as NDJSON
 
 Usage: python duckdb_orders.py SOURCE.csv SHAPE OUT
 """
@@ -34,6 +36,9 @@ SHAPES = {
     "repeated": ("repeated", "ORDER BY date DESC, id, copy", "csv"),
     "export_parquet": ("export", NEWEST_FIRST, "parquet"),
     "export_ndjson": ("export", NEWEST_FIRST, "json"),
+    "ids_ndjson": ("typed", "", "json"),
+    "shuffled_ndjson": ("typed", "ORDER BY hash(id)", "json"),
+    "repeated_ndjson": ("repeated", "ORDER BY date DESC, id, copy", "json"),
 }
 
 

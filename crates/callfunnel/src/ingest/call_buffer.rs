@@ -121,6 +121,11 @@ impl CallBuffer {
         self
     }
 
+    /// The window whose calls it keeps; `None` when it keeps every call.
+    pub fn window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.window
+    }
+
     /// Keeps every call of the batches still to come.
     pub fn keep_every_call(&mut self) {
         self.window = None;

@@ -41,15 +41,34 @@ impl<'n> FlatColumns<'n> {
     /// The index of column `key`, tried first at `guess` (records mostly
     /// give their keys in the same order).
     fn find(&self, key: &str, guess: usize) -> Option<usize> {
-        if self
-            .columns
-            .get(guess)
-            .is_some_and(|(name, _)| *name == key)
-        {
+        self.find_bytes(key.as_bytes(), guess)
+    }
+
+    /// The index of the column whose name has the bytes `key`, tried first
+    /// at `guess`.
+    pub fn find_bytes(&self, key: &[u8], guess: usize) -> Option<usize> {
+        let is_key = |(name, _): &(&str, Vec<Field>)| same_bytes(name.as_bytes(), key);
+        if self.columns.get(guess).is_some_and(is_key) {
             return Some(guess);
         }
-        self.columns.iter().position(|(name, _)| *name == key)
+        self.columns.iter().position(is_key)
     }
+
+    /// The name of the column at `index`, if any.
+    pub fn name(&self, index: usize) -> Option<&str> {
+        self.columns.get(index).map(|(name, _)| *name)
+    }
+
+    /// The fields read from the column at `index`.
+    pub fn fields(&self, index: usize) -> &[Field] {
+        &self.columns[index].1
+    }
+}
+
+/// Whether `a` and `b` hold the same bytes, compared one by one: keys are
+/// short, shorter than a call to `memcmp` pays for.
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a == b)
 }
 
 /// The call of the flat record `text` (its values read from `columns` as

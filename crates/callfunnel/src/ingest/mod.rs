@@ -42,11 +42,13 @@ mod ndjson;
 mod parquet;
 mod part;
 mod paths;
+mod picking;
 mod sink;
 mod stream;
 #[cfg(test)]
 mod tests;
 mod unmatched;
+mod window_records;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -15,7 +15,10 @@ use super::facts::RowFacts;
 use super::flat_json::{call_in_place, FlatColumns};
 use super::json::{json_error_message, record_call, JsonContext, Shape};
 use super::line_pieces::on_every_core;
-use super::sink::{frame_error, Sink};
+use super::picking::PickingPays;
+use super::sink::{frame_error, IdsInOrder, LinesIds, Sink};
+use super::window_records::{LeftOut, WindowRecords};
+use crate::duplicates::id_hash;
 use crate::model::CallColumns;
 
 /// The byte-order mark a text may start with.
@@ -56,10 +59,16 @@ enum LineRecord {
 
 /// The records of a piece of a block (whole lines), read on one thread.
 struct PieceRecords {
-    /// The calls of its valid records, in line order.
+    /// The calls of its valid records, in line order (but the latest call
+    /// of those the picker would leave out, last).
     calls: PolarsResult<DataFrame>,
-    /// What each of its lines holds, in order.
-    lines: Vec<LineRecord>,
+    /// What its lines parsed hold (not the blank ones), in order, each
+    /// with the line's index in the piece.
+    records: Vec<(usize, LineRecord)>,
+    /// How many lines it has.
+    line_count: usize,
+    /// The ids of its calls, those left out included.
+    ids: LinesIds,
 }
 
 /// Reads one record per line (NDJSON) from `input`, a block of lines at a
@@ -68,7 +77,9 @@ struct PieceRecords {
 /// takes the block before into `sink`, in line order. Blank lines are
 /// skipped. A line that is not exactly one JSON value is a bad row of that
 /// line: it stops the load, or is counted and skipped with
-/// `--skip-invalid`. A line that is not UTF-8 stops the load.
+/// `--skip-invalid`. A line that is not UTF-8 stops the load. When `sink`
+/// keeps a window's calls only, lines surely holding a call outside it are
+/// left out unparsed ([`WindowRecords`]), but counted.
 pub(crate) fn read_ndjson(
     mut input: impl BufRead + Send,
     context: &JsonContext<'_>,
@@ -81,9 +92,16 @@ pub(crate) fn read_ndjson(
     if input.fill_buf().map_err(unreadable)?.starts_with(BOM) {
         input.consume(BOM.len());
     }
+    let picker = sink
+        .window_to_pick()
+        .filter(|_| context.reading.is_as_written())
+        .map(|(window, repeated)| {
+            WindowRecords::new(FlatColumns::new(context.names), window, repeated)
+        });
     let (blocks, records) = std::sync::mpsc::sync_channel(1);
     std::thread::scope(|scope| {
-        scope.spawn(move || read_blocks(input, context, blocks));
+        let picker = picker.as_ref();
+        scope.spawn(move || read_blocks(input, context, picker, blocks));
         let mut line = 1u64;
         // Ends when the reading thread is done; a `?` below drops the
         // receiver, which stops that thread at its next block.
@@ -98,27 +116,45 @@ pub(crate) fn read_ndjson(
 }
 
 /// Reads `input` block by block (see [`read_block`]) and sends the records
-/// of each block's pieces, until the input ends, fails (its error sent) or
-/// no one receives them any more.
+/// of each block's pieces (the lines `picker` leaves out unparsed, while
+/// that pays: [`PickingPays`]), until
+/// the input ends, fails (its error sent after the records of the blocks
+/// before) or no one receives them any more. The next block is read while
+/// the pieces of one are.
 fn read_blocks(
-    mut input: impl BufRead,
+    mut input: impl BufRead + Send,
     context: &JsonContext<'_>,
+    picker: Option<&WindowRecords<'_>>,
     blocks: std::sync::mpsc::SyncSender<std::io::Result<Vec<PieceRecords>>>,
 ) {
-    let mut block = Vec::new();
-    loop {
-        if let Err(error) = read_block(&mut input, &mut block) {
-            let _ = blocks.send(Err(error));
-            return;
+    let (mut block, mut next) = (Vec::new(), Vec::new());
+    let mut picking = PickingPays::default();
+    let mut read = read_block(&mut input, &mut block);
+    while read.is_ok() && !block.is_empty() {
+        let picker = picker.filter(|_| picking.next_chunk());
+        let pieces = std::thread::scope(|scope| {
+            let reading = scope.spawn(|| read_block(&mut input, &mut next));
+            let pieces = on_every_core(&block, |piece, _| piece_records(piece, context, picker));
+            read = reading
+                .join()
+                .expect("a thread reading NDJSON lines panicked");
+            pieces.expect("a thread reading NDJSON lines panicked")
+        });
+        if picker.is_some() {
+            let lines = pieces.iter().map(|piece| piece.line_count).sum();
+            let left_out: usize = pieces
+                .iter()
+                .map(|piece| piece.ids.left_out_hashes.len())
+                .sum();
+            picking.record(lines, lines - left_out);
         }
-        if block.is_empty() {
-            return;
-        }
-        let pieces = on_every_core(&block, |piece, _| piece_records(piece, context))
-            .expect("a thread reading NDJSON lines panicked");
         if blocks.send(Ok(pieces)).is_err() {
             return;
         }
+        std::mem::swap(&mut block, &mut next);
+    }
+    if let Err(error) = read {
+        let _ = blocks.send(Err(error));
     }
 }
 
@@ -135,37 +171,83 @@ fn read_block(input: &mut impl BufRead, block: &mut Vec<u8>) -> std::io::Result<
 }
 
 /// The records of the lines of `piece` (whole lines), their calls in
-/// columns.
-fn piece_records(piece: &[u8], context: &JsonContext<'_>) -> PieceRecords {
-    let line_count = memchr::memchr_iter(b'\n', piece).count() + 1;
-    let mut calls = CallColumns::with_capacity(line_count);
-    let mut lines = Vec::with_capacity(line_count);
+/// columns; those `picker` leaves out are not parsed, but the first with
+/// the latest date, so that the latest call of all (and with it
+/// `last_updated`) stays.
+fn piece_records(
+    piece: &[u8],
+    context: &JsonContext<'_>,
+    picker: Option<&WindowRecords<'_>>,
+) -> PieceRecords {
+    let mut calls = CallColumns::default();
+    let mut records = Vec::new();
+    let mut ids = LinesIds::default();
     let columns = FlatColumns::new(context.names);
-    let mut start = 0;
-    while start < piece.len() {
-        let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |at| start + at + 1);
-        lines.push(line_record(
-            &piece[start..end],
+    // The latest call left out so far, with its line and the line's index.
+    let mut latest: Option<(LeftOut<'_>, usize, &[u8])> = None;
+    let mut line_count = 0;
+    for (index, line) in piece_lines(piece).enumerate() {
+        line_count += 1;
+        if let Some(call) = picker.and_then(|picker| picker.left_out(trimmed(line))) {
+            ids.in_order.push(call.id);
+            let earlier = match &latest {
+                Some((previous, ..)) if previous.date >= call.date => Some(call),
+                _ => latest
+                    .replace((call, index, line))
+                    .map(|(previous, ..)| previous),
+            };
+            ids.left_out_hashes
+                .extend(earlier.map(|call| id_hash(call.id)));
+            continue;
+        }
+        let record = line_record(line, context, &columns, &mut calls, &mut ids.in_order);
+        if !matches!(record, LineRecord::Blank) {
+            records.push((index, record));
+        }
+    }
+    if let Some((_, index, line)) = latest {
+        // Its id is among the ids in order already.
+        let record = line_record(
+            line,
             context,
             &columns,
             &mut calls,
-        ));
-        start = end;
+            &mut IdsInOrder::default(),
+        );
+        let at = records.partition_point(|(other, _)| *other < index);
+        records.insert(at, (index, record));
     }
     PieceRecords {
         calls: calls.into_frame(),
-        lines,
+        records,
+        line_count,
+        ids,
     }
 }
 
-/// What the bytes of one line hold, its call pushed to `calls`: a flat
-/// record read in place (see [`call_in_place`]), any other read as a JSON
-/// value.
+/// The lines of `piece`, each with its line feed.
+fn piece_lines(piece: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start == piece.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |at| start + at + 1);
+        let line = &piece[start..end];
+        start = end;
+        Some(line)
+    })
+}
+
+/// What the bytes of one line hold, its call pushed to `calls` (its id to
+/// `ids`): a flat record read in place (see [`call_in_place`]), any other
+/// read as a JSON value.
 fn line_record(
     bytes: &[u8],
     context: &JsonContext<'_>,
     columns: &FlatColumns<'_>,
     calls: &mut CallColumns,
+    ids: &mut IdsInOrder,
 ) -> LineRecord {
     let bytes = trimmed(bytes);
     if bytes.is_empty() {
@@ -184,6 +266,7 @@ fn line_record(
     };
     match row {
         Ok(call) => {
+            ids.push(call.id.as_bytes());
             calls.push(call);
             LineRecord::Call(facts)
         }
@@ -199,11 +282,11 @@ fn take_piece(
     file: &str,
     sink: &mut Sink,
 ) -> Result<(), IngestError> {
-    for record in piece.lines {
-        take_line(record, *line, file, sink)?;
-        *line += 1;
+    for (index, record) in piece.records {
+        take_line(record, *line + index as u64, file, sink)?;
     }
-    sink.keep_counted(piece.calls.map_err(frame_error)?)
+    *line += piece.line_count as u64;
+    sink.keep_counted(piece.calls.map_err(frame_error)?, piece.ids)
 }
 
 /// Counts the record of `line` of `file` in `sink` (its call, if any, is
@@ -267,6 +350,7 @@ mod tests {
     use crate::ingest::part::Windowed;
     use crate::ingest::tests::{strings, tags};
     use crate::model::Call;
+    use std::sync::Arc;
 
     /// The call (or error) and facts of the record `line` read as a JSON
     /// value, the reading every record can take.
@@ -385,6 +469,61 @@ mod tests {
         let users = strings(&frame, "user_id");
         assert_eq!(users, [Some("usr-1".into()), Some("usr-2".into())]);
         assert_eq!(tags(&frame), [["a"], ["b"]]);
+    }
+
+    #[test]
+    fn lines_outside_the_window_are_left_out_unparsed_but_the_latest() {
+        let names = ColumnNames::new(&[]).unwrap();
+        let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let context = context(&names, &reading);
+        let window = (
+            "2024-03-01T00:00:00Z".parse().unwrap(),
+            "2024-04-01T00:00:00Z".parse().unwrap(),
+        );
+        let picker = WindowRecords::new(FlatColumns::new(&names), window, Arc::default());
+        let piece = concat!(
+            r#"{"id":"a","date":"2024-02-01T10:00:00Z","result":"ANSWERED"}"#,
+            "\n",
+            r#"{"id":"b","date":"2024-03-02T10:00:00Z","result":"ANSWERED"}"#,
+            "\n",
+            r#"{"id":"c","date":"2024-02-20T10:00:00Z","result":"ANSWERED"}"#,
+            "\n\n",
+            r#"{"id":"d","date":"2024-01-05T10:00:00Z","result":"NO_ANSWER"}"#,
+            "\n",
+            r#"{"id":"e","date":"2024-02-01T10:00:00Z","result":"ANSWERED","user":{"id":"u"}}"#,
+            "\n",
+            r#"{"id":"f","date":"2024-02-30T10:00:00Z","result":"ANSWERED"}"#,
+            "\n",
+        );
+        let records = piece_records(piece.as_bytes(), &context, Some(&picker));
+        let kinds: Vec<(usize, &str)> = records
+            .records
+            .iter()
+            .map(|(index, line)| {
+                let kind = match line {
+                    LineRecord::Call(_) => "call",
+                    LineRecord::Invalid(..) => "invalid",
+                    _ => "other",
+                };
+                (*index, kind)
+            })
+            .collect();
+        // `a` and `d` are left out; `c`, the latest of the lines left out,
+        // is parsed; `e` is not flat, `f` not a date; line 3 is blank.
+        assert_eq!(
+            kinds,
+            [(1, "call"), (2, "call"), (5, "call"), (6, "invalid")]
+        );
+        assert_eq!(records.line_count, 7);
+        // The latest call left out comes last.
+        let ids = strings(&records.calls.unwrap(), "id");
+        assert_eq!(ids, [Some("b".into()), Some("e".into()), Some("c".into())]);
+        let hashes = [id_hash(b"a"), id_hash(b"d")];
+        assert_eq!(records.ids.left_out_hashes, hashes);
+        // The ids of the piece's calls, those left out among them, increase.
+        let mut last_id = None;
+        assert!(records.ids.in_order.follow(&mut last_id));
+        assert_eq!(last_id.as_deref(), Some("e"));
     }
 
     #[test]

@@ -179,11 +179,27 @@ impl Sink {
         }
     }
 
-    /// Takes a batch of calls (canonical frame) whose rows were counted
-    /// with [`Sink::count`], after the calls taken before.
-    pub fn keep_counted(&mut self, calls: DataFrame) -> Result<(), IngestError> {
+    /// Takes a batch of calls (canonical frame) read from lines whose rows
+    /// were counted with [`Sink::count`], after the calls taken before;
+    /// `ids` are those of the lines' calls, the ones left out unparsed
+    /// included.
+    pub fn keep_counted(&mut self, calls: DataFrame, ids: LinesIds) -> Result<(), IngestError> {
         self.flush()?;
-        self.push_batch(calls)
+        if !ids.left_out_hashes.is_empty() {
+            // Valid calls, with nothing to note of how they were written.
+            self.rows_read += ids.left_out_hashes.len() as u64;
+            self.left_out = true;
+            self.id_hashes.add(&ids.left_out_hashes);
+        }
+        self.push_batch(calls, Some(ids.in_order))
+    }
+
+    /// What a reader may leave out unparsed: the calls outside the returned
+    /// window, but those whose id's hash is in the returned set (known to
+    /// repeat); `None` when every call is kept.
+    pub fn window_to_pick(&self) -> Option<(Window, Arc<RepeatedIdHashes>)> {
+        let window = self.buffer.window()?;
+        Some((window, self.repeated.clone().unwrap_or_default()))
     }
 
     /// Adds a valid call to the batch, and the batch to the buffer when full.
@@ -203,24 +219,34 @@ impl Sink {
         let batch = std::mem::take(&mut self.columns)
             .into_frame()
             .map_err(frame_error)?;
-        self.push_batch(batch)
+        self.push_batch(batch, None)
     }
 
-    /// Moves a batch of calls to the buffer.
-    fn push_batch(&mut self, batch: DataFrame) -> Result<(), IngestError> {
-        if batch.height() == 0 {
-            return Ok(());
-        }
+    /// Moves a batch of calls to the buffer; `in_order`: the ids of the
+    /// lines it was read from, when the reader followed them (else the
+    /// batch's own are).
+    fn push_batch(
+        &mut self,
+        batch: DataFrame,
+        in_order: Option<IdsInOrder>,
+    ) -> Result<(), IngestError> {
         let hashes = self.hash_ids(&batch).map_err(frame_error)?;
+        let increasing = |last_id: &mut Option<String>| match in_order {
+            Some(ids) => Ok(ids.follow(last_id)),
+            None => ids_increase(&batch, last_id).map_err(frame_error),
+        };
         // Checked before the batch goes in: ids that stop increasing in a
         // batch that repeats one keep every call.
-        if self.ids_increasing && !ids_increase(&batch, &mut self.last_id).map_err(frame_error)? {
+        if self.ids_increasing && !increasing(&mut self.last_id)? {
             self.ids_increasing = false;
             let repeats_now =
                 hashes.map_or(true, |hashes| !RepeatedIdHashes::among(hashes).is_empty());
             if self.repeated.is_none() && !self.left_out && repeats_now {
                 self.buffer.keep_every_call();
             }
+        }
+        if batch.height() == 0 {
+            return Ok(());
         }
         let rows = batch.height();
         let kept = self.buffer.push(batch.lazy()).map_err(frame_error)?;
@@ -281,6 +307,74 @@ impl Sink {
     }
 }
 
+/// The ids of the calls of a run of lines, in line order, for
+/// [`Sink::keep_counted`]: those of the calls left out unparsed count too.
+#[derive(Debug, Default)]
+pub(crate) struct LinesIds {
+    /// Whether they increase, and their ends.
+    pub in_order: IdsInOrder,
+    /// The hashes ([`crate::duplicates::id_hash`]) of the ids of the calls
+    /// left out.
+    pub left_out_hashes: Vec<u64>,
+}
+
+/// Whether a run of ids increases strictly, with its first and last id.
+#[derive(Debug)]
+pub(crate) struct IdsInOrder {
+    increasing: bool,
+    first: Option<Vec<u8>>,
+    last: Vec<u8>,
+}
+
+impl Default for IdsInOrder {
+    fn default() -> Self {
+        IdsInOrder {
+            increasing: true,
+            first: None,
+            last: Vec::new(),
+        }
+    }
+}
+
+impl IdsInOrder {
+    /// Takes the next id of the run.
+    pub fn push(&mut self, id: &[u8]) {
+        if !self.increasing {
+            return;
+        }
+        if self.first.is_none() {
+            self.first = Some(id.to_vec());
+        } else if id <= self.last.as_slice() {
+            self.increasing = false;
+            return;
+        }
+        self.last.clear();
+        self.last.extend_from_slice(id);
+    }
+
+    /// Whether the run increases strictly from `last_id` (the last id of
+    /// the runs before) on, as [`ids_increase`] tells of a batch; `last_id`
+    /// becomes the run's last when it does.
+    pub(super) fn follow(self, last_id: &mut Option<String>) -> bool {
+        let Some(first) = self.first else {
+            return true;
+        };
+        let follows = last_id
+            .as_ref()
+            .map_or(true, |previous| first.as_slice() > previous.as_bytes());
+        if !(self.increasing && follows) {
+            return false;
+        }
+        match String::from_utf8(self.last) {
+            Ok(last) => {
+                *last_id = Some(last);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
 /// A Polars error building the frame of the calls read.
 pub(crate) fn frame_error(source: PolarsError) -> IngestError {
     IngestError::Polars {
@@ -300,23 +394,44 @@ mod tests {
     use crate::ingest::ndjson::read_ndjson;
     use crate::request::Request;
 
+    /// How the records of a test's NDJSON are written.
+    #[derive(Debug, Clone, Copy)]
+    enum Form {
+        /// A nested `user`, tags as an array: every line is parsed.
+        Nested,
+        /// Flat, as DuckDB writes them: lines outside the window are left
+        /// out unparsed.
+        Flat,
+    }
+
+    const FORMS: [Form; 2] = [Form::Nested, Form::Flat];
+
     /// NDJSON with a call of each id, one every 1,000 minutes from 2024-01-01.
     fn ndjson(ids: impl IntoIterator<Item = usize>) -> String {
+        written(Form::Nested, ids)
+    }
+
+    /// NDJSON in `form` with a call of each id, one every 1,000 minutes
+    /// from 2024-01-01.
+    fn written(form: Form, ids: impl IntoIterator<Item = usize>) -> String {
         let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
         let mut text = String::new();
         for id in ids {
-            let date = start + chrono::Duration::minutes(1_000 * id as i64);
-            let (result, tags) = match id % 5 {
-                0 => ("ANSWERED", r#"["demo_booked"]"#),
-                1 | 2 => ("ANSWERED", "[]"),
-                _ => ("NO_ANSWER", "[]"),
+            let date = (start + chrono::Duration::minutes(1_000 * id as i64)).to_rfc3339();
+            let (result, tags, flat_tags) = match id % 5 {
+                0 => ("ANSWERED", r#"["demo_booked"]"#, r#""demo_booked""#),
+                1 | 2 => ("ANSWERED", "[]", "null"),
+                _ => ("NO_ANSWER", "[]", "\"\""),
             };
-            text.push_str(&format!(
-                r#"{{"id":"cll-{id:05}","date":"{}","result":"{result}","duration":{},"tags":{tags},"user":{{"id":"usr-{}"}}}}"#,
-                date.to_rfc3339(),
-                id % 300,
-                id % 4
-            ));
+            let (duration, user) = (id % 300, id % 4);
+            text.push_str(&match form {
+                Form::Nested => format!(
+                    r#"{{"id":"cll-{id:05}","date":"{date}","result":"{result}","duration":{duration},"tags":{tags},"user":{{"id":"usr-{user}"}}}}"#
+                ),
+                Form::Flat => format!(
+                    r#"{{"id":"cll-{id:05}","date":"{date}","result":"{result}","duration":{duration},"tags":{flat_tags},"user_id":"usr-{user}"}}"#
+                ),
+            });
             text.push('\n');
         }
         text
@@ -363,13 +478,18 @@ mod tests {
 
     #[test]
     fn a_window_keeps_few_calls_and_gives_the_same_response() {
-        let text = ndjson(0..600);
-        let every = read(&text, false, usize::MAX).unwrap();
+        for form in FORMS {
+            a_window_keeps_few_calls_of(&written(form, 0..600));
+        }
+    }
+
+    fn a_window_keeps_few_calls_of(text: &str) {
+        let every = read(text, false, usize::MAX).unwrap();
         let expected = compute(every.frame.clone(), &request()).unwrap();
         assert_eq!((every.rows_read, rows(&every)), (600, 600));
         assert!(every.ids == Ids::Unique && every.spills.is_empty());
 
-        let windowed = read(&text, true, usize::MAX).unwrap();
+        let windowed = read(text, true, usize::MAX).unwrap();
         assert_eq!(windowed.rows_read, 600);
         assert!(windowed.ids == Ids::Unique);
         let kept = rows(&windowed);
@@ -377,23 +497,29 @@ mod tests {
         assert_eq!(compute(windowed.frame, &request()).unwrap(), expected);
 
         // Beyond 20 calls in memory, they go to temporary files.
-        let spilled = read(&text, true, 20).unwrap();
+        let spilled = read(text, true, 20).unwrap();
         assert!(!spilled.spills.is_empty());
         assert_eq!(rows(&spilled), kept);
         assert_eq!(compute(spilled.frame, &request()).unwrap(), expected);
-        let spilled_every = read(&text, false, 20).unwrap();
+        let spilled_every = read(text, false, 20).unwrap();
         assert_eq!(rows(&spilled_every), 600);
     }
 
     #[test]
     fn an_id_going_back_after_calls_were_left_out_asks_for_a_second_read() {
-        // `cll-00003` (January, left out) comes again last, dated in March.
-        let mut text = ndjson(0..600);
-        text.push_str(&ndjson([3]).replace("2024-01-03", "2024-03-05"));
-        assert!(read(&text, true, usize::MAX).is_none());
-        let every = read(&text, false, usize::MAX).unwrap();
-        assert_eq!((every.rows_read, rows(&every)), (601, 601));
-        assert!(every.ids != Ids::Unique);
+        for form in FORMS {
+            // `cll-00003` (January, left out) comes again last, dated in March.
+            let mut text = written(form, 0..600);
+            text.push_str(&written(form, [3]).replace("2024-01-03", "2024-03-05"));
+            assert!(read(&text, true, usize::MAX).is_none(), "{form:?}");
+            let every = read(&text, false, usize::MAX).unwrap();
+            assert_eq!((every.rows_read, rows(&every)), (601, 601));
+            assert!(every.ids != Ids::Unique);
+            let expected = compute(every.frame.clone(), &request()).unwrap();
+            let part = read_twice_if_asked(&text);
+            assert_eq!(part.rows_read, 601);
+            assert_eq!(compute(part.frame, &request()).unwrap(), expected);
+        }
     }
 
     /// The error of reading `text` through a sink that keeps every call.
@@ -434,10 +560,15 @@ mod tests {
 
     #[test]
     fn ids_out_of_order_that_never_repeat_keep_the_window_in_one_read() {
-        let text = ndjson([1, 0].into_iter().chain(2..600));
-        let every = read(&text, false, usize::MAX).unwrap();
+        for form in FORMS {
+            ids_out_of_order_keep_the_window_of(&written(form, [1, 0].into_iter().chain(2..600)));
+        }
+    }
+
+    fn ids_out_of_order_keep_the_window_of(text: &str) {
+        let every = read(text, false, usize::MAX).unwrap();
         let expected = compute(every.frame.clone(), &request()).unwrap();
-        let part = read(&text, true, usize::MAX).unwrap();
+        let part = read(text, true, usize::MAX).unwrap();
         // No id repeats (every id hashed): distinct, no duplicate pass.
         assert!(part.ids == Ids::Unique && every.ids == Ids::Unique);
         let kept = rows(&part);
@@ -452,6 +583,16 @@ mod tests {
         let part = read(&text, true, usize::MAX).unwrap();
         assert!(part.ids != Ids::Unique);
         assert_eq!(rows(&part), 601);
+        // Flat lines of January were left out unparsed before the batch
+        // that repeats: read again, keeping the copies.
+        let text = written(Form::Flat, [1, 0, 1].into_iter().chain(2..600));
+        assert!(read(&text, true, usize::MAX).is_none());
+        let every = read(&text, false, usize::MAX).unwrap();
+        let expected = compute(every.frame.clone(), &request()).unwrap();
+        let part = read_twice_if_asked(&text);
+        assert_eq!(part.rows_read, 601);
+        assert!(rows(&part) < 110, "{} of 601 calls kept", rows(&part));
+        assert_eq!(compute(part.frame, &request()).unwrap(), expected);
     }
 
     /// Reads `text` as `read_rows` does for a window: a second read when asked.
@@ -465,12 +606,18 @@ mod tests {
 
     #[test]
     fn ids_repeated_after_calls_were_left_out_are_read_again_with_their_copies() {
+        for form in FORMS {
+            ids_repeated_after_calls_were_left_out_in(form);
+        }
+    }
+
+    fn ids_repeated_after_calls_were_left_out_in(form: Form) {
         // Out of order from the first batch, no repeat there; `cll-00003`
         // (January, left out) and `cll-00450` (June, left out) come again
         // last, the first dated in the window, the second not.
-        let mut text = ndjson([1, 0].into_iter().chain(2..600));
-        text.push_str(&ndjson([3]).replace("2024-01-03", "2024-03-05"));
-        text.push_str(&ndjson([450]));
+        let mut text = written(form, [1, 0].into_iter().chain(2..600));
+        text.push_str(&written(form, [3]).replace("2024-01-03", "2024-03-05"));
+        text.push_str(&written(form, [450]));
         assert!(read(&text, true, usize::MAX).is_none(), "a second read");
         let every = read(&text, false, usize::MAX).unwrap();
         let expected = compute(every.frame.clone(), &request()).unwrap();

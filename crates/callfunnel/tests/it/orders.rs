@@ -1,7 +1,8 @@
-//! The same calls written as CSV in four row orders give the same response,
-//! byte for byte, read whole or read for the request (the reader then may
-//! leave out the lines outside the request's window), and that response is
-//! the naive reference's and the engine's on the calls in memory.
+//! The same calls written as CSV and as NDJSON (flat records, as DuckDB
+//! writes them) in four row orders give the same response, byte for byte,
+//! read whole or read for the request (the reader then may leave out the
+//! lines outside the request's window), and that response is the naive
+//! reference's and the engine's on the calls in memory.
 //!
 //! The calls get `generate`'s kind of ids, increasing with the date. The
 //! four orders: (1) ids increasing and dates ascending, as `generate` writes
@@ -210,15 +211,48 @@ fn orders(calls: &[Call], dice: &mut Dice) -> [(&'static str, Vec<usize>); 4] {
     ]
 }
 
-/// The CSV text of the calls in `order`, each stale repeat just before the
-/// call it repeats (so the files of ids increasing keep them increasing).
-fn csv_text(calls: &[Call], stale: &[(usize, Call)], order: &[usize]) -> String {
-    let mut lines = vec![HEADER.to_string()];
+/// A call as a flat NDJSON record, as DuckDB writes one: numbers as
+/// numbers, absent values `null`, tags joined by `;`.
+fn ndjson_line(call: &Call) -> String {
+    let text = |value: Option<&str>| serde_json::to_string(&value).unwrap();
+    let ringing = call.ringing_seconds.map(|seconds| seconds.to_string());
+    let tags = (!call.tags.is_empty()).then(|| call.tags.join(";"));
+    let result = call.result.map(|result| result.to_string());
+    format!(
+        r#"{{"id":{},"date":"{}","direction":"{}","type":"{}","user_id":{},"user_name":{},"user_email":{},"allo_number":{},"allo_number_label":{},"contact_number":{},"result":{},"duration":{},"ringing_seconds":{},"tags":{}}}"#,
+        text(Some(&call.id)),
+        call.date.format("%Y-%m-%d %H:%M:%S+00"),
+        call.direction,
+        call.call_type,
+        text(call.user_id.as_deref()),
+        text(call.user_name.as_deref()),
+        text(call.user_email.as_deref()),
+        text(call.allo_number.as_deref()),
+        text(call.allo_number_label.as_deref()),
+        text(call.contact_number.as_deref()),
+        text(result.as_deref()),
+        call.duration,
+        ringing.as_deref().unwrap_or("null"),
+        text(tags.as_deref()),
+    )
+}
+
+/// The text of the calls in `order`, each line written by `line` after
+/// `first` (a header), each stale repeat just before the call it repeats
+/// (so the files of ids increasing keep them increasing).
+fn text(
+    calls: &[Call],
+    stale: &[(usize, Call)],
+    order: &[usize],
+    first: Option<&str>,
+    line: fn(&Call) -> String,
+) -> String {
+    let mut lines: Vec<String> = first.map(str::to_string).into_iter().collect();
     for &index in order {
         for (_, repeat) in stale.iter().filter(|(repeated, _)| *repeated == index) {
-            lines.push(csv_line(repeat));
+            lines.push(line(repeat));
         }
-        lines.push(csv_line(&calls[index]));
+        lines.push(line(&calls[index]));
     }
     lines.join("\n") + "\n"
 }
@@ -238,15 +272,14 @@ fn the_same_calls_in_four_orders_give_the_same_response() {
     let calls = distinct_calls(&mut dice);
     let stale = stale_repeats(&calls);
     let folder = tempfile::tempdir().unwrap();
-    let files: Vec<(&str, PathBuf)> = orders(&calls, &mut dice)
-        .into_iter()
-        .enumerate()
-        .map(|(number, (name, order))| {
-            let file = folder.path().join(format!("calls-{number}.csv"));
-            std::fs::write(&file, csv_text(&calls, &stale, &order)).unwrap();
-            (name, file)
-        })
-        .collect();
+    let mut files: Vec<(&str, PathBuf)> = Vec::new();
+    for (number, (name, order)) in orders(&calls, &mut dice).into_iter().enumerate() {
+        let csv = folder.path().join(format!("calls-{number}.csv"));
+        let ndjson = folder.path().join(format!("calls-{number}.ndjson"));
+        std::fs::write(&csv, text(&calls, &stale, &order, Some(HEADER), csv_line)).unwrap();
+        std::fs::write(&ndjson, text(&calls, &stale, &order, None, ndjson_line)).unwrap();
+        files.extend([(name, csv), (name, ndjson)]);
+    }
 
     for request in [request("CONNECTED", 2, 25), request("CONVERSION", 1, 100)] {
         let in_memory = compute(calls_to_frame(calls.clone()).unwrap().lazy(), &request)
@@ -264,7 +297,8 @@ fn the_same_calls_in_four_orders_give_the_same_response() {
                 let read = response(file, &request, &options);
                 assert!(
                     read == in_memory,
-                    "{name}, keep_window {:?}: the response differs",
+                    "{name} ({}), keep_window {:?}: the response differs",
+                    file.display(),
                     options.keep_window
                 );
             }

@@ -5,7 +5,7 @@
 
 pub(super) mod columnar;
 mod rows;
-mod window_lines;
+pub(super) mod window_lines;
 
 use std::fs::File;
 use std::path::Path;

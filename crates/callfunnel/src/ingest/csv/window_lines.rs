@@ -200,7 +200,7 @@ impl Picked {
 
 /// Whether the column-wise reader surely takes `value` (unquoted) of
 /// `field` as canonical; the date is read by [`instant_with_offset`].
-fn surely_canonical(field: Field, value: &[u8]) -> bool {
+pub(in crate::ingest) fn surely_canonical(field: Field, value: &[u8]) -> bool {
     match field {
         Field::Id => !value.is_empty() && without_edge_spaces(value),
         Field::Direction | Field::Type => value.is_empty() || is_in_api_case(field, value),
@@ -216,14 +216,14 @@ fn without_edge_spaces(value: &[u8]) -> bool {
     value.first() != Some(&b' ') && value.last() != Some(&b' ')
 }
 
-fn all_digits(value: &[u8]) -> bool {
+pub(in crate::ingest) fn all_digits(value: &[u8]) -> bool {
     value.iter().all(u8::is_ascii_digit)
 }
 
 /// `1` to [`MAX_RINGING_WHOLE_DIGITS`] digits, then maybe a point and `1` to
 /// `9` digits: a number of seconds within the ringing bound, that every
 /// float parser reads alike.
-fn is_plain_decimal(value: &[u8]) -> bool {
+pub(in crate::ingest) fn is_plain_decimal(value: &[u8]) -> bool {
     let (whole, fraction) = match memchr::memchr(b'.', value) {
         Some(at) => (&value[..at], Some(&value[at + 1..])),
         None => (value, None),
@@ -236,13 +236,13 @@ fn is_plain_decimal(value: &[u8]) -> bool {
 /// The instant of a timestamp written with an offset, in microseconds, as
 /// the column-wise reader reads it (the row reader's parser), when it lies
 /// within the years a stored date may have; `None` otherwise.
-fn instant_with_offset(text: &[u8]) -> Option<i64> {
+pub(in crate::ingest) fn instant_with_offset(text: &[u8]) -> Option<i64> {
     let micros = instant_with_offset_micros(std::str::from_utf8(text).ok()?)?;
     rules::is_within_years(micros).then_some(micros)
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::ingest) mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
@@ -430,7 +430,7 @@ mod tests {
     /// Lines from values of every kind, some canonical, some off form, and
     /// the proof that the picker leaves out only what the column-wise
     /// reader accepts, with the date it gives.
-    mod against_the_column_wise_reader {
+    pub(in crate::ingest) mod against_the_column_wise_reader {
         use super::*;
         use crate::ingest::canonical_text::field_positions;
         use crate::ingest::csv::columnar::scan_canonical_csv;
@@ -442,19 +442,21 @@ mod tests {
         const HEADER: &str =
             "id,date,direction,type,user_name,result,duration,ringing_seconds,tags,note";
 
-        fn one_of(choices: &'static [&'static str]) -> impl Strategy<Value = String> {
+        pub(in crate::ingest) fn one_of(
+            choices: &'static [&'static str],
+        ) -> impl Strategy<Value = String> {
             prop::sample::select(choices).prop_map(str::to_string)
         }
 
         /// Mostly (four times in five) a canonical value, else an odd one.
-        fn mostly(
+        pub(in crate::ingest) fn mostly(
             canonical: impl Strategy<Value = String> + 'static,
             odd: impl Strategy<Value = String> + 'static,
         ) -> BoxedStrategy<String> {
             prop_oneof![4 => canonical, 1 => odd].boxed()
         }
 
-        fn date() -> BoxedStrategy<String> {
+        pub(in crate::ingest) fn date() -> BoxedStrategy<String> {
             let first = 1_672_531_200i64; // 2023-01-01T00:00:00Z
             let real = (0i64..3 * 365 * 86_400).prop_map(move |seconds| {
                 DateTime::from_timestamp(first + seconds, 0)
@@ -492,7 +494,7 @@ mod tests {
             mostly(real, odd)
         }
 
-        fn number() -> BoxedStrategy<String> {
+        pub(in crate::ingest) fn number() -> BoxedStrategy<String> {
             let plain = prop_oneof![
                 one_of(&["", "0", "007"]),
                 "[0-9]{1,18}",

@@ -32,7 +32,7 @@ use crate::ingest::fields::{
     localize, push_mapped_tag, read_field, ColumnNames, FieldValue, Raw, ValueReading,
 };
 use crate::ingest::part::{FilePart, Window};
-use crate::ingest::sink::{read_rows, Sink};
+use crate::ingest::sink::{read_rows, LinesIds, Sink};
 use crate::model::rules::{
     self, absent_value, duration_from_float, duration_from_units, is_in_api_case,
     ringing_from_number, text_value, with_default, DurationUnit, TagsForm, ValueMap,
@@ -351,8 +351,9 @@ impl BatchReader<'_> {
             }
             _ => batch,
         };
-        let names = Field::ALL.map(Field::name);
-        sink.keep_counted(calls.select(names).map_err(error)?)
+        let calls = calls.select(Field::ALL.map(Field::name)).map_err(error)?;
+        let ids = rows_ids(&calls).map_err(error)?;
+        sink.keep_counted(calls, ids)
     }
 
     /// Counts the bad rows of `batch` (whose first row is the file's
@@ -445,6 +446,17 @@ impl BatchReader<'_> {
             .map(|row| bad_row(&found, row, self.file.name, self.plans, self.reading))
             .collect()
     }
+}
+
+/// The ids of `calls` (the valid calls of a batch, each with an id), in
+/// row order, none left out.
+fn rows_ids(calls: &DataFrame) -> PolarsResult<LinesIds> {
+    let mut ids = LinesIds::default();
+    let column = calls.column(crate::model::column::ID)?;
+    for id in column.str()?.iter().flatten() {
+        ids.in_order.push(id.as_bytes());
+    }
+    Ok(ids)
 }
 
 /// A reason's code as a literal of the problem columns' type.

@@ -1,0 +1,69 @@
+//! When leaving lines out before parsing pays: the CSV picker
+//! ([`super::csv::window_lines`]) and the NDJSON one
+//! ([`super::window_records`]) look at every line, and pay only when they
+//! leave most lines out.
+
+/// Whether looking for lines to leave out pays, chunk by chunk: it costs
+/// a look at every line, and pays only when it leaves most of them out.
+/// A chunk where it kept more than half (of its bytes or lines) is followed by chunks
+/// taken whole, two, then eight, then [`MOST_CHUNKS_TAKEN_WHOLE`] while it
+/// keeps failing to pay; as soon as it pays, every chunk is looked
+/// at again. Which lines are parsed changes, never which calls are kept.
+#[derive(Debug, Default)]
+pub(super) struct PickingPays {
+    /// Chunks to take whole after the last chunk looked at.
+    after_failure: u32,
+    /// Chunks still to take whole before the next look.
+    waiting: u32,
+}
+
+/// The most chunks taken whole between two looks (see [`PickingPays`]).
+const MOST_CHUNKS_TAKEN_WHOLE: u32 = 16;
+
+impl PickingPays {
+    /// Whether to look at the lines of the next chunk.
+    pub fn next_chunk(&mut self) -> bool {
+        if self.waiting == 0 {
+            return true;
+        }
+        self.waiting -= 1;
+        false
+    }
+
+    /// What looking at a chunk of `size` kept: `kept` (both in bytes, or
+    /// both in lines).
+    pub fn record(&mut self, size: usize, kept: usize) {
+        if kept * 2 > size {
+            self.after_failure = (self.after_failure * 4).clamp(2, MOST_CHUNKS_TAKEN_WHOLE);
+            self.waiting = self.after_failure;
+        } else {
+            self.after_failure = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picking_lines_stops_while_it_does_not_pay_and_starts_again() {
+        let mut picking = PickingPays::default();
+        let mut looked = Vec::new();
+        // Kept bytes of each chunk looked at: 10 of 100 pays, 60 does not.
+        let mut outcomes = [10, 60, 60, 60, 10, 10, 60, 60].into_iter();
+        for _ in 0..32 {
+            let look = picking.next_chunk();
+            looked.push(look);
+            if look {
+                picking.record(100, outcomes.next().unwrap_or(60));
+            }
+        }
+        let pattern: String = looked
+            .iter()
+            .map(|&look| if look { 'L' } else { '.' })
+            .collect();
+        // Fails: 2, 8, then 16 chunks taken whole; pays: looks at every chunk.
+        assert_eq!(pattern, "LL..L........L................LL");
+    }
+}
