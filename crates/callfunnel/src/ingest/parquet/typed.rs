@@ -85,6 +85,8 @@ pub(super) fn read(
         reading,
         skip_invalid,
     };
+    // The sink keeps the calls (and reads the file again when it asks);
+    // the rows, bad rows and facts are those the batches found.
     let mut found = Found::default();
     let part = read_rows(skip_invalid, keep_window, |sink| {
         found = Found::new(findings.checks.len());
