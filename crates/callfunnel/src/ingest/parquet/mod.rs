@@ -2,6 +2,7 @@
 //! [`crate::store`]), a file of text columns in canonical form column-wise
 //! ([`text`]), any other field by field ([`typed`]).
 
+mod batches;
 pub(super) mod text;
 mod typed;
 
@@ -9,6 +10,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use self::batches::file_batches;
 use super::error::IngestError;
 use super::fields::{ColumnNames, ValueReading};
 use super::part::{FilePart, Ids, Window};
@@ -18,8 +20,8 @@ use crate::store::scan_store;
 
 /// The calls of the Parquet file at `path` (named `file` in messages), its
 /// values as `reading` says; with a `keep_window` (one file read, see
-/// [`IngestOptions::keep_window`]), a store or a file of text columns may
-/// keep only the calls of that window. Values read as written may take
+/// [`IngestOptions::keep_window`]), only the calls of that window may be
+/// kept. Values read as written may take
 /// the store's or the text columns' column-wise reader.
 pub(super) fn read(
     path: &Path,
@@ -45,9 +47,17 @@ pub(super) fn read(
     };
     let mut scan = LazyFrame::scan_parquet(source, args).map_err(unreadable)?;
     let schema = scan.collect_schema().map_err(unreadable)?;
-    let typed = |scan| typed::read(file, scan, &schema, names, reading, options.skip_invalid);
+    let typed = |scan, batches: &[(i64, IdxSize)]| {
+        let file = typed::TypedFile {
+            name: file,
+            scan,
+            schema: &schema,
+            batches,
+        };
+        typed::read(file, names, reading, options.skip_invalid, keep_window)
+    };
     if !reading.is_as_written() {
-        return typed(scan);
+        return typed(scan, &file_batches(path, file)?);
     }
     if !names.is_any_mapped() && *schema == canonical_schema() {
         let store = scan_store(path, file, scan.clone(), options.keep_window, keep_window)
@@ -65,5 +75,7 @@ pub(super) fn read(
             ));
         }
     }
-    text::read(path, file, &scan, &schema, names, keep_window)?.or_rule_by_rule(|| typed(scan))
+    let batches = file_batches(path, file)?;
+    text::read(file, &scan, &schema, names, &batches, keep_window)?
+        .or_rule_by_rule(|| typed(scan, &batches))
 }

@@ -9,15 +9,21 @@
 //!
 //! Each field gives its canonical value and, per row, the reason its value is
 //! refused (null when it is not). A row's reason is that of its first refused
-//! field, in field order, as the row reader stops at the first bad field. One
-//! aggregate query counts the rows and the bad rows per reason; the frame
-//! handed on stays a lazy scan.
+//! field, in field order, as the row reader stops at the first bad field.
+//! The file is read once, in batches of row groups, each converted (values,
+//! problems and facts) on its own thread while the batch before is counted
+//! and its calls go to a [`Sink`], which keeps a window's calls as the row
+//! readers' do.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use chrono::DateTime;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use crate::exprs::{collect_streaming, first_count};
+use super::batches::read_in_batches;
+use crate::exprs::collect_streaming;
 use crate::ingest::error::{truncate_value, IngestError, InvalidRow, Reason};
 use crate::ingest::facts::{
     DateForm, Location, ReadingFacts, RowFacts, SkippedRow, SkippedRows, EXAMPLES, SKIPPED_LISTED,
@@ -25,35 +31,94 @@ use crate::ingest::facts::{
 use crate::ingest::fields::{
     localize, push_mapped_tag, read_field, ColumnNames, FieldValue, Raw, ValueReading,
 };
-use crate::ingest::part::{FilePart, Ids};
+use crate::ingest::part::{FilePart, Window};
+use crate::ingest::sink::{read_rows, LinesIds, Sink};
 use crate::model::rules::{
     self, absent_value, duration_from_float, duration_from_units, is_in_api_case,
     ringing_from_number, text_value, with_default, DurationUnit, TagsForm, ValueMap,
 };
 use crate::model::{date_dtype, Field};
 
-/// The calls of a Parquet file (named `file` in messages; `scan` its lazy
-/// scan, of `schema`), each field read by its plan, as `reading` says; a bad
-/// row stops the read, or is skipped and counted with `skip_invalid`.
+/// A Parquet file to read field by field.
+pub(super) struct TypedFile<'a> {
+    /// Its name in messages.
+    pub name: &'a str,
+    /// Its lazy scan.
+    pub scan: LazyFrame,
+    /// The schema of `scan`.
+    pub schema: &'a Schema,
+    /// The batches (first row, rows) it is read in.
+    pub batches: &'a [(i64, IdxSize)],
+}
+
+/// The calls of a Parquet `file`, each field read by its plan, as `reading`
+/// says; a bad row stops the read, or is skipped and counted with
+/// `skip_invalid`. With a `keep_window` (see
+/// [`crate::ingest::IngestOptions::keep_window`]), only the calls that
+/// window needs are kept (see [`Sink`]); rows, bad rows and facts are
+/// counted over every row.
 pub(super) fn read(
-    file: &str,
-    mut scan: LazyFrame,
-    schema: &Schema,
+    file: TypedFile<'_>,
     names: &ColumnNames,
     reading: &ValueReading,
     skip_invalid: bool,
+    keep_window: Option<Window>,
 ) -> Result<FilePart, IngestError> {
-    let polars_error = |source: PolarsError| IngestError::Polars {
-        context: file.to_string(),
-        source,
+    let plans = plan_fields(&file, names, reading)?;
+    let problems: Vec<Expr> = plans
+        .iter()
+        .filter_map(|plan| plan.problem.clone())
+        .collect();
+    let row_problem = (!problems.is_empty()).then(|| coalesce(&problems));
+    let findings = Findings::new(&plans, row_problem.as_ref());
+    let mut columns: Vec<Expr> = plans
+        .iter()
+        .map(|plan| plan.value.clone().alias(plan.field.name()))
+        .collect();
+    columns.extend(findings.columns.iter().cloned());
+    let converted = file.scan.clone().select(columns);
+    let reader = BatchReader {
+        file: &file,
+        plans: &plans,
+        row_problem: row_problem.as_ref(),
+        checks: &findings.checks,
+        reading,
+        skip_invalid,
     };
+    // The sink keeps the calls (and reads the file again when it asks);
+    // the rows, bad rows and facts are those the batches found.
+    let mut found = Found::default();
+    let part = read_rows(skip_invalid, keep_window, |sink| {
+        found = Found::new(findings.checks.len());
+        let stopped = read_in_batches(converted.clone(), file.batches, |first_row, batch| {
+            let taken = batch
+                .map_err(|source| polars_error(file.name, source))
+                .and_then(|batch| reader.take(batch, first_row, &mut found, sink));
+            match taken {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(error) => ControlFlow::Break(error),
+            }
+        });
+        stopped.map_or(Ok(()), Err)
+    })?;
+    Ok(found.into_part(part, &findings.checks))
+}
+
+/// The plan of each field of [`Field::ALL`] in `file`, its column named as
+/// `names` says; an error for a required or mapped column missing, or a
+/// column of a type that cannot hold its field.
+fn plan_fields(
+    file: &TypedFile<'_>,
+    names: &ColumnNames,
+    reading: &ValueReading,
+) -> Result<Vec<FieldPlan>, IngestError> {
     let mut plans: Vec<FieldPlan> = Vec::with_capacity(Field::ALL.len());
     for field in Field::ALL {
         let column = names.get(field);
-        let plan = match schema.get(column) {
+        let plan = match file.schema.get(column) {
             Some(dtype) => plan_field(field, column, dtype, reading).map_err(|expected| {
                 IngestError::BadColumnType {
-                    file: file.to_string(),
+                    file: file.name.to_string(),
                     column: column.to_string(),
                     dtype: dtype.to_string(),
                     expected,
@@ -61,7 +126,7 @@ pub(super) fn read(
             })?,
             None if field.is_required() || names.is_mapped(field) => {
                 return Err(IngestError::MissingColumn {
-                    file: file.to_string(),
+                    file: file.name.to_string(),
                     field: field.name().to_string(),
                     column: column.to_string(),
                 });
@@ -76,62 +141,15 @@ pub(super) fn read(
         };
         plans.push(plan);
     }
+    Ok(plans)
+}
 
-    let problems: Vec<Expr> = plans
-        .iter()
-        .filter_map(|plan| plan.problem.clone())
-        .collect();
-    let row_problem = (!problems.is_empty()).then(|| coalesce(&problems));
-    let findings = Findings::new(&plans, row_problem.as_ref());
-    let counts = findings.count(&scan).map_err(polars_error)?;
-    let facts = findings.facts(&scan, &counts, file).map_err(polars_error)?;
-    let mut skipped_rows = SkippedRows::default();
-    if let (false, Some(row_problem)) = (counts.skipped.is_empty(), row_problem) {
-        let bad = |only, limit| {
-            let rows = bad_rows(
-                scan.clone(),
-                file,
-                &plans,
-                &row_problem,
-                reading,
-                only,
-                limit,
-            );
-            rows.map_err(polars_error)
-        };
-        if !skip_invalid {
-            let first = bad(None, 1)?.into_iter().next();
-            let first = first.ok_or_else(|| polars_error(no_bad_row()))?;
-            return Err(IngestError::InvalidParquetRow(Box::new(first)));
-        }
-        let mut listed = Vec::new();
-        for (reason, _) in &counts.skipped {
-            listed.extend(bad(Some(*reason), SKIPPED_LISTED)?);
-        }
-        listed.sort_by_key(|row| row.line);
-        for row in &listed {
-            skipped_rows.add(row.reason, || SkippedRow::of(row));
-        }
-        scan = scan.filter(row_problem.is_null());
+/// A Polars error reading the file named `file`.
+fn polars_error(file: &str, source: PolarsError) -> IngestError {
+    IngestError::Polars {
+        context: file.to_string(),
+        source,
     }
-
-    let columns: Vec<Expr> = plans
-        .into_iter()
-        .map(|plan| plan.value.alias(plan.field.name()))
-        .collect();
-    Ok(FilePart {
-        frame: scan.select(columns),
-        rows_read: counts.rows,
-        skipped: counts
-            .skipped
-            .iter()
-            .map(|(reason, rows)| (reason.as_str().to_string(), *rows))
-            .collect(),
-        skipped_rows,
-        facts,
-        ids: Ids::Unknown,
-        spills: Vec::new(),
-    })
 }
 
 /// How a field is read from the file.
@@ -155,15 +173,6 @@ const ROW_NUMBER: &str = "__row";
 /// Name of the column of each row's first problem.
 const ROW_PROBLEM: &str = "__problem";
 
-/// What one pass over the file finds: its rows, its bad rows by reason and
-/// the rows showing each fact of [`ReadingFacts`].
-struct Counts {
-    rows: u64,
-    skipped: Vec<(Reason, u64)>,
-    /// The rows of each of [`Findings::checks`].
-    facts: Vec<u64>,
-}
-
 /// The rows of a file that show one fact of [`ReadingFacts`]: those whose
 /// fact column (a field's [`FieldPlan::fact`]) holds `code`, and that gave
 /// a call (`kept`) or not.
@@ -175,22 +184,36 @@ struct FactCheck {
 }
 
 impl FactCheck {
-    /// Whether a row of [`Findings::columns`] shows it.
-    fn shown(&self) -> Expr {
-        let kept = if self.kept {
-            col(ROW_PROBLEM).is_null()
-        } else {
-            col(ROW_PROBLEM).is_not_null()
-        };
-        col(self.column.as_str())
-            .eq(lit(self.code))
-            .and(kept)
-            .fill_null(lit(false))
+    /// The rows of `batch` (a converted batch whose first row is the file's
+    /// `first_row`, 0-based) that show it, added to `shown` (its rows, and
+    /// the first [`EXAMPLES`] of them in `file`).
+    fn tally(
+        &self,
+        batch: &DataFrame,
+        first_row: i64,
+        file: &str,
+        shown: &mut (u64, Vec<Location>),
+    ) -> PolarsResult<()> {
+        let facts = batch.column(&self.column)?.i32()?;
+        let problems = batch.column(ROW_PROBLEM)?.i32()?;
+        for (index, (fact, problem)) in facts.iter().zip(problems.iter()).enumerate() {
+            if fact != Some(self.code) || problem.is_none() != self.kept {
+                continue;
+            }
+            shown.0 += 1;
+            if shown.1.len() < EXAMPLES {
+                shown.1.push(Location {
+                    file: file.to_string(),
+                    line: (first_row + index as i64 + 1) as u64,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
 /// The problems and facts of a file's rows, each computed once per row as a
-/// column of the scan.
+/// column of the converted batches.
 struct Findings {
     /// The row problem and the fact columns.
     columns: Vec<Expr>,
@@ -236,79 +259,206 @@ impl Findings {
         }
         Findings { columns, checks }
     }
+}
 
-    /// One pass over `scan`: its rows, the bad rows by reason, the rows
-    /// showing each fact.
-    fn count(&self, scan: &LazyFrame) -> PolarsResult<Counts> {
-        let mut summary = vec![len().alias("rows")];
-        summary.extend(Reason::ALL.iter().map(|reason| {
-            col(ROW_PROBLEM)
-                .eq(code_literal(*reason))
-                .sum()
-                .alias(reason_count_name(*reason))
-        }));
-        summary.extend(
-            self.checks
-                .iter()
-                .enumerate()
-                .map(|(index, check)| check.shown().sum().alias(format!("fact{index}"))),
-        );
-        let counts = collect_streaming(
-            scan.clone()
-                .with_columns(self.columns.clone())
-                .select(summary),
-        )?;
-        let mut skipped = Vec::new();
-        for reason in Reason::ALL {
-            let bad = first_count(&counts, &reason_count_name(reason))?;
-            if bad > 0 {
-                skipped.push((reason, bad));
-            }
+/// What the batches of a file found so far: its rows, its bad rows by
+/// reason and the first of them, the rows showing each of the
+/// [`Findings::checks`].
+#[derive(Default)]
+struct Found {
+    rows: u64,
+    skipped: BTreeMap<String, u64>,
+    /// The first [`SKIPPED_LISTED`] bad rows of each reason.
+    listed: Vec<InvalidRow>,
+    /// For each check, its rows and the first [`EXAMPLES`] of them.
+    shown: Vec<(u64, Vec<Location>)>,
+}
+
+impl Found {
+    /// Nothing found yet, by `checks` checks of facts.
+    fn new(checks: usize) -> Found {
+        Found {
+            shown: vec![(0, Vec::new()); checks],
+            ..Found::default()
         }
-        let facts = (0..self.checks.len())
-            .map(|index| first_count(&counts, &format!("fact{index}")))
-            .collect::<PolarsResult<_>>()?;
-        Ok(Counts {
-            rows: first_count(&counts, "rows")?,
-            skipped,
-            facts,
-        })
     }
 
-    /// The facts `counts` found in `scan` (the file named `file`), with the
-    /// first rows showing each.
-    fn facts(&self, scan: &LazyFrame, counts: &Counts, file: &str) -> PolarsResult<ReadingFacts> {
+    /// The bad rows of `reason` listed so far.
+    fn listed(&self, reason: Reason) -> usize {
+        self.listed
+            .iter()
+            .filter(|row| row.reason == reason)
+            .count()
+    }
+
+    /// `part` (the calls kept) with what the batches found, by `checks`.
+    fn into_part(mut self, part: FilePart, checks: &[FactCheck]) -> FilePart {
         let mut facts = ReadingFacts::default();
-        for (check, rows) in self.checks.iter().zip(&counts.facts) {
-            if *rows == 0 {
-                continue;
+        for (check, (rows, first)) in checks.iter().zip(&self.shown) {
+            if *rows > 0 {
+                facts.record_rows(check.facts, check.kept, *rows, first);
             }
-            let first = scan
-                .clone()
-                .with_row_index(ROW_NUMBER, None)
-                .with_columns(self.columns.clone())
-                .filter(check.shown())
-                .select([col(ROW_NUMBER)])
-                .limit(EXAMPLES as IdxSize);
-            let first = collect_streaming(first)?;
-            let first: Vec<Location> = first
-                .column(ROW_NUMBER)?
-                .idx()?
-                .into_no_null_iter()
-                .map(|row| Location {
-                    file: file.to_string(),
-                    line: u64::from(row) + 1,
-                })
-                .collect();
-            facts.record_rows(check.facts, check.kept, *rows, &first);
         }
-        Ok(facts)
+        let mut skipped_rows = SkippedRows::default();
+        self.listed.sort_by_key(|row| row.line);
+        for row in &self.listed {
+            skipped_rows.add(row.reason, || SkippedRow::of(row));
+        }
+        FilePart {
+            rows_read: self.rows,
+            skipped: self.skipped,
+            skipped_rows,
+            facts,
+            ..part
+        }
     }
 }
 
-/// Name of the summary column counting the rows bad for `reason`.
-fn reason_count_name(reason: Reason) -> String {
-    format!("reason{}", reason.code())
+/// What takes the converted batches of a file.
+struct BatchReader<'a> {
+    file: &'a TypedFile<'a>,
+    plans: &'a [FieldPlan],
+    /// Each row's first problem, when a value can be refused.
+    row_problem: Option<&'a Expr>,
+    checks: &'a [FactCheck],
+    reading: &'a ValueReading,
+    skip_invalid: bool,
+}
+
+impl BatchReader<'_> {
+    /// Takes a converted `batch` whose first row is the file's `first_row`
+    /// (0-based): counts its rows, bad rows and facts in `found`, stops at
+    /// its first bad row (without `skip_invalid`), and gives its calls to
+    /// `sink`.
+    fn take(
+        &self,
+        batch: DataFrame,
+        first_row: i64,
+        found: &mut Found,
+        sink: &mut Sink,
+    ) -> Result<(), IngestError> {
+        let error = |source| polars_error(self.file.name, source);
+        found.rows += batch.height() as u64;
+        for (check, shown) in self.checks.iter().zip(&mut found.shown) {
+            check
+                .tally(&batch, first_row, self.file.name, shown)
+                .map_err(error)?;
+        }
+        let problems = batch.column(ROW_PROBLEM).map_err(error)?;
+        let calls = match self.row_problem {
+            Some(row_problem) if problems.null_count() < problems.len() => {
+                self.count_bad_rows(&batch, first_row, row_problem, found)?;
+                let valid = batch.lazy().filter(col(ROW_PROBLEM).is_null());
+                valid.collect().map_err(error)?
+            }
+            _ => batch,
+        };
+        let calls = calls.select(Field::ALL.map(Field::name)).map_err(error)?;
+        let ids = rows_ids(&calls).map_err(error)?;
+        sink.keep_counted(calls, ids)
+    }
+
+    /// Counts the bad rows of `batch` (whose first row is the file's
+    /// `first_row`; `row_problem` each row's first problem) by reason in
+    /// `found`, with the first of each reason; without `skip_invalid`, the
+    /// error of the first.
+    fn count_bad_rows(
+        &self,
+        batch: &DataFrame,
+        first_row: i64,
+        row_problem: &Expr,
+        found: &mut Found,
+    ) -> Result<(), IngestError> {
+        let error = |source| polars_error(self.file.name, source);
+        let rows = batch.height();
+        if !self.skip_invalid {
+            let first = self.bad_rows(first_row, rows, row_problem, None, 1);
+            let first = first.map_err(error)?.into_iter().next();
+            let first = first.ok_or_else(|| error(no_bad_row()))?;
+            return Err(IngestError::InvalidParquetRow(Box::new(first)));
+        }
+        let mut by_code = BTreeMap::new();
+        let problems = batch
+            .column(ROW_PROBLEM)
+            .and_then(|column| column.i32())
+            .map_err(error)?;
+        for code in problems.iter().flatten() {
+            *by_code.entry(code).or_insert(0u64) += 1;
+        }
+        for (code, bad) in by_code {
+            let reason = u8::try_from(code).ok().and_then(Reason::from_code);
+            let reason = reason.ok_or_else(|| error(no_bad_row()))?;
+            *found
+                .skipped
+                .entry(reason.as_str().to_string())
+                .or_default() += bad;
+            let listed = found.listed(reason);
+            if listed < SKIPPED_LISTED {
+                let limit = SKIPPED_LISTED - listed;
+                let first = self.bad_rows(first_row, rows, row_problem, Some(reason), limit);
+                found.listed.extend(first.map_err(error)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The first `limit` bad rows (those bad for `only`, when given) of the
+    /// `rows` rows of the file from `first_row` (0-based; `row_problem` each
+    /// row's first problem), in order: each its 1-based number, and its
+    /// first refused field's column, value, reason and (as the CSV rules
+    /// give it) detail.
+    fn bad_rows(
+        &self,
+        first_row: i64,
+        rows: usize,
+        row_problem: &Expr,
+        only: Option<Reason>,
+        limit: usize,
+    ) -> PolarsResult<Vec<InvalidRow>> {
+        let mut select = vec![col(ROW_NUMBER)];
+        for (index, plan) in self.plans.iter().enumerate() {
+            if let (Some(problem), Some(column)) = (&plan.problem, &plan.column) {
+                select.push(problem.clone().alias(format!("problem{index}")));
+                select.push(
+                    col(column.as_str())
+                        .cast(DataType::String)
+                        .alias(format!("shown{index}")),
+                );
+            }
+        }
+        let bad = match only {
+            Some(reason) => row_problem.clone().eq(code_literal(reason)),
+            None => row_problem.clone().is_not_null(),
+        };
+        let first_number = IdxSize::try_from(first_row).map_err(
+            |_| polars_err!(ComputeError: "row {first_row} is beyond Polars' row numbers"),
+        )?;
+        let as_idx = |count: usize| IdxSize::try_from(count).unwrap_or(IdxSize::MAX);
+        let found = self
+            .file
+            .scan
+            .clone()
+            .slice(first_row, as_idx(rows))
+            .with_row_index(ROW_NUMBER, Some(first_number))
+            .filter(bad.fill_null(lit(false)))
+            .select(select)
+            .limit(as_idx(limit));
+        let found = collect_streaming(found)?;
+        (0..found.height())
+            .map(|row| bad_row(&found, row, self.file.name, self.plans, self.reading))
+            .collect()
+    }
+}
+
+/// The ids of `calls` (the valid calls of a batch, each with an id), in
+/// row order, none left out.
+fn rows_ids(calls: &DataFrame) -> PolarsResult<LinesIds> {
+    let mut ids = LinesIds::default();
+    let column = calls.column(crate::model::column::ID)?;
+    for id in column.str()?.iter().flatten() {
+        ids.in_order.push(id.as_bytes());
+    }
+    Ok(ids)
 }
 
 /// A reason's code as a literal of the problem columns' type.
@@ -321,45 +471,7 @@ fn no_bad_row() -> PolarsError {
     PolarsError::ComputeError("no bad row found".into())
 }
 
-/// The first `limit` bad rows of the file (those bad for `only`, when
-/// given), in order: each its 1-based number, and its first refused field's
-/// column, value, reason and (as the CSV rules give it) detail.
-fn bad_rows(
-    scan: LazyFrame,
-    file: &str,
-    plans: &[FieldPlan],
-    row_problem: &Expr,
-    reading: &ValueReading,
-    only: Option<Reason>,
-    limit: usize,
-) -> PolarsResult<Vec<InvalidRow>> {
-    let mut select = vec![col(ROW_NUMBER)];
-    for (index, plan) in plans.iter().enumerate() {
-        if let (Some(problem), Some(column)) = (&plan.problem, &plan.column) {
-            select.push(problem.clone().alias(format!("problem{index}")));
-            select.push(
-                col(column.as_str())
-                    .cast(DataType::String)
-                    .alias(format!("shown{index}")),
-            );
-        }
-    }
-    let bad = match only {
-        Some(reason) => row_problem.clone().eq(code_literal(reason)),
-        None => row_problem.clone().is_not_null(),
-    };
-    let rows = scan
-        .with_row_index(ROW_NUMBER, None)
-        .filter(bad.fill_null(lit(false)))
-        .select(select)
-        .limit(IdxSize::try_from(limit).unwrap_or(IdxSize::MAX));
-    let rows = collect_streaming(rows)?;
-    (0..rows.height())
-        .map(|row| bad_row(&rows, row, file, plans, reading))
-        .collect()
-}
-
-/// The bad row at `row` of the frame of [`bad_rows`].
+/// The bad row at `row` of the frame of [`BatchReader::bad_rows`].
 fn bad_row(
     rows: &DataFrame,
     row: usize,
@@ -494,12 +606,7 @@ fn text_field(
                 let texts = column.str()?;
                 // Most exports' texts are already values (nothing to trim,
                 // not empty): the column is then kept as it is.
-                let as_read = |text: Option<&str>| {
-                    text.map_or(true, |text| {
-                        text_value(text).is_some_and(|value| value.len() == text.len())
-                    })
-                };
-                if texts.iter().all(as_read) {
+                if every_text(texts, is_own_value) {
                     return Ok(column);
                 }
                 let values = texts.iter().map(|text| text.and_then(text_value));
@@ -515,6 +622,28 @@ fn text_field(
         Ok((col(column).cast(DataType::String), None))
     } else {
         Err(expected)
+    }
+}
+
+/// Whether `test` holds for every text of `texts` (nulls aside); texts
+/// without nulls are read array by array, without their validity.
+fn every_text(texts: &StringChunked, test: impl Fn(&str) -> bool) -> bool {
+    if texts.null_count() == 0 {
+        let mut arrays = texts.downcast_iter();
+        arrays.all(|array| array.values_iter().all(&test))
+    } else {
+        texts.iter().all(|text| text.map_or(true, &test))
+    }
+}
+
+/// Whether `text` is its own value by the CSV rule ([`text_value`]): not
+/// empty, nothing to trim. Most texts start and end with a visible ASCII
+/// character, which says so at once.
+fn is_own_value(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => true,
+        _ => text_value(text).is_some_and(|value| value.len() == text.len()),
     }
 }
 
@@ -692,17 +821,19 @@ fn by_csv_rules(
     let as_written = matches!(field, Field::Direction | Field::Type | Field::Result)
         && reading.values.is_empty();
     let in_api_case = move |input: &StringChunked| {
-        as_written
-            && input
-                .iter()
-                .all(|text| text.map_or(true, |text| is_in_api_case(field, text.as_bytes())))
+        as_written && every_text(input, |text| is_in_api_case(field, text.as_bytes()))
     };
+    // Enums and tags hold few distinct texts: each is read once a batch.
+    let remembers = matches!(
+        field,
+        Field::Direction | Field::Type | Field::Result | Field::Tags
+    );
     let read = reader(column);
     let read_values = move |input: Column| -> PolarsResult<Column> {
         if in_api_case(input.str()?) {
             return Ok(input);
         }
-        let values = input.str()?.iter().map(|text| read(text).0.ok());
+        let values = read_each(input.str()?, remembers, |text| read(text).0.ok());
         Ok(canonical_column(field, input.name().clone(), values))
     };
     let value = text.clone().map(read_values, typed_as(read_dtype(field)));
@@ -717,7 +848,7 @@ fn by_csv_rules(
             let none = Int32Chunked::full_null(input.name().clone(), input.len());
             return Ok(none.into_column());
         }
-        let codes = input.str()?.iter().map(|text| {
+        let codes = read_each(input.str()?, remembers, |text| {
             let reason = read(text).0.err()?.reason;
             Some(i32::from(reason.code()))
         });
@@ -729,7 +860,7 @@ fn by_csv_rules(
         let read = reader(column);
         text.map(
             move |input: Column| {
-                let codes = input.str()?.iter().map(|text| {
+                let codes = read_each(input.str()?, remembers, |text| {
                     let facts = read(Some(text?)).1;
                     let code = match field {
                         Field::Date => facts.date as u8,
@@ -743,6 +874,42 @@ fn by_csv_rules(
         )
     });
     (value, Some(problem), fact)
+}
+
+/// Most distinct texts [`read_each`] remembers what it read of.
+const REMEMBERED_TEXTS: usize = 1024;
+
+/// What `read` gives for each text of `texts`, in order; when `remembers`,
+/// each distinct text (the first [`REMEMBERED_TEXTS`] of them) is read once
+/// and what it gave is repeated.
+fn read_each<'a, T: Clone + 'a>(
+    texts: &'a StringChunked,
+    remembers: bool,
+    read: impl Fn(Option<&'a str>) -> T + 'a,
+) -> impl Iterator<Item = T> + 'a {
+    let mut known: PlHashMap<Option<&'a str>, T> = PlHashMap::new();
+    let mut last: Option<(Option<&'a str>, T)> = None;
+    texts.iter().map(move |text| {
+        if !remembers {
+            return read(text);
+        }
+        // A text is often the one before (nulls come in runs).
+        if let Some((_, value)) = last.as_ref().filter(|(before, _)| *before == text) {
+            return value.clone();
+        }
+        let value = match known.get(&text) {
+            Some(value) => value.clone(),
+            None => {
+                let value = read(text);
+                if known.len() < REMEMBERED_TEXTS {
+                    known.insert(text, value.clone());
+                }
+                value
+            }
+        };
+        last = Some((text, value.clone()));
+        value
+    })
 }
 
 /// The output type of a map whose output column is of `dtype`, named as its
@@ -818,6 +985,257 @@ fn canonical_column(
                     .map(|value| value.as_ref().and_then(FieldValue::as_text)),
             )
             .into_column()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    use super::*;
+    use crate::engine::{compute, window};
+    use crate::ingest::part::Ids;
+    use crate::request::Request;
+
+    /// Three weeks of March by week, every call dialled, tagged `won`.
+    fn request() -> Request {
+        Request::from_json_str(
+            r#"{"date":{"from":"2024-03-01","to":"2024-03-21"},"tags":["won"],
+                "granularity":"WEEK","timezone":"America/New_York",
+                "extend":"items","stage":"DIAL","page":1,"size":10}"#,
+        )
+        .unwrap()
+    }
+
+    /// A call of a typed file: its id, its wall-clock date (naive, read in
+    /// New York), its duration.
+    type Row = (String, NaiveDateTime, i64);
+
+    /// 600 calls, one every 1,000 minutes from 2024-01-01, their ids in no
+    /// order.
+    fn rows() -> Vec<Row> {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        (0..600)
+            .map(|row: i64| {
+                let id = format!("cll-{:05}", row * 7919 % 1000);
+                let date = start + chrono::Duration::minutes(1_000 * row);
+                (id, date, 30 + row % 200)
+            })
+            .collect()
+    }
+
+    /// `rows` written as DuckDB writes an export: the date a timestamp
+    /// without zone, the duration an integer, the result and the tags text.
+    fn write(dir: &std::path::Path, rows: &[Row]) -> std::path::PathBuf {
+        let micros: Vec<i64> = rows
+            .iter()
+            .map(|(_, date, _)| date.and_utc().timestamp_micros())
+            .collect();
+        let dates = Int64Chunked::from_vec("date".into(), micros)
+            .into_datetime(TimeUnit::Microseconds, None)
+            .into_column();
+        let n = rows.len();
+        let column = |name: &str, values: Vec<Option<&str>>| Column::new(name.into(), values);
+        let mut frame = DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "id".into(),
+                    rows.iter().map(|row| row.0.as_str()).collect::<Vec<_>>(),
+                ),
+                dates,
+                column(
+                    "result",
+                    (0..n)
+                        .map(|row| Some(["ANSWERED", "NO_ANSWER"][row % 2]))
+                        .collect(),
+                ),
+                Column::new(
+                    "duration".into(),
+                    rows.iter().map(|row| row.2).collect::<Vec<_>>(),
+                ),
+                column(
+                    "tags",
+                    (0..n)
+                        .map(|row| (row % 3 == 0).then_some("demo_booked;Won"))
+                        .collect(),
+                ),
+            ],
+        )
+        .unwrap();
+        let path = dir.join("typed.parquet");
+        let file = std::fs::File::create(&path).unwrap();
+        ParquetWriter::new(file).finish(&mut frame).unwrap();
+        path
+    }
+
+    /// The file at `path` read by the typed reader in batches of
+    /// `batch_rows` rows, keeping `window`'s calls when given.
+    fn read_typed(
+        path: &std::path::Path,
+        batch_rows: usize,
+        window: Option<Window>,
+        skip_invalid: bool,
+    ) -> Result<FilePart, IngestError> {
+        let source = PlRefPath::try_from_path(path).unwrap();
+        let mut scan = LazyFrame::scan_parquet(source, ScanArgsParquet::default()).unwrap();
+        let schema = scan.collect_schema().unwrap();
+        let rows = scan.clone().collect().unwrap().height();
+        let batches: Vec<(i64, IdxSize)> = (0..rows)
+            .step_by(batch_rows)
+            .map(|start| (start as i64, batch_rows.min(rows - start) as IdxSize))
+            .collect();
+        let file = TypedFile {
+            name: "typed.parquet",
+            scan,
+            schema: &schema,
+            batches: &batches,
+        };
+        let names = ColumnNames::new(&[]).unwrap();
+        let reading = ValueReading::in_zone(chrono_tz::America::New_York);
+        read(file, &names, &reading, skip_invalid, window)
+    }
+
+    fn height(part: &FilePart) -> usize {
+        part.frame.clone().collect().unwrap().height()
+    }
+
+    /// Asserts that `part` found what `every` (read whole, every call kept)
+    /// found, and gives the same answer.
+    fn assert_same_reading(part: &FilePart, every: &FilePart) {
+        assert_eq!(part.rows_read, every.rows_read);
+        assert_eq!(part.skipped, every.skipped);
+        assert_eq!(part.skipped_rows, every.skipped_rows);
+        assert_eq!(part.facts, every.facts);
+        let answer = compute(part.frame.clone(), &request()).unwrap();
+        assert_eq!(answer, compute(every.frame.clone(), &request()).unwrap());
+    }
+
+    #[test]
+    fn a_window_read_in_batches_keeps_few_calls_with_ids_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &rows());
+        let every = read_typed(&path, 600, None, false).unwrap();
+        assert_eq!((every.rows_read, height(&every)), (600, 600));
+        // Dates without offset: counted, the first five rows named.
+        assert_eq!(every.facts.dates_without_offset.count, 600);
+        assert_eq!(every.facts.dates_without_offset.first.len(), EXAMPLES);
+        let part = read_typed(&path, 50, Some(window(&request())), false).unwrap();
+        assert_same_reading(&part, &every);
+        // No id repeats (every id hashed): distinct, no duplicate pass.
+        assert!(part.ids == Ids::Unique && every.ids == Ids::Unique);
+        let kept = height(&part);
+        assert!(kept < 100, "{kept} of 600 calls kept");
+    }
+
+    #[test]
+    fn repeated_ids_after_calls_were_left_out_keep_their_copies() {
+        let mut rows = rows();
+        let march = |day, hour| {
+            NaiveDate::from_ymd_opt(2024, 3, day)
+                .unwrap()
+                .and_hms_opt(hour, 0, 0)
+                .unwrap()
+        };
+        // A call of January gets a copy in the window (a call more), a call
+        // of the window one in June (a call less), the latest call one in
+        // January (`last_updated` moves).
+        let copy = |row: usize, date: NaiveDateTime| (rows[row].0.clone(), date, 7);
+        let copies = [
+            copy(3, march(5, 10)),
+            copy(
+                first_in_window(&rows),
+                march(30, 10) + chrono::Duration::days(70),
+            ),
+            copy(599, march(1, 10) - chrono::Duration::days(50)),
+        ];
+        rows.extend(copies);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &rows);
+        let every = read_typed(&path, rows.len(), None, false).unwrap();
+        let part = read_typed(&path, 50, Some(window(&request())), false).unwrap();
+        assert_same_reading(&part, &every);
+        assert!(part.ids != Ids::Unique);
+        let kept = height(&part);
+        assert!(kept < 110, "{kept} of 603 calls kept");
+        // Loaded (the earlier copies dropped), with the window or without:
+        // one report, one answer, not that of the calls without copies.
+        let answer = |path: &std::path::Path, keep_window| {
+            let options = crate::ingest::IngestOptions {
+                keep_window,
+                input_tz: chrono_tz::America::New_York,
+                ..Default::default()
+            };
+            let loaded = crate::ingest::load(&[path.to_path_buf()], &options).unwrap();
+            let answer = compute(loaded.frame, &request()).unwrap();
+            (loaded.report, answer)
+        };
+        let (report, expected) = answer(&path, None);
+        assert_eq!(report.duplicates, 3);
+        assert_eq!(
+            answer(&path, Some(window(&request()))),
+            (report, expected.clone())
+        );
+        let other = tempfile::tempdir().unwrap();
+        let without_copies = answer(&write(other.path(), &rows[..600]), None).1;
+        assert_ne!(without_copies, expected);
+    }
+
+    /// The row of the first call dated in the window of [`request`].
+    fn first_in_window(rows: &[Row]) -> usize {
+        let (from, to) = window(&request());
+        rows.iter()
+            .position(|(_, date, _)| {
+                let at = date.and_utc();
+                at >= from && at < to
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn bad_rows_in_batches_are_found_counted_and_listed_as_in_one_read() {
+        let mut rows = rows();
+        // Negative durations in several batches, more than are listed; a
+        // wall-clock time New York skips (refused, counted as a fact).
+        for row in [7, 60, 61, 130, 200, 260, 333, 340, 410, 470, 520, 571] {
+            rows[row].2 = -4;
+        }
+        rows[90].1 = NaiveDate::from_ymd_opt(2024, 3, 10)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &rows);
+        let refused = |batch_rows, window| {
+            let error = read_typed(&path, batch_rows, window, false).err().unwrap();
+            error.to_string()
+        };
+        let message =
+            "typed.parquet: row 8: column `duration`: invalid value `-4`: negative duration";
+        assert_eq!(refused(600, None), message);
+        assert_eq!(refused(50, Some(window(&request()))), message);
+        assert_eq!(refused(5, None), message);
+
+        let every = read_typed(&path, 600, None, true).unwrap();
+        assert_eq!(every.rows_read, 600);
+        assert_eq!(
+            every.skipped,
+            [
+                ("negative duration".to_string(), 12),
+                ("bad timestamp".to_string(), 1)
+            ]
+            .into()
+        );
+        assert_eq!(every.facts.dates_in_gap.count, 1);
+        assert_eq!(every.facts.dates_in_gap.first[0].line, 91);
+        assert_eq!(height(&every), 587);
+        for (batch_rows, window) in [(50, None), (7, Some(window(&request())))] {
+            let part = read_typed(&path, batch_rows, window, true).unwrap();
+            assert_same_reading(&part, &every);
         }
     }
 }
