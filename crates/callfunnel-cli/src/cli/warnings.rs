@@ -58,11 +58,14 @@ pub fn unmatched(unmatched: &Unmatched) -> String {
         ids_of_name,
     } = unmatched;
     if ids_of_name.is_empty() {
-        format!("{field}: `{value}` matches no call of the input, so every figure it filters is 0")
+        format!(
+            "{field}: `{value}` matches no call of the request's periods, so every figure it \
+             filters is 0"
+        )
     } else {
         format!(
-            "{field}: `{value}` matches no call's user_id but is the user_name of {}: \
-             filter by the id (--user-ids {})",
+            "{field}: `{value}` matches no call's user_id in the request's periods but is the \
+             user_name of {}: filter by the id (--user-ids {})",
             ids_of_name.join(", "),
             ids_of_name.join(",")
         )

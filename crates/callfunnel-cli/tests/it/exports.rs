@@ -106,8 +106,8 @@ fn a_filter_or_tag_that_matches_no_call_is_named() {
     assert_eq!(stage(&json_of(&output), "dials"), json!(0));
     assert_eq!(
         lines(&output).last().unwrap(),
-        "warning: user_ids: `Manon Bonnet` matches no call's user_id but is the user_name \
-         of usr-01: filter by the id (--user-ids usr-01)"
+        "warning: user_ids: `Manon Bonnet` matches no call's user_id in the request's periods \
+         but is the user_name of usr-01: filter by the id (--user-ids usr-01)"
     );
     let file = sample_path("messy_export.csv");
     let output = run(
@@ -130,10 +130,10 @@ fn a_filter_or_tag_that_matches_no_call_is_named() {
     assert_eq!(
         warnings[warnings.len() - 2..],
         [
-            "warning: allo_numbers: `+33100000000` matches no call of the input, so every \
+            "warning: allo_numbers: `+33100000000` matches no call of the request's periods, \
+             so every figure it filters is 0",
+            "warning: tags: `meeting_bookd` matches no call of the request's periods, so every \
              figure it filters is 0",
-            "warning: tags: `meeting_bookd` matches no call of the input, so every figure it \
-             filters is 0",
         ]
     );
 }

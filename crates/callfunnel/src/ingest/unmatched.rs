@@ -1,12 +1,17 @@
-//! A request's filter values and tags that no call read carries (SPEC
-//! §1.2): a figure filtered by them is zero, most likely because the value
-//! is not what the input holds (a rep's name given as their id, a tag
+//! A request's filter values and tags that no call of its periods carries
+//! (SPEC §1.2): a figure filtered by them is zero, most likely because the
+//! value is not what the input holds (a rep's name given as their id, a tag
 //! spelled otherwise). Standard error says so; nothing here prints.
+//!
+//! Only the calls dated near the request's periods are looked at (those a
+//! reader keeps for one request, [`crate::engine::window`]): a reader may
+//! have left the others out, so what they carry is not known.
 
 use polars::prelude::*;
 
 use super::IngestError;
-use crate::exprs::collect_streaming;
+use crate::engine::window;
+use crate::exprs::{collect_streaming, dated_within};
 use crate::model::column;
 use crate::request::Request;
 
@@ -14,25 +19,28 @@ use crate::request::Request;
 const IDS_SUGGESTED: usize = 3;
 
 /// A value of a request's `user_ids`, `allo_numbers` or `tags` that no call
-/// read carries.
+/// dated near the request's periods carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unmatched {
     /// The request field: `user_ids`, `allo_numbers` or `tags`.
     pub field: &'static str,
     /// The value, as the request holds it.
     pub value: String,
-    /// For a user id: the ids of the users whose `user_name` is this value
-    /// (whatever its case), when some are: it was a name, not an id.
+    /// For a user id: the ids of the users of those calls whose `user_name`
+    /// is this value (whatever its case), when some are: it was a name, not
+    /// an id.
     pub ids_of_name: Vec<String>,
 }
 
 /// The values of `request`'s `user_ids`, `allo_numbers` and `tags` that no
-/// call of `calls` carries, in the request's order: one pass over the
-/// calls, and one more per user id unmatched, to look it up as a name.
+/// call of `calls` dated near its periods carries, in the request's order:
+/// one pass over the calls, and one more per user id unmatched, to look it
+/// up as a name.
 pub fn unmatched_filters(
     calls: LazyFrame,
     request: &Request,
 ) -> Result<Vec<Unmatched>, IngestError> {
+    let calls = calls.filter(dated_within(window(request)));
     let polars_error = |source| IngestError::Polars {
         context: "matching the request's filters with the calls".into(),
         source,
@@ -116,4 +124,51 @@ fn ids_named(calls: LazyFrame, name: &str) -> PolarsResult<Vec<String>> {
         .flatten()
         .map(str::to_string)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{calls_to_frame, Call};
+
+    /// A call of `user` (named `name`) tagged `tag`, on `day` of 2024.
+    fn call(id: &str, (month, day): (u32, u32), user: &str, name: &str, tag: &str) -> Call {
+        let date = Utc.with_ymd_and_hms(2024, month, day, 10, 0, 0).unwrap();
+        let mut call = Call::new(id.to_string(), date);
+        call.user_id = Some(user.to_string());
+        call.user_name = Some(name.to_string());
+        call.tags = vec![tag.to_string()];
+        call
+    }
+
+    #[test]
+    fn only_the_calls_near_the_request_s_periods_are_looked_at() {
+        let calls = calls_to_frame(vec![
+            call("a", (1, 10), "usr-1", "Ann", "demo"),
+            call("b", (3, 12), "usr-2", "Bob", "trial"),
+        ])
+        .unwrap()
+        .lazy();
+        let request = Request::from_json_str(
+            r#"{"date": {"from": "2024-03-04", "to": "2024-03-17"},
+                "tags": ["demo", "trial"], "user_ids": ["usr-1", "Bob", "usr-2"]}"#,
+        )
+        .unwrap();
+        let unmatched = unmatched_filters(calls, &request).unwrap();
+        let named: Vec<(&str, &str, Vec<String>)> = unmatched
+            .iter()
+            .map(|found| (found.field, found.value.as_str(), found.ids_of_name.clone()))
+            .collect();
+        // `usr-1` and `demo` are carried in January only.
+        assert_eq!(
+            named,
+            [
+                ("user_ids", "usr-1", vec![]),
+                ("user_ids", "Bob", vec!["usr-2".to_string()]),
+                ("tags", "demo", vec![]),
+            ]
+        );
+    }
 }
