@@ -472,16 +472,21 @@ mod tests {
         assert_eq!(tags(&frame), [["a"], ["b"]]);
     }
 
+    /// A picker keeping March 2024 (no repeated id).
+    fn march(names: &ColumnNames) -> WindowRecords<'_> {
+        let window = (
+            "2024-03-01T00:00:00Z".parse().unwrap(),
+            "2024-04-01T00:00:00Z".parse().unwrap(),
+        );
+        WindowRecords::new(FlatColumns::new(names), window, Arc::default())
+    }
+
     #[test]
     fn lines_outside_the_window_are_left_out_unparsed_but_the_latest() {
         let names = ColumnNames::new(&[]).unwrap();
         let reading = ValueReading::in_zone(chrono_tz::UTC);
         let context = context(&names, &reading);
-        let window = (
-            "2024-03-01T00:00:00Z".parse().unwrap(),
-            "2024-04-01T00:00:00Z".parse().unwrap(),
-        );
-        let picker = WindowRecords::new(FlatColumns::new(&names), window, Arc::default());
+        let picker = march(&names);
         let piece = concat!(
             r#"{"id":"a","date":"2024-02-01T10:00:00Z","result":"ANSWERED"}"#,
             "\n",
@@ -532,11 +537,7 @@ mod tests {
         let names = ColumnNames::new(&[]).unwrap();
         let reading = ValueReading::in_zone(chrono_tz::UTC);
         let context = context(&names, &reading);
-        let window = (
-            "2024-03-01T00:00:00Z".parse().unwrap(),
-            "2024-04-01T00:00:00Z".parse().unwrap(),
-        );
-        let picker = WindowRecords::new(FlatColumns::new(&names), window, Arc::default());
+        let picker = march(&names);
         // 64 lines a block: the first block's in the window, then the rest
         // outside it.
         let line = |id: usize, month: u32| {
