@@ -1,27 +1,42 @@
-//! A text's whole lines, looked at on every core, a piece a core.
+//! A text's whole lines, looked at on every core, in pieces.
 
 use std::ops::Range;
 
-/// `look` applied to about one piece of `text` a core (each made of whole
-/// lines, together covering `text`), each on a thread of its own, with the
-/// piece's offset in `text`; the results in order, `None` if a thread
-/// panicked.
+/// Pieces a text is cut into, a core: a thread that is done with its piece
+/// takes the next, so that no core waits long on a slower piece.
+const PIECES_PER_CORE: usize = 4;
+
+/// `look` applied to the pieces of `text` (about [`PIECES_PER_CORE`] a
+/// core, each made of whole lines, together covering `text`) on a thread a
+/// core, with each piece's offset in `text`; the results in order, `None`
+/// if a thread panicked.
 pub(super) fn on_every_core<'a, T: Send>(
     text: &'a [u8],
     look: impl Fn(&'a [u8], usize) -> T + Sync,
 ) -> Option<Vec<T>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let pieces = line_pieces(text, cores);
-    let look = &look;
+    let pieces = line_pieces(text, cores * PIECES_PER_CORE);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_pieces = || {
+        let mut looked = Vec::new();
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(piece) = pieces.get(index) else {
+                return looked;
+            };
+            looked.push((index, look(&text[piece.clone()], piece.start)));
+        }
+    };
     std::thread::scope(|scope| {
-        let threads: Vec<_> = pieces
-            .into_iter()
-            .map(|piece| scope.spawn(move || look(&text[piece.clone()], piece.start)))
+        let threads: Vec<_> = (0..cores.min(pieces.len()))
+            .map(|_| scope.spawn(take_pieces))
             .collect();
-        threads
-            .into_iter()
-            .map(|thread| thread.join().ok())
-            .collect()
+        let mut looked = Vec::with_capacity(pieces.len());
+        for thread in threads {
+            looked.extend(thread.join().ok()?);
+        }
+        looked.sort_by_key(|(index, _)| *index);
+        Some(looked.into_iter().map(|(_, result)| result).collect())
     })
 }
 

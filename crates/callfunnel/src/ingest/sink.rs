@@ -32,6 +32,11 @@ const BATCH_ROWS: usize = 1 << 16;
 pub(crate) struct Sink {
     /// The calls of the batch being gathered.
     columns: CallColumns,
+    /// Batches checked but not yet in the buffer: small ones (a part of an
+    /// NDJSON block keeps few calls) go to it together, as one.
+    pending: Vec<DataFrame>,
+    /// The calls of `pending`.
+    pending_rows: usize,
     /// The batches gathered.
     buffer: CallBuffer,
     /// Rows read, valid or not.
@@ -87,6 +92,8 @@ impl Sink {
     pub fn new(skip_invalid: bool, window: Option<Window>) -> Self {
         Sink {
             columns: CallColumns::default(),
+            pending: Vec::new(),
+            pending_rows: 0,
             buffer: CallBuffer::new(window),
             rows_read: 0,
             skipped: BTreeMap::new(),
@@ -222,7 +229,8 @@ impl Sink {
         self.push_batch(batch, None)
     }
 
-    /// Moves a batch of calls to the buffer; `in_order`: the ids of the
+    /// Checks a batch of calls and adds it to those pending for the buffer
+    /// (moved there once they are many enough); `in_order`: the ids of the
     /// lines it was read from, when the reader followed them (else the
     /// batch's own are).
     fn push_batch(
@@ -248,8 +256,25 @@ impl Sink {
         if batch.height() == 0 {
             return Ok(());
         }
-        let rows = batch.height();
-        let kept = self.buffer.push(batch.lazy()).map_err(frame_error)?;
+        self.pending_rows += batch.height();
+        self.pending.push(batch);
+        if self.pending_rows >= self.batch_rows {
+            self.push_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Moves the batches pending to the buffer, as one.
+    fn push_pending(&mut self) -> Result<(), IngestError> {
+        let mut batches = std::mem::take(&mut self.pending).into_iter();
+        let Some(mut calls) = batches.next() else {
+            return Ok(());
+        };
+        for batch in batches {
+            calls.vstack_mut(&batch).map_err(frame_error)?;
+        }
+        let rows = std::mem::take(&mut self.pending_rows);
+        let kept = self.buffer.push(calls.lazy()).map_err(frame_error)?;
         self.left_out |= kept < rows;
         Ok(())
     }
@@ -278,6 +303,7 @@ impl Sink {
     /// The calls read, or a second read asked for (see [`Sink`]).
     pub fn finish(mut self) -> Result<Windowed<FilePart>, IngestError> {
         self.flush()?;
+        self.push_pending()?;
         // Whether ids repeat (`None`: unknown, not every id was hashed).
         let repeats = if self.ids_increasing {
             Some(false)
