@@ -54,6 +54,11 @@ impl<'n> FlatColumns<'n> {
         self.columns.iter().position(is_key)
     }
 
+    /// The column each field is read from.
+    pub fn names(&self) -> &'n ColumnNames {
+        self.names
+    }
+
     /// The name of the column at `index`, if any.
     pub fn name(&self, index: usize) -> Option<&str> {
         self.columns.get(index).map(|(name, _)| *name)

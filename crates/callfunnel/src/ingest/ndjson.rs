@@ -17,7 +17,7 @@ use super::json::{json_error_message, record_call, JsonContext, Shape};
 use super::line_pieces::on_every_core;
 use super::picking::PickingPays;
 use super::sink::{frame_error, IdsInOrder, LinesIds, Sink};
-use super::window_records::{LeftOut, WindowRecords};
+use super::window_records::{LeftOut, Picked, WindowRecords};
 use crate::duplicates::id_hash;
 use crate::model::CallColumns;
 
@@ -92,12 +92,10 @@ pub(crate) fn read_ndjson(
     if input.fill_buf().map_err(unreadable)?.starts_with(BOM) {
         input.consume(BOM.len());
     }
-    let picker = sink
-        .window_to_pick()
-        .filter(|_| context.reading.is_as_written())
-        .map(|(window, repeated)| {
-            WindowRecords::new(FlatColumns::new(context.names), window, repeated)
-        });
+    let picker = sink.window_to_pick().and_then(|(window, repeated)| {
+        let columns = FlatColumns::new(context.names);
+        WindowRecords::new(columns, context.reading, window, repeated)
+    });
     let (blocks, records) = std::sync::mpsc::sync_channel(1);
     std::thread::scope(|scope| {
         let picker = picker.as_ref();
@@ -172,7 +170,8 @@ fn read_block(input: &mut impl BufRead, bytes: usize, block: &mut Vec<u8>) -> st
 }
 
 /// The records of the lines of `piece` (whole lines), their calls in
-/// columns; those `picker` leaves out are not parsed, but the first with
+/// columns: `picker` reads the canonical ones itself (see
+/// [`WindowRecords`]); those it leaves out are not read, but the first with
 /// the latest date, so that the latest call of all (and with it
 /// `last_updated`) stays.
 fn piece_records(
@@ -189,19 +188,27 @@ fn piece_records(
     let mut line_count = 0;
     for (index, line) in piece_lines(piece).enumerate() {
         line_count += 1;
-        if let Some(call) = picker.and_then(|picker| picker.left_out(trimmed(line))) {
-            ids.in_order.push(call.id);
-            let earlier = match &latest {
-                Some((previous, ..)) if previous.date >= call.date => Some(call),
-                _ => latest
-                    .replace((call, index, line))
-                    .map(|(previous, ..)| previous),
-            };
-            ids.left_out_hashes
-                .extend(earlier.map(|call| id_hash(call.id)));
-            continue;
-        }
-        let record = line_record(line, context, &columns, &mut calls, &mut ids.in_order);
+        let picked = picker.map_or(Picked::ToParse, |picker| picker.pick(trimmed(line)));
+        let record = match picked {
+            Picked::LeftOut(call) => {
+                ids.in_order.push(call.id);
+                let earlier = match &latest {
+                    Some((previous, ..)) if previous.date >= call.date => Some(call),
+                    _ => latest
+                        .replace((call, index, line))
+                        .map(|(previous, ..)| previous),
+                };
+                ids.left_out_hashes
+                    .extend(earlier.map(|call| id_hash(call.id)));
+                continue;
+            }
+            Picked::Read(call) => {
+                ids.in_order.push(call.id.as_bytes());
+                calls.push(call);
+                LineRecord::Call(RowFacts::default())
+            }
+            Picked::ToParse => line_record(line, context, &columns, &mut calls, &mut ids.in_order),
+        };
         if !matches!(record, LineRecord::Blank) {
             records.push((index, record));
         }
@@ -472,13 +479,14 @@ mod tests {
         assert_eq!(tags(&frame), [["a"], ["b"]]);
     }
 
-    /// A picker keeping March 2024 (no repeated id).
-    fn march(names: &ColumnNames) -> WindowRecords<'_> {
+    /// A picker keeping March 2024 (no repeated id), values read as
+    /// `reading` says.
+    fn march<'n>(names: &'n ColumnNames, reading: &'n ValueReading) -> WindowRecords<'n> {
         let window = (
             "2024-03-01T00:00:00Z".parse().unwrap(),
             "2024-04-01T00:00:00Z".parse().unwrap(),
         );
-        WindowRecords::new(FlatColumns::new(names), window, Arc::default())
+        WindowRecords::new(FlatColumns::new(names), reading, window, Arc::default()).unwrap()
     }
 
     #[test]
@@ -486,7 +494,7 @@ mod tests {
         let names = ColumnNames::new(&[]).unwrap();
         let reading = ValueReading::in_zone(chrono_tz::UTC);
         let context = context(&names, &reading);
-        let picker = march(&names);
+        let picker = march(&names, &reading);
         let piece = concat!(
             r#"{"id":"a","date":"2024-02-01T10:00:00Z","result":"ANSWERED"}"#,
             "\n",
@@ -537,7 +545,7 @@ mod tests {
         let names = ColumnNames::new(&[]).unwrap();
         let reading = ValueReading::in_zone(chrono_tz::UTC);
         let context = context(&names, &reading);
-        let picker = march(&names);
+        let picker = march(&names, &reading);
         // 64 lines a block: the first block's in the window, then the rest
         // outside it.
         let line = |id: usize, month: u32| {

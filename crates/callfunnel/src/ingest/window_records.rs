@@ -3,15 +3,17 @@
 //! [`super::csv::window_lines`].
 //!
 //! Most calls of a long export fall outside a request's window, and parsing
-//! them is most of the cost of reading it. A line is left out before parsing
-//! when its bytes show, by rules stricter than the JSON reader's, that it
+//! them is most of the cost of reading it. A line's bytes are looked at
+//! first: when they show, by rules stricter than the JSON reader's, that it
 //! holds one flat record whose call that reader would accept, with nothing
-//! to note of how its values were written, dated outside the window, and
-//! whose id does not repeat: the reader would have accepted it, then the
-//! window would have dropped it. Every other line (in the window, with an
-//! escape, a nested value, an exponent, a key given twice, a value off
-//! canonical form…) is parsed as before, so leaving lines out changes
-//! neither the calls kept nor which lines are refused.
+//! to note of how its values were written, the line is left out if the call
+//! is dated outside the window and its id does not repeat (the reader would
+//! have accepted it, then the window would have dropped it), and otherwise
+//! its call is built from the values already found, by the reader's own
+//! rules. Every other line (with an escape, a nested value, an exponent, a
+//! key given twice, a value off canonical form…) is parsed as before, so
+//! looking first changes neither the calls kept nor which lines are
+//! refused.
 
 use std::sync::Arc;
 
@@ -19,9 +21,11 @@ use crate::duplicates::RepeatedIdHashes;
 use crate::ingest::csv::window_lines::{
     all_digits, instant_with_offset, is_plain_decimal, surely_canonical,
 };
+use crate::ingest::facts::RowFacts;
+use crate::ingest::fields::{build_call, Raw, ValueReading};
 use crate::ingest::flat_json::{same_bytes, FlatColumns};
 use crate::ingest::part::Window;
-use crate::model::Field;
+use crate::model::{Call, Field};
 
 /// Picks the NDJSON lines to parse for a window.
 pub(super) struct WindowRecords<'n> {
@@ -31,9 +35,23 @@ pub(super) struct WindowRecords<'n> {
     to: i64,
     /// The keys of the fields (after `--map`).
     columns: FlatColumns<'n>,
+    /// How values are read (as written: a picker is made for no other).
+    reading: &'n ValueReading,
     /// The hashes of the ids known to repeat: a line whose id may repeat is
     /// parsed (its call may replace another, or be replaced).
     repeated: Arc<RepeatedIdHashes>,
+}
+
+/// What the picker makes of a line.
+#[derive(Debug, PartialEq)]
+pub(super) enum Picked<'l> {
+    /// A call to leave out.
+    LeftOut(LeftOut<'l>),
+    /// A call to keep, built from the line's values as the reader builds
+    /// it, with nothing to note of how they were written.
+    Read(Call),
+    /// A line for the reader to parse.
+    ToParse,
 }
 
 /// The call of a line that may be left out.
@@ -46,34 +64,64 @@ pub(super) struct LeftOut<'l> {
 }
 
 impl<'n> WindowRecords<'n> {
-    /// A picker for records whose fields have the keys `columns`, keeping
-    /// the calls of `window` and those whose id's hash is in `repeated`.
-    pub fn new(columns: FlatColumns<'n>, window: Window, repeated: Arc<RepeatedIdHashes>) -> Self {
-        WindowRecords {
+    /// A picker for records whose fields have the keys `columns`, their
+    /// values read as `reading` says (as written), keeping the calls of
+    /// `window` and those whose id's hash is in `repeated`; `None` when
+    /// values are not read as written.
+    pub fn new(
+        columns: FlatColumns<'n>,
+        reading: &'n ValueReading,
+        window: Window,
+        repeated: Arc<RepeatedIdHashes>,
+    ) -> Option<Self> {
+        reading.is_as_written().then(|| WindowRecords {
             from: window.0.timestamp_micros(),
             to: window.1.timestamp_micros(),
             columns,
+            reading,
             repeated,
+        })
+    }
+
+    /// What to do with `line` (without the blanks around it).
+    pub fn pick<'l>(&self, line: &'l [u8]) -> Picked<'l> {
+        let Some(record) = self.canonical_record(line) else {
+            return Picked::ToParse;
+        };
+        let outside = record.date < self.from || record.date >= self.to;
+        if outside && !self.repeated.may_repeat(record.id) {
+            let (date, id) = (record.date, record.id);
+            return Picked::LeftOut(LeftOut { date, id });
+        }
+        match self.call_of(&record.values) {
+            Some(call) => Picked::Read(call),
+            None => Picked::ToParse,
         }
     }
 
-    /// The call on `line` (without the blanks around it) when it may be
-    /// left out; `None` when the line must be parsed.
-    pub fn left_out<'l>(&self, line: &'l [u8]) -> Option<LeftOut<'l>> {
-        let (date, id) = self.date_and_id_outside(line)?;
-        (!self.repeated.may_repeat(id)).then_some(LeftOut { date, id })
+    /// The call the reader builds from `values`, when it notes nothing of
+    /// how they were written.
+    fn call_of(&self, values: &FieldValues<'_>) -> Option<Call> {
+        let names = self.columns.names();
+        let cell = |field: Field| {
+            let raw = values[field as usize].and_then(Scalar::raw)?;
+            Some((raw, names.get(field)))
+        };
+        let mut facts = RowFacts::default();
+        let call = build_call(cell, names, self.reading, &mut facts).ok()?;
+        (facts == RowFacts::default()).then_some(call)
     }
 
-    /// The date and id of the record on `line` when it is dated outside the
-    /// window (a date inside ends the look) and is one flat JSON object
-    /// whose every field's value is surely read as written, with an id, a
-    /// date with an offset and a result.
-    fn date_and_id_outside<'l>(&self, line: &'l [u8]) -> Option<(i64, &'l [u8])> {
+    /// The record on `line` when it is one flat JSON object whose every
+    /// field's value is surely read as written, with an id and a date with
+    /// an offset.
+    fn canonical_record<'l>(&self, line: &'l [u8]) -> Option<CanonicalRecord<'l>> {
         let mut cursor = Cursor::new(line)?;
         cursor.expect(b'{')?;
         // The columns given, a bit each.
         let mut given = 0u64;
-        let (mut date, mut id, mut result) = (None, None, false);
+        let mut values: FieldValues<'l> = [None; Field::ALL.len()];
+        let (mut date, mut id) = (None, None);
         let mut next = 0;
         loop {
             let (key, index) = cursor.key(&self.columns, next)?;
@@ -92,19 +140,13 @@ impl<'n> WindowRecords<'n> {
                 given |= bit;
                 next = index + 1;
                 for field in self.columns.fields(index) {
+                    values[*field as usize] = Some(value);
                     match (field, value) {
                         (Field::Date, Scalar::Text(text)) => {
-                            let instant = instant_with_offset(text)?;
-                            if (self.from..self.to).contains(&instant) {
-                                return None;
-                            }
-                            date = Some(instant);
+                            date = Some(instant_with_offset(text)?)
                         }
                         (Field::Id, Scalar::Text(text)) if surely_canonical(*field, text) => {
                             id = Some(text);
-                        }
-                        (Field::Result, Scalar::Text(text)) if surely_canonical(*field, text) => {
-                            result = true;
                         }
                         _ if surely_read(*field, value) => {}
                         _ => return None,
@@ -118,22 +160,42 @@ impl<'n> WindowRecords<'n> {
             }
         }
         cursor.at_end()?;
-        result.then_some(())?;
-        Some((date?, id?))
+        Some(CanonicalRecord {
+            date: date?,
+            id: id?,
+            values,
+        })
     }
 }
 
-/// Whether the JSON reader surely takes `value` of `field` (not the id,
-/// date or result) as it is written: `null`, a string the column-wise CSV
-/// reader takes as canonical, or a number of seconds written plainly (as
-/// that reader requires of a CSV value).
+/// The values of a record's fields (`None` when absent), by [`Field`] index.
+type FieldValues<'l> = [Option<Scalar<'l>>; Field::ALL.len()];
+
+/// A record whose every value is surely read as written.
+struct CanonicalRecord<'l> {
+    /// Its call's date, in microseconds since the epoch.
+    date: i64,
+    /// Its call's id.
+    id: &'l [u8],
+    /// Its fields' values.
+    values: FieldValues<'l>,
+}
+
+/// Whether the JSON reader surely takes `value` of `field` (not the id or
+/// date) as it is written: `null`, a string the column-wise CSV reader
+/// takes as canonical (a result in API case), or a number of seconds
+/// written plainly (as
+/// that reader requires of a CSV value; for ringing, of at most
+/// [`EXACT_DIGITS`] digits).
 fn surely_read(field: Field, value: Scalar<'_>) -> bool {
     match (field, value) {
-        (Field::Id | Field::Date | Field::Result, _) => false,
+        (Field::Id | Field::Date, _) => false,
         (_, Scalar::Null) => true,
         (_, Scalar::Text(text)) => surely_canonical(field, text),
         (Field::Duration, Scalar::Number(number)) => number.len() <= 18 && all_digits(number),
-        (Field::RingingSeconds, Scalar::Number(number)) => is_plain_decimal(number),
+        (Field::RingingSeconds, Scalar::Number(number)) => {
+            is_plain_decimal(number) && significant_digits(number) <= EXACT_DIGITS
+        }
         _ => false,
     }
 }
@@ -162,6 +224,17 @@ fn first_quote(bytes: &[u8]) -> Option<usize> {
         .map(|end| at + end)
 }
 
+/// Most significant digits of a JSON number of seconds read here as its
+/// text: up to 15, the JSON reader's float is the correctly rounded one
+/// that reading its text gives (beyond, its last bit may differ).
+const EXACT_DIGITS: usize = 15;
+
+/// The digits of `number` after its leading zeros (its point skipped).
+fn significant_digits(number: &[u8]) -> usize {
+    let digits = number.iter().filter(|byte| byte.is_ascii_digit());
+    digits.skip_while(|digit| **digit == b'0').count()
+}
+
 /// A scalar JSON value as a line's bytes hold it.
 #[derive(Debug, Clone, Copy)]
 enum Scalar<'l> {
@@ -171,8 +244,22 @@ enum Scalar<'l> {
     Number(&'l [u8]),
     /// `null`.
     Null,
-    /// `true` or `false`.
-    Boolean,
+    /// `true` or `false`, as written.
+    Boolean(&'l [u8]),
+}
+
+impl<'l> Scalar<'l> {
+    /// The value as the field readers take it (`None` for `null`): a
+    /// string or a number as the text of a cell, which they read as they
+    /// read a JSON string or number of that text.
+    fn raw(self) -> Option<Raw<'l>> {
+        match self {
+            Scalar::Text(bytes) | Scalar::Number(bytes) | Scalar::Boolean(bytes) => {
+                Some(Raw::Bytes(bytes))
+            }
+            Scalar::Null => None,
+        }
+    }
 }
 
 /// Reads the tokens of one line of JSON, strictly: anything this cursor is
@@ -267,16 +354,19 @@ impl<'l> Cursor<'l> {
     /// A scalar value, after spaces.
     fn scalar(&mut self) -> Option<Scalar<'l>> {
         self.skip_spaces();
-        let (literal, scalar): (&[u8], _) = match self.line.get(self.at)? {
+        let literal: &'static [u8] = match self.line.get(self.at)? {
             b'"' => return self.text().map(Scalar::Text),
-            b'n' => (b"null", Scalar::Null),
-            b't' => (b"true", Scalar::Boolean),
-            b'f' => (b"false", Scalar::Boolean),
+            b'n' => b"null",
+            b't' => b"true",
+            b'f' => b"false",
             _ => return self.number().map(Scalar::Number),
         };
         self.line[self.at..].starts_with(literal).then_some(())?;
         self.at += literal.len();
-        Some(scalar)
+        Some(match literal {
+            b"null" => Scalar::Null,
+            _ => Scalar::Boolean(literal),
+        })
     }
 
     /// A number `-?(0|[1-9][0-9]*)(.[0-9]+)?` of at most
@@ -317,15 +407,25 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::ingest::fields::ColumnNames;
+    use crate::ingest::fields::{ColumnNames, ValueReading};
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()
     }
 
-    fn march(names: &ColumnNames) -> WindowRecords<'_> {
+    /// A picker keeping March 2024 (no repeated id), values read as
+    /// `reading` says.
+    fn march<'n>(names: &'n ColumnNames, reading: &'n ValueReading) -> WindowRecords<'n> {
         let window = (utc("2024-03-01T00:00:00Z"), utc("2024-04-01T00:00:00Z"));
-        WindowRecords::new(FlatColumns::new(names), window, Arc::default())
+        WindowRecords::new(FlatColumns::new(names), reading, window, Arc::default()).unwrap()
+    }
+
+    /// The date and id of the call of `line` that `picker` leaves out.
+    fn left_out(picker: &WindowRecords<'_>, line: &[u8]) -> Option<(i64, Vec<u8>)> {
+        match picker.pick(line) {
+            Picked::LeftOut(call) => Some((call.date, call.id.to_vec())),
+            _ => None,
+        }
     }
 
     /// A record as DuckDB writes it, dated `date`.
@@ -338,11 +438,9 @@ mod tests {
     #[test]
     fn canonical_records_outside_the_window_are_left_out_with_their_date_and_id() {
         let names = ColumnNames::new(&[]).unwrap();
-        let picker = march(&names);
-        let left_out = |line: &str| {
-            let call = picker.left_out(line.as_bytes());
-            call.map(|call| (call.date, call.id.to_vec()))
-        };
+        let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let picker = march(&names, &reading);
+        let left_out = |line: &str| left_out(&picker, line.as_bytes());
         let february = duckdb_record("2024-02-29 23:59:59+00");
         assert_eq!(
             left_out(&february),
@@ -351,7 +449,16 @@ mod tests {
                 b"cll-6077".to_vec()
             ))
         );
-        assert_eq!(left_out(&duckdb_record("2024-03-01 00:00:00+00")), None);
+        // In the window: read by the picker, as the reader reads it.
+        let march = duckdb_record("2024-03-01 00:00:00+00");
+        let Picked::Read(call) = picker.pick(march.as_bytes()) else {
+            panic!("read");
+        };
+        assert_eq!(call.id, "cll-6077");
+        assert_eq!(call.date, utc("2024-03-01T00:00:00Z"));
+        assert_eq!(call.user_name.as_deref(), Some("Mateo Rodríguez"));
+        assert_eq!((call.duration, call.ringing_seconds), (19, Some(25.75)));
+        assert!(call.tags.is_empty());
         assert_eq!(
             left_out(&duckdb_record("2024-03-31 23:30:00-01:00")),
             Some((
@@ -368,7 +475,8 @@ mod tests {
     #[test]
     fn records_these_rules_are_not_sure_of_are_left_to_the_reader() {
         let names = ColumnNames::new(&[]).unwrap();
-        let picker = march(&names);
+        let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let picker = march(&names, &reading);
         let base = r#""id":"a","date":"2024-01-01T00:00:00Z","result":"ANSWERED""#;
         let doubtful = [
             // Not one flat object.
@@ -394,6 +502,8 @@ mod tests {
             format!("{{{base},\"duration\":1234567890123456789}}"),
             format!("{{{base},\"ringing_seconds\":1E2}}"),
             format!("{{{base},\"ringing_seconds\":-0.0}}"),
+            // More digits than the JSON reader's float surely keeps.
+            format!("{{{base},\"ringing_seconds\":23058430102314.33790}}"),
             format!("{{{base},\"note\":1e999}}"),
             format!("{{{base},\"note\":NaN}}"),
             // Values off canonical form, or of another type.
@@ -407,22 +517,20 @@ mod tests {
             r#"{"id":"a","date":"2024-01-01T00:00:00","result":"ANSWERED"}"#.to_string(),
             r#"{"id":"a","date":"2024-02-30T00:00:00Z","result":"ANSWERED"}"#.to_string(),
             r#"{"id":"a","date":"2024-01-01T00:00:00Z","result":"answered"}"#.to_string(),
-            r#"{"id":"a","date":"2024-01-01T00:00:00Z","result":null}"#.to_string(),
             // A required field absent.
-            r#"{"id":"a","date":"2024-01-01T00:00:00Z"}"#.to_string(),
             r#"{"date":"2024-01-01T00:00:00Z","result":"ANSWERED"}"#.to_string(),
             "{}".to_string(),
         ];
-        assert!(picker.left_out(format!("{{{base}}}").as_bytes()).is_some());
+        assert!(left_out(&picker, format!("{{{base}}}").as_bytes()).is_some());
         for line in doubtful {
-            assert_eq!(picker.left_out(line.as_bytes()), None, "{line}");
+            assert_eq!(picker.pick(line.as_bytes()), Picked::ToParse, "{line}");
         }
         // Bytes that are not UTF-8: the reader refuses the line.
         let mut line = format!("{{{base},\"note\":\"é\"}}").into_bytes();
-        assert!(picker.left_out(&line).is_some());
+        assert!(left_out(&picker, &line).is_some());
         let accent = line.len() - 3;
         line[accent] = 0xff;
-        assert_eq!(picker.left_out(&line), None);
+        assert_eq!(picker.pick(&line), Picked::ToParse);
     }
 
     #[test]
@@ -452,12 +560,13 @@ mod tests {
             ("user_name".to_string(), "agent".to_string()),
         ];
         let names = ColumnNames::new(&map).unwrap();
-        let picker = march(&names);
+        let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let picker = march(&names, &reading);
         let line = r#"{"id":"a","started_at":"2024-01-01T00:00:00Z","date":"x","agent":"Ann","result":"ANSWERED"}"#;
-        assert!(picker.left_out(line.as_bytes()).is_some());
+        assert!(left_out(&picker, line.as_bytes()).is_some());
         let line =
             r#"{"id":"a","started_at":"2024-01-01T00:00:00Z","agent":"Ann ","result":"ANSWERED"}"#;
-        assert_eq!(picker.left_out(line.as_bytes()), None);
+        assert_eq!(picker.pick(line.as_bytes()), Picked::ToParse);
     }
 
     /// Records of values of every kind, some canonical, some off form or
@@ -477,6 +586,7 @@ mod tests {
         use crate::ingest::ndjson::read_ndjson;
         use crate::ingest::part::Windowed;
         use crate::ingest::sink::Sink;
+        use crate::model::calls_to_frame;
 
         /// Nine times in ten a value of `usual`, else one of `odd`: odd values
         /// are tried, yet most lines are made of usual ones.
@@ -599,10 +709,11 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(4_000))]
 
             #[test]
-            fn a_line_left_out_is_one_the_reader_accepts_as_written(line in record()) {
+            fn a_line_picked_is_one_the_reader_accepts_as_written(line in record()) {
                 let names = ColumnNames::new(&[]).unwrap();
-                let picker = march(&names);
-                if let Some((date, id)) = picker.date_and_id_outside(line.as_bytes()) {
+                let reading = ValueReading::in_zone(chrono_tz::UTC);
+        let picker = march(&names, &reading);
+                if let Some(record) = picker.canonical_record(line.as_bytes()) {
                     let reading = ValueReading::in_zone(chrono_tz::Europe::Paris);
                     let context = JsonContext {
                         file: "calls.ndjson",
@@ -620,9 +731,14 @@ mod tests {
                     let frame = part.frame.collect().unwrap();
                     prop_assert_eq!(frame.height(), 1);
                     let micros = frame.column("date").unwrap().cast(&DataType::Int64).unwrap();
-                    prop_assert_eq!(micros.i64().unwrap().get(0), Some(date), "{}", line);
+                    prop_assert_eq!(micros.i64().unwrap().get(0), Some(record.date), "{}", line);
                     let ids = frame.column("id").unwrap().str().unwrap().get(0).map(str::to_string);
-                    prop_assert_eq!(ids.as_deref().map(str::as_bytes), Some(id), "{}", line);
+                    prop_assert_eq!(ids.as_deref().map(str::as_bytes), Some(record.id), "{}", line);
+                    // The call the picker builds is the reader's.
+                    let call = picker.call_of(&record.values);
+                    prop_assert!(call.is_some(), "{}", line);
+                    let built = calls_to_frame(vec![call.unwrap()]).unwrap();
+                    prop_assert!(built.equals_missing(&frame), "{}: {} against {}", line, built, frame);
                 }
             }
         }
