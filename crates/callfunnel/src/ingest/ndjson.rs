@@ -67,6 +67,9 @@ struct PieceRecords {
     records: Vec<(usize, LineRecord)>,
     /// How many lines it has.
     line_count: usize,
+    /// How many of its lines were parsed by the reader (not read by the
+    /// picker, nor left out).
+    parsed: usize,
     /// The ids of its calls, those left out included.
     ids: LinesIds,
 }
@@ -141,11 +144,8 @@ fn read_blocks(
         });
         if picker.is_some() {
             let lines = pieces.iter().map(|piece| piece.line_count).sum();
-            let left_out: usize = pieces
-                .iter()
-                .map(|piece| piece.ids.left_out_hashes.len())
-                .sum();
-            picking.record(lines, lines - left_out);
+            let parsed = pieces.iter().map(|piece| piece.parsed).sum();
+            picking.record(lines, parsed);
         }
         if blocks.send(Ok(pieces)).is_err() {
             return;
@@ -185,7 +185,7 @@ fn piece_records(
     let columns = FlatColumns::new(context.names);
     // The latest call left out so far, with its line and the line's index.
     let mut latest: Option<(LeftOut<'_>, usize, &[u8])> = None;
-    let mut line_count = 0;
+    let (mut line_count, mut parsed) = (0, 0);
     for (index, line) in piece_lines(piece).enumerate() {
         line_count += 1;
         let picked = picker.map_or(Picked::ToParse, |picker| picker.pick(trimmed(line)));
@@ -207,7 +207,10 @@ fn piece_records(
                 calls.push(call);
                 LineRecord::Call(RowFacts::default())
             }
-            Picked::ToParse => line_record(line, context, &columns, &mut calls, &mut ids.in_order),
+            Picked::ToParse => {
+                parsed += 1;
+                line_record(line, context, &columns, &mut calls, &mut ids.in_order)
+            }
         };
         if !matches!(record, LineRecord::Blank) {
             records.push((index, record));
@@ -229,6 +232,7 @@ fn piece_records(
         calls: calls.into_frame(),
         records,
         line_count,
+        parsed,
         ids,
     }
 }
@@ -546,15 +550,16 @@ mod tests {
         let reading = ValueReading::in_zone(chrono_tz::UTC);
         let context = context(&names, &reading);
         let picker = march(&names, &reading);
-        // 64 lines a block: the first block's in the window, then the rest
-        // outside it.
-        let line = |id: usize, month: u32| {
+        // 64 lines a block, all outside the window: the first block's
+        // dated without an offset (the reader parses them), the rest
+        // canonical.
+        let line = |id: usize, offset: &str| {
             format!(
-                r#"{{"id":"c{id:04}","date":"2024-{month:02}-05T10:00:00Z","result":"ANSWERED"}}"#
+                r#"{{"id":"c{id:04}","date":"2024-01-05T10:00:00{offset}","result":"ANSWERED"}}"#
             )
         };
         let lines: Vec<String> = (0..64 * 7)
-            .map(|id| line(id, if id < 64 { 3 } else { 1 }))
+            .map(|id| line(id, if id < 64 { " " } else { "Z" }))
             .collect();
         let text = lines.join("\n") + "\n";
         let block_bytes = text.len() / 7 - 1;
@@ -575,9 +580,9 @@ mod tests {
                 (left_out.sum(), pieces.len())
             })
             .collect();
-        // The first block keeps every line: the next two are parsed whole,
-        // then picking pays again, leaving out every line but the latest of
-        // each piece.
+        // The picker reads none of the first block's lines: the next two
+        // are parsed whole, then picking pays again, leaving out every line
+        // but the latest of each piece.
         let left_out: Vec<bool> = blocks.iter().map(|(left_out, _)| *left_out > 0).collect();
         assert_eq!(left_out, [false, false, false, true, true, true, true]);
         for (left_out, pieces) in &blocks[3..] {
