@@ -204,7 +204,7 @@ fn piece_records(
             }
             Picked::Read(call) => {
                 ids.in_order.push(call.id.as_bytes());
-                calls.push(call);
+                calls.push(*call);
                 LineRecord::Call(RowFacts::default())
             }
             Picked::ToParse => {

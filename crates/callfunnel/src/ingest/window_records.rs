@@ -49,7 +49,7 @@ pub(super) enum Picked<'l> {
     LeftOut(LeftOut<'l>),
     /// A call to keep, built from the line's values as the reader builds
     /// it, with nothing to note of how they were written.
-    Read(Call),
+    Read(Box<Call>),
     /// A line for the reader to parse.
     ToParse,
 }
@@ -94,7 +94,7 @@ impl<'n> WindowRecords<'n> {
             return Picked::LeftOut(LeftOut { date, id });
         }
         match self.call_of(&record.values) {
-            Some(call) => Picked::Read(call),
+            Some(call) => Picked::Read(Box::new(call)),
             None => Picked::ToParse,
         }
     }
