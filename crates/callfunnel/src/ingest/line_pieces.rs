@@ -2,20 +2,28 @@
 
 use std::ops::Range;
 
-/// Pieces a text is cut into, a core: a thread that is done with its piece
-/// takes the next, so that no core waits long on a slower piece.
-const PIECES_PER_CORE: usize = 4;
-
-/// `look` applied to the pieces of `text` (about [`PIECES_PER_CORE`] a
-/// core, each made of whole lines, together covering `text`) on a thread a
-/// core, with each piece's offset in `text`; the results in order, `None`
-/// if a thread panicked.
+/// `look` applied to about one piece of `text` a core (each made of whole
+/// lines, together covering `text`), each on a thread of its own, with the
+/// piece's offset in `text`; the results in order, `None` if a thread
+/// panicked.
 pub(super) fn on_every_core<'a, T: Send>(
     text: &'a [u8],
     look: impl Fn(&'a [u8], usize) -> T + Sync,
 ) -> Option<Vec<T>> {
+    in_pieces_on_every_core(text, 1, look)
+}
+
+/// Like [`on_every_core`], with `text` cut into about `pieces_per_core`
+/// pieces a core: a thread that is done with its piece takes the next, so
+/// that no core waits long on a slower piece (where the work per line
+/// varies).
+pub(super) fn in_pieces_on_every_core<'a, T: Send>(
+    text: &'a [u8],
+    pieces_per_core: usize,
+    look: impl Fn(&'a [u8], usize) -> T + Sync,
+) -> Option<Vec<T>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let pieces = line_pieces(text, cores * PIECES_PER_CORE);
+    let pieces = line_pieces(text, cores * pieces_per_core);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let take_pieces = || {
         let mut looked = Vec::new();

@@ -14,7 +14,7 @@ use super::error::{IngestError, Reason, RowError};
 use super::facts::RowFacts;
 use super::flat_json::{call_in_place, FlatColumns};
 use super::json::{json_error_message, record_call, JsonContext, Shape};
-use super::line_pieces::on_every_core;
+use super::line_pieces::in_pieces_on_every_core;
 use super::picking::PickingPays;
 use super::sink::{frame_error, IdsInOrder, LinesIds, Sink};
 use super::window_records::{LeftOut, Picked, WindowRecords};
@@ -41,6 +41,10 @@ fn trimmed(line: &[u8]) -> &[u8] {
 /// Bytes of whole lines read at a time from an NDJSON input, their records
 /// read side by side on every core.
 const BLOCK_BYTES: usize = 4 << 20;
+
+/// Pieces of a block read a core: lines in the window cost more than the
+/// others, and they come together in a file sorted by date.
+const PIECES_PER_CORE: usize = 4;
 
 /// What one NDJSON line holds; a valid record's call is in the columns of
 /// its piece ([`PieceRecords`]).
@@ -136,7 +140,9 @@ fn read_blocks(
         let picker = picker.filter(|_| picking.next_chunk());
         let pieces = std::thread::scope(|scope| {
             let reading = scope.spawn(|| read_block(&mut input, block_bytes, &mut next));
-            let pieces = on_every_core(&block, |piece, _| piece_records(piece, context, picker));
+            let pieces = in_pieces_on_every_core(&block, PIECES_PER_CORE, |piece, _| {
+                piece_records(piece, context, picker)
+            });
             read = reading
                 .join()
                 .expect("a thread reading NDJSON lines panicked");
