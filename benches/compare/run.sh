@@ -21,7 +21,8 @@
 #                         writes the CSV out again; store: `callfunnel convert` of
 #                         the CSV. Also the shapes of duckdb_orders.py: "ids
 #                         date_asc date_desc shuffled export repeated
-#                         export_parquet export_ndjson" (DuckDB's COPY of the
+#                         export_parquet export_ndjson ids_ndjson
+#                         shuffled_ndjson repeated_ndjson" (DuckDB's COPY of the
 #                         calls as it types them, in that order). Every format
 #                         but csv and parquet is made from the CSV, so csv comes
 #                         first                               ["csv parquet"]
@@ -68,6 +69,7 @@ for fmt in $FORMATS; do
     case $fmt in
         csv | parquet | ndjson | duckcsv | duckparquet | store) ;;
         ids | date_asc | date_desc | shuffled | export | repeated | export_parquet | export_ndjson) ;;
+        ids_ndjson | shuffled_ndjson | repeated_ndjson) ;;
         *) die "unknown format $fmt (csv parquet ndjson duckcsv duckparquet store, or a shape of duckdb_orders.py)" ;;
     esac
 done
@@ -291,7 +293,8 @@ for n in $ROWS; do
     # (the export shapes have other ids: they agree among themselves)
     for query in $QUERIES; do
         for pair in csv:parquet csv:ndjson csv:duckcsv csv:duckparquet csv:store csv:ids \
-            csv:date_asc csv:date_desc csv:shuffled export:export_parquet export:export_ndjson; do
+            csv:date_asc csv:date_desc csv:shuffled export:export_parquet export:export_ndjson \
+            ids:ids_ndjson shuffled:shuffled_ndjson repeated:repeated_ndjson; do
             first=${pair%%:*} other=${pair#*:}
             a=$OUT/responses/$n-$first-$query-callfunnel.checked.json
             b=$OUT/responses/$n-$other-$query-callfunnel.checked.json
