@@ -189,8 +189,7 @@ fn piece_records(
     let mut records = Vec::new();
     let mut ids = LinesIds::default();
     let columns = FlatColumns::new(context.names);
-    // The latest call left out so far, with its line and the line's index.
-    let mut latest: Option<(LeftOut<'_>, usize, &[u8])> = None;
+    let mut latest = LatestLeftOut::default();
     let (mut line_count, mut parsed) = (0, 0);
     for (index, line) in piece_lines(piece).enumerate() {
         line_count += 1;
@@ -198,12 +197,7 @@ fn piece_records(
         let record = match picked {
             Picked::LeftOut(call) => {
                 ids.in_order.push(call.id);
-                let earlier = match &latest {
-                    Some((previous, ..)) if previous.date >= call.date => Some(call),
-                    _ => latest
-                        .replace((call, index, line))
-                        .map(|(previous, ..)| previous),
-                };
+                let earlier = latest.take_over(call, index, line);
                 ids.left_out_hashes
                     .extend(earlier.map(|call| id_hash(call.id)));
                 continue;
@@ -222,7 +216,7 @@ fn piece_records(
             records.push((index, record));
         }
     }
-    if let Some((_, index, line)) = latest {
+    if let Some((_, index, line)) = latest.0 {
         // Its id is among the ids in order already.
         let record = line_record(
             line,
@@ -240,6 +234,31 @@ fn piece_records(
         line_count,
         parsed,
         ids,
+    }
+}
+
+/// The latest call a piece's picker left out so far (the first with the
+/// latest date), with its line's index and bytes: that line is parsed.
+#[derive(Default)]
+struct LatestLeftOut<'p>(Option<(LeftOut<'p>, usize, &'p [u8])>);
+
+impl<'p> LatestLeftOut<'p> {
+    /// Takes `call`, left out from the line `line` at `index`: the call
+    /// that is not the latest any more, now truly left out (`call` itself
+    /// when it is not later than the latest).
+    fn take_over(
+        &mut self,
+        call: LeftOut<'p>,
+        index: usize,
+        line: &'p [u8],
+    ) -> Option<LeftOut<'p>> {
+        match &self.0 {
+            Some((latest, ..)) if latest.date >= call.date => Some(call),
+            _ => self
+                .0
+                .replace((call, index, line))
+                .map(|(previous, ..)| previous),
+        }
     }
 }
 

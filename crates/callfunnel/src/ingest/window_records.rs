@@ -184,9 +184,8 @@ struct CanonicalRecord<'l> {
 /// Whether the JSON reader surely takes `value` of `field` (not the id or
 /// date) as it is written: `null`, a string the column-wise CSV reader
 /// takes as canonical (a result in API case), or a number of seconds
-/// written plainly (as
-/// that reader requires of a CSV value; for ringing, of at most
-/// [`EXACT_DIGITS`] digits).
+/// written plainly, as that reader requires of a CSV value (for ringing, of
+/// at most [`EXACT_DIGITS`] digits).
 fn surely_read(field: Field, value: Scalar<'_>) -> bool {
     match (field, value) {
         (Field::Id | Field::Date, _) => false,
