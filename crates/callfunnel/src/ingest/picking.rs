@@ -1,7 +1,42 @@
-//! When leaving lines out before parsing pays: the CSV picker
-//! ([`super::csv::window_lines`]) and the NDJSON one
-//! ([`super::window_records`]) look at every line, and pay only when they
-//! leave most lines out.
+//! What the CSV picker ([`super::csv::window_lines`]) and the NDJSON one
+//! ([`super::window_records`]) share: which calls they may leave out before
+//! parsing, and when looking for them pays (they look at every line, and
+//! pay only when they leave most lines out).
+
+use std::sync::Arc;
+
+use crate::duplicates::RepeatedIdHashes;
+use crate::ingest::part::Window;
+
+/// The calls a picker may leave out before parsing: those dated outside a
+/// window whose id does not repeat (a call whose id may repeat may replace
+/// another, or be replaced: it is kept).
+#[derive(Debug, Clone)]
+pub(super) struct OutsideWindow {
+    /// The window's bounds in microseconds since the epoch (from inclusive,
+    /// to exclusive), as [`crate::exprs::dated_within`] compares them.
+    from: i64,
+    to: i64,
+    /// The hashes of the input's ids that repeat.
+    repeated: Arc<RepeatedIdHashes>,
+}
+
+impl OutsideWindow {
+    /// The calls outside `window` whose id's hash is not in `repeated`.
+    pub fn new((from, to): Window, repeated: Arc<RepeatedIdHashes>) -> Self {
+        OutsideWindow {
+            from: from.timestamp_micros(),
+            to: to.timestamp_micros(),
+            repeated,
+        }
+    }
+
+    /// Whether the call dated `date` (microseconds since the epoch) whose
+    /// id is `id` may be left out.
+    pub fn leaves_out(&self, date: i64, id: &[u8]) -> bool {
+        (date < self.from || date >= self.to) && !self.repeated.may_repeat(id)
+    }
+}
 
 /// Whether looking for lines to leave out pays, chunk by chunk: it costs
 /// a look at every line, and pays only when it leaves most of them out.

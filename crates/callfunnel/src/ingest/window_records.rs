@@ -25,21 +25,17 @@ use crate::ingest::facts::RowFacts;
 use crate::ingest::fields::{build_call, Raw, ValueReading};
 use crate::ingest::flat_json::{same_bytes, FlatColumns};
 use crate::ingest::part::Window;
+use crate::ingest::picking::OutsideWindow;
 use crate::model::{Call, Field};
 
 /// Picks the NDJSON lines to parse for a window.
 pub(super) struct WindowRecords<'n> {
-    /// The window's bounds in microseconds since the epoch (from inclusive,
-    /// to exclusive), as [`crate::exprs::dated_within`] compares them.
-    from: i64,
-    to: i64,
+    /// The calls it may leave out (the ids known to repeat as repeating).
+    outside: OutsideWindow,
     /// The keys of the fields (after `--map`).
     columns: FlatColumns<'n>,
     /// How values are read (as written: a picker is made for no other).
     reading: &'n ValueReading,
-    /// The hashes of the ids known to repeat: a line whose id may repeat is
-    /// parsed (its call may replace another, or be replaced).
-    repeated: Arc<RepeatedIdHashes>,
 }
 
 /// What the picker makes of a line.
@@ -75,11 +71,9 @@ impl<'n> WindowRecords<'n> {
         repeated: Arc<RepeatedIdHashes>,
     ) -> Option<Self> {
         reading.is_as_written().then(|| WindowRecords {
-            from: window.0.timestamp_micros(),
-            to: window.1.timestamp_micros(),
+            outside: OutsideWindow::new(window, repeated),
             columns,
             reading,
-            repeated,
         })
     }
 
@@ -88,8 +82,7 @@ impl<'n> WindowRecords<'n> {
         let Some(record) = self.canonical_record(line) else {
             return Picked::ToParse;
         };
-        let outside = record.date < self.from || record.date >= self.to;
-        if outside && !self.repeated.may_repeat(record.id) {
+        if self.outside.leaves_out(record.date, record.id) {
             let (date, id) = (record.date, record.id);
             return Picked::LeftOut(LeftOut { date, id });
         }

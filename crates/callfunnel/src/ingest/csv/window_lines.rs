@@ -16,11 +16,11 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-
 use crate::duplicates::RepeatedIdHashes;
 use crate::ingest::fields::instant_with_offset_micros;
 use crate::ingest::line_pieces::on_every_core;
+use crate::ingest::part::Window;
+use crate::ingest::picking::OutsideWindow;
 use crate::model::rules::{
     self, is_in_api_case, may_be_another_tags_form, MAX_RINGING_WHOLE_DIGITS,
 };
@@ -29,15 +29,10 @@ use crate::model::Field;
 /// Picks the lines of canonical CSV chunks to parse for a window.
 #[derive(Debug, Clone)]
 pub(super) struct WindowLines {
-    /// The window's bounds in microseconds since the epoch (from inclusive,
-    /// to exclusive), as [`crate::exprs::dated_within`] compares them.
-    from: i64,
-    to: i64,
+    /// The calls it may leave out.
+    outside: OutsideWindow,
     /// The field each column of the file holds (`None`: no field).
     columns: Vec<Option<Field>>,
-    /// The hashes of the file's ids that repeat: a line whose id may repeat
-    /// is kept (its call may replace another, or be replaced).
-    repeated: Arc<RepeatedIdHashes>,
 }
 
 impl WindowLines {
@@ -47,7 +42,7 @@ impl WindowLines {
     pub fn new(
         columns: usize,
         present: &[(Field, Option<usize>)],
-        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        window: Window,
         repeated: Arc<RepeatedIdHashes>,
     ) -> Option<Self> {
         let mut fields = vec![None; columns];
@@ -59,10 +54,8 @@ impl WindowLines {
             }
         }
         Some(WindowLines {
-            from: from.timestamp_micros(),
-            to: to.timestamp_micros(),
+            outside: OutsideWindow::new(window, repeated),
             columns: fields,
-            repeated,
         })
     }
 
@@ -138,8 +131,7 @@ impl WindowLines {
     /// otherwise.
     fn left_out_date(&self, line: &[u8]) -> Option<i64> {
         let (date, id) = self.canonical_date_and_id(line)?;
-        let outside = date < self.from || date >= self.to;
-        (outside && !self.repeated.may_repeat(id)).then_some(date)
+        self.outside.leaves_out(date, id).then_some(date)
     }
 
     /// The date and id of the call on `line` (without its line feed, no
@@ -243,6 +235,8 @@ pub(in crate::ingest) fn instant_with_offset(text: &[u8]) -> Option<i64> {
 
 #[cfg(test)]
 pub(in crate::ingest) mod tests {
+    use chrono::{DateTime, Utc};
+
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
@@ -252,6 +246,11 @@ pub(in crate::ingest) mod tests {
     /// A picker for `id,date,result,duration,ringing_seconds,note,tags`
     /// (`note` no field) and March 2024.
     fn march() -> WindowLines {
+        march_keeping(Arc::default())
+    }
+
+    /// [`march`], the ids of hashes `repeated` repeating.
+    fn march_keeping(repeated: Arc<RepeatedIdHashes>) -> WindowLines {
         let present = [
             (Field::Id, Some(0)),
             (Field::Date, Some(1)),
@@ -262,7 +261,7 @@ pub(in crate::ingest) mod tests {
             (Field::Direction, None),
         ];
         let window = (utc("2024-03-01T00:00:00Z"), utc("2024-04-01T00:00:00Z"));
-        WindowLines::new(7, &present, window, Arc::default()).unwrap()
+        WindowLines::new(7, &present, window, repeated).unwrap()
     }
 
     fn select(lines: &WindowLines, chunk: &str, with_header: bool) -> String {
@@ -311,8 +310,7 @@ pub(in crate::ingest) mod tests {
             .iter()
             .map(|id| crate::duplicates::id_hash(id.as_bytes()))
             .collect();
-        let mut picker = march();
-        picker.repeated = Arc::new(RepeatedIdHashes::among(hashes));
+        let picker = march_keeping(Arc::new(RepeatedIdHashes::among(hashes)));
         let chunk = "a,2024-02-01T10:00:00Z,ANSWERED,10,,,\n\
                      b,2024-02-01T11:00:00Z,ANSWERED,10,,,\n\
                      a,2024-01-01T10:00:00Z,ANSWERED,10,,,\n\
