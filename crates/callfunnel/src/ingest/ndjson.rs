@@ -15,9 +15,9 @@ use super::facts::RowFacts;
 use super::flat_json::{call_in_place, FlatColumns};
 use super::json::{json_error_message, record_call, JsonContext, Shape};
 use super::line_pieces::in_pieces_on_every_core;
-use super::picking::PickingPays;
+use super::picking::{LatestLeftOut, PickingPays};
 use super::sink::{frame_error, IdsInOrder, LinesIds, Sink};
-use super::window_records::{LeftOut, Picked, WindowRecords};
+use super::window_records::{Picked, WindowRecords};
 use crate::duplicates::id_hash;
 use crate::model::CallColumns;
 
@@ -189,6 +189,7 @@ fn piece_records(
     let mut records = Vec::new();
     let mut ids = LinesIds::default();
     let columns = FlatColumns::new(context.names);
+    // The call left out that the piece still parses, with its line's index.
     let mut latest = LatestLeftOut::default();
     let (mut line_count, mut parsed) = (0, 0);
     for (index, line) in piece_lines(piece).enumerate() {
@@ -197,9 +198,9 @@ fn piece_records(
         let record = match picked {
             Picked::LeftOut(call) => {
                 ids.in_order.push(call.id);
-                let earlier = latest.take_over(call, index, line);
+                let earlier = latest.offer(call.date, (call, index, line));
                 ids.left_out_hashes
-                    .extend(earlier.map(|call| id_hash(call.id)));
+                    .extend(earlier.map(|(call, ..)| id_hash(call.id)));
                 continue;
             }
             Picked::Read(call) => {
@@ -216,7 +217,7 @@ fn piece_records(
             records.push((index, record));
         }
     }
-    if let Some((_, index, line)) = latest.0 {
+    if let Some((_, (_, index, line))) = latest.into_latest() {
         // Its id is among the ids in order already.
         let record = line_record(
             line,
@@ -234,31 +235,6 @@ fn piece_records(
         line_count,
         parsed,
         ids,
-    }
-}
-
-/// The latest call a piece's picker left out so far (the first with the
-/// latest date), with its line's index and bytes: that line is parsed.
-#[derive(Default)]
-struct LatestLeftOut<'p>(Option<(LeftOut<'p>, usize, &'p [u8])>);
-
-impl<'p> LatestLeftOut<'p> {
-    /// Takes `call`, left out from the line `line` at `index`: the call
-    /// that is not the latest any more, now truly left out (`call` itself
-    /// when it is not later than the latest).
-    fn take_over(
-        &mut self,
-        call: LeftOut<'p>,
-        index: usize,
-        line: &'p [u8],
-    ) -> Option<LeftOut<'p>> {
-        match &self.0 {
-            Some((latest, ..)) if latest.date >= call.date => Some(call),
-            _ => self
-                .0
-                .replace((call, index, line))
-                .map(|(previous, ..)| previous),
-        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! What the CSV picker ([`super::csv::window_lines`]) and the NDJSON one
 //! ([`super::window_records`]) share: which calls they may leave out before
-//! parsing, and when looking for them pays (they look at every line, and
-//! pay only when they leave most lines out).
+//! parsing, the one line of those they still hand to the reader, and when
+//! looking for them pays (they look at every line, and pay only when they
+//! leave most lines out).
 
 use std::sync::Arc;
 
@@ -35,6 +36,35 @@ impl OutsideWindow {
     /// id is `id` may be left out.
     pub fn leaves_out(&self, date: i64, id: &[u8]) -> bool {
         (date < self.from || date >= self.to) && !self.repeated.may_repeat(id)
+    }
+}
+
+/// The line a picker still hands to the reader among those it leaves out:
+/// the first with the latest date, so that the latest call of all (and with
+/// it `last_updated`) stays. `T` is the line, as the picker holds it.
+#[derive(Debug, Clone)]
+pub(super) struct LatestLeftOut<T>(Option<(i64, T)>);
+
+impl<T> Default for LatestLeftOut<T> {
+    fn default() -> Self {
+        LatestLeftOut(None)
+    }
+}
+
+impl<T> LatestLeftOut<T> {
+    /// Takes `line`, left out, its call dated `date`: gives back the line
+    /// that is not the latest any more (`line` itself when its call is not
+    /// later than the latest's).
+    pub fn offer(&mut self, date: i64, line: T) -> Option<T> {
+        match &self.0 {
+            Some((latest, _)) if *latest >= date => Some(line),
+            _ => self.0.replace((date, line)).map(|(_, previous)| previous),
+        }
+    }
+
+    /// The latest line left out, with its call's date.
+    pub fn into_latest(self) -> Option<(i64, T)> {
+        self.0
     }
 }
 

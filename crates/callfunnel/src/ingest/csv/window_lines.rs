@@ -20,7 +20,7 @@ use crate::duplicates::RepeatedIdHashes;
 use crate::ingest::fields::instant_with_offset_micros;
 use crate::ingest::line_pieces::on_every_core;
 use crate::ingest::part::Window;
-use crate::ingest::picking::OutsideWindow;
+use crate::ingest::picking::{LatestLeftOut, OutsideWindow};
 use crate::model::rules::{
     self, is_in_api_case, may_be_another_tags_form, MAX_RINGING_WHOLE_DIGITS,
 };
@@ -78,13 +78,17 @@ impl WindowLines {
             kept.extend_from_slice(chunk);
             return;
         };
-        let latest = picks
-            .iter()
-            .filter_map(|picked| picked.latest_left_out.clone())
-            .max_by_key(|(date, line)| (*date, std::cmp::Reverse(line.start)));
-        let mut ranges: Vec<Range<usize>> =
-            picks.into_iter().flat_map(|picked| picked.kept).collect();
-        if let Some((_, line)) = latest {
+        // The pieces' latest lines offered in order: the chunk's first with
+        // the latest date stays.
+        let mut latest = LatestLeftOut::default();
+        let mut ranges: Vec<Range<usize>> = Vec::new();
+        for picked in picks {
+            ranges.extend(picked.kept);
+            if let Some((date, line)) = picked.latest_left_out.into_latest() {
+                latest.offer(date, line);
+            }
+        }
+        if let Some((_, line)) = latest.into_latest() {
             let at = ranges.partition_point(|range| range.start < line.start);
             ranges.insert(at, line);
         }
@@ -167,8 +171,8 @@ impl WindowLines {
 struct Picked {
     /// The byte ranges of the lines to keep, in order (touching ones joined).
     kept: Vec<Range<usize>>,
-    /// The date and range of the latest line left out (the first of them).
-    latest_left_out: Option<(i64, Range<usize>)>,
+    /// The range of the latest line left out.
+    latest_left_out: LatestLeftOut<Range<usize>>,
 }
 
 impl Picked {
@@ -180,13 +184,7 @@ impl Picked {
     }
 
     fn leave_out(&mut self, date: i64, line: Range<usize>) {
-        if self
-            .latest_left_out
-            .as_ref()
-            .map_or(true, |(latest, _)| date > *latest)
-        {
-            self.latest_left_out = Some((date, line));
-        }
+        self.latest_left_out.offer(date, line);
     }
 }
 
@@ -389,7 +387,7 @@ pub(in crate::ingest) mod tests {
         let lines = march();
         let whole = lines.pick(chunk.as_bytes(), 0, true).unwrap();
         let mut expected = whole.kept.clone();
-        let latest = whole.latest_left_out.unwrap().1;
+        let latest = whole.latest_left_out.into_latest().unwrap().1;
         expected.insert(
             expected.partition_point(|range| range.start < latest.start),
             latest,
