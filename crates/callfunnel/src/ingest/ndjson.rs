@@ -361,7 +361,7 @@ mod tests {
     use super::*;
     use crate::ingest::fields::{ColumnNames, ValueReading};
     use crate::ingest::part::Windowed;
-    use crate::ingest::tests::{strings, tags};
+    use crate::ingest::tests::{started_at_and_agent, strings, tags};
     use crate::model::Call;
     use std::sync::Arc;
 
@@ -429,12 +429,7 @@ mod tests {
 
     #[test]
     fn mapped_columns_are_read_in_place_as_in_a_json_value() {
-        let map = [
-            ("date".to_string(), "started_at".to_string()),
-            ("user_id".to_string(), "agent".to_string()),
-            ("user_name".to_string(), "agent".to_string()),
-        ];
-        let names = ColumnNames::new(&map).unwrap();
+        let names = started_at_and_agent();
         let reading = ValueReading::in_zone(chrono_tz::UTC);
         let context = context(&names, &reading);
         let line = r#"{"id":"cll-1","started_at":"2024-03-04T09:30:00Z","date":"x","agent":"Ann"}"#;

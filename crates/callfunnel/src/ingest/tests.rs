@@ -44,6 +44,17 @@ fn collect(ingested: Ingested) -> (DataFrame, IngestReport) {
     (frame, ingested.report)
 }
 
+/// Column names reading `date` from `started_at` and both `user_id` and
+/// `user_name` from `agent` (`--map`), the rest by their own names.
+pub(super) fn started_at_and_agent() -> ColumnNames {
+    let map = [
+        ("date".to_string(), "started_at".to_string()),
+        ("user_id".to_string(), "agent".to_string()),
+        ("user_name".to_string(), "agent".to_string()),
+    ];
+    ColumnNames::new(&map).unwrap()
+}
+
 /// A string column as options.
 pub(super) fn strings(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
     frame

@@ -400,6 +400,7 @@ mod tests {
 
     use super::*;
     use crate::ingest::fields::{ColumnNames, ValueReading};
+    use crate::ingest::tests::started_at_and_agent;
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -546,12 +547,7 @@ mod tests {
 
     #[test]
     fn mapped_keys_are_picked_by_every_field_they_give() {
-        let map = [
-            ("date".to_string(), "started_at".to_string()),
-            ("user_id".to_string(), "agent".to_string()),
-            ("user_name".to_string(), "agent".to_string()),
-        ];
-        let names = ColumnNames::new(&map).unwrap();
+        let names = started_at_and_agent();
         let reading = ValueReading::in_zone(chrono_tz::UTC);
         let picker = march(&names, &reading);
         let line = r#"{"id":"a","started_at":"2024-01-01T00:00:00Z","date":"x","agent":"Ann","result":"ANSWERED"}"#;
